@@ -1,0 +1,38 @@
+/* alloc.c -- see alloc.h. */
+#include "ladder/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void ldr_oom(size_t size) {
+    fprintf(stderr, "ladder: out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void *ldr_malloc(size_t size) {
+    void *p = malloc(size ? size : 1);
+    if (!p) ldr_oom(size);
+    return p;
+}
+
+void *ldr_calloc(size_t nmemb, size_t size) {
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+    if (!p) ldr_oom(nmemb * size);
+    return p;
+}
+
+void *ldr_realloc(void *ptr, size_t size) {
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p) ldr_oom(size);
+    return p;
+}
+
+char *ldr_strndup(const char *s, size_t n) {
+    char *p = ldr_malloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *ldr_strdup(const char *s) { return ldr_strndup(s, strlen(s)); }
