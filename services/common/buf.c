@@ -1,0 +1,68 @@
+/* buf.c -- see buf.h. */
+#include "ladder/buf.h"
+
+#include "ladder/alloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ldr_buf_init(ldr_buf_t *b) {
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void ldr_buf_fini(ldr_buf_t *b) {
+    free(b->data);
+    ldr_buf_init(b);
+}
+
+void ldr_buf_reset(ldr_buf_t *b) {
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+}
+
+void ldr_buf_reserve(ldr_buf_t *b, size_t extra) {
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) cap *= 2;
+    b->data = ldr_realloc(b->data, cap);
+    b->cap = cap;
+}
+
+void ldr_buf_append(ldr_buf_t *b, const void *data, size_t len) {
+    ldr_buf_reserve(b, len);
+    if (len) memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void ldr_buf_append_str(ldr_buf_t *b, const char *s) {
+    ldr_buf_append(b, s, strlen(s));
+}
+
+void ldr_buf_append_byte(ldr_buf_t *b, uint8_t c) {
+    ldr_buf_append(b, &c, 1);
+}
+
+void ldr_buf_printf(ldr_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    ldr_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *ldr_buf_steal(ldr_buf_t *b) {
+    char *p = b->data ? b->data : ldr_strdup("");
+    ldr_buf_init(b);
+    return p;
+}
