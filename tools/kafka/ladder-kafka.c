@@ -100,12 +100,10 @@ static int parse_long(const char *s, long min, long max, long *out) {
     char *end;
     long v;
 
-    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
-        return -1;
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s)) return -1;
     errno = 0;
     v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
+    if (errno != 0 || *end != '\0' || v < min || v > max) return -1;
     *out = v;
     return 0;
 }
@@ -122,9 +120,8 @@ static int option_int(const char *name, const char *arg, long min, long max,
     long v;
 
     if (parse_long(arg, min, max, &v) != 0) {
-        fprintf(stderr,
-                PROG ": %s: '%s' is not an integer from %ld to %ld\n", name,
-                arg, min, max);
+        fprintf(stderr, PROG ": %s: '%s' is not an integer from %ld to %ld\n",
+                name, arg, min, max);
         return -1;
     }
     *out = (int)v;
@@ -140,8 +137,7 @@ static int topic_name_valid(const char *name) {
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-            return 0;
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-') return 0;
     }
     return 1;
 }
@@ -161,8 +157,7 @@ static int option_topics(struct options *opts, const char *arg) {
     p = opts->topics_buf;
     for (;;) {
         char *comma = strchr(p, ',');
-        if (comma != NULL)
-            *comma = '\0';
+        if (comma != NULL) *comma = '\0';
         if (!topic_name_valid(p)) {
             fprintf(stderr,
                     PROG ": --topics: '%s' is not a topic name (1 to %d of "
@@ -182,8 +177,7 @@ static int option_topics(struct options *opts, const char *arg) {
             return -1;
         }
         opts->topics[opts->topic_cnt++] = p;
-        if (comma == NULL)
-            break;
+        if (comma == NULL) break;
         p = comma + 1;
     }
     return 0;
@@ -205,12 +199,15 @@ struct api_key_name {
 
 /* Kafka API keys that the mock implements and that are worth failing. */
 static const struct api_key_name api_key_names[] = {
-    {"Produce", 0},        {"Fetch", 1},           {"ListOffsets", 2},
-    {"Metadata", 3},       {"OffsetCommit", 8},    {"OffsetFetch", 9},
-    {"FindCoordinator", 10}, {"JoinGroup", 11},    {"Heartbeat", 12},
-    {"LeaveGroup", 13},    {"SyncGroup", 14},      {"ApiVersions", 18},
-    {"InitProducerId", 22}, {"AddPartitionsToTxn", 24},
-    {"AddOffsetsToTxn", 25}, {"EndTxn", 26},       {"TxnOffsetCommit", 28},
+    {"Produce", 0},          {"Fetch", 1},
+    {"ListOffsets", 2},      {"Metadata", 3},
+    {"OffsetCommit", 8},     {"OffsetFetch", 9},
+    {"FindCoordinator", 10}, {"JoinGroup", 11},
+    {"Heartbeat", 12},       {"LeaveGroup", 13},
+    {"SyncGroup", 14},       {"ApiVersions", 18},
+    {"InitProducerId", 22},  {"AddPartitionsToTxn", 24},
+    {"AddOffsetsToTxn", 25}, {"EndTxn", 26},
+    {"TxnOffsetCommit", 28},
 };
 
 static int parse_api_key(const char *s, int16_t *out, char *errstr,
@@ -238,8 +235,8 @@ static int parse_api_key(const char *s, int16_t *out, char *errstr,
 /* An error code is a number or a librdkafka name (NOT_LEADER_FOR_PARTITION,
  * _TRANSPORT), and must be one that librdkafka knows: the client under test
  * would otherwise see a code that no real broker sends. */
-static int parse_err_code(const char *s, rd_kafka_resp_err_t *out,
-                          char *errstr, size_t errstr_size) {
+static int parse_err_code(const char *s, rd_kafka_resp_err_t *out, char *errstr,
+                          size_t errstr_size) {
     const struct rd_kafka_err_desc *descs;
     size_t cnt;
     long v;
@@ -247,8 +244,7 @@ static int parse_err_code(const char *s, rd_kafka_resp_err_t *out,
 
     rd_kafka_get_err_descs(&descs, &cnt);
     for (size_t i = 0; i < cnt; i++) {
-        if (descs[i].name == NULL || descs[i].desc == NULL)
-            continue;
+        if (descs[i].name == NULL || descs[i].desc == NULL) continue;
         if ((numeric && (long)descs[i].code == v) ||
             (!numeric && strcasecmp(descs[i].name, s) == 0)) {
             *out = descs[i].code;
@@ -282,8 +278,7 @@ static int parse_broker_id(const struct cluster *cl, const char *s,
 static int check_topic(const struct cluster *cl, const char *s, char *errstr,
                        size_t errstr_size) {
     for (int i = 0; i < cl->opts->topic_cnt; i++)
-        if (strcmp(cl->opts->topics[i], s) == 0)
-            return 0;
+        if (strcmp(cl->opts->topics[i], s) == 0) return 0;
     snprintf(errstr, errstr_size, "TOPIC '%s' is not a topic of this cluster",
              s);
     return -1;
@@ -291,8 +286,7 @@ static int check_topic(const struct cluster *cl, const char *s, char *errstr,
 
 static int mock_result(rd_kafka_resp_err_t err, char *errstr,
                        size_t errstr_size) {
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        return 0;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
     snprintf(errstr, errstr_size, "%s (%s)", rd_kafka_err2str(err),
              rd_kafka_err2name(err));
     return -1;
@@ -301,14 +295,14 @@ static int mock_result(rd_kafka_resp_err_t err, char *errstr,
 typedef int command_fn(const struct cluster *cl, char **argv, char *errstr,
                        size_t errstr_size);
 
-static int cmd_broker_down(const struct cluster *cl, char **argv,
-                           char *errstr, size_t errstr_size) {
+static int cmd_broker_down(const struct cluster *cl, char **argv, char *errstr,
+                           size_t errstr_size) {
     int32_t id;
 
     if (parse_broker_id(cl, argv[0], 0, &id, errstr, errstr_size) != 0)
         return -1;
-    return mock_result(rd_kafka_mock_broker_set_down(cl->mcluster, id),
-                       errstr, errstr_size);
+    return mock_result(rd_kafka_mock_broker_set_down(cl->mcluster, id), errstr,
+                       errstr_size);
 }
 
 static int cmd_broker_up(const struct cluster *cl, char **argv, char *errstr,
@@ -344,16 +338,14 @@ static int cmd_errors(const struct cluster *cl, char **argv, char *errstr,
     rd_kafka_resp_err_t err;
     rd_kafka_resp_err_t *errs;
 
-    if (parse_api_key(argv[0], &key, errstr, errstr_size) != 0)
-        return -1;
+    if (parse_api_key(argv[0], &key, errstr, errstr_size) != 0) return -1;
     if (parse_long(argv[1], 1, ERRORS_COUNT_MAX, &cnt) != 0) {
         snprintf(errstr, errstr_size,
                  "COUNT '%s' is not an integer from 1 to %d", argv[1],
                  ERRORS_COUNT_MAX);
         return -1;
     }
-    if (parse_err_code(argv[2], &err, errstr, errstr_size) != 0)
-        return -1;
+    if (parse_err_code(argv[2], &err, errstr, errstr_size) != 0) return -1;
     errs = calloc((size_t)cnt, sizeof(*errs));
     if (errs == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -367,18 +359,17 @@ static int cmd_errors(const struct cluster *cl, char **argv, char *errstr,
     return 0;
 }
 
-static int cmd_clear_errors(const struct cluster *cl, char **argv,
-                            char *errstr, size_t errstr_size) {
+static int cmd_clear_errors(const struct cluster *cl, char **argv, char *errstr,
+                            size_t errstr_size) {
     int16_t key;
 
-    if (parse_api_key(argv[0], &key, errstr, errstr_size) != 0)
-        return -1;
+    if (parse_api_key(argv[0], &key, errstr, errstr_size) != 0) return -1;
     rd_kafka_mock_clear_request_errors(cl->mcluster, key);
     return 0;
 }
 
-static int cmd_topic_error(const struct cluster *cl, char **argv,
-                           char *errstr, size_t errstr_size) {
+static int cmd_topic_error(const struct cluster *cl, char **argv, char *errstr,
+                           size_t errstr_size) {
     rd_kafka_resp_err_t err;
 
     if (check_topic(cl, argv[0], errstr, errstr_size) != 0 ||
@@ -393,8 +384,7 @@ static int cmd_leader(const struct cluster *cl, char **argv, char *errstr,
     long partition;
     int32_t id;
 
-    if (check_topic(cl, argv[0], errstr, errstr_size) != 0)
-        return -1;
+    if (check_topic(cl, argv[0], errstr, errstr_size) != 0) return -1;
     if (parse_long(argv[1], 0, cl->opts->partitions - 1, &partition) != 0) {
         snprintf(errstr, errstr_size,
                  "PARTITION '%s' is not an integer from 0 to %d", argv[1],
@@ -423,8 +413,7 @@ static const struct command commands[] = {
      cmd_broker_down},
     {"broker-up", 1, "ID", "let the broker accept connections again",
      cmd_broker_up},
-    {"rtt", 2, "ID MS", "delay every response of the broker by MS ms",
-     cmd_rtt},
+    {"rtt", 2, "ID MS", "delay every response of the broker by MS ms", cmd_rtt},
     {"errors", 3, "REQUEST_TYPE COUNT ERROR_CODE",
      "fail the next COUNT requests of that type, on any broker, "
      "with ERROR_CODE",
@@ -471,8 +460,7 @@ static void control_exec(const struct cluster *cl, char *line) {
         }
         argv[argc++] = tok;
     }
-    if (argc == 0 || argv[0][0] == '#')
-        return; /* blank line or comment */
+    if (argc == 0 || argv[0][0] == '#') return; /* blank line or comment */
 
     /* Show the command as it was understood: its words, one space apart. */
     shown[0] = '\0';
@@ -484,16 +472,14 @@ static void control_exec(const struct cluster *cl, char *line) {
     sanitize(shown, shown, sizeof(shown));
 
     for (size_t i = 0; i < COMMAND_CNT; i++)
-        if (strcmp(commands[i].name, argv[0]) == 0)
-            cmd = &commands[i];
+        if (strcmp(commands[i].name, argv[0]) == 0) cmd = &commands[i];
 
     if (cmd == NULL) {
         snprintf(errstr, sizeof(errstr),
                  "unknown command (one of broker-down, broker-up, rtt, "
                  "errors, clear-errors, topic-error, leader)");
     } else if (too_many || argc - 1 != cmd->argc) {
-        snprintf(errstr, sizeof(errstr), "usage: %s %s", cmd->name,
-                 cmd->args);
+        snprintf(errstr, sizeof(errstr), "usage: %s %s", cmd->name, cmd->args);
     } else if (cmd->run(cl, argv + 1, errstr, sizeof(errstr)) == 0) {
         fprintf(stderr, PROG ": control: %s: ok\n", shown);
         return;
@@ -517,8 +503,7 @@ static int control_open(struct control *ctl) {
     /* Checked on the open descriptor, so a file swapped in after mkfifo()
      * is refused too. */
     if (fstat(ctl->rfd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-        fprintf(stderr, PROG ": --control-fifo: %s is not a FIFO\n",
-                ctl->path);
+        fprintf(stderr, PROG ": --control-fifo: %s is not a FIFO\n", ctl->path);
         return -1;
     }
     /* Cannot block: a reader is open. */
@@ -532,10 +517,8 @@ static int control_open(struct control *ctl) {
 }
 
 static void control_close(struct control *ctl) {
-    if (ctl->rfd >= 0)
-        close(ctl->rfd);
-    if (ctl->wfd >= 0)
-        close(ctl->wfd);
+    if (ctl->rfd >= 0) close(ctl->rfd);
+    if (ctl->wfd >= 0) close(ctl->wfd);
     ctl->rfd = ctl->wfd = -1;
 }
 
@@ -570,10 +553,8 @@ static int control_read(struct control *ctl, const struct cluster *cl) {
         ssize_t n = read(ctl->rfd, ctl->line + ctl->len,
                          sizeof(ctl->line) - 1 - ctl->len);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
             fprintf(stderr, PROG ": control: read %s: %s\n", ctl->path,
                     strerror(errno));
             return -1;
@@ -594,8 +575,8 @@ static int control_read(struct control *ctl, const struct cluster *cl) {
 
         char *start = ctl->line;
         char *nl;
-        while ((nl = memchr(start, '\n', ctl->len - (size_t)(start - ctl->line)))
-               != NULL) {
+        while ((nl = memchr(start, '\n',
+                            ctl->len - (size_t)(start - ctl->line))) != NULL) {
             *nl = '\0';
             if (ctl->discarding)
                 ctl->discarding = 0;
@@ -670,8 +651,7 @@ static int write_all(int fd, const char *buf, size_t len) {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         buf += n;
@@ -714,10 +694,8 @@ static int write_bootstrap_file(const char *path, const char *bootstraps) {
     }
     ret = 0;
 out:
-    if (fd >= 0)
-        close(fd);
-    if (ret != 0)
-        unlink(tmp);
+    if (fd >= 0) close(fd);
+    if (ret != 0) unlink(tmp);
     free(tmp);
     return ret;
 }
@@ -837,8 +815,7 @@ static int parse_options(int argc, char **argv, struct options *opts) {
 
     opts->brokers = BROKERS_DEFAULT;
     opts->partitions = PARTITIONS_DEFAULT;
-    if (option_topics(opts, TOPICS_DEFAULT) != 0)
-        return EXIT_USAGE;
+    if (option_topics(opts, TOPICS_DEFAULT) != 0) return EXIT_USAGE;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -853,8 +830,7 @@ static int parse_options(int argc, char **argv, struct options *opts) {
                 return EXIT_USAGE;
             break;
         case OPT_TOPICS:
-            if (option_topics(opts, optarg) != 0)
-                return EXIT_USAGE;
+            if (option_topics(opts, optarg) != 0) return EXIT_USAGE;
             break;
         case OPT_REPLICATION: replication_arg = optarg; break;
         case OPT_BOOTSTRAP_FILE:
@@ -919,8 +895,7 @@ int main(int argc, char **argv) {
         }
     }
 
-    if (signals_init() != 0)
-        goto out;
+    if (signals_init() != 0) goto out;
     if (opts.die_with_parent) {
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
             fprintf(stderr, PROG ": prctl(PR_SET_PDEATHSIG): %s\n",
@@ -944,8 +919,7 @@ int main(int argc, char **argv) {
     }
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
-        fprintf(stderr, PROG ": cannot create the client handle: %s\n",
-                errstr);
+        fprintf(stderr, PROG ": cannot create the client handle: %s\n", errstr);
         rd_kafka_conf_destroy(conf);
         goto out;
     }
@@ -978,15 +952,15 @@ int main(int argc, char **argv) {
         goto out;
     printf("%s\n", bootstraps);
     if (fflush(stdout) != 0)
-        fprintf(stderr, PROG ": cannot write the bootstrap list to stdout: %s\n",
+        fprintf(stderr,
+                PROG ": cannot write the bootstrap list to stdout: %s\n",
                 strerror(errno));
 
     fprintf(stderr, PROG ": %d broker%s, replication %d, topics", opts.brokers,
             opts.brokers == 1 ? "" : "s", opts.replication);
     for (int i = 0; i < opts.topic_cnt; i++)
         fprintf(stderr, " %s(%d)", opts.topics[i], opts.partitions);
-    if (have_control)
-        fprintf(stderr, "; control fifo %s", opts.control_fifo);
+    if (have_control) fprintf(stderr, "; control fifo %s", opts.control_fifo);
     fprintf(stderr, "; send SIGTERM to stop\n");
 
     for (;;) {
@@ -997,8 +971,7 @@ int main(int argc, char **argv) {
         int n = poll(pfd, 2, 1000);
 
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
             goto out;
         }
@@ -1022,14 +995,10 @@ int main(int argc, char **argv) {
     status = EXIT_SUCCESS;
 
 out:
-    if (have_control || ctl.created)
-        control_fini(&ctl);
-    if (cl.mcluster != NULL)
-        rd_kafka_mock_cluster_destroy(cl.mcluster);
-    if (rk != NULL)
-        rd_kafka_destroy(rk);
+    if (have_control || ctl.created) control_fini(&ctl);
+    if (cl.mcluster != NULL) rd_kafka_mock_cluster_destroy(cl.mcluster);
+    if (rk != NULL) rd_kafka_destroy(rk);
     options_fini(&opts);
-    if (status == EXIT_SUCCESS)
-        fprintf(stderr, PROG ": stopped\n");
+    if (status == EXIT_SUCCESS) fprintf(stderr, PROG ": stopped\n");
     return status;
 }
