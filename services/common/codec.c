@@ -460,8 +460,10 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
             err = ldr_compile(cc, items, NULL, NULL, NULL, &n->items);
             n->compatible = 1;
         } else if (k == F_ENUM_SET || k == F_STRING_LIST) {
-            /* Items are stored through a pseudo-field of the item kind. */
-            err = ldr_compile(cc, items, target, NULL, NULL, &n->items);
+            /* Enum items need the symbol map of the set's enum; string
+             * items are stored by the array walk itself. */
+            err = ldr_compile(cc, items, k == F_ENUM_SET ? target : NULL, NULL,
+                              NULL, &n->items);
             avro_type_t it = n->items ? n->items->type : AVRO_NULL;
             n->compatible = !err && n->items->compatible &&
                             (k == F_ENUM_SET ? it == AVRO_ENUM : it == AVRO_STRING);
