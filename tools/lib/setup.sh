@@ -1,0 +1,43 @@
+# setup.sh -- shared by tools/quickstart and tools/test: install what is
+# missing, then configure and build. Sourced, not run.
+
+# Debian packages the build, the tests and the demo need.
+LADDER_PACKAGES=(
+  build-essential cmake pkg-config clang-format
+  librdkafka-dev libavro-dev libhiredis-dev libjansson-dev libcmocka-dev
+  redis-server redis-tools kcat
+  python3 python3-avro
+)
+
+ladder_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+ladder_install_missing() {
+  local missing=() p
+  for p in "${LADDER_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    ladder_say "all ${#LADDER_PACKAGES[@]} required Debian packages are installed"
+    return 0
+  fi
+  ladder_say "installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "not root and no sudo: install them with apt-get install ${missing[*]}" >&2; return 1; }
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ladder_say "installed: ${missing[*]}"
+}
+
+# ladder_build DIR [CMAKE ARGS...]
+ladder_build() {
+  local dir=$1; shift
+  ladder_say "configuring and building in $dir $*"
+  cmake -S . -B "$dir" -DLADDER_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)" 2>&1 | grep -Ev '^\[ *[0-9]+%\]|^Consolidate|^-- ' || true
+  # The build's status, not grep's.
+  cmake --build "$dir" -j "$(nproc)" >/dev/null
+}
