@@ -35,4 +35,6 @@ char *ldr_strndup(const char *s, size_t n) {
     return p;
 }
 
-char *ldr_strdup(const char *s) { return ldr_strndup(s, strlen(s)); }
+char *ldr_strdup(const char *s) {
+    return ldr_strndup(s, strlen(s));
+}

@@ -28,7 +28,8 @@ void ldr_buf_reserve(ldr_buf_t *b, size_t extra) {
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     b->data = ldr_realloc(b->data, cap);
     b->cap = cap;
 }

@@ -92,9 +92,11 @@ struct ldr_rrec {
 
 _Static_assert(sizeof(ldr_tier_t) == sizeof(int), "enums are int-sized");
 
-#define LDR_ENUM_DESC(var, avro_name, fn, count)                              \
-    static const char *var##_sym(int v) { return ldr_##fn##_name(v); }        \
-    static const ldr_renum_t var = {avro_name, count, var##_sym,              \
+#define LDR_ENUM_DESC(var, avro_name, fn, count)                               \
+    static const char *var##_sym(int v) {                                      \
+        return ldr_##fn##_name(v);                                             \
+    }                                                                          \
+    static const ldr_renum_t var = {avro_name, count, var##_sym,               \
                                     ldr_##fn##_parse};
 
 LDR_ENUM_DESC(ldr_e_tier, "Tier", tier, LDR_TIER__COUNT)
@@ -102,12 +104,17 @@ LDR_ENUM_DESC(ldr_e_rd, "RdInstitution", rd_institution, LDR_RD__COUNT)
 LDR_ENUM_DESC(ldr_e_honour, "Honour", honour, LDR_HONOUR__COUNT)
 LDR_ENUM_DESC(ldr_e_kind, "ViolationKind", violation_kind, LDR_VIOLATION__COUNT)
 LDR_ENUM_DESC(ldr_e_status, "CaseStatus", case_status, LDR_CASE__COUNT)
-LDR_ENUM_DESC(ldr_e_decision, "DecisionType", decision_type, LDR_DECISION__COUNT)
+LDR_ENUM_DESC(ldr_e_decision, "DecisionType", decision_type,
+              LDR_DECISION__COUNT)
 
-#define FLD(T, f, k) {#f, k, offsetof(T, f), 0, NULL, NULL}
-#define OPT(T, f, k, has) {#f, k, offsetof(T, f), offsetof(T, has), NULL, NULL}
-#define ENM(T, f, k, e) {#f, k, offsetof(T, f), 0, &e, NULL}
-#define OPTENM(T, f, k, e, has) {#f, k, offsetof(T, f), offsetof(T, has), &e, NULL}
+#define FLD(T, f, k)                                                           \
+    { #f, k, offsetof(T, f), 0, NULL, NULL }
+#define OPT(T, f, k, has)                                                      \
+    { #f, k, offsetof(T, f), offsetof(T, has), NULL, NULL }
+#define ENM(T, f, k, e)                                                        \
+    { #f, k, offsetof(T, f), 0, &e, NULL }
+#define OPTENM(T, f, k, e, has)                                                \
+    { #f, k, offsetof(T, f), offsetof(T, has), &e, NULL }
 
 #define I ldr_indicators_t
 static const ldr_rfield_t ldr_indicators_fields[] = {
@@ -150,21 +157,25 @@ static const ldr_rrec_t ldr_r_indicators = {
     "Indicators", ldr_indicators_fields,
     sizeof(ldr_indicators_fields) / sizeof(ldr_indicators_fields[0])};
 
-#define REC(T, f) {#f, F_RECORD, offsetof(T, f), 0, NULL, &ldr_r_indicators}
+#define REC(T, f)                                                              \
+    { #f, F_RECORD, offsetof(T, f), 0, NULL, &ldr_r_indicators }
 
 #define A ldr_application_t
 static const ldr_rfield_t ldr_application_fields[] = {
-    FLD(A, event_id, F_STRING),   FLD(A, uscc, F_STRING),
+    FLD(A, event_id, F_STRING),        FLD(A, uscc, F_STRING),
     FLD(A, enterprise_name, F_STRING), FLD(A, reporting_unit, F_STRING),
     ENM(A, tier, F_ENUM, ldr_e_tier),  FLD(A, batch, F_INT),
-    FLD(A, occurred_at, F_LONG),  REC(A, indicators),
+    FLD(A, occurred_at, F_LONG),       REC(A, indicators),
 };
 #undef A
 #define R ldr_review_t
 static const ldr_rfield_t ldr_review_fields[] = {
-    FLD(R, event_id, F_STRING),   FLD(R, uscc, F_STRING),
-    FLD(R, enterprise_name, F_STRING), FLD(R, reporting_unit, F_STRING),
-    ENM(R, tier, F_ENUM, ldr_e_tier),  FLD(R, occurred_at, F_LONG),
+    FLD(R, event_id, F_STRING),
+    FLD(R, uscc, F_STRING),
+    FLD(R, enterprise_name, F_STRING),
+    FLD(R, reporting_unit, F_STRING),
+    ENM(R, tier, F_ENUM, ldr_e_tier),
+    FLD(R, occurred_at, F_LONG),
     REC(R, indicators),
 };
 #undef R
@@ -194,7 +205,8 @@ static const ldr_rfield_t ldr_decision_fields[] = {
     FLD(D, reporting_unit, F_STRING),
     OPTENM(D, tier, F_OPT_ENUM, ldr_e_tier, has_tier),
     ENM(D, decision, F_ENUM, ldr_e_decision),
-    {"reasons", F_STRING_LIST, offsetof(D, reasons), offsetof(D, reasons_count), NULL, NULL},
+    {"reasons", F_STRING_LIST, offsetof(D, reasons), offsetof(D, reasons_count),
+     NULL, NULL},
     FLD(D, effective_at, F_LONG),
     OPT(D, valid_from, F_OPT_LONG, has_valid_from),
     OPT(D, valid_until, F_OPT_LONG, has_valid_until),
@@ -210,8 +222,8 @@ static const ldr_rfield_t ldr_decision_fields[] = {
 };
 #undef D
 
-#define RREC(var, name, fields)                                               \
-    static const ldr_rrec_t var = {name, fields,                              \
+#define RREC(var, name, fields)                                                \
+    static const ldr_rrec_t var = {name, fields,                               \
                                    sizeof(fields) / sizeof(fields[0])};
 RREC(ldr_r_application, "ApplicationSubmitted", ldr_application_fields)
 RREC(ldr_r_review, "ReviewSubmitted", ldr_review_fields)
@@ -291,9 +303,11 @@ static void ldr_wnode_free(ldr_wnode_t *n) {
     if (!n) return;
     free(n->symmap);
     ldr_wnode_free(n->items);
-    for (int i = 0; i < n->nbranch; i++) ldr_wnode_free(n->branches[i]);
+    for (int i = 0; i < n->nbranch; i++)
+        ldr_wnode_free(n->branches[i]);
     free(n->branches);
-    for (int i = 0; i < n->nfields; i++) ldr_wnode_free(n->fields[i].node);
+    for (int i = 0; i < n->nfields; i++)
+        ldr_wnode_free(n->fields[i].node);
     free(n->fields);
     free(n->defaults);
     free(n);
@@ -316,7 +330,8 @@ static ldr_err_t ldr_compile_fail(ldr_compile_t *cc, const char *fmt, ...) {
 }
 
 static avro_schema_t ldr_deref(avro_schema_t s) {
-    while (s && avro_typeof(s) == AVRO_LINK) s = avro_schema_link_target(s);
+    while (s && avro_typeof(s) == AVRO_LINK)
+        s = avro_schema_link_target(s);
     return s;
 }
 
@@ -359,11 +374,13 @@ static ldr_err_t ldr_compile_record(ldr_compile_t *cc, avro_schema_t ws,
         json_t *sub = NULL;
         if (t && t->kind == F_RECORD)
             sub = json_object_get(ldr_json_field(rjson, t->name), "type");
-        err = ldr_compile(cc, fs, t, t ? t->rec : NULL, sub, &n->fields[i].node);
+        err =
+            ldr_compile(cc, fs, t, t ? t->rec : NULL, sub, &n->fields[i].node);
         if (!err && t && !n->fields[i].node->compatible)
-            err = ldr_compile_fail(cc, "field %s: writer type %s cannot be "
-                                   "read as ladder's %s", fname,
-                                   avro_schema_type_name(ldr_deref(fs)),
+            err = ldr_compile_fail(cc,
+                                   "field %s: writer type %s cannot be "
+                                   "read as ladder's %s",
+                                   fname, avro_schema_type_name(ldr_deref(fs)),
                                    t->name);
         n->fields[i].target = t;
     }
@@ -372,12 +389,13 @@ static ldr_err_t ldr_compile_record(ldr_compile_t *cc, avro_schema_t ws,
         json_t *jf = ldr_json_field(rjson, rrec->fields[j].name);
         json_t *def = jf ? json_object_get(jf, "default") : NULL;
         if (!def)
-            err = ldr_compile_fail(cc, "the writer has no field %s and the "
+            err = ldr_compile_fail(cc,
+                                   "the writer has no field %s and the "
                                    "reader schema gives it no default",
                                    rrec->fields[j].name);
         else {
-            n->defaults = ldr_realloc(n->defaults,
-                                      (size_t)(n->ndefaults + 1) * sizeof(*n->defaults));
+            n->defaults = ldr_realloc(n->defaults, (size_t)(n->ndefaults + 1) *
+                                                       sizeof(*n->defaults));
             n->defaults[n->ndefaults].target = &rrec->fields[j];
             n->defaults[n->ndefaults].value = def;
             n->ndefaults++;
@@ -411,7 +429,7 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
     if (++cc->depth > 32) {
         cc->depth--;
         return ldr_compile_fail(cc, "schema nests deeper than 32 levels "
-                                "(recursive types are not supported)");
+                                    "(recursive types are not supported)");
     }
     ldr_wnode_t *n = ldr_calloc(1, sizeof(*n));
     *out = n;
@@ -426,12 +444,12 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
     case AVRO_FLOAT:
     case AVRO_DOUBLE:
     case AVRO_BOOLEAN:
-        n->min_size = n->type == AVRO_FLOAT ? 4 : n->type == AVRO_DOUBLE ? 8 : 1;
+        n->min_size = n->type == AVRO_FLOAT    ? 4
+                      : n->type == AVRO_DOUBLE ? 8
+                                               : 1;
         n->compatible = !target || ldr_scalar_compatible(n->type, k);
         break;
-    case AVRO_NULL:
-        n->compatible = !target || ldr_fkind_optional(k);
-        break;
+    case AVRO_NULL: n->compatible = !target || ldr_fkind_optional(k); break;
     case AVRO_FIXED:
         n->fixed_size = avro_schema_fixed_size(ws);
         n->min_size = (int)(n->fixed_size > 1024 ? 1024 : n->fixed_size);
@@ -441,11 +459,14 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
         n->min_size = 1;
         n->nsym = avro_schema_enum_number_of_symbols(ws);
         const ldr_renum_t *en = target ? target->en : NULL;
-        int want = target && (k == F_ENUM || k == F_OPT_ENUM || k == F_ENUM_SET);
-        n->compatible = !target ||
-                        (want && en && strcmp(avro_schema_type_name(ws), en->name) == 0);
+        int want =
+            target && (k == F_ENUM || k == F_OPT_ENUM || k == F_ENUM_SET);
+        n->compatible =
+            !target ||
+            (want && en && strcmp(avro_schema_type_name(ws), en->name) == 0);
         if (n->compatible && en) {
-            n->symmap = ldr_calloc((size_t)(n->nsym ? n->nsym : 1), sizeof(int));
+            n->symmap =
+                ldr_calloc((size_t)(n->nsym ? n->nsym : 1), sizeof(int));
             for (int i = 0; i < n->nsym; i++) {
                 const char *sym = avro_schema_enum_get(ws, i);
                 n->symmap[i] = sym ? en->parse(sym, strlen(sym)) : -1;
@@ -465,20 +486,23 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
             err = ldr_compile(cc, items, k == F_ENUM_SET ? target : NULL, NULL,
                               NULL, &n->items);
             avro_type_t it = n->items ? n->items->type : AVRO_NULL;
-            n->compatible = !err && n->items->compatible &&
-                            (k == F_ENUM_SET ? it == AVRO_ENUM : it == AVRO_STRING);
+            n->compatible =
+                !err && n->items->compatible &&
+                (k == F_ENUM_SET ? it == AVRO_ENUM : it == AVRO_STRING);
         }
         break;
     }
     case AVRO_MAP:
         n->min_size = 1;
-        err = ldr_compile(cc, avro_schema_map_values(ws), NULL, NULL, NULL, &n->items);
+        err = ldr_compile(cc, avro_schema_map_values(ws), NULL, NULL, NULL,
+                          &n->items);
         n->compatible = !target;
         break;
     case AVRO_UNION: {
         n->min_size = 1;
         n->nbranch = (int)avro_schema_union_size(ws);
-        n->branches = ldr_calloc((size_t)(n->nbranch ? n->nbranch : 1), sizeof(*n->branches));
+        n->branches = ldr_calloc((size_t)(n->nbranch ? n->nbranch : 1),
+                                 sizeof(*n->branches));
         for (int i = 0; i < n->nbranch && !err; i++) {
             err = ldr_compile(cc, avro_schema_union_branch(ws, i), target, rrec,
                               rjson, &n->branches[i]);
@@ -572,13 +596,14 @@ static ldr_plan_t *ldr_codec_plan(ldr_codec_t *c, const ldr_schema_t *s) {
     if (!p->rrec) {
         p->err = LDR_ERR_UNKNOWN_SCHEMA;
         snprintf(p->why, sizeof(p->why),
-                 "schema id %d is %s, which is not a ladder record",
-                 (int)s->id, s->fullname);
+                 "schema id %d is %s, which is not a ladder record", (int)s->id,
+                 s->fullname);
         return p;
     }
     const ldr_schema_t *reader = ldr_schemas_current(c->schemas, s->kind);
     ldr_compile_t cc = {p->why, sizeof(p->why), 0};
-    ldr_err_t err = ldr_compile(&cc, s->avro, NULL, p->rrec, reader->json, &p->root);
+    ldr_err_t err =
+        ldr_compile(&cc, s->avro, NULL, p->rrec, reader->json, &p->root);
     if (!err && p->root->type != AVRO_RECORD)
         err = ldr_compile_fail(&cc, "the writer schema is not a record");
     if (!err) {
@@ -595,9 +620,10 @@ static ldr_plan_t *ldr_codec_plan(ldr_codec_t *c, const ldr_schema_t *s) {
         snprintf(tmp, sizeof(tmp), "%s", p->why);
         /* The return value is checked so that a long schema origin may
          * truncate the message without a warning. */
-        if (snprintf(p->why, sizeof(p->why), "schema id %d (%s) cannot be "
-                     "read as %s: %s", (int)s->id, s->origin, s->fullname,
-                     tmp) < 0)
+        if (snprintf(p->why, sizeof(p->why),
+                     "schema id %d (%s) cannot be "
+                     "read as %s: %s",
+                     (int)s->id, s->origin, s->fullname, tmp) < 0)
             p->why[0] = '\0';
     }
     return p;
@@ -690,7 +716,8 @@ static ldr_err_t ldr_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
     const char *outer = c->field;
     for (int i = 0; i < n->nfields; i++) {
         c->field = n->fields[i].name;
-        ldr_err_t err = ldr_walk(c, n->fields[i].node, n->fields[i].target, base);
+        ldr_err_t err =
+            ldr_walk(c, n->fields[i].node, n->fields[i].target, base);
         if (err) return err;
     }
     c->field = outer;
@@ -701,25 +728,32 @@ static ldr_err_t ldr_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
             ldr_set_has(base, t, false);
         } else if (json_is_array(v) && json_array_size(v) == 0 &&
                    (t->kind == F_ENUM_SET || t->kind == F_STRING_LIST)) {
-            if (t->kind == F_ENUM_SET) *AT(base, t->off, uint32_t) = 0;
-            else *AT(base, t->aux_off, size_t) = 0;
-        } else if (json_is_integer(v) && (t->kind == F_INT || t->kind == F_OPT_INT)) {
+            if (t->kind == F_ENUM_SET)
+                *AT(base, t->off, uint32_t) = 0;
+            else
+                *AT(base, t->aux_off, size_t) = 0;
+        } else if (json_is_integer(v) &&
+                   (t->kind == F_INT || t->kind == F_OPT_INT)) {
             *AT(base, t->off, int32_t) = (int32_t)json_integer_value(v);
             ldr_set_has(base, t, true);
-        } else if (json_is_integer(v) && (t->kind == F_LONG || t->kind == F_OPT_LONG)) {
+        } else if (json_is_integer(v) &&
+                   (t->kind == F_LONG || t->kind == F_OPT_LONG)) {
             *AT(base, t->off, int64_t) = json_integer_value(v);
             ldr_set_has(base, t, true);
         } else if (json_is_number(v) && t->kind == F_DOUBLE) {
             *AT(base, t->off, double) = json_number_value(v);
         } else if (json_is_boolean(v) && t->kind == F_BOOL) {
             *AT(base, t->off, bool) = json_is_true(v);
-        } else if (json_is_string(v) && (t->kind == F_STRING || t->kind == F_OPT_STRING)) {
+        } else if (json_is_string(v) &&
+                   (t->kind == F_STRING || t->kind == F_OPT_STRING)) {
             AT(base, t->off, ldr_str_t)->ptr = json_string_value(v);
             AT(base, t->off, ldr_str_t)->len = json_string_length(v);
             ldr_set_has(base, t, true);
-        } else if (json_is_string(v) && (t->kind == F_ENUM || t->kind == F_OPT_ENUM)) {
+        } else if (json_is_string(v) &&
+                   (t->kind == F_ENUM || t->kind == F_OPT_ENUM)) {
             int e = t->en->parse(json_string_value(v), json_string_length(v));
-            if (e < 0) return ldr_bad(c, "default of %s is not a symbol", t->name);
+            if (e < 0)
+                return ldr_bad(c, "default of %s is not a symbol", t->name);
             *AT(base, t->off, int) = e;
             ldr_set_has(base, t, true);
         } else {
@@ -742,7 +776,8 @@ static ldr_err_t ldr_walk_items(ldr_cursor_t *c, const ldr_wnode_t *n,
             count = -count;
             if ((err = ldr_read_long(c, &size))) return err;
             if (size < 0 || (uint64_t)size > (uint64_t)(c->end - c->p))
-                return ldr_bad(c, "block size %lld out of bounds", (long long)size);
+                return ldr_bad(c, "block size %lld out of bounds",
+                               (long long)size);
         }
         /* Every item takes at least min_size bytes (one for a map key), so
          * a count larger than the bytes left is corrupt; zero-sized items
@@ -763,15 +798,18 @@ static ldr_err_t ldr_walk_items(ldr_cursor_t *c, const ldr_wnode_t *n,
                 int64_t idx = 0;
                 if ((err = ldr_read_long(c, &idx))) return err;
                 if (idx < 0 || idx >= n->items->nsym)
-                    return ldr_bad(c, "enum index %lld out of range", (long long)idx);
+                    return ldr_bad(c, "enum index %lld out of range",
+                                   (long long)idx);
                 int v = n->items->symmap[idx];
                 if (v < 0) return ldr_bad(c, "enum symbol unknown to ladder");
                 *AT(base, t->off, uint32_t) |= 1u << (unsigned)v;
             } else if (t && t->kind == F_STRING_LIST) {
                 size_t *cnt = AT(base, t->aux_off, size_t);
                 if (*cnt >= LDR_DECISION_REASONS_MAX)
-                    return ldr_bad(c, "more than %d strings", LDR_DECISION_REASONS_MAX);
-                if ((err = ldr_read_bytes(c, &AT(base, t->off, ldr_str_t)[*cnt])))
+                    return ldr_bad(c, "more than %d strings",
+                                   LDR_DECISION_REASONS_MAX);
+                if ((err =
+                         ldr_read_bytes(c, &AT(base, t->off, ldr_str_t)[*cnt])))
                     return err;
                 (*cnt)++;
             } else if ((err = ldr_walk(c, n->items, NULL, NULL))) {
@@ -787,7 +825,8 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
     switch (n->type) {
     case AVRO_NULL:
         if (t) {
-            if (!ldr_fkind_optional(t->kind)) return ldr_bad(c, "null for a required field");
+            if (!ldr_fkind_optional(t->kind))
+                return ldr_bad(c, "null for a required field");
             ldr_set_has(base, t, false);
         }
         return LDR_OK;
@@ -802,9 +841,12 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
         int32_t v = 0;
         if ((err = ldr_read_int(c, &v))) return err;
         if (!t) return LDR_OK;
-        if (t->kind == F_INT || t->kind == F_OPT_INT) *AT(base, t->off, int32_t) = v;
-        else if (t->kind == F_LONG || t->kind == F_OPT_LONG) *AT(base, t->off, int64_t) = v;
-        else *AT(base, t->off, double) = v;
+        if (t->kind == F_INT || t->kind == F_OPT_INT)
+            *AT(base, t->off, int32_t) = v;
+        else if (t->kind == F_LONG || t->kind == F_OPT_LONG)
+            *AT(base, t->off, int64_t) = v;
+        else
+            *AT(base, t->off, double) = v;
         ldr_set_has(base, t, true);
         return LDR_OK;
     }
@@ -812,8 +854,10 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
         int64_t v = 0;
         if ((err = ldr_read_long(c, &v))) return err;
         if (!t) return LDR_OK;
-        if (t->kind == F_DOUBLE) *AT(base, t->off, double) = (double)v;
-        else *AT(base, t->off, int64_t) = v;
+        if (t->kind == F_DOUBLE)
+            *AT(base, t->off, double) = (double)v;
+        else
+            *AT(base, t->off, int64_t) = v;
         ldr_set_has(base, t, true);
         return LDR_OK;
     }
@@ -830,7 +874,8 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
     case AVRO_DOUBLE: {
         if ((err = ldr_need(c, 8))) return err;
         uint64_t u = 0;
-        for (int i = 7; i >= 0; i--) u = u << 8 | c->p[i];
+        for (int i = 7; i >= 0; i--)
+            u = u << 8 | c->p[i];
         double d;
         memcpy(&d, &u, 8);
         c->p += 8;
@@ -855,8 +900,8 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
         int64_t idx = 0;
         if ((err = ldr_read_long(c, &idx))) return err;
         if (idx < 0 || idx >= n->nsym)
-            return ldr_bad(c, "enum index %lld out of range 0..%d", (long long)idx,
-                           n->nsym - 1);
+            return ldr_bad(c, "enum index %lld out of range 0..%d",
+                           (long long)idx, n->nsym - 1);
         if (t) {
             int v = n->symmap[idx];
             if (v < 0) return ldr_bad(c, "enum symbol unknown to ladder");
@@ -865,16 +910,14 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
         }
         return LDR_OK;
     }
-    case AVRO_ARRAY:
-        return ldr_walk_items(c, n, t, base, 0);
-    case AVRO_MAP:
-        return ldr_walk_items(c, n, NULL, NULL, 1);
+    case AVRO_ARRAY: return ldr_walk_items(c, n, t, base, 0);
+    case AVRO_MAP: return ldr_walk_items(c, n, NULL, NULL, 1);
     case AVRO_UNION: {
         int64_t idx = 0;
         if ((err = ldr_read_long(c, &idx))) return err;
         if (idx < 0 || idx >= n->nbranch)
-            return ldr_bad(c, "union branch %lld out of range 0..%d", (long long)idx,
-                           n->nbranch - 1);
+            return ldr_bad(c, "union branch %lld out of range 0..%d",
+                           (long long)idx, n->nbranch - 1);
         const ldr_wnode_t *b = n->branches[idx];
         if (t && !b->compatible)
             return ldr_bad(c, "union branch %lld cannot be read as %s",
@@ -883,8 +926,7 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
     }
     case AVRO_RECORD:
         return ldr_walk_record(c, n, t ? (void *)AT(base, t->off, char) : NULL);
-    default:
-        return ldr_bad(c, "unsupported type");
+    default: return ldr_bad(c, "unsupported type");
     }
 }
 
@@ -912,7 +954,8 @@ ldr_err_t ldr_codec_decode(ldr_codec_t *c, const void *data, size_t len,
         if (len < 5)
             return ldr_err_set(errstr, n, LDR_ERR_BAD_FRAMING,
                                "Confluent framing needs 5 header bytes, "
-                               "message has %zu", len);
+                               "message has %zu",
+                               len);
         int32_t id = (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
                                (uint32_t)p[3] << 8 | (uint32_t)p[4]);
         ldr_err_t err = ldr_schemas_by_id(c->schemas, id, &s, errstr, n);
@@ -922,9 +965,11 @@ ldr_err_t ldr_codec_decode(ldr_codec_t *c, const void *data, size_t len,
         if (len < 10)
             return ldr_err_set(errstr, n, LDR_ERR_BAD_FRAMING,
                                "single-object encoding needs 10 header "
-                               "bytes, message has %zu", len);
+                               "bytes, message has %zu",
+                               len);
         uint64_t fp = 0;
-        for (int i = 9; i >= 2; i--) fp = fp << 8 | p[i];
+        for (int i = 9; i >= 2; i--)
+            fp = fp << 8 | p[i];
         s = ldr_schemas_by_fingerprint(c->schemas, fp);
         if (!s)
             return ldr_err_set(errstr, n, LDR_ERR_UNKNOWN_SCHEMA,
@@ -939,8 +984,7 @@ ldr_err_t ldr_codec_decode(ldr_codec_t *c, const void *data, size_t len,
                            len ? p[0] : 0);
     }
     ldr_plan_t *plan = ldr_codec_plan(c, s);
-    if (plan->err)
-        return ldr_err_set(errstr, n, plan->err, "%s", plan->why);
+    if (plan->err) return ldr_err_set(errstr, n, plan->err, "%s", plan->why);
     memset(out, 0, sizeof(*out));
     out->kind = s->kind;
     ldr_cursor_t cur = {p + hdr, p + hdr, p + len, 0, NULL, errstr, n};
@@ -962,24 +1006,27 @@ typedef struct ldr_enc {
     size_t errstr_size;
 } ldr_enc_t;
 
-static ldr_err_t ldr_enc_fail(ldr_enc_t *e, const char *field, const char *what) {
+static ldr_err_t ldr_enc_fail(ldr_enc_t *e, const char *field,
+                              const char *what) {
     char avro_why[256];
     const char *ae = avro_strerror();
     snprintf(avro_why, sizeof(avro_why), "%s", ae ? ae : "");
     return ldr_err_set(e->errstr, e->errstr_size, LDR_ERR_ENCODE,
-                       "field %s: %s%s%s", field, what,
-                       avro_why[0] ? ": " : "", avro_why);
+                       "field %s: %s%s%s", field, what, avro_why[0] ? ": " : "",
+                       avro_why);
 }
 
-static ldr_err_t ldr_enc_record(ldr_enc_t *e, avro_value_t *rv, avro_schema_t ws,
-                                const ldr_rrec_t *rrec, const void *base);
+static ldr_err_t ldr_enc_record(ldr_enc_t *e, avro_value_t *rv,
+                                avro_schema_t ws, const ldr_rrec_t *rrec,
+                                const void *base);
 
 static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
                                const ldr_rfield_t *t, const void *base) {
     ws = ldr_deref(ws);
     avro_type_t type = avro_typeof(ws);
     if (type == AVRO_UNION) {
-        int present = !ldr_fkind_optional(t->kind) || *AT(base, t->aux_off, const bool);
+        int present =
+            !ldr_fkind_optional(t->kind) || *AT(base, t->aux_off, const bool);
         size_t nb = avro_schema_union_size(ws);
         for (size_t i = 0; i < nb; i++) {
             avro_schema_t b = ldr_deref(avro_schema_union_branch(ws, (int)i));
@@ -987,8 +1034,11 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
             if (is_null == !present) {
                 avro_value_t bv;
                 if (avro_value_set_branch(v, (int)i, &bv))
-                    return ldr_enc_fail(e, t->name, "cannot select union branch");
-                return is_null ? (avro_value_set_null(&bv) ? ldr_enc_fail(e, t->name, "null") : LDR_OK)
+                    return ldr_enc_fail(e, t->name,
+                                        "cannot select union branch");
+                return is_null ? (avro_value_set_null(&bv)
+                                      ? ldr_enc_fail(e, t->name, "null")
+                                      : LDR_OK)
                                : ldr_enc_value(e, &bv, b, t, base);
             }
         }
@@ -1021,7 +1071,9 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
         if (!t->en || ev < 0 || ev >= t->en->count)
             return ldr_enc_fail(e, t->name, "enum value out of range");
         int idx = avro_schema_enum_get_by_name(ws, t->en->symbol(ev));
-        if (idx < 0) return ldr_enc_fail(e, t->name, "symbol missing from the writer schema");
+        if (idx < 0)
+            return ldr_enc_fail(e, t->name,
+                                "symbol missing from the writer schema");
         rc = avro_value_set_enum(v, idx);
         break;
     }
@@ -1035,8 +1087,11 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
                 if (!((set >> i) & 1u)) continue;
                 avro_value_t item;
                 int idx = avro_schema_enum_get_by_name(items, t->en->symbol(i));
-                if (idx < 0) return ldr_enc_fail(e, t->name, "symbol missing from the writer schema");
-                rc = avro_value_append(v, &item, NULL) || avro_value_set_enum(&item, idx);
+                if (idx < 0)
+                    return ldr_enc_fail(
+                        e, t->name, "symbol missing from the writer schema");
+                rc = avro_value_append(v, &item, NULL) ||
+                     avro_value_set_enum(&item, idx);
             }
         } else if (t->kind == F_STRING_LIST) {
             size_t cnt = *AT(base, t->aux_off, const size_t);
@@ -1046,9 +1101,11 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
             for (size_t i = 0; i < cnt && !rc; i++) {
                 avro_value_t item;
                 ldr_buf_reset(&e->codec->scratch);
-                ldr_buf_append(&e->codec->scratch, list[i].ptr ? list[i].ptr : "", list[i].len);
+                ldr_buf_append(&e->codec->scratch,
+                               list[i].ptr ? list[i].ptr : "", list[i].len);
                 rc = avro_value_append(v, &item, NULL) ||
-                     avro_value_set_string_len(&item, e->codec->scratch.data, list[i].len + 1);
+                     avro_value_set_string_len(&item, e->codec->scratch.data,
+                                               list[i].len + 1);
             }
         } else {
             return ldr_enc_fail(e, t->name, "array type does not match");
@@ -1058,24 +1115,28 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
     case AVRO_RECORD:
         return ldr_enc_record(e, v, ws, t->rec, AT(base, t->off, const char));
     default:
-        return ldr_enc_fail(e, t->name, "writer type not supported for encoding");
+        return ldr_enc_fail(e, t->name,
+                            "writer type not supported for encoding");
     }
     return rc ? ldr_enc_fail(e, t->name, "Avro-C refused the value") : LDR_OK;
 }
 
-static ldr_err_t ldr_enc_record(ldr_enc_t *e, avro_value_t *rv, avro_schema_t ws,
-                                const ldr_rrec_t *rrec, const void *base) {
+static ldr_err_t ldr_enc_record(ldr_enc_t *e, avro_value_t *rv,
+                                avro_schema_t ws, const ldr_rrec_t *rrec,
+                                const void *base) {
     size_t count = avro_schema_record_size(ws);
     for (size_t i = 0; i < count; i++) {
         const char *fname = avro_schema_record_field_name(ws, (int)i);
         const ldr_rfield_t *t = NULL;
         for (size_t j = 0; j < rrec->count && !t; j++)
             if (strcmp(rrec->fields[j].name, fname) == 0) t = &rrec->fields[j];
-        if (!t) return ldr_enc_fail(e, fname, "ladder's record has no such field");
+        if (!t)
+            return ldr_enc_fail(e, fname, "ladder's record has no such field");
         avro_value_t fv;
         if (avro_value_get_by_index(rv, i, &fv, NULL))
             return ldr_enc_fail(e, fname, "no such field in the value");
-        ldr_err_t err = ldr_enc_value(e, &fv, avro_schema_record_field_get_by_index(ws, (int)i), t, base);
+        ldr_err_t err = ldr_enc_value(
+            e, &fv, avro_schema_record_field_get_by_index(ws, (int)i), t, base);
         if (err) return err;
     }
     return LDR_OK;
@@ -1089,7 +1150,8 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
         return ldr_err_set(errstr, n, LDR_ERR_ENCODE,
                            "writer schema is not a version of %s",
                            ldr_record_kind_fullname(rec->kind)
-                               ? ldr_record_kind_fullname(rec->kind) : "?");
+                               ? ldr_record_kind_fullname(rec->kind)
+                               : "?");
     ldr_plan_t *p = ldr_codec_plan(c, s);
     if (!p->has_value) {
         p->iface = avro_generic_class_from_schema(s->avro);
@@ -1104,8 +1166,9 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
     }
     avro_value_reset(&p->value);
     ldr_enc_t e = {c, errstr, n};
-    ldr_err_t err = ldr_enc_record(&e, &p->value, s->avro, ldr_rrec_of(rec->kind),
-                                   ldr_record_body((ldr_record_t *)rec));
+    ldr_err_t err =
+        ldr_enc_record(&e, &p->value, s->avro, ldr_rrec_of(rec->kind),
+                       ldr_record_body((ldr_record_t *)rec));
     if (err) return err;
     size_t size;
     if (avro_value_sizeof(&p->value, &size))
@@ -1113,7 +1176,8 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
     size_t hdr = framing == LDR_FRAMING_CONFLUENT ? 5 : 10;
     if (size + hdr > LDR_CODEC_MAX_MESSAGE)
         return ldr_err_set(errstr, n, LDR_ERR_ENCODE,
-                           "encoded record of %zu bytes exceeds 1 MiB", size + hdr);
+                           "encoded record of %zu bytes exceeds 1 MiB",
+                           size + hdr);
     ldr_buf_reset(&c->out);
     ldr_buf_reserve(&c->out, size + hdr);
     uint8_t *o = (uint8_t *)c->out.data;
@@ -1127,7 +1191,8 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
     } else {
         o[0] = 0xC3;
         o[1] = 0x01;
-        for (int i = 0; i < 8; i++) o[2 + i] = (uint8_t)(s->fingerprint >> (8 * i));
+        for (int i = 0; i < 8; i++)
+            o[2 + i] = (uint8_t)(s->fingerprint >> (8 * i));
     }
     avro_writer_memory_set_dest(c->writer, c->out.data + hdr, (int64_t)size);
     if (avro_value_write(c->writer, &p->value))
@@ -1143,13 +1208,16 @@ ldr_err_t ldr_codec_encode(ldr_codec_t *c, const ldr_record_t *rec,
                            size_t n) {
     const ldr_schema_t *s = ldr_schemas_current(c->schemas, rec->kind);
     if (!s)
-        return ldr_err_set(errstr, n, LDR_ERR_ENCODE, "record kind %d is not "
-                           "a ladder record", (int)rec->kind);
+        return ldr_err_set(errstr, n, LDR_ERR_ENCODE,
+                           "record kind %d is not "
+                           "a ladder record",
+                           (int)rec->kind);
     return ldr_codec_encode_with(c, s, LDR_FRAMING_CONFLUENT, rec, out, out_len,
                                  errstr, n);
 }
 
-/* ---- Life cycle ------------------------------------------------------------- */
+/* ---- Life cycle -------------------------------------------------------------
+ */
 
 ldr_codec_t *ldr_codec_new(ldr_schemas_t *schemas, char *errstr, size_t n) {
     pthread_once(&ldr_avro_alloc_once, ldr_avro_alloc_install);

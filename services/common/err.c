@@ -10,14 +10,23 @@ static const struct {
     const char *desc;
 } ldr_errs[] = {
     {LDR_OK, "OK", "success"},
-    {LDR_ERR_BAD_FRAMING, "BAD_FRAMING", "message framing is neither Confluent wire format nor Avro single-object encoding"},
-    {LDR_ERR_UNKNOWN_SCHEMA, "UNKNOWN_SCHEMA", "schema id or fingerprint is not known"},
-    {LDR_ERR_DECODE_FAILED, "DECODE_FAILED", "Avro body does not decode against its writer schema"},
-    {LDR_ERR_INVALID_USCC, "INVALID_USCC", "unified social credit code is invalid"},
-    {LDR_ERR_INVALID_FIELD, "INVALID_FIELD", "a field is out of range or malformed"},
-    {LDR_ERR_UNKNOWN_REPORTING_UNIT, "UNKNOWN_REPORTING_UNIT", "reporting unit is not one of the 37 codes"},
-    {LDR_ERR_KEY_MISMATCH, "KEY_MISMATCH", "message key is not the record's USCC"},
-    {LDR_ERR_WRONG_PARTITION, "WRONG_PARTITION", "message is not in the partition its key hashes to"},
+    {LDR_ERR_BAD_FRAMING, "BAD_FRAMING",
+     "message framing is neither Confluent wire format nor Avro single-object "
+     "encoding"},
+    {LDR_ERR_UNKNOWN_SCHEMA, "UNKNOWN_SCHEMA",
+     "schema id or fingerprint is not known"},
+    {LDR_ERR_DECODE_FAILED, "DECODE_FAILED",
+     "Avro body does not decode against its writer schema"},
+    {LDR_ERR_INVALID_USCC, "INVALID_USCC",
+     "unified social credit code is invalid"},
+    {LDR_ERR_INVALID_FIELD, "INVALID_FIELD",
+     "a field is out of range or malformed"},
+    {LDR_ERR_UNKNOWN_REPORTING_UNIT, "UNKNOWN_REPORTING_UNIT",
+     "reporting unit is not one of the 37 codes"},
+    {LDR_ERR_KEY_MISMATCH, "KEY_MISMATCH",
+     "message key is not the record's USCC"},
+    {LDR_ERR_WRONG_PARTITION, "WRONG_PARTITION",
+     "message is not in the partition its key hashes to"},
     {LDR_ERR_INVALID_ARG, "INVALID_ARG", "invalid argument"},
     {LDR_ERR_CONFIG, "CONFIG", "configuration error"},
     {LDR_ERR_IO, "IO", "local I/O error"},
@@ -25,7 +34,8 @@ static const struct {
     {LDR_ERR_ENCODE, "ENCODE", "record could not be encoded"},
     {LDR_ERR_POLICY, "POLICY", "policy file error"},
     {LDR_ERR_TRANSIENT, "TRANSIENT", "dependency temporarily unavailable"},
-    {LDR_ERR_FENCED, "FENCED", "write refused: partition owned by another worker or store rewound"},
+    {LDR_ERR_FENCED, "FENCED",
+     "write refused: partition owned by another worker or store rewound"},
 };
 
 static int ldr_err_index(ldr_err_t err) {

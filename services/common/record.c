@@ -28,23 +28,40 @@ static const char *const ldr_honour_names[] = {
     "MAKER_CHINA_TOP500_3Y",
     "MAKER_CHINA_TOP50_3Y"};
 static const char *const ldr_violation_kind_names[] = {
-    "FALSE_DECLARATION", "SAFETY_ACCIDENT", "QUALITY_ACCIDENT",
-    "ENVIRONMENTAL_ACCIDENT", "TAX_EVASION", "SERIOUS_DISHONESTY_LIST",
+    "FALSE_DECLARATION",      "SAFETY_ACCIDENT", "QUALITY_ACCIDENT",
+    "ENVIRONMENTAL_ACCIDENT", "TAX_EVASION",     "SERIOUS_DISHONESTY_LIST",
     "OTHER_ILLEGAL_ACT"};
 static const char *const ldr_case_status_names[] = {"REPORTED", "VERIFIED",
                                                     "DISMISSED"};
-static const char *const ldr_decision_type_names[] = {
-    "PUBLICITY_STARTED",    "DESIGNATED",            "REJECTED",
-    "REFUSED",              "REVIEW_DUE",            "RENEWED",
-    "REVOKED",              "EXPIRED",               "INVESTIGATION_OPENED",
-    "INVESTIGATION_CLEARED", "VIOLATION_CONFIRMED",  "CANCELLED"};
+static const char *const ldr_decision_type_names[] = {"PUBLICITY_STARTED",
+                                                      "DESIGNATED",
+                                                      "REJECTED",
+                                                      "REFUSED",
+                                                      "REVIEW_DUE",
+                                                      "RENEWED",
+                                                      "REVOKED",
+                                                      "EXPIRED",
+                                                      "INVESTIGATION_OPENED",
+                                                      "INVESTIGATION_CLEARED",
+                                                      "VIOLATION_CONFIRMED",
+                                                      "CANCELLED"};
 
-_Static_assert(sizeof(ldr_tier_names) / sizeof(char *) == LDR_TIER__COUNT, "tier");
-_Static_assert(sizeof(ldr_rd_institution_names) / sizeof(char *) == LDR_RD__COUNT, "rd");
-_Static_assert(sizeof(ldr_honour_names) / sizeof(char *) == LDR_HONOUR__COUNT, "honour");
-_Static_assert(sizeof(ldr_violation_kind_names) / sizeof(char *) == LDR_VIOLATION__COUNT, "kind");
-_Static_assert(sizeof(ldr_case_status_names) / sizeof(char *) == LDR_CASE__COUNT, "case");
-_Static_assert(sizeof(ldr_decision_type_names) / sizeof(char *) == LDR_DECISION__COUNT, "decision");
+_Static_assert(sizeof(ldr_tier_names) / sizeof(char *) == LDR_TIER__COUNT,
+               "tier");
+_Static_assert(sizeof(ldr_rd_institution_names) / sizeof(char *) ==
+                   LDR_RD__COUNT,
+               "rd");
+_Static_assert(sizeof(ldr_honour_names) / sizeof(char *) == LDR_HONOUR__COUNT,
+               "honour");
+_Static_assert(sizeof(ldr_violation_kind_names) / sizeof(char *) ==
+                   LDR_VIOLATION__COUNT,
+               "kind");
+_Static_assert(sizeof(ldr_case_status_names) / sizeof(char *) ==
+                   LDR_CASE__COUNT,
+               "case");
+_Static_assert(sizeof(ldr_decision_type_names) / sizeof(char *) ==
+                   LDR_DECISION__COUNT,
+               "decision");
 
 static int ldr_enum_parse(const char *const *names, int n, const char *s,
                           size_t len) {
@@ -53,20 +70,24 @@ static int ldr_enum_parse(const char *const *names, int n, const char *s,
     return -1;
 }
 
-#define LDR_ENUM_FUNCS(fn, type, names, count)                                \
-    const char *ldr_##fn##_name(type v) {                                     \
-        return ((int)v >= 0 && (int)v < (count)) ? names[v] : "?";           \
-    }                                                                         \
-    int ldr_##fn##_parse(const char *s, size_t len) {                         \
-        return ldr_enum_parse(names, (count), s, len);                        \
+#define LDR_ENUM_FUNCS(fn, type, names, count)                                 \
+    const char *ldr_##fn##_name(type v) {                                      \
+        return ((int)v >= 0 && (int)v < (count)) ? names[v] : "?";             \
+    }                                                                          \
+    int ldr_##fn##_parse(const char *s, size_t len) {                          \
+        return ldr_enum_parse(names, (count), s, len);                         \
     }
 
 LDR_ENUM_FUNCS(tier, ldr_tier_t, ldr_tier_names, LDR_TIER__COUNT)
-LDR_ENUM_FUNCS(rd_institution, ldr_rd_institution_t, ldr_rd_institution_names, LDR_RD__COUNT)
+LDR_ENUM_FUNCS(rd_institution, ldr_rd_institution_t, ldr_rd_institution_names,
+               LDR_RD__COUNT)
 LDR_ENUM_FUNCS(honour, ldr_honour_t, ldr_honour_names, LDR_HONOUR__COUNT)
-LDR_ENUM_FUNCS(violation_kind, ldr_violation_kind_t, ldr_violation_kind_names, LDR_VIOLATION__COUNT)
-LDR_ENUM_FUNCS(case_status, ldr_case_status_t, ldr_case_status_names, LDR_CASE__COUNT)
-LDR_ENUM_FUNCS(decision_type, ldr_decision_type_t, ldr_decision_type_names, LDR_DECISION__COUNT)
+LDR_ENUM_FUNCS(violation_kind, ldr_violation_kind_t, ldr_violation_kind_names,
+               LDR_VIOLATION__COUNT)
+LDR_ENUM_FUNCS(case_status, ldr_case_status_t, ldr_case_status_names,
+               LDR_CASE__COUNT)
+LDR_ENUM_FUNCS(decision_type, ldr_decision_type_t, ldr_decision_type_names,
+               LDR_DECISION__COUNT)
 
 const char *ldr_record_kind_fullname(ldr_record_kind_t kind) {
     switch (kind) {

@@ -51,7 +51,9 @@ ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
     memcpy(u.host, p, (size_t)(hend - p));
     long v;
     if (colon) {
-        if (ldr_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535, &v) || v == 0)
+        if (ldr_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535,
+                           &v) ||
+            v == 0)
             return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
                                "redis.url '%s': port is not 1..65535", url);
         u.port = (int)v;
@@ -88,8 +90,8 @@ ldr_err_t ldr_redis_connect(const char *url, const char *password,
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
     if (!c || c->err) {
-        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                          "redis at %s:%d: %s", u.host, u.port,
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis at %s:%d: %s",
+                          u.host, u.port,
                           c ? c->errstr : "cannot allocate a connection");
         redisFree(c);
         return err;
@@ -97,12 +99,12 @@ ldr_err_t ldr_redis_connect(const char *url, const char *password,
     redisSetTimeout(c, tv);
     const char *pw = password && *password ? password : u.password;
     if (*pw)
-        err = ldr_redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
+        err =
+            ldr_redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
     if (!err && u.db)
         err = ldr_redis_ok(c, redisCommand(c, "SELECT %d", u.db), "SELECT",
                            errstr, n);
-    if (!err)
-        err = ldr_redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
+    if (!err) err = ldr_redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
     if (err) {
         redisFree(c);
         return err;

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LDR_CRC64_EMPTY 0xc15d213aa4d7a795ULL
+#define LDR_CRC64_EMPTY      0xc15d213aa4d7a795ULL
 #define LDR_SCHEMA_MAX_DEPTH 32
-#define LDR_SCHEMA_MAX_TEXT (1024 * 1024)
+#define LDR_SCHEMA_MAX_TEXT  (1024 * 1024)
 
 struct ldr_schemas {
     ldr_schema_t **v;
@@ -79,7 +79,8 @@ static int ldr_valid_name(const char *s) {
             start = 1;
             continue;
         }
-        int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+        int alpha =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
         int digit = c >= '0' && c <= '9';
         if (!alpha && !(digit && !start)) return 0;
         start = 0;
@@ -101,10 +102,9 @@ static void ldr_fullname(const char *name, const char *ns, ldr_buf_t *out) {
 static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
                          ldr_buf_t *out, int depth, char *errstr, size_t n);
 
-static ldr_err_t ldr_pcf_named(json_t *node, const char *type,
-                               const char *ns, json_t *defined,
-                               ldr_buf_t *out, int depth, char *errstr,
-                               size_t n) {
+static ldr_err_t ldr_pcf_named(json_t *node, const char *type, const char *ns,
+                               json_t *defined, ldr_buf_t *out, int depth,
+                               char *errstr, size_t n) {
     json_t *jname = json_object_get(node, "name");
     if (!json_is_string(jname))
         return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
@@ -133,8 +133,10 @@ static ldr_err_t ldr_pcf_named(json_t *node, const char *type,
     /* Names nested inside take the namespace of this type's full name. */
     char *inner_ns = ldr_strdup(full.data);
     char *dot = strrchr(inner_ns, '.');
-    if (dot) *dot = '\0';
-    else inner_ns[0] = '\0';
+    if (dot)
+        *dot = '\0';
+    else
+        inner_ns[0] = '\0';
 
     ldr_buf_append_str(out, "{\"name\":\"");
     ldr_buf_append_str(out, full.data);
@@ -154,14 +156,15 @@ static ldr_err_t ldr_pcf_named(json_t *node, const char *type,
                 if (!json_is_string(fname) || !ftype) {
                     err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                                       "%s: field %zu needs \"name\" and "
-                                      "\"type\"", full.data, i);
+                                      "\"type\"",
+                                      full.data, i);
                     break;
                 }
                 if (i) ldr_buf_append_byte(out, ',');
                 ldr_buf_printf(out, "{\"name\":\"%s\",\"type\":",
                                json_string_value(fname));
-                err = ldr_pcf(ftype, inner_ns, defined, out, depth + 1,
-                              errstr, n);
+                err = ldr_pcf(ftype, inner_ns, defined, out, depth + 1, errstr,
+                              n);
                 if (err) break;
                 ldr_buf_append_byte(out, '}');
             }
@@ -177,7 +180,8 @@ static ldr_err_t ldr_pcf_named(json_t *node, const char *type,
             size_t i;
             json_t *s;
             json_array_foreach(syms, i, s) {
-                if (!json_is_string(s) || !ldr_valid_name(json_string_value(s))) {
+                if (!json_is_string(s) ||
+                    !ldr_valid_name(json_string_value(s))) {
                     err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                                       "%s: symbol %zu is not a valid name",
                                       full.data, i);
@@ -224,8 +228,8 @@ static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
         ldr_fullname(s, ns, &full);
         ldr_err_t err = LDR_OK;
         if (!json_object_get(defined, full.data))
-            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                              "unknown type \"%s\"", full.data);
+            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "unknown type \"%s\"",
+                              full.data);
         else
             ldr_buf_printf(out, "\"%s\"", full.data);
         ldr_buf_fini(&full);
@@ -458,10 +462,12 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
     json_t *ids = json_object_get(index, "ids");
     json_t *fps = json_object_get(index, "fingerprints");
     json_t *current = json_object_get(index, "current");
-    if (!json_is_object(ids) || !json_is_object(fps) || !json_is_object(current)) {
+    if (!json_is_object(ids) || !json_is_object(fps) ||
+        !json_is_object(current)) {
         ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                     "%s: needs objects \"ids\", \"fingerprints\" and "
-                    "\"current\"", path);
+                    "\"current\"",
+                    path);
         goto fail;
     }
     const char *key;
@@ -489,9 +495,8 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
                         why);
             goto fail;
         }
-        ldr_err_t err = ldr_schemas_add(r, id, text, len,
-                                        json_string_value(val), NULL, why,
-                                        sizeof(why));
+        ldr_err_t err = ldr_schemas_add(
+            r, id, text, len, json_string_value(val), NULL, why, sizeof(why));
         free(text);
         if (err) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s/%s", dir, why);
@@ -504,11 +509,12 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
         snprintf(hex, sizeof(hex), "%016llx",
                  (unsigned long long)r->v[i]->fingerprint);
         json_t *f = json_object_get(fps, hex);
-        if (!json_is_string(f) || strcmp(json_string_value(f), r->v[i]->origin)) {
+        if (!json_is_string(f) ||
+            strcmp(json_string_value(f), r->v[i]->origin)) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                         "%s: fingerprints: %s (id %d) has fingerprint %s, "
-                        "which the index does not map to it", path,
-                        r->v[i]->origin, (int)r->v[i]->id, hex);
+                        "which the index does not map to it",
+                        path, r->v[i]->origin, (int)r->v[i]->id, hex);
             goto fail;
         }
     }
@@ -537,7 +543,8 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
         if (!s || (int)s->kind != k) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                         "%s: current.\"%s\" must name the id of a schema of "
-                        "that record", path, name);
+                        "that record",
+                        path, name);
             goto fail;
         }
         r->current[k] = s;
@@ -552,7 +559,8 @@ fail:
 
 void ldr_schemas_destroy(ldr_schemas_t *r) {
     if (!r) return;
-    for (size_t i = 0; i < r->count; i++) ldr_schema_free(r->v[i]);
+    for (size_t i = 0; i < r->count; i++)
+        ldr_schema_free(r->v[i]);
     free(r->v);
     free(r);
 }
@@ -599,16 +607,32 @@ const ldr_schema_t *ldr_schemas_current(const ldr_schemas_t *r,
     return r->current[kind];
 }
 
-size_t ldr_schemas_count(const ldr_schemas_t *r) { return r->count; }
+size_t ldr_schemas_count(const ldr_schemas_t *r) {
+    return r->count;
+}
 
 const ldr_schema_t *ldr_schemas_at(const ldr_schemas_t *r, size_t i) {
     return i < r->count ? r->v[i] : NULL;
 }
 
-int32_t ldr_schema_id(const ldr_schema_t *s) { return s->id; }
-const char *ldr_schema_fullname(const ldr_schema_t *s) { return s->fullname; }
-uint64_t ldr_schema_fingerprint(const ldr_schema_t *s) { return s->fingerprint; }
-const char *ldr_schema_canonical(const ldr_schema_t *s) { return s->canonical; }
-const char *ldr_schema_text(const ldr_schema_t *s) { return s->text; }
-const char *ldr_schema_origin(const ldr_schema_t *s) { return s->origin; }
-ldr_record_kind_t ldr_schema_kind(const ldr_schema_t *s) { return s->kind; }
+int32_t ldr_schema_id(const ldr_schema_t *s) {
+    return s->id;
+}
+const char *ldr_schema_fullname(const ldr_schema_t *s) {
+    return s->fullname;
+}
+uint64_t ldr_schema_fingerprint(const ldr_schema_t *s) {
+    return s->fingerprint;
+}
+const char *ldr_schema_canonical(const ldr_schema_t *s) {
+    return s->canonical;
+}
+const char *ldr_schema_text(const ldr_schema_t *s) {
+    return s->text;
+}
+const char *ldr_schema_origin(const ldr_schema_t *s) {
+    return s->origin;
+}
+ldr_record_kind_t ldr_schema_kind(const ldr_schema_t *s) {
+    return s->kind;
+}

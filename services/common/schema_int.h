@@ -23,7 +23,6 @@ struct ldr_schema {
 /** Copies Avro-C's last error text at once: in the Debian build
  *  avro_strerror() is one process-global buffer that the next call
  *  overwrites. */
-void ldr_schema__avro_error(char *errstr, size_t errstr_size,
-                            const char *what);
+void ldr_schema__avro_error(char *errstr, size_t errstr_size, const char *what);
 
 #endif

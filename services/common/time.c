@@ -33,7 +33,8 @@ int ldr_time_is_leap_year(int64_t y) {
 }
 
 static int days_in_month(int64_t y, int m) {
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int days[12] = {31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31};
     if (m == 2 && ldr_time_is_leap_year(y)) return 29;
     return days[m - 1];
 }
@@ -41,9 +42,9 @@ static int days_in_month(int64_t y, int m) {
 int64_t ldr_time_days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
     int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;                                    /* 0..399 */
+    int64_t yoe = y - era * 400;                                   /* 0..399 */
     int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* 0..146096 */
     return era * 146097 + doe - 719468;
 }
 
@@ -82,7 +83,8 @@ int64_t ldr_time_add_years(int64_t ms, int years) {
 
 int64_t ldr_time_add_days(int64_t ms, int days) {
     int64_t delta = (int64_t)days * LDR_TIME_MS_PER_DAY, out;
-    if (__builtin_add_overflow(ms, delta, &out)) return days < 0 ? INT64_MIN : INT64_MAX;
+    if (__builtin_add_overflow(ms, delta, &out))
+        return days < 0 ? INT64_MIN : INT64_MAX;
     return out;
 }
 
@@ -93,7 +95,9 @@ struct scan {
     size_t len, pos;
 };
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 /* Exactly @p n digits at the cursor. */
 static bool scan_digits(struct scan *sc, int n, int *out) {
@@ -121,13 +125,16 @@ ldr_err_t ldr_time_parse_rfc3339(const char *s, size_t len, int64_t *ms_out,
                                  char *errstr, size_t errstr_size) {
     struct scan sc = {s, len, 0};
     int year, mon, day, hour, min, sec, frac_ms = 0, off_min = 0;
-    if (!s) return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG, "no time given");
+    if (!s)
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
+                           "no time given");
     if (!scan_digits(&sc, 4, &year) || !scan_char(&sc, '-', '-') ||
         !scan_digits(&sc, 2, &mon) || !scan_char(&sc, '-', '-') ||
         !scan_digits(&sc, 2, &day))
-        return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
-                           "'%.*s' is not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SSZ)",
-                           (int)(len > 64 ? 64 : len), s);
+        return ldr_err_set(
+            errstr, errstr_size, LDR_ERR_INVALID_ARG,
+            "'%.*s' is not an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SSZ)",
+            (int)(len > 64 ? 64 : len), s);
     if (!scan_char(&sc, 'T', 't'))
         return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
                            "'%.*s' has no 'T' and time of day after the date",
@@ -149,11 +156,13 @@ ldr_err_t ldr_time_parse_rfc3339(const char *s, size_t len, int64_t *ms_out,
             return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
                                "'%.*s': no digits after the decimal point",
                                (int)(len > 64 ? 64 : len), s);
-        for (int i = digits; i < 3; i++) frac_ms *= 10;
+        for (int i = digits; i < 3; i++)
+            frac_ms *= 10;
     }
     if (scan_char(&sc, 'Z', 'z')) {
         off_min = 0;
-    } else if (sc.pos < sc.len && (sc.s[sc.pos] == '+' || sc.s[sc.pos] == '-')) {
+    } else if (sc.pos < sc.len &&
+               (sc.s[sc.pos] == '+' || sc.s[sc.pos] == '-')) {
         int sign = sc.s[sc.pos] == '-' ? -1 : 1, oh, om;
         sc.pos++;
         if (!scan_digits(&sc, 2, &oh) || !scan_char(&sc, ':', ':') ||
@@ -190,18 +199,20 @@ ldr_err_t ldr_time_parse_epoch_ms(const char *s, size_t len, int64_t *ms_out,
     size_t i = 0;
     bool neg = false;
     uint64_t mag = 0;
-    if (!s) return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG, "no time given");
+    if (!s)
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
+                           "no time given");
     if (i < len && s[i] == '-') {
         neg = true;
         i++;
     }
-    if (i == len || len - i > 19)
-        goto bad;
+    if (i == len || len - i > 19) goto bad;
     for (; i < len; i++) {
         if (!is_digit(s[i])) goto bad;
         mag = mag * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in uint64 */
     }
-    if (neg ? mag > (uint64_t)INT64_MAX + 1 : mag > (uint64_t)INT64_MAX) goto bad;
+    if (neg ? mag > (uint64_t)INT64_MAX + 1 : mag > (uint64_t)INT64_MAX)
+        goto bad;
     *ms_out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
     return LDR_OK;
 bad:
@@ -215,7 +226,8 @@ ldr_err_t ldr_time_parse(const char *s, size_t len, int64_t *ms_out,
     bool numeric = s && len > 0;
     for (size_t i = 0; numeric && i < len; i++)
         if (!is_digit(s[i]) && !(i == 0 && s[i] == '-')) numeric = false;
-    if (numeric) return ldr_time_parse_epoch_ms(s, len, ms_out, errstr, errstr_size);
+    if (numeric)
+        return ldr_time_parse_epoch_ms(s, len, ms_out, errstr, errstr_size);
     return ldr_time_parse_rfc3339(s, len, ms_out, errstr, errstr_size);
 }
 
@@ -232,8 +244,8 @@ size_t ldr_time_format(int64_t ms, char *buf, size_t size) {
     int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60),
         ss = (int)(rem / 1000 % 60), mss = (int)(rem % 1000);
     if (y >= 0 && y <= 9999)
-        n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m,
-                     d, hh, mm, ss, mss);
+        n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y,
+                     m, d, hh, mm, ss, mss);
     else
         n = snprintf(buf, size, "%c%06lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
                      y < 0 ? '-' : '+', (long long)(y < 0 ? -y : y), m, d, hh,

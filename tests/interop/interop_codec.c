@@ -1,12 +1,12 @@
 /* interop_codec.c -- ladder's half of the python3-avro interop test.
  *
- *   interop_codec encode DIR   writes every sample record as DIR/c-<kind>-<variant>.bin
- *                              (Confluent framing, current schema; plus the
- *                              version-0 application as id 101) and its fields as .json
- *   interop_codec decode DIR   decodes every DIR/py-*.bin that python3-avro wrote
- *                              and compares each field with DIR/py-*.json
- * The JSON twin is a plain object: enums as symbol names, honours as an
- * array of symbol names in enum order, timestamps as epoch milliseconds. */
+ *   interop_codec encode DIR   writes every sample record as
+ * DIR/c-<kind>-<variant>.bin (Confluent framing, current schema; plus the
+ *                              version-0 application as id 101) and its fields
+ * as .json interop_codec decode DIR   decodes every DIR/py-*.bin that
+ * python3-avro wrote and compares each field with DIR/py-*.json The JSON twin
+ * is a plain object: enums as symbol names, honours as an array of symbol names
+ * in enum order, timestamps as epoch milliseconds. */
 #include "ladder/codec.h"
 
 #include "../support/samples.h"
@@ -17,29 +17,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *jstr(ldr_str_t s) { return json_stringn(s.ptr ? s.ptr : "", s.len); }
+static json_t *jstr(ldr_str_t s) {
+    return json_stringn(s.ptr ? s.ptr : "", s.len);
+}
 
 static void put_indicators(json_t *o, const ldr_indicators_t *i) {
     json_t *x = json_object();
-#define INT(f) json_object_set_new(x, #f, json_integer(i->f));
-#define DBL(f) json_object_set_new(x, #f, json_real(i->f));
-#define BOOL(f) json_object_set_new(x, #f, json_boolean(i->f));
-    INT(years_in_niche) INT(revenue) INT(revenue_prev) INT(main_revenue) INT(main_revenue_prev)
-    INT(main_revenue_prev2) INT(net_profit) INT(rd_expense) INT(rd_expense_prev) INT(employees)
-    INT(rd_staff) DBL(asset_liability_pct) INT(equity_financing_2y) INT(equity_financing_3y)
-    DBL(niche_market_share_pct) INT(niche_market_rank) INT(ip_class1) INT(ip_class1_high_value)
-    INT(ip_class1_self_developed) INT(ip_class2)
-    json_object_set_new(x, "rd_institution", json_string(ldr_rd_institution_name(i->rd_institution)));
-    INT(digitalization_level) INT(quality_items) BOOL(own_brand) BOOL(mgmt_certification)
-    BOOL(core_business_on_info_system) BOOL(strategic_emerging_field) BOOL(field_gap_filling)
-    BOOL(field_six_foundations) BOOL(key_chain_link)
+#define INT(f)                                                                 \
+    ;                                                                          \
+    json_object_set_new(x, #f, json_integer(i->f))
+#define DBL(f)                                                                 \
+    ;                                                                          \
+    json_object_set_new(x, #f, json_real(i->f))
+#define BOOL(f)                                                                \
+    ;                                                                          \
+    json_object_set_new(x, #f, json_boolean(i->f))
+    INT(years_in_niche);
+    INT(revenue);
+    INT(revenue_prev);
+    INT(main_revenue);
+    INT(main_revenue_prev);
+    INT(main_revenue_prev2);
+    INT(net_profit);
+    INT(rd_expense);
+    INT(rd_expense_prev);
+    INT(employees);
+    INT(rd_staff);
+    DBL(asset_liability_pct);
+    INT(equity_financing_2y);
+    INT(equity_financing_3y);
+    DBL(niche_market_share_pct);
+    INT(niche_market_rank);
+    INT(ip_class1);
+    INT(ip_class1_high_value);
+    INT(ip_class1_self_developed);
+    INT(ip_class2);
+    json_object_set_new(
+        x, "rd_institution",
+        json_string(ldr_rd_institution_name(i->rd_institution)));
+    INT(digitalization_level);
+    INT(quality_items);
+    BOOL(own_brand);
+    BOOL(mgmt_certification);
+    BOOL(core_business_on_info_system);
+    BOOL(strategic_emerging_field);
+    BOOL(field_gap_filling);
+    BOOL(field_six_foundations);
+    BOOL(key_chain_link);
     json_t *h = json_array();
     for (int k = 0; k < LDR_HONOUR__COUNT; k++)
-        if (i->honours >> k & 1u) json_array_append_new(h, json_string(ldr_honour_name(k)));
+        if (i->honours >> k & 1u)
+            json_array_append_new(h, json_string(ldr_honour_name(k)));
     json_object_set_new(x, "honours", h);
-    INT(local_score)
+    INT(local_score);
     json_object_set_new(x, "development_score",
-                        i->has_development_score ? json_integer(i->development_score) : json_null());
+                        i->has_development_score
+                            ? json_integer(i->development_score)
+                            : json_null());
     json_object_set_new(o, "indicators", x);
 #undef INT
 #undef DBL
@@ -80,10 +114,13 @@ static json_t *to_json(const ldr_record_t *r) {
         json_object_set_new(o, "uscc", jstr(v->uscc));
         json_object_set_new(o, "reporting_unit", jstr(v->reporting_unit));
         json_object_set_new(o, "case_id", jstr(v->case_id));
-        json_object_set_new(o, "kind", json_string(ldr_violation_kind_name(v->kind)));
-        json_object_set_new(o, "status", json_string(ldr_case_status_name(v->status)));
+        json_object_set_new(o, "kind",
+                            json_string(ldr_violation_kind_name(v->kind)));
+        json_object_set_new(o, "status",
+                            json_string(ldr_case_status_name(v->status)));
         json_object_set_new(o, "occurred_at", json_integer(v->occurred_at));
-        json_object_set_new(o, "details", OPTV(v->has_details, jstr(v->details)));
+        json_object_set_new(o, "details",
+                            OPTV(v->has_details, jstr(v->details)));
         break;
     }
     case LDR_RECORD_CLOCK_TICK:
@@ -96,21 +133,36 @@ static json_t *to_json(const ldr_record_t *r) {
         json_object_set_new(o, "uscc", jstr(d->uscc));
         json_object_set_new(o, "enterprise_name", jstr(d->enterprise_name));
         json_object_set_new(o, "reporting_unit", jstr(d->reporting_unit));
-        json_object_set_new(o, "tier", OPTV(d->has_tier, json_string(ldr_tier_name(d->tier))));
-        json_object_set_new(o, "decision", json_string(ldr_decision_type_name(d->decision)));
+        json_object_set_new(
+            o, "tier", OPTV(d->has_tier, json_string(ldr_tier_name(d->tier))));
+        json_object_set_new(o, "decision",
+                            json_string(ldr_decision_type_name(d->decision)));
         json_t *rs = json_array();
-        for (size_t i = 0; i < d->reasons_count; i++) json_array_append_new(rs, jstr(d->reasons[i]));
+        for (size_t i = 0; i < d->reasons_count; i++)
+            json_array_append_new(rs, jstr(d->reasons[i]));
         json_object_set_new(o, "reasons", rs);
         json_object_set_new(o, "effective_at", json_integer(d->effective_at));
-        json_object_set_new(o, "valid_from", OPTV(d->has_valid_from, json_integer(d->valid_from)));
-        json_object_set_new(o, "valid_until", OPTV(d->has_valid_until, json_integer(d->valid_until)));
-        json_object_set_new(o, "review_deadline", OPTV(d->has_review_deadline, json_integer(d->review_deadline)));
-        json_object_set_new(o, "ban_until", OPTV(d->has_ban_until, json_integer(d->ban_until)));
-        json_object_set_new(o, "case_id", OPTV(d->has_case_id, jstr(d->case_id)));
-        json_object_set_new(o, "batch", OPTV(d->has_batch, json_integer(d->batch)));
-        json_object_set_new(o, "score", OPTV(d->has_score, json_integer(d->score)));
+        json_object_set_new(
+            o, "valid_from",
+            OPTV(d->has_valid_from, json_integer(d->valid_from)));
+        json_object_set_new(
+            o, "valid_until",
+            OPTV(d->has_valid_until, json_integer(d->valid_until)));
+        json_object_set_new(
+            o, "review_deadline",
+            OPTV(d->has_review_deadline, json_integer(d->review_deadline)));
+        json_object_set_new(o, "ban_until",
+                            OPTV(d->has_ban_until, json_integer(d->ban_until)));
+        json_object_set_new(o, "case_id",
+                            OPTV(d->has_case_id, jstr(d->case_id)));
+        json_object_set_new(o, "batch",
+                            OPTV(d->has_batch, json_integer(d->batch)));
+        json_object_set_new(o, "score",
+                            OPTV(d->has_score, json_integer(d->score)));
         json_object_set_new(o, "policy_version", jstr(d->policy_version));
-        json_object_set_new(o, "cause_event_id", OPTV(d->has_cause_event_id, jstr(d->cause_event_id)));
+        json_object_set_new(
+            o, "cause_event_id",
+            OPTV(d->has_cause_event_id, jstr(d->cause_event_id)));
         json_object_set_new(o, "cause", jstr(d->cause));
         json_object_set_new(o, "decided_at", json_integer(d->decided_at));
         break;
@@ -119,24 +171,37 @@ static json_t *to_json(const ldr_record_t *r) {
     return o;
 }
 
-static void write_pair(const char *dir, const char *name, const void *b, size_t len, json_t *j) {
+static void write_pair(const char *dir, const char *name, const void *b,
+                       size_t len, json_t *j) {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.bin", dir, name);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, len, f) != len) { perror(path); exit(2); }
+    if (!f || fwrite(b, 1, len, f) != len) {
+        perror(path);
+        exit(2);
+    }
     fclose(f);
     snprintf(path, sizeof(path), "%s/%s.json", dir, name);
-    if (json_dump_file(j, path, JSON_SORT_KEYS | JSON_REAL_PRECISION(17))) { perror(path); exit(2); }
+    if (json_dump_file(j, path, JSON_SORT_KEYS | JSON_REAL_PRECISION(17))) {
+        perror(path);
+        exit(2);
+    }
 }
 
 static char *read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(2); }
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
     char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) { perror(path); exit(2); }
+    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
+        perror(path);
+        exit(2);
+    }
     fclose(f);
     *len = (size_t)n;
     return b;
@@ -150,7 +215,8 @@ static int same(json_t *a, json_t *b, const char *path) {
         } else if (json_number_value(a) == json_number_value(b)) {
             return 1;
         }
-        fprintf(stderr, "  %s: %g != %g\n", path, json_number_value(a), json_number_value(b));
+        fprintf(stderr, "  %s: %g != %g\n", path, json_number_value(a),
+                json_number_value(b));
         return 0;
     }
     if (json_is_object(a) && json_is_object(b)) {
@@ -162,13 +228,18 @@ static int same(json_t *a, json_t *b, const char *path) {
             char sub[512];
             snprintf(sub, sizeof(sub), "%s.%s", path, k);
             json_t *w = json_object_get(b, k);
-            if (!w) { fprintf(stderr, "  %s: missing\n", sub); ok = 0; continue; }
+            if (!w) {
+                fprintf(stderr, "  %s: missing\n", sub);
+                ok = 0;
+                continue;
+            }
             ok &= same(v, w, sub);
         }
         return ok;
     }
     if (json_equal(a, b)) return 1;
-    char *x = json_dumps(a, JSON_ENCODE_ANY), *y = json_dumps(b, JSON_ENCODE_ANY);
+    char *x = json_dumps(a, JSON_ENCODE_ANY),
+         *y = json_dumps(b, JSON_ENCODE_ANY);
     fprintf(stderr, "  %s: %s != %s\n", path, x, y);
     free(x);
     free(y);
@@ -182,8 +253,12 @@ int main(int argc, char **argv) {
     }
     char err[1024];
     ldr_schemas_t *schemas = ldr_schemas_load(argv[2], err, sizeof(err));
-    ldr_codec_t *codec = schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
-    if (!codec) { fprintf(stderr, "%s\n", err); return 2; }
+    ldr_codec_t *codec =
+        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
+    if (!codec) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
     int failures = 0, count = 0;
     if (strcmp(argv[1], "encode") == 0) {
         for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++)
@@ -192,7 +267,10 @@ int main(int argc, char **argv) {
                 ldr_sample_record(&rec, k, v);
                 const void *b;
                 size_t len;
-                if (ldr_codec_encode(codec, &rec, &b, &len, err, sizeof(err))) { fprintf(stderr, "%s\n", err); return 1; }
+                if (ldr_codec_encode(codec, &rec, &b, &len, err, sizeof(err))) {
+                    fprintf(stderr, "%s\n", err);
+                    return 1;
+                }
                 char name[64];
                 snprintf(name, sizeof(name), "c-%d-%d", k, v);
                 json_t *j = to_json(&rec);
@@ -206,7 +284,11 @@ int main(int argc, char **argv) {
         ldr_schemas_by_id(schemas, 101, &old, err, sizeof(err));
         const void *b;
         size_t len;
-        if (ldr_codec_encode_with(codec, old, LDR_FRAMING_CONFLUENT, &rec, &b, &len, err, sizeof(err))) { fprintf(stderr, "%s\n", err); return 1; }
+        if (ldr_codec_encode_with(codec, old, LDR_FRAMING_CONFLUENT, &rec, &b,
+                                  &len, err, sizeof(err))) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
         json_t *j = to_json(&rec);
         /* Version 0 has no honours and no development_score. */
         json_object_del(json_object_get(j, "indicators"), "honours");
@@ -219,7 +301,9 @@ int main(int argc, char **argv) {
         struct dirent *de;
         while ((de = readdir(d))) {
             size_t n = strlen(de->d_name);
-            if (strncmp(de->d_name, "py-", 3) || n < 5 || strcmp(de->d_name + n - 4, ".bin")) continue;
+            if (strncmp(de->d_name, "py-", 3) || n < 5 ||
+                strcmp(de->d_name + n - 4, ".bin"))
+                continue;
             char path[4096];
             snprintf(path, sizeof(path), "%s/%s", argv[3], de->d_name);
             size_t len;
@@ -227,16 +311,22 @@ int main(int argc, char **argv) {
             snprintf(path + strlen(path) - 4, 6, ".json");
             json_error_t jerr;
             json_t *want = json_load_file(path, 0, &jerr);
-            if (!want) { fprintf(stderr, "%s: %s\n", path, jerr.text); return 2; }
+            if (!want) {
+                fprintf(stderr, "%s: %s\n", path, jerr.text);
+                return 2;
+            }
             ldr_record_t rec;
             const ldr_schema_t *writer;
-            if (ldr_codec_decode(codec, b, len, &rec, &writer, err, sizeof(err))) {
-                fprintf(stderr, "%s: ladder cannot decode: %s\n", de->d_name, err);
+            if (ldr_codec_decode(codec, b, len, &rec, &writer, err,
+                                 sizeof(err))) {
+                fprintf(stderr, "%s: ladder cannot decode: %s\n", de->d_name,
+                        err);
                 failures++;
             } else {
                 json_t *got = to_json(&rec);
                 if (!same(want, got, de->d_name)) {
-                    fprintf(stderr, "%s (schema id %d): fields differ\n", de->d_name, (int)ldr_schema_id(writer));
+                    fprintf(stderr, "%s (schema id %d): fields differ\n",
+                            de->d_name, (int)ldr_schema_id(writer));
                     failures++;
                 }
                 json_decref(got);
@@ -246,7 +336,8 @@ int main(int argc, char **argv) {
             free(b);
         }
         closedir(d);
-        printf("ladder decoded %d records written by python3-avro: %d differ\n", count, failures);
+        printf("ladder decoded %d records written by python3-avro: %d differ\n",
+               count, failures);
         if (count == 0) failures++;
     }
     ldr_codec_destroy(codec);

@@ -106,7 +106,8 @@ static inline void ldr_sample_record(ldr_record_t *rec, ldr_record_kind_t kind,
         d->reporting_unit = ldr_str("3502");
         d->has_tier = !variant;
         d->tier = variant ? LDR_TIER_INNOVATIVE : LDR_TIER_LITTLE_GIANT;
-        d->decision = variant ? LDR_DECISION_VIOLATION_CONFIRMED : LDR_DECISION_REVOKED;
+        d->decision =
+            variant ? LDR_DECISION_VIOLATION_CONFIRMED : LDR_DECISION_REVOKED;
         d->reasons_count = variant ? 0 : 3;
         d->reasons[0] = ldr_str("REVIEW_FAILED");
         d->reasons[1] = ldr_str("LG.RD_INTENSITY");
@@ -145,66 +146,174 @@ static inline int ldr_sample_str_eq(ldr_str_t a, ldr_str_t b) {
  * name into @p what and returns 0. */
 static inline int ldr_sample_equal(const ldr_record_t *x, const ldr_record_t *y,
                                    char *what, size_t n) {
-#define S(f) if (!ldr_sample_str_eq(a->f, b->f)) { snprintf(what, n, "%s", #f); return 0; }
-#define V(f) if (a->f != b->f) { snprintf(what, n, "%s", #f); return 0; }
-#define DBL(f) if (memcmp(&a->f, &b->f, sizeof(double)) != 0) { snprintf(what, n, "%s", #f); return 0; }
-    if (x->kind != y->kind) { snprintf(what, n, "kind"); return 0; }
+#define S(f)                                                                   \
+    ;                                                                          \
+    do {                                                                       \
+        if (!ldr_sample_str_eq(a->f, b->f)) {                                  \
+            snprintf(what, n, "%s", #f);                                       \
+            return 0;                                                          \
+        }                                                                      \
+    } while (0)
+#define V(f)                                                                   \
+    ;                                                                          \
+    do {                                                                       \
+        if (a->f != b->f) {                                                    \
+            snprintf(what, n, "%s", #f);                                       \
+            return 0;                                                          \
+        }                                                                      \
+    } while (0)
+#define DBL(f)                                                                 \
+    ;                                                                          \
+    do {                                                                       \
+        if (memcmp(&a->f, &b->f, sizeof(double)) != 0) {                       \
+            snprintf(what, n, "%s", #f);                                       \
+            return 0;                                                          \
+        }                                                                      \
+    } while (0)
+    if (x->kind != y->kind) {
+        snprintf(what, n, "kind");
+        return 0;
+    }
     const ldr_indicators_t *ia = NULL, *ib = NULL;
     switch (x->kind) {
     case LDR_RECORD_APPLICATION: {
         const ldr_application_t *a = &x->u.application, *b = &y->u.application;
-        S(event_id) S(uscc) S(enterprise_name) S(reporting_unit) V(tier) V(batch) V(occurred_at)
-        ia = &a->indicators; ib = &b->indicators;
+        S(event_id);
+        S(uscc);
+        S(enterprise_name);
+        S(reporting_unit);
+        V(tier);
+        V(batch);
+        V(occurred_at);
+        ia = &a->indicators;
+        ib = &b->indicators;
         break;
     }
     case LDR_RECORD_REVIEW: {
         const ldr_review_t *a = &x->u.review, *b = &y->u.review;
-        S(event_id) S(uscc) S(enterprise_name) S(reporting_unit) V(tier) V(occurred_at)
-        ia = &a->indicators; ib = &b->indicators;
+        S(event_id);
+        S(uscc);
+        S(enterprise_name);
+        S(reporting_unit);
+        V(tier);
+        V(occurred_at);
+        ia = &a->indicators;
+        ib = &b->indicators;
         break;
     }
     case LDR_RECORD_VIOLATION: {
         const ldr_violation_t *a = &x->u.violation, *b = &y->u.violation;
-        S(event_id) S(uscc) S(reporting_unit) S(case_id) V(kind) V(status) V(occurred_at)
-        V(has_details) if (a->has_details) { S(details) }
+        S(event_id);
+        S(uscc);
+        S(reporting_unit);
+        S(case_id);
+        V(kind);
+        V(status);
+        V(occurred_at);
+        V(has_details);
+        if (a->has_details) {
+            S(details);
+        }
         break;
     }
     case LDR_RECORD_CLOCK_TICK: {
         const ldr_clock_tick_t *a = &x->u.tick, *b = &y->u.tick;
-        V(tick_at) S(source)
+        V(tick_at);
+        S(source);
         break;
     }
     case LDR_RECORD_DECISION: {
         const ldr_decision_t *a = &x->u.decision, *b = &y->u.decision;
-        S(decision_id) S(uscc) S(enterprise_name) S(reporting_unit)
-        V(has_tier) if (a->has_tier) { V(tier) }
-        V(decision) V(reasons_count)
-        for (size_t i = 0; i < a->reasons_count; i++) { S(reasons[i]) }
-        V(effective_at)
-        V(has_valid_from) if (a->has_valid_from) { V(valid_from) }
-        V(has_valid_until) if (a->has_valid_until) { V(valid_until) }
-        V(has_review_deadline) if (a->has_review_deadline) { V(review_deadline) }
-        V(has_ban_until) if (a->has_ban_until) { V(ban_until) }
-        V(has_case_id) if (a->has_case_id) { S(case_id) }
-        V(has_batch) if (a->has_batch) { V(batch) }
-        V(has_score) if (a->has_score) { V(score) }
-        S(policy_version)
-        V(has_cause_event_id) if (a->has_cause_event_id) { S(cause_event_id) }
-        S(cause) V(decided_at)
+        S(decision_id);
+        S(uscc);
+        S(enterprise_name);
+        S(reporting_unit);
+        V(has_tier);
+        if (a->has_tier) {
+            V(tier);
+        }
+        V(decision);
+        V(reasons_count);
+        for (size_t i = 0; i < a->reasons_count; i++) {
+            S(reasons[i]);
+        }
+        V(effective_at);
+        V(has_valid_from);
+        if (a->has_valid_from) {
+            V(valid_from);
+        }
+        V(has_valid_until);
+        if (a->has_valid_until) {
+            V(valid_until);
+        }
+        V(has_review_deadline);
+        if (a->has_review_deadline) {
+            V(review_deadline);
+        }
+        V(has_ban_until);
+        if (a->has_ban_until) {
+            V(ban_until);
+        }
+        V(has_case_id);
+        if (a->has_case_id) {
+            S(case_id);
+        }
+        V(has_batch);
+        if (a->has_batch) {
+            V(batch);
+        }
+        V(has_score);
+        if (a->has_score) {
+            V(score);
+        }
+        S(policy_version);
+        V(has_cause_event_id);
+        if (a->has_cause_event_id) {
+            S(cause_event_id);
+        }
+        S(cause);
+        V(decided_at);
         break;
     }
     }
     if (ia) {
         const ldr_indicators_t *a = ia, *b = ib;
-        V(years_in_niche) V(revenue) V(revenue_prev) V(main_revenue) V(main_revenue_prev)
-        V(main_revenue_prev2) V(net_profit) V(rd_expense) V(rd_expense_prev) V(employees)
-        V(rd_staff) DBL(asset_liability_pct) V(equity_financing_2y) V(equity_financing_3y)
-        DBL(niche_market_share_pct) V(niche_market_rank) V(ip_class1) V(ip_class1_high_value)
-        V(ip_class1_self_developed) V(ip_class2) V(rd_institution) V(digitalization_level)
-        V(quality_items) V(own_brand) V(mgmt_certification) V(core_business_on_info_system)
-        V(strategic_emerging_field) V(field_gap_filling) V(field_six_foundations)
-        V(key_chain_link) V(honours) V(local_score) V(has_development_score)
-        if (a->has_development_score) { V(development_score) }
+        V(years_in_niche);
+        V(revenue);
+        V(revenue_prev);
+        V(main_revenue);
+        V(main_revenue_prev);
+        V(main_revenue_prev2);
+        V(net_profit);
+        V(rd_expense);
+        V(rd_expense_prev);
+        V(employees);
+        V(rd_staff);
+        DBL(asset_liability_pct);
+        V(equity_financing_2y);
+        V(equity_financing_3y);
+        DBL(niche_market_share_pct);
+        V(niche_market_rank);
+        V(ip_class1);
+        V(ip_class1_high_value);
+        V(ip_class1_self_developed);
+        V(ip_class2);
+        V(rd_institution);
+        V(digitalization_level);
+        V(quality_items);
+        V(own_brand);
+        V(mgmt_certification);
+        V(core_business_on_info_system);
+        V(strategic_emerging_field);
+        V(field_gap_filling);
+        V(field_six_foundations);
+        V(key_chain_link);
+        V(honours);
+        V(local_score);
+        V(has_development_score);
+        if (a->has_development_score) {
+            V(development_score);
+        }
     }
     return 1;
 #undef S

@@ -25,9 +25,18 @@ void *__wrap_malloc(size_t size);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t size);
 static size_t mallocs;
-void *__wrap_malloc(size_t size) { mallocs++; return __real_malloc(size); }
-void *__wrap_calloc(size_t n, size_t size) { mallocs++; return __real_calloc(n, size); }
-void *__wrap_realloc(void *p, size_t size) { mallocs++; return __real_realloc(p, size); }
+void *__wrap_malloc(size_t size) {
+    mallocs++;
+    return __real_malloc(size);
+}
+void *__wrap_calloc(size_t n, size_t size) {
+    mallocs++;
+    return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t size) {
+    mallocs++;
+    return __real_realloc(p, size);
+}
 
 typedef struct fixture {
     ldr_schemas_t *schemas;
@@ -54,30 +63,36 @@ static int teardown(void **state) {
 }
 
 /* Encodes into a private copy (the codec's buffer is reused). */
-static uint8_t *encode_copy(fixture_t *f, const ldr_schema_t *s, ldr_framing_t framing,
-                            const ldr_record_t *rec, size_t *len) {
+static uint8_t *encode_copy(fixture_t *f, const ldr_schema_t *s,
+                            ldr_framing_t framing, const ldr_record_t *rec,
+                            size_t *len) {
     const void *out;
     char err[512];
-    ldr_err_t rc = s ? ldr_codec_encode_with(f->codec, s, framing, rec, &out, len, err, sizeof(err))
-                     : ldr_codec_encode(f->codec, rec, &out, len, err, sizeof(err));
+    ldr_err_t rc =
+        s ? ldr_codec_encode_with(f->codec, s, framing, rec, &out, len, err,
+                                  sizeof(err))
+          : ldr_codec_encode(f->codec, rec, &out, len, err, sizeof(err));
     if (rc) fail_msg("encode: %s", err);
     uint8_t *copy = malloc(*len + 1);
     memcpy(copy, out, *len);
     return copy;
 }
 
-static void expect_round_trip(fixture_t *f, const ldr_schema_t *s, ldr_framing_t framing,
-                              ldr_record_kind_t kind, int variant) {
+static void expect_round_trip(fixture_t *f, const ldr_schema_t *s,
+                              ldr_framing_t framing, ldr_record_kind_t kind,
+                              int variant) {
     ldr_record_t in, out;
     ldr_sample_record(&in, kind, variant);
     size_t len;
     uint8_t *bytes = encode_copy(f, s, framing, &in, &len);
     char err[512], what[64];
     const ldr_schema_t *writer;
-    ldr_err_t rc = ldr_codec_decode(f->codec, bytes, len, &out, &writer, err, sizeof(err));
+    ldr_err_t rc =
+        ldr_codec_decode(f->codec, bytes, len, &out, &writer, err, sizeof(err));
     if (rc) fail_msg("kind %d variant %d: %s", kind, variant, err);
     if (!ldr_sample_equal(&in, &out, what, sizeof(what)))
-        fail_msg("kind %d variant %d framing %d: field %s differs", kind, variant, framing, what);
+        fail_msg("kind %d variant %d framing %d: field %s differs", kind,
+                 variant, framing, what);
     assert_int_equal(ldr_schema_kind(writer), kind);
     free(bytes);
 }
@@ -85,7 +100,8 @@ static void expect_round_trip(fixture_t *f, const ldr_schema_t *s, ldr_framing_t
 static void test_codec_round_trips_every_record(void **state) {
     fixture_t *f = *state;
     for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++)
-        for (int v = 0; v < 2; v++) expect_round_trip(f, NULL, LDR_FRAMING_CONFLUENT, k, v);
+        for (int v = 0; v < 2; v++)
+            expect_round_trip(f, NULL, LDR_FRAMING_CONFLUENT, k, v);
 }
 
 static void test_codec_confluent_header_names_current_id(void **state) {
@@ -105,7 +121,8 @@ static void test_codec_decodes_single_object_encoding(void **state) {
     fixture_t *f = *state;
     for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++) {
         const ldr_schema_t *s = ldr_schemas_current(f->schemas, k);
-        for (int v = 0; v < 2; v++) expect_round_trip(f, s, LDR_FRAMING_SINGLE_OBJECT, k, v);
+        for (int v = 0; v < 2; v++)
+            expect_round_trip(f, s, LDR_FRAMING_SINGLE_OBJECT, k, v);
         ldr_record_t rec;
         ldr_sample_record(&rec, k, 0);
         size_t len;
@@ -113,7 +130,8 @@ static void test_codec_decodes_single_object_encoding(void **state) {
         assert_int_equal(b[0], 0xC3);
         assert_int_equal(b[1], 0x01);
         uint64_t fp = 0;
-        for (int i = 9; i >= 2; i--) fp = fp << 8 | b[i];
+        for (int i = 9; i >= 2; i--)
+            fp = fp << 8 | b[i];
         assert_true(fp == ldr_schema_fingerprint(s));
         free(b);
     }
@@ -123,7 +141,8 @@ static void test_codec_resolves_old_application_schema(void **state) {
     fixture_t *f = *state;
     const ldr_schema_t *old;
     char err[512], what[64];
-    assert_int_equal(ldr_schemas_by_id(f->schemas, 101, &old, err, sizeof(err)), LDR_OK);
+    assert_int_equal(ldr_schemas_by_id(f->schemas, 101, &old, err, sizeof(err)),
+                     LDR_OK);
     for (int framing = 0; framing < 2; framing++) {
         ldr_record_t in, out;
         ldr_sample_record(&in, LDR_RECORD_APPLICATION, 0);
@@ -131,7 +150,8 @@ static void test_codec_resolves_old_application_schema(void **state) {
         uint8_t *b = encode_copy(f, old, (ldr_framing_t)framing, &in, &len);
         if (framing == LDR_FRAMING_CONFLUENT) assert_int_equal(b[4], 101);
         const ldr_schema_t *writer;
-        ldr_err_t rc = ldr_codec_decode(f->codec, b, len, &out, &writer, err, sizeof(err));
+        ldr_err_t rc =
+            ldr_codec_decode(f->codec, b, len, &out, &writer, err, sizeof(err));
         if (rc) fail_msg("%s", err);
         assert_ptr_equal(writer, old);
         /* The two fields version 0 lacks take the reader's defaults. */
@@ -139,19 +159,22 @@ static void test_codec_resolves_old_application_schema(void **state) {
         assert_false(out.u.application.indicators.has_development_score);
         in.u.application.indicators.honours = 0;
         in.u.application.indicators.has_development_score = false;
-        if (!ldr_sample_equal(&in, &out, what, sizeof(what))) fail_msg("field %s differs", what);
+        if (!ldr_sample_equal(&in, &out, what, sizeof(what)))
+            fail_msg("field %s differs", what);
         /* The old encoding really is shorter: the fields are absent. */
         ldr_record_t cur;
         ldr_sample_record(&cur, LDR_RECORD_APPLICATION, 0);
         size_t cur_len;
-        uint8_t *cb = encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &cur, &cur_len);
+        uint8_t *cb =
+            encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &cur, &cur_len);
         assert_true(len - (framing ? 10 : 5) < cur_len - 5);
         free(cb);
         free(b);
     }
 }
 
-static ldr_err_t decode(fixture_t *f, const void *b, size_t len, char *err, size_t n) {
+static ldr_err_t decode(fixture_t *f, const void *b, size_t len, char *err,
+                        size_t n) {
     ldr_record_t out;
     return ldr_codec_decode(f->codec, b, len, &out, NULL, err, n);
 }
@@ -160,32 +183,41 @@ static void test_codec_rejects_bad_framing(void **state) {
     fixture_t *f = *state;
     char err[512];
     const uint8_t empty[1] = {0};
-    assert_int_equal(decode(f, empty, 0, err, sizeof(err)), LDR_ERR_BAD_FRAMING);
+    assert_int_equal(decode(f, empty, 0, err, sizeof(err)),
+                     LDR_ERR_BAD_FRAMING);
     const uint8_t short_confluent[] = {0x00, 0x00, 0x00, 0x01};
-    assert_int_equal(decode(f, short_confluent, sizeof(short_confluent), err, sizeof(err)),
-                     LDR_ERR_BAD_FRAMING);
+    assert_int_equal(
+        decode(f, short_confluent, sizeof(short_confluent), err, sizeof(err)),
+        LDR_ERR_BAD_FRAMING);
     const uint8_t wrong_magic[] = {0x01, 0x00, 0x00, 0x00, 0x01, 0x02};
-    assert_int_equal(decode(f, wrong_magic, sizeof(wrong_magic), err, sizeof(err)),
-                     LDR_ERR_BAD_FRAMING);
+    assert_int_equal(
+        decode(f, wrong_magic, sizeof(wrong_magic), err, sizeof(err)),
+        LDR_ERR_BAD_FRAMING);
     assert_non_null(strstr(err, "0x01"));
     const uint8_t wrong_so[] = {0xC3, 0x02, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-    assert_int_equal(decode(f, wrong_so, sizeof(wrong_so), err, sizeof(err)), LDR_ERR_BAD_FRAMING);
+    assert_int_equal(decode(f, wrong_so, sizeof(wrong_so), err, sizeof(err)),
+                     LDR_ERR_BAD_FRAMING);
     const uint8_t short_so[] = {0xC3, 0x01, 1, 2, 3};
-    assert_int_equal(decode(f, short_so, sizeof(short_so), err, sizeof(err)), LDR_ERR_BAD_FRAMING);
+    assert_int_equal(decode(f, short_so, sizeof(short_so), err, sizeof(err)),
+                     LDR_ERR_BAD_FRAMING);
     const char *text = "{\"uscc\": \"x\"}";
-    assert_int_equal(decode(f, text, strlen(text), err, sizeof(err)), LDR_ERR_BAD_FRAMING);
+    assert_int_equal(decode(f, text, strlen(text), err, sizeof(err)),
+                     LDR_ERR_BAD_FRAMING);
 }
 
 static void test_codec_rejects_unknown_schema(void **state) {
     fixture_t *f = *state;
     char err[512];
     const uint8_t id99[] = {0x00, 0x00, 0x00, 0x00, 99, 0x02};
-    assert_int_equal(decode(f, id99, sizeof(id99), err, sizeof(err)), LDR_ERR_UNKNOWN_SCHEMA);
+    assert_int_equal(decode(f, id99, sizeof(id99), err, sizeof(err)),
+                     LDR_ERR_UNKNOWN_SCHEMA);
     assert_non_null(strstr(err, "99"));
     const uint8_t neg[] = {0x00, 0xff, 0xff, 0xff, 0xff, 0x02};
-    assert_int_equal(decode(f, neg, sizeof(neg), err, sizeof(err)), LDR_ERR_UNKNOWN_SCHEMA);
+    assert_int_equal(decode(f, neg, sizeof(neg), err, sizeof(err)),
+                     LDR_ERR_UNKNOWN_SCHEMA);
     const uint8_t fp[] = {0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x02};
-    assert_int_equal(decode(f, fp, sizeof(fp), err, sizeof(err)), LDR_ERR_UNKNOWN_SCHEMA);
+    assert_int_equal(decode(f, fp, sizeof(fp), err, sizeof(err)),
+                     LDR_ERR_UNKNOWN_SCHEMA);
 }
 
 static void test_codec_every_truncation_fails_cleanly(void **state) {
@@ -202,8 +234,11 @@ static void test_codec_every_truncation_fails_cleanly(void **state) {
             memcpy(p, b, cut);
             char err[512];
             ldr_err_t rc = decode(f, p, cut, err, sizeof(err));
-            ldr_err_t want = cut < 5 ? LDR_ERR_BAD_FRAMING : LDR_ERR_DECODE_FAILED;
-            if (rc != want) fail_msg("kind %d cut %zu: got %d want %d (%s)", k, cut, rc, want, err);
+            ldr_err_t want =
+                cut < 5 ? LDR_ERR_BAD_FRAMING : LDR_ERR_DECODE_FAILED;
+            if (rc != want)
+                fail_msg("kind %d cut %zu: got %d want %d (%s)", k, cut, rc,
+                         want, err);
             free(p);
         }
         free(b);
@@ -218,7 +253,8 @@ static void test_codec_rejects_trailing_bytes(void **state) {
     uint8_t *b = encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &rec, &len);
     b[len] = 0;
     char err[512];
-    assert_int_equal(decode(f, b, len + 1, err, sizeof(err)), LDR_ERR_DECODE_FAILED);
+    assert_int_equal(decode(f, b, len + 1, err, sizeof(err)),
+                     LDR_ERR_DECODE_FAILED);
     assert_non_null(strstr(err, "left over"));
     free(b);
 }
@@ -240,17 +276,24 @@ static void test_codec_rejects_hostile_lengths_and_varints(void **state) {
         uint8_t body[16];
         size_t n;
     } cases[] = {
-        {"negative string length", {0x02, 0x01}, 2},         /* len = -1 */
-        {"huge string length", {0x02, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, 10},
+        {"negative string length", {0x02, 0x01}, 2}, /* len = -1 */
+        {"huge string length",
+         {0x02, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+         10},
         {"string longer than the message", {0x02, 0x40, 'a', 'b'}, 4},
-        {"varint of 11 bytes", {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 11},
-        {"varint overflowing 64 bits", {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, 10},
+        {"varint of 11 bytes",
+         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+         11},
+        {"varint overflowing 64 bits",
+         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+         10},
         {"truncated varint", {0x80}, 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t len = tick_with(buf, cases[i].body, cases[i].n);
         ldr_err_t rc = decode(f, buf, len, err, sizeof(err));
-        if (rc != LDR_ERR_DECODE_FAILED) fail_msg("%s: got %d", cases[i].what, rc);
+        if (rc != LDR_ERR_DECODE_FAILED)
+            fail_msg("%s: got %d", cases[i].what, rc);
     }
 }
 
@@ -266,21 +309,26 @@ static void test_codec_rejects_bad_enum_union_and_boolean(void **state) {
     /* The last byte is the union branch of details (0 = null). */
     assert_int_equal(b[len - 1], 0x00);
     b[len - 1] = 0x04; /* branch 2 of a 2-branch union */
-    assert_int_equal(decode(f, b, len, err, sizeof(err)), LDR_ERR_DECODE_FAILED);
+    assert_int_equal(decode(f, b, len, err, sizeof(err)),
+                     LDR_ERR_DECODE_FAILED);
     assert_non_null(strstr(err, "union"));
     b[len - 1] = 0x01; /* branch -1 */
-    assert_int_equal(decode(f, b, len, err, sizeof(err)), LDR_ERR_DECODE_FAILED);
+    assert_int_equal(decode(f, b, len, err, sizeof(err)),
+                     LDR_ERR_DECODE_FAILED);
     free(b);
 
     /* Decision: `decision` enum follows tier; make it symbol 12 (of 12). */
     ldr_sample_record(&rec, LDR_RECORD_DECISION, 1);
-    rec.u.decision.decision = LDR_DECISION_CANCELLED; /* index 11 = varint 0x16 */
+    rec.u.decision.decision =
+        LDR_DECISION_CANCELLED; /* index 11 = varint 0x16 */
     b = encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &rec, &len);
     uint8_t *p = memchr(b + 5, 0x16, len - 5);
-    while (p && !(p[-1] == 0x00)) p = memchr(p + 1, 0x16, len - (size_t)(p + 1 - b));
+    while (p && !(p[-1] == 0x00))
+        p = memchr(p + 1, 0x16, len - (size_t)(p + 1 - b));
     assert_non_null(p);
     *p = 0x18;
-    assert_int_equal(decode(f, b, len, err, sizeof(err)), LDR_ERR_DECODE_FAILED);
+    assert_int_equal(decode(f, b, len, err, sizeof(err)),
+                     LDR_ERR_DECODE_FAILED);
     assert_non_null(strstr(err, "enum"));
     free(b);
 
@@ -295,7 +343,8 @@ static void test_codec_rejects_bad_enum_union_and_boolean(void **state) {
     assert_non_null(p);
     assert_int_equal(p[2], 1); /* own_brand = true */
     p[2] = 2;
-    assert_int_equal(decode(f, b, len, err, sizeof(err)), LDR_ERR_DECODE_FAILED);
+    assert_int_equal(decode(f, b, len, err, sizeof(err)),
+                     LDR_ERR_DECODE_FAILED);
     assert_non_null(strstr(err, "own_brand"));
     free(b);
 }
@@ -306,7 +355,8 @@ static void test_codec_rejects_messages_over_one_mib(void **state) {
     uint8_t *b = calloc(1, len);
     b[4] = 4;
     char err[512];
-    assert_int_equal(decode(f, b, len, err, sizeof(err)), LDR_ERR_DECODE_FAILED);
+    assert_int_equal(decode(f, b, len, err, sizeof(err)),
+                     LDR_ERR_DECODE_FAILED);
     assert_non_null(strstr(err, "1 MiB"));
     free(b);
 }
@@ -330,7 +380,8 @@ static void test_codec_survives_random_garbage(void **state) {
         uint8_t *b = encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &rec, &len);
         /* Flip a few bytes of the body, sometimes cut it short. */
         int flips = 1 + (int)(rng_next(&seed) % 4);
-        for (int i = 0; i < flips; i++) b[5 + rng_next(&seed) % (len - 5)] = (uint8_t)rng_next(&seed);
+        for (int i = 0; i < flips; i++)
+            b[5 + rng_next(&seed) % (len - 5)] = (uint8_t)rng_next(&seed);
         if (rng_next(&seed) % 4 == 0) len = 5 + rng_next(&seed) % (len - 5);
         char err[512];
         ldr_err_t rc = decode(f, b, len, err, sizeof(err));
@@ -346,21 +397,29 @@ static void test_codec_decoding_allocates_nothing(void **state) {
     for (int k = 1; k <= 5; k++) {
         ldr_record_t rec;
         ldr_sample_record(&rec, k, 0);
-        msgs[k - 1] = encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &rec, &lens[k - 1]);
+        msgs[k - 1] =
+            encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &rec, &lens[k - 1]);
     }
     ldr_record_t out;
     char err[512];
     /* First decodes compile and cache the plans. */
-    for (int k = 0; k < 5; k++) assert_int_equal(ldr_codec_decode(f->codec, msgs[k], lens[k], &out, NULL, err, sizeof(err)), LDR_OK);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(ldr_codec_decode(f->codec, msgs[k], lens[k], &out,
+                                          NULL, err, sizeof(err)),
+                         LDR_OK);
     size_t before = mallocs;
     for (int i = 0; i < 10000; i++)
-        assert_int_equal(ldr_codec_decode(f->codec, msgs[i % 5], lens[i % 5], &out, NULL, err, sizeof(err)), LDR_OK);
+        assert_int_equal(ldr_codec_decode(f->codec, msgs[i % 5], lens[i % 5],
+                                          &out, NULL, err, sizeof(err)),
+                         LDR_OK);
     assert_int_equal(mallocs - before, 0);
     /* Strings point into the message: nothing was copied. */
     ldr_codec_decode(f->codec, msgs[0], lens[0], &out, NULL, err, sizeof(err));
     assert_true((const uint8_t *)out.u.application.uscc.ptr > msgs[0]);
-    assert_true((const uint8_t *)out.u.application.uscc.ptr < msgs[0] + lens[0]);
-    for (int k = 0; k < 5; k++) free(msgs[k]);
+    assert_true((const uint8_t *)out.u.application.uscc.ptr <
+                msgs[0] + lens[0]);
+    for (int k = 0; k < 5; k++)
+        free(msgs[k]);
 }
 
 static void test_codec_encoding_reuses_its_buffers(void **state) {
@@ -370,10 +429,13 @@ static void test_codec_encoding_reuses_its_buffers(void **state) {
     const void *out;
     size_t len;
     char err[512];
-    assert_int_equal(ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)), LDR_OK);
+    assert_int_equal(
+        ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)), LDR_OK);
     size_t before = mallocs;
     for (int i = 0; i < 1000; i++)
-        assert_int_equal(ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)), LDR_OK);
+        assert_int_equal(
+            ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)),
+            LDR_OK);
     assert_int_equal(mallocs - before, 0);
 }
 
@@ -395,20 +457,27 @@ static void test_codec_encode_rejects_out_of_range_values(void **state) {
     char err[512];
     ldr_sample_record(&rec, LDR_RECORD_APPLICATION, 0);
     rec.u.application.tier = (ldr_tier_t)7;
-    assert_int_equal(ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)), LDR_ERR_ENCODE);
+    assert_int_equal(
+        ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)),
+        LDR_ERR_ENCODE);
     assert_non_null(strstr(err, "tier"));
     ldr_sample_record(&rec, LDR_RECORD_APPLICATION, 0);
     rec.u.application.indicators.honours = 1u << 20;
-    assert_int_equal(ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)), LDR_ERR_ENCODE);
+    assert_int_equal(
+        ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)),
+        LDR_ERR_ENCODE);
     assert_non_null(strstr(err, "honours"));
     ldr_sample_record(&rec, LDR_RECORD_DECISION, 0);
     rec.u.decision.reasons_count = LDR_DECISION_REASONS_MAX + 1;
-    assert_int_equal(ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)), LDR_ERR_ENCODE);
+    assert_int_equal(
+        ldr_codec_encode(f->codec, &rec, &out, &len, err, sizeof(err)),
+        LDR_ERR_ENCODE);
     /* Old writer schema of another record kind. */
     const ldr_schema_t *old;
     ldr_schemas_by_id(f->schemas, 101, &old, err, sizeof(err));
     ldr_sample_record(&rec, LDR_RECORD_REVIEW, 0);
-    assert_int_equal(ldr_codec_encode_with(f->codec, old, LDR_FRAMING_CONFLUENT, &rec, &out, &len, err, sizeof(err)),
+    assert_int_equal(ldr_codec_encode_with(f->codec, old, LDR_FRAMING_CONFLUENT,
+                                           &rec, &out, &len, err, sizeof(err)),
                      LDR_ERR_ENCODE);
 }
 
@@ -422,7 +491,9 @@ static void test_codec_preserves_strings_with_any_bytes(void **state) {
     size_t len;
     uint8_t *b = encode_copy(f, NULL, LDR_FRAMING_CONFLUENT, &in, &len);
     char err[512];
-    assert_int_equal(ldr_codec_decode(f->codec, b, len, &out, NULL, err, sizeof(err)), LDR_OK);
+    assert_int_equal(
+        ldr_codec_decode(f->codec, b, len, &out, NULL, err, sizeof(err)),
+        LDR_OK);
     assert_int_equal(out.u.tick.source.len, sizeof(odd));
     assert_memory_equal(out.u.tick.source.ptr, odd, sizeof(odd));
     free(b);
@@ -430,23 +501,40 @@ static void test_codec_preserves_strings_with_any_bytes(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_codec_round_trips_every_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_confluent_header_names_current_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_decodes_single_object_encoding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_resolves_old_application_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_rejects_bad_framing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_rejects_unknown_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_every_truncation_fails_cleanly, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_rejects_trailing_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_rejects_hostile_lengths_and_varints, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_rejects_bad_enum_union_and_boolean, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_rejects_messages_over_one_mib, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_survives_random_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_decoding_allocates_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_encoding_reuses_its_buffers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_allocator_guard_refuses_absurd_sizes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_encode_rejects_out_of_range_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codec_preserves_strings_with_any_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_round_trips_every_record,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_confluent_header_names_current_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_decodes_single_object_encoding, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_resolves_old_application_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_rejects_bad_framing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_codec_rejects_unknown_schema,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_every_truncation_fails_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_rejects_trailing_bytes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_rejects_hostile_lengths_and_varints, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_rejects_bad_enum_union_and_boolean, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_rejects_messages_over_one_mib, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_survives_random_garbage,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_decoding_allocates_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_encoding_reuses_its_buffers,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_allocator_guard_refuses_absurd_sizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_encode_rejects_out_of_range_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_preserves_strings_with_any_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,42 +42,68 @@ static const struct {
     {"{\"type\":\"string\"}", "\"string\"", 0, 0},
     {"[  ]", "[]", 1, -1241056759729112623LL},
     {"[ \"int\"  ]", "[\"int\"]", 1, -5232228896498058493LL},
-    {"[ \"int\" , {\"type\":\"boolean\"} ]", "[\"int\",\"boolean\"]", 1, 5392556393470105090LL},
+    {"[ \"int\" , {\"type\":\"boolean\"} ]", "[\"int\",\"boolean\"]", 1,
+     5392556393470105090LL},
     {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\"}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1, -4824392279771201922LL},
-    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"namespace\":\"x.y\"}",
-     "{\"name\":\"x.y.foo\",\"type\":\"record\",\"fields\":[]}", 1, 5916914534497305771LL},
-    {"{\"fields\":[], \"type\":\"record\", \"name\":\"a.b.foo\", \"namespace\":\"x.y\"}",
-     "{\"name\":\"a.b.foo\",\"type\":\"record\",\"fields\":[]}", 1, -4616218487480524110LL},
-    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"Useful info\"}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1, -4824392279771201922LL},
-    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"aliases\":[\"foo\",\"bar\"]}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1, -4824392279771201922LL},
-    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"foo\", \"aliases\":[\"foo\",\"bar\"]}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1, -4824392279771201922LL},
-    {"{\"fields\":[{\"type\":{\"type\":\"boolean\"}, \"name\":\"f1\"}], \"type\":\"record\", \"name\":\"foo\"}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"}]}", 1,
-     7843277075252814651LL},
-    {"{ \"fields\":[{\"type\":\"boolean\", \"aliases\":[], \"name\":\"f1\", \"default\":\"true\"},\n"
-     "            {\"order\":\"descending\",\"name\":\"f2\",\"doc\":\"Hello\",\"type\":\"int\"}],\n"
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1,
+     -4824392279771201922LL},
+    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", "
+     "\"namespace\":\"x.y\"}",
+     "{\"name\":\"x.y.foo\",\"type\":\"record\",\"fields\":[]}", 1,
+     5916914534497305771LL},
+    {"{\"fields\":[], \"type\":\"record\", \"name\":\"a.b.foo\", "
+     "\"namespace\":\"x.y\"}",
+     "{\"name\":\"a.b.foo\",\"type\":\"record\",\"fields\":[]}", 1,
+     -4616218487480524110LL},
+    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"Useful "
+     "info\"}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1,
+     -4824392279771201922LL},
+    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", "
+     "\"aliases\":[\"foo\",\"bar\"]}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1,
+     -4824392279771201922LL},
+    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"foo\", "
+     "\"aliases\":[\"foo\",\"bar\"]}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1,
+     -4824392279771201922LL},
+    {"{\"fields\":[{\"type\":{\"type\":\"boolean\"}, \"name\":\"f1\"}], "
+     "\"type\":\"record\", \"name\":\"foo\"}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\","
+     "\"type\":\"boolean\"}]}",
+     1, 7843277075252814651LL},
+    {"{ \"fields\":[{\"type\":\"boolean\", \"aliases\":[], \"name\":\"f1\", "
+     "\"default\":\"true\"},\n"
+     "            "
+     "{\"order\":\"descending\",\"name\":\"f2\",\"doc\":\"Hello\",\"type\":"
+     "\"int\"}],\n"
      "  \"type\":\"record\", \"name\":\"foo\"\n}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"},{\"name\":\"f2\",\"type\":\"int\"}]}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\","
+     "\"type\":\"boolean\"},{\"name\":\"f2\",\"type\":\"int\"}]}",
      1, -4860222112080293046LL},
     {"{\"type\":\"enum\", \"name\":\"foo\", \"symbols\":[\"A1\"]}",
-     "{\"name\":\"foo\",\"type\":\"enum\",\"symbols\":[\"A1\"]}", 1, -6342190197741309591LL},
-    {"{\"namespace\":\"x.y.z\", \"type\":\"enum\", \"name\":\"foo\", \"doc\":\"foo bar\", \"symbols\":[\"A1\", \"A2\"]}",
-     "{\"name\":\"x.y.z.foo\",\"type\":\"enum\",\"symbols\":[\"A1\",\"A2\"]}", 1, -4448647247586288245LL},
+     "{\"name\":\"foo\",\"type\":\"enum\",\"symbols\":[\"A1\"]}", 1,
+     -6342190197741309591LL},
+    {"{\"namespace\":\"x.y.z\", \"type\":\"enum\", \"name\":\"foo\", "
+     "\"doc\":\"foo bar\", \"symbols\":[\"A1\", \"A2\"]}",
+     "{\"name\":\"x.y.z.foo\",\"type\":\"enum\",\"symbols\":[\"A1\",\"A2\"]}",
+     1, -4448647247586288245LL},
     {"{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}",
-     "{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}", 1, 1756455273707447556LL},
-    {"{\"namespace\":\"x.y.z\", \"type\":\"fixed\", \"name\":\"foo\", \"doc\":\"foo bar\", \"size\":32}",
-     "{\"name\":\"x.y.z.foo\",\"type\":\"fixed\",\"size\":32}", 1, -3064184465700546786LL},
+     "{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}", 1,
+     1756455273707447556LL},
+    {"{\"namespace\":\"x.y.z\", \"type\":\"fixed\", \"name\":\"foo\", "
+     "\"doc\":\"foo bar\", \"size\":32}",
+     "{\"name\":\"x.y.z.foo\",\"type\":\"fixed\",\"size\":32}", 1,
+     -3064184465700546786LL},
     {"{ \"items\":{\"type\":\"null\"}, \"type\":\"array\"}",
      "{\"type\":\"array\",\"items\":\"null\"}", 1, -589620603366471059LL},
     {"{ \"values\":\"string\", \"type\":\"map\"}",
      "{\"type\":\"map\",\"values\":\"string\"}", 1, -8732877298790414990LL},
     {"  {\"name\":\"PigValue\",\"type\":\"record\",\n"
-     "   \"fields\":[{\"name\":\"value\", \"type\":[\"null\", \"int\", \"long\", \"PigValue\"]}]}",
-     "{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":\"value\",\"type\":[\"null\",\"int\",\"long\",\"PigValue\"]}]}",
+     "   \"fields\":[{\"name\":\"value\", \"type\":[\"null\", \"int\", "
+     "\"long\", \"PigValue\"]}]}",
+     "{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":"
+     "\"value\",\"type\":[\"null\",\"int\",\"long\",\"PigValue\"]}]}",
      1, -1759257747318642341LL},
 };
 
@@ -96,7 +122,8 @@ static void test_schema_canonical_form_matches_spec_vectors(void **state) {
                                                  &out, err, sizeof(err));
         if (rc != LDR_OK) fail_msg("vector %zu: %s", i, err);
         if (strcmp(out, pcf_vectors[i].canonical) != 0)
-            fail_msg("vector %zu: got %s want %s", i, out, pcf_vectors[i].canonical);
+            fail_msg("vector %zu: got %s want %s", i, out,
+                     pcf_vectors[i].canonical);
         if (pcf_vectors[i].has_fp) {
             int64_t fp = (int64_t)ldr_crc64_avro(out, strlen(out));
             if (fp != pcf_vectors[i].fp)
@@ -109,36 +136,45 @@ static void test_schema_canonical_form_matches_spec_vectors(void **state) {
 
 static void test_schema_canonical_form_strips_logical_types(void **state) {
     (void)state;
-    const char *in = "{\"type\":\"record\",\"name\":\"T\",\"namespace\":\"n\",\"fields\":"
-                     "[{\"name\":\"t\",\"type\":{\"type\":\"long\",\"logicalType\":"
-                     "\"timestamp-millis\"}},{\"name\":\"o\",\"type\":[\"null\","
-                     "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}],"
-                     "\"default\":null},{\"name\":\"p\",\"type\":\"E\"}]}";
+    const char *in =
+        "{\"type\":\"record\",\"name\":\"T\",\"namespace\":\"n\",\"fields\":"
+        "[{\"name\":\"t\",\"type\":{\"type\":\"long\",\"logicalType\":"
+        "\"timestamp-millis\"}},{\"name\":\"o\",\"type\":[\"null\","
+        "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}],"
+        "\"default\":null},{\"name\":\"p\",\"type\":\"E\"}]}";
     char *out;
     char err[256];
-    assert_int_equal(ldr_schema_canonical_form(in, strlen(in), &out, err, sizeof(err)), LDR_OK);
-    assert_string_equal(out, "{\"name\":\"n.T\",\"type\":\"record\",\"fields\":["
-                             "{\"name\":\"t\",\"type\":\"long\"},{\"name\":\"o\",\"type\":"
-                             "[\"null\",{\"name\":\"n.E\",\"type\":\"enum\",\"symbols\":[\"A\"]}]},"
-                             "{\"name\":\"p\",\"type\":\"n.E\"}]}");
+    assert_int_equal(
+        ldr_schema_canonical_form(in, strlen(in), &out, err, sizeof(err)),
+        LDR_OK);
+    assert_string_equal(
+        out,
+        "{\"name\":\"n.T\",\"type\":\"record\",\"fields\":["
+        "{\"name\":\"t\",\"type\":\"long\"},{\"name\":\"o\",\"type\":"
+        "[\"null\",{\"name\":\"n.E\",\"type\":\"enum\",\"symbols\":[\"A\"]}]},"
+        "{\"name\":\"p\",\"type\":\"n.E\"}]}");
     free(out);
 }
 
 static void test_schema_canonical_form_rejects_bad_schemas(void **state) {
     (void)state;
     const char *bad[] = {
-        "{\"type\":\"record\",\"name\":\"x\"}",                        /* no fields */
-        "{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[\"1a\"]}",     /* bad symbol */
-        "\"Nope\"",                                                    /* unknown ref */
-        "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"a\",\"type\":"
-        "{\"type\":\"enum\",\"name\":\"r\",\"symbols\":[\"A\"]}}]}", /* defined twice */
+        "{\"type\":\"record\",\"name\":\"x\"}", /* no fields */
+        "{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[\"1a\"]}", /* bad symbol
+                                                                    */
+        "\"Nope\"", /* unknown ref */
+        "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"a\","
+        "\"type\":"
+        "{\"type\":\"enum\",\"name\":\"r\",\"symbols\":[\"A\"]}}]}", /* defined
+                                                                        twice */
         "not json",
         "42",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *out = NULL;
         char err[256] = "";
-        assert_int_equal(ldr_schema_canonical_form(bad[i], strlen(bad[i]), &out, err, sizeof(err)),
+        assert_int_equal(ldr_schema_canonical_form(bad[i], strlen(bad[i]), &out,
+                                                   err, sizeof(err)),
                          LDR_ERR_SCHEMA);
         assert_null(out);
         assert_true(strlen(err) > 0);
@@ -151,29 +187,37 @@ static void test_schema_load_repository_schemas(void **state) {
     ldr_schemas_t *s = ldr_schemas_load(SCHEMAS, err, sizeof(err));
     if (!s) fail_msg("%s", err);
     assert_int_equal(ldr_schemas_count(s), 6);
-    static const char *names[] = {NULL, "ladder.v1.ApplicationSubmitted", "ladder.v1.ReviewSubmitted",
-                                  "ladder.v1.ViolationReported", "ladder.v1.ClockTick",
+    static const char *names[] = {NULL,
+                                  "ladder.v1.ApplicationSubmitted",
+                                  "ladder.v1.ReviewSubmitted",
+                                  "ladder.v1.ViolationReported",
+                                  "ladder.v1.ClockTick",
                                   "ladder.v1.DesignationDecision"};
     for (int id = 1; id <= 5; id++) {
         const ldr_schema_t *x;
-        assert_int_equal(ldr_schemas_by_id(s, id, &x, err, sizeof(err)), LDR_OK);
+        assert_int_equal(ldr_schemas_by_id(s, id, &x, err, sizeof(err)),
+                         LDR_OK);
         assert_string_equal(ldr_schema_fullname(x), names[id]);
         assert_int_equal(ldr_schema_kind(x), id);
         assert_ptr_equal(ldr_schemas_current(s, (ldr_record_kind_t)id), x);
-        assert_ptr_equal(ldr_schemas_by_fingerprint(s, ldr_schema_fingerprint(x)), x);
+        assert_ptr_equal(
+            ldr_schemas_by_fingerprint(s, ldr_schema_fingerprint(x)), x);
     }
     const ldr_schema_t *old;
     assert_int_equal(ldr_schemas_by_id(s, 101, &old, err, sizeof(err)), LDR_OK);
     assert_int_equal(ldr_schema_kind(old), LDR_RECORD_APPLICATION);
-    assert_true(ldr_schema_fingerprint(old) !=
-                ldr_schema_fingerprint(ldr_schemas_current(s, LDR_RECORD_APPLICATION)));
+    assert_true(
+        ldr_schema_fingerprint(old) !=
+        ldr_schema_fingerprint(ldr_schemas_current(s, LDR_RECORD_APPLICATION)));
     /* The canonical form of the current application has no logical types,
      * docs or defaults. */
-    const char *pcf = ldr_schema_canonical(ldr_schemas_current(s, LDR_RECORD_APPLICATION));
+    const char *pcf =
+        ldr_schema_canonical(ldr_schemas_current(s, LDR_RECORD_APPLICATION));
     assert_null(strstr(pcf, "logicalType"));
     assert_null(strstr(pcf, "default"));
     assert_null(strstr(pcf, " "));
-    assert_int_equal(ldr_schemas_by_id(s, 99, &old, err, sizeof(err)), LDR_ERR_UNKNOWN_SCHEMA);
+    assert_int_equal(ldr_schemas_by_id(s, 99, &old, err, sizeof(err)),
+                     LDR_ERR_UNKNOWN_SCHEMA);
     ldr_schemas_destroy(s);
 }
 
@@ -202,7 +246,8 @@ static void remove_dir(char *dir) {
 static void test_schema_load_rejects_stale_fingerprint(void **state) {
     (void)state;
     char *dir = make_schema_dir(
-        "{\"current\":{\"ladder.v1.ClockTick\":4},\"ids\":{\"4\":\"clock_tick.avsc\"},"
+        "{\"current\":{\"ladder.v1.ClockTick\":4},\"ids\":{\"4\":\"clock_tick."
+        "avsc\"},"
         "\"fingerprints\":{\"0000000000000001\":\"clock_tick.avsc\"}}");
     char err[512] = "";
     assert_null(ldr_schemas_load(dir, err, sizeof(err)));
@@ -213,7 +258,8 @@ static void test_schema_load_rejects_stale_fingerprint(void **state) {
 
 static void test_schema_load_rejects_missing_file_and_bad_index(void **state) {
     (void)state;
-    char *dir = make_schema_dir("{\"current\":{},\"ids\":{\"7\":\"nope.avsc\"},\"fingerprints\":{}}");
+    char *dir = make_schema_dir(
+        "{\"current\":{},\"ids\":{\"7\":\"nope.avsc\"},\"fingerprints\":{}}");
     char err[512] = "";
     assert_null(ldr_schemas_load(dir, err, sizeof(err)));
     assert_non_null(strstr(err, "nope.avsc"));
@@ -224,24 +270,28 @@ static void test_schema_load_rejects_missing_file_and_bad_index(void **state) {
     assert_non_null(strstr(err, "index.json"));
     remove_dir(dir);
 
-    dir = make_schema_dir("{\"current\":{},\"ids\":{\"1\":\"../../etc/passwd\"},\"fingerprints\":{}}");
+    dir = make_schema_dir("{\"current\":{},\"ids\":{\"1\":\"../../etc/"
+                          "passwd\"},\"fingerprints\":{}}");
     assert_null(ldr_schemas_load(dir, err, sizeof(err)));
     assert_non_null(strstr(err, "relative path"));
     remove_dir(dir);
 }
 
 static int fetch_calls;
-static ldr_err_t fake_fetch(void *opaque, int32_t id, char **json_text, char *errstr,
-                            size_t n) {
+static ldr_err_t fake_fetch(void *opaque, int32_t id, char **json_text,
+                            char *errstr, size_t n) {
     (void)opaque;
     fetch_calls++;
     if (id == 500) {
-        *json_text = strdup("{\"type\":\"record\",\"name\":\"ClockTick\",\"namespace\":"
-                            "\"ladder.v1\",\"fields\":[{\"name\":\"tick_at\",\"type\":\"long\"},"
-                            "{\"name\":\"source\",\"type\":\"string\"}]}");
+        *json_text =
+            strdup("{\"type\":\"record\",\"name\":\"ClockTick\",\"namespace\":"
+                   "\"ladder.v1\",\"fields\":[{\"name\":\"tick_at\",\"type\":"
+                   "\"long\"},"
+                   "{\"name\":\"source\",\"type\":\"string\"}]}");
         return LDR_OK;
     }
-    if (id == 501) return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "registry down");
+    if (id == 501)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "registry down");
     return ldr_err_set(errstr, n, LDR_ERR_UNKNOWN_SCHEMA, "no such id");
 }
 
@@ -257,8 +307,10 @@ static void test_schema_fetcher_fills_misses_once(void **state) {
     assert_int_equal(ldr_schema_kind(x), LDR_RECORD_CLOCK_TICK);
     assert_int_equal(ldr_schemas_by_id(s, 500, &x, err, sizeof(err)), LDR_OK);
     assert_int_equal(fetch_calls, 1);
-    assert_int_equal(ldr_schemas_by_id(s, 501, &x, err, sizeof(err)), LDR_ERR_TRANSIENT);
-    assert_int_equal(ldr_schemas_by_id(s, 502, &x, err, sizeof(err)), LDR_ERR_UNKNOWN_SCHEMA);
+    assert_int_equal(ldr_schemas_by_id(s, 501, &x, err, sizeof(err)),
+                     LDR_ERR_TRANSIENT);
+    assert_int_equal(ldr_schemas_by_id(s, 502, &x, err, sizeof(err)),
+                     LDR_ERR_UNKNOWN_SCHEMA);
     ldr_schemas_destroy(s);
 }
 

@@ -69,18 +69,18 @@ static void test_time_bad_inputs_are_refused(void **state) {
         "",
         "-",
         "2022-06-01",
-        "2022-06-01T00:00:00",       /* no offset */
-        "2022-06-01 00:00:00Z",      /* space separator */
+        "2022-06-01T00:00:00",  /* no offset */
+        "2022-06-01 00:00:00Z", /* space separator */
         "2022-6-01T00:00:00Z",
         "2022-06-01T00:00Z",
         "2022-13-01T00:00:00Z",
         "2022-00-01T00:00:00Z",
-        "2022-02-29T00:00:00Z",      /* not a leap year */
-        "2100-02-29T00:00:00Z",      /* century rule */
+        "2022-02-29T00:00:00Z", /* not a leap year */
+        "2100-02-29T00:00:00Z", /* century rule */
         "2022-04-31T00:00:00Z",
         "2022-06-01T24:00:00Z",
         "2022-06-01T23:60:00Z",
-        "2016-12-31T23:59:60Z",      /* leap second */
+        "2016-12-31T23:59:60Z", /* leap second */
         "2022-06-01T00:00:00.Z",
         "2022-06-01T00:00:00+8:00",
         "2022-06-01T00:00:00+08",
@@ -92,15 +92,17 @@ static void test_time_bad_inputs_are_refused(void **state) {
         "12a",
         "+12",
         "--1",
-        "9223372036854775808",       /* one past INT64_MAX */
+        "9223372036854775808", /* one past INT64_MAX */
         "-9223372036854775809",
         "12345678901234567890",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ms = 42;
         char err[200] = "";
-        ldr_err_t rc = ldr_time_parse(bad[i], strlen(bad[i]), &ms, err, sizeof err);
-        if (rc != LDR_ERR_INVALID_ARG) fail_msg("'%s' was accepted as %lld", bad[i], (long long)ms);
+        ldr_err_t rc =
+            ldr_time_parse(bad[i], strlen(bad[i]), &ms, err, sizeof err);
+        if (rc != LDR_ERR_INVALID_ARG)
+            fail_msg("'%s' was accepted as %lld", bad[i], (long long)ms);
         assert_int_equal(ms, 42); /* untouched on error */
         assert_true(err[0] != '\0');
     }
@@ -151,10 +153,14 @@ static void test_time_add_years_calendar(void **state) {
         const char *to;
     } cases[] = {
         {"2022-06-01T00:00:00.000Z", 3, "2025-06-01T00:00:00.000Z"},
-        {"2024-02-29T12:34:56.789Z", 3, "2027-02-28T12:34:56.789Z"}, /* Feb 29 -> 28 */
-        {"2024-02-29T00:00:00.000Z", 4, "2028-02-29T00:00:00.000Z"}, /* leap to leap */
-        {"2096-02-29T00:00:00.000Z", 4, "2100-02-28T00:00:00.000Z"}, /* 2100 not leap */
-        {"1996-02-29T00:00:00.000Z", 4, "2000-02-29T00:00:00.000Z"}, /* 2000 leap */
+        {"2024-02-29T12:34:56.789Z", 3,
+         "2027-02-28T12:34:56.789Z"}, /* Feb 29 -> 28 */
+        {"2024-02-29T00:00:00.000Z", 4,
+         "2028-02-29T00:00:00.000Z"}, /* leap to leap */
+        {"2096-02-29T00:00:00.000Z", 4,
+         "2100-02-28T00:00:00.000Z"}, /* 2100 not leap */
+        {"1996-02-29T00:00:00.000Z", 4,
+         "2000-02-29T00:00:00.000Z"}, /* 2000 leap */
         {"2024-02-29T00:00:00.000Z", -1, "2023-02-28T00:00:00.000Z"},
         {"2023-02-28T23:59:59.999Z", 1, "2024-02-28T23:59:59.999Z"},
         {"2023-03-01T00:00:00.000Z", 1, "2024-03-01T00:00:00.000Z"},
@@ -164,11 +170,12 @@ static void test_time_add_years_calendar(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[LDR_TIME_FORMAT_SIZE];
-        ldr_time_format(ldr_time_add_years(parse_ok(cases[i].from), cases[i].years),
-                        buf, sizeof buf);
+        ldr_time_format(
+            ldr_time_add_years(parse_ok(cases[i].from), cases[i].years), buf,
+            sizeof buf);
         if (strcmp(buf, cases[i].to) != 0)
-            fail_msg("%s %+d years: got %s, want %s", cases[i].from, cases[i].years,
-                     buf, cases[i].to);
+            fail_msg("%s %+d years: got %s, want %s", cases[i].from,
+                     cases[i].years, buf, cases[i].to);
     }
     /* Far outside any real date the result saturates instead of wrapping. */
     assert_int_equal(ldr_time_add_years(INT64_MAX - 1000, 3), INT64_MAX);
@@ -178,10 +185,12 @@ static void test_time_add_years_calendar(void **state) {
 static void test_time_add_days(void **state) {
     (void)state;
     char buf[LDR_TIME_FORMAT_SIZE];
-    ldr_time_format(ldr_time_add_days(parse_ok("2024-02-22T10:00:00Z"), 7), buf, sizeof buf);
+    ldr_time_format(ldr_time_add_days(parse_ok("2024-02-22T10:00:00Z"), 7), buf,
+                    sizeof buf);
     assert_string_equal(buf, "2024-02-29T10:00:00.000Z");
     /* valid_until - 120 days: the review window of POLICY.md */
-    ldr_time_format(ldr_time_add_days(parse_ok("2025-06-08T00:00:00Z"), -120), buf, sizeof buf);
+    ldr_time_format(ldr_time_add_days(parse_ok("2025-06-08T00:00:00Z"), -120),
+                    buf, sizeof buf);
     assert_string_equal(buf, "2025-02-08T00:00:00.000Z");
     assert_int_equal(ldr_time_add_days(INT64_MAX, 1), INT64_MAX);
     assert_int_equal(ldr_time_add_days(INT64_MIN, -1), INT64_MIN);
@@ -194,7 +203,8 @@ static void test_time_civil_days_agree(void **state) {
     int64_t prev = ldr_time_days_from_civil(1600, 1, 1) - 1;
     for (int64_t y = 1600; y < 2400; y++)
         for (int m = 1; m <= 12; m++) {
-            static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+            static const int dim[12] = {31, 28, 31, 30, 31, 30,
+                                        31, 31, 30, 31, 30, 31};
             int n = dim[m - 1] + (m == 2 && ldr_time_is_leap_year(y));
             for (int d = 1; d <= n; d++) {
                 int64_t days = ldr_time_days_from_civil(y, m, d), yy;

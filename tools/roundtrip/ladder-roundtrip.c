@@ -52,21 +52,28 @@ static void rt_on_signal(int sig) {
 }
 
 static void rt_usage(FILE *f) {
-    fprintf(f,
-            "Usage: ladder-roundtrip --bootstrap LIST --redis-url URL [OPTION]...\n"
-            "Produce a few valid ladder events of every kind to Kafka, read them\n"
-            "back, and check each one byte for byte.\n\n"
-            "  --bootstrap LIST   Kafka bootstrap servers (ladder-kafka prints them)\n"
-            "  --redis-url URL    redis://host:port/db of a Redis to record tallies in\n"
-            "  --topic NAME       input topic (default ladder.events.v1)\n"
-            "  --count N          events to send besides the ticks, 1..%d (default 12)\n"
-            "  --schemas DIR      schema directory (default: schemas)\n"
-            "  --units FILE       reporting units (default: deploy/data/reporting_units.csv)\n"
-            "  --timeout-ms MS    how long to wait for delivery and read-back (default 20000)\n"
-            "  --help             show this help\n\n"
-            "Exit status: 0 every event verified, 1 a check failed, 2 bad usage or\n"
-            "data files, 3 Kafka or Redis unreachable.\n",
-            RT_MAX_EVENTS);
+    fprintf(
+        f,
+        "Usage: ladder-roundtrip --bootstrap LIST --redis-url URL [OPTION]...\n"
+        "Produce a few valid ladder events of every kind to Kafka, read them\n"
+        "back, and check each one byte for byte.\n\n"
+        "  --bootstrap LIST   Kafka bootstrap servers (ladder-kafka prints "
+        "them)\n"
+        "  --redis-url URL    redis://host:port/db of a Redis to record "
+        "tallies in\n"
+        "  --topic NAME       input topic (default ladder.events.v1)\n"
+        "  --count N          events to send besides the ticks, 1..%d (default "
+        "12)\n"
+        "  --schemas DIR      schema directory (default: schemas)\n"
+        "  --units FILE       reporting units (default: "
+        "deploy/data/reporting_units.csv)\n"
+        "  --timeout-ms MS    how long to wait for delivery and read-back "
+        "(default 20000)\n"
+        "  --help             show this help\n\n"
+        "Exit status: 0 every event verified, 1 a check failed, 2 bad usage "
+        "or\n"
+        "data files, 3 Kafka or Redis unreachable.\n",
+        RT_MAX_EVENTS);
 }
 
 /* Repository data: relative to the working directory when run from the
@@ -93,18 +100,22 @@ static const char *const rt_names[] = {
  * to six digits, an organisation code derived from i, check character. */
 static void rt_make_uscc(const ldr_units_entry_t *unit, int i, char out[19]) {
     char region[7];
-    snprintf(region, sizeof(region), "%.*s0000", (int)unit->code_len, unit->code);
+    snprintf(region, sizeof(region), "%.*s0000", (int)unit->code_len,
+             unit->code);
     region[6] = '\0';
-    snprintf(out, 19, "91%.6sMA%07X", region, (unsigned)(0x1A2B3 + i * 7919) & 0xFFFFFFF);
+    snprintf(out, 19, "91%.6sMA%07X", region,
+             (unsigned)(0x1A2B3 + i * 7919) & 0xFFFFFFF);
     out[17] = '\0';
     ldr_uscc_complete(out);
 }
 
 static void rt_make_event(rt_event_t *e, int i, const ldr_units_t *units,
                           int64_t now) {
-    const ldr_units_entry_t *unit = ldr_units_at(units, (size_t)(i * 5) % ldr_units_count(units));
+    const ldr_units_entry_t *unit =
+        ldr_units_at(units, (size_t)(i * 5) % ldr_units_count(units));
     rt_make_uscc(unit, i, e->uscc);
-    snprintf(e->event_id, sizeof(e->event_id), "roundtrip-%d-%lld", i, (long long)now);
+    snprintf(e->event_id, sizeof(e->event_id), "roundtrip-%d-%lld", i,
+             (long long)now);
     snprintf(e->name, sizeof(e->name), "%s%s", unit->name_zh, rt_names[i % 6]);
     snprintf(e->case_id, sizeof(e->case_id), "case-%d", i);
     memset(&e->rec, 0, sizeof(e->rec));
@@ -129,7 +140,8 @@ static void rt_make_event(rt_event_t *e, int i, const ldr_units_t *units,
     ind.rd_institution = LDR_RD_PROVINCIAL;
     ind.digitalization_level = 3;
     ind.quality_items = 2;
-    ind.own_brand = ind.mgmt_certification = ind.core_business_on_info_system = true;
+    ind.own_brand = ind.mgmt_certification = ind.core_business_on_info_system =
+        true;
     ind.field_six_foundations = ind.key_chain_link = true;
     ind.honours = 1u << LDR_HONOUR_HIGH_TECH_ENTERPRISE;
     ind.local_score = 10;
@@ -139,33 +151,50 @@ static void rt_make_event(rt_event_t *e, int i, const ldr_units_t *units,
     switch (i % 3) {
     case 0:
         e->rec.kind = LDR_RECORD_APPLICATION;
-        e->rec.u.application = (ldr_application_t){
-            ldr_str(e->event_id), ldr_str(e->uscc), ldr_str(e->name),
-            {unit->code, unit->code_len}, (ldr_tier_t)(i % 3 == 0 ? i / 3 % 3 : 0),
-            1 + i % 7, at, ind};
+        e->rec.u.application =
+            (ldr_application_t){ldr_str(e->event_id),
+                                ldr_str(e->uscc),
+                                ldr_str(e->name),
+                                {unit->code, unit->code_len},
+                                (ldr_tier_t)(i % 3 == 0 ? i / 3 % 3 : 0),
+                                1 + i % 7,
+                                at,
+                                ind};
         break;
     case 1:
         e->rec.kind = LDR_RECORD_REVIEW;
-        e->rec.u.review = (ldr_review_t){
-            ldr_str(e->event_id), ldr_str(e->uscc), ldr_str(e->name),
-            {unit->code, unit->code_len}, LDR_TIER_SPECIALIZED, at, ind};
+        e->rec.u.review = (ldr_review_t){ldr_str(e->event_id),
+                                         ldr_str(e->uscc),
+                                         ldr_str(e->name),
+                                         {unit->code, unit->code_len},
+                                         LDR_TIER_SPECIALIZED,
+                                         at,
+                                         ind};
         break;
     default:
         e->rec.kind = LDR_RECORD_VIOLATION;
-        e->rec.u.violation = (ldr_violation_t){
-            ldr_str(e->event_id), ldr_str(e->uscc), {unit->code, unit->code_len},
-            ldr_str(e->case_id), LDR_VIOLATION_SAFETY_ACCIDENT, LDR_CASE_REPORTED,
-            at, true, ldr_str("reported by the provincial department")};
+        e->rec.u.violation =
+            (ldr_violation_t){ldr_str(e->event_id),
+                              ldr_str(e->uscc),
+                              {unit->code, unit->code_len},
+                              ldr_str(e->case_id),
+                              LDR_VIOLATION_SAFETY_ACCIDENT,
+                              LDR_CASE_REPORTED,
+                              at,
+                              true,
+                              ldr_str("reported by the provincial department")};
     }
 }
 
-static void rt_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+static void rt_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                     void *opaque) {
     (void)rk;
     (void)opaque;
     rt_event_t *e = m->_private;
     if (!e) return;
     if (m->err) {
-        fprintf(stderr, "ladder-roundtrip: delivery failed: %s\n", rd_kafka_err2str(m->err));
+        fprintf(stderr, "ladder-roundtrip: delivery failed: %s\n",
+                rd_kafka_err2str(m->err));
         return;
     }
     e->delivered = 1;
@@ -187,25 +216,35 @@ static const char *rt_kind(ldr_record_kind_t k) {
 static rd_kafka_t *rt_kafka(rd_kafka_type_t type, const char *bootstrap) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    struct { const char *k, *v; } common[] = {
-        {"bootstrap.servers", bootstrap},
-        {"client.id", "ladder-roundtrip"},
-    }, producer[] = {
-        {"enable.idempotence", "true"},
-        {"partitioner", "murmur2_random"},
-        {"linger.ms", "5"},
-    }, consumer[] = {
-        {"group.id", "ladder-roundtrip"},
-        {"enable.auto.commit", "false"},
-        {"fetch.wait.max.ms", "10"},
-    };
+    struct {
+        const char *k, *v;
+    } common[] =
+        {
+            {"bootstrap.servers", bootstrap},
+            {"client.id", "ladder-roundtrip"},
+        },
+      producer[] =
+          {
+              {"enable.idempotence", "true"},
+              {"partitioner", "murmur2_random"},
+              {"linger.ms", "5"},
+          },
+      consumer[] = {
+          {"group.id", "ladder-roundtrip"},
+          {"enable.auto.commit", "false"},
+          {"fetch.wait.max.ms", "10"},
+      };
     for (size_t i = 0; i < 2; i++)
-        if (rd_kafka_conf_set(conf, common[i].k, common[i].v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+        if (rd_kafka_conf_set(conf, common[i].k, common[i].v, err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK)
             goto bad;
     for (size_t i = 0; i < 3; i++) {
-        const char *k = type == RD_KAFKA_PRODUCER ? producer[i].k : consumer[i].k;
-        const char *v = type == RD_KAFKA_PRODUCER ? producer[i].v : consumer[i].v;
-        if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) goto bad;
+        const char *k =
+            type == RD_KAFKA_PRODUCER ? producer[i].k : consumer[i].k;
+        const char *v =
+            type == RD_KAFKA_PRODUCER ? producer[i].v : consumer[i].v;
+        if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+            goto bad;
     }
     if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, rt_dr_cb);
     rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
@@ -221,7 +260,8 @@ bad:
 }
 
 int main(int argc, char **argv) {
-    const char *bootstrap = NULL, *redis_url = NULL, *topic = "ladder.events.v1";
+    const char *bootstrap = NULL, *redis_url = NULL,
+               *topic = "ladder.events.v1";
     const char *schemas_dir = NULL, *units_file = NULL;
     long count = 12, timeout_ms = 20000;
     static const struct option opts[] = {
@@ -249,12 +289,16 @@ int main(int argc, char **argv) {
             long v = strtol(optarg, &end, 10);
             long max = c == 'n' ? RT_MAX_EVENTS : 600000;
             if (errno || *end || end == optarg || v < 1 || v > max) {
-                fprintf(stderr, "ladder-roundtrip: --%s: '%s' is not a number from 1 to %ld\n",
+                fprintf(stderr,
+                        "ladder-roundtrip: --%s: '%s' is not a number from 1 "
+                        "to %ld\n",
                         c == 'n' ? "count" : "timeout-ms", optarg, max);
                 return 2;
             }
-            if (c == 'n') count = v;
-            else timeout_ms = v;
+            if (c == 'n')
+                count = v;
+            else
+                timeout_ms = v;
             break;
         }
         case 'h': rt_usage(stdout); return 0;
@@ -262,8 +306,9 @@ int main(int argc, char **argv) {
         }
     }
     if (optind < argc || !bootstrap || !redis_url) {
-        fprintf(stderr, "ladder-roundtrip: --bootstrap and --redis-url are required "
-                        "(start the embedded cluster with build/bin/ladder-kafka)\n");
+        fprintf(stderr,
+                "ladder-roundtrip: --bootstrap and --redis-url are required "
+                "(start the embedded cluster with build/bin/ladder-kafka)\n");
         return 2;
     }
     signal(SIGINT, rt_on_signal);
@@ -279,9 +324,15 @@ int main(int argc, char **argv) {
     redisContext *redis = NULL;
     rt_event_t *ev = calloc((size_t)count + 1024, sizeof(*ev));
 
-    schemas = ldr_schemas_load(rt_path(schemas_dir, "schemas", pbuf[0], sizeof(pbuf[0])), err, sizeof(err));
+    schemas = ldr_schemas_load(
+        rt_path(schemas_dir, "schemas", pbuf[0], sizeof(pbuf[0])), err,
+        sizeof(err));
     if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
-    if (codec) units = ldr_units_load(rt_path(units_file, "deploy/data/reporting_units.csv", pbuf[1], sizeof(pbuf[1])), err, sizeof(err));
+    if (codec)
+        units = ldr_units_load(rt_path(units_file,
+                                       "deploy/data/reporting_units.csv",
+                                       pbuf[1], sizeof(pbuf[1])),
+                               err, sizeof(err));
     if (!units) {
         fprintf(stderr, "ladder-roundtrip: %s\n", err);
         rc = 2;
@@ -304,15 +355,19 @@ int main(int argc, char **argv) {
     rd_kafka_resp_err_t kerr = rd_kafka_metadata(producer, 0, rkt, &md, 5000);
     rd_kafka_topic_destroy(rkt);
     if (kerr || md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "ladder-roundtrip: topic %s on %s: %s\n", topic, bootstrap,
-                rd_kafka_err2str(kerr ? kerr : md ? md->topics[0].err : RD_KAFKA_RESP_ERR__FAIL));
+        fprintf(stderr, "ladder-roundtrip: topic %s on %s: %s\n", topic,
+                bootstrap,
+                rd_kafka_err2str(kerr ? kerr
+                                 : md ? md->topics[0].err
+                                      : RD_KAFKA_RESP_ERR__FAIL));
         if (md) rd_kafka_metadata_destroy(md);
         rc = 3;
         goto out;
     }
     int partitions = md->topics[0].partition_cnt;
     rd_kafka_metadata_destroy(md);
-    printf("kafka: %s, topic %s with %d partitions\n", bootstrap, topic, partitions);
+    printf("kafka: %s, topic %s with %d partitions\n", bootstrap, topic,
+           partitions);
 
     /* Build, validate, encode and produce. */
     int64_t now = rt_now_ms();
@@ -326,12 +381,15 @@ int main(int argc, char **argv) {
             e->rec.u.tick.tick_at = now;
             e->rec.u.tick.source = ldr_str("ladder-roundtrip");
         }
-        if (ldr_validate_record(validator, &e->rec, now, now, err, sizeof(err))) {
-            fprintf(stderr, "ladder-roundtrip: event %d is invalid: %s\n", i, err);
+        if (ldr_validate_record(validator, &e->rec, now, now, err,
+                                sizeof(err))) {
+            fprintf(stderr, "ladder-roundtrip: event %d is invalid: %s\n", i,
+                    err);
             goto out;
         }
         const void *bytes;
-        if (ldr_codec_encode(codec, &e->rec, &bytes, &e->len, err, sizeof(err))) {
+        if (ldr_codec_encode(codec, &e->rec, &bytes, &e->len, err,
+                             sizeof(err))) {
             fprintf(stderr, "ladder-roundtrip: event %d: %s\n", i, err);
             goto out;
         }
@@ -340,26 +398,33 @@ int main(int argc, char **argv) {
         int is_tick = e->rec.kind == LDR_RECORD_CLOCK_TICK;
         kerr = rd_kafka_producev(
             producer, RD_KAFKA_V_TOPIC(topic),
-            RD_KAFKA_V_PARTITION(is_tick ? i - (int)count : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_PARTITION(is_tick ? i - (int)count
+                                         : RD_KAFKA_PARTITION_UA),
             RD_KAFKA_V_KEY(is_tick ? NULL : e->uscc, is_tick ? 0 : 18),
-            RD_KAFKA_V_VALUE(e->bytes, e->len), RD_KAFKA_V_OPAQUE(e), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(e->bytes, e->len), RD_KAFKA_V_OPAQUE(e),
+            RD_KAFKA_V_END);
         if (kerr) {
-            fprintf(stderr, "ladder-roundtrip: produce: %s\n", rd_kafka_err2str(kerr));
+            fprintf(stderr, "ladder-roundtrip: produce: %s\n",
+                    rd_kafka_err2str(kerr));
             goto out;
         }
     }
     rd_kafka_flush(producer, (int)timeout_ms);
     int delivered = 0;
-    for (int i = 0; i < total; i++) delivered += ev[i].delivered;
-    printf("produced %d events (%ld application/review/violation, %d ticks) with "
-           "murmur2_random and an idempotent producer: %d acknowledged\n",
-           total, count, partitions, delivered);
+    for (int i = 0; i < total; i++)
+        delivered += ev[i].delivered;
+    printf(
+        "produced %d events (%ld application/review/violation, %d ticks) with "
+        "murmur2_random and an idempotent producer: %d acknowledged\n",
+        total, count, partitions, delivered);
     if (delivered != total) goto out;
 
     /* Read everything back from the beginning of every partition. */
-    rd_kafka_topic_partition_list_t *tpl = rd_kafka_topic_partition_list_new(partitions);
+    rd_kafka_topic_partition_list_t *tpl =
+        rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; p++)
-        rd_kafka_topic_partition_list_add(tpl, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(tpl, topic, p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(consumer, tpl);
     rd_kafka_topic_partition_list_destroy(tpl);
     int verified = 0, seen = 0, failures = 0;
@@ -369,47 +434,60 @@ int main(int argc, char **argv) {
         if (!m) continue;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                fprintf(stderr, "ladder-roundtrip: consume: %s\n", rd_kafka_message_errstr(m));
+                fprintf(stderr, "ladder-roundtrip: consume: %s\n",
+                        rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }
         seen++;
         rt_event_t *e = NULL;
         for (int i = 0; i < total && !e; i++)
-            if (ev[i].partition == m->partition && ev[i].offset == m->offset) e = &ev[i];
+            if (ev[i].partition == m->partition && ev[i].offset == m->offset)
+                e = &ev[i];
         if (!e) { /* someone else's message: not ours to judge */
             rd_kafka_message_destroy(m);
             continue;
         }
         ldr_record_t rec;
         const char *why = NULL;
-        ldr_err_t derr = ldr_codec_decode(codec, m->payload, m->len, &rec, NULL, err, sizeof(err));
+        ldr_err_t derr = ldr_codec_decode(codec, m->payload, m->len, &rec, NULL,
+                                          err, sizeof(err));
         const void *again = NULL;
         size_t again_len = 0;
-        if (derr) why = err;
-        else if (ldr_validate_message(validator, &rec, m->key, m->key_len, now, rt_now_ms(), err, sizeof(err)))
+        if (derr)
             why = err;
-        else if (ldr_codec_encode(codec, &rec, &again, &again_len, err, sizeof(err)))
+        else if (ldr_validate_message(validator, &rec, m->key, m->key_len, now,
+                                      rt_now_ms(), err, sizeof(err)))
+            why = err;
+        else if (ldr_codec_encode(codec, &rec, &again, &again_len, err,
+                                  sizeof(err)))
             why = err;
         else if (again_len != e->len || memcmp(again, e->bytes, e->len) != 0)
             why = "re-encoded bytes differ from those produced";
-        else if (m->key && rd_kafka_msg_partitioner_murmur2_random(NULL, m->key, m->key_len, partitions, NULL, NULL) != m->partition)
+        else if (m->key && rd_kafka_msg_partitioner_murmur2_random(
+                               NULL, m->key, m->key_len, partitions, NULL,
+                               NULL) != m->partition)
             why = "message is not in the partition its key hashes to";
-        printf("  %-11s %-18s partition %d offset %-4lld %s%s\n", rt_kind(e->rec.kind),
-               e->rec.kind == LDR_RECORD_CLOCK_TICK ? "(no key)" : e->uscc, (int)m->partition,
-               (long long)m->offset, why ? "FAILED: " : "decoded, validated, identical",
+        printf("  %-11s %-18s partition %d offset %-4lld %s%s\n",
+               rt_kind(e->rec.kind),
+               e->rec.kind == LDR_RECORD_CLOCK_TICK ? "(no key)" : e->uscc,
+               (int)m->partition, (long long)m->offset,
+               why ? "FAILED: " : "decoded, validated, identical",
                why ? why : "");
-        if (why) failures++;
+        if (why)
+            failures++;
         else if (!e->verified) {
             e->verified = 1;
             verified++;
         }
         rd_kafka_message_destroy(m);
     }
-    printf("read back %d messages: %d of %d verified, %d failed\n", seen, verified, total, failures);
+    printf("read back %d messages: %d of %d verified, %d failed\n", seen,
+           verified, total, failures);
 
-    redisReply *r = redisCommand(redis, "HSET ldr:roundtrip produced %d verified %d failed %d",
-                                 total, verified, failures);
+    redisReply *r = redisCommand(
+        redis, "HSET ldr:roundtrip produced %d verified %d failed %d", total,
+        verified, failures);
     int redis_ok = r && r->type == REDIS_REPLY_INTEGER;
     freeReplyObject(r);
     r = redis_ok ? redisCommand(redis, "HGET ldr:roundtrip verified") : NULL;
@@ -417,7 +495,8 @@ int main(int argc, char **argv) {
     freeReplyObject(r);
     freeReplyObject(redisCommand(redis, "DEL ldr:roundtrip"));
     printf("redis: %s %s\n", redis_url,
-           redis_ok ? "stored and read back the tallies" : "FAILED to store the tallies");
+           redis_ok ? "stored and read back the tallies"
+                    : "FAILED to store the tallies");
     rc = (verified == total && failures == 0 && redis_ok) ? 0 : 1;
     printf("%s\n", rc == 0 ? "round trip OK" : "round trip FAILED");
 out:
@@ -427,7 +506,8 @@ out:
     }
     if (producer) rd_kafka_destroy(producer);
     if (redis) redisFree(redis);
-    for (long i = 0; i < count + 1024; i++) free(ev[i].bytes);
+    for (long i = 0; i < count + 1024; i++)
+        free(ev[i].bytes);
     free(ev);
     ldr_validator_destroy(validator);
     ldr_units_destroy(units);

@@ -75,8 +75,8 @@ ldr_err_t ldr_codec_encode(ldr_codec_t *codec, const ldr_record_t *rec,
  *  older version, whose missing fields are left out) and framing. */
 ldr_err_t ldr_codec_encode_with(ldr_codec_t *codec, const ldr_schema_t *writer,
                                 ldr_framing_t framing, const ldr_record_t *rec,
-                                const void **out, size_t *out_len,
-                                char *errstr, size_t errstr_size);
+                                const void **out, size_t *out_len, char *errstr,
+                                size_t errstr_size);
 
 /** Counters of the Avro-C allocator guard (process-wide). */
 typedef struct ldr_codec_alloc_stats {

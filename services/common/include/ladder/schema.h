@@ -57,9 +57,9 @@ void ldr_schemas_set_fetcher(ldr_schemas_t *schemas, ldr_schema_fetch_fn fn,
 /** Adds schema text under @p id (origin names it in messages).
  *  *out (optional) is set only on success; the registry owns the schema. */
 ldr_err_t ldr_schemas_add(ldr_schemas_t *schemas, int32_t id,
-                          const char *json_text, size_t len,
-                          const char *origin, const ldr_schema_t **out,
-                          char *errstr, size_t errstr_size);
+                          const char *json_text, size_t len, const char *origin,
+                          const ldr_schema_t **out, char *errstr,
+                          size_t errstr_size);
 
 /** Looks up a schema by id, asking the fetcher on a miss.
  *  Returns LDR_OK, LDR_ERR_UNKNOWN_SCHEMA or LDR_ERR_TRANSIENT. */
