@@ -59,8 +59,9 @@ struct config_key {
 };
 
 static const char *const config_programs[] = {
-    "ladder-worker", "ladder-api",    "ladder-notify", "ladder-feed",
-    "ladder-gen",    "ladder-policy", "ladder-bench",  NULL,
+    "ladder-worker", "ladder-api",       "ladder-notify",
+    "ladder-feed",   "ladder-gen",       "ladder-policy",
+    "ladder-bench",  "ladder-roundtrip", NULL,
 };
 
 static const char *const config_log_levels[] = {"error", "warn", "info",
@@ -1029,7 +1030,8 @@ ldr_err_t ldr_config_write_reference(FILE *out) {
     config_wrap(out, "",
                 "Every ladder program (ladder-worker, ladder-api, "
                 "ladder-notify, ladder-feed, ladder-gen, ladder-policy, "
-                "ladder-bench) takes its settings from these sources, each "
+                "ladder-bench, ladder-roundtrip) takes its settings from these "
+                "sources, each "
                 "overriding the ones before it:");
     fputs("\n", out);
     config_wrap_lead(out, "1. ", "   ", "the defaults below;");

@@ -24,4 +24,20 @@ set +e
 "$bin/ladder-roundtrip" --bootstrap 127.0.0.1:1 --redis-url redis://127.0.0.1:1/0 2>"$out"; rc=$?
 set -e
 [ "$rc" -eq 3 ] && grep -q '127.0.0.1:1' "$out" || { cat "$out"; echo "FAIL: unreachable redis gave $rc"; exit 1; }
-echo "ok - round trip, usage error and unreachable Redis"
+# Configuration errors: one line naming the file, the line and the key; exit 2.
+conf=$(mktemp)
+trap 'rm -f "$out" "$conf"' EXIT
+expect_config_error() { # expected-text command...
+  local want=$1; shift
+  set +e; "$@" >/dev/null 2>"$out"; local rc=$?; set -e
+  [ "$rc" -eq 2 ] && grep -qF -- "$want" "$out" || { cat "$out"; echo "FAIL: wanted exit 2 and '$want', got $rc"; exit 1; }
+  echo "ok - config error: $(cat "$out")"
+}
+printf 'redis.url = redis://127.0.0.1:1/0\nclock.max.skew.days = abc\n' >"$conf"
+expect_config_error "$conf:2: clock.max.skew.days: \"abc\" is not a whole number" "$bin/ladder-roundtrip" --config "$conf"
+printf '# comment\nbogus.key = 1\n' >"$conf"
+expect_config_error "$conf:2: bogus.key: unknown key" "$bin/ladder-roundtrip" --config "$conf"
+expect_config_error "environment: LADDER_NOPE: unknown variable" env LADDER_NOPE=1 "$bin/ladder-roundtrip"
+expect_config_error "config file '$conf.missing': No such file or directory" "$bin/ladder-roundtrip" --config "$conf.missing"
+expect_config_error "kafka.bootstrap.servers is not set" "$bin/ladder-roundtrip"
+echo "ok - round trip, usage error, unreachable Redis, configuration errors"

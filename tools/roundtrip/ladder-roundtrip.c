@@ -12,6 +12,7 @@
  * records the tallies in Redis to show the store is reachable. Nothing is
  * trusted that was not read back. */
 #include "ladder/codec.h"
+#include "ladder/config.h"
 #include "ladder/redis.h"
 #include "ladder/schema.h"
 #include "ladder/units.h"
@@ -54,34 +55,33 @@ static void rt_on_signal(int sig) {
 static void rt_usage(FILE *f) {
     fprintf(
         f,
-        "Usage: ladder-roundtrip --bootstrap LIST --redis-url URL [OPTION]...\n"
+        "Usage: ladder-roundtrip [--config FILE] [OPTION]...\n"
         "Produce a few valid ladder events of every kind to Kafka, read them\n"
         "back, and check each one byte for byte.\n\n"
-        "  --bootstrap LIST   Kafka bootstrap servers (ladder-kafka prints "
-        "them)\n"
-        "  --redis-url URL    redis://host:port/db of a Redis to record "
-        "tallies in\n"
-        "  --topic NAME       input topic (default ladder.events.v1)\n"
+        "  --config FILE      key = value configuration (docs/CONFIG.md); "
+        "LADDER_*\n"
+        "                     variables override it, and the flags below both\n"
+        "  --bootstrap LIST   kafka.bootstrap.servers (ladder-kafka prints "
+        "it)\n"
+        "  --redis-url URL    redis.url, redis://host:port/db\n"
+        "  --topic NAME       input.topic (default ladder.events.v1)\n"
         "  --count N          events to send besides the ticks, 1..%d (default "
         "12)\n"
-        "  --schemas DIR      schema directory (default: schemas)\n"
-        "  --units FILE       reporting units (default: "
-        "deploy/data/reporting_units.csv)\n"
         "  --timeout-ms MS    how long to wait for delivery and read-back "
         "(default 20000)\n"
         "  --help             show this help\n\n"
-        "Exit status: 0 every event verified, 1 a check failed, 2 bad usage "
-        "or\n"
-        "data files, 3 Kafka or Redis unreachable.\n",
+        "Keys used: kafka.* (passed to librdkafka), redis.url, "
+        "redis.password,\n"
+        "input.topic, schemas.dir, units.file.\n\n"
+        "Exit status: 0 every event verified, 1 a check failed, 2 bad usage,\n"
+        "configuration or data files, 3 Kafka or Redis unreachable.\n",
         RT_MAX_EVENTS);
 }
 
 /* Repository data: relative to the working directory when run from the
  * repository root, else from the tree the program was built from. */
-static const char *rt_path(const char *given, const char *rel, char *buf,
-                           size_t n) {
-    if (given) return given;
-    if (access(rel, R_OK) == 0) return rel;
+static const char *rt_path(const char *rel, char *buf, size_t n) {
+    if (rel[0] == '/' || access(rel, R_OK) == 0) return rel;
     snprintf(buf, n, "%s/%s", LADDER_SOURCE_DIR, rel);
     return buf;
 }
@@ -213,39 +213,36 @@ static const char *rt_kind(ldr_record_kind_t k) {
     return "?";
 }
 
-static rd_kafka_t *rt_kafka(rd_kafka_type_t type, const char *bootstrap) {
+typedef struct rt_prop {
+    const char *key;
+    const char *value;
+} rt_prop_t;
+
+/* The demo's own client settings; kafka.* keys of the configuration are
+ * applied first and these after them. */
+static const rt_prop_t rt_producer_props[] = {
+    {"client.id", "ladder-roundtrip"},
+    {"enable.idempotence", "true"},
+    {"partitioner", "murmur2_random"},
+    {"linger.ms", "5"},
+};
+static const rt_prop_t rt_consumer_props[] = {
+    {"client.id", "ladder-roundtrip"},
+    {"group.id", "ladder-roundtrip"},
+    {"enable.auto.commit", "false"},
+    {"fetch.wait.max.ms", "10"},
+};
+
+static rd_kafka_t *rt_kafka(rd_kafka_type_t type, const ldr_config_t *cfg) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    struct {
-        const char *k, *v;
-    } common[] =
-        {
-            {"bootstrap.servers", bootstrap},
-            {"client.id", "ladder-roundtrip"},
-        },
-      producer[] =
-          {
-              {"enable.idempotence", "true"},
-              {"partitioner", "murmur2_random"},
-              {"linger.ms", "5"},
-          },
-      consumer[] = {
-          {"group.id", "ladder-roundtrip"},
-          {"enable.auto.commit", "false"},
-          {"fetch.wait.max.ms", "10"},
-      };
-    for (size_t i = 0; i < 2; i++)
-        if (rd_kafka_conf_set(conf, common[i].k, common[i].v, err,
+    if (ldr_config_kafka_apply(cfg, conf, err, sizeof(err))) goto bad;
+    const rt_prop_t *props =
+        type == RD_KAFKA_PRODUCER ? rt_producer_props : rt_consumer_props;
+    for (size_t i = 0; i < 4; i++)
+        if (rd_kafka_conf_set(conf, props[i].key, props[i].value, err,
                               sizeof(err)) != RD_KAFKA_CONF_OK)
             goto bad;
-    for (size_t i = 0; i < 3; i++) {
-        const char *k =
-            type == RD_KAFKA_PRODUCER ? producer[i].k : consumer[i].k;
-        const char *v =
-            type == RD_KAFKA_PRODUCER ? producer[i].v : consumer[i].v;
-        if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-            goto bad;
-    }
     if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, rt_dr_cb);
     rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
     if (!rk) {
@@ -254,35 +251,44 @@ static rd_kafka_t *rt_kafka(rd_kafka_type_t type, const char *bootstrap) {
     }
     return rk;
 bad:
-    fprintf(stderr, "ladder-roundtrip: kafka configuration: %s\n", err);
+    fprintf(stderr, "ladder-roundtrip: %s\n", err);
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
 
+extern char **environ;
+
 int main(int argc, char **argv) {
-    const char *bootstrap = NULL, *redis_url = NULL,
-               *topic = "ladder.events.v1";
-    const char *schemas_dir = NULL, *units_file = NULL;
+    const char *config_file = NULL;
     long count = 12, timeout_ms = 20000;
+    char err[1024], pbuf[2][4096];
     static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
         {"bootstrap", required_argument, NULL, 'b'},
         {"redis-url", required_argument, NULL, 'r'},
         {"topic", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'n'},
-        {"schemas", required_argument, NULL, 's'},
-        {"units", required_argument, NULL, 'u'},
         {"timeout-ms", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    /* Flags override the file and the environment, so they are collected
+     * first and applied last. */
+    const char *flag_key[8];
+    const char *flag_val[8];
+    int nflags = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 'r': redis_url = optarg; break;
-        case 't': topic = optarg; break;
-        case 's': schemas_dir = optarg; break;
-        case 'u': units_file = optarg; break;
+        case 'c': config_file = optarg; break;
+        case 'b':
+        case 'r':
+        case 't':
+            flag_key[nflags] = c == 'b'   ? "kafka.bootstrap.servers"
+                               : c == 'r' ? "redis.url"
+                                          : "input.topic";
+            flag_val[nflags++] = optarg;
+            break;
         case 'n':
         case 'T': {
             errno = 0;
@@ -305,16 +311,42 @@ int main(int argc, char **argv) {
         default: rt_usage(stderr); return 2;
         }
     }
-    if (optind < argc || !bootstrap || !redis_url) {
+    if (optind < argc) {
         fprintf(stderr,
-                "ladder-roundtrip: --bootstrap and --redis-url are required "
-                "(start the embedded cluster with build/bin/ladder-kafka)\n");
+                "ladder-roundtrip: unexpected argument '%s' (see --help)\n",
+                argv[optind]);
+        return 2;
+    }
+    ldr_config_t *cfg = ldr_config_new("ladder-roundtrip");
+    if ((config_file &&
+         ldr_config_load_file(cfg, config_file, err, sizeof(err))) ||
+        ldr_config_load_env(cfg, environ, err, sizeof(err))) {
+        fprintf(stderr, "ladder-roundtrip: %s\n", err);
+        ldr_config_destroy(cfg);
+        return 2;
+    }
+    for (int i = 0; i < nflags; i++)
+        if (ldr_config_set(cfg, flag_key[i], flag_val[i], NULL, err,
+                           sizeof(err))) {
+            fprintf(stderr, "ladder-roundtrip: %s\n", err);
+            ldr_config_destroy(cfg);
+            return 2;
+        }
+    const char *bootstrap = ldr_config_get(cfg, "kafka.bootstrap.servers");
+    const char *redis_url = ldr_config_get(cfg, "redis.url");
+    const char *topic = ldr_config_get(cfg, "input.topic");
+    if (!bootstrap) {
+        fprintf(
+            stderr,
+            "ladder-roundtrip: kafka.bootstrap.servers is not set: start the "
+            "embedded cluster with build/bin/ladder-kafka and pass the list it "
+            "prints with --bootstrap\n");
+        ldr_config_destroy(cfg);
         return 2;
     }
     signal(SIGINT, rt_on_signal);
     signal(SIGTERM, rt_on_signal);
 
-    char err[1024], pbuf[2][4096];
     int rc = 1;
     ldr_schemas_t *schemas = NULL;
     ldr_codec_t *codec = NULL;
@@ -325,12 +357,11 @@ int main(int argc, char **argv) {
     rt_event_t *ev = calloc((size_t)count + 1024, sizeof(*ev));
 
     schemas = ldr_schemas_load(
-        rt_path(schemas_dir, "schemas", pbuf[0], sizeof(pbuf[0])), err,
-        sizeof(err));
+        rt_path(ldr_config_get(cfg, "schemas.dir"), pbuf[0], sizeof(pbuf[0])),
+        err, sizeof(err));
     if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
     if (codec)
-        units = ldr_units_load(rt_path(units_file,
-                                       "deploy/data/reporting_units.csv",
+        units = ldr_units_load(rt_path(ldr_config_get(cfg, "units.file"),
                                        pbuf[1], sizeof(pbuf[1])),
                                err, sizeof(err));
     if (!units) {
@@ -339,13 +370,14 @@ int main(int argc, char **argv) {
         goto out;
     }
     validator = ldr_validator_new(units, 400);
-    if (ldr_redis_connect(redis_url, NULL, 2000, &redis, err, sizeof(err))) {
+    if (ldr_redis_connect(redis_url, ldr_config_get(cfg, "redis.password"),
+                          2000, &redis, err, sizeof(err))) {
         fprintf(stderr, "ladder-roundtrip: %s\n", err);
         rc = 3;
         goto out;
     }
-    producer = rt_kafka(RD_KAFKA_PRODUCER, bootstrap);
-    consumer = rt_kafka(RD_KAFKA_CONSUMER, bootstrap);
+    producer = rt_kafka(RD_KAFKA_PRODUCER, cfg);
+    consumer = rt_kafka(RD_KAFKA_CONSUMER, cfg);
     if (!producer || !consumer) {
         rc = 2;
         goto out;
@@ -513,5 +545,6 @@ out:
     ldr_units_destroy(units);
     ldr_codec_destroy(codec);
     ldr_schemas_destroy(schemas);
+    ldr_config_destroy(cfg);
     return rc;
 }
