@@ -32,12 +32,17 @@ ladder_install_missing() {
   ladder_say "installed: ${missing[*]}"
 }
 
-# ladder_build DIR [CMAKE ARGS...]
+# ladder_build DIR [CMAKE ARGS...]: quiet unless something fails.
 ladder_build() {
   local dir=$1; shift
   ladder_say "configuring and building in $dir $*"
-  cmake -S . -B "$dir" -DLADDER_WERROR=ON "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)" 2>&1 | grep -Ev '^\[ *[0-9]+%\]|^Consolidate|^-- ' || true
-  # The build's status, not grep's.
-  cmake --build "$dir" -j "$(nproc)" >/dev/null
+  mkdir -p "$dir"
+  if ! cmake -S . -B "$dir" -DLADDER_WERROR=ON "$@" >"$dir/configure.log" 2>&1; then
+    cat "$dir/configure.log" >&2
+    return 1
+  fi
+  if ! cmake --build "$dir" -j "$(nproc)" >"$dir/build.log" 2>&1; then
+    grep -E 'error|warning' "$dir/build.log" >&2 || cat "$dir/build.log" >&2
+    return 1
+  fi
 }
