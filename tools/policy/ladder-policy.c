@@ -1,0 +1,720 @@
+/* ladder-policy -- evaluate declarations against the policy files, check
+ * the files, show the rules.
+ *
+ * DESIGN: the operator's and the tester's window on the rules engine. `eval`
+ * runs the very evaluator the worker uses (ldr_policy_evaluate) over JSON
+ * Lines, one output line per input line, so the engine can be checked from
+ * outside with nothing but a shell. A malformed line yields an error line
+ * for that line and the run goes on: one bad record in a feed of 100,000
+ * must not hide the verdicts on the others, but the exit status says that
+ * something was wrong. Output is written by hand into one buffer per line
+ * (every string in it is either a static code, a validated policy name or
+ * escaped here), which keeps 100,000 lines well under a second on top of
+ * jansson's parsing. Exit status: 0 ok, 1 a line was malformed or a check
+ * failed, 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "ladder/policy.h"
+#include "ladder/record.h"
+#include "ladder/time.h"
+
+#ifndef LADDER_SOURCE_DIR
+#define LADDER_SOURCE_DIR "."
+#endif
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE  2
+
+/* ---- policy directory --------------------------------------------------- */
+
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* deploy/policy under the current directory (a checkout, or a deployment
+ * laid out like one), else the source tree the program was built from. */
+static const char *default_policy_dir(void) {
+    if (is_dir("deploy/policy")) return "deploy/policy";
+    return LADDER_SOURCE_DIR "/deploy/policy";
+}
+
+static ldr_policies_t *load_policies(const char *dir) {
+    char err[1024];
+    ldr_policies_t *set = ldr_policies_load_dir(dir, err, sizeof err);
+    if (!set) fprintf(stderr, "ladder-policy: %s\n", err);
+    return set;
+}
+
+/* ---- output buffer ------------------------------------------------------- */
+
+struct out {
+    char *buf;
+    size_t len, cap;
+};
+
+static void out_grow(struct out *o, size_t more) {
+    if (o->len + more <= o->cap) return;
+    size_t cap = o->cap ? o->cap : 1024;
+    while (cap < o->len + more)
+        cap *= 2;
+    char *b = realloc(o->buf, cap);
+    if (!b) {
+        fputs("ladder-policy: out of memory\n", stderr);
+        exit(EXIT_FAILED);
+    }
+    o->buf = b;
+    o->cap = cap;
+}
+
+static void out_mem(struct out *o, const char *s, size_t n) {
+    out_grow(o, n);
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void out_str(struct out *o, const char *s) {
+    out_mem(o, s, strlen(s));
+}
+
+static void out_int(struct out *o, long long v) {
+    char b[32];
+    int n = snprintf(b, sizeof b, "%lld", v);
+    out_mem(o, b, (size_t)n);
+}
+
+/* A JSON string literal; bytes below 0x20, '"' and '\\' escaped, the rest
+ * copied (error messages quote input, which jansson has checked as UTF-8). */
+static void out_json_string(struct out *o, const char *s) {
+    out_mem(o, "\"", 1);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            char e[2] = {'\\', (char)ch};
+            out_mem(o, e, 2);
+        } else if (ch < 0x20) {
+            char e[8];
+            snprintf(e, sizeof e, "\\u%04x", ch);
+            out_mem(o, e, 6);
+        } else {
+            out_mem(o, (const char *)&ch, 1);
+        }
+    }
+    out_mem(o, "\"", 1);
+}
+
+/* ---- indicator lines --------------------------------------------------------
+ */
+
+enum ftype { F_I32, F_I64, F_DOUBLE, F_BOOL, F_RD, F_HONOURS, F_DEV_SCORE };
+
+/* The Indicators fields of CONTRACT.md, in contract order. */
+static const struct {
+    const char *name;
+    enum ftype type;
+    size_t off;
+} fields[] = {
+#define FLD(name, type)                                                        \
+    { #name, type, offsetof(ldr_indicators_t, name) }
+    FLD(years_in_niche, F_I32),
+    FLD(revenue, F_I64),
+    FLD(revenue_prev, F_I64),
+    FLD(main_revenue, F_I64),
+    FLD(main_revenue_prev, F_I64),
+    FLD(main_revenue_prev2, F_I64),
+    FLD(net_profit, F_I64),
+    FLD(rd_expense, F_I64),
+    FLD(rd_expense_prev, F_I64),
+    FLD(employees, F_I32),
+    FLD(rd_staff, F_I32),
+    FLD(asset_liability_pct, F_DOUBLE),
+    FLD(equity_financing_2y, F_I64),
+    FLD(equity_financing_3y, F_I64),
+    FLD(niche_market_share_pct, F_DOUBLE),
+    FLD(niche_market_rank, F_I32),
+    FLD(ip_class1, F_I32),
+    FLD(ip_class1_high_value, F_I32),
+    FLD(ip_class1_self_developed, F_I32),
+    FLD(ip_class2, F_I32),
+    FLD(rd_institution, F_RD),
+    FLD(digitalization_level, F_I32),
+    FLD(quality_items, F_I32),
+    FLD(own_brand, F_BOOL),
+    FLD(mgmt_certification, F_BOOL),
+    FLD(core_business_on_info_system, F_BOOL),
+    FLD(strategic_emerging_field, F_BOOL),
+    FLD(field_gap_filling, F_BOOL),
+    FLD(field_six_foundations, F_BOOL),
+    FLD(key_chain_link, F_BOOL),
+    FLD(honours, F_HONOURS),
+    FLD(local_score, F_I32),
+    FLD(development_score, F_DEV_SCORE),
+#undef FLD
+};
+#define FIELD_COUNT (sizeof fields / sizeof fields[0])
+
+static const char *type_name(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+/* What one line asks for: the indicators and, possibly, its own tier,
+ * mode and time. */
+struct request {
+    ldr_indicators_t ind;
+    int tier, mode;
+    bool has_at;
+    int64_t at_ms;
+};
+
+static bool line_error(char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool line_error(char *err, size_t size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool read_field(const json_t *v, size_t f, ldr_indicators_t *ind,
+                       char *err, size_t size) {
+    char *p = (char *)ind + fields[f].off;
+    const char *name = fields[f].name;
+    switch (fields[f].type) {
+    case F_I32:
+    case F_I64: {
+        if (!json_is_integer(v))
+            return line_error(err, size,
+                              "field '%s': expected an integer, found %s", name,
+                              type_name(v));
+        json_int_t x = json_integer_value(v);
+        if (fields[f].type == F_I32) {
+            if (x < INT32_MIN || x > INT32_MAX)
+                return line_error(err, size,
+                                  "field '%s': %lld does not fit in an int",
+                                  name, (long long)x);
+            int32_t y = (int32_t)x;
+            memcpy(p, &y, sizeof y);
+        } else {
+            int64_t y = (int64_t)x;
+            memcpy(p, &y, sizeof y);
+        }
+        return true;
+    }
+    case F_DOUBLE: {
+        if (!json_is_number(v))
+            return line_error(err, size,
+                              "field '%s': expected a number, found %s", name,
+                              type_name(v));
+        double d = json_number_value(v);
+        memcpy(p, &d, sizeof d);
+        return true;
+    }
+    case F_BOOL: {
+        if (!json_is_boolean(v))
+            return line_error(err, size,
+                              "field '%s': expected true or false, found %s",
+                              name, type_name(v));
+        bool b = json_is_true(v);
+        memcpy(p, &b, sizeof b);
+        return true;
+    }
+    case F_RD: {
+        const char *s = json_string_value(v);
+        int r = s ? ldr_rd_institution_parse(s, json_string_length(v)) : -1;
+        if (r < 0)
+            return line_error(
+                err, size,
+                "field '%s': expected one of NONE, BELOW_MUNICIPAL, MUNICIPAL, "
+                "PROVINCIAL, NATIONAL",
+                name);
+        ind->rd_institution = (ldr_rd_institution_t)r;
+        return true;
+    }
+    case F_HONOURS: {
+        if (!json_is_array(v))
+            return line_error(
+                err, size,
+                "field '%s': expected an array of Honour names, found %s", name,
+                type_name(v));
+        ind->honours = 0;
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *e = json_array_get(v, i);
+            const char *s = json_string_value(e);
+            int h = s ? ldr_honour_parse(s, json_string_length(e)) : -1;
+            if (h < 0)
+                return line_error(
+                    err, size, "field '%s'[%zu]: not an Honour name", name, i);
+            ind->honours |= 1u << h;
+        }
+        return true;
+    }
+    case F_DEV_SCORE:
+        if (json_is_null(v)) {
+            ind->has_development_score = false;
+            return true;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
+            json_integer_value(v) > INT32_MAX)
+            return line_error(
+                err, size, "field '%s': expected an integer or null, found %s",
+                name, type_name(v));
+        ind->has_development_score = true;
+        ind->development_score = (int32_t)json_integer_value(v);
+        return true;
+    }
+    return false;
+}
+
+/* Fills @p req from one parsed line; false with a message naming the field
+ * on the first problem. */
+static bool read_request(const json_t *obj, struct request *req, char *err,
+                         size_t size) {
+    const char *key;
+    json_t *v;
+    if (!json_is_object(obj))
+        return line_error(err, size, "expected a JSON object, found %s",
+                          type_name(obj));
+    for (size_t f = 0; f < FIELD_COUNT; f++) {
+        v = json_object_get(obj, fields[f].name);
+        if (!v) {
+            if (fields[f].type == F_DEV_SCORE) continue; /* absent = null */
+            return line_error(err, size, "missing field '%s'", fields[f].name);
+        }
+        if (!read_field(v, f, &req->ind, err, size)) return false;
+    }
+    json_object_foreach((json_t *)obj, key, v) {
+        if (strcmp(key, "tier") == 0) {
+            const char *s = json_string_value(v);
+            int t = s ? ldr_tier_parse(s, json_string_length(v)) : -1;
+            if (t < 0)
+                return line_error(
+                    err, size,
+                    "field 'tier': expected INNOVATIVE, SPECIALIZED or "
+                    "LITTLE_GIANT");
+            req->tier = t;
+        } else if (strcmp(key, "mode") == 0) {
+            const char *s = json_string_value(v);
+            int m = s ? ldr_eval_mode_parse(s, json_string_length(v)) : -1;
+            if (m < 0)
+                return line_error(
+                    err, size, "field 'mode': expected application or review");
+            req->mode = m;
+        } else if (strcmp(key, "at") == 0) {
+            char terr[200];
+            if (json_is_integer(v)) {
+                req->at_ms = json_integer_value(v);
+            } else if (!json_is_string(v) ||
+                       ldr_time_parse(json_string_value(v),
+                                      json_string_length(v), &req->at_ms, terr,
+                                      sizeof terr) != LDR_OK) {
+                return line_error(
+                    err, size,
+                    "field 'at': expected RFC 3339 or epoch milliseconds%s%s",
+                    json_is_string(v) ? ": " : "",
+                    json_is_string(v) ? terr : "");
+            }
+            req->has_at = true;
+        } else {
+            bool known = false;
+            for (size_t f = 0; f < FIELD_COUNT && !known; f++)
+                known = strcmp(key, fields[f].name) == 0;
+            if (!known) return line_error(err, size, "unknown field '%s'", key);
+        }
+    }
+    return true;
+}
+
+/* ---- eval
+ * -------------------------------------------------------------------- */
+
+static void eval_usage(FILE *f) {
+    fprintf(f, "Usage: ladder-policy eval [--tier TIER] [--mode "
+               "application|review] [--at TIME]\n"
+               "                          [--policy-dir DIR]\n"
+               "Reads one JSON object per line on stdin: the Indicators fields "
+               "of CONTRACT.md\n"
+               "(enums as symbol names, honours as an array of names, "
+               "development_score\n"
+               "absent or null allowed), optionally with \"tier\", \"mode\" "
+               "and \"at\" keys that\n"
+               "override the flags for that line. Writes one JSON line per "
+               "input line:\n"
+               "  {\"policy_version\": \"...\", \"pass\": true|false, "
+               "\"score\": N|null,\n"
+               "   \"subscores\": {...}, \"reasons\": [...]}\n"
+               "or, for a malformed line, {\"error\": \"...\", \"line\": N}. "
+               "Blank lines are skipped.\n\n"
+               "  --tier TIER        INNOVATIVE, SPECIALIZED or LITTLE_GIANT\n"
+               "  --mode MODE        application (default) or review\n"
+               "  --at TIME          event time: RFC 3339 "
+               "(2022-06-01T00:00:00Z) or epoch ms;\n"
+               "                     it selects the policy version\n"
+               "  --policy-dir DIR   policy files (default: ./deploy/policy if "
+               "it exists,\n"
+               "                     else the source tree's deploy/policy)\n"
+               "  -h, --help         this help\n\n"
+               "Exit status: 0 every line evaluated, 1 some line malformed (or "
+               "the policy\n"
+               "files failed to load), 2 usage error.\n");
+}
+
+static void write_result(struct out *o, const ldr_eval_result_t *r) {
+    out_str(o, "{\"policy_version\": \"");
+    out_str(o, ldr_policy_version(r->policy));
+    out_str(o, r->pass ? "\", \"pass\": true, \"score\": "
+                       : "\", \"pass\": false, \"score\": ");
+    if (r->has_score)
+        out_int(o, r->score);
+    else
+        out_str(o, "null");
+    out_str(o, ", \"subscores\": {");
+    for (size_t i = 0; i < r->subscores_count; i++) {
+        if (i) out_str(o, ", ");
+        out_json_string(o, r->subscores[i].name);
+        out_str(o, ": ");
+        out_int(o, r->subscores[i].value);
+    }
+    out_str(o, "}, \"reasons\": [");
+    for (size_t i = 0; i < r->reasons_count; i++) {
+        if (i) out_str(o, ", ");
+        out_json_string(o, r->reasons[i]);
+    }
+    out_str(o, "]}\n");
+}
+
+static void write_error(struct out *o, const char *msg, size_t line) {
+    out_str(o, "{\"error\": ");
+    out_json_string(o, msg);
+    out_str(o, ", \"line\": ");
+    out_int(o, (long long)line);
+    out_str(o, "}\n");
+}
+
+static int cmd_eval(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"tier", required_argument, NULL, 't'},
+        {"mode", required_argument, NULL, 'm'},
+        {"at", required_argument, NULL, 'a'},
+        {"policy-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int tier = -1, mode = LDR_EVAL_APPLICATION, c;
+    bool has_at = false;
+    int64_t at_ms = 0;
+    const char *dir = NULL;
+    char terr[200];
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if ((tier = ldr_tier_parse(optarg, strlen(optarg))) < 0) {
+                fprintf(stderr,
+                        "ladder-policy eval: --tier: '%s' is not INNOVATIVE, "
+                        "SPECIALIZED "
+                        "or LITTLE_GIANT\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'm':
+            if ((mode = ldr_eval_mode_parse(optarg, strlen(optarg))) < 0) {
+                fprintf(stderr,
+                        "ladder-policy eval: --mode: '%s' is not application "
+                        "or review\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'a':
+            if (ldr_time_parse(optarg, strlen(optarg), &at_ms, terr,
+                               sizeof terr) != LDR_OK) {
+                fprintf(stderr, "ladder-policy eval: --at: %s\n", terr);
+                return EXIT_USAGE;
+            }
+            has_at = true;
+            break;
+        case 'd': dir = optarg; break;
+        case 'h': eval_usage(stdout); return 0;
+        default: eval_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr,
+                "ladder-policy eval: unexpected argument '%s' (input comes on "
+                "stdin)\n",
+                argv[optind]);
+        return EXIT_USAGE;
+    }
+    ldr_policies_t *set = load_policies(dir ? dir : default_policy_dir());
+    if (!set) return EXIT_FAILED;
+
+    setvbuf(stdout, NULL, _IOFBF,
+            1 << 16); /* one write per 64 KiB, not per line */
+    struct out o = {NULL, 0, 0};
+    char *line = NULL;
+    size_t line_cap = 0, lineno = 0, bad = 0;
+    ssize_t n;
+    while ((n = getline(&line, &line_cap, stdin)) != -1) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+                           line[len - 1] == ' ' || line[len - 1] == '\t'))
+            len--;
+        size_t start = 0;
+        while (start < len && (line[start] == ' ' || line[start] == '\t'))
+            start++;
+        if (start == len) continue;
+        o.len = 0;
+        char err[512];
+        json_error_t jerr;
+        json_t *obj = json_loadb(line + start, len - start,
+                                 JSON_REJECT_DUPLICATES, &jerr);
+        struct request req;
+        memset(&req, 0, sizeof req);
+        req.tier = tier;
+        req.mode = mode;
+        req.has_at = has_at;
+        req.at_ms = at_ms;
+        bool ok;
+        if (!obj)
+            ok = line_error(err, sizeof err, "not JSON: %s (column %d)",
+                            jerr.text, jerr.column);
+        else
+            ok = read_request(obj, &req, err, sizeof err);
+        json_decref(obj);
+        if (ok && req.tier < 0)
+            ok = line_error(err, sizeof err,
+                            "no tier: give --tier or a \"tier\" field");
+        if (ok && !req.has_at)
+            ok = line_error(err, sizeof err,
+                            "no time: give --at or an \"at\" field");
+        if (ok) {
+            ldr_eval_result_t r;
+            ldr_policy_evaluate(set, (ldr_tier_t)req.tier,
+                                (ldr_eval_mode_t)req.mode, req.at_ms, &req.ind,
+                                &r);
+            if (!r.policy)
+                ok = line_error(err, sizeof err,
+                                "no policy version applies at that time");
+            else
+                write_result(&o, &r);
+        }
+        if (!ok) {
+            bad++;
+            write_error(&o, err, lineno);
+        }
+        fwrite(o.buf, 1, o.len, stdout);
+    }
+    free(line);
+    free(o.buf);
+    ldr_policies_destroy(set);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "ladder-policy eval: writing stdout: %s\n",
+                strerror(errno));
+        return EXIT_FAILED;
+    }
+    if (bad) {
+        fprintf(stderr, "ladder-policy eval: %zu of %zu lines malformed\n", bad,
+                lineno);
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
+/* ---- check
+ * ------------------------------------------------------------------- */
+
+static void check_usage(FILE *f) {
+    fprintf(f, "Usage: ladder-policy check [DIR|FILE]...\n"
+               "Validates policy files completely: every threshold, band, "
+               "criterion and\n"
+               "lifecycle parameter, and (for a directory) the set as a whole: "
+               "same_as\n"
+               "references and which version applies when. A FILE is checked "
+               "on its own\n"
+               "(its same_as references are not resolved). Default: "
+               "./deploy/policy if it\n"
+               "exists, else the source tree's deploy/policy.\n"
+               "Problems name the file and the JSON path, e.g.\n"
+               "  deploy/policy/miit-2022.json: "
+               "$.tiers.SPECIALIZED.criteria[1].when: missing "
+               "threshold ...\n\n"
+               "  -h, --help   this help\n\n"
+               "Exit status: 0 valid, 1 invalid, 2 usage error.\n");
+}
+
+static bool check_one(const char *path) {
+    char err[1024], when[2][LDR_TIME_FORMAT_SIZE + 8];
+    if (!is_dir(path)) {
+        ldr_policy_t *p;
+        if (ldr_policy_load_file(path, &p, err, sizeof err) != LDR_OK) {
+            fprintf(stderr, "ladder-policy check: %s\n", err);
+            return false;
+        }
+        printf("%s: ok (version %s, checked alone)\n", path,
+               ldr_policy_version(p));
+        ldr_policy_destroy(p);
+        return true;
+    }
+    ldr_policies_t *set = ldr_policies_load_dir(path, err, sizeof err);
+    if (!set) {
+        fprintf(stderr, "ladder-policy check: %s\n", err);
+        return false;
+    }
+    printf("%s: ok, %zu policy versions\n", path, ldr_policies_count(set));
+    for (size_t i = 0; i < ldr_policies_count(set); i++) {
+        const ldr_policy_t *p = ldr_policies_get(set, i);
+        for (int m = 0; m < LDR_EVAL__COUNT; m++) {
+            int64_t from;
+            if (ldr_policy_applies_from(p, (ldr_eval_mode_t)m, &from)) {
+                char t[LDR_TIME_FORMAT_SIZE];
+                ldr_time_format(from, t, sizeof t);
+                snprintf(when[m], sizeof when[m], "from %s", t);
+            } else {
+                snprintf(when[m], sizeof when[m], "from the beginning");
+            }
+        }
+        printf("  %s: applications %s, reviews %s\n", ldr_policy_version(p),
+               when[0], when[1]);
+    }
+    ldr_policies_destroy(set);
+    return true;
+}
+
+static int cmd_check(int argc, char **argv) {
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            check_usage(stdout);
+            return 0;
+        }
+        check_usage(stderr);
+        return EXIT_USAGE;
+    }
+    bool ok = true;
+    if (optind == argc)
+        return check_one(default_policy_dir()) ? 0 : EXIT_FAILED;
+    for (int i = optind; i < argc; i++)
+        ok = check_one(argv[i]) && ok;
+    return ok ? 0 : EXIT_FAILED;
+}
+
+/* ---- show
+ * -------------------------------------------------------------------- */
+
+static void show_usage(FILE *f) {
+    fprintf(f, "Usage: ladder-policy show VERSION [--policy-dir DIR]\n"
+               "Prints the rules of a policy version (e.g. miit-2022) in "
+               "readable form:\n"
+               "when it applies, lifecycle parameters, and per tier the score, "
+               "the criteria\n"
+               "in reporting order and the direct-qualification paths.\n\n"
+               "  --policy-dir DIR   policy files (default: ./deploy/policy if "
+               "it exists,\n"
+               "                     else the source tree's deploy/policy)\n"
+               "  -h, --help         this help\n\n"
+               "Exit status: 0 shown, 1 unknown version or invalid files, 2 "
+               "usage error.\n");
+}
+
+static int cmd_show(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"policy-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dir = optarg; break;
+        case 'h': show_usage(stdout); return 0;
+        default: show_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        show_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *version = argv[optind];
+    ldr_policies_t *set = load_policies(dir ? dir : default_policy_dir());
+    if (!set) return EXIT_FAILED;
+    const ldr_policy_t *p = ldr_policies_find(set, version, strlen(version));
+    if (!p) {
+        fprintf(stderr,
+                "ladder-policy show: no policy version '%s'; known:", version);
+        for (size_t i = 0; i < ldr_policies_count(set); i++)
+            fprintf(stderr, " %s",
+                    ldr_policy_version(ldr_policies_get(set, i)));
+        fputc('\n', stderr);
+        ldr_policies_destroy(set);
+        return EXIT_FAILED;
+    }
+    ldr_policy_show(p, stdout);
+    ldr_policies_destroy(set);
+    return 0;
+}
+
+/* ---- main
+ * -------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+    fprintf(f, "Usage: ladder-policy COMMAND [OPTION]...\n"
+               "Evaluates declarations against ladder's policy files, checks "
+               "and shows them.\n\n"
+               "Commands:\n"
+               "  eval    evaluate JSON Lines of Indicators from stdin "
+               "(ladder-policy eval --help)\n"
+               "  check   validate policy files (ladder-policy check --help)\n"
+               "  show    print a policy version's rules (ladder-policy show "
+               "--help)\n\n"
+               "  -h, --help   this help\n\n"
+               "Exit status: 0 ok, 1 malformed input or invalid policy files, "
+               "2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    /* getopt_long sees the subcommand's arguments with the command as argv[0].
+     */
+    argc--;
+    argv++;
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
+    if (strcmp(cmd, "check") == 0) return cmd_check(argc, argv);
+    if (strcmp(cmd, "show") == 0) return cmd_show(argc, argv);
+    fprintf(stderr, "ladder-policy: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
