@@ -89,6 +89,84 @@ expect_in "$out" "field 'ip_class1': expected an integer, found a string" "wrong
 expect_in "$out" "field 'rd_institution': expected one of NONE" "wrong enum"
 expect_in "$out" "unknown field 'revenu'" "unknown field"
 
+# ---- the fast path agrees with jansson -----------------------------------------
+# ladder-policy parses the common line shape itself and hands everything else
+# to jansson; whatever it accepts must come out byte for byte as jansson's
+# reading would. Hand-picked edge cases, then randomly damaged lines.
+{
+  printf '%s\n' "$pass" "$rd_only" "$several" "$missing" "$as_innovative" "$as_2026" "$as_review"
+  printf '%s\n' "${pass/\"PROVINCIAL\"/\"PROV\\u0049NCIAL\"}" # an escape: jansson decodes it
+  printf '%s\n' "${pass/\"revenue\":200000000/\"revenue\":2e8}"
+  printf '%s\n' "${pass/\"revenue\":200000000/\"revenue\":200000000.0}"
+  printf '%s\n' "${pass/\"revenue\":200000000/\"revenue\":9223372036854775808}"
+  printf '%s\n' "${pass/\"revenue\":200000000/\"revenue\":-9223372036854775808}"
+  printf '%s\n' "${pass/\"revenue\":200000000/\"revenue\":0200000000}"
+  printf '%s\n' "${pass/\"years_in_niche\":5/\"years_in_niche\":2147483648}"
+  printf '%s\n' "${pass/\"asset_liability_pct\":45.5/\"asset_liability_pct\":1e400}"
+  printf '%s\n' "${pass/\"asset_liability_pct\":45.5/\"asset_liability_pct\":-0}"
+  printf '%s\n' "${pass/\"asset_liability_pct\":45.5/\"asset_liability_pct\":70.0000000000000001}"
+  printf '%s\n' "${pass/\"asset_liability_pct\":45.5/\"asset_liability_pct\":9007199254740993}"
+  printf '%s\n' "${pass/\"asset_liability_pct\":45.5/\"asset_liability_pct\":45.}"
+  printf '%s\n' "${pass/\"own_brand\":true/\"own_brand\":1}"
+  printf '%s\n' "${pass/\"honours\":[]/\"honours\":[\"MAKER_CHINA_TOP50_3Y\",\"MAKER_CHINA_TOP50_3Y\"]}"
+  printf '%s\n' "${pass/\"honours\":[]/\"honours\":[\"NOBEL\"]}"
+  printf '%s\n' "${pass/\"honours\":[]/\"honours\":[,]}"
+  printf '%s\n' "${pass/\"development_score\":null/\"development_score\":61}"
+  printf '%s\n' "${pass/\"development_score\":null/\"development_score\":6.1}"
+  printf '%s\n' "${pass/,\"development_score\":null/}"
+  printf '%s\n' "${pass/\{/\{\"years_in_niche\":1,}" # duplicate key
+  printf '%s\n' "${pass/\{/\{\"tier\":\"LITTLE_GIANT\",\"tier\":\"INNOVATIVE\",}"
+  printf '%s\n' "${pass/\{/\{\"at\":\"2026-01-17T07:59:59.999+08:00\",}"
+  printf '%s\n' "${pass/\{/\{\"at\":\"yesterday\",}"
+  printf '%s\n' "${pass/\{/\{\"at\":1.5,}"
+  printf '%s\n' "${pass/\{/\{\"mode\":\"review\",}"
+  printf '%s\n' "${pass/\{/\{\"mode\":null,}"
+  printf '%s\n' "${pass/\{/\{ }" "${pass/\}/ \}}" "$pass x" "[$pass]" "{}" "{\"tier\":{}}"
+  printf '%s\n' "${pass//,/ , }" "${pass//:/	:	}"
+} >"$tmp/edge.jsonl"
+/usr/bin/python3 "$src/tools/policy/gen-eval-lines.py" 400 7 >"$tmp/gen.jsonl"
+cat >"$tmp/damage.py" <<'PY'
+import random, sys
+rng = random.Random(11)
+pieces = ['"', "\\", ",", ":", "{", "}", "[", "]", "0", "9", "-", ".", "e", " ", "\t",
+          "\u00e9", "u", "n", "null", "true", "1e999", '"x"', '"tier":"INNOVATIVE"']
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    print(line)
+    for _ in range(6):
+        s = line
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(len(s))
+            op = rng.randrange(4)
+            if op == 0:
+                s = s[:i] + s[i + 1:]
+            elif op == 1:
+                s = s[:i] + rng.choice(pieces) + s[i:]
+            elif op == 2:
+                s = s[:i] + rng.choice(pieces) + s[i + 1:]
+            else:
+                j = s.find(",", i)
+                k = s.find(",", j + 1) if j > 0 else -1
+                if k > 0:
+                    s = s[:j] + s[j:k] + s[j:]  # a duplicated member
+        print(s)
+PY
+/usr/bin/python3 "$tmp/damage.py" "$tmp/gen.jsonl" >>"$tmp/edge.jsonl"
+run "$lp" eval --tier LITTLE_GIANT --at 2022-06-01T00:00:00Z --policy-dir "$src/deploy/policy" <"$tmp/edge.jsonl"
+fast_rc=$rc
+cp "$tmp/out" "$tmp/edge.fast"
+run "$lp" eval --jansson-only --tier LITTLE_GIANT --at 2022-06-01T00:00:00Z \
+  --policy-dir "$src/deploy/policy" <"$tmp/edge.jsonl"
+[ "$rc" -eq "$fast_rc" ] || fail "fast path exit $fast_rc, jansson $rc"
+if ! diff "$tmp/out" "$tmp/edge.fast" >"$tmp/edge.diff"; then
+  fail "fast path and jansson disagree: $(head -c 2000 "$tmp/edge.diff")"
+fi
+lines=$(grep -c . "$tmp/edge.jsonl")
+errors=$(grep -c '"error"' "$tmp/edge.fast" || true)
+if [ "$errors" -lt 100 ] || [ "$errors" -ge "$lines" ]; then
+  fail "differential input too easy: $errors errors in $lines lines"
+fi
+
 # ---- check ---------------------------------------------------------------------
 run "$lp" check "$src/deploy/policy"
 expect_rc 0 "check deploy/policy"
