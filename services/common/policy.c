@@ -4,7 +4,9 @@
  * measures (what each quantity means and how it is computed exactly), the
  * boolean indicators, the reason codes -- and the evaluator, a pure function
  * of (compiled policy, tier, mode, indicators). Numbers and structure come
- * from the policy files through policy_load.c.
+ * from the policy files through policy_load.c. docs/POLICY-FILES.md lists
+ * the measures, flags and codes for operators: keep it in step with the
+ * tables below.
  *
  * Exactness. POLICY.md requires ratios to be compared exactly: a threshold
  * t (stored as t100 = t x 100) is met by n/d (d > 0) when n x 100 >= t100 x

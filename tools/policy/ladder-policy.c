@@ -871,7 +871,8 @@ static bool check_one(const char *path) {
         fprintf(stderr, "ladder-policy check: %s\n", err);
         return false;
     }
-    printf("%s: ok, %zu policy versions\n", path, ldr_policies_count(set));
+    printf("%s: ok, %zu policy version%s\n", path, ldr_policies_count(set),
+           ldr_policies_count(set) == 1 ? "" : "s");
     for (size_t i = 0; i < ldr_policies_count(set); i++) {
         const ldr_policy_t *p = ldr_policies_get(set, i);
         for (int m = 0; m < LDR_EVAL__COUNT; m++) {
