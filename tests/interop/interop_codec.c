@@ -8,6 +8,7 @@
  * is a plain object: enums as symbol names, honours as an array of symbol names
  * in enum order, timestamps as epoch milliseconds. */
 #include "ladder/codec.h"
+#include "ladder/indicators.h"
 
 #include "../support/samples.h"
 
@@ -22,62 +23,7 @@ static json_t *jstr(ldr_str_t s) {
 }
 
 static void put_indicators(json_t *o, const ldr_indicators_t *i) {
-    json_t *x = json_object();
-#define INT(f)                                                                 \
-    ;                                                                          \
-    json_object_set_new(x, #f, json_integer(i->f))
-#define DBL(f)                                                                 \
-    ;                                                                          \
-    json_object_set_new(x, #f, json_real(i->f))
-#define BOOL(f)                                                                \
-    ;                                                                          \
-    json_object_set_new(x, #f, json_boolean(i->f))
-    INT(years_in_niche);
-    INT(revenue);
-    INT(revenue_prev);
-    INT(main_revenue);
-    INT(main_revenue_prev);
-    INT(main_revenue_prev2);
-    INT(net_profit);
-    INT(rd_expense);
-    INT(rd_expense_prev);
-    INT(employees);
-    INT(rd_staff);
-    DBL(asset_liability_pct);
-    INT(equity_financing_2y);
-    INT(equity_financing_3y);
-    DBL(niche_market_share_pct);
-    INT(niche_market_rank);
-    INT(ip_class1);
-    INT(ip_class1_high_value);
-    INT(ip_class1_self_developed);
-    INT(ip_class2);
-    json_object_set_new(
-        x, "rd_institution",
-        json_string(ldr_rd_institution_name(i->rd_institution)));
-    INT(digitalization_level);
-    INT(quality_items);
-    BOOL(own_brand);
-    BOOL(mgmt_certification);
-    BOOL(core_business_on_info_system);
-    BOOL(strategic_emerging_field);
-    BOOL(field_gap_filling);
-    BOOL(field_six_foundations);
-    BOOL(key_chain_link);
-    json_t *h = json_array();
-    for (int k = 0; k < LDR_HONOUR__COUNT; k++)
-        if (i->honours >> k & 1u)
-            json_array_append_new(h, json_string(ldr_honour_name(k)));
-    json_object_set_new(x, "honours", h);
-    INT(local_score);
-    json_object_set_new(x, "development_score",
-                        i->has_development_score
-                            ? json_integer(i->development_score)
-                            : json_null());
-    json_object_set_new(o, "indicators", x);
-#undef INT
-#undef DBL
-#undef BOOL
+    json_object_set_new(o, "indicators", ldr_indicators_to_json(i));
 }
 
 #define OPTV(has, v) ((has) ? (v) : json_null())

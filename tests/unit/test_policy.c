@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "ladder/indicators.h"
 #include "ladder/policy.h"
 #include "ladder/time.h"
 
@@ -28,51 +29,6 @@
 
 /* ---- declarations as JSON ------------------------------------------------ */
 
-enum ftype { F_I32, F_I64, F_DOUBLE, F_BOOL, F_RD, F_HONOURS, F_DEV };
-
-static const struct {
-    const char *name;
-    enum ftype type;
-    size_t off;
-} fields[] = {
-#define FLD(name, type)                                                        \
-    { #name, type, offsetof(ldr_indicators_t, name) }
-    FLD(years_in_niche, F_I32),
-    FLD(revenue, F_I64),
-    FLD(revenue_prev, F_I64),
-    FLD(main_revenue, F_I64),
-    FLD(main_revenue_prev, F_I64),
-    FLD(main_revenue_prev2, F_I64),
-    FLD(net_profit, F_I64),
-    FLD(rd_expense, F_I64),
-    FLD(rd_expense_prev, F_I64),
-    FLD(employees, F_I32),
-    FLD(rd_staff, F_I32),
-    FLD(asset_liability_pct, F_DOUBLE),
-    FLD(equity_financing_2y, F_I64),
-    FLD(equity_financing_3y, F_I64),
-    FLD(niche_market_share_pct, F_DOUBLE),
-    FLD(niche_market_rank, F_I32),
-    FLD(ip_class1, F_I32),
-    FLD(ip_class1_high_value, F_I32),
-    FLD(ip_class1_self_developed, F_I32),
-    FLD(ip_class2, F_I32),
-    FLD(rd_institution, F_RD),
-    FLD(digitalization_level, F_I32),
-    FLD(quality_items, F_I32),
-    FLD(own_brand, F_BOOL),
-    FLD(mgmt_certification, F_BOOL),
-    FLD(core_business_on_info_system, F_BOOL),
-    FLD(strategic_emerging_field, F_BOOL),
-    FLD(field_gap_filling, F_BOOL),
-    FLD(field_six_foundations, F_BOOL),
-    FLD(key_chain_link, F_BOOL),
-    FLD(honours, F_HONOURS),
-    FLD(local_score, F_I32),
-    FLD(development_score, F_DEV),
-#undef FLD
-};
-
 /* Sets the fields named in the JSON object @p patch_json. */
 static void patch(ldr_indicators_t *ind, const char *patch_json) {
     json_error_t jerr;
@@ -81,54 +37,11 @@ static void patch(ldr_indicators_t *ind, const char *patch_json) {
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
-        size_t f = 0;
-        while (f < sizeof fields / sizeof fields[0] &&
-               strcmp(fields[f].name, key) != 0)
-            f++;
-        if (f == sizeof fields / sizeof fields[0])
-            fail_msg("bad test patch field %s", key);
-        char *p = (char *)ind + fields[f].off;
-        switch (fields[f].type) {
-        case F_I32: {
-            int32_t x = (int32_t)json_integer_value(v);
-            memcpy(p, &x, sizeof x);
-            break;
-        }
-        case F_I64: {
-            int64_t x = (int64_t)json_integer_value(v);
-            memcpy(p, &x, sizeof x);
-            break;
-        }
-        case F_DOUBLE: {
-            double x = json_number_value(v);
-            memcpy(p, &x, sizeof x);
-            break;
-        }
-        case F_BOOL: {
-            bool x = json_is_true(v);
-            memcpy(p, &x, sizeof x);
-            break;
-        }
-        case F_RD:
-            ind->rd_institution =
-                (ldr_rd_institution_t)ldr_rd_institution_parse(
-                    json_string_value(v), strlen(json_string_value(v)));
-            assert_true((int)ind->rd_institution >= 0);
-            break;
-        case F_HONOURS:
-            ind->honours = 0;
-            for (size_t i = 0; i < json_array_size(v); i++) {
-                const char *s = json_string_value(json_array_get(v, i));
-                int h = ldr_honour_parse(s, strlen(s));
-                assert_true(h >= 0);
-                ind->honours |= 1u << h;
-            }
-            break;
-        case F_DEV:
-            ind->has_development_score = !json_is_null(v);
-            ind->development_score = (int32_t)json_integer_value(v);
-            break;
-        }
+        int f = ldr_indicators_field_find(key, strlen(key));
+        if (f < 0) fail_msg("bad test patch field %s", key);
+        char err[256];
+        if (ldr_indicators_set_json(ind, (size_t)f, v, err, sizeof(err)))
+            fail_msg("bad test patch %s: %s", patch_json, err);
     }
     json_decref(obj);
 }

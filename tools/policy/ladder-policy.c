@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "ladder/indicators.h"
 #include "ladder/policy.h"
 #include "ladder/record.h"
 #include "ladder/time.h"
@@ -118,66 +119,10 @@ static void out_json_string(struct out *o, const char *s) {
 /* ---- indicator lines --------------------------------------------------------
  */
 
-enum ftype { F_I32, F_I64, F_DOUBLE, F_BOOL, F_RD, F_HONOURS, F_DEV_SCORE };
-
-/* The Indicators fields of CONTRACT.md, in contract order. */
-static const struct {
-    const char *name;
-    enum ftype type;
-    size_t off;
-} fields[] = {
-#define FLD(name, type)                                                        \
-    { #name, type, offsetof(ldr_indicators_t, name) }
-    FLD(years_in_niche, F_I32),
-    FLD(revenue, F_I64),
-    FLD(revenue_prev, F_I64),
-    FLD(main_revenue, F_I64),
-    FLD(main_revenue_prev, F_I64),
-    FLD(main_revenue_prev2, F_I64),
-    FLD(net_profit, F_I64),
-    FLD(rd_expense, F_I64),
-    FLD(rd_expense_prev, F_I64),
-    FLD(employees, F_I32),
-    FLD(rd_staff, F_I32),
-    FLD(asset_liability_pct, F_DOUBLE),
-    FLD(equity_financing_2y, F_I64),
-    FLD(equity_financing_3y, F_I64),
-    FLD(niche_market_share_pct, F_DOUBLE),
-    FLD(niche_market_rank, F_I32),
-    FLD(ip_class1, F_I32),
-    FLD(ip_class1_high_value, F_I32),
-    FLD(ip_class1_self_developed, F_I32),
-    FLD(ip_class2, F_I32),
-    FLD(rd_institution, F_RD),
-    FLD(digitalization_level, F_I32),
-    FLD(quality_items, F_I32),
-    FLD(own_brand, F_BOOL),
-    FLD(mgmt_certification, F_BOOL),
-    FLD(core_business_on_info_system, F_BOOL),
-    FLD(strategic_emerging_field, F_BOOL),
-    FLD(field_gap_filling, F_BOOL),
-    FLD(field_six_foundations, F_BOOL),
-    FLD(key_chain_link, F_BOOL),
-    FLD(honours, F_HONOURS),
-    FLD(local_score, F_I32),
-    FLD(development_score, F_DEV_SCORE),
-#undef FLD
-};
-#define FIELD_COUNT (sizeof fields / sizeof fields[0])
-
-static const char *type_name(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number with a fraction";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "?";
-}
+/* The Indicators fields come from the indicators module, in contract
+ * order. */
+#define fields      ldr_indicators_fields
+#define FIELD_COUNT LDR_INDICATORS_FIELD_COUNT
 
 /* What one line asks for: the indicators and, possibly, its own tier,
  * mode and time. */
@@ -199,96 +144,6 @@ static bool line_error(char *err, size_t size, const char *fmt, ...) {
     return false;
 }
 
-static bool read_field(const json_t *v, size_t f, ldr_indicators_t *ind,
-                       char *err, size_t size) {
-    char *p = (char *)ind + fields[f].off;
-    const char *name = fields[f].name;
-    switch (fields[f].type) {
-    case F_I32:
-    case F_I64: {
-        if (!json_is_integer(v))
-            return line_error(err, size,
-                              "field '%s': expected an integer, found %s", name,
-                              type_name(v));
-        json_int_t x = json_integer_value(v);
-        if (fields[f].type == F_I32) {
-            if (x < INT32_MIN || x > INT32_MAX)
-                return line_error(err, size,
-                                  "field '%s': %lld does not fit in an int",
-                                  name, (long long)x);
-            int32_t y = (int32_t)x;
-            memcpy(p, &y, sizeof y);
-        } else {
-            int64_t y = (int64_t)x;
-            memcpy(p, &y, sizeof y);
-        }
-        return true;
-    }
-    case F_DOUBLE: {
-        if (!json_is_number(v))
-            return line_error(err, size,
-                              "field '%s': expected a number, found %s", name,
-                              type_name(v));
-        double d = json_number_value(v);
-        memcpy(p, &d, sizeof d);
-        return true;
-    }
-    case F_BOOL: {
-        if (!json_is_boolean(v))
-            return line_error(err, size,
-                              "field '%s': expected true or false, found %s",
-                              name, type_name(v));
-        bool b = json_is_true(v);
-        memcpy(p, &b, sizeof b);
-        return true;
-    }
-    case F_RD: {
-        const char *s = json_string_value(v);
-        int r = s ? ldr_rd_institution_parse(s, json_string_length(v)) : -1;
-        if (r < 0)
-            return line_error(
-                err, size,
-                "field '%s': expected one of NONE, BELOW_MUNICIPAL, MUNICIPAL, "
-                "PROVINCIAL, NATIONAL",
-                name);
-        ind->rd_institution = (ldr_rd_institution_t)r;
-        return true;
-    }
-    case F_HONOURS: {
-        if (!json_is_array(v))
-            return line_error(
-                err, size,
-                "field '%s': expected an array of Honour names, found %s", name,
-                type_name(v));
-        ind->honours = 0;
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *e = json_array_get(v, i);
-            const char *s = json_string_value(e);
-            int h = s ? ldr_honour_parse(s, json_string_length(e)) : -1;
-            if (h < 0)
-                return line_error(
-                    err, size, "field '%s'[%zu]: not an Honour name", name, i);
-            ind->honours |= 1u << h;
-        }
-        return true;
-    }
-    case F_DEV_SCORE:
-        if (json_is_null(v)) {
-            ind->has_development_score = false;
-            return true;
-        }
-        if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
-            json_integer_value(v) > INT32_MAX)
-            return line_error(
-                err, size, "field '%s': expected an integer or null, found %s",
-                name, type_name(v));
-        ind->has_development_score = true;
-        ind->development_score = (int32_t)json_integer_value(v);
-        return true;
-    }
-    return false;
-}
-
 /* Fills @p req from one parsed line; false with a message naming the field
  * on the first problem. */
 static bool read_request(const json_t *obj, struct request *req, char *err,
@@ -297,14 +152,15 @@ static bool read_request(const json_t *obj, struct request *req, char *err,
     json_t *v;
     if (!json_is_object(obj))
         return line_error(err, size, "expected a JSON object, found %s",
-                          type_name(obj));
+                          ldr_json_type_name(obj));
     for (size_t f = 0; f < FIELD_COUNT; f++) {
         v = json_object_get(obj, fields[f].name);
         if (!v) {
-            if (fields[f].type == F_DEV_SCORE) continue; /* absent = null */
+            if (fields[f].type == LDR_IND_DEVELOPMENT_SCORE)
+                continue; /* absent = null */
             return line_error(err, size, "missing field '%s'", fields[f].name);
         }
-        if (!read_field(v, f, &req->ind, err, size)) return false;
+        if (ldr_indicators_set_json(&req->ind, f, v, err, size)) return false;
     }
     json_object_foreach((json_t *)obj, key, v) {
         if (strcmp(key, "tier") == 0) {
@@ -339,10 +195,8 @@ static bool read_request(const json_t *obj, struct request *req, char *err,
             }
             req->has_at = true;
         } else {
-            bool known = false;
-            for (size_t f = 0; f < FIELD_COUNT && !known; f++)
-                known = strcmp(key, fields[f].name) == 0;
-            if (!known) return line_error(err, size, "unknown field '%s'", key);
+            if (ldr_indicators_field_find(key, strlen(key)) < 0)
+                return line_error(err, size, "unknown field '%s'", key);
         }
     }
     return true;
@@ -467,11 +321,11 @@ static bool scan_literal(struct scan *s, const char *word) {
 static bool fast_field(struct scan *s, size_t f, ldr_indicators_t *ind) {
     char *p = (char *)ind + fields[f].off;
     switch (fields[f].type) {
-    case F_I32:
-    case F_I64: {
+    case LDR_IND_I32:
+    case LDR_IND_I64: {
         int64_t v;
         if (!scan_int64(s, &v)) return false;
-        if (fields[f].type == F_I32) {
+        if (fields[f].type == LDR_IND_I32) {
             if (v < INT32_MIN || v > INT32_MAX) return false;
             int32_t y = (int32_t)v;
             memcpy(p, &y, sizeof y);
@@ -480,7 +334,7 @@ static bool fast_field(struct scan *s, size_t f, ldr_indicators_t *ind) {
         }
         return true;
     }
-    case F_DOUBLE: {
+    case LDR_IND_DOUBLE: {
         const char *start;
         size_t len;
         bool is_int;
@@ -502,7 +356,7 @@ static bool fast_field(struct scan *s, size_t f, ldr_indicators_t *ind) {
         memcpy(p, &d, sizeof d);
         return true;
     }
-    case F_BOOL: {
+    case LDR_IND_BOOL: {
         bool b;
         if (scan_literal(s, "true"))
             b = true;
@@ -513,7 +367,7 @@ static bool fast_field(struct scan *s, size_t f, ldr_indicators_t *ind) {
         memcpy(p, &b, sizeof b);
         return true;
     }
-    case F_RD: {
+    case LDR_IND_RD_INSTITUTION: {
         const char *str;
         size_t len;
         int r;
@@ -523,7 +377,7 @@ static bool fast_field(struct scan *s, size_t f, ldr_indicators_t *ind) {
         ind->rd_institution = (ldr_rd_institution_t)r;
         return true;
     }
-    case F_HONOURS: {
+    case LDR_IND_HONOURS: {
         ind->honours = 0;
         if (!scan_char(s, '[')) return false;
         if (scan_char(s, ']')) return true;
@@ -538,7 +392,7 @@ static bool fast_field(struct scan *s, size_t f, ldr_indicators_t *ind) {
         } while (scan_char(s, ','));
         return scan_char(s, ']');
     }
-    case F_DEV_SCORE: {
+    case LDR_IND_DEVELOPMENT_SCORE: {
         int64_t v;
         if (scan_literal(s, "null")) {
             ind->has_development_score = false;
@@ -619,7 +473,8 @@ static bool fast_request(const char *line, size_t len, struct request *req) {
     if (s.p != s.end) return false;
     /* every field but development_score present */
     for (size_t f = 0; f < FIELD_COUNT; f++)
-        if (!((seen >> f) & 1u) && fields[f].type != F_DEV_SCORE) return false;
+        if (!((seen >> f) & 1u) && fields[f].type != LDR_IND_DEVELOPMENT_SCORE)
+            return false;
     return true;
 }
 
