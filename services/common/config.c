@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "ladder/alloc.h"
@@ -1147,4 +1148,11 @@ ldr_err_t ldr_config_write_sample(FILE *out) {
         fprintf(out, "#%s =%s%s\n", k->name, def ? " " : "", def ? def : "");
     }
     return config_written(out);
+}
+
+const char *ldr_config_data_path(const char *path, char *buf, size_t buf_size) {
+    if (path[0] == '/' || access(path, F_OK) == 0) return path;
+    if (snprintf(buf, buf_size, "%s/%s", LADDER_SOURCE_DIR, path) < 0)
+        return path;
+    return buf;
 }

@@ -683,6 +683,24 @@ static int write_file(const char *path, ldr_err_t (*write)(FILE *)) {
     return 0;
 }
 
+static void test_config_data_path_falls_back_to_the_source_tree(void **state) {
+    (void)state;
+    char buf[4096], cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_string_equal(ldr_config_data_path("/etc/x", buf, sizeof(buf)),
+                        "/etc/x");
+    /* From a directory without it, a repository path is found in the
+     * source tree... */
+    assert_int_equal(chdir("/"), 0);
+    assert_string_equal(ldr_config_data_path("schemas", buf, sizeof(buf)),
+                        LADDER_SOURCE_DIR "/schemas");
+    /* ...and one that exists from the working directory is used as is. */
+    assert_int_equal(chdir(LADDER_SOURCE_DIR), 0);
+    assert_string_equal(ldr_config_data_path("schemas", buf, sizeof(buf)),
+                        "schemas");
+    assert_int_equal(chdir(cwd), 0);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) {
         int rc = 0;
@@ -729,6 +747,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_config_precedence_set_beats_env),
         cmocka_unit_test(test_config_precedence_independent_of_load_order),
         cmocka_unit_test(test_config_origin_strings),
+        cmocka_unit_test(test_config_data_path_falls_back_to_the_source_tree),
         cmocka_unit_test(test_config_schema_registry_url_refused),
         cmocka_unit_test(test_config_key_match_patterns),
         cmocka_unit_test(test_config_variable_match_patterns),

@@ -26,14 +26,11 @@
 
 #include <jansson.h>
 
+#include "ladder/config.h"
 #include "ladder/indicators.h"
 #include "ladder/policy.h"
 #include "ladder/record.h"
 #include "ladder/time.h"
-
-#ifndef LADDER_SOURCE_DIR
-#define LADDER_SOURCE_DIR "."
-#endif
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
@@ -48,8 +45,8 @@ static bool is_dir(const char *path) {
 /* deploy/policy under the current directory (a checkout, or a deployment
  * laid out like one), else the source tree the program was built from. */
 static const char *default_policy_dir(void) {
-    if (is_dir("deploy/policy")) return "deploy/policy";
-    return LADDER_SOURCE_DIR "/deploy/policy";
+    static char buf[4096];
+    return ldr_config_data_path("deploy/policy", buf, sizeof(buf));
 }
 
 static ldr_policies_t *load_policies(const char *dir) {

@@ -78,14 +78,6 @@ static void rt_usage(FILE *f) {
         RT_MAX_EVENTS);
 }
 
-/* Repository data: relative to the working directory when run from the
- * repository root, else from the tree the program was built from. */
-static const char *rt_path(const char *rel, char *buf, size_t n) {
-    if (rel[0] == '/' || access(rel, R_OK) == 0) return rel;
-    snprintf(buf, n, "%s/%s", LADDER_SOURCE_DIR, rel);
-    return buf;
-}
-
 static int64_t rt_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -357,13 +349,15 @@ int main(int argc, char **argv) {
     rt_event_t *ev = calloc((size_t)count + 1024, sizeof(*ev));
 
     schemas = ldr_schemas_load(
-        rt_path(ldr_config_get(cfg, "schemas.dir"), pbuf[0], sizeof(pbuf[0])),
+        ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), pbuf[0],
+                             sizeof(pbuf[0])),
         err, sizeof(err));
     if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
     if (codec)
-        units = ldr_units_load(rt_path(ldr_config_get(cfg, "units.file"),
-                                       pbuf[1], sizeof(pbuf[1])),
-                               err, sizeof(err));
+        units = ldr_units_load(
+            ldr_config_data_path(ldr_config_get(cfg, "units.file"), pbuf[1],
+                                 sizeof(pbuf[1])),
+            err, sizeof(err));
     if (!units) {
         fprintf(stderr, "ladder-roundtrip: %s\n", err);
         rc = 2;

@@ -127,4 +127,13 @@ ldr_err_t ldr_config_write_reference(FILE *out);
  *  LDR_ERR_IO if writing to @p out failed. */
 ldr_err_t ldr_config_write_sample(FILE *out);
 
+/** Where a program finds repository data named by a path such as
+ *  "schemas" or "deploy/policy" (the defaults of schemas.dir, policy.dir and
+ *  units.file): an absolute path, or a relative one that exists from the
+ *  working directory, is used as it is; any other relative path is taken
+ *  under the source tree the programs were built from, so they work from
+ *  any directory on a developer's machine. Returns @p path, or @p buf
+ *  holding the resolved path. */
+const char *ldr_config_data_path(const char *path, char *buf, size_t buf_size);
+
 #endif
