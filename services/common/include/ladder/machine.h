@@ -1,0 +1,183 @@
+/* machine.h -- the designation state machine of POLICY.md.
+ *
+ * DESIGN: a pure function of (state, message, policies). Nothing here does
+ * I/O, reads a clock or keeps a global: time is the partition's event-time
+ * clock, which only the log moves, so replaying the same log from the same
+ * state yields the same decisions with the same ids, whatever the number of
+ * workers or restarts (DESIGN.md, guarantee 4).
+ *
+ * Two layers:
+ *  - per enterprise: ldr_machine_apply() applies one message and
+ *    ldr_machine_fire() one timer to an ldr_enterprise_t, appending the
+ *    decisions to an ldr_machine_out_t and changing the enterprise's timers;
+ *  - per partition: ldr_partition_step() moves the clock, fires every timer
+ *    due at or before it in (due, USCC, tier, kind) order, including timers
+ *    set while firing, and then applies the message. The partition owns its
+ *    enterprises and a heap of their timers.
+ *
+ * Timers are identified by (USCC, tier, kind) and held in the enterprise's
+ * tier record (due 0 = not set), so an enterprise's state says everything;
+ * the partition's heap is an index over them whose stale entries (a timer
+ * replaced or dropped since) are skipped when popped.
+ *
+ * Strings in decisions are copied into the decision, so the output stays
+ * valid after the message buffer is gone. decided_at is left 0: it is the
+ * only field that is not deterministic, and the caller stamps it. */
+#ifndef LADDER_MACHINE_H
+#define LADDER_MACHINE_H
+
+#include "ladder/err.h"
+#include "ladder/policy.h"
+#include "ladder/record.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ldr_tier_state {
+    LDR_TIER_STATE_NONE = 0,
+    LDR_TIER_STATE_PUBLICITY,
+    LDR_TIER_STATE_DESIGNATED,
+    LDR_TIER_STATE_REVIEW_DUE,
+} ldr_tier_state_t;
+
+const char *ldr_tier_state_name(ldr_tier_state_t s);
+
+/* Timer kinds, in the order timers due at the same instant fire. */
+typedef enum ldr_timer_kind {
+    LDR_TIMER_PUBLICITY_END = 0,
+    LDR_TIMER_REVIEW_WINDOW,
+    LDR_TIMER_VALIDITY_END,
+    LDR_TIMER__COUNT
+} ldr_timer_kind_t;
+
+#define LDR_MACHINE_POLICY_MAX 32  /* a policy version + NUL */
+#define LDR_MACHINE_ID_MAX     129 /* event and case ids: 1-128 bytes + NUL */
+#define LDR_MACHINE_NAME_MAX   201 /* enterprise name: 1-200 bytes + NUL */
+#define LDR_MACHINE_UNIT_MAX   8   /* reporting unit code + NUL */
+#define LDR_MACHINE_CAUSE_MAX  256 /* "topic/partition/offset" + NUL */
+
+typedef struct ldr_tier_rec {
+    ldr_tier_state_t state;
+    bool held;     /* publicity ended while a case was open */
+    int32_t batch; /* of the application that started it */
+    int64_t publicity_end;
+    int64_t valid_from; /* DESIGNATED, REVIEW_DUE */
+    int64_t valid_until;
+    char policy[LDR_MACHINE_POLICY_MAX]; /* version the lifecycle follows */
+    int64_t timer_due[LDR_TIMER__COUNT]; /* 0: no timer of that kind */
+} ldr_tier_rec_t;
+
+typedef struct ldr_enterprise {
+    char uscc[19];
+    char unit[LDR_MACHINE_UNIT_MAX];
+    char name[LDR_MACHINE_NAME_MAX];
+    ldr_tier_rec_t tiers[LDR_TIER__COUNT];
+    int64_t ban_until; /* 0: never banned */
+    size_t cases_count;
+    size_t cases_cap;
+    char (*cases)[LDR_MACHINE_ID_MAX]; /* open violation cases */
+    size_t events_count;
+    size_t events_cap;
+    uint64_t *events; /* sorted hashes of every applied event_id */
+} ldr_enterprise_t;
+
+/** Initialises an empty enterprise (every tier NONE). */
+void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len);
+/** Releases its arrays; the struct may be initialised again. */
+void ldr_enterprise_fini(ldr_enterprise_t *e);
+bool ldr_enterprise_case_open(const ldr_enterprise_t *e, const char *case_id,
+                              size_t len);
+bool ldr_enterprise_seen(const ldr_enterprise_t *e, const char *event_id,
+                         size_t len);
+/** The 64-bit hash by which event ids are remembered. */
+uint64_t ldr_machine_event_hash(const char *event_id, size_t len);
+
+/** One decision, owning its strings. */
+typedef struct ldr_machine_decision {
+    char decision_id[96];
+    char uscc[19];
+    char enterprise_name[LDR_MACHINE_NAME_MAX];
+    char reporting_unit[LDR_MACHINE_UNIT_MAX];
+    bool has_tier;
+    ldr_tier_t tier;
+    ldr_decision_type_t decision;
+    size_t reasons_count;
+    const char *reasons[LDR_DECISION_REASONS_MAX]; /* static strings */
+    int64_t effective_at;
+    bool has_valid_from, has_valid_until, has_review_deadline, has_ban_until;
+    int64_t valid_from, valid_until, review_deadline, ban_until;
+    bool has_case_id;
+    char case_id[LDR_MACHINE_ID_MAX];
+    bool has_batch;
+    int32_t batch;
+    bool has_score;
+    int32_t score;
+    char policy_version[LDR_MACHINE_POLICY_MAX];
+    bool has_cause_event_id;
+    char cause_event_id[LDR_MACHINE_ID_MAX];
+    char cause[LDR_MACHINE_CAUSE_MAX];
+} ldr_machine_decision_t;
+
+/** Views @p d as a record for the codec; valid while @p d is. */
+void ldr_machine_decision_record(const ldr_machine_decision_t *d,
+                                 ldr_record_t *out);
+
+typedef struct ldr_machine_out {
+    ldr_machine_decision_t *v;
+    size_t count;
+    size_t cap;
+    uint64_t duplicates;   /* messages ignored as already applied */
+    uint64_t timers_fired; /* timers that found their tier as expected */
+} ldr_machine_out_t;
+
+void ldr_machine_out_init(ldr_machine_out_t *out);
+/** Empties the list, keeping its allocation and the counters. */
+void ldr_machine_out_clear(ldr_machine_out_t *out);
+void ldr_machine_out_fini(ldr_machine_out_t *out);
+
+/** Where a message came from: the cause of every decision it leads to,
+ *  and the base of their deterministic ids. */
+typedef struct ldr_machine_cause {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+} ldr_machine_cause_t;
+
+/** Applies one input message (application, review or violation) at its
+ *  own occurred_at. The caller has already moved the clock and fired the
+ *  timers due. A message whose event_id was applied before yields nothing
+ *  and counts a duplicate. Returns LDR_ERR_INVALID_ARG for a tick, a
+ *  decision or a record of another enterprise. */
+ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                            const ldr_record_t *msg,
+                            const ldr_machine_cause_t *cause,
+                            ldr_machine_out_t *out);
+
+/** Fires the timer (@p tier, @p kind) due at @p due, if the enterprise
+ *  still holds it. Decisions get effective_at = due. */
+void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                      ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
+                      const ldr_machine_cause_t *cause, ldr_machine_out_t *out);
+
+/* ---- a partition: its clock, enterprises and timers ------------------- */
+
+typedef struct ldr_partition ldr_partition_t;
+
+ldr_partition_t *ldr_partition_new(const ldr_policies_t *policies);
+void ldr_partition_destroy(ldr_partition_t *p);
+int64_t ldr_partition_clock(const ldr_partition_t *p);
+/** The enterprise with this USCC, or NULL. */
+ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
+                                     size_t len);
+size_t ldr_partition_count(const ldr_partition_t *p);
+
+/** One message of the partition's log, in log order: moves the clock to
+ *  max(clock, message time), fires every timer due at or before the clock
+ *  in (due, USCC, tier, kind) order, then applies the message (a tick only
+ *  moves the clock). Decisions are appended to @p out in that order. */
+ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
+                             const ldr_machine_cause_t *cause,
+                             ldr_machine_out_t *out);
+
+#endif

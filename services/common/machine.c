@@ -1,0 +1,799 @@
+/* machine.c -- the designation state machine. See machine.h for the design;
+ * the rules are POLICY.md's table "The state machine" and its "Precise
+ * semantics", which the comments below cite. */
+#include "ladder/machine.h"
+
+#include "ladder/alloc.h"
+#include "ladder/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const ldr_tier_state_names[] = {"NONE", "PUBLICITY",
+                                                   "DESIGNATED", "REVIEW_DUE"};
+
+const char *ldr_tier_state_name(ldr_tier_state_t s) {
+    return (unsigned)s < 4 ? ldr_tier_state_names[s] : "?";
+}
+
+static bool ldr_active(const ldr_tier_rec_t *t) {
+    return t->state == LDR_TIER_STATE_DESIGNATED ||
+           t->state == LDR_TIER_STATE_REVIEW_DUE;
+}
+
+/* ---- enterprise ---------------------------------------------------------- */
+
+void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len) {
+    memset(e, 0, sizeof(*e));
+    if (len > 18) len = 18;
+    memcpy(e->uscc, uscc, len);
+}
+
+void ldr_enterprise_fini(ldr_enterprise_t *e) {
+    free(e->cases);
+    free(e->events);
+    memset(e, 0, sizeof(*e));
+}
+
+uint64_t ldr_machine_event_hash(const char *id, size_t len) {
+    /* FNV-1a, then the splitmix64 finaliser to spread the bits. */
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)id[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+/* Index of the first hash >= h in the sorted list. */
+static size_t ldr_events_lower(const ldr_enterprise_t *e, uint64_t h) {
+    size_t lo = 0, hi = e->events_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->events[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool ldr_enterprise_seen(const ldr_enterprise_t *e, const char *id,
+                         size_t len) {
+    uint64_t h = ldr_machine_event_hash(id, len);
+    size_t i = ldr_events_lower(e, h);
+    return i < e->events_count && e->events[i] == h;
+}
+
+static void ldr_enterprise_remember(ldr_enterprise_t *e, const char *id,
+                                    size_t len) {
+    uint64_t h = ldr_machine_event_hash(id, len);
+    size_t i = ldr_events_lower(e, h);
+    if (i < e->events_count && e->events[i] == h) return;
+    if (e->events_count == e->events_cap) {
+        e->events_cap = e->events_cap ? e->events_cap * 2 : 8;
+        e->events = ldr_realloc(e->events, e->events_cap * sizeof(*e->events));
+    }
+    memmove(e->events + i + 1, e->events + i,
+            (e->events_count - i) * sizeof(*e->events));
+    e->events[i] = h;
+    e->events_count++;
+}
+
+static int ldr_case_index(const ldr_enterprise_t *e, const char *id,
+                          size_t len) {
+    for (size_t i = 0; i < e->cases_count; i++)
+        if (strlen(e->cases[i]) == len && memcmp(e->cases[i], id, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool ldr_enterprise_case_open(const ldr_enterprise_t *e, const char *id,
+                              size_t len) {
+    return ldr_case_index(e, id, len) >= 0;
+}
+
+static void ldr_case_open(ldr_enterprise_t *e, ldr_str_t id) {
+    if (ldr_case_index(e, id.ptr, id.len) >= 0) return;
+    if (e->cases_count == e->cases_cap) {
+        e->cases_cap = e->cases_cap ? e->cases_cap * 2 : 2;
+        e->cases = ldr_realloc(e->cases, e->cases_cap * sizeof(*e->cases));
+    }
+    size_t n =
+        id.len < LDR_MACHINE_ID_MAX - 1 ? id.len : LDR_MACHINE_ID_MAX - 1;
+    memcpy(e->cases[e->cases_count], id.ptr, n);
+    e->cases[e->cases_count][n] = '\0';
+    e->cases_count++;
+}
+
+static void ldr_case_close(ldr_enterprise_t *e, int i) {
+    memmove(e->cases + i, e->cases + i + 1,
+            (e->cases_count - (size_t)i - 1) * sizeof(*e->cases));
+    e->cases_count--;
+}
+
+/* ---- decisions ----------------------------------------------------------- */
+
+void ldr_machine_out_init(ldr_machine_out_t *out) {
+    memset(out, 0, sizeof(*out));
+}
+
+void ldr_machine_out_clear(ldr_machine_out_t *out) {
+    out->count = 0;
+}
+
+void ldr_machine_out_fini(ldr_machine_out_t *out) {
+    free(out->v);
+    memset(out, 0, sizeof(*out));
+}
+
+static void ldr_copy(char *dst, size_t size, const char *src, size_t len) {
+    if (len >= size) len = size - 1;
+    if (len) memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+/* The context of one message step: what every decision of it shares. */
+typedef struct ldr_step {
+    const ldr_policies_t *policies;
+    const ldr_machine_cause_t *cause;
+    ldr_machine_out_t *out;
+    const char *event_id; /* NULL for timer decisions */
+    size_t event_id_len;
+} ldr_step_t;
+
+/* Decision ids are "<partition>-<offset>-<n>": the message that caused the
+ * decision and its place among that message's decisions. The log fixes
+ * both, so a replay gives the same ids. */
+static size_t ldr_seq_of(const ldr_machine_out_t *out,
+                         const ldr_machine_cause_t *c) {
+    size_t n = 0;
+    for (size_t i = out->count; i > 0; i--) {
+        char prefix[64];
+        int len = snprintf(prefix, sizeof(prefix), "%d-%lld-",
+                           (int)c->partition, (long long)c->offset);
+        if (strncmp(out->v[i - 1].decision_id, prefix, (size_t)len) != 0) break;
+        n++;
+    }
+    return n;
+}
+
+static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
+                                        const ldr_enterprise_t *e,
+                                        ldr_decision_type_t type,
+                                        int64_t effective_at) {
+    ldr_machine_out_t *out = s->out;
+    size_t seq = ldr_seq_of(out, s->cause);
+    if (out->count == out->cap) {
+        out->cap = out->cap ? out->cap * 2 : 16;
+        out->v = ldr_realloc(out->v, out->cap * sizeof(*out->v));
+    }
+    ldr_machine_decision_t *d = &out->v[out->count++];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->decision_id, sizeof(d->decision_id), "%d-%lld-%zu",
+             (int)s->cause->partition, (long long)s->cause->offset, seq);
+    memcpy(d->uscc, e->uscc, sizeof(d->uscc));
+    memcpy(d->enterprise_name, e->name, sizeof(d->enterprise_name));
+    memcpy(d->reporting_unit, e->unit, sizeof(d->reporting_unit));
+    d->decision = type;
+    d->effective_at = effective_at;
+    if (snprintf(d->cause, sizeof(d->cause), "%s/%d/%lld",
+                 s->cause->topic ? s->cause->topic : "",
+                 (int)s->cause->partition, (long long)s->cause->offset) < 0)
+        d->cause[0] = '\0';
+    if (s->event_id) {
+        d->has_cause_event_id = true;
+        ldr_copy(d->cause_event_id, sizeof(d->cause_event_id), s->event_id,
+                 s->event_id_len);
+    }
+    return d;
+}
+
+static void ldr_d_tier(ldr_machine_decision_t *d, ldr_tier_t t) {
+    d->has_tier = true;
+    d->tier = t;
+}
+
+static void ldr_d_batch(ldr_machine_decision_t *d, int32_t batch) {
+    d->has_batch = true;
+    d->batch = batch;
+}
+
+static void ldr_d_reason(ldr_machine_decision_t *d, const char *r) {
+    if (d->reasons_count < LDR_DECISION_REASONS_MAX)
+        d->reasons[d->reasons_count++] = r;
+}
+
+static void ldr_d_policy(ldr_machine_decision_t *d, const char *version) {
+    ldr_copy(d->policy_version, sizeof(d->policy_version), version,
+             strlen(version));
+}
+
+static void ldr_d_case(ldr_machine_decision_t *d, ldr_str_t case_id) {
+    d->has_case_id = true;
+    ldr_copy(d->case_id, sizeof(d->case_id), case_id.ptr, case_id.len);
+}
+
+static void ldr_d_eval(ldr_machine_decision_t *d, const ldr_eval_result_t *r) {
+    if (r->has_score) {
+        d->has_score = true;
+        d->score = r->score;
+    }
+    for (size_t i = 0; i < r->reasons_count; i++)
+        ldr_d_reason(d, r->reasons[i]);
+    ldr_d_policy(d, ldr_policy_version(r->policy));
+}
+
+void ldr_machine_decision_record(const ldr_machine_decision_t *d,
+                                 ldr_record_t *out) {
+    memset(out, 0, sizeof(*out));
+    out->kind = LDR_RECORD_DECISION;
+    ldr_decision_t *r = &out->u.decision;
+    r->decision_id = ldr_str(d->decision_id);
+    r->uscc = ldr_str(d->uscc);
+    r->enterprise_name = ldr_str(d->enterprise_name);
+    r->reporting_unit = ldr_str(d->reporting_unit);
+    r->has_tier = d->has_tier;
+    r->tier = d->tier;
+    r->decision = d->decision;
+    r->reasons_count = d->reasons_count;
+    for (size_t i = 0; i < d->reasons_count; i++)
+        r->reasons[i] = ldr_str(d->reasons[i]);
+    r->effective_at = d->effective_at;
+    r->has_valid_from = d->has_valid_from;
+    r->valid_from = d->valid_from;
+    r->has_valid_until = d->has_valid_until;
+    r->valid_until = d->valid_until;
+    r->has_review_deadline = d->has_review_deadline;
+    r->review_deadline = d->review_deadline;
+    r->has_ban_until = d->has_ban_until;
+    r->ban_until = d->ban_until;
+    r->has_case_id = d->has_case_id;
+    r->case_id = ldr_str(d->case_id);
+    r->has_batch = d->has_batch;
+    r->batch = d->batch;
+    r->has_score = d->has_score;
+    r->score = d->score;
+    r->policy_version = ldr_str(d->policy_version);
+    r->has_cause_event_id = d->has_cause_event_id;
+    r->cause_event_id = ldr_str(d->cause_event_id);
+    r->cause = ldr_str(d->cause);
+}
+
+/* ---- lifecycle helpers ------------------------------------------------------
+ */
+
+/* "Lifecycle numbers come from the policy version stored with the
+ * designation (from its application or its latest renewal)." */
+static const ldr_policy_lifecycle_t *
+ldr_stored_lifecycle(const ldr_policies_t *p, const ldr_tier_rec_t *t) {
+    const ldr_policy_t *pol =
+        ldr_policies_find(p, t->policy, strlen(t->policy));
+    return pol ? ldr_policy_lifecycle(pol) : NULL;
+}
+
+static void ldr_clear_timers(ldr_tier_rec_t *t) {
+    for (int k = 0; k < LDR_TIMER__COUNT; k++)
+        t->timer_due[k] = 0;
+}
+
+static void ldr_to_none(ldr_tier_rec_t *t) {
+    t->state = LDR_TIER_STATE_NONE;
+    t->held = false;
+    ldr_clear_timers(t);
+}
+
+/* DESIGNATED (or RENEWED) from valid_from: sets validity, and replaces the
+ * review-window and validity-end timers. */
+static void ldr_designate(ldr_tier_rec_t *t, const ldr_policy_lifecycle_t *lc,
+                          int64_t valid_from) {
+    t->state = LDR_TIER_STATE_DESIGNATED;
+    t->held = false;
+    t->valid_from = valid_from;
+    t->valid_until = ldr_time_add_years(valid_from, lc->validity_years);
+    t->timer_due[LDR_TIMER_PUBLICITY_END] = 0;
+    t->timer_due[LDR_TIMER_REVIEW_WINDOW] =
+        ldr_time_add_days(t->valid_until, -lc->review_window_days);
+    t->timer_due[LDR_TIMER_VALIDITY_END] = t->valid_until;
+}
+
+static void ldr_d_validity(ldr_machine_decision_t *d, const ldr_tier_rec_t *t) {
+    d->has_valid_from = d->has_valid_until = true;
+    d->valid_from = t->valid_from;
+    d->valid_until = t->valid_until;
+}
+
+static void ldr_set_identity(ldr_enterprise_t *e, ldr_str_t name,
+                             ldr_str_t unit) {
+    ldr_copy(e->name, sizeof(e->name), name.ptr, name.len);
+    ldr_copy(e->unit, sizeof(e->unit), unit.ptr, unit.len);
+}
+
+/* ---- messages
+ * ---------------------------------------------------------------- */
+
+static void ldr_refuse(ldr_step_t *s, ldr_enterprise_t *e, int64_t t,
+                       ldr_tier_t tier, const char *reason,
+                       const ldr_policy_t *pol, bool has_batch, int32_t batch) {
+    ldr_machine_decision_t *d = ldr_emit(s, e, LDR_DECISION_REFUSED, t);
+    ldr_d_tier(d, tier);
+    ldr_d_reason(d, reason);
+    ldr_d_policy(d, ldr_policy_version(pol));
+    if (has_batch) ldr_d_batch(d, batch);
+}
+
+static ldr_err_t ldr_apply_application(ldr_step_t *s, ldr_enterprise_t *e,
+                                       const ldr_application_t *a) {
+    const ldr_policy_t *pol =
+        ldr_policies_select(s->policies, LDR_EVAL_APPLICATION, a->occurred_at);
+    if (!pol) return LDR_ERR_POLICY;
+    const ldr_policy_lifecycle_t *lc = ldr_policy_lifecycle(pol);
+    int64_t t = a->occurred_at;
+    ldr_tier_rec_t *tr = &e->tiers[a->tier];
+    ldr_set_identity(e, a->enterprise_name, a->reporting_unit);
+
+    /* Refusals follow the table's row order and carry one reason. */
+    int pre = lc->prerequisite[a->tier];
+    const char *refusal = NULL;
+    if (e->ban_until > t)
+        refusal = "REAPPLICATION_BANNED";
+    else if (tr->state == LDR_TIER_STATE_PUBLICITY)
+        refusal = "DUPLICATE_APPLICATION";
+    else if (ldr_active(tr))
+        refusal = "ALREADY_DESIGNATED";
+    else if (pre >= 0 && !ldr_active(&e->tiers[pre]))
+        refusal = "PREREQUISITE_MISSING";
+    if (refusal) {
+        ldr_refuse(s, e, t, a->tier, refusal, pol, true, a->batch);
+        return LDR_OK;
+    }
+    ldr_eval_result_t r;
+    ldr_policy_evaluate_with(pol, a->tier, LDR_EVAL_APPLICATION, &a->indicators,
+                             &r);
+    ldr_machine_decision_t *d = ldr_emit(
+        s, e, r.pass ? LDR_DECISION_PUBLICITY_STARTED : LDR_DECISION_REJECTED,
+        t);
+    ldr_d_tier(d, a->tier);
+    ldr_d_batch(d, a->batch);
+    ldr_d_eval(d, &r);
+    if (r.pass) {
+        ldr_clear_timers(tr);
+        tr->state = LDR_TIER_STATE_PUBLICITY;
+        tr->held = false;
+        tr->batch = a->batch;
+        tr->valid_from = tr->valid_until = 0;
+        tr->publicity_end = ldr_time_add_days(t, lc->publicity_days);
+        ldr_copy(tr->policy, sizeof(tr->policy), ldr_policy_version(pol),
+                 strlen(ldr_policy_version(pol)));
+        tr->timer_due[LDR_TIMER_PUBLICITY_END] = tr->publicity_end;
+    }
+    return LDR_OK;
+}
+
+static ldr_err_t ldr_apply_review(ldr_step_t *s, ldr_enterprise_t *e,
+                                  const ldr_review_t *rv) {
+    const ldr_policy_t *pol =
+        ldr_policies_select(s->policies, LDR_EVAL_REVIEW, rv->occurred_at);
+    if (!pol) return LDR_ERR_POLICY;
+    int64_t t = rv->occurred_at;
+    ldr_tier_rec_t *tr = &e->tiers[rv->tier];
+    ldr_set_identity(e, rv->enterprise_name, rv->reporting_unit);
+
+    /* A tier in PUBLICITY, or one the validity-end timer already ended, is
+     * not designated. */
+    if (!ldr_active(tr)) {
+        ldr_refuse(s, e, t, rv->tier, "NOT_DESIGNATED", pol, false, 0);
+        return LDR_OK;
+    }
+    const ldr_policy_lifecycle_t *stored =
+        ldr_stored_lifecycle(s->policies, tr);
+    if (!stored) return LDR_ERR_POLICY;
+    if (t < ldr_time_add_days(tr->valid_until, -stored->review_window_days)) {
+        ldr_refuse(s, e, t, rv->tier, "OUTSIDE_REVIEW_WINDOW", pol, true,
+                   tr->batch);
+        return LDR_OK;
+    }
+    ldr_eval_result_t r;
+    ldr_policy_evaluate_with(pol, rv->tier, LDR_EVAL_REVIEW, &rv->indicators,
+                             &r);
+    if (r.pass) {
+        /* RENEWED: valid_from = old valid_until, for a new validity under
+         * the version that renewed it. */
+        ldr_copy(tr->policy, sizeof(tr->policy), ldr_policy_version(pol),
+                 strlen(ldr_policy_version(pol)));
+        ldr_designate(tr, ldr_policy_lifecycle(pol), tr->valid_until);
+        ldr_machine_decision_t *d = ldr_emit(s, e, LDR_DECISION_RENEWED, t);
+        ldr_d_tier(d, rv->tier);
+        ldr_d_batch(d, tr->batch);
+        ldr_d_validity(d, tr);
+        ldr_d_eval(d, &r);
+    } else {
+        ldr_machine_decision_t *d = ldr_emit(s, e, LDR_DECISION_REVOKED, t);
+        ldr_d_tier(d, rv->tier);
+        ldr_d_batch(d, tr->batch);
+        if (r.has_score) {
+            d->has_score = true;
+            d->score = r.score;
+        }
+        ldr_d_reason(d, "REVIEW_FAILED");
+        for (size_t i = 0; i < r.reasons_count; i++)
+            ldr_d_reason(d, r.reasons[i]);
+        ldr_d_policy(d, ldr_policy_version(pol));
+        ldr_to_none(tr);
+    }
+    return LDR_OK;
+}
+
+static ldr_err_t ldr_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
+                                     const ldr_violation_t *v) {
+    /* Enterprise-level decisions carry the application version at t. */
+    const ldr_policy_t *pol =
+        ldr_policies_select(s->policies, LDR_EVAL_APPLICATION, v->occurred_at);
+    if (!pol) return LDR_ERR_POLICY;
+    int64_t t = v->occurred_at;
+    /* A violation report gives the unit only, and only to an enterprise
+     * that has none yet. */
+    if (!e->unit[0])
+        ldr_copy(e->unit, sizeof(e->unit), v->reporting_unit.ptr,
+                 v->reporting_unit.len);
+    int open = ldr_case_index(e, v->case_id.ptr, v->case_id.len);
+    ldr_machine_decision_t *d;
+    switch (v->status) {
+    case LDR_CASE_REPORTED:
+        ldr_case_open(e, v->case_id);
+        d = ldr_emit(s, e, LDR_DECISION_INVESTIGATION_OPENED, t);
+        ldr_d_case(d, v->case_id);
+        ldr_d_policy(d, ldr_policy_version(pol));
+        return LDR_OK;
+    case LDR_CASE_DISMISSED:
+        if (open < 0) {
+            d = ldr_emit(s, e, LDR_DECISION_REFUSED, t);
+            ldr_d_reason(d, "UNKNOWN_CASE");
+            ldr_d_case(d, v->case_id);
+            ldr_d_policy(d, ldr_policy_version(pol));
+            return LDR_OK;
+        }
+        ldr_case_close(e, open);
+        d = ldr_emit(s, e, LDR_DECISION_INVESTIGATION_CLEARED, t);
+        ldr_d_case(d, v->case_id);
+        ldr_d_policy(d, ldr_policy_version(pol));
+        if (e->cases_count > 0) return LDR_OK;
+        /* No case left open: every held publicity becomes DESIGNATED with
+         * valid_from = max(the dismissal's time, the end of publicity). */
+        for (int k = 0; k < LDR_TIER__COUNT; k++) {
+            ldr_tier_rec_t *tr = &e->tiers[k];
+            if (tr->state != LDR_TIER_STATE_PUBLICITY || !tr->held) continue;
+            const ldr_policy_lifecycle_t *lc =
+                ldr_stored_lifecycle(s->policies, tr);
+            if (!lc) return LDR_ERR_POLICY;
+            ldr_designate(tr, lc,
+                          t > tr->publicity_end ? t : tr->publicity_end);
+            d = ldr_emit(s, e, LDR_DECISION_DESIGNATED, t);
+            ldr_d_tier(d, (ldr_tier_t)k);
+            ldr_d_batch(d, tr->batch);
+            ldr_d_validity(d, tr);
+            ldr_d_case(d, v->case_id);
+            ldr_d_policy(d, tr->policy);
+        }
+        return LDR_OK;
+    case LDR_CASE_VERIFIED: {
+        if (open >= 0) ldr_case_close(e, open);
+        int64_t ban =
+            ldr_time_add_years(t, ldr_policy_lifecycle(pol)->ban_years);
+        if (ban > e->ban_until) e->ban_until = ban;
+        d = ldr_emit(s, e, LDR_DECISION_VIOLATION_CONFIRMED, t);
+        d->has_ban_until = true;
+        d->ban_until = e->ban_until;
+        ldr_d_case(d, v->case_id);
+        ldr_d_policy(d, ldr_policy_version(pol));
+        for (int k = 0; k < LDR_TIER__COUNT; k++) {
+            ldr_tier_rec_t *tr = &e->tiers[k];
+            if (tr->state == LDR_TIER_STATE_NONE) continue;
+            d = ldr_emit(s, e, LDR_DECISION_CANCELLED, t);
+            ldr_d_tier(d, (ldr_tier_t)k);
+            ldr_d_batch(d, tr->batch);
+            ldr_d_reason(d, "VIOLATION_VERIFIED");
+            ldr_d_reason(d, ldr_violation_kind_name(v->kind));
+            ldr_d_case(d, v->case_id);
+            ldr_d_policy(d, tr->policy);
+            ldr_to_none(tr);
+        }
+        return LDR_OK;
+    }
+    case LDR_CASE__COUNT: break;
+    }
+    return LDR_ERR_INVALID_ARG;
+}
+
+static ldr_str_t ldr_msg_uscc(const ldr_record_t *m) {
+    switch (m->kind) {
+    case LDR_RECORD_APPLICATION: return m->u.application.uscc;
+    case LDR_RECORD_REVIEW: return m->u.review.uscc;
+    case LDR_RECORD_VIOLATION: return m->u.violation.uscc;
+    default: return ldr_str(NULL);
+    }
+}
+
+static ldr_str_t ldr_msg_event_id(const ldr_record_t *m) {
+    switch (m->kind) {
+    case LDR_RECORD_APPLICATION: return m->u.application.event_id;
+    case LDR_RECORD_REVIEW: return m->u.review.event_id;
+    case LDR_RECORD_VIOLATION: return m->u.violation.event_id;
+    default: return ldr_str(NULL);
+    }
+}
+
+ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                            const ldr_record_t *msg,
+                            const ldr_machine_cause_t *cause,
+                            ldr_machine_out_t *out) {
+    ldr_str_t uscc = ldr_msg_uscc(msg);
+    if (!uscc.len || uscc.len != strlen(e->uscc) ||
+        memcmp(uscc.ptr, e->uscc, uscc.len) != 0)
+        return LDR_ERR_INVALID_ARG;
+    ldr_str_t id = ldr_msg_event_id(msg);
+    /* Event ids are per enterprise and remembered for its whole history,
+     * whatever the outcome of the event. */
+    if (ldr_enterprise_seen(e, id.ptr, id.len)) {
+        out->duplicates++;
+        return LDR_OK;
+    }
+    ldr_step_t s = {policies, cause, out, id.ptr, id.len};
+    ldr_err_t err;
+    switch (msg->kind) {
+    case LDR_RECORD_APPLICATION:
+        err = ldr_apply_application(&s, e, &msg->u.application);
+        break;
+    case LDR_RECORD_REVIEW:
+        err = ldr_apply_review(&s, e, &msg->u.review);
+        break;
+    default: err = ldr_apply_violation(&s, e, &msg->u.violation); break;
+    }
+    if (!err) ldr_enterprise_remember(e, id.ptr, id.len);
+    return err;
+}
+
+/* ---- timers
+ * ------------------------------------------------------------------- */
+
+void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                      ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
+                      const ldr_machine_cause_t *cause,
+                      ldr_machine_out_t *out) {
+    ldr_tier_rec_t *tr = &e->tiers[tier];
+    if (tr->timer_due[kind] != due || due == 0)
+        return; /* replaced or dropped */
+    tr->timer_due[kind] = 0;
+    ldr_step_t s = {policies, cause, out, NULL, 0};
+    const ldr_policy_lifecycle_t *lc = ldr_stored_lifecycle(policies, tr);
+    if (!lc) return;
+    ldr_machine_decision_t *d;
+    /* A timer checks the tier's state and does nothing unless it matches. */
+    switch (kind) {
+    case LDR_TIMER_PUBLICITY_END:
+        if (tr->state != LDR_TIER_STATE_PUBLICITY) return;
+        out->timers_fired++;
+        if (e->cases_count > 0) {
+            tr->held = true; /* designated when the last case closes */
+            return;
+        }
+        ldr_designate(tr, lc, due);
+        d = ldr_emit(&s, e, LDR_DECISION_DESIGNATED, due);
+        ldr_d_tier(d, tier);
+        ldr_d_batch(d, tr->batch);
+        ldr_d_validity(d, tr);
+        ldr_d_policy(d, tr->policy);
+        return;
+    case LDR_TIMER_REVIEW_WINDOW:
+        if (tr->state != LDR_TIER_STATE_DESIGNATED) return;
+        out->timers_fired++;
+        tr->state = LDR_TIER_STATE_REVIEW_DUE;
+        d = ldr_emit(&s, e, LDR_DECISION_REVIEW_DUE, due);
+        ldr_d_tier(d, tier);
+        ldr_d_batch(d, tr->batch);
+        d->has_review_deadline = true;
+        d->review_deadline = tr->valid_until;
+        ldr_d_policy(d, tr->policy);
+        return;
+    case LDR_TIMER_VALIDITY_END:
+        if (!ldr_active(tr)) return;
+        out->timers_fired++;
+        d = ldr_emit(&s, e, lc->on_validity_end[tier], due);
+        ldr_d_tier(d, tier);
+        ldr_d_batch(d, tr->batch);
+        ldr_d_reason(d, lc->validity_end_reason[tier]);
+        ldr_d_policy(d, tr->policy);
+        ldr_to_none(tr);
+        return;
+    case LDR_TIMER__COUNT: return;
+    }
+}
+
+/* ---- partition
+ * ------------------------------------------------------------------ */
+
+typedef struct ldr_timer_entry {
+    int64_t due;
+    ldr_enterprise_t *e;
+    uint8_t tier;
+    uint8_t kind;
+} ldr_timer_entry_t;
+
+struct ldr_partition {
+    const ldr_policies_t *policies;
+    int64_t clock;
+    ldr_enterprise_t **slots; /* open addressing by USCC */
+    size_t cap;
+    size_t count;
+    ldr_timer_entry_t *heap;
+    size_t heap_len;
+    size_t heap_cap;
+};
+
+ldr_partition_t *ldr_partition_new(const ldr_policies_t *policies) {
+    ldr_partition_t *p = ldr_calloc(1, sizeof(*p));
+    p->policies = policies;
+    p->cap = 1024;
+    p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
+    return p;
+}
+
+void ldr_partition_destroy(ldr_partition_t *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->cap; i++)
+        if (p->slots[i]) {
+            ldr_enterprise_fini(p->slots[i]);
+            free(p->slots[i]);
+        }
+    free(p->slots);
+    free(p->heap);
+    free(p);
+}
+
+int64_t ldr_partition_clock(const ldr_partition_t *p) {
+    return p->clock;
+}
+size_t ldr_partition_count(const ldr_partition_t *p) {
+    return p->count;
+}
+
+static size_t ldr_slot(const ldr_partition_t *p, const char *uscc, size_t len) {
+    size_t i = (size_t)ldr_machine_event_hash(uscc, len) & (p->cap - 1);
+    while (p->slots[i] && (strlen(p->slots[i]->uscc) != len ||
+                           memcmp(p->slots[i]->uscc, uscc, len) != 0))
+        i = (i + 1) & (p->cap - 1);
+    return i;
+}
+
+ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
+                                     size_t len) {
+    return p->slots[ldr_slot(p, uscc, len)];
+}
+
+static ldr_enterprise_t *ldr_partition_get(ldr_partition_t *p, ldr_str_t uscc) {
+    size_t i = ldr_slot(p, uscc.ptr, uscc.len);
+    if (p->slots[i]) return p->slots[i];
+    if ((p->count + 1) * 10 > p->cap * 7) {
+        ldr_enterprise_t **old = p->slots;
+        size_t old_cap = p->cap;
+        p->cap *= 2;
+        p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
+        for (size_t j = 0; j < old_cap; j++)
+            if (old[j])
+                p->slots[ldr_slot(p, old[j]->uscc, strlen(old[j]->uscc))] =
+                    old[j];
+        free(old);
+        i = ldr_slot(p, uscc.ptr, uscc.len);
+    }
+    ldr_enterprise_t *e = ldr_malloc(sizeof(*e));
+    ldr_enterprise_init(e, uscc.ptr, uscc.len);
+    p->slots[i] = e;
+    p->count++;
+    return e;
+}
+
+/* Timer order: (due, USCC, tier in ladder order, kind). */
+static int ldr_timer_less(const ldr_timer_entry_t *a,
+                          const ldr_timer_entry_t *b) {
+    if (a->due != b->due) return a->due < b->due;
+    int c = strcmp(a->e->uscc, b->e->uscc);
+    if (c) return c < 0;
+    if (a->tier != b->tier) return a->tier < b->tier;
+    return a->kind < b->kind;
+}
+
+static void ldr_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
+    if (p->heap_len == p->heap_cap) {
+        p->heap_cap = p->heap_cap ? p->heap_cap * 2 : 256;
+        p->heap = ldr_realloc(p->heap, p->heap_cap * sizeof(*p->heap));
+    }
+    size_t i = p->heap_len++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!ldr_timer_less(&t, &p->heap[parent])) break;
+        p->heap[i] = p->heap[parent];
+        i = parent;
+    }
+    p->heap[i] = t;
+}
+
+static ldr_timer_entry_t ldr_heap_pop(ldr_partition_t *p) {
+    ldr_timer_entry_t top = p->heap[0];
+    ldr_timer_entry_t last = p->heap[--p->heap_len];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const ldr_timer_entry_t *best = &last;
+        if (l < p->heap_len && ldr_timer_less(&p->heap[l], best)) {
+            m = l;
+            best = &p->heap[l];
+        }
+        if (r < p->heap_len && ldr_timer_less(&p->heap[r], best)) m = r;
+        if (m == i) break;
+        p->heap[i] = p->heap[m];
+        i = m;
+    }
+    if (p->heap_len) p->heap[i] = last;
+    return top;
+}
+
+/* Indexes the timers an enterprise set or replaced since @p before. */
+static void
+ldr_index_timers(ldr_partition_t *p, ldr_enterprise_t *e,
+                 const int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        for (int k = 0; k < LDR_TIMER__COUNT; k++) {
+            int64_t due = e->tiers[t].timer_due[k];
+            if (due && due != before[t][k])
+                ldr_heap_push(
+                    p, (ldr_timer_entry_t){due, e, (uint8_t)t, (uint8_t)k});
+        }
+}
+
+static void ldr_snapshot(const ldr_enterprise_t *e,
+                         int64_t out[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        for (int k = 0; k < LDR_TIMER__COUNT; k++)
+            out[t][k] = e->tiers[t].timer_due[k];
+}
+
+static int64_t ldr_msg_time(const ldr_record_t *m) {
+    switch (m->kind) {
+    case LDR_RECORD_APPLICATION: return m->u.application.occurred_at;
+    case LDR_RECORD_REVIEW: return m->u.review.occurred_at;
+    case LDR_RECORD_VIOLATION: return m->u.violation.occurred_at;
+    case LDR_RECORD_CLOCK_TICK: return m->u.tick.tick_at;
+    default: return 0;
+    }
+}
+
+ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
+                             const ldr_machine_cause_t *cause,
+                             ldr_machine_out_t *out) {
+    if (msg->kind == LDR_RECORD_DECISION) return LDR_ERR_INVALID_ARG;
+    int64_t t = ldr_msg_time(msg);
+    if (t > p->clock) p->clock = t;
+    int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT];
+    /* Every timer due at or before the clock fires first, in order; timers
+     * set while firing join the same loop. */
+    while (p->heap_len && p->heap[0].due <= p->clock) {
+        ldr_timer_entry_t te = ldr_heap_pop(p);
+        if (te.e->tiers[te.tier].timer_due[te.kind] != te.due) continue;
+        ldr_snapshot(te.e, before);
+        ldr_machine_fire(p->policies, te.e, (ldr_tier_t)te.tier,
+                         (ldr_timer_kind_t)te.kind, te.due, cause, out);
+        ldr_index_timers(p, te.e, before);
+    }
+    if (msg->kind == LDR_RECORD_CLOCK_TICK) return LDR_OK;
+    ldr_enterprise_t *e = ldr_partition_get(p, ldr_msg_uscc(msg));
+    ldr_snapshot(e, before);
+    ldr_err_t err = ldr_machine_apply(p->policies, e, msg, cause, out);
+    ldr_index_timers(p, e, before);
+    return err;
+}
