@@ -26,6 +26,7 @@
 #ifndef LADDER_MACHINE_H
 #define LADDER_MACHINE_H
 
+#include "ladder/enterprise.h"
 #include "ladder/err.h"
 #include "ladder/policy.h"
 #include "ladder/record.h"
@@ -34,71 +35,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum ldr_tier_state {
-    LDR_TIER_STATE_NONE = 0,
-    LDR_TIER_STATE_PUBLICITY,
-    LDR_TIER_STATE_DESIGNATED,
-    LDR_TIER_STATE_REVIEW_DUE,
-} ldr_tier_state_t;
-
-const char *ldr_tier_state_name(ldr_tier_state_t s);
-
-/* Timer kinds, in the order timers due at the same instant fire. */
-typedef enum ldr_timer_kind {
-    LDR_TIMER_PUBLICITY_END = 0,
-    LDR_TIMER_REVIEW_WINDOW,
-    LDR_TIMER_VALIDITY_END,
-    LDR_TIMER__COUNT
-} ldr_timer_kind_t;
-
-#define LDR_MACHINE_POLICY_MAX 32  /* a policy version + NUL */
-#define LDR_MACHINE_ID_MAX     129 /* event and case ids: 1-128 bytes + NUL */
-#define LDR_MACHINE_NAME_MAX   201 /* enterprise name: 1-200 bytes + NUL */
-#define LDR_MACHINE_UNIT_MAX   8   /* reporting unit code + NUL */
-#define LDR_MACHINE_CAUSE_MAX  256 /* "topic/partition/offset" + NUL */
-
-typedef struct ldr_tier_rec {
-    ldr_tier_state_t state;
-    bool held;     /* publicity ended while a case was open */
-    int32_t batch; /* of the application that started it */
-    int64_t publicity_end;
-    int64_t valid_from; /* DESIGNATED, REVIEW_DUE */
-    int64_t valid_until;
-    char policy[LDR_MACHINE_POLICY_MAX]; /* version the lifecycle follows */
-    int64_t timer_due[LDR_TIMER__COUNT]; /* 0: no timer of that kind */
-} ldr_tier_rec_t;
-
-typedef struct ldr_enterprise {
-    char uscc[19];
-    char unit[LDR_MACHINE_UNIT_MAX];
-    char name[LDR_MACHINE_NAME_MAX];
-    ldr_tier_rec_t tiers[LDR_TIER__COUNT];
-    int64_t ban_until; /* 0: never banned */
-    size_t cases_count;
-    size_t cases_cap;
-    char (*cases)[LDR_MACHINE_ID_MAX]; /* open violation cases */
-    size_t events_count;
-    size_t events_cap;
-    uint64_t *events; /* sorted hashes of every applied event_id */
-} ldr_enterprise_t;
-
-/** Initialises an empty enterprise (every tier NONE). */
-void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len);
-/** Releases its arrays; the struct may be initialised again. */
-void ldr_enterprise_fini(ldr_enterprise_t *e);
-bool ldr_enterprise_case_open(const ldr_enterprise_t *e, const char *case_id,
-                              size_t len);
-bool ldr_enterprise_seen(const ldr_enterprise_t *e, const char *event_id,
-                         size_t len);
-/** The 64-bit hash by which event ids are remembered. */
-uint64_t ldr_machine_event_hash(const char *event_id, size_t len);
+#define LDR_MACHINE_CAUSE_MAX 256 /* "topic/partition/offset" + NUL */
 
 /** One decision, owning its strings. */
 typedef struct ldr_machine_decision {
     char decision_id[96];
     char uscc[19];
-    char enterprise_name[LDR_MACHINE_NAME_MAX];
-    char reporting_unit[LDR_MACHINE_UNIT_MAX];
+    char enterprise_name[LDR_ENTERPRISE_NAME_MAX];
+    char reporting_unit[LDR_ENTERPRISE_UNIT_MAX];
     bool has_tier;
     ldr_tier_t tier;
     ldr_decision_type_t decision;
@@ -108,14 +52,14 @@ typedef struct ldr_machine_decision {
     bool has_valid_from, has_valid_until, has_review_deadline, has_ban_until;
     int64_t valid_from, valid_until, review_deadline, ban_until;
     bool has_case_id;
-    char case_id[LDR_MACHINE_ID_MAX];
+    char case_id[LDR_ENTERPRISE_ID_MAX];
     bool has_batch;
     int32_t batch;
     bool has_score;
     int32_t score;
-    char policy_version[LDR_MACHINE_POLICY_MAX];
+    char policy_version[LDR_ENTERPRISE_POLICY_MAX];
     bool has_cause_event_id;
-    char cause_event_id[LDR_MACHINE_ID_MAX];
+    char cause_event_id[LDR_ENTERPRISE_ID_MAX];
     char cause[LDR_MACHINE_CAUSE_MAX];
 } ldr_machine_decision_t;
 

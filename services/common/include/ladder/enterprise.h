@@ -1,0 +1,86 @@
+/* enterprise.h -- one enterprise's designation state.
+ *
+ * DESIGN: everything the state machine knows about an enterprise lives in
+ * one ldr_enterprise_t: its three tier records (with their timers: timers
+ * are identified by (USCC, tier, kind), so the tier record is where they
+ * belong), its open violation cases, its ban and the hashes of every event
+ * it has applied. The struct is plain data that the store can serialise
+ * and the cache can hold; machine.c changes it, nothing else does. */
+#ifndef LADDER_ENTERPRISE_H
+#define LADDER_ENTERPRISE_H
+
+#include "ladder/record.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ldr_tier_state {
+    LDR_TIER_STATE_NONE = 0,
+    LDR_TIER_STATE_PUBLICITY,
+    LDR_TIER_STATE_DESIGNATED,
+    LDR_TIER_STATE_REVIEW_DUE,
+} ldr_tier_state_t;
+
+const char *ldr_tier_state_name(ldr_tier_state_t s);
+
+/* Timer kinds, in the order timers due at the same instant fire. */
+typedef enum ldr_timer_kind {
+    LDR_TIMER_PUBLICITY_END = 0,
+    LDR_TIMER_REVIEW_WINDOW,
+    LDR_TIMER_VALIDITY_END,
+    LDR_TIMER__COUNT
+} ldr_timer_kind_t;
+
+#define LDR_ENTERPRISE_POLICY_MAX 32  /* a policy version + NUL */
+#define LDR_ENTERPRISE_ID_MAX     129 /* event and case ids: 1-128 bytes + NUL */
+#define LDR_ENTERPRISE_NAME_MAX   201 /* enterprise name: 1-200 bytes + NUL */
+#define LDR_ENTERPRISE_UNIT_MAX   8   /* reporting unit code + NUL */
+
+typedef struct ldr_tier_rec {
+    ldr_tier_state_t state;
+    bool held;     /* publicity ended while a case was open */
+    int32_t batch; /* of the application that started it */
+    int64_t publicity_end;
+    int64_t valid_from; /* DESIGNATED, REVIEW_DUE */
+    int64_t valid_until;
+    char policy[LDR_ENTERPRISE_POLICY_MAX]; /* version the lifecycle follows */
+    int64_t timer_due[LDR_TIMER__COUNT];    /* 0: no timer of that kind */
+} ldr_tier_rec_t;
+
+typedef struct ldr_enterprise {
+    char uscc[19];
+    char unit[LDR_ENTERPRISE_UNIT_MAX];
+    char name[LDR_ENTERPRISE_NAME_MAX];
+    ldr_tier_rec_t tiers[LDR_TIER__COUNT];
+    int64_t ban_until; /* 0: never banned */
+    size_t cases_count;
+    size_t cases_cap;
+    char (*cases)[LDR_ENTERPRISE_ID_MAX]; /* open violation cases */
+    size_t events_count;
+    size_t events_cap;
+    uint64_t *events; /* sorted hashes of every applied event_id */
+} ldr_enterprise_t;
+
+/** Initialises an empty enterprise (every tier NONE). */
+void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len);
+/** Releases its arrays; the struct may be initialised again. */
+void ldr_enterprise_fini(ldr_enterprise_t *e);
+bool ldr_enterprise_case_open(const ldr_enterprise_t *e, const char *case_id,
+                              size_t len);
+bool ldr_enterprise_seen(const ldr_enterprise_t *e, const char *event_id,
+                         size_t len);
+/** The 64-bit hash by which event ids are remembered. */
+uint64_t ldr_enterprise_event_hash(const char *event_id, size_t len);
+/** Remembers an applied event id (idempotent). */
+void ldr_enterprise_remember(ldr_enterprise_t *e, const char *event_id,
+                             size_t len);
+/** Index of the open case @p case_id, or -1. */
+int ldr_enterprise_case_index(const ldr_enterprise_t *e, const char *case_id,
+                              size_t len);
+/** Opens a case (nothing if it is open already). */
+void ldr_enterprise_case_add(ldr_enterprise_t *e, ldr_str_t case_id);
+/** Closes the case at index @p i. */
+void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i);
+
+#endif
