@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "ladder/buf.h"
 #include "ladder/machine.h"
 #include "ladder/time.h"
 
@@ -639,6 +640,70 @@ static void test_machine_decision_record_view(void **s) {
     world_fini(&w);
 }
 
+/* ---- compact encoding
+ * -------------------------------------------------------- */
+
+static void test_machine_enterprise_encoding_round_trips(void **s) {
+    (void)s;
+    world_t w;
+    world_init(&w);
+    int64_t t = T("2022-03-01T00:00:00Z");
+    /* States the machine really produces: designated, in publicity, held,
+     * with open cases, banned, with many events. */
+    designate_innovative(&w, U1, t);
+    apply(&w, U1, LDR_TIER_SPECIALIZED, 4, t + 10 * DAY, 1, "sp");
+    violation(&w, U1, LDR_CASE_REPORTED, "SZ-2022-0001", t + 11 * DAY, "v1");
+    tick(&w, t + 30 * DAY);
+    violation(&w, U2, LDR_CASE_VERIFIED, "c", t, "v2");
+    ldr_buf_t a, b;
+    ldr_buf_init(&a);
+    ldr_buf_init(&b);
+    const char *usccs[] = {U1, U2};
+    for (int i = 0; i < 2; i++) {
+        ldr_enterprise_t *e = ldr_partition_find(w.p, usccs[i], 18);
+        assert_non_null(e);
+        ldr_buf_reset(&a);
+        ldr_enterprise_encode(e, &a);
+        ldr_enterprise_t copy;
+        ldr_enterprise_init(&copy, e->uscc, 18);
+        assert_int_equal(ldr_enterprise_decode(&copy, a.data, a.len), LDR_OK);
+        ldr_buf_reset(&b);
+        ldr_enterprise_encode(&copy, &b);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        assert_memory_equal(copy.tiers, e->tiers, sizeof(e->tiers));
+        assert_int_equal(copy.ban_until, e->ban_until);
+        assert_int_equal(copy.cases_count, e->cases_count);
+        assert_int_equal(copy.events_count, e->events_count);
+        assert_string_equal(copy.name, e->name);
+        print_message("enterprise %d: %zu bytes\n", i, a.len);
+        /* Every truncation is refused, and leaves no partial state. */
+        for (size_t cut = 0; cut < a.len; cut++) {
+            char *p = malloc(cut ? cut : 1);
+            memcpy(p, a.data, cut);
+            assert_int_equal(ldr_enterprise_decode(&copy, p, cut),
+                             LDR_ERR_DECODE_FAILED);
+            assert_int_equal(copy.tiers[0].state, LDR_TIER_STATE_NONE);
+            free(p);
+        }
+        /* Random corruption never crashes. */
+        uint64_t x = 0x9E3779B97F4A7C15ULL;
+        for (int round = 0; round < 2000; round++) {
+            char *p = malloc(a.len);
+            memcpy(p, a.data, a.len);
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            p[x % a.len] = (char)(x >> 32);
+            ldr_err_t rc = ldr_enterprise_decode(&copy, p, a.len);
+            assert_true(rc == LDR_OK || rc == LDR_ERR_DECODE_FAILED);
+            free(p);
+        }
+        ldr_enterprise_fini(&copy);
+    }
+    ldr_buf_fini(&a);
+    ldr_buf_fini(&b);
+    world_fini(&w);
+}
+
 static int load(void **s) {
     (void)s;
     char err[512];
@@ -676,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_machine_policy_switch_2026),
         cmocka_unit_test(test_machine_enterprise_level_decisions_and_unit),
         cmocka_unit_test(test_machine_decision_record_view),
+        cmocka_unit_test(test_machine_enterprise_encoding_round_trips),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

@@ -9,6 +9,8 @@
 #ifndef LADDER_ENTERPRISE_H
 #define LADDER_ENTERPRISE_H
 
+#include "ladder/buf.h"
+#include "ladder/err.h"
 #include "ladder/record.h"
 
 #include <stdbool.h>
@@ -82,5 +84,19 @@ int ldr_enterprise_case_index(const ldr_enterprise_t *e, const char *case_id,
 void ldr_enterprise_case_add(ldr_enterprise_t *e, ldr_str_t case_id);
 /** Closes the case at index @p i. */
 void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i);
+
+/* ---- compact encoding, for the store ------------------------------------ */
+
+/** Appends the compact binary form of @p e (everything but the USCC, which
+ *  is the store's key) to @p out: a format byte, then varints and
+ *  length-prefixed strings; a tier with no state takes one byte. */
+void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out);
+
+/** Decodes what ldr_enterprise_encode wrote into @p e, which must be
+ *  initialised (its USCC is kept; its arrays are reused). Every length is
+ *  checked against the bytes that remain: LDR_ERR_DECODE_FAILED on
+ *  anything malformed, with @p e then emptied. */
+ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
+                                size_t len);
 
 #endif
