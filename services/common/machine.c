@@ -531,6 +531,11 @@ struct ldr_partition {
     ldr_timer_entry_t *heap;
     size_t heap_len;
     size_t heap_cap;
+    ldr_partition_dirty_t *dirty;
+    size_t dirty_len;
+    size_t dirty_cap;
+    ldr_partition_dirty_t *handed; /* the list given out last */
+    size_t handed_cap;
 };
 
 ldr_partition_t *ldr_partition_new(const ldr_policies_t *policies) {
@@ -550,6 +555,8 @@ void ldr_partition_destroy(ldr_partition_t *p) {
         }
     free(p->slots);
     free(p->heap);
+    free(p->dirty);
+    free(p->handed);
     free(p);
 }
 
@@ -660,6 +667,79 @@ static void ldr_snapshot(const ldr_enterprise_t *e,
             out[t][k] = e->tiers[t].timer_due[k];
 }
 
+/* Records an enterprise as changed in this batch, with its state as of
+ * the last commit. The list is short (one batch) and scanned linearly. */
+static void ldr_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
+    for (size_t i = 0; i < p->dirty_len; i++)
+        if (p->dirty[i].e == e) return;
+    if (p->dirty_len == p->dirty_cap) {
+        p->dirty_cap = p->dirty_cap ? p->dirty_cap * 2 : 64;
+        p->dirty = ldr_realloc(p->dirty, p->dirty_cap * sizeof(*p->dirty));
+    }
+    ldr_partition_dirty_t *d = &p->dirty[p->dirty_len++];
+    d->e = e;
+    memcpy(d->unit_before, e->unit, sizeof(d->unit_before));
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        d->state_before[t] = e->tiers[t].state;
+}
+
+const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
+                                                      size_t *count) {
+    /* Swap the lists: the caller reads one while the next batch fills the
+     * other. */
+    ldr_partition_dirty_t *out = p->dirty;
+    size_t out_cap = p->dirty_cap;
+    *count = p->dirty_len;
+    p->dirty = p->handed;
+    p->dirty_cap = p->handed_cap;
+    p->dirty_len = 0;
+    p->handed = out;
+    p->handed_cap = out_cap;
+    return out;
+}
+
+void ldr_partition_discard_dirty(ldr_partition_t *p) {
+    p->dirty_len = 0;
+}
+
+void ldr_partition_set_clock(ldr_partition_t *p, int64_t clock) {
+    p->clock = clock;
+}
+
+void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
+    size_t len = strlen(e->uscc);
+    ldr_enterprise_t *old = ldr_partition_find(p, e->uscc, len);
+    if (old) {
+        /* Stale heap entries of the old one are skipped when popped,
+         * since they no longer point at a live enterprise; rebuild. */
+        ldr_enterprise_fini(old);
+        *old = *e;
+        free(e);
+        e = old;
+        size_t w = 0;
+        for (size_t i = 0; i < p->heap_len; i++)
+            if (p->heap[i].e != e) p->heap[w++] = p->heap[i];
+        p->heap_len = w;
+        /* Re-heapify after the removal. */
+        ldr_timer_entry_t *all = p->heap;
+        size_t n = p->heap_len;
+        p->heap = NULL;
+        p->heap_len = p->heap_cap = 0;
+        for (size_t i = 0; i < n; i++)
+            ldr_heap_push(p, all[i]);
+        free(all);
+    } else {
+        ldr_enterprise_t *slot = ldr_partition_get(p, ldr_str(e->uscc));
+        ldr_enterprise_fini(slot);
+        *slot = *e;
+        free(e);
+        e = slot;
+    }
+    int64_t none[LDR_TIER__COUNT][LDR_TIMER__COUNT];
+    memset(none, 0, sizeof(none));
+    ldr_index_timers(p, e, none);
+}
+
 static int64_t ldr_msg_time(const ldr_record_t *m) {
     switch (m->kind) {
     case LDR_RECORD_APPLICATION: return m->u.application.occurred_at;
@@ -682,6 +762,7 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
     while (p->heap_len && p->heap[0].due <= p->clock) {
         ldr_timer_entry_t te = ldr_heap_pop(p);
         if (te.e->tiers[te.tier].timer_due[te.kind] != te.due) continue;
+        ldr_mark_dirty(p, te.e);
         ldr_snapshot(te.e, before);
         ldr_machine_fire(p->policies, te.e, (ldr_tier_t)te.tier,
                          (ldr_timer_kind_t)te.kind, te.due, cause, out);
@@ -689,6 +770,7 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
     }
     if (msg->kind == LDR_RECORD_CLOCK_TICK) return LDR_OK;
     ldr_enterprise_t *e = ldr_partition_get(p, ldr_msg_uscc(msg));
+    ldr_mark_dirty(p, e);
     ldr_snapshot(e, before);
     ldr_err_t err = ldr_machine_apply(p->policies, e, msg, cause, out);
     ldr_index_timers(p, e, before);

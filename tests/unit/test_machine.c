@@ -704,6 +704,61 @@ static void test_machine_enterprise_encoding_round_trips(void **s) {
     world_fini(&w);
 }
 
+/* A partition rebuilt from its encoded enterprises and clock (what a
+ * worker does when it takes a partition over) decides exactly as the one
+ * that never stopped. */
+static void test_machine_reloaded_partition_decides_the_same(void **s) {
+    (void)s;
+    world_t a, b;
+    world_init(&a);
+    world_init(&b);
+    int64_t t = T("2022-03-01T00:00:00Z");
+    designate_innovative(&a, U1, t);
+    apply(&a, U1, LDR_TIER_SPECIALIZED, 2, t + 10 * DAY, 1, "sp");
+    apply(&a, U2, LDR_TIER_INNOVATIVE, 1, t + 11 * DAY, 1, "in");
+    violation(&a, U2, LDR_CASE_REPORTED, "c", t + 12 * DAY, "v1");
+    /* The dirty list names both enterprises, with their state as of the
+     * last take (none taken yet: all NONE). */
+    size_t n;
+    const ldr_partition_dirty_t *d = ldr_partition_take_dirty(a.p, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(d[0].e->uscc, U1);
+    assert_int_equal(d[0].state_before[0], LDR_TIER_STATE_NONE);
+    ldr_buf_t buf;
+    ldr_buf_init(&buf);
+    for (size_t i = 0; i < n; i++) {
+        ldr_buf_reset(&buf);
+        ldr_enterprise_encode(d[i].e, &buf);
+        ldr_enterprise_t *e = malloc(sizeof(*e));
+        ldr_enterprise_init(e, d[i].e->uscc, 18);
+        assert_int_equal(ldr_enterprise_decode(e, buf.data, buf.len), LDR_OK);
+        ldr_partition_insert(b.p, e);
+    }
+    ldr_buf_fini(&buf);
+    ldr_partition_set_clock(b.p, ldr_partition_clock(a.p));
+    b.offset = a.offset;
+    size_t before = a.out.count;
+    /* The same rest of the log on both. */
+    world_t *ws[] = {&a, &b};
+    for (int k = 0; k < 2; k++) {
+        world_t *w = ws[k];
+        violation(w, U2, LDR_CASE_DISMISSED, "c", t + 40 * DAY, "v2");
+        review(w, U1, LDR_TIER_INNOVATIVE,
+               ldr_time_add_years(t + 7 * DAY, 3) - 5 * DAY, 1, "r");
+        tick(w, T("2030-01-01T00:00:00Z"));
+    }
+    assert_int_equal(a.out.count - before, b.out.count);
+    assert_true(b.out.count > 6);
+    assert_memory_equal(a.out.v + before, b.out.v,
+                        b.out.count * sizeof(b.out.v[0]));
+    /* The second take holds only what changed since the first. */
+    d = ldr_partition_take_dirty(a.p, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(d[0].state_before[0] != LDR_TIER_STATE_NONE, 1);
+    world_fini(&a);
+    world_fini(&b);
+}
+
 static int load(void **s) {
     (void)s;
     char err[512];
@@ -742,6 +797,7 @@ int main(void) {
         cmocka_unit_test(test_machine_enterprise_level_decisions_and_unit),
         cmocka_unit_test(test_machine_decision_record_view),
         cmocka_unit_test(test_machine_enterprise_encoding_round_trips),
+        cmocka_unit_test(test_machine_reloaded_partition_decides_the_same),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

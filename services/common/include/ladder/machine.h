@@ -124,4 +124,30 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
                              const ldr_machine_cause_t *cause,
                              ldr_machine_out_t *out);
 
+/* ---- what the store needs --------------------------------------------- */
+
+/** An enterprise a step changed, with what it was at the last
+ *  ldr_partition_take_dirty(): the store writes it and moves the
+ *  per-(unit, tier, state) counters from the old to the new. */
+typedef struct ldr_partition_dirty {
+    ldr_enterprise_t *e;
+    char unit_before[LDR_ENTERPRISE_UNIT_MAX];
+    ldr_tier_state_t state_before[LDR_TIER__COUNT];
+} ldr_partition_dirty_t;
+
+/** The enterprises changed since the last call, in first-touched order;
+ *  valid until the next step. The list is emptied for the next batch. */
+const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
+                                                      size_t *count);
+/** Forgets the dirty list without handing it out (a batch that will be
+ *  replayed from the store). */
+void ldr_partition_discard_dirty(ldr_partition_t *p);
+
+/** Adds an enterprise read from the store (the partition takes it over,
+ *  heap-allocated with malloc) and indexes its timers. Replaces an
+ *  enterprise with the same USCC. */
+void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e);
+/** Sets the clock read from the store. */
+void ldr_partition_set_clock(ldr_partition_t *p, int64_t clock);
+
 #endif
