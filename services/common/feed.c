@@ -539,9 +539,16 @@ static bool parse_i64(ldr_str_t s, int64_t *out) {
 static bool feed_int(ldr_feed_reader_t *r, const char *field, ldr_str_t s,
                      int64_t lo, int64_t hi, int64_t *out) {
     char show[FEED_SHOW_BUF];
-    if (!parse_i64(s, out))
+    if (!parse_i64(s, out)) {
+        size_t i = s.len > 0 && s.ptr[0] == '-';
+        while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
+            i++;
+        if (i == s.len && s.len > (size_t)(s.ptr[0] == '-'))
+            return feed_reject(r, field, "%s does not fit in a long",
+                               feed_show(s, show));
         return feed_reject(r, field, "\"%s\" is not a whole number",
                            feed_show(s, show));
+    }
     if (*out < lo || *out > hi)
         return feed_reject(r, field, "%" PRId64 " does not fit in %s", *out,
                            hi == INT32_MAX ? "an int" : "a long");
@@ -644,8 +651,11 @@ static bool feed_time(ldr_feed_reader_t *r, const char *field, ldr_str_t s,
     char err[200], show[FEED_SHOW_BUF];
     if (ldr_time_parse_rfc3339(s.ptr, s.len, out, err, sizeof err) == LDR_OK)
         return true;
-    return feed_reject(r, field, "\"%s\" is not an RFC 3339 time: %s",
-                       feed_show(s, show), err);
+    /* The parser's message starts with the value itself, which is shown
+     * here escaped. */
+    const char *why = s.len <= 64 ? strstr(err, "': ") : NULL;
+    return feed_reject(r, field, "\"%s\" is not an RFC 3339 time%s%s",
+                       feed_show(s, show), why ? ": " : "", why ? why + 3 : "");
 }
 
 static bool feed_honours(ldr_feed_reader_t *r, const char *field, ldr_str_t s,
@@ -766,7 +776,8 @@ static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
                 return feed_reject(r, feed_show((ldr_str_t){key, klen}, show),
                                    "not a column");
             if (!(k->used & BIT(col)))
-                return feed_reject(r, key, "not a field of a %s row", k->name);
+                return feed_reject(r, key, "not a field of %s %s row",
+                                   k->name[0] == 'a' ? "an" : "a", k->name);
         }
     }
 
@@ -885,8 +896,8 @@ static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
             int col = r->hdr[i];
             if (!(k->used & BIT(col)) && (r->cells[i].len || r->quoted[i]))
                 return feed_reject(r, feed_col_name(col),
-                                   "not a field of a %s row; leave it empty",
-                                   k->name);
+                                   "not a field of %s %s row; leave it empty",
+                                   k->name[0] == 'a' ? "an" : "a", k->name);
         }
 
     row->time = ldr_feed_record_time(&row->rec);
@@ -982,7 +993,16 @@ static scan_result_t csv_scan(ldr_feed_reader_t *r, size_t *stop,
             q = true;
             i++;
             for (;;) {
-                if (i >= end) goto more;
+                if (i >= end) {
+                    if (!r->eof) goto more;
+                    /* The file ends inside the quotes: the row is what
+                     * remains. */
+                    *problem = "a quoted cell is not closed";
+                    *stop = end;
+                    *ncells = n + 1;
+                    *lines = nl + 1;
+                    return SCAN_ROW;
+                }
                 if (i >= limit) goto toolong;
                 char ch = b[i];
                 if (ch == '"') {

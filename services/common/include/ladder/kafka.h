@@ -1,0 +1,91 @@
+/* kafka.h -- the producer of input events (ladder-feed, ladder-gen --kafka,
+ * ladder-roundtrip).
+ *
+ * DESIGN: every producer of the input topic must use the murmur2_random
+ * partitioner and idempotence (CONTRACT.md), so both are set here and a
+ * configuration that asks for something else is refused rather than
+ * obeyed. Ladder's defaults favour well-filled batches (linger.ms 20,
+ * batch.num.messages 10000), which the embedded cluster needs to keep up
+ * (PITFALLS.md); kafka.* keys of the configuration are applied after them
+ * and may change them. Delivery is counted from the delivery reports: a
+ * message counts as delivered only when the cluster acknowledged it, and
+ * ldr_kafka_producer_flush() succeeds only when every message produced was
+ * acknowledged. A fatal error (librdkafka 2.0.2 can raise a spurious one
+ * with idempotence, PITFALLS.md) fails the messages still in flight, which
+ * is reported, never hidden: the caller decides whether to start again.
+ *
+ * @locality: one thread produces, flushes and destroys; the delivery
+ * reports are served on that thread (inside produce and flush). */
+#ifndef LADDER_KAFKA_H
+#define LADDER_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ladder/codec.h"
+#include "ladder/config.h"
+#include "ladder/err.h"
+#include "ladder/record.h"
+
+typedef struct ldr_kafka_producer ldr_kafka_producer_t;
+
+/* Idempotent, partitioner murmur2_random, kafka.* config applied
+ * (ldr_config_kafka_apply) after ladder's defaults (linger.ms 20,
+ * batch.num.messages 10000, queue.buffering.max.messages 1000000,
+ * compression none); fails with LDR_ERR_CONFIG naming kafka.bootstrap.servers
+ * when unset. Reads the topic's partition count (metadata) at start:
+ * LDR_ERR_TRANSIENT if unreachable within the timeout. NULL on error with
+ * errstr set; the caller frees the producer with
+ * ldr_kafka_producer_destroy(). */
+ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
+                                             const char *topic, int timeout_ms,
+                                             char *errstr, size_t n);
+
+/* The error of the last failed ldr_kafka_producer_new() on this thread
+ * (LDR_ERR_CONFIG or LDR_ERR_TRANSIENT), for choosing an exit status. */
+ldr_err_t ldr_kafka_producer_new_error(void);
+
+int ldr_kafka_producer_partitions(const ldr_kafka_producer_t *p);
+
+/* Produces encoded bytes keyed by key (NULL key + partition >= 0 for ticks;
+ * partition -1 lets the partitioner choose); blocks and polls on a full
+ * queue; copies the bytes. LDR_ERR_TRANSIENT after a fatal error or when
+ * librdkafka refuses the message. */
+ldr_err_t ldr_kafka_produce(ldr_kafka_producer_t *p, const void *key,
+                            size_t key_len, int32_t partition,
+                            const void *value, size_t len, char *errstr,
+                            size_t n);
+
+/* Encodes a record with the codec and produces it: keyed records by USCC
+ * (murmur2_random), a ClockTick once to EVERY partition. A decision is
+ * LDR_ERR_INVALID_ARG, an unencodable record LDR_ERR_ENCODE. */
+ldr_err_t ldr_kafka_produce_record(ldr_kafka_producer_t *p, ldr_codec_t *codec,
+                                   const ldr_record_t *rec, char *errstr,
+                                   size_t n);
+
+/* Waits until every message is acknowledged or failed (or timeout); returns
+ * LDR_OK only when all were delivered, else LDR_ERR_TRANSIENT with the
+ * counts and the first delivery error in errstr. */
+ldr_err_t ldr_kafka_producer_flush(ldr_kafka_producer_t *p, int timeout_ms,
+                                   char *errstr, size_t n);
+
+/* Messages produced, acknowledged and failed so far. */
+uint64_t ldr_kafka_producer_produced(const ldr_kafka_producer_t *p);
+uint64_t ldr_kafka_producer_delivered(const ldr_kafka_producer_t *p);
+uint64_t ldr_kafka_producer_failed(const ldr_kafka_producer_t *p);
+
+/* Serves delivery reports without blocking (call now and then in a loop
+ * that produces rarely). */
+void ldr_kafka_producer_poll(ldr_kafka_producer_t *p);
+
+/* Frees the producer. Messages not yet flushed are dropped (flush first).
+ * Accepts NULL. */
+void ldr_kafka_producer_destroy(ldr_kafka_producer_t *p);
+
+/* The partition murmur2_random gives a key:
+ * rd_kafka_msg_partitioner_murmur2_random(NULL, key, len, partitions, NULL,
+ * NULL) */
+int32_t ldr_kafka_partition_for_key(const void *key, size_t len,
+                                    int partitions);
+
+#endif

@@ -1,0 +1,502 @@
+/* ladder-feed -- validates provincial feeds and produces them to Kafka.
+ *
+ * DESIGN: every partition of the input topic has one event-time clock
+ * (POLICY.md), so the files are not fed one after another but merged into
+ * one stream ordered by (event time, position of the file on the command
+ * line, line number). Each file holds exactly one pending row (its reader's
+ * storage keeps that row's strings alive), and a small binary heap of the
+ * files picks the next row, so memory does not grow with the input. A row
+ * that is earlier than the row before it in the same file is still produced
+ * at its turn in the file (the merge never looks ahead), and counted and
+ * reported as out of order.
+ *
+ * Rows are validated by the reader with the worker's own validator, so the
+ * feed rejects exactly what the worker would dead-letter. A rejected row is
+ * reported on stderr as FILE:LINE: FIELD: reason, and its original bytes
+ * (under the file's CSV header) go to --rejects, ready to be corrected and
+ * fed again. Valid rows are encoded by the codec and produced by the
+ * project's producer (murmur2_random, idempotent); the program ends only
+ * after every message was acknowledged or failed, and exits 0 only when all
+ * were acknowledged and nothing was rejected. */
+#include "ladder/codec.h"
+#include "ladder/config.h"
+#include "ladder/feed.h"
+#include "ladder/kafka.h"
+#include "ladder/schema.h"
+#include "ladder/time.h"
+#include "ladder/units.h"
+#include "ladder/validate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Out-of-order rows reported one by one per file; the rest are counted. */
+#define FEED_ORDER_REPORT_MAX 20
+
+static volatile sig_atomic_t feed_stop;
+
+static void feed_on_signal(int sig) {
+    (void)sig;
+    feed_stop++;
+}
+
+static void feed_usage(FILE *f) {
+    fprintf(f,
+            "Usage: ladder-feed [--config FILE] [--dry-run] [--rejects FILE]\n"
+            "                   [--format csv|jsonl] FILE...\n"
+            "Validate provincial feeds (docs/FEED.md) and produce their rows "
+            "to the\n"
+            "input topic as Avro events, merged in time order across the "
+            "files.\n\n"
+            "  FILE               a feed, .csv or .jsonl; - reads standard "
+            "input\n"
+            "  --config FILE      key = value configuration (docs/CONFIG.md); "
+            "LADDER_*\n"
+            "                     variables override it\n"
+            "  --dry-run          parse and validate only; connect to "
+            "nothing\n"
+            "  --rejects FILE     write the rejected rows there, as they were "
+            "(CSV\n"
+            "                     rows under their file's header)\n"
+            "  --format FMT       csv or jsonl, for files (and -) without "
+            ".csv or\n"
+            "                     .jsonl at the end of their name\n"
+            "  --help             show this help\n\n"
+            "Each rejected row is reported on stderr as FILE:LINE: FIELD: "
+            "reason.\n"
+            "Keys used: kafka.* (passed to librdkafka; "
+            "kafka.bootstrap.servers is\n"
+            "required unless --dry-run), input.topic, schemas.dir, "
+            "units.file,\n"
+            "clock.max.skew.days.\n\n"
+            "Exit status: 0 every row valid and every message acknowledged; "
+            "1 some\n"
+            "rows rejected, every valid one acknowledged; 2 a delivery "
+            "failed, the\n"
+            "configuration or a file is unusable, or the run was "
+            "interrupted.\n");
+}
+
+static int64_t feed_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double feed_mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct feed_input feed_input_t;
+
+typedef struct feed_run {
+    FILE *rejects;
+    const char *rejects_path;
+    const feed_input_t *rejects_header_of; /* whose header was written last */
+    int progress;                          /* stderr is a terminal */
+    int progress_shown;                    /* a progress line is on screen */
+    uint64_t rows_read, rows_ok, rejected, out_of_order, ticks, events;
+    int io_failed;
+} feed_run_t;
+
+struct feed_input {
+    const char *name;
+    int index;
+    FILE *f;
+    ldr_feed_format_t fmt;
+    ldr_feed_reader_t *r;
+    ldr_feed_row_t row; /* the pending valid row */
+    int has_prev;
+    int64_t prev_time;
+    uint64_t prev_line;
+    uint64_t out_of_order;
+    char last_spilled; /* the last byte passed to feed_spill */
+    feed_run_t *run;
+};
+
+static void feed_clear_progress(feed_run_t *run) {
+    if (run->progress_shown) {
+        fputs("\r\033[K", stderr);
+        run->progress_shown = 0;
+    }
+}
+
+/* Writes the input's CSV header into the rejects file before its first
+ * rejected row, unless the last header written there is the same. */
+static void feed_rejects_header(feed_input_t *in) {
+    feed_run_t *run = in->run;
+    if (!run->rejects || run->rejects_header_of == in) return;
+    size_t len, plen = 0;
+    const char *h = ldr_feed_reader_header(in->r, &len);
+    const char *prev =
+        run->rejects_header_of
+            ? ldr_feed_reader_header(run->rejects_header_of->r, &plen)
+            : NULL;
+    if (len && !(prev && plen == len && memcmp(prev, h, len) == 0))
+        fwrite(h, 1, len, run->rejects);
+    if (len || !prev) run->rejects_header_of = in;
+}
+
+static void feed_spill(void *opaque, const void *data, size_t len) {
+    feed_input_t *in = opaque;
+    if (!in->run->rejects) return;
+    feed_rejects_header(in);
+    fwrite(data, 1, len, in->run->rejects);
+    if (len) in->last_spilled = ((const char *)data)[len - 1];
+}
+
+/* Reads the input's next valid row into in->row, reporting rejects on the
+ * way. Returns 1 for a row, 0 at the end, -1 on a read error. */
+static int feed_advance(feed_input_t *in) {
+    feed_run_t *run = in->run;
+    char err[512];
+    for (;;) {
+        if (feed_stop) return 0;
+        if (ldr_feed_reader_next(in->r, &in->row, err, sizeof err)) {
+            feed_clear_progress(run);
+            fprintf(stderr, "ladder-feed: %s: %s\n", in->name, err);
+            run->io_failed = 1;
+            return -1;
+        }
+        if (in->row.status == LDR_FEED_ROW_END) return 0;
+        run->rows_read++;
+        if (in->row.status == LDR_FEED_ROW_VALID) break;
+        run->rejected++;
+        feed_clear_progress(run);
+        fprintf(stderr, "%s:%" PRIu64 ": %s: %s\n", in->name, in->row.line,
+                in->row.field, in->row.reason);
+        if (run->rejects && in->row.spilled && in->last_spilled != '\n')
+            fputc('\n', run->rejects);
+        if (run->rejects && !in->row.spilled) {
+            feed_rejects_header(in);
+            fwrite(in->row.raw, 1, in->row.raw_len, run->rejects);
+            if (in->row.raw_len && in->row.raw[in->row.raw_len - 1] != '\n')
+                fputc('\n', run->rejects);
+        }
+    }
+    if (in->has_prev && in->row.time < in->prev_time) {
+        run->out_of_order++;
+        if (++in->out_of_order <= FEED_ORDER_REPORT_MAX) {
+            char a[LDR_TIME_FORMAT_SIZE], b[LDR_TIME_FORMAT_SIZE];
+            ldr_time_format(in->row.time, a, sizeof a);
+            ldr_time_format(in->prev_time, b, sizeof b);
+            feed_clear_progress(run);
+            fprintf(stderr,
+                    "%s:%" PRIu64
+                    ": out of order: %s is before %s (line %" PRIu64
+                    "); produced in file order\n",
+                    in->name, in->row.line, a, b, in->prev_line);
+        }
+    }
+    in->has_prev = 1;
+    in->prev_time = in->row.time;
+    in->prev_line = in->row.line;
+    return 1;
+}
+
+/* The merge order: (time, file position, line). */
+static int feed_before(const feed_input_t *a, const feed_input_t *b) {
+    if (a->row.time != b->row.time) return a->row.time < b->row.time;
+    if (a->index != b->index) return a->index < b->index;
+    return a->row.line < b->row.line;
+}
+
+static void feed_sift_down(feed_input_t **heap, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && feed_before(heap[l], heap[m])) m = l;
+        if (l + 1 < n && feed_before(heap[l + 1], heap[m])) m = l + 1;
+        if (m == i) return;
+        feed_input_t *t = heap[i];
+        heap[i] = heap[m];
+        heap[m] = t;
+        i = m;
+    }
+}
+
+static int feed_format_of(const char *name, const char *flag,
+                          ldr_feed_format_t *fmt) {
+    size_t len = strlen(name);
+    if (len > 4 && strcasecmp(name + len - 4, ".csv") == 0)
+        *fmt = LDR_FEED_CSV;
+    else if (len > 6 && strcasecmp(name + len - 6, ".jsonl") == 0)
+        *fmt = LDR_FEED_JSONL;
+    else if (flag)
+        *fmt = strcmp(flag, "csv") == 0 ? LDR_FEED_CSV : LDR_FEED_JSONL;
+    else
+        return -1;
+    return 0;
+}
+
+extern char **environ;
+
+int main(int argc, char **argv) {
+    const char *config_file = NULL, *rejects_path = NULL, *format = NULL;
+    int dry_run = 0;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"rejects", required_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_file = optarg; break;
+        case 'n': dry_run = 1; break;
+        case 'r': rejects_path = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0) {
+                fprintf(stderr,
+                        "ladder-feed: --format: '%s' is not csv or jsonl\n",
+                        optarg);
+                return 2;
+            }
+            format = optarg;
+            break;
+        case 'h': feed_usage(stdout); return 0;
+        default: feed_usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "ladder-feed: no input file (see --help)\n");
+        return 2;
+    }
+    size_t ninputs = (size_t)(argc - optind);
+    int stdin_used = 0;
+    for (size_t i = 0; i < ninputs; i++) {
+        const char *name = argv[optind + (int)i];
+        ldr_feed_format_t fmt;
+        if (strcmp(name, "-") == 0 && stdin_used++) {
+            fprintf(stderr, "ladder-feed: - (standard input) given twice\n");
+            return 2;
+        }
+        if (feed_format_of(name, format, &fmt)) {
+            fprintf(stderr,
+                    "ladder-feed: %s: cannot tell the format: name it .csv "
+                    "or .jsonl, or give --format\n",
+                    name);
+            return 2;
+        }
+    }
+
+    char err[1024], pbuf[2][4096];
+    int rc = 2;
+    ldr_config_t *cfg = ldr_config_new("ladder-feed");
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = NULL;
+    ldr_units_t *units = NULL;
+    ldr_validator_t *validator = NULL;
+    ldr_kafka_producer_t *producer = NULL;
+    feed_input_t *inputs = calloc(ninputs, sizeof *inputs);
+    feed_input_t **heap = calloc(ninputs, sizeof *heap);
+    feed_run_t run;
+    memset(&run, 0, sizeof run);
+    run.progress = isatty(STDERR_FILENO);
+    run.rejects_path = rejects_path;
+    size_t nheap = 0;
+    double t0 = feed_mono_s();
+
+    if ((config_file &&
+         ldr_config_load_file(cfg, config_file, err, sizeof err)) ||
+        ldr_config_load_env(cfg, environ, err, sizeof err)) {
+        fprintf(stderr, "ladder-feed: %s\n", err);
+        goto out;
+    }
+    schemas =
+        ldr_schemas_load(ldr_config_data_path(ldr_config_get(cfg, "schemas."
+                                                                  "dir"),
+                                              pbuf[0], sizeof pbuf[0]),
+                         err, sizeof err);
+    if (schemas) codec = ldr_codec_new(schemas, err, sizeof err);
+    if (codec)
+        units = ldr_units_load(
+            ldr_config_data_path(ldr_config_get(cfg, "units.file"), pbuf[1],
+                                 sizeof pbuf[1]),
+            err, sizeof err);
+    if (!units) {
+        fprintf(stderr, "ladder-feed: %s\n", err);
+        goto out;
+    }
+    validator = ldr_validator_new(
+        units, (int)ldr_config_get_int(cfg, "clock.max.skew.days"));
+    if (!dry_run) {
+        const char *topic = ldr_config_get(cfg, "input.topic");
+        producer = ldr_kafka_producer_new(cfg, topic, 10000, err, sizeof err);
+        if (!producer) {
+            fprintf(stderr, "ladder-feed: %s\n", err);
+            goto out;
+        }
+    }
+    if (rejects_path) {
+        run.rejects = fopen(rejects_path, "wb");
+        if (!run.rejects) {
+            fprintf(stderr, "ladder-feed: --rejects %s: %s\n", rejects_path,
+                    strerror(errno));
+            goto out;
+        }
+    }
+
+    int64_t now = feed_wall_ms();
+    for (size_t i = 0; i < ninputs; i++) {
+        feed_input_t *in = &inputs[i];
+        const char *name = argv[optind + (int)i];
+        in->index = (int)i;
+        in->run = &run;
+        feed_format_of(name, format, &in->fmt);
+        if (strcmp(name, "-") == 0) {
+            in->name = "stdin";
+            in->f = stdin;
+        } else {
+            in->name = name;
+            in->f = fopen(name, "rb");
+            if (!in->f) {
+                fprintf(stderr, "ladder-feed: %s: %s\n", name, strerror(errno));
+                goto out;
+            }
+        }
+        ldr_feed_reader_opts_t o = {.format = in->fmt,
+                                    .validator = validator,
+                                    .now_ms = now,
+                                    .spill = feed_spill,
+                                    .spill_opaque = in};
+        in->r = ldr_feed_reader_new(in->f, &o, err, sizeof err);
+        if (!in->r) {
+            fprintf(stderr, "ladder-feed: %s:%s\n", in->name, err);
+            goto out;
+        }
+    }
+
+    signal(SIGINT, feed_on_signal);
+    signal(SIGTERM, feed_on_signal);
+    for (size_t i = 0; i < ninputs; i++) {
+        int got = feed_advance(&inputs[i]);
+        if (got < 0) goto finish;
+        if (got > 0) heap[nheap++] = &inputs[i];
+    }
+    for (size_t i = nheap; i-- > 0;)
+        feed_sift_down(heap, nheap, i);
+
+    double next_progress = t0 + 1.0;
+    int failed = 0;
+    while (nheap > 0 && !feed_stop) {
+        feed_input_t *in = heap[0];
+        const ldr_record_t *rec = &in->row.rec;
+        if (producer) {
+            if (ldr_kafka_produce_record(producer, codec, rec, err,
+                                         sizeof err)) {
+                feed_clear_progress(&run);
+                fprintf(stderr, "ladder-feed: %s:%" PRIu64 ": %s\n", in->name,
+                        in->row.line, err);
+                failed = 1;
+                break;
+            }
+        } else {
+            const void *bytes;
+            size_t len;
+            if (ldr_codec_encode(codec, rec, &bytes, &len, err, sizeof err)) {
+                feed_clear_progress(&run);
+                fprintf(stderr, "ladder-feed: %s:%" PRIu64 ": %s\n", in->name,
+                        in->row.line, err);
+                failed = 1;
+                break;
+            }
+        }
+        run.rows_ok++;
+        if (rec->kind == LDR_RECORD_CLOCK_TICK)
+            run.ticks++;
+        else
+            run.events++;
+        int got = feed_advance(in);
+        if (got < 0) break;
+        if (got == 0) heap[0] = heap[--nheap];
+        feed_sift_down(heap, nheap, 0);
+        if (run.progress && (run.rows_ok & 1023) == 0) {
+            double t = feed_mono_s();
+            if (t >= next_progress) {
+                fprintf(stderr,
+                        "\r%" PRIu64 " rows, %.0f rows/s, %" PRIu64
+                        " rejected\033[K",
+                        run.rows_read, (double)run.rows_read / (t - t0),
+                        run.rejected);
+                run.progress_shown = 1;
+                next_progress = t + 1.0;
+            }
+        }
+    }
+
+finish:;
+    int interrupted = feed_stop != 0;
+    int delivery_ok = 1;
+    uint64_t produced = 0, delivered = 0;
+    if (producer) {
+        /* Wait for every acknowledgement; a second signal stops waiting. */
+        double deadline = feed_mono_s() + 330.0;
+        sig_atomic_t stops = feed_stop;
+        for (;;) {
+            ldr_err_t ferr =
+                ldr_kafka_producer_flush(producer, 500, err, sizeof err);
+            if (!ferr) break;
+            uint64_t done = ldr_kafka_producer_delivered(producer) +
+                            ldr_kafka_producer_failed(producer);
+            if (done == ldr_kafka_producer_produced(producer) ||
+                feed_mono_s() > deadline || feed_stop > stops + 1) {
+                feed_clear_progress(&run);
+                fprintf(stderr, "ladder-feed: %s\n", err);
+                delivery_ok = 0;
+                break;
+            }
+        }
+        produced = ldr_kafka_producer_produced(producer);
+        delivered = ldr_kafka_producer_delivered(producer);
+    }
+    double elapsed = feed_mono_s() - t0;
+    feed_clear_progress(&run);
+    fprintf(stderr,
+            "ladder-feed: %" PRIu64 " rows read, %" PRIu64 " %s (%" PRIu64
+            " events, %" PRIu64 " ticks), %" PRIu64 " rejected, %" PRIu64
+            " out of order",
+            run.rows_read, run.rows_ok, dry_run ? "valid" : "produced",
+            run.events, run.ticks, run.rejected, run.out_of_order);
+    if (producer)
+        fprintf(stderr, "; %" PRIu64 " of %" PRIu64 " messages acknowledged",
+                delivered, produced);
+    fprintf(stderr, "; %.1f s, %.0f rows/s%s\n", elapsed,
+            elapsed > 0 ? (double)run.rows_read / elapsed : 0.0,
+            interrupted ? "; interrupted" : "");
+    if (run.rejects && fflush(run.rejects) != 0) {
+        fprintf(stderr, "ladder-feed: --rejects %s: %s\n", rejects_path,
+                strerror(errno));
+        run.io_failed = 1;
+    }
+    if (failed || !delivery_ok || interrupted || run.io_failed)
+        rc = 2;
+    else
+        rc = run.rejected ? 1 : 0;
+out:
+    ldr_kafka_producer_destroy(producer);
+    for (size_t i = 0; i < ninputs; i++) {
+        ldr_feed_reader_destroy(inputs[i].r);
+        if (inputs[i].f && inputs[i].f != stdin) fclose(inputs[i].f);
+    }
+    if (run.rejects) fclose(run.rejects);
+    free(inputs);
+    free(heap);
+    ldr_validator_destroy(validator);
+    ldr_units_destroy(units);
+    ldr_codec_destroy(codec);
+    ldr_schemas_destroy(schemas);
+    ldr_config_destroy(cfg);
+    return rc;
+}
