@@ -1,0 +1,557 @@
+/* ladder-gen -- writes a realistic synthetic national feed.
+ *
+ * DESIGN: the model (gen_model.c) plans the whole history in memory as
+ * compact event descriptors, already in output order; this file turns them
+ * into rows through the feed writer of libladder (ldr_feed_write_row), so
+ * the generator can never write a row that ladder-feed reads differently.
+ * Every row is validated with ldr_validate_record() before it is written,
+ * with its own time as the clock, exactly as ladder-feed validates it: a row
+ * that fails is a generator bug and stops the run (exit 1) rather than
+ * producing a feed that loses events. Output files are written through
+ * large buffers; a reporting unit's file receives its rows in the global
+ * time order, so each file is in time order by construction. The data
+ * depend only on --scale, --seed, --until and the policy and units files:
+ * no wall clock and no rand() reach them (the wall clock only times the
+ * summary). Exit status: 0 done, 1 a write, validation or planning
+ * failure, 2 usage or configuration. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "gen_model.h"
+#include "ladder/buf.h"
+#include "ladder/config.h"
+#include "ladder/feed.h"
+#include "ladder/policy.h"
+#include "ladder/time.h"
+#include "ladder/units.h"
+#include "ladder/validate.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE  2
+#define FLUSH_AT    (1u << 18)
+
+extern char **environ;
+
+static const char usage_text[] =
+    "Usage: ladder-gen --scale S --seed N --out DIR|- [OPTION]...\n"
+    "Writes a synthetic national feed (docs/GEN.md, format docs/FEED.md):\n"
+    "enterprises climbing the ladder from 2019 (innovative SME, provincial\n"
+    "specialized SME, little giant batches 1-7), reviews, violation reports\n"
+    "and monthly clock ticks. --scale 1 is the national register (about 1.2\n"
+    "million events); the same seed gives byte-identical output.\n"
+    "\n"
+    "  --scale S          size relative to the national register, 0 < S <= 10\n"
+    "  --seed N           seed of the generator, 0..9223372036854775807\n"
+    "  --until TIME       end of the history, RFC 3339 (default\n"
+    "                     2026-01-01T00:00:00Z; the final tick is at TIME)\n"
+    "  --format FMT       csv (default) or jsonl\n"
+    "  --out DIR          one file per reporting unit DIR/<code>.<fmt>,\n"
+    "                     DIR/ticks.<fmt> and DIR/expected.json\n"
+    "  --single           one merged file DIR/events.<fmt> in time order (and\n"
+    "                     DIR/expected.json); with --out - the rows go to "
+    "stdout\n"
+    "  --kafka            produce the events to Kafka instead (not available\n"
+    "                     yet: see docs/GEN.md)\n"
+    "  --config FILE      key = value configuration (docs/CONFIG.md): "
+    "policy.dir,\n"
+    "                     units.file, kafka.*, input.topic; LADDER_* "
+    "variables\n"
+    "                     override it\n"
+    "  --policy-dir DIR   policy files (default: the policy.dir key)\n"
+    "  -q, --quiet        no progress and no summary\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Progress goes to stderr when it is a terminal; a summary ends the run.\n"
+    "Exit status: 0 done, 1 generation or output failed, 2 usage or\n"
+    "configuration error.\n";
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* One clear line and exit status 2. */
+static int usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ladder-gen: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see ladder-gen --help)\n", stderr);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+typedef struct prog {
+    bool on;
+    double last;
+} prog_t;
+
+static void on_progress(void *arg, const char *phase, double done) {
+    prog_t *p = arg;
+    if (!p->on) return;
+    double t = now_s();
+    if (t - p->last < 0.2 && done > 0) return;
+    p->last = t;
+    fprintf(stderr, "\rladder-gen: %-10s %5.1f%%", phase, 100.0 * done);
+    fflush(stderr);
+}
+
+/* ---- output files ------------------------------------------------------- */
+
+typedef struct out_file {
+    FILE *f;
+    char *path;
+    ldr_buf_t buf;
+} out_file_t;
+
+static bool out_open(out_file_t *o, const char *dir, const char *name,
+                     const char *ext, ldr_feed_format_t fmt) {
+    memset(o, 0, sizeof *o);
+    ldr_buf_init(&o->buf);
+    if (!dir) {
+        o->f = stdout;
+        o->path = strdup("stdout");
+    } else {
+        size_t n = strlen(dir) + strlen(name) + strlen(ext) + 3;
+        o->path = malloc(n);
+        if (!o->path) abort();
+        snprintf(o->path, n, "%s/%s.%s", dir, name, ext);
+        o->f = fopen(o->path, "wb");
+        if (!o->f) {
+            fprintf(stderr, "ladder-gen: %s: %s\n", o->path, strerror(errno));
+            return false;
+        }
+    }
+    ldr_feed_write_header(&o->buf, fmt);
+    return true;
+}
+
+static bool out_flush(out_file_t *o) {
+    if (o->buf.len && fwrite(o->buf.data, 1, o->buf.len, o->f) != o->buf.len) {
+        fprintf(stderr, "ladder-gen: %s: %s\n", o->path, strerror(errno));
+        return false;
+    }
+    ldr_buf_reset(&o->buf);
+    return true;
+}
+
+static bool out_close(out_file_t *o) {
+    bool ok = !o->f || out_flush(o);
+    if (o->f && o->f != stdout) {
+        if (fclose(o->f) != 0 && ok) {
+            fprintf(stderr, "ladder-gen: %s: %s\n", o->path, strerror(errno));
+            ok = false;
+        }
+    } else if (o->f == stdout && fflush(stdout) != 0 && ok) {
+        fprintf(stderr, "ladder-gen: stdout: %s\n", strerror(errno));
+        ok = false;
+    }
+    ldr_buf_fini(&o->buf);
+    free(o->path);
+    o->f = NULL;
+    o->path = NULL;
+    return ok;
+}
+
+/* ---- expected.json -------------------------------------------------------
+ */
+
+/* Adds the outcome counts of @p o to @p j and returns @p j. */
+static json_t *outcomes_json(json_t *j, const gen_outcomes_t *o) {
+    json_object_set_new(j, "applications", json_integer(o->applications));
+    json_object_set_new(j, "designated", json_integer(o->designated));
+    json_object_set_new(j, "rejected", json_integer(o->rejected));
+    json_object_set_new(j, "reviews", json_integer(o->reviews));
+    json_object_set_new(j, "renewed", json_integer(o->renewed));
+    json_object_set_new(j, "revoked_review_failed",
+                        json_integer(o->revoked_review_failed));
+    json_object_set_new(j, "revoked_no_submission",
+                        json_integer(o->revoked_no_submission));
+    json_object_set_new(j, "expired", json_integer(o->expired));
+    json_object_set_new(j, "cancelled", json_integer(o->cancelled));
+    return j;
+}
+
+static bool write_expected(const char *dir, const gen_counts_t *c, double scale,
+                           unsigned long long seed, int64_t until, long ticks,
+                           const char *fmt) {
+    char ts[LDR_TIME_FORMAT_SIZE];
+    ldr_time_format(until, ts, sizeof ts);
+    json_t *root = json_object();
+    json_object_set_new(root, "generator", json_string("ladder-gen"));
+    json_object_set_new(root, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(root, "scale", json_real(scale));
+    json_object_set_new(root, "until", json_string(ts));
+    json_object_set_new(root, "format", json_string(fmt));
+    json_object_set_new(root, "enterprises", json_integer(c->enterprises));
+    json_t *ev = json_object();
+    long total = c->events[0] + c->events[1] + c->events[2] + ticks;
+    json_object_set_new(ev, "application", json_integer(c->events[0]));
+    json_object_set_new(ev, "review", json_integer(c->events[1]));
+    json_object_set_new(ev, "violation", json_integer(c->events[2]));
+    json_object_set_new(ev, "tick", json_integer(ticks));
+    json_object_set_new(ev, "total", json_integer(total));
+    json_object_set_new(root, "events", ev);
+    json_t *tiers = json_object();
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        json_object_set_new(tiers, ldr_tier_name((ldr_tier_t)t),
+                            outcomes_json(json_object(), &c->tier[t]));
+    json_object_set_new(root, "tiers", tiers);
+    json_t *batches = json_array();
+    for (int b = 1; b <= c->batches; b++) {
+        json_t *j = json_object();
+        json_object_set_new(j, "batch", json_integer(b));
+        json_object_set_new(j, "year", json_integer(2018 + b));
+        long pub = gen_public_designated(b);
+        json_object_set_new(j, "public_designated",
+                            pub ? json_integer(pub) : json_null());
+        json_object_set_new(j, "target_designated",
+                            json_integer(c->batch_target[b]));
+        outcomes_json(j, &c->batch[b]);
+        json_t *f = json_object();
+        json_object_set_new(f, "submitted",
+                            json_integer(c->first[b].submitted));
+        json_object_set_new(f, "passed", json_integer(c->first[b].passed));
+        json_object_set_new(f, "failed", json_integer(c->first[b].failed));
+        json_object_set_new(f, "not_submitted",
+                            json_integer(c->first[b].not_submitted));
+        json_object_set_new(f, "cancelled",
+                            json_integer(c->first[b].cancelled));
+        long pp = gen_public_first_passed(b);
+        json_object_set_new(f, "public_passed",
+                            pp ? json_integer(pp) : json_null());
+        json_object_set_new(j, "first_review", f);
+        json_array_append_new(batches, j);
+    }
+    json_object_set_new(root, "little_giant_batches", batches);
+    json_t *vio = json_object();
+    json_object_set_new(vio, "enterprises",
+                        json_integer(c->violation_enterprises));
+    json_object_set_new(vio, "verified", json_integer(c->verified));
+    json_object_set_new(vio, "dismissed", json_integer(c->dismissed));
+    json_object_set_new(root, "violations", vio);
+    json_object_set_new(root, "flipped_declarations", json_integer(c->flipped));
+
+    size_t n = strlen(dir) + 16;
+    char *path = malloc(n);
+    if (!path) abort();
+    snprintf(path, n, "%s/expected.json", dir);
+    int rc = json_dump_file(root, path,
+                            JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                JSON_REAL_PRECISION(12));
+    if (rc != 0) fprintf(stderr, "ladder-gen: %s: cannot write\n", path);
+    free(path);
+    json_decref(root);
+    return rc == 0;
+}
+
+/* mkdir -p: every missing component of @p path. */
+static int mkdir_p(const char *path) {
+    char *p = strdup(path);
+    if (!p) abort();
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+/* ---- main ---------------------------------------------------------------
+ */
+
+int main(int argc, char **argv) {
+    enum {
+        O_SCALE = 1000,
+        O_SEED,
+        O_UNTIL,
+        O_FORMAT,
+        O_OUT,
+        O_SINGLE,
+        O_KAFKA,
+        O_CONFIG,
+        O_POLICY
+    };
+    static const struct option opts[] = {
+        {"scale", required_argument, NULL, O_SCALE},
+        {"seed", required_argument, NULL, O_SEED},
+        {"until", required_argument, NULL, O_UNTIL},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"out", required_argument, NULL, O_OUT},
+        {"single", no_argument, NULL, O_SINGLE},
+        {"kafka", no_argument, NULL, O_KAFKA},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"policy-dir", required_argument, NULL, O_POLICY},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    double scale = -1;
+    bool have_seed = false, single = false, kafka = false, quiet = false;
+    unsigned long long seed = 0;
+    int64_t until = 0;
+    char errbuf[1024];
+    ldr_time_parse_rfc3339("2026-01-01T00:00:00Z", 20, &until, errbuf,
+                           sizeof errbuf);
+    ldr_feed_format_t fmt = LDR_FEED_CSV;
+    const char *out = NULL, *config = NULL, *policy_dir = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case O_SCALE:
+            errno = 0;
+            scale = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(scale > 0) || scale > 10)
+                return usage_error("--scale: '%s' is not a number in (0, 10]",
+                                   optarg);
+            break;
+        case O_SEED:
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' ||
+                seed > (unsigned long long)INT64_MAX)
+                return usage_error("--seed: '%s' is not a whole number in "
+                                   "0..9223372036854775807",
+                                   optarg);
+            have_seed = true;
+            break;
+        case O_UNTIL:
+            if (ldr_time_parse_rfc3339(optarg, strlen(optarg), &until, errbuf,
+                                       sizeof errbuf) != LDR_OK)
+                return usage_error("--until: '%s' is not an RFC 3339 time",
+                                   optarg);
+            break;
+        case O_FORMAT:
+            if (strcmp(optarg, "csv") == 0)
+                fmt = LDR_FEED_CSV;
+            else if (strcmp(optarg, "jsonl") == 0)
+                fmt = LDR_FEED_JSONL;
+            else
+                return usage_error("--format: '%s' is not csv or jsonl",
+                                   optarg);
+            break;
+        case O_OUT: out = optarg; break;
+        case O_SINGLE: single = true; break;
+        case O_KAFKA: kafka = true; break;
+        case O_CONFIG: config = optarg; break;
+        case O_POLICY: policy_dir = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case '?':
+        default:
+            if (optopt && optopt < O_SCALE)
+                return usage_error("unknown option '-%c' or missing value",
+                                   optopt);
+            return usage_error("unknown option or missing value in '%s'",
+                               argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (scale < 0) return usage_error("--scale is required");
+    if (!have_seed) return usage_error("--seed is required");
+    int64_t min_until, max_until;
+    ldr_time_parse_rfc3339("2019-01-01T00:00:00Z", 20, &min_until, errbuf,
+                           sizeof errbuf);
+    ldr_time_parse_rfc3339("2100-01-01T00:00:00Z", 20, &max_until, errbuf,
+                           sizeof errbuf);
+    if (until <= min_until || until > max_until)
+        return usage_error("--until must lie after 2019-01-01T00:00:00Z and "
+                           "not after 2100-01-01T00:00:00Z");
+    if (kafka) {
+        fputs("ladder-gen: --kafka is not available yet (the Kafka producer "
+              "of ladder-feed has not landed); write files and load them "
+              "with ladder-feed\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    if (!out)
+        return usage_error("--out DIR (or --out - with --single) is required");
+    bool to_stdout = strcmp(out, "-") == 0;
+    if (to_stdout && !single) return usage_error("--out - needs --single");
+
+    ldr_config_t *cfg = ldr_config_new("ladder-gen");
+    if ((config && ldr_config_load_file(cfg, config, errbuf, sizeof errbuf)) ||
+        ldr_config_load_env(cfg, environ, errbuf, sizeof errbuf)) {
+        fprintf(stderr, "ladder-gen: %s\n", errbuf);
+        ldr_config_destroy(cfg);
+        return EXIT_USAGE;
+    }
+    char pbuf[4096], ubuf[4096];
+    const char *pdir =
+        policy_dir ? policy_dir
+                   : ldr_config_data_path(ldr_config_get(cfg, "policy.dir"),
+                                          pbuf, sizeof pbuf);
+    const char *ufile = ldr_config_data_path(ldr_config_get(cfg, "units.file"),
+                                             ubuf, sizeof ubuf);
+    int rc = EXIT_FAILED;
+    ldr_policies_t *pol = NULL;
+    ldr_units_t *units = NULL;
+    ldr_validator_t *val = NULL;
+    gen_model_t *model = NULL;
+    out_file_t *files = NULL;
+    size_t nfiles = 0;
+    pol = ldr_policies_load_dir(pdir, errbuf, sizeof errbuf);
+    if (!pol) {
+        fprintf(stderr, "ladder-gen: %s\n", errbuf);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    units = ldr_units_load(ufile, errbuf, sizeof errbuf);
+    if (!units) {
+        fprintf(stderr, "ladder-gen: %s\n", errbuf);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    val = ldr_validator_new(units, 400);
+    if (!to_stdout && mkdir_p(out) != 0) {
+        fprintf(stderr, "ladder-gen: %s: %s\n", out, strerror(errno));
+        goto out;
+    }
+
+    prog_t prog = {.on = !quiet && isatty(2), .last = 0};
+    double t0 = now_s();
+    gen_params_t par = {.scale = scale,
+                        .seed = seed,
+                        .until_ms = until,
+                        .progress = on_progress,
+                        .progress_arg = &prog};
+    model = gen_model_build(&par, units, pol, errbuf, sizeof errbuf);
+    if (!model) {
+        if (prog.on) fputc('\n', stderr);
+        fprintf(stderr, "ladder-gen: %s\n", errbuf);
+        goto out;
+    }
+
+    /* ticks: the first of every month from 2019-01, and the final one */
+    size_t ntick_cap = 12 * 100 + 2, nticks = 0;
+    int64_t *ticks = calloc(ntick_cap, sizeof *ticks);
+    if (!ticks) abort();
+    for (int y = 2019; nticks < ntick_cap - 1; y++) {
+        bool done = false;
+        for (int mo = 1; mo <= 12; mo++) {
+            int64_t t =
+                ldr_time_days_from_civil(y, mo, 1) * LDR_TIME_MS_PER_DAY;
+            if (t >= until) {
+                done = true;
+                break;
+            }
+            ticks[nticks++] = t;
+        }
+        if (done) break;
+    }
+    ticks[nticks++] = until;
+
+    const char *ext = fmt == LDR_FEED_CSV ? "csv" : "jsonl";
+    size_t nu = ldr_units_count(units);
+    nfiles = single ? 1 : nu + 1;
+    files = calloc(nfiles, sizeof *files);
+    if (!files) abort();
+    bool ok = true;
+    if (single) {
+        ok = out_open(&files[0], to_stdout ? NULL : out, "events", ext, fmt);
+    } else {
+        for (size_t i = 0; i < nu && ok; i++)
+            ok = out_open(&files[i], out, ldr_units_at(units, i)->code, ext,
+                          fmt);
+        if (ok) ok = out_open(&files[nu], out, "ticks", ext, fmt);
+    }
+    if (!ok) {
+        free(ticks);
+        goto out;
+    }
+
+    size_t nev = gen_model_event_count(model), ti = 0;
+    gen_row_t row;
+    ldr_record_t rec;
+    for (size_t i = 0; i <= nev && ok; i++) {
+        const gen_event_t *ev = i < nev ? gen_model_event(model, i) : NULL;
+        /* ticks first on a tie: they only fire timers due by then */
+        while (ti < nticks && (!ev || ticks[ti] <= ev->t)) {
+            memset(&rec, 0, sizeof rec);
+            rec.kind = LDR_RECORD_CLOCK_TICK;
+            rec.u.tick.tick_at = ticks[ti];
+            rec.u.tick.source = ldr_str("ladder-gen");
+            out_file_t *o = &files[single ? 0 : nu];
+            ldr_feed_write_row(&o->buf, fmt, &rec);
+            ti++;
+        }
+        if (!ev) break;
+        gen_model_record(model, ev, &row, &rec);
+        if (ldr_validate_record(val, &rec, ev->t, ev->t, errbuf,
+                                sizeof errbuf) != LDR_OK) {
+            fprintf(stderr,
+                    "ladder-gen: generated an invalid row (a bug): "
+                    "%s: %s\n",
+                    row.event_id, errbuf);
+            ok = false;
+            break;
+        }
+        out_file_t *o = &files[single ? 0 : gen_model_unit_of(model, ev->ent)];
+        if (ldr_feed_write_row(&o->buf, fmt, &rec) != LDR_OK) {
+            fprintf(stderr, "ladder-gen: cannot format %s\n", row.event_id);
+            ok = false;
+            break;
+        }
+        if (o->buf.len >= FLUSH_AT) ok = out_flush(o);
+        if ((i & 0xffff) == 0) on_progress(&prog, "writing", (double)i / nev);
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        if (!out_close(&files[i])) ok = false;
+    const gen_counts_t *cnt = gen_model_counts(model);
+    if (ok && !to_stdout)
+        ok = write_expected(out, cnt, scale, seed, until, (long)nticks, ext);
+    free(ticks);
+    if (!ok) goto out;
+    double el = now_s() - t0;
+    if (prog.on) fputs("\r\033[K", stderr);
+    if (!quiet) {
+        long total =
+            cnt->events[0] + cnt->events[1] + cnt->events[2] + (long)nticks;
+        fprintf(stderr,
+                "ladder-gen: %ld enterprises, %ld events (%ld applications, "
+                "%ld reviews, %ld violations, %zu ticks) in %.2f s, %.0f "
+                "events/s\n",
+                cnt->enterprises, total, cnt->events[0], cnt->events[1],
+                cnt->events[2], nticks, el, el > 0 ? total / el : 0.0);
+        if (cnt->flipped)
+            fprintf(stderr,
+                    "ladder-gen: %ld declarations could not be drawn with "
+                    "their intended outcome under the policy files; "
+                    "expected.json follows the engine\n",
+                    cnt->flipped);
+    }
+    rc = 0;
+out:
+    free(files);
+    gen_model_destroy(model);
+    ldr_validator_destroy(val);
+    ldr_units_destroy(units);
+    ldr_policies_destroy(pol);
+    ldr_config_destroy(cfg);
+    return rc;
+}
