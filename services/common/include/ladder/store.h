@@ -1,0 +1,105 @@
+/* store.h -- a partition's state in Redis, written one batch at a time.
+ *
+ * DESIGN: everything a partition needs lives under one hash tag,
+ * ldr:{pN}:..., so one Redis Function call (store.lua, loaded at connect)
+ * writes a whole batch atomically in one cluster slot: the changed
+ * enterprises, their timers, the next offset and the clock, the counters,
+ * the outbox entry and the revocation notices. Offsets are stored in the
+ * same step as the state, so a crash anywhere replays from exactly where
+ * the state stands; Kafka's committed offsets are only a hint.
+ *
+ * Before writing, the step checks that the caller still owns the partition
+ * (the owner epoch it got from ldr_store_claim) and that the stored next
+ * offset is the batch's first offset. When either fails another owner
+ * wrote, or Redis rewound (an AOF restart loses the last second): the step
+ * writes nothing and returns LDR_ERR_FENCED, and the caller drops its
+ * cache, reloads and seeks to the stored offset.
+ *
+ * Keys of partition N:
+ *   ldr:{pN}:meta       hash: epoch, next_offset, clock
+ *   ldr:{pN}:ent        hash: USCC -> ldr_enterprise_encode()
+ *   ldr:{pN}:timers     zset: "USCC:tier:kind" -> due (ms)
+ *   ldr:{pN}:outbox     stream: one entry per batch, id <next_offset>-0
+ *   ldr:{pN}:counters   hash: "state:UNIT:TIER:STATE" and
+ *                       "lg:BATCH:OUTCOME" -> count
+ *   ldr:{pN}:notices    stream, capped: recent REVOKED, CANCELLED, EXPIRED
+ *   ldr:partitions      the input topic's partition count, for the API
+ *
+ * @locality: one store per thread (hiredis is not thread-safe). */
+#ifndef LADDER_STORE_H
+#define LADDER_STORE_H
+
+#include "ladder/err.h"
+#include "ladder/machine.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ldr_store ldr_store_t;
+
+/** Connects (redis.url, redis.password) and loads the functions. NULL
+ *  with errstr set when Redis is unreachable or refuses them. */
+ldr_store_t *ldr_store_new(const char *url, const char *password,
+                           int timeout_ms, char *errstr, size_t errstr_size);
+void ldr_store_destroy(ldr_store_t *s);
+
+/** Connects again after an error (every call returns LDR_ERR_TRANSIENT
+ *  while the connection is down). The caller must claim its partitions
+ *  again afterwards: a reconnect may follow a Redis restart. */
+ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t errstr_size);
+
+/** Records the input topic's partition count. */
+ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
+                                   size_t errstr_size);
+
+/** Takes partition @p partition over: bumps its owner epoch and returns
+ *  the new one, which every later commit must carry. */
+ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
+                          char *errstr, size_t errstr_size);
+
+/** Reads the partition's enterprises and clock into @p p (which should be
+ *  empty) and its next offset (-1 when nothing was ever stored: start at
+ *  the beginning of the log). */
+ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
+                         int64_t *next_offset, char *errstr,
+                         size_t errstr_size);
+
+/** One batch of one partition. */
+typedef struct ldr_store_batch {
+    int partition;
+    int64_t epoch;
+    int64_t first_offset; /* offset of the batch's first message */
+    int64_t next_offset;  /* offset after its last message */
+    int64_t clock;
+    const ldr_partition_dirty_t *dirty; /* ldr_partition_take_dirty() */
+    size_t dirty_count;
+    const ldr_machine_decision_t *decisions; /* for counters and notices */
+    size_t decisions_count;
+    const void *outbox; /* opaque payload the worker publishes; NULL: none */
+    size_t outbox_len;
+    int notices_maxlen; /* cap of the notices stream (approximate) */
+} ldr_store_batch_t;
+
+/** The atomic step. LDR_OK, LDR_ERR_FENCED (nothing written) or
+ *  LDR_ERR_TRANSIENT (Redis unreachable: nothing or everything written;
+ *  reconnect, reload and replay). */
+ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
+                           char *errstr, size_t errstr_size);
+
+/** The partition's pending outbox entries, oldest first: calls @p fn with
+ *  each entry's id (its batch's next offset) and payload. */
+ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
+                           void (*fn)(void *opaque, int64_t id,
+                                      const void *payload, size_t len),
+                           void *opaque, char *errstr, size_t errstr_size);
+
+/** Drops outbox entries up to and including @p id, once published. */
+ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
+                                char *errstr, size_t errstr_size);
+
+/** The outcome a LITTLE_GIANT decision counts as per batch ("designated",
+ *  "renewed", "revoked_review_failed", "revoked_no_submission",
+ *  "cancelled"), or NULL. */
+const char *ldr_store_lg_outcome(const ldr_machine_decision_t *d);
+
+#endif

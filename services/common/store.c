@@ -1,0 +1,488 @@
+/* store.c -- see store.h for the design and the key layout. */
+#include "ladder/store.h"
+
+#include "ladder/alloc.h"
+#include "ladder/buf.h"
+#include "ladder/decision.h"
+#include "ladder/redis.h"
+
+#include "store_lua.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Argument vectors are built as (offset, length) pairs into one buffer and
+ * turned into pointers once the buffer stops growing. */
+typedef struct ldr_args {
+    ldr_buf_t data;
+    size_t *off;
+    size_t *len;
+    size_t count;
+    size_t cap;
+    const char **argv;
+    size_t *argvlen;
+    size_t argv_cap;
+} ldr_args_t;
+
+struct ldr_store {
+    redisContext *c;
+    char *url;
+    char *password;
+    int timeout_ms;
+    ldr_args_t args;
+};
+
+static void ldr_args_reset(ldr_args_t *a) {
+    ldr_buf_reset(&a->data);
+    a->count = 0;
+}
+
+static void ldr_args_add(ldr_args_t *a, const void *p, size_t n) {
+    if (a->count == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->off = ldr_realloc(a->off, a->cap * sizeof(*a->off));
+        a->len = ldr_realloc(a->len, a->cap * sizeof(*a->len));
+    }
+    a->off[a->count] = a->data.len;
+    a->len[a->count] = n;
+    a->count++;
+    ldr_buf_append(&a->data, p, n);
+}
+
+static void ldr_args_str(ldr_args_t *a, const char *s) {
+    ldr_args_add(a, s, strlen(s));
+}
+
+static void ldr_args_i64(ldr_args_t *a, int64_t v) {
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    ldr_args_add(a, tmp, (size_t)n);
+}
+
+/* Reserves a slot to fill in later (a count known only afterwards). */
+static size_t ldr_args_placeholder(ldr_args_t *a) {
+    ldr_args_add(a, "                    ", 20);
+    return a->count - 1;
+}
+
+static void ldr_args_fill(ldr_args_t *a, size_t slot, int64_t v) {
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    memcpy(a->data.data + a->off[slot], tmp, (size_t)n);
+    a->len[slot] = (size_t)n;
+}
+
+static void ldr_args_finish(ldr_args_t *a) {
+    if (a->count > a->argv_cap) {
+        a->argv_cap = a->count;
+        a->argv = ldr_realloc(a->argv, a->argv_cap * sizeof(*a->argv));
+        a->argvlen = ldr_realloc(a->argvlen, a->argv_cap * sizeof(*a->argvlen));
+    }
+    for (size_t i = 0; i < a->count; i++) {
+        a->argv[i] = a->data.data + a->off[i];
+        a->argvlen[i] = a->len[i];
+    }
+}
+
+static void ldr_args_fini(ldr_args_t *a) {
+    ldr_buf_fini(&a->data);
+    free(a->off);
+    free(a->len);
+    free(a->argv);
+    free(a->argvlen);
+}
+
+/* ---- connection -------------------------------------------------------- */
+
+/* Any failure of the connection itself leaves it dead (hiredis 0.14):
+ * calls fail with LDR_ERR_TRANSIENT until ldr_store_reconnect(). */
+static ldr_err_t ldr_store_fail(ldr_store_t *s, redisReply *r, const char *what,
+                                char *errstr, size_t n) {
+    ldr_err_t err;
+    if (!r) {
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
+                          s->c && s->c->errstr[0] ? s->c->errstr
+                                                  : "not connected");
+        if (s->c) redisFree(s->c);
+        s->c = NULL;
+    } else {
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
+                          r->type == REDIS_REPLY_ERROR ? r->str
+                                                       : "unexpected reply");
+    }
+    freeReplyObject(r);
+    return err;
+}
+
+static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
+    if (!s->c) return NULL;
+    ldr_args_finish(a);
+    return redisCommandArgv(s->c, (int)a->count, a->argv, a->argvlen);
+}
+
+ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t n) {
+    if (s->c) redisFree(s->c);
+    s->c = NULL;
+    redisContext *c;
+    ldr_err_t err =
+        ldr_redis_connect(s->url, s->password, s->timeout_ms, &c, errstr, n);
+    if (err) return err;
+    s->c = c;
+    /* Functions persist in the AOF, but a fresh or rewound server may lack
+     * them or hold an older version: load ours every time. */
+    ldr_args_t *a = &s->args;
+    ldr_args_reset(a);
+    ldr_args_str(a, "FUNCTION");
+    ldr_args_str(a, "LOAD");
+    ldr_args_str(a, "REPLACE");
+    ldr_args_str(a, ldr_store_lua);
+    redisReply *r = ldr_store_cmd(s, a);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        return ldr_store_fail(s, r, "FUNCTION LOAD", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+ldr_store_t *ldr_store_new(const char *url, const char *password,
+                           int timeout_ms, char *errstr, size_t n) {
+    ldr_store_t *s = ldr_calloc(1, sizeof(*s));
+    s->url = ldr_strdup(url);
+    s->password = ldr_strdup(password ? password : "");
+    s->timeout_ms = timeout_ms;
+    ldr_buf_init(&s->args.data);
+    if (ldr_store_reconnect(s, errstr, n)) {
+        ldr_store_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ldr_store_destroy(ldr_store_t *s) {
+    if (!s) return;
+    if (s->c) redisFree(s->c);
+    ldr_args_fini(&s->args);
+    free(s->url);
+    free(s->password);
+    free(s);
+}
+
+static void ldr_key(char *buf, size_t n, int partition, const char *what) {
+    snprintf(buf, n, "ldr:{p%d}:%s", partition, what);
+}
+
+ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
+                                   size_t n) {
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    redisReply *r = redisCommand(s->c, "SET ldr:partitions %d", count);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        return ldr_store_fail(s, r, "SET ldr:partitions", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
+                          char *errstr, size_t n) {
+    char meta[64];
+    ldr_key(meta, sizeof(meta), partition, "meta");
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    redisReply *r = redisCommand(s->c, "HINCRBY %s epoch 1", meta);
+    if (!r || r->type != REDIS_REPLY_INTEGER)
+        return ldr_store_fail(s, r, "HINCRBY epoch", errstr, n);
+    *epoch = r->integer;
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static int ldr_parse_i64(const char *s, int64_t *out) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
+                         int64_t *next_offset, char *errstr, size_t n) {
+    char meta[64], ent[64];
+    ldr_key(meta, sizeof(meta), partition, "meta");
+    ldr_key(ent, sizeof(ent), partition, "ent");
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    redisReply *r = redisCommand(s->c, "HMGET %s next_offset clock", meta);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        return ldr_store_fail(s, r, "HMGET meta", errstr, n);
+    int64_t next = -1, clock = 0;
+    if ((r->element[0]->type == REDIS_REPLY_STRING &&
+         ldr_parse_i64(r->element[0]->str, &next)) ||
+        (r->element[1]->type == REDIS_REPLY_STRING &&
+         ldr_parse_i64(r->element[1]->str, &clock))) {
+        freeReplyObject(r);
+        return ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                           "%s: next_offset or clock is not a number", meta);
+    }
+    freeReplyObject(r);
+    /* HSCAN in slices: a partition may hold hundreds of thousands. */
+    char cursor[32] = "0";
+    do {
+        r = redisCommand(s->c, "HSCAN %s %s COUNT 1000", ent, cursor);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+            return ldr_store_fail(s, r, "HSCAN", errstr, n);
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *kv = r->element[1];
+        for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+            ldr_enterprise_t *e = ldr_malloc(sizeof(*e));
+            ldr_enterprise_init(e, kv->element[i]->str, kv->element[i]->len);
+            if (ldr_enterprise_decode(e, kv->element[i + 1]->str,
+                                      kv->element[i + 1]->len)) {
+                ldr_err_t err =
+                    ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                                "%s: the state of %.*s does not decode", ent,
+                                (int)kv->element[i]->len, kv->element[i]->str);
+                ldr_enterprise_fini(e);
+                free(e);
+                freeReplyObject(r);
+                return err;
+            }
+            ldr_partition_insert(p, e);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    ldr_partition_set_clock(p, clock);
+    *next_offset = next;
+    return LDR_OK;
+}
+
+/* ---- the atomic step ---------------------------------------------------- */
+
+const char *ldr_store_lg_outcome(const ldr_machine_decision_t *d) {
+    if (!d->has_tier || d->tier != LDR_TIER_LITTLE_GIANT) return NULL;
+    switch (d->decision) {
+    case LDR_DECISION_DESIGNATED: return "designated";
+    case LDR_DECISION_RENEWED: return "renewed";
+    case LDR_DECISION_CANCELLED: return "cancelled";
+    case LDR_DECISION_REVOKED:
+        return d->reasons_count &&
+                       strcmp(d->reasons[0], "NO_REVIEW_SUBMITTED") == 0
+                   ? "revoked_no_submission"
+                   : "revoked_review_failed";
+    default: return NULL;
+    }
+}
+
+typedef struct ldr_counter {
+    char field[64];
+    int64_t delta;
+} ldr_counter_t;
+
+typedef struct ldr_counters {
+    ldr_counter_t *v;
+    size_t count;
+    size_t cap;
+} ldr_counters_t;
+
+static void ldr_count(ldr_counters_t *c, const char *field, int64_t delta) {
+    for (size_t i = 0; i < c->count; i++)
+        if (strcmp(c->v[i].field, field) == 0) {
+            c->v[i].delta += delta;
+            return;
+        }
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 32;
+        c->v = ldr_realloc(c->v, c->cap * sizeof(*c->v));
+    }
+    snprintf(c->v[c->count].field, sizeof(c->v[c->count].field), "%s", field);
+    c->v[c->count].delta = delta;
+    c->count++;
+}
+
+static void ldr_count_state(ldr_counters_t *c, const char *unit, int tier,
+                            ldr_tier_state_t state, int64_t delta) {
+    if (state == LDR_TIER_STATE_NONE) return;
+    char field[64];
+    snprintf(field, sizeof(field), "state:%s:%s:%s", unit,
+             ldr_tier_name((ldr_tier_t)tier), ldr_tier_state_name(state));
+    ldr_count(c, field, delta);
+}
+
+static bool ldr_is_notice(ldr_decision_type_t t) {
+    return t == LDR_DECISION_REVOKED || t == LDR_DECISION_CANCELLED ||
+           t == LDR_DECISION_EXPIRED;
+}
+
+ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
+                           char *errstr, size_t n) {
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    static const char *const names[] = {"meta",   "ent",      "timers",
+                                        "outbox", "counters", "notices"};
+    ldr_args_t *a = &s->args;
+    ldr_args_reset(a);
+    ldr_args_str(a, "FCALL");
+    ldr_args_str(a, "ladder_step");
+    ldr_args_str(a, "6");
+    for (int i = 0; i < 6; i++) {
+        char key[64];
+        ldr_key(key, sizeof(key), b->partition, names[i]);
+        ldr_args_str(a, key);
+    }
+    ldr_args_i64(a, b->epoch);
+    ldr_args_i64(a, b->first_offset);
+    ldr_args_i64(a, b->next_offset);
+    ldr_args_i64(a, b->clock);
+
+    /* States of the changed enterprises. */
+    ldr_args_i64(a, (int64_t)b->dirty_count);
+    ldr_buf_t blob;
+    ldr_buf_init(&blob);
+    for (size_t i = 0; i < b->dirty_count; i++) {
+        const ldr_enterprise_t *e = b->dirty[i].e;
+        ldr_args_str(a, e->uscc);
+        ldr_buf_reset(&blob);
+        ldr_enterprise_encode(e, &blob);
+        ldr_args_add(a, blob.data, blob.len);
+    }
+    ldr_buf_fini(&blob);
+
+    /* Their timers: every (tier, kind) is set or removed, so the sorted
+     * set always mirrors the states. */
+    size_t nadd = ldr_args_placeholder(a), adds = 0;
+    for (size_t i = 0; i < b->dirty_count; i++) {
+        const ldr_enterprise_t *e = b->dirty[i].e;
+        for (int t = 0; t < LDR_TIER__COUNT; t++)
+            for (int k = 0; k < LDR_TIMER__COUNT; k++) {
+                if (!e->tiers[t].timer_due[k]) continue;
+                char member[40];
+                snprintf(member, sizeof(member), "%s:%d:%d", e->uscc, t, k);
+                ldr_args_i64(a, e->tiers[t].timer_due[k]);
+                ldr_args_str(a, member);
+                adds++;
+            }
+    }
+    ldr_args_fill(a, nadd, (int64_t)adds);
+    size_t ndel = ldr_args_placeholder(a), dels = 0;
+    for (size_t i = 0; i < b->dirty_count; i++) {
+        const ldr_enterprise_t *e = b->dirty[i].e;
+        for (int t = 0; t < LDR_TIER__COUNT; t++)
+            for (int k = 0; k < LDR_TIMER__COUNT; k++) {
+                if (e->tiers[t].timer_due[k]) continue;
+                char member[40];
+                snprintf(member, sizeof(member), "%s:%d:%d", e->uscc, t, k);
+                ldr_args_str(a, member);
+                dels++;
+            }
+    }
+    ldr_args_fill(a, ndel, (int64_t)dels);
+
+    /* Counters: states move from their value at the last commit, and the
+     * little-giant outcomes per batch. */
+    ldr_counters_t cs = {NULL, 0, 0};
+    for (size_t i = 0; i < b->dirty_count; i++) {
+        const ldr_partition_dirty_t *d = &b->dirty[i];
+        for (int t = 0; t < LDR_TIER__COUNT; t++) {
+            ldr_count_state(&cs, d->unit_before, t, d->state_before[t], -1);
+            ldr_count_state(&cs, d->e->unit, t, d->e->tiers[t].state, +1);
+        }
+    }
+    for (size_t i = 0; i < b->decisions_count; i++) {
+        const char *outcome = ldr_store_lg_outcome(&b->decisions[i]);
+        if (!outcome || !b->decisions[i].has_batch) continue;
+        char field[64];
+        snprintf(field, sizeof(field), "lg:%d:%s", (int)b->decisions[i].batch,
+                 outcome);
+        ldr_count(&cs, field, 1);
+    }
+    size_t ncount = ldr_args_placeholder(a), counts = 0;
+    for (size_t i = 0; i < cs.count; i++) {
+        if (!cs.v[i].delta) continue;
+        ldr_args_str(a, cs.v[i].field);
+        ldr_args_i64(a, cs.v[i].delta);
+        counts++;
+    }
+    ldr_args_fill(a, ncount, (int64_t)counts);
+    free(cs.v);
+
+    ldr_args_add(a, b->outbox ? b->outbox : "", b->outbox ? b->outbox_len : 0);
+
+    size_t nnotice = ldr_args_placeholder(a), notices = 0;
+    for (size_t i = 0; i < b->decisions_count; i++) {
+        if (!ldr_is_notice(b->decisions[i].decision)) continue;
+        ldr_record_t rec;
+        ldr_machine_decision_record(&b->decisions[i], &rec);
+        json_t *j = ldr_decision_to_json(&rec.u.decision);
+        char *text = json_dumps(j, JSON_COMPACT);
+        ldr_args_str(a, text);
+        free(text);
+        json_decref(j);
+        notices++;
+    }
+    ldr_args_fill(a, nnotice, (int64_t)notices);
+    ldr_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
+
+    redisReply *r = ldr_store_cmd(s, a);
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "FENCED", 6) == 0) {
+        ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_FENCED,
+                                    "partition %d: %s", b->partition, r->str);
+        freeReplyObject(r);
+        return err;
+    }
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        return ldr_store_fail(s, r, "FCALL ladder_step", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+/* ---- outbox -----------------------------------------------------------------
+ */
+
+ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
+                           void (*fn)(void *opaque, int64_t id,
+                                      const void *payload, size_t len),
+                           void *opaque, char *errstr, size_t n) {
+    char key[64];
+    ldr_key(key, sizeof(key), partition, "outbox");
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    redisReply *r = redisCommand(s->c, "XRANGE %s - +", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return ldr_store_fail(s, r, "XRANGE outbox", errstr, n);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *entry = r->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+        int64_t id = strtoll(entry->element[0]->str, NULL, 10);
+        redisReply *fields = entry->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2)
+            if (strcmp(fields->element[f]->str, "payload") == 0)
+                fn(opaque, id, fields->element[f + 1]->str,
+                   fields->element[f + 1]->len);
+    }
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
+                                char *errstr, size_t n) {
+    char key[64];
+    ldr_key(key, sizeof(key), partition, "outbox");
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    redisReply *r =
+        redisCommand(s->c, "XTRIM %s MINID %lld-0", key, (long long)id + 1);
+    if (!r || r->type != REDIS_REPLY_INTEGER)
+        return ldr_store_fail(s, r, "XTRIM outbox", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
+}

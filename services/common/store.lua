@@ -1,0 +1,85 @@
+#!lua name=ladder
+--[[
+ladder's Redis Functions: the atomic step of one batch of one partition
+(DESIGN.md, guarantees 1-3). Every key of a partition shares one hash tag,
+ldr:{pN}:..., so the step touches one cluster slot.
+
+ladder_step checks, before its first write, that the caller still owns the
+partition (the owner epoch) and that the stored next offset is the first
+offset of the batch (compare-and-set); a failed check writes nothing and
+returns an error starting with FENCED. A function that failed half-way
+would not be rolled back (PITFALLS.md), so every check comes first and every
+write after it is unconditional.
+
+KEYS: 1 meta (hash: epoch, next_offset, clock), 2 enterprises (hash: USCC ->
+state), 3 timers (zset: "USCC:tier:kind" -> due), 4 outbox (stream),
+5 counters (hash), 6 notices (stream).
+ARGV: epoch, first_offset, next_offset, clock,
+      n, then n (USCC, state) pairs,
+      n, then n (due, member) pairs to add,
+      n, then n members to remove,
+      n, then n (field, delta) pairs,
+      outbox payload ("" for none),
+      n, then n notices (JSON), notices_maxlen.
+--]]
+
+-- Lua's unpack has a stack limit: write in slices.
+local function bulk(cmd, key, list)
+  local slice = 1000
+  for i = 1, #list, slice do
+    local j = math.min(i + slice - 1, #list)
+    redis.call(cmd, key, unpack(list, i, j))
+  end
+end
+
+local function step(keys, args)
+  local meta = redis.call('HMGET', keys[1], 'epoch', 'next_offset')
+  if meta[1] ~= args[1] then
+    return redis.error_reply('FENCED owner epoch is ' .. tostring(meta[1]) ..
+                             ', not ' .. args[1])
+  end
+  if meta[2] and meta[2] ~= args[2] then
+    return redis.error_reply('FENCED stored next offset is ' .. meta[2] ..
+                             ', batch starts at ' .. args[2])
+  end
+
+  local i = 5
+  local function take_pairs()
+    local n = tonumber(args[i]); i = i + 1
+    local list = {}
+    for _ = 1, 2 * n do list[#list + 1] = args[i]; i = i + 1 end
+    return list
+  end
+  local function take_list()
+    local n = tonumber(args[i]); i = i + 1
+    local list = {}
+    for _ = 1, n do list[#list + 1] = args[i]; i = i + 1 end
+    return list
+  end
+  local states = take_pairs()
+  local timers_add = take_pairs()
+  local timers_del = take_list()
+  local counters = take_pairs()
+  local outbox = args[i]; i = i + 1
+  local notices = take_list()
+  local notices_maxlen = args[i]
+
+  if #states > 0 then bulk('HSET', keys[2], states) end
+  if #timers_del > 0 then bulk('ZREM', keys[3], timers_del) end
+  if #timers_add > 0 then bulk('ZADD', keys[3], timers_add) end
+  for k = 1, #counters, 2 do
+    redis.call('HINCRBY', keys[5], counters[k], counters[k + 1])
+  end
+  -- Entry ids follow the log, so a replay writes the same ids.
+  if outbox ~= '' then
+    redis.call('XADD', keys[4], args[3] .. '-0', 'payload', outbox)
+  end
+  for k = 1, #notices do
+    redis.call('XADD', keys[6], 'MAXLEN', '~', notices_maxlen,
+               args[3] .. '-' .. (k - 1), 'decision', notices[k])
+  end
+  redis.call('HSET', keys[1], 'next_offset', args[3], 'clock', args[4])
+  return 'OK'
+end
+
+redis.register_function('ladder_step', step)

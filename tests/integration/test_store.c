@@ -1,0 +1,220 @@
+/* test_store.c -- the Redis store against a real redis-server: the atomic
+ * step, the owner-epoch fence, the offset compare-and-set, reload. Run by
+ * tests/support/with-stack, which provides an empty private Redis. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ladder/buf.h"
+#include "ladder/redis.h"
+#include "ladder/store.h"
+#include "ladder/time.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY (86400000LL)
+
+static ldr_policies_t *policies;
+static const char *url;
+
+static redisContext *raw(void) {
+    /* A second, plain connection to look at what the step wrote. */
+    redisContext *c;
+    char err[256];
+    if (ldr_redis_connect(url, NULL, 2000, &c, err, sizeof(err)))
+        fail_msg("%s", err);
+    return c;
+}
+
+static long long ival(redisContext *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
+                  : r->type == REDIS_REPLY_STRING ? atoll(r->str)
+                                                  : -999;
+    freeReplyObject(r);
+    return v;
+}
+
+static void app(ldr_partition_t *p, ldr_machine_out_t *out, int64_t offset,
+                const char *uscc, const char *event_id, int64_t t) {
+    ldr_record_t m = {.kind = LDR_RECORD_APPLICATION};
+    ldr_application_t *a = &m.u.application;
+    a->event_id = ldr_str(event_id);
+    a->uscc = ldr_str(uscc);
+    a->enterprise_name = ldr_str("深圳新材料股份有限公司");
+    a->reporting_unit = ldr_str("4403");
+    a->tier = LDR_TIER_INNOVATIVE;
+    a->batch = 1;
+    a->occurred_at = t;
+    a->indicators.rd_institution = LDR_RD_NATIONAL; /* passes directly */
+    a->indicators.digitalization_level = 1;
+    ldr_machine_cause_t c = {"ladder.events.v1", 5, offset};
+    assert_int_equal(ldr_partition_step(p, &m, &c, out), LDR_OK);
+}
+
+static void tick(ldr_partition_t *p, ldr_machine_out_t *out, int64_t offset,
+                 int64_t t) {
+    ldr_record_t m = {.kind = LDR_RECORD_CLOCK_TICK};
+    m.u.tick.tick_at = t;
+    m.u.tick.source = ldr_str("t");
+    ldr_machine_cause_t c = {"ladder.events.v1", 5, offset};
+    assert_int_equal(ldr_partition_step(p, &m, &c, out), LDR_OK);
+}
+
+static ldr_err_t commit(ldr_store_t *s, ldr_partition_t *p,
+                        ldr_machine_out_t *out, int64_t epoch, int64_t first,
+                        int64_t next, char *err) {
+    ldr_store_batch_t b = {0};
+    b.partition = 5;
+    b.epoch = epoch;
+    b.first_offset = first;
+    b.next_offset = next;
+    b.clock = ldr_partition_clock(p);
+    b.dirty = ldr_partition_take_dirty(p, &b.dirty_count);
+    b.decisions = out->v;
+    b.decisions_count = out->count;
+    b.outbox = "payload-bytes";
+    b.outbox_len = 13;
+    b.notices_maxlen = 100;
+    return ldr_store_commit(s, &b, err, 512);
+}
+
+static void test_store_step_fence_cas_and_reload(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    int64_t epoch;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    assert_int_equal(epoch, 1);
+
+    ldr_partition_t *p = ldr_partition_new(policies);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+    tick(p, &out, 2, t + 8 * DAY); /* both designated */
+    assert_int_equal(out.count, 4);
+    assert_int_equal(commit(s, p, &out, epoch, 0, 3, err), LDR_OK);
+
+    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 3);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta clock"), t + 8 * DAY);
+    /* Each designation has a review-window and a validity-end timer. */
+    assert_int_equal(ival(c, "ZCARD ldr:{p5}:timers"), 4);
+    assert_int_equal(
+        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:DESIGNATED"), 2);
+    /* Counters move by the net change over the batch: NONE -> DESIGNATED,
+     * so the publicity in between never shows. */
+    assert_int_equal(
+        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:PUBLICITY"),
+        -999);
+    assert_int_equal(ival(c, "XLEN ldr:{p5}:outbox"), 1);
+    assert_int_equal(ival(c, "GET ldr:{p5}:nothing"), -999);
+
+    /* The compare-and-set: a batch that does not start at the stored next
+     * offset is refused and writes nothing. */
+    ldr_machine_out_clear(&out);
+    app(p, &out, 7, "91440300MA5F0XYZ3P", "c", t + 9 * DAY);
+    ldr_err_t rc = commit(s, p, &out, epoch, 7, 8, err);
+    assert_int_equal(rc, LDR_ERR_FENCED);
+    assert_non_null(strstr(err, "next offset is 3"));
+    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 3);
+
+    /* The fence: once another owner claimed the partition, the old epoch
+     * writes nothing. */
+    int64_t epoch2;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch2, err, sizeof(err)), LDR_OK);
+    assert_int_equal(epoch2, 2);
+    ldr_machine_out_clear(&out);
+    app(p, &out, 3, "91440300MA5F0XYZ3P", "d", t + 9 * DAY);
+    assert_int_equal(commit(s, p, &out, epoch, 3, 4, err), LDR_ERR_FENCED);
+    assert_non_null(strstr(err, "owner epoch is 2"));
+    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
+
+    /* A new owner reloads exactly the committed state. */
+    ldr_partition_t *q = ldr_partition_new(policies);
+    int64_t next;
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    assert_int_equal(next, 3);
+    assert_int_equal(ldr_partition_count(q), 2);
+    assert_int_equal(ldr_partition_clock(q), t + 8 * DAY);
+    ldr_enterprise_t *e = ldr_partition_find(q, "91440300MA5F0XYZ1T", 18);
+    assert_non_null(e);
+    assert_int_equal(e->tiers[0].state, LDR_TIER_STATE_DESIGNATED);
+    assert_string_equal(e->name, "深圳新材料股份有限公司");
+    /* Its timers are live: years later the designations expire, and the
+     * notices stream gets the EXPIRED decisions. */
+    ldr_machine_out_clear(&out);
+    tick(q, &out, 3, t + 4 * 365 * DAY);
+    assert_int_equal(out.count, 4); /* 2 x REVIEW_DUE, 2 x EXPIRED */
+    assert_int_equal(commit(s, q, &out, epoch2, 3, 4, err), LDR_OK);
+    assert_int_equal(ival(c, "XLEN ldr:{p5}:notices"), 2);
+    assert_int_equal(ival(c, "ZCARD ldr:{p5}:timers"), 0);
+    assert_int_equal(
+        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:DESIGNATED"), 0);
+    redisReply *r = redisCommand(c, "XRANGE ldr:{p5}:notices - + COUNT 1");
+    assert_true(r && r->elements == 1);
+    assert_string_equal(r->element[0]->element[0]->str, "4-0");
+    const char *json = r->element[0]->element[1]->element[1]->str;
+    assert_non_null(strstr(json, "\"decision\":\"EXPIRED\""));
+    assert_non_null(strstr(json, "\"reasons\":[\"NOT_RENEWED\"]"));
+    freeReplyObject(r);
+
+    /* The outbox: both batches' payloads, oldest first; trimmed once
+     * published. */
+    assert_int_equal(ival(c, "XLEN ldr:{p5}:outbox"), 2);
+    assert_int_equal(ldr_store_outbox_trim(s, 5, 3, err, sizeof(err)), LDR_OK);
+    assert_int_equal(ival(c, "XLEN ldr:{p5}:outbox"), 1);
+
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
+static void test_store_unreachable_redis_is_transient(void **state) {
+    (void)state;
+    char err[512];
+    assert_null(
+        ldr_store_new("redis://127.0.0.1:1/0", NULL, 500, err, sizeof(err)));
+    assert_non_null(strstr(err, "127.0.0.1:1"));
+}
+
+static int setup(void **state) {
+    (void)state;
+    url = getenv("LADDERTEST_REDIS_URL");
+    if (!url) fail_msg("run under tests/support/with-stack");
+    char err[512];
+    policies = ldr_policies_load_dir(LADDER_SOURCE_DIR "/deploy/policy", err,
+                                     sizeof(err));
+    if (!policies) fail_msg("%s", err);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ldr_policies_destroy(policies);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_step_fence_cas_and_reload),
+        cmocka_unit_test(test_store_unreachable_redis_is_transient),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
