@@ -28,10 +28,14 @@
 #include <jansson.h>
 
 #include "gen_model.h"
+#include "ladder/alloc.h"
 #include "ladder/buf.h"
+#include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/feed.h"
+#include "ladder/kafka.h"
 #include "ladder/policy.h"
+#include "ladder/schema.h"
 #include "ladder/time.h"
 #include "ladder/units.h"
 #include "ladder/validate.h"
@@ -50,30 +54,29 @@ static const char usage_text[] =
     "and monthly clock ticks. --scale 1 is the national register (about 1.2\n"
     "million events); the same seed gives byte-identical output.\n"
     "\n"
-    "  --scale S          size relative to the national register, 0 < S <= 10\n"
-    "  --seed N           seed of the generator, 0..9223372036854775807\n"
-    "  --until TIME       end of the history, RFC 3339 (default\n"
-    "                     2026-01-01T00:00:00Z; the final tick is at TIME)\n"
-    "  --format FMT       csv (default) or jsonl\n"
-    "  --out DIR          one file per reporting unit DIR/<code>.<fmt>,\n"
-    "                     DIR/ticks.<fmt> and DIR/expected.json\n"
-    "  --single           one merged file DIR/events.<fmt> in time order (and\n"
-    "                     DIR/expected.json); with --out - the rows go to "
-    "stdout\n"
-    "  --kafka            produce the events to Kafka instead (not available\n"
-    "                     yet: see docs/GEN.md)\n"
-    "  --config FILE      key = value configuration (docs/CONFIG.md): "
-    "policy.dir,\n"
-    "                     units.file, kafka.*, input.topic; LADDER_* "
-    "variables\n"
-    "                     override it\n"
-    "  --policy-dir DIR   policy files (default: the policy.dir key)\n"
-    "  -q, --quiet        no progress and no summary\n"
-    "  -h, --help         this help\n"
+    "  --scale S         size relative to the national register, 0 < S <= 10\n"
+    "  --seed N          seed of the generator, 0..9223372036854775807\n"
+    "  --until TIME      end of the history, RFC 3339 (default\n"
+    "                    2026-01-01T00:00:00Z); the final tick is at TIME\n"
+    "  --format FMT      csv (default) or jsonl\n"
+    "  --out DIR         one file per reporting unit, DIR/<code>.<fmt>, plus\n"
+    "                    DIR/ticks.<fmt> and DIR/expected.json\n"
+    "  --single          one merged file DIR/events.<fmt> in time order;\n"
+    "                    with --out - the rows go to stdout\n"
+    "  --kafka           produce the rows to input.topic, in time order, as\n"
+    "                    ladder-feed would, instead of writing files; --out\n"
+    "                    DIR then only receives expected.json\n"
+    "  --config FILE     key = value configuration (docs/CONFIG.md):\n"
+    "                    policy.dir, units.file, schemas.dir, input.topic,\n"
+    "                    kafka.* (kafka.bootstrap.servers for --kafka);\n"
+    "                    LADDER_* variables override it\n"
+    "  --policy-dir DIR  policy files (default: the policy.dir key)\n"
+    "  -q, --quiet       no progress and no summary\n"
+    "  -h, --help        this help\n"
     "\n"
     "Progress goes to stderr when it is a terminal; a summary ends the run.\n"
-    "Exit status: 0 done, 1 generation or output failed, 2 usage or\n"
-    "configuration error.\n";
+    "Exit status: 0 done (with --kafka: every message acknowledged), 1\n"
+    "generation, output or delivery failed, 2 usage or configuration error.\n";
 
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -382,16 +385,11 @@ int main(int argc, char **argv) {
     if (until <= min_until || until > max_until)
         return usage_error("--until must lie after 2019-01-01T00:00:00Z and "
                            "not after 2100-01-01T00:00:00Z");
-    if (kafka) {
-        fputs("ladder-gen: --kafka is not available yet (the Kafka producer "
-              "of ladder-feed has not landed); write files and load them "
-              "with ladder-feed\n",
-              stderr);
-        return EXIT_USAGE;
-    }
-    if (!out)
+    if (!out && !kafka)
         return usage_error("--out DIR (or --out - with --single) is required");
-    bool to_stdout = strcmp(out, "-") == 0;
+    bool to_stdout = out && strcmp(out, "-") == 0;
+    if (to_stdout && kafka)
+        return usage_error("--out - and --kafka exclude each other");
     if (to_stdout && !single) return usage_error("--out - needs --single");
 
     ldr_config_t *cfg = ldr_config_new("ladder-gen");
@@ -401,7 +399,7 @@ int main(int argc, char **argv) {
         ldr_config_destroy(cfg);
         return EXIT_USAGE;
     }
-    char pbuf[4096], ubuf[4096];
+    char pbuf[4096], ubuf[4096], sbuf[4096];
     const char *pdir =
         policy_dir ? policy_dir
                    : ldr_config_data_path(ldr_config_get(cfg, "policy.dir"),
@@ -413,7 +411,11 @@ int main(int argc, char **argv) {
     ldr_units_t *units = NULL;
     ldr_validator_t *val = NULL;
     gen_model_t *model = NULL;
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = NULL;
+    ldr_kafka_producer_t *producer = NULL;
     out_file_t *files = NULL;
+    int64_t *ticks = NULL;
     size_t nfiles = 0;
     pol = ldr_policies_load_dir(pdir, errbuf, sizeof errbuf);
     if (!pol) {
@@ -428,7 +430,25 @@ int main(int argc, char **argv) {
         goto out;
     }
     val = ldr_validator_new(units, 400);
-    if (!to_stdout && mkdir_p(out) != 0) {
+    if (kafka) {
+        /* Connect before generating: a wrong address should not cost the
+         * minutes of a large run. */
+        schemas = ldr_schemas_load(
+            ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), sbuf,
+                                 sizeof sbuf),
+            errbuf, sizeof errbuf);
+        if (schemas) codec = ldr_codec_new(schemas, errbuf, sizeof errbuf);
+        if (codec)
+            producer =
+                ldr_kafka_producer_new(cfg, ldr_config_get(cfg, "input.topic"),
+                                       10000, errbuf, sizeof errbuf);
+        if (!producer) {
+            fprintf(stderr, "ladder-gen: %s\n", errbuf);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (out && !to_stdout && mkdir_p(out) != 0) {
         fprintf(stderr, "ladder-gen: %s: %s\n", out, strerror(errno));
         goto out;
     }
@@ -449,8 +469,7 @@ int main(int argc, char **argv) {
 
     /* ticks: the first of every month from 2019-01, and the final one */
     size_t ntick_cap = 12 * 100 + 2, nticks = 0;
-    int64_t *ticks = calloc(ntick_cap, sizeof *ticks);
-    if (!ticks) abort();
+    ticks = ldr_calloc(ntick_cap, sizeof *ticks);
     for (int y = 2019; nticks < ntick_cap - 1; y++) {
         bool done = false;
         for (int mo = 1; mo <= 12; mo++) {
@@ -468,64 +487,95 @@ int main(int argc, char **argv) {
 
     const char *ext = fmt == LDR_FEED_CSV ? "csv" : "jsonl";
     size_t nu = ldr_units_count(units);
-    nfiles = single ? 1 : nu + 1;
-    files = calloc(nfiles, sizeof *files);
-    if (!files) abort();
     bool ok = true;
-    if (single) {
-        ok = out_open(&files[0], to_stdout ? NULL : out, "events", ext, fmt);
-    } else {
-        for (size_t i = 0; i < nu && ok; i++)
-            ok = out_open(&files[i], out, ldr_units_at(units, i)->code, ext,
-                          fmt);
-        if (ok) ok = out_open(&files[nu], out, "ticks", ext, fmt);
-    }
-    if (!ok) {
-        free(ticks);
-        goto out;
+    if (!kafka) {
+        nfiles = single ? 1 : nu + 1;
+        files = ldr_calloc(nfiles, sizeof *files);
+        if (single) {
+            ok =
+                out_open(&files[0], to_stdout ? NULL : out, "events", ext, fmt);
+        } else {
+            for (size_t i = 0; i < nu && ok; i++)
+                ok = out_open(&files[i], out, ldr_units_at(units, i)->code, ext,
+                              fmt);
+            if (ok) ok = out_open(&files[nu], out, "ticks", ext, fmt);
+        }
     }
 
-    size_t nev = gen_model_event_count(model), ti = 0;
+    /* Events and ticks merged in time order; ticks first on a tie (they
+     * only fire the timers due by then). */
+    size_t nev = gen_model_event_count(model), ti = 0, i = 0;
     gen_row_t row;
     ldr_record_t rec;
-    for (size_t i = 0; i <= nev && ok; i++) {
+    while (ok && (i < nev || ti < nticks)) {
         const gen_event_t *ev = i < nev ? gen_model_event(model, i) : NULL;
-        /* ticks first on a tie: they only fire timers due by then */
-        while (ti < nticks && (!ev || ticks[ti] <= ev->t)) {
+        size_t file;
+        if (ti < nticks && (!ev || ticks[ti] <= ev->t)) {
             memset(&rec, 0, sizeof rec);
             rec.kind = LDR_RECORD_CLOCK_TICK;
-            rec.u.tick.tick_at = ticks[ti];
+            rec.u.tick.tick_at = ticks[ti++];
             rec.u.tick.source = ldr_str("ladder-gen");
-            out_file_t *o = &files[single ? 0 : nu];
-            ldr_feed_write_row(&o->buf, fmt, &rec);
-            ti++;
+            file = single ? 0 : nu;
+        } else {
+            gen_model_record(model, ev, &row, &rec);
+            if (ldr_validate_record(val, &rec, ev->t, ev->t, errbuf,
+                                    sizeof errbuf) != LDR_OK) {
+                fprintf(stderr,
+                        "ladder-gen: generated an invalid row (a bug): "
+                        "%s: %s\n",
+                        row.event_id, errbuf);
+                ok = false;
+                break;
+            }
+            file = single ? 0 : gen_model_unit_of(model, ev->ent);
+            if ((i & 0xffff) == 0)
+                on_progress(&prog, kafka ? "producing" : "writing",
+                            (double)i / nev);
+            i++;
         }
-        if (!ev) break;
-        gen_model_record(model, ev, &row, &rec);
-        if (ldr_validate_record(val, &rec, ev->t, ev->t, errbuf,
-                                sizeof errbuf) != LDR_OK) {
-            fprintf(stderr,
-                    "ladder-gen: generated an invalid row (a bug): "
-                    "%s: %s\n",
-                    row.event_id, errbuf);
-            ok = false;
-            break;
+        if (kafka) {
+            if (ldr_kafka_produce_record(producer, codec, &rec, errbuf,
+                                         sizeof errbuf) != LDR_OK) {
+                fprintf(stderr, "ladder-gen: %s\n", errbuf);
+                ok = false;
+            }
+            continue;
         }
-        out_file_t *o = &files[single ? 0 : gen_model_unit_of(model, ev->ent)];
+        out_file_t *o = &files[file];
         if (ldr_feed_write_row(&o->buf, fmt, &rec) != LDR_OK) {
-            fprintf(stderr, "ladder-gen: cannot format %s\n", row.event_id);
+            fprintf(stderr, "ladder-gen: cannot format a row (a bug)\n");
             ok = false;
-            break;
+        } else if (o->buf.len >= FLUSH_AT) {
+            ok = out_flush(o);
         }
-        if (o->buf.len >= FLUSH_AT) ok = out_flush(o);
-        if ((i & 0xffff) == 0) on_progress(&prog, "writing", (double)i / nev);
     }
-    for (size_t i = 0; i < nfiles; i++)
-        if (!out_close(&files[i])) ok = false;
+    for (size_t k = 0; k < nfiles; k++)
+        if (!out_close(&files[k])) ok = false;
+    uint64_t produced = 0, delivered = 0;
+    if (producer) {
+        /* Exit 0 only when every message is acknowledged. */
+        double deadline = now_s() + 300.0;
+        on_progress(&prog, "flushing", 1.0);
+        for (;;) {
+            if (ldr_kafka_producer_flush(producer, 500, errbuf,
+                                         sizeof errbuf) == LDR_OK)
+                break;
+            uint64_t done = ldr_kafka_producer_delivered(producer) +
+                            ldr_kafka_producer_failed(producer);
+            if (done == ldr_kafka_producer_produced(producer) ||
+                now_s() > deadline) {
+                fprintf(stderr, "ladder-gen: %s\n", errbuf);
+                ok = false;
+                break;
+            }
+        }
+        produced = ldr_kafka_producer_produced(producer);
+        delivered = ldr_kafka_producer_delivered(producer);
+    }
     const gen_counts_t *cnt = gen_model_counts(model);
-    if (ok && !to_stdout)
-        ok = write_expected(out, cnt, scale, seed, until, (long)nticks, ext);
-    free(ticks);
+    if (ok && out && !to_stdout)
+        ok = write_expected(out, cnt, scale, seed, until, (long)nticks,
+                            kafka ? "kafka" : ext);
     if (!ok) goto out;
     double el = now_s() - t0;
     if (prog.on) fputs("\r\033[K", stderr);
@@ -538,6 +588,12 @@ int main(int argc, char **argv) {
                 "events/s\n",
                 cnt->enterprises, total, cnt->events[0], cnt->events[1],
                 cnt->events[2], nticks, el, el > 0 ? total / el : 0.0);
+        if (producer)
+            fprintf(stderr,
+                    "ladder-gen: %llu of %llu messages acknowledged (a tick "
+                    "goes to every partition)\n",
+                    (unsigned long long)delivered,
+                    (unsigned long long)produced);
         if (cnt->flipped)
             fprintf(stderr,
                     "ladder-gen: %ld declarations could not be drawn with "
@@ -547,7 +603,11 @@ int main(int argc, char **argv) {
     }
     rc = 0;
 out:
+    free(ticks);
     free(files);
+    ldr_kafka_producer_destroy(producer);
+    ldr_codec_destroy(codec);
+    ldr_schemas_destroy(schemas);
     gen_model_destroy(model);
     ldr_validator_destroy(val);
     ldr_units_destroy(units);
