@@ -9,6 +9,7 @@
 #include "ladder/kafka.h"
 
 #include "ladder/alloc.h"
+#include "ladder/log.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -56,6 +57,16 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
     if (!p->first_error[0])
         snprintf(p->first_error, sizeof p->first_error, "fatal error: %s (%s)",
                  orig ? why : reason, rd_kafka_err2name(orig));
+}
+
+/* librdkafka's own log lines (connection refused, retries) would be noise
+ * on the one-line errors of the programs: what matters reaches the caller
+ * as an error or a delivery failure. They remain visible at log.level
+ * debug. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                         const char *buf) {
+    (void)rk;
+    LDR_LOG_DEBUG("librdkafka %d %s: %s", level, fac, buf);
 }
 
 typedef struct kafka_prop {
@@ -134,6 +145,7 @@ ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!p->rk) { /* conf is still ours */
         rd_kafka_conf_destroy(conf);
@@ -169,9 +181,10 @@ ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
         if (kafka_now_ms() >= deadline || kafka_new_error == LDR_ERR_CONFIG) {
             ldr_err_set(
                 errstr, n, kafka_new_error,
-                "kafka: topic %s on %s: %s (waited %d ms)", topic, bootstrap,
-                rd_kafka_err2str(kerr ? kerr : RD_KAFKA_RESP_ERR__TIMED_OUT),
-                timeout_ms);
+                "kafka: no partitions of topic %s from %s within %d ms (%s): "
+                "is the cluster running?",
+                topic, bootstrap, timeout_ms,
+                rd_kafka_err2str(kerr ? kerr : RD_KAFKA_RESP_ERR__TIMED_OUT));
             ldr_kafka_producer_destroy(p);
             return NULL;
         }
