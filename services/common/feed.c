@@ -1029,11 +1029,11 @@ static scan_result_t csv_scan(ldr_feed_reader_t *r, size_t *stop,
                 if (!r->eof) goto more;
                 break;
             }
-            if (i >= limit) goto toolong;
             char ch = b[i];
             if (ch == ',' || ch == '\n') break;
             if (ch == '\r' && i + 1 < end && b[i + 1] == '\n') break;
             if (ch == '\r' && i + 1 >= end && !r->eof) goto more;
+            if (i >= limit) goto toolong; /* a content byte past the limit */
             if (ch == '"' && !*problem)
                 *problem = q ? "text after a closing quote"
                              : "a quote inside an unquoted cell";
@@ -1131,11 +1131,14 @@ static ldr_err_t feed_next_extent(ldr_feed_reader_t *r, int *kind, size_t *stop,
             *problem = NULL;
             *unescape = false;
             *ncells = 0;
-            if (nl && (size_t)(nl - r->buf) <= lim + 1) {
+            size_t line_len = nl ? (size_t)(nl - r->buf) - r->start : 0;
+            if (line_len && nl[-1] == '\r') line_len--;
+            if (nl && line_len <= LDR_FEED_LINE_MAX) {
                 *stop = (size_t)(nl - r->buf) + 1;
                 *lines = 1;
                 sr = SCAN_ROW;
-            } else if (nl || r->end - r->start > LDR_FEED_LINE_MAX + 1) {
+            } else if (nl || r->end - r->start > LDR_FEED_LINE_MAX + 1 ||
+                       (r->eof && r->end - r->start > LDR_FEED_LINE_MAX)) {
                 *stop = lim;
                 sr = SCAN_TOOLONG;
             } else if (r->eof) {
