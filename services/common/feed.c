@@ -764,20 +764,30 @@ static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
     feed_fields_t f;
     feed_fields(&row->rec, &f);
 
-    if (obj) { /* every key must be a column of the kind */
-        const char *key;
-        json_t *v;
-        json_object_foreach(obj, key, v) {
-            int col = -1;
-            size_t klen = strlen(key);
-            for (int c = 0; c < COL_COUNT && col < 0; c++)
-                if (strcmp(feed_col_name(c), key) == 0) col = c;
-            if (col < 0)
-                return feed_reject(r, feed_show((ldr_str_t){key, klen}, show),
-                                   "not a column");
-            if (!(k->used & BIT(col)))
-                return feed_reject(r, key, "not a field of %s %s row",
-                                   k->name[0] == 'a' ? "an" : "a", k->name);
+    if (obj) {
+        /* Every key must be a column of the kind. Counting the kind's
+         * columns that are present (hash lookups) finds out cheaply whether
+         * any key is not one; only then are the keys searched by name. */
+        size_t present = 0;
+        for (int col = 0; col < COL_COUNT; col++)
+            if ((k->used & BIT(col)) &&
+                json_object_get(obj, feed_col_name(col)))
+                present++;
+        if (present != json_object_size(obj)) {
+            const char *key;
+            json_t *v;
+            json_object_foreach(obj, key, v) {
+                int col = -1;
+                for (int c = 0; c < COL_COUNT && col < 0; c++)
+                    if (strcmp(feed_col_name(c), key) == 0) col = c;
+                if (col < 0)
+                    return feed_reject(
+                        r, feed_show((ldr_str_t){key, strlen(key)}, show),
+                        "not a column");
+                if (!(k->used & BIT(col)))
+                    return feed_reject(r, key, "not a field of %s %s row",
+                                       k->name[0] == 'a' ? "an" : "a", k->name);
+            }
         }
     }
 
