@@ -106,6 +106,7 @@ typedef struct feed_run {
     int progress;                          /* stderr is a terminal */
     int progress_shown;                    /* a progress line is on screen */
     uint64_t rows_read, rows_ok, rejected, out_of_order, ticks, events;
+    double t0, next_progress;
     int io_failed;
 } feed_run_t;
 
@@ -129,6 +130,19 @@ static void feed_clear_progress(feed_run_t *run) {
         fputs("\r\033[K", stderr);
         run->progress_shown = 0;
     }
+}
+
+/* Shows rows/s and the rejected count on the terminal, about once a
+ * second. */
+static void feed_progress(feed_run_t *run) {
+    if (!run->progress || (run->rows_read & 1023) != 0) return;
+    double t = feed_mono_s();
+    if (t < run->next_progress) return;
+    fprintf(
+        stderr, "\r%" PRIu64 " rows, %.0f rows/s, %" PRIu64 " rejected\033[K",
+        run->rows_read, (double)run->rows_read / (t - run->t0), run->rejected);
+    run->progress_shown = 1;
+    run->next_progress = t + 1.0;
 }
 
 /* Writes the input's CSV header into the rejects file before its first
@@ -170,6 +184,7 @@ static int feed_advance(feed_input_t *in) {
         }
         if (in->row.status == LDR_FEED_ROW_END) return 0;
         run->rows_read++;
+        feed_progress(run);
         if (in->row.status == LDR_FEED_ROW_VALID) break;
         run->rejected++;
         feed_clear_progress(run);
@@ -331,14 +346,6 @@ int main(int argc, char **argv) {
     }
     validator = ldr_validator_new(
         units, (int)ldr_config_get_int(cfg, "clock.max.skew.days"));
-    if (!dry_run) {
-        const char *topic = ldr_config_get(cfg, "input.topic");
-        producer = ldr_kafka_producer_new(cfg, topic, 10000, err, sizeof err);
-        if (!producer) {
-            fprintf(stderr, "ladder-feed: %s\n", err);
-            goto out;
-        }
-    }
     if (rejects_path) {
         run.rejects = fopen(rejects_path, "wb");
         if (!run.rejects) {
@@ -378,6 +385,15 @@ int main(int argc, char **argv) {
         }
     }
 
+    /* Kafka last: a file that cannot be read fails at once. */
+    if (!dry_run) {
+        const char *topic = ldr_config_get(cfg, "input.topic");
+        producer = ldr_kafka_producer_new(cfg, topic, 10000, err, sizeof err);
+        if (!producer) {
+            fprintf(stderr, "ladder-feed: %s\n", err);
+            goto out;
+        }
+    }
     signal(SIGINT, feed_on_signal);
     signal(SIGTERM, feed_on_signal);
     for (size_t i = 0; i < ninputs; i++) {
@@ -388,7 +404,8 @@ int main(int argc, char **argv) {
     for (size_t i = nheap; i-- > 0;)
         feed_sift_down(heap, nheap, i);
 
-    double next_progress = t0 + 1.0;
+    run.t0 = t0;
+    run.next_progress = t0 + 1.0;
     int failed = 0;
     while (nheap > 0 && !feed_stop) {
         feed_input_t *in = heap[0];
@@ -422,18 +439,6 @@ int main(int argc, char **argv) {
         if (got < 0) break;
         if (got == 0) heap[0] = heap[--nheap];
         feed_sift_down(heap, nheap, 0);
-        if (run.progress && (run.rows_ok & 1023) == 0) {
-            double t = feed_mono_s();
-            if (t >= next_progress) {
-                fprintf(stderr,
-                        "\r%" PRIu64 " rows, %.0f rows/s, %" PRIu64
-                        " rejected\033[K",
-                        run.rows_read, (double)run.rows_read / (t - t0),
-                        run.rejected);
-                run.progress_shown = 1;
-                next_progress = t + 1.0;
-            }
-        }
     }
 
 finish:;
