@@ -582,6 +582,96 @@ static void test_feed_over_long_rows(void **state) {
     }
 }
 
+/* The JSON fast path gives what jansson gives, for valid lines and for
+ * every small corruption of them. */
+static void same_as_jansson(const char *p, size_t len) {
+    json_error_t e1, e2;
+    json_t *a = ldr_feed_json_loadb(p, len, &e1);
+    json_t *b = json_loadb(p, len, JSON_REJECT_DUPLICATES, &e2);
+    if (!a != !b || (a && !json_equal(a, b)) ||
+        (!a && strcmp(e1.text, e2.text) != 0))
+        fail_msg("fast path and jansson differ on: %.*s", (int)len, p);
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_feed_json_fast_path_matches_jansson(void **state) {
+    (void)state;
+    static const char *const edge[] = {
+        "{}",
+        " { } ",
+        "{\"a\":1}",
+        "{\"a\":-0}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":1e5}",
+        "{\"a\":1E+5}",
+        "{\"a\":2.5e-3}",
+        "{\"a\":123456789012345678}",
+        "{\"a\":1234567890123456789}",
+        "{\"a\":-9223372036854775808}",
+        "{\"a\":99999999999999999999}",
+        "{\"a\":1e400}",
+        "{\"a\":1e-400}",
+        "{\"a\":-}",
+        "{\"a\":tru}",
+        "{\"a\":nul}",
+        "{\"a\":truex}",
+        "{\"a\":[\"x\",]}",
+        "{\"a\":[]}",
+        "{\"a\":[ \"x\" , \"y\" ]}",
+        "{\"a\":[1]}",
+        "{\"a\":{}}",
+        "{\"a\":1}x",
+        "{\"a\":1,}",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":\"\\n\"}",
+        "{\"a\":\"\\u00e9\"}",
+        "{\"\\u0061\":1}",
+        "{\"a\":\"\xe4\xb8\xad\"}",
+        "{\"a\":\"\xff\"}",
+        "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"x\ty\"}",
+        "{\"a\"\n:\r\n1}",
+        "[1]",
+        "\"s\"",
+        "",
+        "   ",
+        "{\"a\":null}",
+        "{\"a\":true,\"b\":false}",
+        "{\"a\":\"x\"}{}",
+        "{\"a\"1}",
+    };
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        same_as_jansson(edge[i], strlen(edge[i]));
+    /* Rows of every kind, and every one-byte corruption of them. */
+    static const char repl[] = "\"\\{}[],:0-.eE+tnx\x01\xff ";
+    for (size_t k = 0; k < 4; k++) {
+        ldr_record_t rec;
+        ldr_sample_record(&rec, kinds[k], (int)k % 2);
+        ldr_buf_t out;
+        ldr_buf_init(&out);
+        ldr_feed_write_row(&out, LDR_FEED_JSONL, &rec);
+        size_t len = out.len - 1; /* without the line end */
+        same_as_jansson(out.data, len);
+        char *m = malloc(len + 1);
+        for (size_t i = 0; i < len; i++) {
+            same_as_jansson(out.data, i); /* truncated */
+            memcpy(m, out.data, len);
+            memmove(m + i, m + i + 1, len - i - 1); /* one byte deleted */
+            same_as_jansson(m, len - 1);
+            for (size_t r = 0; r < sizeof repl - 1; r++) {
+                memcpy(m, out.data, len);
+                m[i] = repl[r];
+                same_as_jansson(m, len);
+            }
+        }
+        free(m);
+        ldr_buf_fini(&out);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feed_round_trip_every_kind),
@@ -595,6 +685,7 @@ int main(void) {
         cmocka_unit_test(test_feed_jsonl_rejects),
         cmocka_unit_test(test_feed_header_errors),
         cmocka_unit_test(test_feed_over_long_rows),
+        cmocka_unit_test(test_feed_json_fast_path_matches_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
