@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the column table ------------------------------------------------- */
 
@@ -945,12 +946,23 @@ static bool feed_fill(ldr_feed_reader_t *r) {
     }
     size_t room = r->cap - r->end;
     if (room == 0) return true;
-    size_t got = fread(r->buf + r->end, 1, room, r->f);
-    r->end += got;
-    if (got < room) {
-        if (ferror(r->f)) return false;
-        r->eof = true;
+    /* read(2) where there is a descriptor, so that rows arriving on a pipe
+     * are handled as they come instead of a buffer at a time. EINTR is
+     * returned as an error, so that a signal can stop a blocked read. */
+    int fd = fileno(r->f);
+    if (fd < 0) { /* a memory stream */
+        size_t got = fread(r->buf + r->end, 1, room, r->f);
+        r->end += got;
+        if (got < room) {
+            if (ferror(r->f)) return false;
+            r->eof = true;
+        }
+        return true;
     }
+    ssize_t got = read(fd, r->buf + r->end, room);
+    if (got < 0) return false;
+    if (got == 0) r->eof = true;
+    r->end += (size_t)got;
     return true;
 }
 

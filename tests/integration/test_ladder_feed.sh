@@ -39,6 +39,13 @@ for f in bad.csv bad.jsonl; do
   echo "ok - $f: $(grep -c '' "$fx/$f.expected") lines as expected; --rejects holds exactly the bad rows"
 done
 [ "$(cut -d: -f3 "$fx/bad.csv.expected" | sort -u | wc -l)" -ge 20 ] || fail "bad.csv covers fewer than 20 fields"
+set +e
+"$feed" --dry-run --format jsonl - <"$fx/bad.jsonl" >/dev/null 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "bad.jsonl on stdin gave $rc"
+diff -u <(sed 's/^bad.jsonl:/stdin:/' "$fx/bad.jsonl.expected") <(row_lines .) || fail "stdin rejects"
+echo "ok - standard input (-) with --format"
 
 echo "== an over-long line is one reject, and reading goes on at the next line"
 {
@@ -220,6 +227,22 @@ set -e
 grep -q '37 rows read, 4 produced (3 events, 1 ticks), 33 rejected, 1 out of order; 7 of 7 messages acknowledged' "$work/err.bad" ||
   { cat "$work/err.bad"; echo "FAIL: bad.csv summary"; exit 1; }
 echo "ok - bad.csv into Kafka: exit 1, its 4 valid rows acknowledged"
+# Every broker goes down after ladder-feed connected and before its rows
+# arrive (on a pipe): the messages time out, and the exit status is 2.
+set +e
+{ head -n 1 "$fx/application.csv"; sleep 3; tail -n +2 "$fx/application.csv"; } |
+  LADDER_KAFKA_MESSAGE_TIMEOUT_MS=2000 "$feed" --format csv - 2>"$work/err.down" &
+pid=$!
+sleep 1.5
+for b in 1 2 3; do echo "broker-down $b" >"$LADDERTEST_KAFKA_FIFO"; done
+wait "$pid"
+rc=$?
+set -e
+for b in 1 2 3; do echo "broker-up $b" >"$LADDERTEST_KAFKA_FIFO"; done
+[ "$rc" -eq 2 ] && grep -q 'not acknowledged' "$work/err.down" ||
+  { cat "$work/err.down"; echo "FAIL: brokers down gave exit $rc"; exit 1; }
+cat "$work/err.down"
+echo "ok - brokers down: exit 2, the unacknowledged messages reported"
 EOF
 "$src/tests/support/with-stack" bash "$work/in-stack.sh" "$feed" "$readback" "$fx" "$work" "$src"
 echo "ok - ladder-feed"

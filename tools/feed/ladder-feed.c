@@ -177,6 +177,7 @@ static int feed_advance(feed_input_t *in) {
     for (;;) {
         if (feed_stop) return 0;
         if (ldr_feed_reader_next(in->r, &in->row, err, sizeof err)) {
+            if (feed_stop) return 0; /* a signal interrupted the read */
             feed_clear_progress(run);
             fprintf(stderr, "ladder-feed: %s: %s\n", in->name, err);
             run->io_failed = 1;
@@ -394,8 +395,14 @@ int main(int argc, char **argv) {
             goto out;
         }
     }
-    signal(SIGINT, feed_on_signal);
-    signal(SIGTERM, feed_on_signal);
+    /* Without SA_RESTART, so that a signal also ends a read that waits
+     * on a pipe. (librdkafka's threads block signals.) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = feed_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     for (size_t i = 0; i < ninputs; i++) {
         int got = feed_advance(&inputs[i]);
         if (got < 0) goto finish;

@@ -138,7 +138,7 @@ const char *ldr_feed_reader_header(const ldr_feed_reader_t *r, size_t *len);
 
 /** json_loadb(@p p, @p len, JSON_REJECT_DUPLICATES, @p err), with a fast
  *  path for flat objects whose strings hold no escapes: the same value, or
- *  the same error, as jansson gives, in a third of the time. The caller
+ * the same error, as jansson gives, in about half the time. The caller
  *  owns the reference. (The reader parses JSON Lines with it; exposed for
  *  the test that compares it with jansson.) */
 json_t *ldr_feed_json_loadb(const char *p, size_t len, json_error_t *err);
