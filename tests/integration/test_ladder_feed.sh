@@ -243,6 +243,18 @@ for b in 1 2 3; do echo "broker-up $b" >"$LADDERTEST_KAFKA_FIFO"; done
   { cat "$work/err.down"; echo "FAIL: brokers down gave exit $rc"; exit 1; }
 cat "$work/err.down"
 echo "ok - brokers down: exit 2, the unacknowledged messages reported"
+# The idempotent producer's fatal "sequence desynchronization"
+# (PITFALLS.md), provoked by the broker: a delivery failure, exit 2.
+echo "errors Produce 20 OUT_OF_ORDER_SEQUENCE_NUMBER" >"$LADDERTEST_KAFKA_FIFO"
+sleep 0.3
+set +e
+LADDER_INPUT_TOPIC=feed.fatal.test "$feed" "$fx/application.csv" 2>"$work/err.fatal"
+rc=$?
+set -e
+echo "clear-errors Produce" >"$LADDERTEST_KAFKA_FIFO"
+[ "$rc" -eq 2 ] && grep -q 'not acknowledged.*fatal error' "$work/err.fatal" ||
+  { cat "$work/err.fatal"; echo "FAIL: a fatal producer error gave exit $rc"; exit 1; }
+echo "ok - fatal idempotence error: exit 2, reported"
 EOF
 "$src/tests/support/with-stack" bash "$work/in-stack.sh" "$feed" "$readback" "$fx" "$work" "$src"
 echo "ok - ladder-feed"
