@@ -5,7 +5,8 @@
 # --out - writes the same bytes to stdout; every file is in time order,
 # every USCC is valid and its region code belongs to its reporting unit
 # (the Corps rule of docs/GEN.md), names and event ids are unique, ticks
-# are monthly plus a final one; expected.json counts the rows; and
+# are monthly plus a final one; expected.json counts the rows and, with
+# --verify, equals what libladder's state machine decides; and
 # ladder-feed --dry-run rejects nothing. Small scale (0.01), so it also runs
 # under the sanitizers; the calibration is test_ladder_gen_calibration.sh.
 set -euo pipefail
@@ -54,6 +55,11 @@ expect_usage "unknown option" --scale 0.01 --seed 1 --out "$tmp/x" --bogus
 
 # --- determinism --------------------------------------------------------------
 "$gen" --scale 0.01 --seed 7 --out "$tmp/a" 2>"$tmp/a.err" || fail "seed 7 run 1: $(cat "$tmp/a.err")"
+# --verify: libladder's state machine decides exactly what expected.json says
+"$gen" --scale 0.01 --seed 7 --out "$tmp/v" --verify 2>"$tmp/v.err" || fail "--verify: $(cat "$tmp/v.err")"
+grep -q "decided what expected.json says" "$tmp/v.err" && ok "--verify: $(head -n 1 "$tmp/v.err")" ||
+  fail "--verify did not confirm: $(cat "$tmp/v.err")"
+cmp -s "$tmp/a/expected.json" "$tmp/v/expected.json" || fail "--verify changed expected.json"
 "$gen" --scale 0.01 --seed 7 --out "$tmp/b" 2>/dev/null || fail "seed 7 run 2"
 "$gen" --scale 0.01 --seed 8 --out "$tmp/c" 2>/dev/null || fail "seed 8"
 grep -q "events/s" "$tmp/a.err" || fail "no summary on stderr: $(cat "$tmp/a.err")"

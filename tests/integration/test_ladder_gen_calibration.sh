@@ -8,7 +8,8 @@
 # enterprise after its passed application) are evaluated in review mode and
 # their pass rates compared with the public ones (142/248, 1,079/1,744,
 # 2,430/2,930) within +-max(5 points, 3 enterprises / designated).
-# expected.json is compared with the public counts too.
+# expected.json is compared with the public counts too, and --verify
+# checks it against libladder's state machine.
 #
 # Runs at --scale 0.1. Under the sanitizers (a build whose bin/ is
 # .../asan/bin) it runs at --scale 0.01 instead, and says so: the
@@ -29,7 +30,7 @@ case "${bin%/}" in
   ;;
 esac
 
-"$bin/ladder-gen" --scale "$scale" --seed 1 --single --format jsonl --out "$tmp/g" 2>"$tmp/gen.err" ||
+"$bin/ladder-gen" --scale "$scale" --seed 1 --single --format jsonl --verify --out "$tmp/g" 2>"$tmp/gen.err" ||
   {
     cat "$tmp/gen.err"
     echo "FAIL: ladder-gen"

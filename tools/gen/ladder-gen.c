@@ -34,6 +34,7 @@
 #include "ladder/config.h"
 #include "ladder/feed.h"
 #include "ladder/kafka.h"
+#include "ladder/machine.h"
 #include "ladder/policy.h"
 #include "ladder/schema.h"
 #include "ladder/time.h"
@@ -71,6 +72,9 @@ static const char usage_text[] =
     "                    kafka.* (kafka.bootstrap.servers for --kafka);\n"
     "                    LADDER_* variables override it\n"
     "  --policy-dir DIR  policy files (default: the policy.dir key)\n"
+    "  --verify          also replay the stream through libladder's state\n"
+    "                    machine and fail unless it decides exactly what\n"
+    "                    expected.json says (and refuses nothing)\n"
     "  -q, --quiet       no progress and no summary\n"
     "  -h, --help        this help\n"
     "\n"
@@ -264,6 +268,150 @@ static bool write_expected(const char *dir, const gen_counts_t *c, double scale,
     return rc == 0;
 }
 
+/* ---- --verify: the real state machine ----------------------------------- */
+
+/* What libladder's state machine decided, counted like gen_counts_t. */
+/* Enterprises are independent, so they are spread over partitions as the
+ * worker's input topic spreads them (murmur2_random), every tick going to
+ * each: smaller partitions replay faster. */
+#define VERIFY_PARTITIONS 64
+
+typedef struct verify {
+    ldr_partition_t *part[VERIFY_PARTITIONS];
+    ldr_machine_out_t out;
+    int64_t offset;
+    gen_outcomes_t tier[LDR_TIER__COUNT];
+    gen_outcomes_t batch[GEN_BATCH_MAX + 1];
+    long refused, held, other;
+} verify_t;
+
+static void verify_tally(verify_t *v);
+
+static void verify_step(verify_t *v, const ldr_record_t *rec) {
+    ldr_str_t key = {NULL, 0};
+    if (rec->kind == LDR_RECORD_APPLICATION)
+        key = rec->u.application.uscc;
+    else if (rec->kind == LDR_RECORD_REVIEW)
+        key = rec->u.review.uscc;
+    else if (rec->kind == LDR_RECORD_VIOLATION)
+        key = rec->u.violation.uscc;
+    int32_t from = 0, to = VERIFY_PARTITIONS;
+    if (key.len) {
+        from = ldr_kafka_partition_for_key(key.ptr, key.len, VERIFY_PARTITIONS);
+        to = from + 1;
+    }
+    for (int32_t p = from; p < to; p++) {
+        ldr_machine_cause_t cause = {"ladder.events.v1", p, v->offset++};
+        ldr_machine_out_clear(&v->out);
+        if (ldr_partition_step(v->part[p], rec, &cause, &v->out) != LDR_OK)
+            v->other++;
+        else
+            verify_tally(v);
+    }
+}
+
+static void verify_tally(verify_t *v) {
+    for (size_t i = 0; i < v->out.count; i++) {
+        const ldr_machine_decision_t *d = &v->out.v[i];
+        if (d->decision == LDR_DECISION_REFUSED) {
+            v->refused++;
+            continue;
+        }
+        if (!d->has_tier) continue;
+        gen_outcomes_t *t = &v->tier[d->tier];
+        gen_outcomes_t *b = d->tier == LDR_TIER_LITTLE_GIANT && d->has_batch &&
+                                    d->batch >= 1 && d->batch <= GEN_BATCH_MAX
+                                ? &v->batch[d->batch]
+                                : NULL;
+        long *ct = NULL, *cb = NULL;
+        switch (d->decision) {
+        case LDR_DECISION_DESIGNATED:
+            ct = &t->designated;
+            if (b) cb = &b->designated;
+            break;
+        case LDR_DECISION_REJECTED:
+            ct = &t->rejected;
+            if (b) cb = &b->rejected;
+            break;
+        case LDR_DECISION_RENEWED:
+            ct = &t->renewed;
+            if (b) cb = &b->renewed;
+            break;
+        case LDR_DECISION_REVOKED:
+            if (d->reasons_count &&
+                strcmp(d->reasons[0], "REVIEW_FAILED") == 0) {
+                ct = &t->revoked_review_failed;
+                if (b) cb = &b->revoked_review_failed;
+            } else {
+                ct = &t->revoked_no_submission;
+                if (b) cb = &b->revoked_no_submission;
+            }
+            break;
+        case LDR_DECISION_EXPIRED:
+            ct = &t->expired;
+            if (b) cb = &b->expired;
+            break;
+        case LDR_DECISION_CANCELLED:
+            ct = &t->cancelled;
+            if (b) cb = &b->cancelled;
+            break;
+        default: break;
+        }
+        if (ct) (*ct)++;
+        if (cb) (*cb)++;
+    }
+}
+
+static bool verify_same(const char *what, const gen_outcomes_t *want,
+                        const gen_outcomes_t *got) {
+    struct {
+        const char *name;
+        long w, g;
+    } f[] = {
+        {"designated", want->designated, got->designated},
+        {"rejected", want->rejected, got->rejected},
+        {"renewed", want->renewed, got->renewed},
+        {"revoked_review_failed", want->revoked_review_failed,
+         got->revoked_review_failed},
+        {"revoked_no_submission", want->revoked_no_submission,
+         got->revoked_no_submission},
+        {"expired", want->expired, got->expired},
+        {"cancelled", want->cancelled, got->cancelled},
+    };
+    bool ok = true;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].w != f[i].g) {
+            fprintf(stderr,
+                    "ladder-gen: --verify: %s %s: expected.json says %ld, the "
+                    "state machine decided %ld\n",
+                    what, f[i].name, f[i].w, f[i].g);
+            ok = false;
+        }
+    return ok;
+}
+
+/* Compares the machine's decisions with the model's counts; prints every
+ * difference. */
+static bool verify_finish(const verify_t *v, const gen_counts_t *c) {
+    bool ok = true;
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        ok &=
+            verify_same(ldr_tier_name((ldr_tier_t)t), &c->tier[t], &v->tier[t]);
+    for (int b = 1; b <= c->batches; b++) {
+        char what[48];
+        snprintf(what, sizeof what, "LITTLE_GIANT batch %d", b);
+        ok &= verify_same(what, &c->batch[b], &v->batch[b]);
+    }
+    if (v->refused || v->other) {
+        fprintf(stderr,
+                "ladder-gen: --verify: %ld refusals and %ld failed steps, "
+                "want none\n",
+                v->refused, v->other);
+        ok = false;
+    }
+    return ok;
+}
+
 /* mkdir -p: every missing component of @p path. */
 static int mkdir_p(const char *path) {
     char *p = strdup(path);
@@ -295,7 +443,8 @@ int main(int argc, char **argv) {
         O_SINGLE,
         O_KAFKA,
         O_CONFIG,
-        O_POLICY
+        O_POLICY,
+        O_VERIFY
     };
     static const struct option opts[] = {
         {"scale", required_argument, NULL, O_SCALE},
@@ -307,12 +456,14 @@ int main(int argc, char **argv) {
         {"kafka", no_argument, NULL, O_KAFKA},
         {"config", required_argument, NULL, O_CONFIG},
         {"policy-dir", required_argument, NULL, O_POLICY},
+        {"verify", no_argument, NULL, O_VERIFY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     double scale = -1;
-    bool have_seed = false, single = false, kafka = false, quiet = false;
+    bool have_seed = false, single = false, kafka = false, quiet = false,
+         verify = false;
     unsigned long long seed = 0;
     int64_t until = 0;
     char errbuf[1024];
@@ -362,6 +513,7 @@ int main(int argc, char **argv) {
         case O_KAFKA: kafka = true; break;
         case O_CONFIG: config = optarg; break;
         case O_POLICY: policy_dir = optarg; break;
+        case O_VERIFY: verify = true; break;
         case 'q': quiet = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case '?':
@@ -414,6 +566,9 @@ int main(int argc, char **argv) {
     ldr_schemas_t *schemas = NULL;
     ldr_codec_t *codec = NULL;
     ldr_kafka_producer_t *producer = NULL;
+    verify_t ver;
+    memset(&ver, 0, sizeof ver);
+    ldr_machine_out_init(&ver.out);
     out_file_t *files = NULL;
     int64_t *ticks = NULL;
     size_t nfiles = 0;
@@ -430,6 +585,9 @@ int main(int argc, char **argv) {
         goto out;
     }
     val = ldr_validator_new(units, 400);
+    if (verify)
+        for (int p = 0; p < VERIFY_PARTITIONS; p++)
+            ver.part[p] = ldr_partition_new(pol);
     if (kafka) {
         /* Connect before generating: a wrong address should not cost the
          * minutes of a large run. */
@@ -533,6 +691,7 @@ int main(int argc, char **argv) {
                             (double)i / nev);
             i++;
         }
+        if (verify) verify_step(&ver, &rec);
         if (kafka) {
             if (ldr_kafka_produce_record(producer, codec, &rec, errbuf,
                                          sizeof errbuf) != LDR_OK) {
@@ -573,6 +732,12 @@ int main(int argc, char **argv) {
         delivered = ldr_kafka_producer_delivered(producer);
     }
     const gen_counts_t *cnt = gen_model_counts(model);
+    if (ok && verify) {
+        ok = verify_finish(&ver, cnt);
+        if (ok && !quiet)
+            fprintf(stderr, "ladder-gen: --verify: the state machine decided "
+                            "what expected.json says, and refused nothing\n");
+    }
     if (ok && out && !to_stdout)
         ok = write_expected(out, cnt, scale, seed, until, (long)nticks,
                             kafka ? "kafka" : ext);
@@ -603,6 +768,9 @@ int main(int argc, char **argv) {
     }
     rc = 0;
 out:
+    for (int p = 0; p < VERIFY_PARTITIONS; p++)
+        ldr_partition_destroy(ver.part[p]);
+    ldr_machine_out_fini(&ver.out);
     free(ticks);
     free(files);
     ldr_kafka_producer_destroy(producer);
