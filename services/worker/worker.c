@@ -1,0 +1,782 @@
+/* ladder-worker -- consume input, decide, keep state in Redis, publish.
+ *
+ * DESIGN: one thread runs the whole loop (DESIGN.md): poll a batch from the
+ * consumer group, and for each partition in it decode and validate every
+ * message (bad ones become dead letters, which never move the clock), run
+ * the state machine over the good ones, write the changed state, the next
+ * offset, the counters, the notices and the batch's outgoing messages (the
+ * outbox) to Redis in one atomic step, and only then produce the outbox and
+ * trim it once Kafka has acknowledged every message. The offsets Redis holds
+ * are the truth: on assignment the worker claims the partition (a new owner
+ * epoch), loads its state and seeks to the stored offset; Kafka's committed
+ * offsets are only a hint for lag monitoring.
+ *
+ * When the step is refused (FENCED: another owner wrote, or Redis rewound),
+ * the partition's cache is dropped and reloaded and consumption resumes at
+ * the stored offset. When Redis is unreachable the worker stops consuming,
+ * reconnects with backoff, claims its partitions again (the server may have
+ * restarted) and replays from the stored offsets: nothing is half-applied,
+ * because the step is all or nothing.
+ *
+ * Not yet here (issue 5 goes on): /metrics and health on http.listen, the
+ * optional ClockTicks of clock.tick.interval.ms, recreating the producer
+ * after a fatal error. */
+#include "ladder/codec.h"
+#include "ladder/config.h"
+#include "ladder/kafka.h"
+#include "ladder/log.h"
+#include "ladder/machine.h"
+#include "ladder/outbox.h"
+#include "ladder/policy.h"
+#include "ladder/schema.h"
+#include "ladder/store.h"
+#include "ladder/time.h"
+#include "ladder/units.h"
+#include "ladder/validate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define WK_MAX_PARTITIONS 1024
+#define WK_BATCH_MAX      2000
+
+typedef struct wk_part {
+    bool owned;
+    int64_t epoch;
+    int64_t next_offset; /* the offset the next batch must start at */
+    ldr_partition_t *state;
+    /* messages of the batch in hand */
+    rd_kafka_message_t **msgs;
+    size_t nmsgs;
+    size_t cap;
+    /* outbox entries produced and not yet all acknowledged, oldest first */
+    int64_t pending_id[64];
+    int pending_left[64];
+    bool pending_failed[64];
+    int npending;
+} wk_part_t;
+
+typedef struct wk {
+    ldr_config_t *cfg;
+    ldr_policies_t *policies;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    ldr_units_t *units;
+    ldr_validator_t *validator;
+    ldr_store_t *store;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    const char *input_topic;
+    const char *decisions_topic;
+    const char *dlq_topic;
+    int partitions; /* of the input topic */
+    wk_part_t part[WK_MAX_PARTITIONS];
+    ldr_machine_out_t out;
+    ldr_buf_t payload;
+    bool store_down;
+    uint64_t events, decisions, dead_letters, fenced;
+} wk_t;
+
+static volatile sig_atomic_t wk_stop;
+
+static void wk_on_signal(int sig) {
+    (void)sig;
+    wk_stop = 1;
+}
+
+static int64_t wk_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- delivery tracking -------------------------------------------------- */
+
+typedef struct wk_tag {
+    wk_t *w;
+    int32_t partition;
+    int64_t id;
+} wk_tag_t;
+
+static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                     void *opaque) {
+    (void)rk;
+    (void)opaque;
+    wk_tag_t *tag = m->_private;
+    if (!tag) return;
+    wk_part_t *p = &tag->w->part[tag->partition];
+    for (int i = 0; i < p->npending; i++)
+        if (p->pending_id[i] == tag->id) {
+            p->pending_left[i]--;
+            if (m->err) {
+                p->pending_failed[i] = true;
+                LDR_LOG_ERROR("delivery of a batch of partition %d failed: %s",
+                              (int)tag->partition, rd_kafka_err2str(m->err));
+            }
+        }
+    free(tag);
+}
+
+/* Trims outbox entries whose every message was acknowledged, in order. A
+ * failed entry stays in the outbox and is produced again on reassignment. */
+static void wk_trim(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    char err[512];
+    int done = 0;
+    while (done < p->npending && p->pending_left[done] == 0 &&
+           !p->pending_failed[done])
+        done++;
+    if (!done) return;
+    if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
+                              sizeof(err))) {
+        LDR_LOG_WARN("%s", err);
+        return;
+    }
+    memmove(p->pending_id, p->pending_id + done,
+            (size_t)(p->npending - done) * sizeof(p->pending_id[0]));
+    memmove(p->pending_left, p->pending_left + done,
+            (size_t)(p->npending - done) * sizeof(p->pending_left[0]));
+    memmove(p->pending_failed, p->pending_failed + done,
+            (size_t)(p->npending - done) * sizeof(p->pending_failed[0]));
+    p->npending -= done;
+}
+
+/* Produces every message of one outbox entry. */
+static void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
+                       size_t len) {
+    wk_part_t *p = &w->part[partition];
+    while (p->npending == 64) { /* back-pressure: wait for acknowledgements */
+        rd_kafka_poll(w->producer, 100);
+        wk_trim(w, partition);
+    }
+    int slot = p->npending++;
+    p->pending_id[slot] = id;
+    p->pending_left[slot] = 0;
+    p->pending_failed[slot] = false;
+    ldr_outbox_reader_t r;
+    ldr_outbox_reader_init(&r, payload, len);
+    ldr_outbox_msg_t m;
+    ldr_err_t err;
+    while ((err = ldr_outbox_next(&r, &m)) == LDR_OK) {
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m.headers_count);
+        for (size_t i = 0; i < m.headers_count; i++)
+            rd_kafka_header_add(hdrs, m.headers[i].name,
+                                (ssize_t)m.headers[i].name_len,
+                                m.headers[i].value, (ssize_t)m.headers[i].len);
+        wk_tag_t *tag = malloc(sizeof(*tag));
+        *tag = (wk_tag_t){w, partition, id};
+        p->pending_left[slot]++;
+        const char *topic =
+            m.topic == LDR_OUTBOX_DLQ ? w->dlq_topic : w->decisions_topic;
+        for (;;) {
+            rd_kafka_resp_err_t kerr = rd_kafka_producev(
+                w->producer, RD_KAFKA_V_TOPIC(topic),
+                RD_KAFKA_V_KEY(m.key, m.key ? m.key_len : 0),
+                RD_KAFKA_V_VALUE((void *)m.value, m.value_len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(tag),
+                RD_KAFKA_V_END);
+            if (!kerr) break;
+            if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(w->producer, 50);
+                continue;
+            }
+            LDR_LOG_ERROR("produce: %s", rd_kafka_err2str(kerr));
+            rd_kafka_headers_destroy(hdrs);
+            free(tag);
+            p->pending_left[slot]--;
+            p->pending_failed[slot] = true;
+            break;
+        }
+    }
+    if (err != LDR_ERR_INVALID_ARG) {
+        LDR_LOG_ERROR("partition %d: outbox entry %lld is corrupt", partition,
+                      (long long)id);
+        p->pending_failed[slot] = true;
+    }
+}
+
+static void wk_publish_cb(void *opaque, int64_t id, const void *payload,
+                          size_t len) {
+    wk_tag_t *t = opaque;
+    wk_publish(t->w, t->partition, id, payload, len);
+}
+
+/* ---- building the outbox --------------------------------------------------
+ */
+
+static void wk_header(ldr_outbox_msg_t *m, const char *name,
+                      const char *value) {
+    ldr_outbox_header_t *h = &m->headers[m->headers_count++];
+    h->name = name;
+    h->name_len = strlen(name);
+    h->value = value;
+    h->len = strlen(value);
+}
+
+static void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km,
+                           ldr_err_t code, const char *why) {
+    char part[16], off[24];
+    snprintf(part, sizeof(part), "%d", (int)km->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)km->offset);
+    ldr_outbox_msg_t m = {0};
+    m.topic = LDR_OUTBOX_DLQ;
+    m.partition = km->partition;
+    m.key = km->key;
+    m.key_len = km->key_len;
+    m.value = km->payload ? km->payload : "";
+    m.value_len = km->len;
+    wk_header(&m, "ladder.error.code", ldr_err_code(code));
+    wk_header(&m, "ladder.error.message", why);
+    wk_header(&m, "ladder.source.topic", w->input_topic);
+    wk_header(&m, "ladder.source.partition", part);
+    wk_header(&m, "ladder.source.offset", off);
+    ldr_outbox_append(&w->payload, &m);
+    w->dead_letters++;
+    LDR_LOG_DEBUG("dead letter %s/%d/%lld: %s: %s", w->input_topic,
+                  (int)km->partition, (long long)km->offset, ldr_err_code(code),
+                  why);
+}
+
+static void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at) {
+    for (size_t i = from; i < w->out.count; i++) {
+        ldr_record_t rec;
+        ldr_machine_decision_record(&w->out.v[i], &rec);
+        rec.u.decision.decided_at = decided_at;
+        const void *bytes;
+        size_t len;
+        char err[512];
+        if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
+            /* The machine only makes decisions the schema can carry. */
+            LDR_LOG_ERROR("decision %s: %s", w->out.v[i].decision_id, err);
+            abort();
+        }
+        char type[64], source[32], when[LDR_TIME_FORMAT_SIZE];
+        snprintf(type, sizeof(type), "ladder.decision.%s",
+                 ldr_decision_type_name(w->out.v[i].decision));
+        snprintf(source, sizeof(source), "ladder/%s",
+                 w->out.v[i].reporting_unit);
+        ldr_time_format(w->out.v[i].effective_at, when, sizeof(when));
+        ldr_outbox_msg_t m = {0};
+        m.topic = LDR_OUTBOX_DECISIONS;
+        m.partition = -1;
+        m.key = w->out.v[i].uscc;
+        m.key_len = strlen(w->out.v[i].uscc);
+        m.value = bytes;
+        m.value_len = len;
+        wk_header(&m, "ce_specversion", "1.0");
+        wk_header(&m, "ce_id", w->out.v[i].decision_id);
+        wk_header(&m, "ce_type", type);
+        wk_header(&m, "ce_source", source);
+        wk_header(&m, "ce_time", when);
+        wk_header(&m, "content-type", "application/avro");
+        ldr_outbox_append(&w->payload, &m);
+    }
+    w->decisions += w->out.count - from;
+}
+
+/* ---- partitions --------------------------------------------------------- */
+
+static void wk_drop(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    for (size_t i = 0; i < p->nmsgs; i++)
+        rd_kafka_message_destroy(p->msgs[i]);
+    p->nmsgs = 0;
+    ldr_partition_destroy(p->state);
+    p->state = NULL;
+    p->owned = false;
+}
+
+/* Claims a partition, loads its state and resends its pending outbox. */
+static ldr_err_t wk_take(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    char err[512];
+    ldr_err_t rc;
+    ldr_partition_destroy(p->state);
+    p->state = ldr_partition_new(w->policies);
+    p->npending = 0;
+    if ((rc = ldr_store_claim(w->store, partition, &p->epoch, err,
+                              sizeof(err))) ||
+        (rc = ldr_store_load(w->store, partition, p->state, &p->next_offset,
+                             err, sizeof(err)))) {
+        LDR_LOG_ERROR("partition %d: %s", partition, err);
+        return rc;
+    }
+    wk_tag_t t = {w, partition, 0};
+    if ((rc = ldr_store_outbox(w->store, partition, wk_publish_cb, &t, err,
+                               sizeof(err)))) {
+        LDR_LOG_ERROR("partition %d: %s", partition, err);
+        return rc;
+    }
+    p->owned = true;
+    LDR_LOG_INFO("partition %d: owner epoch %lld, %zu enterprises, resuming "
+                 "at offset %lld",
+                 partition, (long long)p->epoch, ldr_partition_count(p->state),
+                 (long long)p->next_offset);
+    return LDR_OK;
+}
+
+/* Moves consumption of a partition to its stored next offset. Messages
+ * already fetched from the old position are discarded by librdkafka. (The
+ * per-partition rd_kafka_seek: rd_kafka_seek_partitions has a timeout bug
+ * in 2.0.2, PITFALLS.md.) */
+static void wk_seek(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    rd_kafka_topic_t *rkt =
+        rd_kafka_topic_new(w->consumer, w->input_topic, NULL);
+    rd_kafka_resp_err_t kerr = rd_kafka_seek(
+        rkt, partition,
+        p->next_offset >= 0 ? p->next_offset : RD_KAFKA_OFFSET_BEGINNING, 5000);
+    if (kerr)
+        LDR_LOG_WARN("partition %d: seek to %lld: %s", partition,
+                     (long long)p->next_offset, rd_kafka_err2str(kerr));
+    rd_kafka_topic_destroy(rkt);
+}
+
+static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    wk_t *w = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            int pn = parts->elems[i].partition;
+            if (pn < 0 || pn >= WK_MAX_PARTITIONS) continue;
+            while (!wk_stop && wk_take(w, pn) != LDR_OK) {
+                char e[512];
+                sleep(1);
+                ldr_store_reconnect(w->store, e, sizeof(e));
+            }
+            parts->elems[i].offset = w->part[pn].next_offset >= 0
+                                         ? w->part[pn].next_offset
+                                         : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_assign(rk, parts);
+    } else {
+        rd_kafka_flush(w->producer, 10000);
+        for (int i = 0; i < parts->cnt; i++) {
+            int pn = parts->elems[i].partition;
+            if (pn >= 0 && pn < WK_MAX_PARTITIONS) {
+                wk_trim(w, pn);
+                wk_drop(w, pn);
+            }
+        }
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* ---- one batch of one partition
+ * ---------------------------------------------- */
+
+/* Decides and stores the batch in hand. Returns LDR_ERR_TRANSIENT when
+ * Redis is down (the batch is dropped and will be replayed). */
+static ldr_err_t wk_process(wk_t *w, int pn) {
+    wk_part_t *p = &w->part[pn];
+    if (!p->nmsgs) return LDR_OK;
+    char err[512];
+    int64_t now = wk_now_ms();
+    /* Messages before the stored offset were applied already (fetched
+     * before a seek took effect): they are not applied twice. */
+    size_t skip = 0;
+    while (skip < p->nmsgs && p->next_offset >= 0 &&
+           p->msgs[skip]->offset < p->next_offset)
+        rd_kafka_message_destroy(p->msgs[skip++]);
+    if (skip) {
+        memmove(p->msgs, p->msgs + skip, (p->nmsgs - skip) * sizeof(*p->msgs));
+        p->nmsgs -= skip;
+        if (!p->nmsgs) return LDR_OK;
+    }
+    int64_t first = p->msgs[0]->offset;
+    if (p->next_offset >= 0 && first != p->next_offset) {
+        /* Only possible when the log no longer holds the offset (evicted):
+         * never skipped silently. */
+        LDR_LOG_ERROR("partition %d: expected offset %lld, log starts at "
+                      "%lld: %lld messages are gone",
+                      pn, (long long)p->next_offset, (long long)first,
+                      (long long)(first - p->next_offset));
+    }
+    ldr_machine_out_clear(&w->out);
+    ldr_buf_reset(&w->payload);
+    for (size_t i = 0; i < p->nmsgs; i++) {
+        rd_kafka_message_t *km = p->msgs[i];
+        ldr_record_t rec;
+        ldr_err_t rc = ldr_codec_decode(w->codec, km->payload, km->len, &rec,
+                                        NULL, err, sizeof(err));
+        if (rc == LDR_ERR_TRANSIENT) return rc;
+        if (!rc && rec.kind == LDR_RECORD_DECISION) {
+            rc = LDR_ERR_DECODE_FAILED;
+            snprintf(err, sizeof(err), "a DesignationDecision is not input");
+        }
+        if (!rc)
+            rc = ldr_validate_message(w->validator, &rec, km->key, km->key_len,
+                                      ldr_partition_clock(p->state), now, err,
+                                      sizeof(err));
+        if (!rc && km->key &&
+            ldr_kafka_partition_for_key(km->key, km->key_len, w->partitions) !=
+                km->partition) {
+            rc = LDR_ERR_WRONG_PARTITION;
+            snprintf(err, sizeof(err),
+                     "key hashes to partition %d of %d (murmur2_random)",
+                     (int)ldr_kafka_partition_for_key(km->key, km->key_len,
+                                                      w->partitions),
+                     w->partitions);
+        }
+        if (rc) {
+            wk_dead_letter(w, km, rc, err);
+            continue;
+        }
+        size_t before = w->out.count;
+        ldr_machine_cause_t cause = {w->input_topic, km->partition, km->offset};
+        rc = ldr_partition_step(p->state, &rec, &cause, &w->out);
+        if (rc) {
+            LDR_LOG_ERROR("partition %d offset %lld: %s", pn,
+                          (long long)km->offset, ldr_err_str(rc));
+            abort(); /* the policies loaded at start cover every time */
+        }
+        wk_decision_messages(w, before, now);
+        w->events++;
+    }
+    int64_t next = p->msgs[p->nmsgs - 1]->offset + 1;
+    ldr_store_batch_t b = {0};
+    b.partition = pn;
+    b.epoch = p->epoch;
+    b.first_offset = p->next_offset >= 0 ? p->next_offset : first;
+    b.next_offset = next;
+    b.clock = ldr_partition_clock(p->state);
+    b.dirty = ldr_partition_take_dirty(p->state, &b.dirty_count);
+    b.decisions = w->out.v;
+    b.decisions_count = w->out.count;
+    b.outbox = w->payload.len ? w->payload.data : NULL;
+    b.outbox_len = w->payload.len;
+    b.notices_maxlen = 10000;
+    ldr_err_t rc = ldr_store_commit(w->store, &b, err, sizeof(err));
+    if (rc == LDR_ERR_FENCED) {
+        /* Another owner wrote, or Redis rewound: the cache is not the
+         * truth any more. */
+        w->fenced++;
+        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", err);
+        for (size_t i = 0; i < p->nmsgs; i++)
+            rd_kafka_message_destroy(p->msgs[i]);
+        p->nmsgs = 0;
+        if (wk_take(w, pn) == LDR_OK) wk_seek(w, pn);
+        return LDR_OK;
+    }
+    if (rc) {
+        LDR_LOG_WARN("%s", err);
+        return rc;
+    }
+    p->next_offset = next;
+    if (b.outbox) wk_publish(w, pn, next, b.outbox, b.outbox_len);
+    /* The committed Kafka offset is a hint for lag monitoring only. */
+    rd_kafka_commit_message(w->consumer, p->msgs[p->nmsgs - 1], 1);
+    for (size_t i = 0; i < p->nmsgs; i++)
+        rd_kafka_message_destroy(p->msgs[i]);
+    p->nmsgs = 0;
+    return LDR_OK;
+}
+
+/* Redis went away: drop every batch in hand, reconnect with backoff, claim
+ * the partitions again and replay from the stored offsets. */
+static void wk_recover(wk_t *w) {
+    int delay_ms = 100;
+    char err[512];
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        for (size_t i = 0; i < p->nmsgs; i++)
+            rd_kafka_message_destroy(p->msgs[i]);
+        p->nmsgs = 0;
+    }
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    rd_kafka_assignment(w->consumer, &assigned);
+    if (assigned) rd_kafka_pause_partitions(w->consumer, assigned);
+    while (!wk_stop) {
+        if (ldr_store_reconnect(w->store, err, sizeof(err)) == LDR_OK) {
+            bool ok = true;
+            for (int pn = 0; pn < WK_MAX_PARTITIONS && ok; pn++)
+                if (w->part[pn].owned) ok = wk_take(w, pn) == LDR_OK;
+            if (ok) break;
+        } else {
+            LDR_LOG_WARN("%s; retrying in %d ms", err, delay_ms);
+        }
+        rd_kafka_poll(w->producer, delay_ms);
+        delay_ms = delay_ms < 5000 ? delay_ms * 2 : 5000;
+    }
+    if (assigned) {
+        for (int i = 0; i < assigned->cnt; i++) {
+            int pn = assigned->elems[i].partition;
+            if (pn >= 0 && pn < WK_MAX_PARTITIONS && w->part[pn].owned)
+                wk_seek(w, pn);
+        }
+        rd_kafka_resume_partitions(w->consumer, assigned);
+        rd_kafka_topic_partition_list_destroy(assigned);
+    }
+    LDR_LOG_INFO("redis is back: resumed from the stored offsets");
+}
+
+static void wk_run(wk_t *w) {
+    while (!wk_stop) {
+        size_t n = 0;
+        /* Gather a batch: poll until the queue runs dry or the batch is
+         * full. */
+        for (;;) {
+            rd_kafka_message_t *km =
+                rd_kafka_consumer_poll(w->consumer, n ? 0 : 100);
+            if (!km) break;
+            if (km->err) {
+                if (km->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    LDR_LOG_WARN("consume: %s", rd_kafka_message_errstr(km));
+                rd_kafka_message_destroy(km);
+                continue;
+            }
+            if (km->partition < 0 || km->partition >= WK_MAX_PARTITIONS ||
+                !w->part[km->partition].owned) {
+                rd_kafka_message_destroy(km);
+                continue;
+            }
+            wk_part_t *p = &w->part[km->partition];
+            if (p->nmsgs == p->cap) {
+                p->cap = p->cap ? p->cap * 2 : 256;
+                p->msgs = realloc(p->msgs, p->cap * sizeof(*p->msgs));
+            }
+            p->msgs[p->nmsgs++] = km;
+            if (++n >= WK_BATCH_MAX) break;
+        }
+        bool down = false;
+        for (int pn = 0; pn < WK_MAX_PARTITIONS && !down; pn++)
+            if (w->part[pn].nmsgs && wk_process(w, pn) == LDR_ERR_TRANSIENT)
+                down = true;
+        if (down) wk_recover(w);
+        rd_kafka_poll(w->producer, 0);
+        for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+            if (w->part[pn].npending) wk_trim(w, pn);
+    }
+}
+
+/* ---- start-up
+ * ----------------------------------------------------------------- */
+
+static void wk_usage(FILE *f) {
+    fprintf(f,
+            "Usage: ladder-worker [--config FILE]\n"
+            "Consume ladder's input topic, apply the designation rules, keep "
+            "each\nenterprise's state in Redis and publish every decision.\n\n"
+            "  --config FILE   key = value configuration (docs/CONFIG.md); "
+            "LADDER_*\n                  variables override it\n"
+            "  --help          show this help\n\n"
+            "Keys used: kafka.*, group.id, input.topic, decisions.topic, "
+            "dlq.topic,\nredis.url, redis.password, policy.dir, schemas.dir, "
+            "units.file,\nclock.max.skew.days, log.level.\n\n"
+            "Stops on SIGTERM or SIGINT after the batch in hand, with every "
+            "decision\npublished. Exit status: 0 after a clean stop, 2 for a "
+            "configuration\nerror or a dependency that is not there at "
+            "start-up.\n");
+}
+
+static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
+                            size_t n) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* ladder's defaults first, so that kafka.* keys can override them */
+    static const char *const producer[][2] = {{"enable.idempotence", "true"},
+                                              {"linger.ms", "20"},
+                                              {"batch.num.messages", "10000"},
+                                              {"client.id", "ladder-worker"}};
+    static const char *const consumer[][2] = {
+        {"enable.auto.commit", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "range"},
+        {"client.id", "ladder-worker"}};
+    const char *const(*props)[2] =
+        type == RD_KAFKA_PRODUCER ? producer : consumer;
+    for (int i = 0; i < 4; i++)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, n) !=
+            RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    if (ldr_config_kafka_apply(w->cfg, conf, err, n)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (type == RD_KAFKA_PRODUCER) {
+        rd_kafka_conf_set_dr_msg_cb(conf, wk_dr_cb);
+    } else {
+        if (rd_kafka_conf_set(conf, "group.id",
+                              ldr_config_get(w->cfg, "group.id"), err,
+                              n) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+        rd_kafka_conf_set_rebalance_cb(conf, wk_rebalance);
+    }
+    rd_kafka_conf_set_opaque(conf, w);
+    return rd_kafka_new(type, conf, err, n);
+}
+
+static int wk_partition_count(rd_kafka_t *rk, const char *topic, char *err,
+                              size_t n) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    int count = -1;
+    if (kerr)
+        snprintf(err, n, "topic %s: %s", topic, rd_kafka_err2str(kerr));
+    else if (md->topic_cnt != 1 || md->topics[0].err)
+        snprintf(err, n, "topic %s: %s", topic,
+                 rd_kafka_err2str(md->topics[0].err));
+    else
+        count = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    return count;
+}
+
+int main(int argc, char **argv) {
+    const char *config_file = NULL;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config_file = optarg;
+        else if (c == 'h') {
+            wk_usage(stdout);
+            return 0;
+        } else {
+            wk_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ladder-worker: unexpected argument '%s'\n",
+                argv[optind]);
+        return 2;
+    }
+    ldr_log_set_program("ladder-worker");
+    static wk_t w; /* large: partition table */
+    char err[1024], pbuf[3][4096];
+    w.cfg = ldr_config_new("ladder-worker");
+    if ((config_file &&
+         ldr_config_load_file(w.cfg, config_file, err, sizeof(err))) ||
+        ldr_config_load_env(w.cfg, environ, err, sizeof(err))) {
+        fprintf(stderr, "ladder-worker: %s\n", err);
+        return 2;
+    }
+    ldr_log_level_t level;
+    if (ldr_log_parse_level(ldr_config_get(w.cfg, "log.level"), &level) ==
+        LDR_OK)
+        ldr_log_set_level(level);
+    if (!ldr_config_get(w.cfg, "kafka.bootstrap.servers")) {
+        fprintf(stderr,
+                "ladder-worker: kafka.bootstrap.servers is not set: "
+                "start the embedded cluster with build/bin/ladder-kafka "
+                "and set LADDER_KAFKA_BOOTSTRAP_SERVERS to the list it "
+                "prints\n");
+        return 2;
+    }
+    w.input_topic = ldr_config_get(w.cfg, "input.topic");
+    w.decisions_topic = ldr_config_get(w.cfg, "decisions.topic");
+    w.dlq_topic = ldr_config_get(w.cfg, "dlq.topic");
+    w.policies = ldr_policies_load_dir(
+        ldr_config_data_path(ldr_config_get(w.cfg, "policy.dir"), pbuf[0],
+                             sizeof(pbuf[0])),
+        err, sizeof(err));
+    if (w.policies)
+        w.schemas = ldr_schemas_load(
+            ldr_config_data_path(ldr_config_get(w.cfg, "schemas.dir"), pbuf[1],
+                                 sizeof(pbuf[1])),
+            err, sizeof(err));
+    if (w.schemas) w.codec = ldr_codec_new(w.schemas, err, sizeof(err));
+    if (w.codec)
+        w.units = ldr_units_load(
+            ldr_config_data_path(ldr_config_get(w.cfg, "units.file"), pbuf[2],
+                                 sizeof(pbuf[2])),
+            err, sizeof(err));
+    if (!w.units) {
+        fprintf(stderr, "ladder-worker: %s\n", err);
+        return 2;
+    }
+    w.validator = ldr_validator_new(
+        w.units, (int)ldr_config_get_int(w.cfg, "clock.max.skew.days"));
+    w.store = ldr_store_new(ldr_config_get(w.cfg, "redis.url"),
+                            ldr_config_get(w.cfg, "redis.password"), 5000, err,
+                            sizeof(err));
+    if (!w.store) {
+        fprintf(stderr, "ladder-worker: %s\n", err);
+        return 2;
+    }
+    w.producer = wk_kafka(&w, RD_KAFKA_PRODUCER, err, sizeof(err));
+    if (w.producer)
+        w.consumer = wk_kafka(&w, RD_KAFKA_CONSUMER, err, sizeof(err));
+    if (!w.consumer) {
+        fprintf(stderr, "ladder-worker: %s\n", err);
+        return 2;
+    }
+    w.partitions =
+        wk_partition_count(w.producer, w.input_topic, err, sizeof(err));
+    if (w.partitions < 1 || w.partitions > WK_MAX_PARTITIONS) {
+        fprintf(stderr, "ladder-worker: %s\n",
+                w.partitions < 1 ? err : "too many partitions");
+        return 2;
+    }
+    if (ldr_store_set_partitions(w.store, w.partitions, err, sizeof(err))) {
+        fprintf(stderr, "ladder-worker: %s\n", err);
+        return 2;
+    }
+    ldr_machine_out_init(&w.out);
+    ldr_buf_init(&w.payload);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = wk_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    rd_kafka_poll_set_consumer(w.consumer);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, w.input_topic,
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w.consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (kerr) {
+        fprintf(stderr, "ladder-worker: subscribe: %s\n",
+                rd_kafka_err2str(kerr));
+        return 2;
+    }
+    LDR_LOG_INFO("consuming %s (%d partitions) as group %s", w.input_topic,
+                 w.partitions, ldr_config_get(w.cfg, "group.id"));
+    wk_run(&w);
+
+    LDR_LOG_INFO("stopping: publishing what is stored");
+    rd_kafka_flush(w.producer, 8000);
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        if (w.part[pn].npending) wk_trim(&w, pn);
+    rd_kafka_consumer_close(w.consumer);
+    rd_kafka_destroy(w.consumer);
+    rd_kafka_destroy(w.producer);
+    LDR_LOG_INFO("stopped: %llu events, %llu decisions, %llu dead letters, "
+                 "%llu fenced batches",
+                 (unsigned long long)w.events, (unsigned long long)w.decisions,
+                 (unsigned long long)w.dead_letters,
+                 (unsigned long long)w.fenced);
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_drop(&w, pn);
+        free(w.part[pn].msgs);
+    }
+    ldr_machine_out_fini(&w.out);
+    ldr_buf_fini(&w.payload);
+    ldr_store_destroy(w.store);
+    ldr_validator_destroy(w.validator);
+    ldr_units_destroy(w.units);
+    ldr_codec_destroy(w.codec);
+    ldr_schemas_destroy(w.schemas);
+    ldr_policies_destroy(w.policies);
+    ldr_config_destroy(w.cfg);
+    return 0;
+}
