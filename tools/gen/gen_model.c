@@ -845,12 +845,15 @@ static void plan_violations(gen_model_t *m, size_t *first) {
         if (seen[e]) continue;
         bool verify = made < verified;
         size_t lo = first[e], hi = first[e + 1];
-        /* first designation: the earliest passed application + 7 days */
+        /* after the first designation (publicity end of the earliest
+         * passed application) */
         int64_t vf = T_INF;
         for (size_t i = lo; i < hi; i++)
             if (evs[i].kind == GEN_EV_APPLICATION &&
                 (evs[i].flags & GEN_F_PASS)) {
-                vf = evs[i].t + 8 * DAY_MS;
+                vf = ldr_time_add_days(
+                    evs[i].t, 1 + lifecycle(m, LDR_EVAL_APPLICATION, evs[i].t)
+                                      ->publicity_days);
                 break;
             }
         if (vf == T_INF) continue;
@@ -867,9 +870,12 @@ static void plan_violations(gen_model_t *m, size_t *first) {
         for (size_t i = lo; i < hi && ok; i++) {
             const gen_event_t *x = &evs[i];
             /* no publicity may start or end while the case is open */
-            if (x->kind == GEN_EV_APPLICATION && (x->flags & GEN_F_PASS) &&
-                x->t >= v - 9 * DAY_MS && x->t <= v2 + 2 * DAY_MS)
-                ok = false;
+            if (x->kind == GEN_EV_APPLICATION && (x->flags & GEN_F_PASS)) {
+                int64_t pe = ldr_time_add_days(
+                    x->t,
+                    lifecycle(m, LDR_EVAL_APPLICATION, x->t)->publicity_days);
+                if (x->t <= v2 + 2 * DAY_MS && pe >= v - 2 * DAY_MS) ok = false;
+            }
             if (llabs(x->t - v) < DAY_MS || llabs(x->t - v2) < DAY_MS)
                 ok = false;
             if (verify && x->tier == LDR_TIER_LITTLE_GIANT &&
