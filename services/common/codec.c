@@ -1016,12 +1016,16 @@ static ldr_err_t ldr_enc_fail(ldr_enc_t *e, const char *field,
                        avro_why);
 }
 
+/* Encoding walks the writer schema together with its compiled plan, whose
+ * nodes already map each writer field to ladder's field: no name is looked
+ * up per record. */
 static ldr_err_t ldr_enc_record(ldr_enc_t *e, avro_value_t *rv,
-                                avro_schema_t ws, const ldr_rrec_t *rrec,
+                                avro_schema_t ws, const ldr_wnode_t *wn,
                                 const void *base);
 
 static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
-                               const ldr_rfield_t *t, const void *base) {
+                               const ldr_wnode_t *wn, const ldr_rfield_t *t,
+                               const void *base) {
     ws = ldr_deref(ws);
     avro_type_t type = avro_typeof(ws);
     if (type == AVRO_UNION) {
@@ -1036,10 +1040,11 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
                 if (avro_value_set_branch(v, (int)i, &bv))
                     return ldr_enc_fail(e, t->name,
                                         "cannot select union branch");
-                return is_null ? (avro_value_set_null(&bv)
-                                      ? ldr_enc_fail(e, t->name, "null")
-                                      : LDR_OK)
-                               : ldr_enc_value(e, &bv, b, t, base);
+                return is_null
+                           ? (avro_value_set_null(&bv)
+                                  ? ldr_enc_fail(e, t->name, "null")
+                                  : LDR_OK)
+                           : ldr_enc_value(e, &bv, b, wn->branches[i], t, base);
             }
         }
         return ldr_enc_fail(e, t->name, "no union branch fits the value");
@@ -1113,7 +1118,7 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
         break;
     }
     case AVRO_RECORD:
-        return ldr_enc_record(e, v, ws, t->rec, AT(base, t->off, const char));
+        return ldr_enc_record(e, v, ws, wn, AT(base, t->off, const char));
     default:
         return ldr_enc_fail(e, t->name,
                             "writer type not supported for encoding");
@@ -1122,21 +1127,20 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, avro_value_t *v, avro_schema_t ws,
 }
 
 static ldr_err_t ldr_enc_record(ldr_enc_t *e, avro_value_t *rv,
-                                avro_schema_t ws, const ldr_rrec_t *rrec,
+                                avro_schema_t ws, const ldr_wnode_t *wn,
                                 const void *base) {
-    size_t count = avro_schema_record_size(ws);
-    for (size_t i = 0; i < count; i++) {
-        const char *fname = avro_schema_record_field_name(ws, (int)i);
-        const ldr_rfield_t *t = NULL;
-        for (size_t j = 0; j < rrec->count && !t; j++)
-            if (strcmp(rrec->fields[j].name, fname) == 0) t = &rrec->fields[j];
+    for (int i = 0; i < wn->nfields; i++) {
+        const ldr_rfield_t *t = wn->fields[i].target;
         if (!t)
-            return ldr_enc_fail(e, fname, "ladder's record has no such field");
+            return ldr_enc_fail(e, wn->fields[i].name,
+                                "ladder's record has no such field");
         avro_value_t fv;
-        if (avro_value_get_by_index(rv, i, &fv, NULL))
-            return ldr_enc_fail(e, fname, "no such field in the value");
-        ldr_err_t err = ldr_enc_value(
-            e, &fv, avro_schema_record_field_get_by_index(ws, (int)i), t, base);
+        if (avro_value_get_by_index(rv, (size_t)i, &fv, NULL))
+            return ldr_enc_fail(e, wn->fields[i].name,
+                                "no such field in the value");
+        ldr_err_t err =
+            ldr_enc_value(e, &fv, avro_schema_record_field_get_by_index(ws, i),
+                          wn->fields[i].node, t, base);
         if (err) return err;
     }
     return LDR_OK;
@@ -1153,6 +1157,7 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
                                ? ldr_record_kind_fullname(rec->kind)
                                : "?");
     ldr_plan_t *p = ldr_codec_plan(c, s);
+    if (p->err) return ldr_err_set(errstr, n, LDR_ERR_ENCODE, "%s", p->why);
     if (!p->has_value) {
         p->iface = avro_generic_class_from_schema(s->avro);
         if (!p->iface || avro_generic_value_new(p->iface, &p->value)) {
@@ -1166,9 +1171,8 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
     }
     avro_value_reset(&p->value);
     ldr_enc_t e = {c, errstr, n};
-    ldr_err_t err =
-        ldr_enc_record(&e, &p->value, s->avro, ldr_rrec_of(rec->kind),
-                       ldr_record_body((ldr_record_t *)rec));
+    ldr_err_t err = ldr_enc_record(&e, &p->value, s->avro, p->root,
+                                   ldr_record_body((ldr_record_t *)rec));
     if (err) return err;
     size_t size;
     if (avro_value_sizeof(&p->value, &size))
