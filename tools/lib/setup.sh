@@ -5,7 +5,8 @@
 LADDER_PACKAGES=(
   build-essential cmake pkg-config clang-format
   librdkafka-dev libavro-dev libhiredis-dev libjansson-dev libcmocka-dev
-  redis-server redis-tools kcat
+  libmicrohttpd-dev
+  redis-server redis-tools kcat curl
   python3 python3-avro
 )
 

@@ -1,0 +1,254 @@
+/* http.c -- GET handlers served by libmicrohttpd on a thread of its own.
+ *
+ * DESIGN: see http.h. The listening socket is made here (getaddrinfo,
+ * socket, bind, listen) and handed to MHD with MHD_OPTION_LISTEN_SOCKET, so
+ * that every failure can be reported with its cause; MHD closes it when the
+ * daemon stops. Responses are built from a copy of the handler's body, so a
+ * handler's buffer never outlives its call. MHD's own error messages go to
+ * the ladder log at WARN. */
+#include "ladder/http.h"
+
+#include "ladder/alloc.h"
+#include "ladder/log.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#if MHD_VERSION < 0x00097002
+typedef int http_result_t; /* before enum MHD_Result */
+#else
+typedef enum MHD_Result http_result_t;
+#endif
+
+typedef struct http_route {
+    char *path;
+    ldr_http_handler_fn fn;
+    void *opaque;
+} http_route_t;
+
+struct ldr_http {
+    struct MHD_Daemon *daemon;
+    int port;
+    http_route_t *routes;
+    size_t nroutes;
+};
+
+ldr_http_t *ldr_http_new(void) {
+    return ldr_calloc(1, sizeof(ldr_http_t));
+}
+
+void ldr_http_destroy(ldr_http_t *h) {
+    if (!h) return;
+    if (h->daemon) MHD_stop_daemon(h->daemon);
+    for (size_t i = 0; i < h->nroutes; i++)
+        free(h->routes[i].path);
+    free(h->routes);
+    free(h);
+}
+
+void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
+                  void *opaque) {
+    if (h->daemon || path[0] != '/') {
+        fprintf(stderr, "ldr_http_get: %s: %s\n", path,
+                h->daemon ? "the server has started" : "not a path");
+        abort();
+    }
+    for (size_t i = 0; i < h->nroutes; i++)
+        if (!strcmp(h->routes[i].path, path)) {
+            fprintf(stderr, "ldr_http_get: %s registered twice\n", path);
+            abort();
+        }
+    h->routes = ldr_realloc(h->routes, (h->nroutes + 1) * sizeof(*h->routes));
+    h->routes[h->nroutes++] = (http_route_t){ldr_strdup(path), fn, opaque};
+}
+
+static http_result_t http_send(struct MHD_Connection *conn, int status,
+                               const char *content_type, const char *body,
+                               size_t len, const char *allow) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, (void *)(len ? body : ""), MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    http_result_t ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static http_result_t http_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
+    ldr_http_t *h = cls;
+    static const char text[] = "text/plain; charset=utf-8";
+    const http_route_t *route = NULL;
+    for (size_t i = 0; i < h->nroutes && !route; i++)
+        if (!strcmp(h->routes[i].path, url)) route = &h->routes[i];
+    if (!route) {
+        static const char body[] = "not found\n";
+        return http_send(conn, MHD_HTTP_NOT_FOUND, text, body, sizeof(body) - 1,
+                         NULL);
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+        strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+        static const char body[] = "method not allowed\n";
+        return http_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, body,
+                         sizeof(body) - 1, "GET, HEAD");
+    }
+    ldr_http_response_t res = {.status = MHD_HTTP_OK, .content_type = text};
+    ldr_buf_init(&res.body);
+    route->fn(route->opaque, &res);
+    http_result_t ret = http_send(conn, res.status, res.content_type,
+                                  res.body.data, res.body.len, NULL);
+    ldr_buf_fini(&res.body);
+    return ret;
+}
+
+static void http_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n')
+        line[--n] = '\0';
+    LDR_LOG_WARN("http: %s", line);
+}
+
+/* Splits "host:port" or "[v6]:port" into @p host and @p port. */
+static int http_split(const char *addr, char *host, size_t host_size,
+                      char *port, size_t port_size) {
+    const char *h = addr, *colon;
+    size_t hlen;
+    if (*addr == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':') return 0;
+        h = addr + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon || memchr(addr, ':', (size_t)(colon - addr))) return 0;
+        hlen = (size_t)(colon - addr);
+    }
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (!hlen || hlen >= host_size || !plen || plen > 5 || plen >= port_size)
+        return 0;
+    for (const char *c = p; *c; c++)
+        if (*c < '0' || *c > '9') return 0;
+    if (atoi(p) > 65535) return 0;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    memcpy(port, p, plen + 1);
+    return 1;
+}
+
+/* A listening socket bound to @p addr, or -1 with errstr set. */
+static int http_bind(const char *addr, int *bound_port, ldr_err_t *rc,
+                     char *errstr, size_t errstr_size) {
+    char host[256], port[8];
+    if (!addr || !http_split(addr, host, sizeof(host), port, sizeof(port))) {
+        *rc = ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                          "http.listen: \"%s\" is not a host:port address "
+                          "(such as 127.0.0.1:9464 or [::1]:9464)",
+                          addr ? addr : "");
+        return -1;
+    }
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai) {
+        *rc = ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                          "http.listen: \"%s\": cannot resolve %s: %s", addr,
+                          host, gai_strerror(gai));
+        return -1;
+    }
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    const char *step = "socket";
+    if (fd >= 0) {
+        int one = 1;
+        /* Lets a restarted program bind while old connections linger in
+         * TIME_WAIT; on Linux it does not let two servers share a port. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        step = "bind";
+        if (!bind(fd, ai->ai_addr, ai->ai_addrlen)) {
+            step = "listen";
+            if (!listen(fd, 64)) step = NULL;
+        }
+    }
+    if (step) {
+        int e = errno;
+        *rc = ldr_err_set(errstr, errstr_size, LDR_ERR_IO,
+                          "http.listen: \"%s\": cannot %s: %s%s", addr, step,
+                          strerror(e),
+                          e == EADDRINUSE ? " (another program, or another "
+                                            "instance, listens there: give "
+                                            "each its own http.listen)"
+                                          : "");
+        if (fd >= 0) close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof(sa);
+    *bound_port = 0;
+    if (!getsockname(fd, (struct sockaddr *)&sa, &salen))
+        *bound_port = sa.ss_family == AF_INET6
+                          ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+                          : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    return fd;
+}
+
+ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
+                         size_t errstr_size) {
+    if (h->daemon)
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
+                           "http.listen: the server has started already");
+    ldr_err_t rc = LDR_OK;
+    int port = 0;
+    int fd = http_bind(addr, &port, &rc, errstr, errstr_size);
+    if (fd < 0) return rc;
+    /* The server's thread inherits this mask: it takes no signals. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    h->daemon = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+        MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!h->daemon) {
+        close(fd);
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_IO,
+                           "http.listen: \"%s\": the HTTP server did not "
+                           "start (see the log)",
+                           addr);
+    }
+    h->port = port;
+    return LDR_OK;
+}
+
+int ldr_http_port(const ldr_http_t *h) {
+    return h->daemon ? h->port : 0;
+}

@@ -1,0 +1,211 @@
+/* test_http.c -- the HTTP wrapper over a real loopback socket.
+ *
+ * Each test starts a server on 127.0.0.1:0 (a free port), talks HTTP/1.0 to
+ * it with a plain socket and checks the status line, headers and body a
+ * client would read. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ladder/http.h"
+
+static int hello_calls;
+
+static void hello(void *opaque, ldr_http_response_t *res) {
+    hello_calls++;
+    ldr_buf_append_str(&res->body, opaque);
+}
+
+static void unavailable(void *opaque, ldr_http_response_t *res) {
+    (void)opaque;
+    res->status = 503;
+    res->content_type = "application/json";
+    ldr_buf_append_str(&res->body, "{\"ready\":false}\n");
+}
+
+static int connect_to(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends @p request and returns the whole answer (caller frees). */
+static char *ask(int port, const char *request) {
+    int fd = connect_to(port);
+    assert_true(fd >= 0);
+    size_t len = strlen(request);
+    assert_int_equal(write(fd, request, len), (ssize_t)len);
+    size_t cap = 1 << 16, got = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    ssize_t r;
+    while ((r = read(fd, buf + got, cap - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    buf[got] = '\0';
+    return buf;
+}
+
+static ldr_http_t *start(void) {
+    ldr_http_t *h = ldr_http_new();
+    ldr_http_get(h, "/hello", hello, "hello, world\n");
+    ldr_http_get(h, "/readyz", unavailable, NULL);
+    char err[256];
+    assert_int_equal(ldr_http_start(h, "127.0.0.1:0", err, sizeof(err)),
+                     LDR_OK);
+    assert_true(ldr_http_port(h) > 0);
+    return h;
+}
+
+static void test_http_get(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    hello_calls = 0;
+    char *a = ask(ldr_http_port(h), "GET /hello HTTP/1.0\r\n\r\n");
+    assert_true(strncmp(a, "HTTP/1.0 200 OK\r\n", 17) == 0 ||
+                strncmp(a, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    assert_non_null(strstr(a, "Content-Type: text/plain; charset=utf-8\r\n"));
+    assert_non_null(strstr(a, "\r\n\r\nhello, world\n"));
+    assert_int_equal(hello_calls, 1);
+    free(a);
+    /* A query string does not change the path. */
+    a = ask(ldr_http_port(h), "GET /hello?x=1 HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 200 OK\r\n"));
+    free(a);
+    /* HEAD: the handler's headers, no body. */
+    a = ask(ldr_http_port(h), "HEAD /hello HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 200 OK\r\n"));
+    assert_null(strstr(a, "hello, world"));
+    free(a);
+    ldr_http_destroy(h);
+}
+
+static void test_http_status_and_type(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    char *a = ask(ldr_http_port(h), "GET /readyz HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 503 Service Unavailable\r\n"));
+    assert_non_null(strstr(a, "Content-Type: application/json\r\n"));
+    assert_non_null(strstr(a, "\r\n\r\n{\"ready\":false}\n"));
+    free(a);
+    ldr_http_destroy(h);
+}
+
+static void test_http_not_found(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    char *a = ask(ldr_http_port(h), "GET /nope HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 404 Not Found\r\n"));
+    free(a);
+    a = ask(ldr_http_port(h), "GET /hello/ HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 404 Not Found\r\n"));
+    free(a);
+    ldr_http_destroy(h);
+}
+
+static void test_http_method_not_allowed(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    hello_calls = 0;
+    char *a = ask(ldr_http_port(h), "POST /hello HTTP/1.0\r\n"
+                                    "Content-Length: 3\r\n\r\nabc");
+    assert_non_null(strstr(a, " 405 Method Not Allowed\r\n"));
+    assert_non_null(strstr(a, "Allow: GET, HEAD\r\n"));
+    assert_int_equal(hello_calls, 0);
+    free(a);
+    a = ask(ldr_http_port(h), "DELETE /hello HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 405 Method Not Allowed\r\n"));
+    free(a);
+    ldr_http_destroy(h);
+}
+
+static void test_http_port_in_use(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    char addr[64], err[256];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", ldr_http_port(h));
+    ldr_http_t *h2 = ldr_http_new();
+    assert_int_equal(ldr_http_start(h2, addr, err, sizeof(err)), LDR_ERR_IO);
+    assert_true(strncmp(err, "http.listen: \"127.0.0.1:", 24) == 0);
+    assert_non_null(strstr(err, "cannot bind: Address already in use"));
+    assert_int_equal(ldr_http_port(h2), 0);
+    ldr_http_destroy(h2);
+    ldr_http_destroy(h);
+}
+
+static void test_http_bad_address(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "nonsense",        "127.0.0.1",    ":9464", "127.0.0.1:",
+        "127.0.0.1:65536", "127.0.0.1:x1", "[::1",  "::1:9464",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ldr_http_t *h = ldr_http_new();
+        char err[256], want[128];
+        assert_int_equal(ldr_http_start(h, bad[i], err, sizeof(err)),
+                         LDR_ERR_CONFIG);
+        snprintf(want, sizeof(want),
+                 "http.listen: \"%s\" is not a host:port address", bad[i]);
+        assert_true(strncmp(err, want, strlen(want)) == 0);
+        ldr_http_destroy(h);
+    }
+    /* An address that is not this machine's. */
+    ldr_http_t *h = ldr_http_new();
+    char err[256];
+    assert_int_equal(ldr_http_start(h, "192.0.2.1:0", err, sizeof(err)),
+                     LDR_ERR_IO);
+    assert_non_null(strstr(err, "http.listen: \"192.0.2.1:0\": cannot bind: "));
+    ldr_http_destroy(h);
+}
+
+static void test_http_stops(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    int port = ldr_http_port(h);
+    ldr_http_destroy(h);
+    /* The socket is closed: nobody answers, and the port can be bound
+     * again at once. */
+    assert_int_equal(connect_to(port), -1);
+    char addr[64], err[256];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    h = ldr_http_new();
+    ldr_http_get(h, "/hello", hello, "again\n");
+    assert_int_equal(ldr_http_start(h, addr, err, sizeof(err)), LDR_OK);
+    char *a = ask(port, "GET /hello HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, "\r\n\r\nagain\n"));
+    free(a);
+    ldr_http_destroy(h);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_get),
+        cmocka_unit_test(test_http_status_and_type),
+        cmocka_unit_test(test_http_not_found),
+        cmocka_unit_test(test_http_method_not_allowed),
+        cmocka_unit_test(test_http_port_in_use),
+        cmocka_unit_test(test_http_bad_address),
+        cmocka_unit_test(test_http_stops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
