@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# ladder-worker on a generated stream: a small ladder-gen history (up to
+# 2024, so the first little-giant reviews happen) fed with ladder-feed
+# while one worker decides and ladder-decisions reads the decisions topic
+# (the embedded cluster keeps only about 5 MiB per partition). The decided
+# little giants per batch (designated, renewed, revoked for a failed review
+# or for no review, cancelled), their first reviews and the tier totals
+# must agree with expected.json within max(2%, 2 enterprises), every
+# difference listed; the Redis counters lg:B:OUTCOME must equal the
+# decisions; nothing may be lost, dead-lettered or undecodable.
+set -euo pipefail
+src=${LADDERTEST_SRC:?}
+bin=${LADDERTEST_BIN:?}
+scale=0.01
+case "$bin" in
+  */asan/bin) scale=0.003; echo "# sanitizer build ($bin): scale $scale instead of 0.01" ;;
+esac
+exec "$src/tests/support/with-stack" bash -c '
+set -euo pipefail
+src=$0; bin=$1; scale=$2
+work=$LADDERTEST_STACK_DIR
+. "$src/tools/demo/lib.sh"
+fail() { echo "FAIL: $*"; for f in "$work"/worker.log "$work"/reader.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
+export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
+export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
+export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+
+"$bin/ladder-gen" --scale "$scale" --seed 7 --until 2024-01-01T00:00:00Z --out "$work/gen" -q \
+  || fail "ladder-gen failed"
+events=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"events\"][\"total\"])" "$work/gen/expected.json")
+echo "ok - ladder-gen --scale $scale --until 2024-01-01: $events events"
+
+"$bin/ladder-decisions" --out "$work/decisions.jsonl" 2>"$work/reader.log" &
+reader=$!
+"$bin/ladder-worker" >"$work/worker.log" 2>&1 &
+worker=$!
+trap "kill -TERM $reader $worker 2>/dev/null || true" EXIT
+SECONDS=0
+"$bin/ladder-feed" "$work"/gen/*.csv >"$work/feed.log" 2>&1 || fail "ladder-feed: $(tail -3 "$work/feed.log")"
+total=$(demo_topic_total ladder.events.v1)
+echo "ok - ladder-feed: $total input messages (the events and one tick per partition for each tick row)"
+demo_wait_caught_up "$total" 30 || fail "the worker did not catch up"
+echo "ok - the worker decided every message and published its outbox in ${SECONDS}s"
+demo_stop "$reader" || fail "ladder-decisions: $(cat "$work/reader.log")"
+echo "ok - $(cat "$work/reader.log")"
+demo_stop "$worker" || fail "the worker did not stop cleanly"
+! grep -q "are gone" "$work/worker.log" || fail "the worker lost input: $(grep "are gone" "$work/worker.log")"
+dlq=$(demo_topic_total ladder.dlq.v1)
+
+/usr/bin/python3 "$src/tools/demo/report.py" --brief --decisions "$work/decisions.jsonl" \
+  --expected "$work/gen/expected.json" --redis-url "$LADDER_REDIS_URL" --dead-letters "$dlq" \
+  || fail "the decisions disagree with expected.json (see above)"
+echo "ok - the decisions agree with expected.json and with the Redis counters"
+' "$src" "$bin" "$scale"

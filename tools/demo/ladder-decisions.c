@@ -1,0 +1,410 @@
+/* ladder-decisions -- reads the decisions topic as JSON Lines.
+ *
+ * DESIGN: the reader of the national demo and of the worker's stream and
+ * determinism tests. It assigns every partition of the decisions topic
+ * (no consumer group, nothing committed) from the beginning or from given
+ * offsets, decodes each message with ladder's codec and writes one JSON
+ * object per decision: the decision's JSON form (ldr_decision_to_json,
+ * CONTRACT.md "JSON form") plus "partition" and "offset". It runs WHILE the
+ * stream is produced, because the embedded cluster keeps only about 5 MiB
+ * per partition (PITFALLS.md): nothing may be skipped silently, so a
+ * partition that does not start at the requested offset, a gap inside a
+ * partition or an offset-out-of-range is counted as lost and makes the exit
+ * status 1.
+ *
+ * It stops on SIGTERM after reading every partition up to the end offsets
+ * it then asks the cluster for (so "stop" means "drain what is there"), on
+ * SIGINT at once, or, with --count N, once N decisions were read and
+ * nothing new came for --idle-ms. --end-offsets only prints a topic's end
+ * offsets ("P:OFFSET,..."), which a script can pass to --start-offsets of a
+ * later run to read only what came after. */
+#include "ladder/codec.h"
+#include "ladder/config.h"
+#include "ladder/decision.h"
+#include "ladder/schema.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern char **environ;
+
+#define RD_MAX_PARTITIONS 4096
+
+static volatile sig_atomic_t rd_drain, rd_stop;
+
+static void rd_on_signal(int sig) {
+    if (sig == SIGTERM)
+        rd_drain = 1;
+    else
+        rd_stop = 1;
+}
+
+static int64_t rd_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void rd_usage(FILE *f) {
+    fprintf(
+        f,
+        "Usage: ladder-decisions [OPTION]...\n"
+        "Read the decisions topic from the beginning of every partition "
+        "(assigned,\nno consumer group), decode each message with ladder's "
+        "codec and write\none JSON object per decision (its JSON form plus "
+        "\"partition\" and \"offset\").\n\n"
+        "  --bootstrap LIST       kafka.bootstrap.servers\n"
+        "  --topic NAME           decisions.topic (default "
+        "ladder.decisions.v1)\n"
+        "  --out FILE             write there instead of standard output\n"
+        "  --start-offsets LIST   P:OFFSET,... start there (partitions not "
+        "named:\n"
+        "                         from the beginning)\n"
+        "  --count N              stop once N decisions were read and "
+        "nothing new\n"
+        "                         came for --idle-ms\n"
+        "  --idle-ms MS           see --count (default 2000)\n"
+        "  --end-offsets          print the topic's end offsets as "
+        "P:OFFSET,... and exit\n"
+        "  --help                 show this help\n\n"
+        "LADDER_* variables and kafka.* keys apply as for every program "
+        "(docs/CONFIG.md).\nSIGTERM: read every partition up to its current "
+        "end, then stop; SIGINT: stop\nat once. A summary goes to stderr.\n\n"
+        "Exit status: 0 every message read decoded and no offset missing; 1 "
+        "some\nwere lost (evicted before they were read) or did not decode; 2 "
+        "bad usage\nor configuration; 3 Kafka unreachable.\n");
+}
+
+static rd_kafka_t *rd_consumer(const ldr_config_t *cfg, char *err, size_t n) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    static const char *const props[][2] = {
+        {"client.id", "ladder-decisions"},
+        {"group.id", "ladder-decisions"}, /* required; never joined */
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "error"},
+        {"fetch.wait.max.ms", "10"},
+        {"enable.partition.eof", "true"},
+    };
+    if (ldr_config_kafka_apply(cfg, conf, err, n)) goto bad;
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, n) !=
+            RD_KAFKA_CONF_OK)
+            goto bad;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, n);
+    if (rk) rd_kafka_poll_set_consumer(rk);
+    return rk;
+bad:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int rd_partitions(rd_kafka_t *rk, const char *topic, char *err,
+                         size_t n) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    int count = -1;
+    if (kerr)
+        snprintf(err, n, "topic %s: %s", topic, rd_kafka_err2str(kerr));
+    else if (md->topic_cnt != 1 || md->topics[0].err)
+        snprintf(err, n, "topic %s: %s", topic,
+                 rd_kafka_err2str(md->topics[0].err));
+    else
+        count = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    return count;
+}
+
+/* The end (high watermark) of every partition; -1 on error. */
+static int rd_ends(rd_kafka_t *rk, const char *topic, int parts, int64_t *end,
+                   char *err, size_t n) {
+    for (int p = 0; p < parts; p++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t kerr =
+            rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+        if (kerr) {
+            snprintf(err, n, "end offset of %s/%d: %s", topic, p,
+                     rd_kafka_err2str(kerr));
+            return -1;
+        }
+        end[p] = hi;
+    }
+    return 0;
+}
+
+/* "P:OFFSET,..." into start[]; -1 on a malformed list. */
+static int rd_parse_offsets(const char *s, int64_t *start, int parts) {
+    while (*s) {
+        char *end;
+        errno = 0;
+        long p = strtol(s, &end, 10);
+        if (errno || end == s || *end != ':' || p < 0 || p >= parts) return -1;
+        s = end + 1;
+        long long o = strtoll(s, &end, 10);
+        if (errno || end == s || o < 0) return -1;
+        start[p] = o;
+        s = end;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *out_path = NULL, *start_list = NULL;
+    long long target = -1;
+    long idle_ms = 2000;
+    int only_ends = 0;
+    const char *flag_key[4], *flag_val[4];
+    int nflags = 0;
+    static const struct option opts[] = {
+        {"bootstrap", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"out", required_argument, NULL, 'o'},
+        {"start-offsets", required_argument, NULL, 's'},
+        {"count", required_argument, NULL, 'n'},
+        {"idle-ms", required_argument, NULL, 'i'},
+        {"end-offsets", no_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'b':
+        case 't':
+            flag_key[nflags] =
+                c == 'b' ? "kafka.bootstrap.servers" : "decisions.topic";
+            flag_val[nflags++] = optarg;
+            break;
+        case 'o': out_path = optarg; break;
+        case 's': start_list = optarg; break;
+        case 'n':
+        case 'i': {
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno || *end || end == optarg || v < 0 ||
+                (c == 'i' && v > 3600000)) {
+                fprintf(stderr, "ladder-decisions: --%s: '%s' is not valid\n",
+                        c == 'n' ? "count" : "idle-ms", optarg);
+                return 2;
+            }
+            if (c == 'n')
+                target = v;
+            else
+                idle_ms = (long)v;
+            break;
+        }
+        case 'e': only_ends = 1; break;
+        case 'h': rd_usage(stdout); return 0;
+        default: rd_usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr,
+                "ladder-decisions: unexpected argument '%s' (see --help)\n",
+                argv[optind]);
+        return 2;
+    }
+    char err[1024], pbuf[4096];
+    ldr_config_t *cfg = ldr_config_new("ladder-bench");
+    if (ldr_config_load_env(cfg, environ, err, sizeof(err))) {
+        fprintf(stderr, "ladder-decisions: %s\n", err);
+        ldr_config_destroy(cfg);
+        return 2;
+    }
+    for (int i = 0; i < nflags; i++)
+        if (ldr_config_set(cfg, flag_key[i], flag_val[i], NULL, err,
+                           sizeof(err))) {
+            fprintf(stderr, "ladder-decisions: %s\n", err);
+            ldr_config_destroy(cfg);
+            return 2;
+        }
+    if (!ldr_config_get(cfg, "kafka.bootstrap.servers")) {
+        fprintf(stderr, "ladder-decisions: no --bootstrap (or "
+                        "LADDER_KAFKA_BOOTSTRAP_SERVERS) given\n");
+        ldr_config_destroy(cfg);
+        return 2;
+    }
+    const char *topic = ldr_config_get(cfg, "decisions.topic");
+    int rc = 2;
+    FILE *out = stdout;
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = NULL;
+    rd_kafka_t *rk = NULL;
+    static int64_t start[RD_MAX_PARTITIONS], next[RD_MAX_PARTITIONS],
+        end[RD_MAX_PARTITIONS];
+
+    schemas = ldr_schemas_load(
+        ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), pbuf,
+                             sizeof(pbuf)),
+        err, sizeof(err));
+    if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
+    if (codec) rk = rd_consumer(cfg, err, sizeof(err));
+    if (!rk) {
+        fprintf(stderr, "ladder-decisions: %s\n", err);
+        goto done;
+    }
+    int parts = rd_partitions(rk, topic, err, sizeof(err));
+    if (parts < 1 || parts > RD_MAX_PARTITIONS) {
+        fprintf(stderr, "ladder-decisions: %s\n",
+                parts < 1 ? err : "too many partitions");
+        rc = 3;
+        goto done;
+    }
+    if (only_ends) {
+        if (rd_ends(rk, topic, parts, end, err, sizeof(err))) {
+            fprintf(stderr, "ladder-decisions: %s\n", err);
+            rc = 3;
+            goto done;
+        }
+        for (int p = 0; p < parts; p++)
+            printf("%s%d:%lld", p ? "," : "", p, (long long)end[p]);
+        printf("\n");
+        rc = 0;
+        goto done;
+    }
+    if (start_list && rd_parse_offsets(start_list, start, parts)) {
+        fprintf(stderr,
+                "ladder-decisions: --start-offsets: '%s' is not a list of "
+                "P:OFFSET for partitions 0..%d\n",
+                start_list, parts - 1);
+        goto done;
+    }
+    if (out_path && !(out = fopen(out_path, "w"))) {
+        fprintf(stderr, "ladder-decisions: %s: %s\n", out_path,
+                strerror(errno));
+        out = stdout;
+        goto done;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = rd_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    rd_kafka_topic_partition_list_t *tpl =
+        rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; p++) {
+        next[p] = start[p];
+        rd_kafka_topic_partition_list_add(tpl, topic, p)->offset =
+            start[p] ? start[p] : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, tpl);
+    rd_kafka_topic_partition_list_destroy(tpl);
+    if (kerr) {
+        fprintf(stderr, "ladder-decisions: assign: %s\n",
+                rd_kafka_err2str(kerr));
+        rc = 3;
+        goto done;
+    }
+
+    long long read = 0, lost = 0, bad = 0, errors = 0;
+    int draining = 0;
+    int64_t last_msg = rd_now_ms(), t0 = last_msg;
+    ldr_record_t rec;
+    while (!rd_stop) {
+        if (rd_drain && !draining) {
+            if (rd_ends(rk, topic, parts, end, err, sizeof(err))) {
+                fprintf(stderr, "ladder-decisions: %s\n", err);
+                errors++;
+                break;
+            }
+            draining = 1;
+        }
+        if (draining) {
+            int left = 0;
+            for (int p = 0; p < parts; p++)
+                left += next[p] < end[p];
+            if (!left) break;
+        }
+        if (target >= 0 && read >= target && rd_now_ms() - last_msg >= idle_ms)
+            break;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+        if (!m) {
+            fflush(out);
+            continue;
+        }
+        int p = m->partition;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                /* offset-out-of-range included: never skipped silently */
+                fprintf(stderr, "ladder-decisions: %s/%d: %s\n", topic, p,
+                        rd_kafka_message_errstr(m));
+                errors++;
+                if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+                    m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                    rd_stop = 1;
+            }
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (p < 0 || p >= parts) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->offset < next[p]) { /* a re-fetch after a retry */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (m->offset > next[p]) {
+            fprintf(stderr,
+                    "ladder-decisions: %s/%d: offsets %lld..%lld are gone "
+                    "(evicted before they were read)\n",
+                    topic, p, (long long)next[p], (long long)m->offset - 1);
+            lost += m->offset - next[p];
+        }
+        next[p] = m->offset + 1;
+        last_msg = rd_now_ms();
+        const ldr_schema_t *writer;
+        if (ldr_codec_decode(codec, m->payload, m->len, &rec, &writer, err,
+                             sizeof(err)) ||
+            rec.kind != LDR_RECORD_DECISION) {
+            fprintf(stderr, "ladder-decisions: %s/%d/%lld: %s\n", topic, p,
+                    (long long)m->offset,
+                    rec.kind != LDR_RECORD_DECISION ? "not a decision" : err);
+            bad++;
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        json_t *j = ldr_decision_to_json(&rec.u.decision);
+        json_object_set_new(j, "partition", json_integer(p));
+        json_object_set_new(j, "offset", json_integer(m->offset));
+        char *line = json_dumps(j, JSON_COMPACT);
+        fputs(line, out);
+        fputc('\n', out);
+        free(line);
+        json_decref(j);
+        read++;
+        rd_kafka_message_destroy(m);
+    }
+    fflush(out);
+    double secs = (double)(rd_now_ms() - t0) / 1000.0;
+    fprintf(stderr,
+            "ladder-decisions: %lld decisions from %d partitions of %s in "
+            "%.1f s; %lld lost, %lld undecodable, %lld errors%s\n",
+            read, parts, topic, secs, lost, bad, errors,
+            rd_stop ? " (interrupted)" : "");
+    rc = lost || bad || errors ? 1 : 0;
+done:
+    if (out != stdout) fclose(out);
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    ldr_codec_destroy(codec);
+    ldr_schemas_destroy(schemas);
+    ldr_config_destroy(cfg);
+    return rc;
+}

@@ -1,0 +1,63 @@
+# lib.sh -- shared by tools/demo/national.sh and the worker's stream and
+# determinism tests: how far the workers are, read from what Redis and
+# Kafka hold. Sourced, not run. Needs $bin (the programs), redis-cli, and
+# LADDER_KAFKA_BOOTSTRAP_SERVERS and LADDER_REDIS_URL in the environment.
+
+# demo_sum "P:O,P:O,...": the sum of the offsets.
+demo_sum() {
+  local s=0 e
+  for e in ${1//,/ }; do s=$((s + ${e#*:})); done
+  echo "$s"
+}
+
+# demo_topic_total TOPIC: messages in TOPIC (the sum of its end offsets).
+demo_topic_total() {
+  demo_sum "$("$bin/ladder-decisions" --topic "$1" --end-offsets)"
+}
+
+# demo_stored: the input messages the workers have stored (the sum of the
+# next offsets in Redis) and the outbox entries not yet published, "N M".
+demo_stored() {
+  local parts p n=0 o=0 v
+  parts=$(redis-cli -u "$LADDER_REDIS_URL" get ldr:partitions)
+  for p in $(seq 0 $((${parts:-0} - 1))); do
+    v=$(redis-cli -u "$LADDER_REDIS_URL" hget "ldr:{p$p}:meta" next_offset)
+    [ -n "$v" ] && [ "$v" -gt 0 ] && n=$((n + v))
+    o=$((o + $(redis-cli -u "$LADDER_REDIS_URL" xlen "ldr:{p$p}:outbox")))
+  done
+  echo "$n $o"
+}
+
+# demo_wait_caught_up TOTAL STALL_S [PROGRESS_S]: waits until the workers
+# have stored TOTAL input messages and published their whole outbox. Fails
+# (status 1) when nothing moves for STALL_S seconds. With PROGRESS_S, says
+# how far they are every PROGRESS_S seconds.
+demo_wait_caught_up() {
+  local total=$1 stall=$2 every=${3:-0} last=-1 since=$SECONDS said=$SECONDS
+  local start=$SECONDS n o
+  while :; do
+    read -r n o <<<"$(demo_stored)"
+    [ "$n" -ge "$total" ] && [ "$o" -eq 0 ] && return 0
+    if [ "$n" -ne "$last" ]; then last=$n; since=$SECONDS; fi
+    if [ $((SECONDS - since)) -ge "$stall" ]; then
+      echo "the workers are stuck at $n of $total input messages ($o outbox entries unpublished) for ${stall}s" >&2
+      return 1
+    fi
+    if [ "$every" -gt 0 ] && [ $((SECONDS - said)) -ge "$every" ]; then
+      said=$SECONDS
+      echo "    decided $n of $total input messages after $((SECONDS - start)) s"
+    fi
+    sleep 0.3
+  done
+}
+
+# demo_stop PID...: SIGTERM, then wait; the worst exit status.
+demo_stop() {
+  local pid rc=0 r
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    r=0; wait "$pid" || r=$?
+    [ "$r" -gt "$rc" ] && rc=$r
+  done
+  return "$rc"
+}
