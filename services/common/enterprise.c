@@ -24,6 +24,7 @@ void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len) {
 void ldr_enterprise_fini(ldr_enterprise_t *e) {
     free(e->cases);
     free(e->events);
+    ldr_buf_fini(&e->history);
     memset(e, 0, sizeof(*e));
 }
 
@@ -110,7 +111,7 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i) {
 
 /* ---- compact encoding -------------------------------------------------- */
 
-#define LDR_ENTERPRISE_FORMAT 1
+#define LDR_ENTERPRISE_FORMAT 2
 
 static void ldr_put_varint(ldr_buf_t *b, uint64_t v) {
     uint8_t tmp[10];
@@ -158,6 +159,9 @@ void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out) {
     for (size_t i = 0; i < e->events_count; i++)
         for (int k = 0; k < 8; k++)
             ldr_buf_append_byte(out, (uint8_t)(e->events[i] >> (8 * k)));
+    ldr_put_varint(out, (uint64_t)e->history_count);
+    ldr_put_varint(out, e->history.len);
+    ldr_buf_append(out, e->history.data, e->history.len);
 }
 
 typedef struct ldr_rd {
@@ -205,7 +209,10 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
     size_t cases_cap = e->cases_cap;
     uint64_t *events = e->events;
     size_t events_cap = e->events_cap;
+    ldr_buf_t history = e->history;
     memset(e, 0, sizeof(*e));
+    e->history = history;
+    ldr_buf_reset(&e->history);
     memcpy(e->uscc, uscc, sizeof(uscc));
     e->cases = cases;
     e->cases_cap = cases_cap;
@@ -262,12 +269,169 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
         }
         e->events[e->events_count++] = h;
     }
+    uint64_t hcount, hlen;
+    if (ldr_get_varint(&r, &hcount) || hcount > LDR_ENTERPRISE_HISTORY_MAX ||
+        ldr_get_varint(&r, &hlen) || hlen > (uint64_t)(r.end - r.p))
+        goto bad;
+    ldr_buf_append(&e->history, r.p, (size_t)hlen);
+    r.p += hlen;
+    e->history_count = (int)hcount;
+    /* Every entry must read back: check them now, not when the API asks. */
+    for (int i = 0; i < e->history_count; i++) {
+        ldr_history_entry_t h;
+        if (ldr_enterprise_history_get(e, i, &h)) goto bad;
+    }
     if (r.p != r.end) goto bad;
     return LDR_OK;
 bad:
+    ldr_buf_reset(&e->history);
+    e->history_count = 0;
     e->cases_count = e->events_count = 0;
     memset(e->tiers, 0, sizeof(e->tiers));
     e->unit[0] = e->name[0] = '\0';
     e->ban_until = 0;
     return LDR_ERR_DECODE_FAILED;
+}
+
+/* ---- decision history ---------------------------------------------------- */
+
+/* Entry layout: varint size of the rest, then offset, n, type, tier (255:
+ * none), effective_at, a flags byte, the optional values it announces,
+ * policy version, reasons count and reasons. */
+enum {
+    LDR_H_VALID_FROM = 1,
+    LDR_H_VALID_UNTIL = 2,
+    LDR_H_REVIEW_DEADLINE = 4,
+    LDR_H_BAN_UNTIL = 8,
+    LDR_H_BATCH = 16,
+    LDR_H_SCORE = 32,
+    LDR_H_CASE = 64,
+    LDR_H_CAUSE = 128,
+};
+
+static void ldr_put_bytes(ldr_buf_t *b, ldr_str_t s) {
+    ldr_put_varint(b, s.len);
+    ldr_buf_append(b, s.ptr, s.len);
+}
+
+void ldr_enterprise_history_add(ldr_enterprise_t *e,
+                                const ldr_history_entry_t *d) {
+    ldr_buf_t one;
+    ldr_buf_init(&one);
+    ldr_put_varint(&one, (uint64_t)d->offset);
+    ldr_put_varint(&one, (uint64_t)d->n);
+    ldr_buf_append_byte(&one, (uint8_t)d->decision);
+    ldr_buf_append_byte(&one, d->has_tier ? (uint8_t)d->tier : 255);
+    ldr_put_svarint(&one, d->effective_at);
+    uint8_t flags =
+        (uint8_t)((d->has_valid_from ? LDR_H_VALID_FROM : 0) |
+                  (d->has_valid_until ? LDR_H_VALID_UNTIL : 0) |
+                  (d->has_review_deadline ? LDR_H_REVIEW_DEADLINE : 0) |
+                  (d->has_ban_until ? LDR_H_BAN_UNTIL : 0) |
+                  (d->has_batch ? LDR_H_BATCH : 0) |
+                  (d->has_score ? LDR_H_SCORE : 0) |
+                  (d->case_id.len ? LDR_H_CASE : 0) |
+                  (d->cause_event_id.len ? LDR_H_CAUSE : 0));
+    ldr_buf_append_byte(&one, flags);
+    if (d->has_valid_from) ldr_put_svarint(&one, d->valid_from);
+    if (d->has_valid_until) ldr_put_svarint(&one, d->valid_until);
+    if (d->has_review_deadline) ldr_put_svarint(&one, d->review_deadline);
+    if (d->has_ban_until) ldr_put_svarint(&one, d->ban_until);
+    if (d->has_batch) ldr_put_svarint(&one, d->batch);
+    if (d->has_score) ldr_put_svarint(&one, d->score);
+    if (d->case_id.len) ldr_put_bytes(&one, d->case_id);
+    if (d->cause_event_id.len) ldr_put_bytes(&one, d->cause_event_id);
+    ldr_put_bytes(&one, d->policy_version);
+    ldr_put_varint(&one, d->reasons_count);
+    for (size_t i = 0; i < d->reasons_count; i++)
+        ldr_put_bytes(&one, d->reasons[i]);
+
+    if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
+        /* Drop the oldest: its size prefix says how far. */
+        ldr_rd_t r = {(const uint8_t *)e->history.data,
+                      (const uint8_t *)e->history.data + e->history.len};
+        uint64_t size = 0;
+        ldr_get_varint(&r, &size);
+        size_t drop = (size_t)(r.p - (const uint8_t *)e->history.data) + size;
+        memmove(e->history.data, e->history.data + drop, e->history.len - drop);
+        e->history.len -= drop;
+        e->history_count--;
+    }
+    ldr_put_varint(&e->history, one.len);
+    ldr_buf_append(&e->history, one.data, one.len);
+    e->history_count++;
+    ldr_buf_fini(&one);
+}
+
+static int ldr_get_view(ldr_rd_t *r, ldr_str_t *out) {
+    uint64_t n;
+    if (ldr_get_varint(r, &n) || n > (uint64_t)(r->end - r->p)) return -1;
+    out->ptr = (const char *)r->p;
+    out->len = (size_t)n;
+    r->p += n;
+    return 0;
+}
+
+ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
+                                     ldr_history_entry_t *out) {
+    if (i < 0 || i >= e->history_count) return LDR_ERR_INVALID_ARG;
+    ldr_rd_t r = {(const uint8_t *)e->history.data,
+                  (const uint8_t *)e->history.data + e->history.len};
+    uint64_t size = 0;
+    for (int k = 0; k < i; k++) {
+        if (ldr_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
+            return LDR_ERR_DECODE_FAILED;
+        r.p += size;
+    }
+    if (ldr_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
+        return LDR_ERR_DECODE_FAILED;
+    ldr_rd_t x = {r.p, r.p + size};
+    memset(out, 0, sizeof(*out));
+    uint64_t off, n, cnt;
+    if (ldr_get_varint(&x, &off) || ldr_get_varint(&x, &n) || x.end - x.p < 2)
+        return LDR_ERR_DECODE_FAILED;
+    out->offset = (int64_t)off;
+    out->n = (int)n;
+    uint8_t type = *x.p++, tier = *x.p++;
+    if (type >= LDR_DECISION__COUNT || (tier >= LDR_TIER__COUNT && tier != 255))
+        return LDR_ERR_DECODE_FAILED;
+    out->decision = (ldr_decision_type_t)type;
+    out->has_tier = tier != 255;
+    out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
+    if (ldr_get_svarint(&x, &out->effective_at) || x.p >= x.end)
+        return LDR_ERR_DECODE_FAILED;
+    uint8_t flags = *x.p++;
+    int64_t v;
+#define LDR_H_OPT(bit, has, field)                                             \
+    if (flags & (bit)) {                                                       \
+        if (ldr_get_svarint(&x, &v)) return LDR_ERR_DECODE_FAILED;             \
+        out->has = true;                                                       \
+        out->field = v;                                                        \
+    }
+    LDR_H_OPT(LDR_H_VALID_FROM, has_valid_from, valid_from)
+    LDR_H_OPT(LDR_H_VALID_UNTIL, has_valid_until, valid_until)
+    LDR_H_OPT(LDR_H_REVIEW_DEADLINE, has_review_deadline, review_deadline)
+    LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
+#undef LDR_H_OPT
+    if (flags & LDR_H_BATCH) {
+        if (ldr_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
+            return LDR_ERR_DECODE_FAILED;
+        out->has_batch = true;
+        out->batch = (int32_t)v;
+    }
+    if (flags & LDR_H_SCORE) {
+        if (ldr_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
+            return LDR_ERR_DECODE_FAILED;
+        out->has_score = true;
+        out->score = (int32_t)v;
+    }
+    if (((flags & LDR_H_CASE) && ldr_get_view(&x, &out->case_id)) ||
+        ((flags & LDR_H_CAUSE) && ldr_get_view(&x, &out->cause_event_id)) ||
+        ldr_get_view(&x, &out->policy_version) || ldr_get_varint(&x, &cnt) ||
+        cnt > LDR_DECISION_REASONS_MAX)
+        return LDR_ERR_DECODE_FAILED;
+    out->reasons_count = (size_t)cnt;
+    for (size_t k = 0; k < out->reasons_count; k++)
+        if (ldr_get_view(&x, &out->reasons[k])) return LDR_ERR_DECODE_FAILED;
+    return x.p == x.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
 }

@@ -75,6 +75,8 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     memset(d, 0, sizeof(*d));
     snprintf(d->decision_id, sizeof(d->decision_id), "%d-%lld-%zu",
              (int)s->cause->partition, (long long)s->cause->offset, seq);
+    d->offset = s->cause->offset;
+    d->n = (int)seq;
     memcpy(d->uscc, e->uscc, sizeof(d->uscc));
     memcpy(d->enterprise_name, e->name, sizeof(d->enterprise_name));
     memcpy(d->reporting_unit, e->unit, sizeof(d->reporting_unit));
@@ -210,6 +212,42 @@ static void ldr_set_identity(ldr_enterprise_t *e, ldr_str_t name,
                              ldr_str_t unit) {
     ldr_copy(e->name, sizeof(e->name), name.ptr, name.len);
     ldr_copy(e->unit, sizeof(e->unit), unit.ptr, unit.len);
+}
+
+/* Keeps the decisions from @p from on in the enterprise's history. */
+static void ldr_record_history(ldr_enterprise_t *e,
+                               const ldr_machine_out_t *out, size_t from) {
+    for (size_t i = from; i < out->count; i++) {
+        const ldr_machine_decision_t *d = &out->v[i];
+        ldr_history_entry_t h;
+        memset(&h, 0, sizeof(h));
+        h.offset = d->offset;
+        h.n = d->n;
+        h.decision = d->decision;
+        h.has_tier = d->has_tier;
+        h.tier = d->tier;
+        h.effective_at = d->effective_at;
+        h.has_valid_from = d->has_valid_from;
+        h.valid_from = d->valid_from;
+        h.has_valid_until = d->has_valid_until;
+        h.valid_until = d->valid_until;
+        h.has_review_deadline = d->has_review_deadline;
+        h.review_deadline = d->review_deadline;
+        h.has_ban_until = d->has_ban_until;
+        h.ban_until = d->ban_until;
+        h.has_batch = d->has_batch;
+        h.batch = d->batch;
+        h.has_score = d->has_score;
+        h.score = d->score;
+        if (d->has_case_id) h.case_id = ldr_str(d->case_id);
+        if (d->has_cause_event_id)
+            h.cause_event_id = ldr_str(d->cause_event_id);
+        h.policy_version = ldr_str(d->policy_version);
+        h.reasons_count = d->reasons_count;
+        for (size_t k = 0; k < d->reasons_count; k++)
+            h.reasons[k] = ldr_str(d->reasons[k]);
+        ldr_enterprise_history_add(e, &h);
+    }
 }
 
 /* ---- messages
@@ -442,6 +480,7 @@ ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
         return LDR_OK;
     }
     ldr_step_t s = {policies, cause, out, id.ptr, id.len};
+    size_t from = out->count;
     ldr_err_t err;
     switch (msg->kind) {
     case LDR_RECORD_APPLICATION:
@@ -452,17 +491,19 @@ ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
         break;
     default: err = ldr_apply_violation(&s, e, &msg->u.violation); break;
     }
-    if (!err) ldr_enterprise_remember(e, id.ptr, id.len);
+    if (!err) {
+        ldr_enterprise_remember(e, id.ptr, id.len);
+        ldr_record_history(e, out, from);
+    }
     return err;
 }
 
 /* ---- timers
  * ------------------------------------------------------------------- */
 
-void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
-                      ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
-                      const ldr_machine_cause_t *cause,
-                      ldr_machine_out_t *out) {
+static void ldr_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                     ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
+                     const ldr_machine_cause_t *cause, ldr_machine_out_t *out) {
     ldr_tier_rec_t *tr = &e->tiers[tier];
     if (tr->timer_due[kind] != due || due == 0)
         return; /* replaced or dropped */
@@ -510,6 +551,15 @@ void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
         return;
     case LDR_TIMER__COUNT: return;
     }
+}
+
+void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                      ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
+                      const ldr_machine_cause_t *cause,
+                      ldr_machine_out_t *out) {
+    size_t from = out->count;
+    ldr_fire(policies, e, tier, kind, due, cause, out);
+    ldr_record_history(e, out, from);
 }
 
 /* ---- partition

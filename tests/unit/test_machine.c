@@ -759,6 +759,61 @@ static void test_machine_reloaded_partition_decides_the_same(void **s) {
     world_fini(&b);
 }
 
+/* Each enterprise keeps its last 16 decisions, which survive the compact
+ * encoding; ids and causes are rebuilt from (offset, n). */
+static void test_machine_history_keeps_the_last_16(void **s) {
+    (void)s;
+    world_t w;
+    world_init(&w);
+    int64_t t = T("2022-03-01T00:00:00Z");
+    apply(&w, U1, LDR_TIER_INNOVATIVE, 1, t, 1, "a");
+    violation(&w, U1, LDR_CASE_REPORTED, "c1", t + DAY, "v1");
+    ldr_enterprise_t *e = ldr_partition_find(w.p, U1, 18);
+    assert_int_equal(e->history_count, 2);
+    ldr_history_entry_t h;
+    assert_int_equal(ldr_enterprise_history_get(e, 0, &h), LDR_OK);
+    assert_int_equal(h.decision, LDR_DECISION_PUBLICITY_STARTED);
+    assert_int_equal(h.offset, 0);
+    assert_int_equal(h.n, 0);
+    assert_true(h.has_score && h.has_batch && h.has_tier);
+    assert_true(ldr_str_eq(h.cause_event_id, "a"));
+    assert_true(ldr_str_eq(h.policy_version, "miit-2022"));
+    assert_int_equal(ldr_enterprise_history_get(e, 1, &h), LDR_OK);
+    assert_int_equal(h.decision, LDR_DECISION_INVESTIGATION_OPENED);
+    assert_false(h.has_tier);
+    assert_true(ldr_str_eq(h.case_id, "c1"));
+    assert_int_equal(ldr_enterprise_history_get(e, 2, &h), LDR_ERR_INVALID_ARG);
+    /* 20 more decisions: only the last 16 are kept, oldest first. */
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "r%d", i);
+        violation(&w, U1, LDR_CASE_REPORTED, "c1", t + (2 + i) * DAY, id);
+    }
+    assert_int_equal(e->history_count, 16);
+    assert_int_equal(ldr_enterprise_history_get(e, 0, &h), LDR_OK);
+    assert_true(ldr_str_eq(h.cause_event_id, "r4"));
+    assert_int_equal(ldr_enterprise_history_get(e, 15, &h), LDR_OK);
+    assert_true(ldr_str_eq(h.cause_event_id, "r19"));
+    /* A timer decision has no cause event. */
+    tick(&w, t + 40 * DAY);
+    assert_int_equal(ldr_enterprise_history_get(e, 15, &h), LDR_OK);
+    assert_int_equal(h.decision, LDR_DECISION_INVESTIGATION_OPENED); /* held */
+    /* It survives the compact encoding. */
+    ldr_buf_t b;
+    ldr_buf_init(&b);
+    ldr_enterprise_encode(e, &b);
+    print_message("enterprise with 16 history entries: %zu bytes\n", b.len);
+    ldr_enterprise_t copy;
+    ldr_enterprise_init(&copy, U1, 18);
+    assert_int_equal(ldr_enterprise_decode(&copy, b.data, b.len), LDR_OK);
+    assert_int_equal(copy.history_count, 16);
+    assert_int_equal(copy.history.len, e->history.len);
+    assert_memory_equal(copy.history.data, e->history.data, e->history.len);
+    ldr_enterprise_fini(&copy);
+    ldr_buf_fini(&b);
+    world_fini(&w);
+}
+
 static int load(void **s) {
     (void)s;
     char err[512];
@@ -798,6 +853,7 @@ int main(void) {
         cmocka_unit_test(test_machine_decision_record_view),
         cmocka_unit_test(test_machine_enterprise_encoding_round_trips),
         cmocka_unit_test(test_machine_reloaded_partition_decides_the_same),
+        cmocka_unit_test(test_machine_history_keeps_the_last_16),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

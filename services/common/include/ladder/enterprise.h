@@ -62,6 +62,10 @@ typedef struct ldr_enterprise {
     size_t events_count;
     size_t events_cap;
     uint64_t *events; /* sorted hashes of every applied event_id */
+    /* The last LDR_ENTERPRISE_HISTORY_MAX decisions, oldest first, in the
+     * compact form of ldr_enterprise_history_add(). */
+    ldr_buf_t history;
+    int history_count;
 } ldr_enterprise_t;
 
 /** Initialises an empty enterprise (every tier NONE). */
@@ -84,6 +88,40 @@ int ldr_enterprise_case_index(const ldr_enterprise_t *e, const char *case_id,
 void ldr_enterprise_case_add(ldr_enterprise_t *e, ldr_str_t case_id);
 /** Closes the case at index @p i. */
 void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i);
+
+/* ---- decision history ------------------------------------------------- */
+
+#define LDR_ENTERPRISE_HISTORY_MAX 16
+
+/** One decision of the history. Fields the enterprise or the log already
+ *  give are not kept: the decision id and cause come from (partition,
+ *  offset, n), the name and unit are the enterprise's, and decided_at (the
+ *  only field that is not deterministic) is not kept at all. Strings point
+ *  into the history and stay valid until it changes. */
+typedef struct ldr_history_entry {
+    int64_t offset; /* of the message that caused it */
+    int n;          /* its place among that message's decisions */
+    ldr_decision_type_t decision;
+    bool has_tier;
+    ldr_tier_t tier;
+    int64_t effective_at;
+    bool has_valid_from, has_valid_until, has_review_deadline, has_ban_until;
+    int64_t valid_from, valid_until, review_deadline, ban_until;
+    bool has_batch, has_score;
+    int32_t batch, score;
+    ldr_str_t case_id;        /* len 0: none */
+    ldr_str_t cause_event_id; /* len 0: none (a timer) */
+    ldr_str_t policy_version;
+    size_t reasons_count;
+    ldr_str_t reasons[LDR_DECISION_REASONS_MAX];
+} ldr_history_entry_t;
+
+/** Appends a decision, dropping the oldest beyond the maximum. */
+void ldr_enterprise_history_add(ldr_enterprise_t *e,
+                                const ldr_history_entry_t *d);
+/** Reads entry @p i (0 = oldest). LDR_ERR_INVALID_ARG past the end. */
+ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
+                                     ldr_history_entry_t *out);
 
 /* ---- compact encoding, for the store ------------------------------------ */
 
