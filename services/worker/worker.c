@@ -18,14 +18,28 @@
  * restarted) and replays from the stored offsets: nothing is half-applied,
  * because the step is all or nothing.
  *
- * Not yet here (issue 5 goes on): /metrics and health on http.listen, the
- * optional ClockTicks of clock.tick.interval.ms, recreating the producer
- * after a fatal error. */
+ * Observability: an HTTP server on http.listen (its own thread, ladder/http.h)
+ * answers /livez, /readyz and /metrics. The loop is the only writer of the
+ * metrics registry (delivery reports, too, run on it, from rd_kafka_poll);
+ * the server's thread only renders it and reads the health the loop
+ * publishes. Counts of a batch are added only once Redis has taken the
+ * batch, so a batch that is refused or replayed is not counted twice. Lag
+ * is the partition's high watermark (librdkafka's cached one, from the
+ * fetches) minus the stored next offset, refreshed every WK_REFRESH_MS, and
+ * the worker is ready when it owns partitions, Redis is up and every lag is
+ * below WK_READY_LAG_MAX. The server binds before anything connects, so a
+ * second worker given the same address fails at once (exit 2) instead of
+ * joining the group and moving partitions.
+ *
+ * Not yet here (issue 5 goes on): the optional ClockTicks of
+ * clock.tick.interval.ms, recreating the producer after a fatal error. */
 #include "ladder/codec.h"
 #include "ladder/config.h"
+#include "ladder/http.h"
 #include "ladder/kafka.h"
 #include "ladder/log.h"
 #include "ladder/machine.h"
+#include "ladder/metrics.h"
 #include "ladder/outbox.h"
 #include "ladder/policy.h"
 #include "ladder/schema.h"
@@ -37,7 +51,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +64,16 @@ extern char **environ;
 
 #define WK_MAX_PARTITIONS 1024
 #define WK_BATCH_MAX      2000
+/* How often the loop refreshes lag, backlog and readiness. */
+#define WK_REFRESH_MS 500
+/* /readyz fails while any owned partition lags by this many messages. */
+#define WK_READY_LAG_MAX 10000
+/* /livez fails when the loop has not come round for this long. */
+#define WK_LIVE_STALL_MS 60000
+#define WK_KINDS         7 /* ldr_record_kind_t 1..5, 0 = not decoded */
+#define WK_CODES         9 /* dead-letter codes: -ldr_err_t 1..8 */
+
+enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
 
 typedef struct wk_part {
     bool owned;
@@ -60,6 +86,7 @@ typedef struct wk_part {
     size_t cap;
     /* outbox entries produced and not yet all acknowledged, oldest first */
     int64_t pending_id[64];
+    char label[12]; /* the partition number, as a metric label */
     int pending_left[64];
     bool pending_failed[64];
     int npending;
@@ -84,9 +111,35 @@ typedef struct wk {
     ldr_buf_t payload;
     bool store_down;
     uint64_t events, decisions, dead_letters, fenced;
+    /* the input message timestamp (ms, -1: none) of each message of the
+     * batch's outbox, in order: the start of a decision's latency */
+    int64_t *src_ts;
+    size_t nsrc, src_cap;
+    /* what the batch in hand adds to the metrics once it is stored */
+    struct {
+        uint64_t events[WK_KINDS][WK_OUTCOMES];
+        uint64_t dead_letters[WK_CODES];
+    } tally;
+    ldr_metrics_t *metrics;
+    struct {
+        ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
+        ldr_metric_t *batch_seconds, *latency_seconds;
+        ldr_metric_t *lag, *backlog, *assigned;
+        ldr_metric_t *redis_errors, *redis_retries, *fenced;
+    } m;
+    ldr_http_t *http;
+    int64_t next_refresh_ms;
+    /* health, written by the loop and read by the HTTP thread */
+    atomic_llong heartbeat_ms; /* last time round the loop */
+    atomic_bool running;
+    pthread_mutex_t health_lock;
+    bool ready;
+    char not_ready[160];
 } wk_t;
 
 static volatile sig_atomic_t wk_stop;
+
+static void wk_set_health(wk_t *w, bool ready, const char *why);
 
 static void wk_on_signal(int sig) {
     (void)sig;
@@ -99,12 +152,27 @@ static int64_t wk_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static double wk_mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void wk_heartbeat(wk_t *w) {
+    atomic_store_explicit(&w->heartbeat_ms, wk_now_ms(), memory_order_relaxed);
+}
+
+static void wk_redis_error(wk_t *w) {
+    ldr_metrics_add(w->m.redis_errors, NULL, 1);
+}
+
 /* ---- delivery tracking -------------------------------------------------- */
 
 typedef struct wk_tag {
     wk_t *w;
     int32_t partition;
     int64_t id;
+    int64_t src_ts_ms; /* a decision's input message time, or -1 */
 } wk_tag_t;
 
 static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
@@ -113,6 +181,9 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     (void)opaque;
     wk_tag_t *tag = m->_private;
     if (!tag) return;
+    if (!m->err && tag->src_ts_ms >= 0)
+        ldr_metrics_observe(tag->w->m.latency_seconds, NULL,
+                            (double)(wk_now_ms() - tag->src_ts_ms) / 1000.0);
     wk_part_t *p = &tag->w->part[tag->partition];
     for (int i = 0; i < p->npending; i++)
         if (p->pending_id[i] == tag->id) {
@@ -139,6 +210,7 @@ static void wk_trim(wk_t *w, int partition) {
     if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
                               sizeof(err))) {
         LDR_LOG_WARN("%s", err);
+        wk_redis_error(w);
         return;
     }
     memmove(p->pending_id, p->pending_id + done,
@@ -150,9 +222,10 @@ static void wk_trim(wk_t *w, int partition) {
     p->npending -= done;
 }
 
-/* Produces every message of one outbox entry. */
+/* Produces every message of one outbox entry. @p src_ts, when not NULL,
+ * holds the input message time of each message (w->src_ts). */
 static void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
-                       size_t len) {
+                       size_t len, const int64_t *src_ts, size_t nsrc) {
     wk_part_t *p = &w->part[partition];
     while (p->npending == 64) { /* back-pressure: wait for acknowledgements */
         rd_kafka_poll(w->producer, 100);
@@ -166,6 +239,7 @@ static void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
     ldr_outbox_reader_init(&r, payload, len);
     ldr_outbox_msg_t m;
     ldr_err_t err;
+    size_t index = 0;
     while ((err = ldr_outbox_next(&r, &m)) == LDR_OK) {
         rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m.headers_count);
         for (size_t i = 0; i < m.headers_count; i++)
@@ -173,7 +247,9 @@ static void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
                                 (ssize_t)m.headers[i].name_len,
                                 m.headers[i].value, (ssize_t)m.headers[i].len);
         wk_tag_t *tag = malloc(sizeof(*tag));
-        *tag = (wk_tag_t){w, partition, id};
+        *tag = (wk_tag_t){w, partition, id,
+                          src_ts && index < nsrc ? src_ts[index] : -1};
+        index++;
         p->pending_left[slot]++;
         const char *topic =
             m.topic == LDR_OUTBOX_DLQ ? w->dlq_topic : w->decisions_topic;
@@ -208,11 +284,21 @@ static void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
 static void wk_publish_cb(void *opaque, int64_t id, const void *payload,
                           size_t len) {
     wk_tag_t *t = opaque;
-    wk_publish(t->w, t->partition, id, payload, len);
+    wk_publish(t->w, t->partition, id, payload, len, NULL, 0);
 }
 
 /* ---- building the outbox --------------------------------------------------
  */
+
+/* Notes the input time of the message just appended to the outbox. */
+static void wk_src_ts(wk_t *w, int64_t ts_ms) {
+    if (w->nsrc == w->src_cap) {
+        w->src_cap = w->src_cap ? w->src_cap * 2 : 256;
+        w->src_ts = realloc(w->src_ts, w->src_cap * sizeof(*w->src_ts));
+        if (!w->src_ts) abort();
+    }
+    w->src_ts[w->nsrc++] = ts_ms;
+}
 
 static void wk_header(ldr_outbox_msg_t *m, const char *name,
                       const char *value) {
@@ -223,7 +309,7 @@ static void wk_header(ldr_outbox_msg_t *m, const char *name,
     h->len = strlen(value);
 }
 
-static void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km,
+static void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                            ldr_err_t code, const char *why) {
     char part[16], off[24];
     snprintf(part, sizeof(part), "%d", (int)km->partition);
@@ -241,13 +327,17 @@ static void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km,
     wk_header(&m, "ladder.source.partition", part);
     wk_header(&m, "ladder.source.offset", off);
     ldr_outbox_append(&w->payload, &m);
+    wk_src_ts(w, -1);
     w->dead_letters++;
+    w->tally.events[kind][WK_DEAD_LETTER]++;
+    if (-code > 0 && -code < WK_CODES) w->tally.dead_letters[-code]++;
     LDR_LOG_DEBUG("dead letter %s/%d/%lld: %s: %s", w->input_topic,
                   (int)km->partition, (long long)km->offset, ldr_err_code(code),
                   why);
 }
 
-static void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at) {
+static void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
+                                 int64_t src_ts_ms) {
     for (size_t i = from; i < w->out.count; i++) {
         ldr_record_t rec;
         ldr_machine_decision_record(&w->out.v[i], &rec);
@@ -280,6 +370,7 @@ static void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at) {
         wk_header(&m, "ce_time", when);
         wk_header(&m, "content-type", "application/avro");
         ldr_outbox_append(&w->payload, &m);
+        wk_src_ts(w, src_ts_ms);
     }
     w->decisions += w->out.count - from;
 }
@@ -293,6 +384,7 @@ static void wk_drop(wk_t *w, int partition) {
     p->nmsgs = 0;
     ldr_partition_destroy(p->state);
     p->state = NULL;
+    if (p->owned) ldr_metrics_remove(w->m.lag, LDR_METRICS_LABELS(p->label));
     p->owned = false;
 }
 
@@ -309,12 +401,14 @@ static ldr_err_t wk_take(wk_t *w, int partition) {
         (rc = ldr_store_load(w->store, partition, p->state, &p->next_offset,
                              err, sizeof(err)))) {
         LDR_LOG_ERROR("partition %d: %s", partition, err);
+        wk_redis_error(w);
         return rc;
     }
-    wk_tag_t t = {w, partition, 0};
+    wk_tag_t t = {w, partition, 0, -1};
     if ((rc = ldr_store_outbox(w->store, partition, wk_publish_cb, &t, err,
                                sizeof(err)))) {
         LDR_LOG_ERROR("partition %d: %s", partition, err);
+        wk_redis_error(w);
         return rc;
     }
     p->owned = true;
@@ -352,7 +446,12 @@ static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             while (!wk_stop && wk_take(w, pn) != LDR_OK) {
                 char e[512];
                 sleep(1);
-                ldr_store_reconnect(w->store, e, sizeof(e));
+                wk_heartbeat(w);
+                ldr_metrics_add(w->m.redis_retries, NULL, 1);
+                if (ldr_store_reconnect(w->store, e, sizeof(e))) {
+                    LDR_LOG_WARN("%s", e);
+                    wk_redis_error(w);
+                }
             }
             parts->elems[i].offset = w->part[pn].next_offset >= 0
                                          ? w->part[pn].next_offset
@@ -374,6 +473,40 @@ static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- one batch of one partition
  * ---------------------------------------------- */
+
+/* Adds what the batch just stored did to the metrics. */
+static void wk_count(wk_t *w) {
+    static const char *const kinds[WK_KINDS] = {
+        "undecoded", "application", "review", "violation",
+        "tick",      "decision",    "other"};
+    static const char *const outcomes[WK_OUTCOMES] = {"applied", "duplicate",
+                                                      "dead_letter"};
+    for (int k = 0; k < WK_KINDS; k++)
+        for (int o = 0; o < WK_OUTCOMES; o++)
+            if (w->tally.events[k][o])
+                ldr_metrics_add(w->m.events,
+                                LDR_METRICS_LABELS(kinds[k], outcomes[o]),
+                                (double)w->tally.events[k][o]);
+    uint64_t duplicates = 0;
+    for (int k = 0; k < WK_KINDS; k++)
+        duplicates += w->tally.events[k][WK_DUPLICATE];
+    if (duplicates) ldr_metrics_add(w->m.duplicates, NULL, (double)duplicates);
+    for (int c = 1; c < WK_CODES; c++)
+        if (w->tally.dead_letters[c])
+            ldr_metrics_add(w->m.dead_letters,
+                            LDR_METRICS_LABELS(ldr_err_code((ldr_err_t)-c)),
+                            (double)w->tally.dead_letters[c]);
+    uint64_t types[LDR_DECISION__COUNT] = {0};
+    for (size_t i = 0; i < w->out.count; i++)
+        if ((unsigned)w->out.v[i].decision < LDR_DECISION__COUNT)
+            types[w->out.v[i].decision]++;
+    for (int t = 0; t < LDR_DECISION__COUNT; t++)
+        if (types[t])
+            ldr_metrics_add(w->m.decisions,
+                            LDR_METRICS_LABELS(
+                                ldr_decision_type_name((ldr_decision_type_t)t)),
+                            (double)types[t]);
+}
 
 /* Decides and stores the batch in hand. Returns LDR_ERR_TRANSIENT when
  * Redis is down (the batch is dropped and will be replayed). */
@@ -402,14 +535,19 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
                       pn, (long long)p->next_offset, (long long)first,
                       (long long)(first - p->next_offset));
     }
+    double started = wk_mono_s();
     ldr_machine_out_clear(&w->out);
     ldr_buf_reset(&w->payload);
+    memset(&w->tally, 0, sizeof(w->tally));
+    w->nsrc = 0;
     for (size_t i = 0; i < p->nmsgs; i++) {
         rd_kafka_message_t *km = p->msgs[i];
         ldr_record_t rec;
         ldr_err_t rc = ldr_codec_decode(w->codec, km->payload, km->len, &rec,
                                         NULL, err, sizeof(err));
         if (rc == LDR_ERR_TRANSIENT) return rc;
+        int kind =
+            !rc && rec.kind > 0 && rec.kind < WK_KINDS ? (int)rec.kind : 0;
         if (!rc && rec.kind == LDR_RECORD_DECISION) {
             rc = LDR_ERR_DECODE_FAILED;
             snprintf(err, sizeof(err), "a DesignationDecision is not input");
@@ -429,10 +567,11 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
                      w->partitions);
         }
         if (rc) {
-            wk_dead_letter(w, km, rc, err);
+            wk_dead_letter(w, km, kind, rc, err);
             continue;
         }
         size_t before = w->out.count;
+        uint64_t duplicates = w->out.duplicates;
         ldr_machine_cause_t cause = {w->input_topic, km->partition, km->offset};
         rc = ldr_partition_step(p->state, &rec, &cause, &w->out);
         if (rc) {
@@ -440,8 +579,14 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
                           (long long)km->offset, ldr_err_str(rc));
             abort(); /* the policies loaded at start cover every time */
         }
-        wk_decision_messages(w, before, now);
+        rd_kafka_timestamp_type_t ts_type;
+        int64_t ts = rd_kafka_message_timestamp(km, &ts_type);
+        wk_decision_messages(w, before, now,
+                             ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1
+                                                                         : ts);
         w->events++;
+        w->tally.events[kind][w->out.duplicates > duplicates ? WK_DUPLICATE
+                                                             : WK_APPLIED]++;
     }
     int64_t next = p->msgs[p->nmsgs - 1]->offset + 1;
     ldr_store_batch_t b = {0};
@@ -461,6 +606,7 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
         /* Another owner wrote, or Redis rewound: the cache is not the
          * truth any more. */
         w->fenced++;
+        ldr_metrics_add(w->m.fenced, NULL, 1);
         LDR_LOG_WARN("%s: reloading and seeking to the stored offset", err);
         for (size_t i = 0; i < p->nmsgs; i++)
             rd_kafka_message_destroy(p->msgs[i]);
@@ -470,15 +616,19 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
     }
     if (rc) {
         LDR_LOG_WARN("%s", err);
+        wk_redis_error(w);
         return rc;
     }
     p->next_offset = next;
-    if (b.outbox) wk_publish(w, pn, next, b.outbox, b.outbox_len);
+    wk_count(w);
+    if (b.outbox)
+        wk_publish(w, pn, next, b.outbox, b.outbox_len, w->src_ts, w->nsrc);
     /* The committed Kafka offset is a hint for lag monitoring only. */
     rd_kafka_commit_message(w->consumer, p->msgs[p->nmsgs - 1], 1);
     for (size_t i = 0; i < p->nmsgs; i++)
         rd_kafka_message_destroy(p->msgs[i]);
     p->nmsgs = 0;
+    ldr_metrics_observe(w->m.batch_seconds, NULL, wk_mono_s() - started);
     return LDR_OK;
 }
 
@@ -496,7 +646,11 @@ static void wk_recover(wk_t *w) {
     rd_kafka_topic_partition_list_t *assigned = NULL;
     rd_kafka_assignment(w->consumer, &assigned);
     if (assigned) rd_kafka_pause_partitions(w->consumer, assigned);
+    w->store_down = true;
+    wk_set_health(w, false, "redis is unreachable");
     while (!wk_stop) {
+        wk_heartbeat(w);
+        ldr_metrics_add(w->m.redis_retries, NULL, 1);
         if (ldr_store_reconnect(w->store, err, sizeof(err)) == LDR_OK) {
             bool ok = true;
             for (int pn = 0; pn < WK_MAX_PARTITIONS && ok; pn++)
@@ -504,6 +658,7 @@ static void wk_recover(wk_t *w) {
             if (ok) break;
         } else {
             LDR_LOG_WARN("%s; retrying in %d ms", err, delay_ms);
+            wk_redis_error(w);
         }
         rd_kafka_poll(w->producer, delay_ms);
         delay_ms = delay_ms < 5000 ? delay_ms * 2 : 5000;
@@ -517,11 +672,182 @@ static void wk_recover(wk_t *w) {
         rd_kafka_resume_partitions(w->consumer, assigned);
         rd_kafka_topic_partition_list_destroy(assigned);
     }
+    w->store_down = false;
+    w->next_refresh_ms = 0;
     LDR_LOG_INFO("redis is back: resumed from the stored offsets");
+}
+
+/* ---- health and gauges ---------------------------------------------------
+ */
+
+static void wk_set_health(wk_t *w, bool ready, const char *why) {
+    pthread_mutex_lock(&w->health_lock);
+    w->ready = ready;
+    snprintf(w->not_ready, sizeof(w->not_ready), "%s", ready ? "" : why);
+    pthread_mutex_unlock(&w->health_lock);
+}
+
+/* The partition's lag: its high watermark minus the stored next offset
+ * (or the log start, when nothing is stored yet). The watermarks come from
+ * librdkafka's cache, which every fetch refreshes; a partition not fetched
+ * yet is asked once per refresh (*queried), so a refresh blocks for at most
+ * one short request. Returns -1 when the lag is not known. */
+static int64_t wk_lag(wk_t *w, int pn, bool *queried) {
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t kerr = rd_kafka_get_watermark_offsets(
+        w->consumer, w->input_topic, pn, &lo, &hi);
+    if ((kerr || hi < 0) && !*queried) {
+        *queried = true;
+        kerr = rd_kafka_query_watermark_offsets(w->consumer, w->input_topic, pn,
+                                                &lo, &hi, 200);
+    }
+    if (kerr || hi < 0) return -1;
+    int64_t from = w->part[pn].next_offset;
+    if (from < 0) from = lo > 0 ? lo : 0;
+    return hi > from ? hi - from : 0;
+}
+
+/* Refreshes the gauges and the readiness /readyz reports. */
+static void wk_refresh(wk_t *w) {
+    int owned = 0, pending = 0;
+    bool queried = false;
+    char why[160] = "";
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        pending += p->npending;
+        if (!p->owned) continue;
+        owned++;
+        int64_t lag = wk_lag(w, pn, &queried);
+        if (lag >= 0)
+            ldr_metrics_set(w->m.lag, LDR_METRICS_LABELS(p->label),
+                            (double)lag);
+        if (why[0]) continue;
+        if (lag < 0)
+            snprintf(why, sizeof(why),
+                     "the lag of partition %d is not known "
+                     "yet",
+                     pn);
+        else if (lag >= WK_READY_LAG_MAX)
+            snprintf(why, sizeof(why),
+                     "partition %d lags %lld messages (ready below %d)", pn,
+                     (long long)lag, WK_READY_LAG_MAX);
+    }
+    ldr_metrics_set(w->m.assigned, NULL, owned);
+    ldr_metrics_set(w->m.backlog, NULL, pending);
+    if (w->store_down)
+        snprintf(why, sizeof(why), "redis is unreachable");
+    else if (!owned)
+        snprintf(why, sizeof(why), "no partitions assigned");
+    wk_set_health(w, !why[0], why);
+}
+
+static void wk_livez(void *opaque, ldr_http_response_t *res) {
+    wk_t *w = opaque;
+    int64_t idle = wk_now_ms() -
+                   atomic_load_explicit(&w->heartbeat_ms, memory_order_relaxed);
+    if (!atomic_load(&w->running)) {
+        res->status = 503;
+        ldr_buf_append_str(&res->body, "stopping\n");
+    } else if (idle > WK_LIVE_STALL_MS) {
+        res->status = 503;
+        ldr_buf_printf(&res->body, "the loop has not run for %lld s\n",
+                       (long long)(idle / 1000));
+    } else {
+        ldr_buf_append_str(&res->body, "ok\n");
+    }
+}
+
+static void wk_readyz(void *opaque, ldr_http_response_t *res) {
+    wk_t *w = opaque;
+    pthread_mutex_lock(&w->health_lock);
+    if (w->ready) {
+        ldr_buf_append_str(&res->body, "ready\n");
+    } else {
+        res->status = 503;
+        ldr_buf_printf(&res->body, "not ready: %s\n", w->not_ready);
+    }
+    pthread_mutex_unlock(&w->health_lock);
+}
+
+static void wk_metrics_page(void *opaque, ldr_http_response_t *res) {
+    wk_t *w = opaque;
+    res->content_type = LDR_METRICS_CONTENT_TYPE;
+    ldr_metrics_render(w->metrics, &res->body);
+}
+
+static void wk_metrics_register(wk_t *w) {
+    static const double batch_bounds[] = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    static const double latency_bounds[] = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+    ldr_metrics_t *m = w->metrics = ldr_metrics_new();
+    w->m.events = ldr_metrics_counter(
+        m, "ladder_worker_events_total",
+        "Input messages by kind and outcome (applied, duplicate, "
+        "dead_letter), counted once their batch is stored.",
+        "kind,outcome");
+    w->m.decisions = ldr_metrics_counter(
+        m, "ladder_worker_decisions_total",
+        "Decisions made, by type, counted once their batch is stored.", "type");
+    w->m.dead_letters = ldr_metrics_counter(
+        m, "ladder_worker_dead_letters_total",
+        "Messages sent to the dead-letter topic, by error code.", "code");
+    w->m.duplicates = ldr_metrics_counter(
+        m, "ladder_worker_duplicates_total",
+        "Messages ignored because their event_id was applied before.", NULL);
+    w->m.batch_seconds = ldr_metrics_histogram(
+        m, "ladder_worker_batch_duration_seconds",
+        "Time to decode, decide, store and hand over one partition's batch.",
+        NULL, batch_bounds, sizeof(batch_bounds) / sizeof(batch_bounds[0]));
+    w->m.latency_seconds = ldr_metrics_histogram(
+        m, "ladder_worker_decision_latency_seconds",
+        "From the input message's timestamp to Kafka's acknowledgement of "
+        "the decision it caused.",
+        NULL, latency_bounds,
+        sizeof(latency_bounds) / sizeof(latency_bounds[0]));
+    w->m.lag = ldr_metrics_gauge(
+        m, "ladder_worker_partition_lag",
+        "Messages of an owned partition not yet stored: high watermark "
+        "minus the stored next offset.",
+        "partition");
+    w->m.backlog = ldr_metrics_gauge(
+        m, "ladder_worker_outbox_backlog",
+        "Outbox entries produced to Kafka but not yet trimmed from Redis.",
+        NULL);
+    w->m.assigned =
+        ldr_metrics_gauge(m, "ladder_worker_partitions_assigned",
+                          "Input partitions this worker owns.", NULL);
+    w->m.redis_errors = ldr_metrics_counter(
+        m, "ladder_worker_redis_errors_total",
+        "Redis operations that failed (the batch is replayed, never half "
+        "applied).",
+        NULL);
+    w->m.redis_retries = ldr_metrics_counter(
+        m, "ladder_worker_redis_retries_total",
+        "Attempts to reconnect to Redis and claim the partitions again.", NULL);
+    w->m.fenced = ldr_metrics_counter(
+        m, "ladder_worker_fenced_batches_total",
+        "Batches Redis refused (another owner, or a rewound store): the "
+        "partition was reloaded.",
+        NULL);
+    /* Every code and type from the start, so a rate is 0, not missing. */
+    for (int c = 1; c < WK_CODES; c++)
+        ldr_metrics_add(w->m.dead_letters,
+                        LDR_METRICS_LABELS(ldr_err_code((ldr_err_t)-c)), 0);
+    for (int t = 0; t < LDR_DECISION__COUNT; t++)
+        ldr_metrics_add(
+            w->m.decisions,
+            LDR_METRICS_LABELS(ldr_decision_type_name((ldr_decision_type_t)t)),
+            0);
 }
 
 static void wk_run(wk_t *w) {
     while (!wk_stop) {
+        wk_heartbeat(w);
+        if (wk_now_ms() >= w->next_refresh_ms) {
+            wk_refresh(w);
+            w->next_refresh_ms = wk_now_ms() + WK_REFRESH_MS;
+        }
         size_t n = 0;
         /* Gather a batch: poll until the queue runs dry or the batch is
          * full. */
@@ -572,11 +898,21 @@ static void wk_usage(FILE *f) {
             "  --help          show this help\n\n"
             "Keys used: kafka.*, group.id, input.topic, decisions.topic, "
             "dlq.topic,\nredis.url, redis.password, policy.dir, schemas.dir, "
-            "units.file,\nclock.max.skew.days, log.level.\n\n"
+            "units.file,\nclock.max.skew.days, http.listen, log.level.\n\n"
+            "Serves /livez, /readyz and /metrics (Prometheus) on "
+            "http.listen.\n\n"
             "Stops on SIGTERM or SIGINT after the batch in hand, with every "
             "decision\npublished. Exit status: 0 after a clean stop, 2 for a "
             "configuration\nerror or a dependency that is not there at "
             "start-up.\n");
+}
+
+/* A start-up failure after the HTTP server started: one line, exit 2. */
+static int wk_fail(wk_t *w, const char *why) {
+    fprintf(stderr, "ladder-worker: %s\n", why);
+    ldr_http_destroy(w->http);
+    w->http = NULL;
+    return 2;
 }
 
 static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
@@ -682,6 +1018,24 @@ int main(int argc, char **argv) {
                 "prints\n");
         return 2;
     }
+    /* Metrics and health first: a second worker given the same address
+     * stops here, before it joins the group and moves partitions. */
+    pthread_mutex_init(&w.health_lock, NULL);
+    atomic_store(&w.running, true);
+    wk_heartbeat(&w);
+    wk_set_health(&w, false, "starting");
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        snprintf(w.part[pn].label, sizeof(w.part[pn].label), "%d", pn);
+    wk_metrics_register(&w);
+    w.http = ldr_http_new();
+    ldr_http_get(w.http, "/livez", wk_livez, &w);
+    ldr_http_get(w.http, "/readyz", wk_readyz, &w);
+    ldr_http_get(w.http, "/metrics", wk_metrics_page, &w);
+    const char *listen_at = ldr_config_get(w.cfg, "http.listen");
+    if (ldr_http_start(w.http, listen_at, err, sizeof(err)))
+        return wk_fail(&w, err);
+    LDR_LOG_INFO("serving /livez, /readyz and /metrics on %s (port %d)",
+                 listen_at, ldr_http_port(w.http));
     w.input_topic = ldr_config_get(w.cfg, "input.topic");
     w.decisions_topic = ldr_config_get(w.cfg, "decisions.topic");
     w.dlq_topic = ldr_config_get(w.cfg, "dlq.topic");
@@ -701,8 +1055,7 @@ int main(int argc, char **argv) {
                                  sizeof(pbuf[2])),
             err, sizeof(err));
     if (!w.units) {
-        fprintf(stderr, "ladder-worker: %s\n", err);
-        return 2;
+        return wk_fail(&w, err);
     }
     w.validator = ldr_validator_new(
         w.units, (int)ldr_config_get_int(w.cfg, "clock.max.skew.days"));
@@ -710,26 +1063,21 @@ int main(int argc, char **argv) {
                             ldr_config_get(w.cfg, "redis.password"), 5000, err,
                             sizeof(err));
     if (!w.store) {
-        fprintf(stderr, "ladder-worker: %s\n", err);
-        return 2;
+        return wk_fail(&w, err);
     }
     w.producer = wk_kafka(&w, RD_KAFKA_PRODUCER, err, sizeof(err));
     if (w.producer)
         w.consumer = wk_kafka(&w, RD_KAFKA_CONSUMER, err, sizeof(err));
     if (!w.consumer) {
-        fprintf(stderr, "ladder-worker: %s\n", err);
-        return 2;
+        return wk_fail(&w, err);
     }
     w.partitions =
         wk_partition_count(w.producer, w.input_topic, err, sizeof(err));
     if (w.partitions < 1 || w.partitions > WK_MAX_PARTITIONS) {
-        fprintf(stderr, "ladder-worker: %s\n",
-                w.partitions < 1 ? err : "too many partitions");
-        return 2;
+        return wk_fail(&w, w.partitions < 1 ? err : "too many partitions");
     }
     if (ldr_store_set_partitions(w.store, w.partitions, err, sizeof(err))) {
-        fprintf(stderr, "ladder-worker: %s\n", err);
-        return 2;
+        return wk_fail(&w, err);
     }
     ldr_machine_out_init(&w.out);
     ldr_buf_init(&w.payload);
@@ -745,14 +1093,14 @@ int main(int argc, char **argv) {
     rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w.consumer, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (kerr) {
-        fprintf(stderr, "ladder-worker: subscribe: %s\n",
-                rd_kafka_err2str(kerr));
-        return 2;
+        snprintf(err, sizeof(err), "subscribe: %s", rd_kafka_err2str(kerr));
+        return wk_fail(&w, err);
     }
     LDR_LOG_INFO("consuming %s (%d partitions) as group %s", w.input_topic,
                  w.partitions, ldr_config_get(w.cfg, "group.id"));
     wk_run(&w);
 
+    atomic_store(&w.running, false);
     LDR_LOG_INFO("stopping: publishing what is stored");
     rd_kafka_flush(w.producer, 8000);
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
@@ -769,6 +1117,10 @@ int main(int argc, char **argv) {
         wk_drop(&w, pn);
         free(w.part[pn].msgs);
     }
+    ldr_http_destroy(w.http); /* joins the thread that reads the metrics */
+    ldr_metrics_destroy(w.metrics);
+    pthread_mutex_destroy(&w.health_lock);
+    free(w.src_ts);
     ldr_machine_out_fini(&w.out);
     ldr_buf_fini(&w.payload);
     ldr_store_destroy(w.store);
