@@ -70,7 +70,7 @@ extern char **environ;
 #define WK_READY_LAG_MAX 10000
 /* /livez fails when the loop has not come round for this long. */
 #define WK_LIVE_STALL_MS 60000
-#define WK_KINDS         7 /* ldr_record_kind_t 1..5, 0 = not decoded */
+#define WK_KINDS         6 /* ldr_record_kind_t 1..5, 0 = not decoded */
 #define WK_CODES         9 /* dead-letter codes: -ldr_err_t 1..8 */
 
 enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
@@ -477,8 +477,7 @@ static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* Adds what the batch just stored did to the metrics. */
 static void wk_count(wk_t *w) {
     static const char *const kinds[WK_KINDS] = {
-        "undecoded", "application", "review", "violation",
-        "tick",      "decision",    "other"};
+        "undecoded", "application", "review", "violation", "tick", "decision"};
     static const char *const outcomes[WK_OUTCOMES] = {"applied", "duplicate",
                                                       "dead_letter"};
     for (int k = 0; k < WK_KINDS; k++)
