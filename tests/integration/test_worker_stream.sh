@@ -40,7 +40,7 @@ SECONDS=0
 "$bin/ladder-feed" "$work"/gen/*.csv >"$work/feed.log" 2>&1 || fail "ladder-feed: $(tail -3 "$work/feed.log")"
 total=$(demo_topic_total ladder.events.v1)
 echo "ok - ladder-feed: $total input messages (the events and one tick per partition for each tick row)"
-demo_wait_caught_up "$total" 30 || fail "the worker did not catch up"
+DEMO_PIDS="$reader $worker" demo_wait_caught_up "$total" 30 || fail "the worker did not catch up"
 echo "ok - the worker decided every message and published its outbox in ${SECONDS}s"
 demo_stop "$reader" || fail "ladder-decisions: $(cat "$work/reader.log")"
 echo "ok - $(cat "$work/reader.log")"

@@ -28,14 +28,24 @@ demo_stored() {
   echo "$n $o"
 }
 
+# demo_free_port: a loopback TCP port that is free right now (each worker
+# of a script needs its own http.listen).
+demo_free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # demo_wait_caught_up TOTAL STALL_S [PROGRESS_S]: waits until the workers
 # have stored TOTAL input messages and published their whole outbox. Fails
-# (status 1) when nothing moves for STALL_S seconds. With PROGRESS_S, says
-# how far they are every PROGRESS_S seconds.
+# (status 1) when nothing moves for STALL_S seconds, or at once when one of
+# the processes in $DEMO_PIDS has exited. With PROGRESS_S, says how far
+# they are every PROGRESS_S seconds.
 demo_wait_caught_up() {
   local total=$1 stall=$2 every=${3:-0} last=-1 since=$SECONDS said=$SECONDS
-  local start=$SECONDS n o
+  local start=$SECONDS n o pid
   while :; do
+    for pid in ${DEMO_PIDS:-}; do
+      kill -0 "$pid" 2>/dev/null || { echo "process $pid exited early" >&2; return 1; }
+    done
     read -r n o <<<"$(demo_stored)"
     [ "$n" -ge "$total" ] && [ "$o" -eq 0 ] && return 0
     if [ "$n" -ne "$last" ]; then last=$n; since=$SECONDS; fi
