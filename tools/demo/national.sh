@@ -76,6 +76,7 @@ rc=0
 /usr/bin/python3 "$src/tools/demo/report.py" --decisions "$work/decisions.jsonl" \
   --expected "$gen/expected.json" --redis-url "$LADDER_REDIS_URL" \
   --events "$total" --seconds "$secs" --dead-letters "$dlq" || rc=$?
+echo "$rc" >"$gen/report.status" # for tools/quickstart after a Ctrl-C (--keep-running)
 
 if [ "$keep" = 1 ]; then
   say "--keep-running: the stack stays up until Ctrl-C"
@@ -86,8 +87,7 @@ if [ "$keep" = 1 ]; then
   echo "    decisions         $work/decisions.jsonl"
   echo "    generated feed    $gen"
   echo "    logs              $work/worker1.log $work/worker2.log"
-  trap 'echo; exit $rc' INT
-  while :; do sleep 1; done
+  while :; do sleep 1; done # until with-stack stops it (Ctrl-C)
 fi
 for i in 0 1; do
   wait_rc=0
