@@ -240,7 +240,7 @@ def main():
                      fr.get("not_submitted"), got["cancelled"],
                      f"{pub / eb['public_designated']:.0%}" if pub else "",
                      f"{got['passed'] / eb['designated']:.0%}"
-                     if eb["designated"] else "", mark])
+                     if sum(got[k] for k in FIRST[:3]) else "", mark])
     table("First reviews of the little giants per batch (decided vs "
           "expected)",
           ["batch", "renewed", "exp", "revoked:failed", "exp",
