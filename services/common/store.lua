@@ -67,8 +67,12 @@ local function step(keys, args)
   if #states > 0 then bulk('HSET', keys[2], states) end
   if #timers_del > 0 then bulk('ZREM', keys[3], timers_del) end
   if #timers_add > 0 then bulk('ZADD', keys[3], timers_add) end
+  -- A counter back at zero is removed, so that the hash is the same
+  -- whatever the batch boundaries were.
   for k = 1, #counters, 2 do
-    redis.call('HINCRBY', keys[5], counters[k], counters[k + 1])
+    if redis.call('HINCRBY', keys[5], counters[k], counters[k + 1]) == 0 then
+      redis.call('HDEL', keys[5], counters[k])
+    end
   end
   -- Entry ids follow the log, so a replay writes the same ids.
   if outbox ~= '' then

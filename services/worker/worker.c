@@ -125,7 +125,7 @@ typedef struct wk {
         ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
         ldr_metric_t *batch_seconds, *latency_seconds;
         ldr_metric_t *lag, *backlog, *assigned;
-        ldr_metric_t *redis_errors, *redis_retries, *fenced;
+        ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost;
     } m;
     ldr_http_t *http;
     int64_t next_refresh_ms;
@@ -526,13 +526,17 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
         if (!p->nmsgs) return LDR_OK;
     }
     int64_t first = p->msgs[0]->offset;
-    if (p->next_offset >= 0 && first != p->next_offset) {
-        /* Only possible when the log no longer holds the offset (evicted):
-         * never skipped silently. */
-        LDR_LOG_ERROR("partition %d: expected offset %lld, log starts at "
+    /* The batch must start where the store says (or at offset 0 when
+     * nothing was stored yet). Anything else means the log no longer holds
+     * those messages (evicted): reported and counted, never skipped
+     * silently. */
+    int64_t expected = p->next_offset >= 0 ? p->next_offset : 0;
+    if (first != expected) {
+        LDR_LOG_ERROR("partition %d: expected offset %lld, the log starts at "
                       "%lld: %lld messages are gone",
-                      pn, (long long)p->next_offset, (long long)first,
-                      (long long)(first - p->next_offset));
+                      pn, (long long)expected, (long long)first,
+                      (long long)(first - expected));
+        ldr_metrics_add(w->m.lost, NULL, (double)(first - expected));
     }
     double started = wk_mono_s();
     ldr_machine_out_clear(&w->out);
@@ -824,6 +828,11 @@ static void wk_metrics_register(wk_t *w) {
     w->m.redis_retries = ldr_metrics_counter(
         m, "ladder_worker_redis_retries_total",
         "Attempts to reconnect to Redis and claim the partitions again.", NULL);
+    w->m.lost = ldr_metrics_counter(
+        m, "ladder_worker_lost_messages_total",
+        "Input messages the log no longer held when the worker reached "
+        "them (evicted before they were decided): never skipped silently.",
+        NULL);
     w->m.fenced = ldr_metrics_counter(
         m, "ladder_worker_fenced_batches_total",
         "Batches Redis refused (another owner, or a rewound store): the "
@@ -914,11 +923,29 @@ static int wk_fail(wk_t *w, const char *why) {
     return 2;
 }
 
+/* librdkafka's own log lines, through ladder's logger. kafka.* keys go to
+ * both clients, so each warns about the other's properties (CONFWARN):
+ * that is expected, and only shown at debug level. */
+static void wk_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac,
+                           const char *buf) {
+    (void)rk;
+    if (strcmp(fac, "CONFWARN") == 0 || level >= 6)
+        LDR_LOG_DEBUG("rdkafka: %s: %s", fac, buf);
+    else if (level >= 4)
+        LDR_LOG_WARN("rdkafka: %s: %s", fac, buf);
+    else
+        LDR_LOG_ERROR("rdkafka: %s: %s", fac, buf);
+}
+
 static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
                             size_t n) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* ladder's defaults first, so that kafka.* keys can override them */
+    /* Decisions are keyed by USCC with the same partitioner as the input,
+     * so an enterprise's decisions stay in one partition, in order, for
+     * every kind of consumer. */
     static const char *const producer[][2] = {{"enable.idempotence", "true"},
+                                              {"partitioner", "murmur2_random"},
                                               {"linger.ms", "20"},
                                               {"batch.num.messages", "10000"},
                                               {"client.id", "ladder-worker"}};
@@ -929,7 +956,11 @@ static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
         {"client.id", "ladder-worker"}};
     const char *const(*props)[2] =
         type == RD_KAFKA_PRODUCER ? producer : consumer;
-    for (int i = 0; i < 4; i++)
+    size_t nprops = type == RD_KAFKA_PRODUCER
+                        ? sizeof(producer) / sizeof(producer[0])
+                        : sizeof(consumer) / sizeof(consumer[0]);
+    rd_kafka_conf_set_log_cb(conf, wk_rdkafka_log);
+    for (size_t i = 0; i < nprops; i++)
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, n) !=
             RD_KAFKA_CONF_OK) {
             rd_kafka_conf_destroy(conf);

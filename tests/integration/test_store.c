@@ -163,8 +163,11 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     assert_int_equal(commit(s, q, &out, epoch2, 3, 4, err), LDR_OK);
     assert_int_equal(ival(c, "XLEN ldr:{p5}:notices"), 2);
     assert_int_equal(ival(c, "ZCARD ldr:{p5}:timers"), 0);
+    /* A counter back at zero is gone, not "0": the hash does not depend
+     * on where batches began and ended. */
     assert_int_equal(
-        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:DESIGNATED"), 0);
+        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:DESIGNATED"),
+        -999);
     redisReply *r = redisCommand(c, "XRANGE ldr:{p5}:notices - + COUNT 1");
     assert_true(r && r->elements == 1);
     assert_string_equal(r->element[0]->element[0]->str, "4-0");
