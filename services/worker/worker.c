@@ -31,8 +31,10 @@
  * second worker given the same address fails at once (exit 2) instead of
  * joining the group and moving partitions.
  *
- * Not yet here (issue 5 goes on): the optional ClockTicks of
- * clock.tick.interval.ms, recreating the producer after a fatal error. */
+ * With clock.tick.interval.ms set, the worker writes ClockTicks into its own
+ * caught-up partitions whose clock is behind the wall clock, so the timers
+ * of a quiet partition fire. A fatal error of the idempotent producer is
+ * survived by recreating it and re-sending the outboxes. */
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/http.h"
@@ -129,6 +131,9 @@ typedef struct wk {
     } m;
     ldr_http_t *http;
     int64_t next_refresh_ms;
+    int64_t tick_interval_ms; /* clock.tick.interval.ms; 0: no ticks */
+    int64_t next_tick_ms;
+    uint64_t ticks_written, producers_recreated;
     /* health, written by the loop and read by the HTTP thread */
     atomic_llong heartbeat_ms; /* last time round the loop */
     atomic_bool running;
@@ -849,6 +854,77 @@ static void wk_metrics_register(wk_t *w) {
             0);
 }
 
+/* Writes a ClockTick into each owned partition that is fully caught up and
+ * whose clock is behind the wall clock (DESIGN.md, guarantee 4). Ticks go
+ * into the log itself, so a replay sees the same ticks; a partition that
+ * still has messages to read gets none, so a tick never jumps a replay
+ * forward. */
+static void wk_ticks(wk_t *w) {
+    int64_t now = wk_now_ms();
+    bool queried = false;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->owned || p->nmsgs || !p->state ||
+            ldr_partition_clock(p->state) >= now ||
+            wk_lag(w, pn, &queried) != 0)
+            continue;
+        ldr_record_t rec = {.kind = LDR_RECORD_CLOCK_TICK};
+        rec.u.tick.tick_at = now;
+        rec.u.tick.source = ldr_str("ladder-worker");
+        const void *bytes;
+        size_t len;
+        char err[512];
+        if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
+            LDR_LOG_ERROR("tick: %s", err);
+            return;
+        }
+        rd_kafka_resp_err_t kerr = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_TOPIC(w->input_topic),
+            RD_KAFKA_V_PARTITION(pn), RD_KAFKA_V_VALUE((void *)bytes, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (kerr)
+            LDR_LOG_WARN("tick for partition %d: %s", pn,
+                         rd_kafka_err2str(kerr));
+        else
+            w->ticks_written++;
+    }
+}
+
+/* An idempotent producer can fail fatally (librdkafka 2.0.2 raises a
+ * spurious "sequence desynchronization" after a disconnect: PITFALLS.md).
+ * Everything it had not delivered is still in the outboxes, so a new
+ * producer re-sends them from Redis: consumers may see a decision twice,
+ * always with the same id. */
+static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err, size_t n);
+
+static void wk_check_producer(wk_t *w) {
+    char why[512];
+    if (!rd_kafka_fatal_error(w->producer, why, sizeof(why))) return;
+    LDR_LOG_WARN("producer: fatal error: %s: recreating it and re-sending "
+                 "the outboxes",
+                 why);
+    rd_kafka_purge(w->producer,
+                   RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(w->producer, 1000);
+    rd_kafka_destroy(w->producer);
+    char err[512];
+    while (!(w->producer = wk_kafka(w, RD_KAFKA_PRODUCER, err, sizeof(err)))) {
+        LDR_LOG_ERROR("producer: %s; retrying", err);
+        sleep(1);
+        if (wk_stop) exit(2);
+    }
+    w->producers_recreated++;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->owned) continue;
+        p->npending = 0;
+        wk_tag_t t = {w, pn, 0, -1};
+        if (ldr_store_outbox(w->store, pn, wk_publish_cb, &t, err, sizeof(err)))
+            LDR_LOG_WARN("partition %d: %s (re-sent on the next take)", pn,
+                         err);
+    }
+}
+
 static void wk_run(wk_t *w) {
     while (!wk_stop) {
         wk_heartbeat(w);
@@ -888,6 +964,11 @@ static void wk_run(wk_t *w) {
                 down = true;
         if (down) wk_recover(w);
         rd_kafka_poll(w->producer, 0);
+        wk_check_producer(w);
+        if (w->tick_interval_ms > 0 && wk_now_ms() >= w->next_tick_ms) {
+            wk_ticks(w);
+            w->next_tick_ms = wk_now_ms() + w->tick_interval_ms;
+        }
         for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
             if (w->part[pn].npending) wk_trim(w, pn);
     }
@@ -906,7 +987,8 @@ static void wk_usage(FILE *f) {
             "  --help          show this help\n\n"
             "Keys used: kafka.*, group.id, input.topic, decisions.topic, "
             "dlq.topic,\nredis.url, redis.password, policy.dir, schemas.dir, "
-            "units.file,\nclock.max.skew.days, http.listen, log.level.\n\n"
+            "units.file,\nclock.max.skew.days, clock.tick.interval.ms, "
+            "http.listen, log.level.\n\n"
             "Serves /livez, /readyz and /metrics (Prometheus) on "
             "http.listen.\n\n"
             "Stops on SIGTERM or SIGINT after the batch in hand, with every "
@@ -1089,6 +1171,7 @@ int main(int argc, char **argv) {
     }
     w.validator = ldr_validator_new(
         w.units, (int)ldr_config_get_int(w.cfg, "clock.max.skew.days"));
+    w.tick_interval_ms = ldr_config_get_int(w.cfg, "clock.tick.interval.ms");
     w.store = ldr_store_new(ldr_config_get(w.cfg, "redis.url"),
                             ldr_config_get(w.cfg, "redis.password"), 5000, err,
                             sizeof(err));
@@ -1139,10 +1222,13 @@ int main(int argc, char **argv) {
     rd_kafka_destroy(w.consumer);
     rd_kafka_destroy(w.producer);
     LDR_LOG_INFO("stopped: %llu events, %llu decisions, %llu dead letters, "
-                 "%llu fenced batches",
+                 "%llu fenced batches, %llu ticks written, %llu producers "
+                 "recreated",
                  (unsigned long long)w.events, (unsigned long long)w.decisions,
                  (unsigned long long)w.dead_letters,
-                 (unsigned long long)w.fenced);
+                 (unsigned long long)w.fenced,
+                 (unsigned long long)w.ticks_written,
+                 (unsigned long long)w.producers_recreated);
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_drop(&w, pn);
         free(w.part[pn].msgs);

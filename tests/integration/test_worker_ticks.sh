@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# clock.tick.interval.ms: a quiet partition's timers fire because the worker
+# writes ClockTicks into the log itself, only into partitions it has fully
+# read and whose clock is behind the wall clock. Without ticks the same
+# timer never fires.
+set -euo pipefail
+src=${LADDERTEST_SRC:?}
+bin=${LADDERTEST_BIN:?}
+exec "$src/tests/support/with-stack" bash -c '
+set -euo pipefail
+src=$0; bin=$1
+work=$LADDERTEST_STACK_DIR
+fail() { echo "FAIL: $*"; tail -5 "$work"/worker*.log; exit 1; }
+export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
+export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+# One INNOVATIVE application 30 days ago: its 7-day publicity is long over
+# by the wall clock, but nothing else will ever move its partition clock.
+/usr/bin/python3 - "$work/one.jsonl" <<"PY"
+import json, sys, datetime
+ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+body = "91350200MA2YN5GX7"
+u = body + ALPHA[(31 - sum(ALPHA.index(c) * w for c, w in zip(body, W)) % 31) % 31]
+t = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+ind = dict(years_in_niche=5, revenue=200000000, revenue_prev=180000000, main_revenue=180000000,
+  main_revenue_prev=160000000, main_revenue_prev2=140000000, net_profit=20000000,
+  rd_expense=10000000, rd_expense_prev=9000000, employees=300, rd_staff=60,
+  asset_liability_pct=45.5, equity_financing_2y=0, equity_financing_3y=0,
+  niche_market_share_pct=15.0, niche_market_rank=2, ip_class1=5, ip_class1_high_value=1,
+  ip_class1_self_developed=3, ip_class2=10, rd_institution="PROVINCIAL", digitalization_level=3,
+  quality_items=3, own_brand=True, mgmt_certification=True, core_business_on_info_system=True,
+  strategic_emerging_field=True, field_gap_filling=False, field_six_foundations=True,
+  key_chain_link=True, honours=[], local_score=10, development_score=None)
+row = dict(kind="application", event_id="t1", uscc=u, enterprise_name="厦门精密传感科技有限公司",
+           reporting_unit="3502", tier="INNOVATIVE", batch=1, occurred_at=t, **ind)
+open(sys.argv[1], "w").write(json.dumps(row, ensure_ascii=False) + "\n")
+PY
+types() { kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.decisions.v1 -e -q -f "%h\n" 2>/dev/null | sed -E "s/.*ce_type=ladder\.decision\.([A-Z_]+).*/\1/" | tr "\n" " "; }
+wait_join() { for _ in $(seq 1 150); do grep -q "resuming at offset" "$1" && return; sleep 0.2; done; fail "no join"; }
+
+# Without ticks: publicity starts, and the designation never comes.
+"$bin/ladder-worker" >"$work/worker1.log" 2>&1 &
+worker=$!
+wait_join "$work/worker1.log"
+"$bin/ladder-feed" "$work/one.jsonl" >/dev/null 2>&1 || fail "ladder-feed"
+for _ in $(seq 1 50); do [ -n "$(types)" ] && break; sleep 0.2; done
+sleep 2
+[ "$(types)" = "PUBLICITY_STARTED " ] || fail "without ticks: [$(types)]"
+kill -TERM "$worker"; wait "$worker"
+echo "ok - without ticks the publicity of a quiet partition never ends: [$(types)]"
+
+# With ticks every 500 ms: the worker ticks its caught-up partitions and
+# the publicity timer fires.
+LADDER_CLOCK_TICK_INTERVAL_MS=500 "$bin/ladder-worker" >"$work/worker2.log" 2>&1 &
+worker=$!
+wait_join "$work/worker2.log"
+for _ in $(seq 1 100); do [ "$(types)" = "PUBLICITY_STARTED DESIGNATED " ] && break; sleep 0.2; done
+[ "$(types)" = "PUBLICITY_STARTED DESIGNATED " ] || fail "with ticks: [$(types)]"
+ticks=$(kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -e -q -f "%k|%S\n" 2>/dev/null | grep -c "^|")
+[ "$ticks" -ge 8 ] || fail "expected ticks in every partition, found $ticks unkeyed messages"
+kill -TERM "$worker"; wait "$worker"
+grep -q "ticks written" "$work/worker2.log" || fail "no tick count"
+echo "ok - with clock.tick.interval.ms=500: DESIGNATED after the worker wrote $ticks ticks into the log ($(grep -o "[0-9]* ticks written" "$work/worker2.log"))"
+' "$src" "$bin"
