@@ -97,6 +97,7 @@ def review_version(t):
 
 
 rows = []     # (sort key, seq, row)
+duplicates = 0
 stories = []  # dicts: name, uscc, unit, decisions, final
 
 
@@ -104,6 +105,9 @@ class Story:
     def __init__(self, name, unit, n, title):
         self.name, self.unit, self.u = name, unit, uscc(unit, n)
         self.title = title
+        self.name_zh = "故事企业" + name + "有限公司"
+        self.known = False     # the name is known after an application/review
+        self.old_units = []    # units it left: no state counters remain there
         self.want = []
         self.states = {}       # tier -> final state
         self.timers = {}       # (tier, kind) -> due
@@ -116,14 +120,19 @@ class Story:
         rows.append(((at or T(r["occurred_at"])), len(rows), r))
 
     def app(self, eid, tier, t, ind, batch, at=None):
+        self.known = True
         self._row(dict(kind="application", event_id=eid, uscc=self.u,
-                       enterprise_name="故事企业" + self.name + "有限公司",
+                       enterprise_name=self.name_zh,
                        reporting_unit=self.unit, tier=tier, batch=batch,
                        occurred_at=iso(T(t)), **ind), at and T(at))
 
-    def review(self, eid, tier, t, ind, at=None):
+    def review(self, eid, tier, t, ind, at=None, unit=None):
+        self.known = True
+        if unit:
+            self.old_units.append(self.unit)
+            self.unit = unit
         self._row(dict(kind="review", event_id=eid, uscc=self.u,
-                       enterprise_name="故事企业" + self.name + "有限公司",
+                       enterprise_name=self.name_zh,
                        reporting_unit=self.unit, tier=tier,
                        occurred_at=iso(T(t)), **ind), at and T(at))
 
@@ -135,6 +144,8 @@ class Story:
 
     def resend(self, at):
         """The last row again, unchanged (a duplicate event_id)."""
+        global duplicates
+        duplicates += 1
         last = [r for _, _, r in rows if r.get("uscc") == self.u][-1]
         rows.append((T(at), len(rows), dict(last)))
 
@@ -146,7 +157,9 @@ class Story:
                               policy_version=pv, valid_from=iso(vf),
                               valid_until=iso(vu), review_deadline=iso(rd),
                               ban_until=iso(ban), case_id=case,
-                              effective_at=iso(eff), cause_event_id=cause))
+                              effective_at=iso(eff), cause_event_id=cause,
+                              enterprise_name=self.name_zh if self.known else "",
+                              reporting_unit=self.unit))
 
     def publicity(self, eid, tier, t, batch, score, pv=P22):
         self.d("PUBLICITY_STARTED", tier, T(t), eid, batch=batch, score=score,
@@ -290,7 +303,7 @@ def build():
     c.validity_end(IN)
 
     # D: the little giant outlives its SPECIALIZED designation.
-    d = Story("D", "14", 4, "IN, SP, LG designated; IN renewed; SP revoked NO_REVIEW_SUBMITTED; LG renewed afterwards")
+    d = Story("D", "14", 4, "IN, SP, LG designated; IN renewed; SP revoked NO_REVIEW_SUBMITTED; LG renewed afterwards; LG application then ALREADY_DESIGNATED (before PREREQUISITE_MISSING)")
     d.app("d1", IN, "2022-06-06", STRONG, 1); d.publicized("d1", IN, "2022-06-06", 1, 95)
     d.app("d2", SP, "2022-07-06", STRONG, 1); d.publicized("d2", SP, "2022-07-06", 1, 88)
     d.app("d3", LG, "2022-08-08", STRONG, 2); d.publicized("d3", LG, "2022-08-08", 2, None)
@@ -299,17 +312,20 @@ def build():
     d.review_due(SP); d.review_due(LG)
     d.validity_end(SP)
     d.review("d5", LG, "2025-08-05", STRONG); d.renewed("d5", LG, "2025-08-05", None)
+    d.app("d6", LG, "2025-09-10", STRONG, 9); d.refused("d6", LG, "2025-09-10", "ALREADY_DESIGNATED", batch=9)
 
     # E: publicity held by a case reported twice, released by the dismissal.
-    e = Story("E", "15", 5, "IN publicity; case reported, held at publicity end, reported again, dismissed -> DESIGNATED from the dismissal; dismissed again UNKNOWN_CASE; renewed")
+    e = Story("E", "15", 5, "IN publicity; cases E-1, E-2 reported, held at publicity end; E-1 reported again; E-1 dismissed (still held), E-2 dismissed -> DESIGNATED from that dismissal; E-1 dismissed again UNKNOWN_CASE; renewed by a review from another unit (counters move)")
     e.app("e1", IN, "2022-09-05", STRONG, 4); e.publicity("e1", IN, "2022-09-05", 4, 95)
     e.vio("e2", "REPORTED", "E-1", "2022-09-08"); e.opened("e2", "E-1", "2022-09-08")
+    e.vio("e2b", "REPORTED", "E-2", "2022-09-10"); e.opened("e2b", "E-2", "2022-09-10")
     e.vio("e3", "REPORTED", "E-1", "2022-10-10"); e.opened("e3", "E-1", "2022-10-10")
     e.vio("e4", "DISMISSED", "E-1", "2022-10-20"); e.cleared("e4", "E-1", "2022-10-20")
-    e.designated(IN, T("2022-10-20"), cause="e4", case="E-1")
+    e.vio("e4b", "DISMISSED", "E-2", "2022-10-25"); e.cleared("e4b", "E-2", "2022-10-25")
+    e.designated(IN, T("2022-10-25"), cause="e4b", case="E-2")
     e.vio("e5", "DISMISSED", "E-1", "2022-11-10"); e.unknown_case("e5", "E-1", "2022-11-10")
     e.review_due(IN)
-    e.review("e6", IN, "2025-07-10", STRONG); e.renewed("e6", IN, "2025-07-10", 95)
+    e.review("e6", IN, "2025-07-10", STRONG, unit="36"); e.renewed("e6", IN, "2025-07-10", 95)
 
     # F: a verified violation cancels all three tiers; the ban's edge.
     f = Story("F", "21", 6, "IN, SP designated, LG in publicity; VERIFIED without report -> CONFIRMED + 3 CANCELLED; banned 1 s before ban_until; applies at ban_until")
@@ -322,7 +338,7 @@ def build():
     f.app("f6", IN, "2025-03-24", STRONG, 9); f.publicized("f6", IN, "2025-03-24", 9, 95)
 
     # G: refusal rows and duplicates; a review at valid_until.
-    g = Story("G", "22", 7, "IN publicity; DUPLICATE_APPLICATION; review in publicity NOT_DESIGNATED; ALREADY_DESIGNATED and its duplicate ignored; review at valid_until: EXPIRED then NOT_DESIGNATED")
+    g = Story("G", "22", 7, "IN publicity; DUPLICATE_APPLICATION; review in publicity NOT_DESIGNATED; ALREADY_DESIGNATED and its duplicate ignored; review at valid_until: EXPIRED then NOT_DESIGNATED; applies again, publicity held by a case, VERIFIED (SAFETY_ACCIDENT) cancels the held tier")
     g.app("g1", IN, "2022-04-20", STRONG, 1); g.publicity("g1", IN, "2022-04-20", 1, 95)
     g.app("g2", IN, "2022-04-22", STRONG, 2); g.refused("g2", IN, "2022-04-22", "DUPLICATE_APPLICATION", batch=2)
     g.review("g3", IN, "2022-04-23", STRONG); g.refused("g3", IN, "2022-04-23", "NOT_DESIGNATED", review=True)
@@ -332,10 +348,15 @@ def build():
     g.review_due(IN)
     g.review("g5", IN, "2025-04-27", STRONG)
     g.validity_end(IN); g.refused("g5", IN, "2025-04-27", "NOT_DESIGNATED", review=True)
+    g.app("g6", IN, "2025-05-10", STRONG, 3); g.publicity("g6", IN, "2025-05-10", 3, 95)
+    g.vio("g7", "REPORTED", "G-1", "2025-05-12", kind="SAFETY_ACCIDENT"); g.opened("g7", "G-1", "2025-05-12")
+    g.vio("g8", "VERIFIED", "G-1", "2025-06-10", kind="SAFETY_ACCIDENT")
+    g.timers.pop((IN, 0))  # consumed at the end of publicity: held
+    g.verified("g8", "G-1", "2025-06-10", kind="SAFETY_ACCIDENT")
 
     # H: late events: a dismissal older than the end of publicity, a late
     # application whose publicity ended before the partition clock.
-    h = Story("H", "23", 8, "IN publicity, case reported, held; late DISMISSED (before publicity end) -> valid_from = end of publicity; late SP application designated before the next message; both run out")
+    h = Story("H", "23", 8, "IN publicity, case reported, held; late DISMISSED (before publicity end) -> valid_from = end of publicity; late SP application designated before the next message; IN review fails (REVOKED, not EXPIRED); SP runs out")
     h.app("h1", IN, "2023-03-01T12:00:00", STRONG, 2); h.publicity("h1", IN, "2023-03-01T12:00:00", 2, 95)
     h.vio("h2", "REPORTED", "H-1", "2023-03-03"); h.opened("h2", "H-1", "2023-03-03")
     h.vio("h3", "DISMISSED", "H-1", "2023-03-05", at="2023-04-01T00:00:01")
@@ -344,7 +365,9 @@ def build():
     h.app("h4", SP, "2023-03-20", STRONG, 5, at="2023-05-01T00:00:01")
     h.publicized("h4", SP, "2023-03-20", 5, 88)
     h.review_due(IN); h.review_due(SP)
-    h.validity_end(IN); h.validity_end(SP)
+    h.review("h5", IN, "2025-12-01T12:00:00", WEAK)
+    h.review_failed("h5", IN, "2025-12-01T12:00:00", IN_WEAK, 5)
+    h.validity_end(SP)
 
     # I: the policy switch of 2026-01-17 for applications.
     i = Story("I", "31", 9, "IN 2025; SP 1 s before the switch (miit-2022); LG under miit-2026 rejected LG.DEVELOPMENT_SCORE, then passes with a score; IN refused ALREADY_DESIGNATED under miit-2026")
@@ -379,11 +402,19 @@ def build():
     k.refused("k9", IN, "2026-07-09T23:59:59", "REAPPLICATION_BANNED", batch=3)
 
     # L: a late application judged at its own time; only ticks move it on.
-    l = Story("L", "34", 12, "late IN application (2 months behind the clock) -> PUBLICITY_STARTED at its time, DESIGNATED before the next message; its duplicate ignored; ticks bring REVIEW_DUE; final REVIEW_DUE")
-    l.app("l1", IN, "2024-02-10", STRONG, 1, at="2024-04-01T00:00:01")
-    l.publicized("l1", IN, "2024-02-10", 1, 95)
+    l = Story("L", "34", 12, "known first through a dismissal of an unknown case (name \"\"); late IN application (5 weeks behind the clock) -> PUBLICITY_STARTED at its time, DESIGNATED (29 Feb 2024 .. 28 Feb 2027) before the next message; its duplicate ignored; ticks bring REVIEW_DUE; final REVIEW_DUE")
+    l.vio("l0", "DISMISSED", "L-0", "2024-01-15"); l.unknown_case("l0", "L-0", "2024-01-15")
+    l.app("l1", IN, "2024-02-22", STRONG, 1, at="2024-04-01T00:00:01")
+    l.publicized("l1", IN, "2024-02-22", 1, 95)  # valid 2024-02-29 .. 2027-02-28
     l.resend("2024-04-15")
     l.review_due(IN)
+
+    # M: an application three years late: publicity end, review window and
+    # validity end are all behind the clock and fire in one loop.
+    m = Story("M", "35", 13, "IN application 3 years behind the clock: PUBLICITY_STARTED, then DESIGNATED, REVIEW_DUE, EXPIRED in one timer loop")
+    m.app("m1", IN, "2022-05-10", STRONG, 1, at="2025-09-01T00:00:01")
+    m.publicized("m1", IN, "2022-05-10", 1, 95)
+    m.review_due(IN); m.validity_end(IN)
 
     # Monthly ticks, 2022-01 .. 2026-12.
     for y in range(2022, 2027):
@@ -400,6 +431,7 @@ def gen(out):
     exp = []
     for s in stories:
         exp.append(dict(name=s.name, title=s.title, uscc=s.u, unit=s.unit,
+                        old_units=s.old_units,
                         decisions=s.want, states=s.states,
                         timers={"%s:%d:%d" % (s.u, TIERS.index(t), k): ms(v)
                                 for (t, k), v in s.timers.items()},
@@ -407,6 +439,11 @@ def gen(out):
     with open(out + "/expected.json", "w") as fh:
         json.dump(exp, fh, ensure_ascii=False, indent=1)
     print(sum(len(s.want) for s in stories))
+    with open(out + "/notices", "w") as fh:
+        fh.write("%d\n" % sum(1 for s in stories for d in s.want
+                               if d["decision"] in ("REVOKED", "CANCELLED", "EXPIRED")))
+    with open(out + "/duplicates", "w") as fh:
+        fh.write("%d\n" % duplicates)
 
 
 def redis(url, *args):
@@ -481,6 +518,10 @@ def check(out, url, partitions):
         lg = {f: v for f, v in counters.items()
               if f.startswith("lg:") and f.split(":")[1] in {k.split(":")[1] for k in s["lg"]}}
         problems = []
+        for old in s["old_units"]:
+            stale = [f for f in counters if f.startswith("state:%s:" % old)]
+            if stale:
+                problems.append("counters left under unit %s: %s" % (old, stale))
         if states != want_states:
             problems.append("states got %s want %s" % (states, want_states))
         if timers != s["timers"]:
@@ -493,6 +534,12 @@ def check(out, url, partitions):
         else:
             print("ok - %s: Redis partition %d: states %s, %d timers, %s" % (
                 s["name"], p, s["states"] or "none", len(timers), s["lg"] or "no lg counters"))
+    ids = [j["decision_id"] for js in got.values() for j in js]
+    if len(set(ids)) != len(ids):
+        fails += 1
+        print("FAIL - decision_ids are not unique")
+    else:
+        print("ok - %d distinct decision_ids" % len(ids))
     known = {s["uscc"] for s in exp}
     stray = [u for u in got if u not in known]
     if stray:

@@ -50,6 +50,19 @@ rc=0
 /usr/bin/python3 "$src/tests/integration/stories.py" check "$work" "$LADDERTEST_REDIS_URL" 8 || rc=1
 [ "$got" -eq "$want" ] || { echo "FAIL - $got decisions on the topic, want $want"; rc=1; }
 [ "$(redis-cli -u "$LADDERTEST_REDIS_URL" get ldr:partitions)" = 8 ] || { echo "FAIL - ldr:partitions"; rc=1; }
+# Every REVOKED, CANCELLED and EXPIRED is a revocation notice.
+notices=0
+for p in $(seq 0 7); do
+  notices=$((notices + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "ldr:{p$p}:notices")))
+done
+if [ "$notices" -eq "$(cat "$work/notices")" ]; then echo "ok - $notices revocation notices in the notices streams"
+else echo "FAIL - $notices revocation notices, want $(cat "$work/notices")"; rc=1; fi
+# The re-sent rows were counted as duplicates, and nothing was a dead letter.
+dups=$(curl -s "http://$LADDER_HTTP_LISTEN/metrics" | awk "/^ladder_worker_duplicates_total/ {print \$2}")
+if [ "${dups:-0}" = "$(cat "$work/duplicates")" ]; then echo "ok - $dups duplicates counted"
+else echo "FAIL - ladder_worker_duplicates_total [$dups], want $(cat "$work/duplicates")"; rc=1; fi
+dlq=$(kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.dlq.v1 -e -q -f "%h\n" 2>/dev/null | wc -l)
+if [ "$dlq" -eq 0 ]; then echo "ok - no dead letters"; else echo "FAIL - $dlq dead letters"; rc=1; fi
 
 kill -TERM "$worker"
 set +e; wait "$worker"; wrc=$?; set -e
