@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Life stories of twelve enterprises for test_worker_stories.sh.
+"""Life stories of thirteen enterprises for test_worker_stories.sh.
 
   stories.py gen DIR      writes DIR/feed.jsonl (one ladder-feed file, rows in
-                          the order they must be produced) and DIR/expected.json
+                          the order they must be produced), DIR/expected.json,
+                          and the expected counts of revocation notices and
+                          duplicates (DIR/notices, DIR/duplicates); prints the
+                          number of decisions expected
   stories.py check DIR REDIS_URL PARTITIONS
                           compares DIR/decisions.jsonl (ladder-decisions) with
                           the expected decisions per enterprise, and Redis with
@@ -15,7 +18,9 @@ little giant its own batch, so the Redis counters of one partition can be
 checked per enterprise. Expected decisions list every field that POLICY.md
 defines (decision, tier, reasons, batch, score, policy_version, valid_from,
 valid_until, review_deadline, ban_until, case_id, effective_at,
-cause_event_id); dates are computed here, the sequences are written by hand.
+cause_event_id, enterprise_name, reporting_unit); dates are computed here,
+the sequences are written by hand. Late events are rows placed after a tick
+later than their occurred_at (ladder-feed keeps one file's order).
 """
 import datetime as dt
 import json
@@ -444,12 +449,6 @@ def gen(out):
                                if d["decision"] in ("REVOKED", "CANCELLED", "EXPIRED")))
     with open(out + "/duplicates", "w") as fh:
         fh.write("%d\n" % duplicates)
-
-
-def redis(url, *args):
-    out = subprocess.run(["redis-cli", "-u", url, "--no-raw"] + list(args),
-                         check=True, capture_output=True, text=True).stdout
-    return out
 
 
 def rcmd(url, *args):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Life stories (issue 5, item 6): twelve scripted enterprises that together
+# Life stories (issue 5, item 6): thirteen scripted enterprises that together
 # cover every row of POLICY.md's state machine table, run end to end through
 # ladder-feed, one ladder-worker, Kafka and Redis. For each enterprise the
 # exact sequence of decisions (type, tier, reasons, batch, score, policy
@@ -7,7 +7,9 @@
 # cause) is read back from the decisions topic with ladder-decisions, and
 # its final state is checked in Redis: the state counters of its own
 # reporting unit, its timers with their due times and the little-giant
-# outcome counters of its own batch. stories.py writes the feed and the
+# outcome counters of its own batch. Also: one revocation notice per
+# REVOKED/CANCELLED/EXPIRED, the re-sent rows counted as duplicates, no dead
+# letter, unique decision ids. stories.py writes the feed and the
 # expectations and compares.
 set -euo pipefail
 src=${LADDERTEST_SRC:?}
