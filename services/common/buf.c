@@ -67,3 +67,31 @@ char *ldr_buf_steal(ldr_buf_t *b) {
     ldr_buf_init(b);
     return p;
 }
+
+void ldr_buf_append_varint(ldr_buf_t *b, uint64_t v) {
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v) tmp[n] |= 0x80;
+        n++;
+    } while (v);
+    ldr_buf_append(b, tmp, n);
+}
+
+int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    uint64_t x = 0;
+    const uint8_t *q = *p;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (q >= end) return -1;
+        uint8_t c = *q++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            *p = q;
+            return 0;
+        }
+    }
+    return -1;
+}

@@ -113,25 +113,13 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i) {
 
 #define LDR_ENTERPRISE_FORMAT 2
 
-static void ldr_put_varint(ldr_buf_t *b, uint64_t v) {
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    ldr_buf_append(b, tmp, n);
-}
-
 static void ldr_put_svarint(ldr_buf_t *b, int64_t v) {
-    ldr_put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 static void ldr_put_str(ldr_buf_t *b, const char *s) {
     size_t n = strlen(s);
-    ldr_put_varint(b, n);
+    ldr_buf_append_varint(b, n);
     ldr_buf_append(b, s, n);
 }
 
@@ -152,15 +140,15 @@ void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out) {
         for (int k = 0; k < LDR_TIMER__COUNT; k++)
             ldr_put_svarint(out, tr->timer_due[k]);
     }
-    ldr_put_varint(out, e->cases_count);
+    ldr_buf_append_varint(out, e->cases_count);
     for (size_t i = 0; i < e->cases_count; i++)
         ldr_put_str(out, e->cases[i]);
-    ldr_put_varint(out, e->events_count);
+    ldr_buf_append_varint(out, e->events_count);
     for (size_t i = 0; i < e->events_count; i++)
         for (int k = 0; k < 8; k++)
             ldr_buf_append_byte(out, (uint8_t)(e->events[i] >> (8 * k)));
-    ldr_put_varint(out, (uint64_t)e->history_count);
-    ldr_put_varint(out, e->history.len);
+    ldr_buf_append_varint(out, (uint64_t)e->history_count);
+    ldr_buf_append_varint(out, e->history.len);
     ldr_buf_append(out, e->history.data, e->history.len);
 }
 
@@ -169,17 +157,7 @@ typedef struct ldr_rd {
 } ldr_rd_t;
 
 static int ldr_get_varint(ldr_rd_t *r, uint64_t *v) {
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) return -1;
-        uint8_t b = *r->p++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
+    return ldr_buf_read_varint(&r->p, r->end, v);
 }
 
 static int ldr_get_svarint(ldr_rd_t *r, int64_t *v) {
@@ -310,7 +288,7 @@ enum {
 };
 
 static void ldr_put_bytes(ldr_buf_t *b, ldr_str_t s) {
-    ldr_put_varint(b, s.len);
+    ldr_buf_append_varint(b, s.len);
     ldr_buf_append(b, s.ptr, s.len);
 }
 
@@ -318,8 +296,8 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
                                 const ldr_history_entry_t *d) {
     ldr_buf_t one;
     ldr_buf_init(&one);
-    ldr_put_varint(&one, (uint64_t)d->offset);
-    ldr_put_varint(&one, (uint64_t)d->n);
+    ldr_buf_append_varint(&one, (uint64_t)d->offset);
+    ldr_buf_append_varint(&one, (uint64_t)d->n);
     ldr_buf_append_byte(&one, (uint8_t)d->decision);
     ldr_buf_append_byte(&one, d->has_tier ? (uint8_t)d->tier : 255);
     ldr_put_svarint(&one, d->effective_at);
@@ -342,7 +320,7 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     if (d->case_id.len) ldr_put_bytes(&one, d->case_id);
     if (d->cause_event_id.len) ldr_put_bytes(&one, d->cause_event_id);
     ldr_put_bytes(&one, d->policy_version);
-    ldr_put_varint(&one, d->reasons_count);
+    ldr_buf_append_varint(&one, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
         ldr_put_bytes(&one, d->reasons[i]);
 
@@ -357,7 +335,7 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
         e->history.len -= drop;
         e->history_count--;
     }
-    ldr_put_varint(&e->history, one.len);
+    ldr_buf_append_varint(&e->history, one.len);
     ldr_buf_append(&e->history, one.data, one.len);
     e->history_count++;
     ldr_buf_fini(&one);

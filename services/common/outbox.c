@@ -3,31 +3,19 @@
 
 #include <string.h>
 
-static void ldr_ob_varint(ldr_buf_t *b, uint64_t v) {
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    ldr_buf_append(b, tmp, n);
-}
-
 static void ldr_ob_bytes(ldr_buf_t *b, const void *p, size_t n) {
-    ldr_ob_varint(b, n);
+    ldr_buf_append_varint(b, n);
     ldr_buf_append(b, p, n);
 }
 
 void ldr_outbox_append(ldr_buf_t *b, const ldr_outbox_msg_t *m) {
     ldr_buf_append_byte(b, (uint8_t)m->topic);
     /* partition + 1, so that -1 (none) is 0 */
-    ldr_ob_varint(b, (uint64_t)((int64_t)m->partition + 1));
+    ldr_buf_append_varint(b, (uint64_t)((int64_t)m->partition + 1));
     ldr_buf_append_byte(b, m->key ? 1 : 0);
     if (m->key) ldr_ob_bytes(b, m->key, m->key_len);
     ldr_ob_bytes(b, m->value, m->value_len);
-    ldr_ob_varint(b, m->headers_count);
+    ldr_buf_append_varint(b, m->headers_count);
     for (size_t i = 0; i < m->headers_count; i++) {
         ldr_ob_bytes(b, m->headers[i].name, m->headers[i].name_len);
         ldr_ob_bytes(b, m->headers[i].value, m->headers[i].len);
@@ -41,17 +29,7 @@ void ldr_outbox_reader_init(ldr_outbox_reader_t *r, const void *payload,
 }
 
 static int ldr_ob_get_varint(ldr_outbox_reader_t *r, uint64_t *v) {
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) return -1;
-        uint8_t c = *r->p++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
+    return ldr_buf_read_varint(&r->p, r->end, v);
 }
 
 static int ldr_ob_get_bytes(ldr_outbox_reader_t *r, const void **p, size_t *n) {

@@ -28,6 +28,11 @@ void ldr_buf_append_str(ldr_buf_t *b, const char *s);
 void ldr_buf_append_byte(ldr_buf_t *b, uint8_t c);
 void ldr_buf_printf(ldr_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/** Appends @p v as an unsigned LEB128 varint (1-10 bytes). */
+void ldr_buf_append_varint(ldr_buf_t *b, uint64_t v);
+/** Reads an unsigned LEB128 varint at *p, before @p end, and advances *p.
+ *  Returns 0, or -1 when it is truncated or longer than 10 bytes. */
+int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 /** Hands the data over to the caller (free() it); the buffer is left
  *  empty and initialised. Returns "" in fresh storage when empty. */
 char *ldr_buf_steal(ldr_buf_t *b);
