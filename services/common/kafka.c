@@ -310,3 +310,22 @@ int32_t ldr_kafka_partition_for_key(const void *key, size_t len,
     return rd_kafka_msg_partitioner_murmur2_random(NULL, key, len, partitions,
                                                    NULL, NULL);
 }
+
+int ldr_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                              char *errstr, size_t n) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    int count = -1;
+    if (kerr)
+        ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "topic %s: %s", topic,
+                    rd_kafka_err2str(kerr));
+    else if (md->topic_cnt != 1 || md->topics[0].err)
+        ldr_err_set(errstr, n, LDR_ERR_CONFIG, "topic %s: %s", topic,
+                    rd_kafka_err2str(md->topics[0].err));
+    else
+        count = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    return count;
+}

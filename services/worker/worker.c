@@ -1067,24 +1067,6 @@ static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
     return rd_kafka_new(type, conf, err, n);
 }
 
-static int wk_partition_count(rd_kafka_t *rk, const char *topic, char *err,
-                              size_t n) {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
-    int count = -1;
-    if (kerr)
-        snprintf(err, n, "topic %s: %s", topic, rd_kafka_err2str(kerr));
-    else if (md->topic_cnt != 1 || md->topics[0].err)
-        snprintf(err, n, "topic %s: %s", topic,
-                 rd_kafka_err2str(md->topics[0].err));
-    else
-        count = md->topics[0].partition_cnt;
-    if (md) rd_kafka_metadata_destroy(md);
-    return count;
-}
-
 int main(int argc, char **argv) {
     const char *config_file = NULL;
     static const struct option opts[] = {
@@ -1184,8 +1166,8 @@ int main(int argc, char **argv) {
     if (!w.consumer) {
         return wk_fail(&w, err);
     }
-    w.partitions =
-        wk_partition_count(w.producer, w.input_topic, err, sizeof(err));
+    w.partitions = ldr_kafka_partition_count(w.producer, w.input_topic, 10000,
+                                             err, sizeof(err));
     if (w.partitions < 1 || w.partitions > WK_MAX_PARTITIONS) {
         return wk_fail(&w, w.partitions < 1 ? err : "too many partitions");
     }

@@ -19,6 +19,7 @@
  * offsets ("P:OFFSET,..."), which a script can pass to --start-offsets of a
  * later run to read only what came after. */
 #include "ladder/codec.h"
+#include "ladder/kafka.h"
 #include "ladder/config.h"
 #include "ladder/decision.h"
 #include "ladder/schema.h"
@@ -104,24 +105,6 @@ static rd_kafka_t *rd_consumer(const ldr_config_t *cfg, char *err, size_t n) {
 bad:
     rd_kafka_conf_destroy(conf);
     return NULL;
-}
-
-static int rd_partitions(rd_kafka_t *rk, const char *topic, char *err,
-                         size_t n) {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
-    int count = -1;
-    if (kerr)
-        snprintf(err, n, "topic %s: %s", topic, rd_kafka_err2str(kerr));
-    else if (md->topic_cnt != 1 || md->topics[0].err)
-        snprintf(err, n, "topic %s: %s", topic,
-                 rd_kafka_err2str(md->topics[0].err));
-    else
-        count = md->topics[0].partition_cnt;
-    if (md) rd_kafka_metadata_destroy(md);
-    return count;
 }
 
 /* The end (high watermark) of every partition; -1 on error. */
@@ -256,7 +239,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ladder-decisions: %s\n", err);
         goto done;
     }
-    int parts = rd_partitions(rk, topic, err, sizeof(err));
+    int parts = ldr_kafka_partition_count(rk, topic, 10000, err, sizeof(err));
     if (parts < 1 || parts > RD_MAX_PARTITIONS) {
         fprintf(stderr, "ladder-decisions: %s\n",
                 parts < 1 ? err : "too many partitions");

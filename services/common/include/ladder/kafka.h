@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/err.h"
@@ -87,5 +89,10 @@ void ldr_kafka_producer_destroy(ldr_kafka_producer_t *p);
  * NULL) */
 int32_t ldr_kafka_partition_for_key(const void *key, size_t len,
                                     int partitions);
+
+/* The partition count of @p topic as @p rk's cluster reports it, or -1
+ * with errstr naming the topic and the reason. One metadata request. */
+int ldr_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                              char *errstr, size_t n);
 
 #endif
