@@ -25,37 +25,18 @@ later than their occurred_at (ladder-feed keeps one file's order).
 import datetime as dt
 import json
 import subprocess
+import os
 import sys
 
-ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import feedrows  # noqa: E402
+from feedrows import STRONG, STRONG26, WEAK  # noqa: E402
+
 P22, P26 = "miit-2022", "miit-2026"
 IN, SP, LG = "INNOVATIVE", "SPECIALIZED", "LITTLE_GIANT"
 TIERS = [IN, SP, LG]
 KINDS = ["publicity", "review", "validity"]  # timer kinds 0, 1, 2
 
-# Passes all three tiers under miit-2022 (IN score 95, SP score 88) and
-# every LITTLE_GIANT rule of miit-2026 but LG.DEVELOPMENT_SCORE.
-STRONG = dict(years_in_niche=5, revenue=200000000, revenue_prev=180000000,
-              main_revenue=180000000, main_revenue_prev=160000000,
-              main_revenue_prev2=140000000, net_profit=20000000,
-              rd_expense=10000000, rd_expense_prev=9000000, employees=300,
-              rd_staff=60, asset_liability_pct=45.5, equity_financing_2y=0,
-              equity_financing_3y=0, niche_market_share_pct=15.0,
-              niche_market_rank=2, ip_class1=5, ip_class1_high_value=1,
-              ip_class1_self_developed=3, ip_class2=10,
-              rd_institution="PROVINCIAL", digitalization_level=3,
-              quality_items=3, own_brand=True, mgmt_certification=True,
-              core_business_on_info_system=True, strategic_emerging_field=True,
-              field_gap_filling=False, field_six_foundations=True,
-              key_chain_link=True, honours=[], local_score=10,
-              development_score=None)
-STRONG26 = dict(STRONG, development_score=75)  # passes miit-2026 LITTLE_GIANT
-# Fails every tier: IN score 5, SP score 40.
-WEAK = dict(STRONG, rd_institution="NONE", ip_class1_high_value=0,
-            ip_class1_self_developed=0, ip_class1=0, ip_class2=0,
-            rd_expense=0, rd_expense_prev=0, main_revenue=0,
-            strategic_emerging_field=False, asset_liability_pct=90.0)
 IN_WEAK = ["IN.SCORE", "IN.INNOVATION_SUBSCORE", "IN.GROWTH_SUBSCORE",
            "IN.SPECIALIZATION_SUBSCORE"]
 SP_WEAK = ["SP.RD_EXPENSE", "SP.RD_INTENSITY", "SP.SCORE"]
@@ -88,9 +69,7 @@ def ms(t):
 
 
 def uscc(unit, n):
-    body = "91%s0000MA%07d" % (unit, n)
-    s = sum(ALPHA.index(c) * w for c, w in zip(body, W))
-    return body + ALPHA[(31 - s % 31) % 31]
+    return feedrows.uscc("91%s0000MA%07d" % (unit, n))
 
 
 def app_version(t):

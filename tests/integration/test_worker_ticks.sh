@@ -17,20 +17,11 @@ export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
 # by the wall clock, but nothing else will ever move its partition clock.
 /usr/bin/python3 - "$work/one.jsonl" <<"PY"
 import json, sys, datetime
-ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
-body = "91350200MA2YN5GX7"
-u = body + ALPHA[(31 - sum(ALPHA.index(c) * w for c, w in zip(body, W)) % 31) % 31]
+import os
+sys.path.insert(0, os.path.join(os.environ["LADDERTEST_SRC"], "tests", "support"))
+from feedrows import uscc, STRONG as ind
+u = uscc("91350200MA2YN5GX7")
 t = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-ind = dict(years_in_niche=5, revenue=200000000, revenue_prev=180000000, main_revenue=180000000,
-  main_revenue_prev=160000000, main_revenue_prev2=140000000, net_profit=20000000,
-  rd_expense=10000000, rd_expense_prev=9000000, employees=300, rd_staff=60,
-  asset_liability_pct=45.5, equity_financing_2y=0, equity_financing_3y=0,
-  niche_market_share_pct=15.0, niche_market_rank=2, ip_class1=5, ip_class1_high_value=1,
-  ip_class1_self_developed=3, ip_class2=10, rd_institution="PROVINCIAL", digitalization_level=3,
-  quality_items=3, own_brand=True, mgmt_certification=True, core_business_on_info_system=True,
-  strategic_emerging_field=True, field_gap_filling=False, field_six_foundations=True,
-  key_chain_link=True, honours=[], local_score=10, development_score=None)
 row = dict(kind="application", event_id="t1", uscc=u, enterprise_name="厦门精密传感科技有限公司",
            reporting_unit="3502", tier="INNOVATIVE", batch=1, occurred_at=t, **ind)
 open(sys.argv[1], "w").write(json.dumps(row, ensure_ascii=False) + "\n")
