@@ -183,6 +183,87 @@ static const struct config_key config_keys[] = {
                 "programs give each its own.",
     },
     {
+        .name = "api.token",
+        .type = CONFIG_STRING,
+        .desc = "Bearer token that ladder-api requires on every request "
+                "but /livez and /readyz (header `Authorization: Bearer "
+                "<token>`); unset, the API is open to whoever can reach "
+                "http.listen.",
+    },
+    {
+        .name = "api.notices.limit",
+        .type = CONFIG_INT,
+        .def = "100",
+        .min = 1,
+        .max = 10000,
+        .desc = "Default and largest `limit` of GET /v1/notices when the "
+                "request gives none: how many notices one answer holds.",
+    },
+    {
+        .name = "notify.subscriber.*.url",
+        .type = CONFIG_STRING,
+        .desc = "Webhook URL of subscriber *: ladder-notify POSTs each "
+                "selected decision to it as a CloudEvents structured JSON "
+                "body. Naming a subscriber here is what creates it.",
+    },
+    {
+        .name = "notify.subscriber.*.secret",
+        .type = CONFIG_STRING,
+        .desc = "Secret of subscriber *: the key of the HMAC-SHA256 of the "
+                "body sent as `X-Ladder-Signature: sha256=<hex>`. Required "
+                "for every subscriber.",
+    },
+    {
+        .name = "notify.subscriber.*.decisions",
+        .type = CONFIG_STRING,
+        .def = "REVOKED,CANCELLED,EXPIRED",
+        .desc = "Comma-separated decision types subscriber * receives.",
+    },
+    {
+        .name = "notify.max.attempts",
+        .type = CONFIG_INT,
+        .def = "8",
+        .min = 1,
+        .max = 1000,
+        .desc = "Attempts to deliver one notice to one subscriber before it "
+                "is written to notify.deadletter.file and delivery goes on.",
+    },
+    {
+        .name = "notify.backoff.initial.ms",
+        .type = CONFIG_INT,
+        .def = "200",
+        .min = 1,
+        .max = 3600000,
+        .desc = "Wait before the first retry of a failed delivery; each "
+                "further retry doubles it, with jitter, up to "
+                "notify.backoff.max.ms.",
+    },
+    {
+        .name = "notify.backoff.max.ms",
+        .type = CONFIG_INT,
+        .def = "30000",
+        .min = 1,
+        .max = 3600000,
+        .desc = "Longest wait between two attempts of one delivery.",
+    },
+    {
+        .name = "notify.timeout.ms",
+        .type = CONFIG_INT,
+        .def = "5000",
+        .min = 100,
+        .max = 600000,
+        .desc = "How long one webhook request may take before it counts as "
+                "a failed attempt.",
+    },
+    {
+        .name = "notify.deadletter.file",
+        .type = CONFIG_STRING,
+        .def = "ladder-notify.deadletter.jsonl",
+        .desc = "File that notices are appended to, one JSON line each "
+                "(subscriber, attempts, last error, the CloudEvent), when "
+                "every attempt to deliver them failed.",
+    },
+    {
         .name = "log.level",
         .type = CONFIG_ENUM,
         .def = "info",
@@ -893,6 +974,20 @@ const char *ldr_config_origin(const ldr_config_t *cfg, const char *key) {
         config_need_key(key, "ldr_config_origin");
     const struct config_value *v = config_values_find(&cfg->set, key);
     return v ? v->origin : "default";
+}
+
+size_t ldr_config_each(const ldr_config_t *cfg, const char *pattern,
+                       void (*cb)(void *opaque, const char *key,
+                                  const char *value),
+                       void *opaque) {
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->set.n; i++) {
+        const struct config_value *v = &cfg->set.v[i];
+        if (!ldr_config_key_match(pattern, v->key)) continue;
+        if (cb) cb(opaque, v->key, v->value);
+        n++;
+    }
+    return n;
 }
 
 ldr_err_t ldr_config_kafka_apply(const ldr_config_t *cfg, rd_kafka_conf_t *conf,

@@ -66,6 +66,39 @@ static void check_file_error(const char *name, const char *line,
 
 /* ---- defaults --------------------------------------------------------- */
 
+/* The subscribers of ladder-notify are the names given to
+ * notify.subscriber.*.url, from any source; the defaults of the other "*"
+ * keys apply to each name. */
+static void each_collect(void *opaque, const char *key, const char *value) {
+    char *acc = opaque;
+    size_t n = strlen(acc);
+    snprintf(acc + n, 512 - n, "%s=%s;", key, value);
+}
+
+static void test_config_each_star_key(void **state) {
+    (void)state;
+    char err[256], acc[512] = "";
+    char *env[] = {"LADDER_NOTIFY_SUBSCRIBER_BANK_B_URL=http://b/", NULL};
+    ldr_config_t *cfg = ldr_config_new("ladder-notify");
+    assert_int_equal(
+        ldr_config_each(cfg, "notify.subscriber.*.url", NULL, NULL), 0);
+    assert_int_equal(ldr_config_set(cfg, "notify.subscriber.a.url", "http://a/",
+                                    NULL, err, sizeof(err)),
+                     LDR_OK);
+    assert_int_equal(ldr_config_set(cfg, "notify.subscriber.a.secret", "s",
+                                    NULL, err, sizeof(err)),
+                     LDR_OK);
+    assert_int_equal(ldr_config_load_env(cfg, env, err, sizeof(err)), LDR_OK);
+    assert_int_equal(
+        ldr_config_each(cfg, "notify.subscriber.*.url", each_collect, acc), 2);
+    assert_string_equal(acc, "notify.subscriber.a.url=http://a/;"
+                             "notify.subscriber.bank_b.url=http://b/;");
+    assert_string_equal(ldr_config_get(cfg, "notify.subscriber.a.decisions"),
+                        "REVOKED,CANCELLED,EXPIRED");
+    assert_null(ldr_config_get(cfg, "notify.subscriber.bank_b.secret"));
+    ldr_config_destroy(cfg);
+}
+
 static void test_config_defaults(void **state) {
     (void)state;
     ldr_config_t *cfg = ldr_config_new("ladder-feed");
@@ -721,6 +754,7 @@ int main(int argc, char **argv) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_each_star_key),
         cmocka_unit_test(test_config_per_program_defaults),
         cmocka_unit_test(test_config_file_values),
         cmocka_unit_test(test_config_unknown_key_in_file),

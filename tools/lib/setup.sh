@@ -5,20 +5,27 @@
 LADDER_PACKAGES=(
   build-essential cmake pkg-config clang-format
   librdkafka-dev libavro-dev libhiredis-dev libjansson-dev libcmocka-dev
-  libmicrohttpd-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
   redis-server redis-tools kcat curl
   python3 python3-avro
+)
+# What only tools/test needs: clang's libFuzzer for the fuzz run, Chromium
+# for the dashboard's browser test.
+LADDER_TEST_PACKAGES=(
+  clang libclang-rt-14-dev
+  chromium
 )
 
 ladder_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# ladder_install_missing [EXTRA PACKAGES...]
 ladder_install_missing() {
   local missing=() p
-  for p in "${LADDER_PACKAGES[@]}"; do
+  for p in "${LADDER_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    ladder_say "all ${#LADDER_PACKAGES[@]} required Debian packages are installed"
+    ladder_say "all $(( ${#LADDER_PACKAGES[@]} + $# )) required Debian packages are installed"
     return 0
   fi
   ladder_say "installing missing Debian packages: ${missing[*]}"

@@ -110,6 +110,16 @@ ldr_err_t ldr_config_kafka_apply(const ldr_config_t *cfg, rd_kafka_conf_t *conf,
  *  ("notify.subscriber.*.url" matches "notify.subscriber.a.url"). */
 int ldr_config_key_match(const char *pattern, const char *key);
 
+/** Calls @p cb (when not NULL) for every key set from any source that
+ *  matches @p pattern (as ldr_config_key_match()), in the order they were
+ *  first set, and returns how many there were. Defaults are not visited:
+ *  this is how a program finds the names a "*" key was given
+ *  ("notify.subscriber.*.url" -> each subscriber). */
+size_t ldr_config_each(const ldr_config_t *cfg, const char *pattern,
+                       void (*cb)(void *opaque, const char *key,
+                                  const char *value),
+                       void *opaque);
+
 /** Non-zero when environment variable @p name (with its LADDER_ prefix) sets
  *  a key matching table name @p pattern; the key is then written to @p key
  *  (0, and @p key unspecified, when it does not fit in @p key_size).
