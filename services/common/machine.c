@@ -720,8 +720,8 @@ static void ldr_snapshot(const ldr_enterprise_t *e,
 /* Records an enterprise as changed in this batch, with its state as of
  * the last commit. The list is short (one batch) and scanned linearly. */
 static void ldr_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
-    for (size_t i = 0; i < p->dirty_len; i++)
-        if (p->dirty[i].e == e) return;
+    if (e->dirty) return;
+    e->dirty = true;
     if (p->dirty_len == p->dirty_cap) {
         p->dirty_cap = p->dirty_cap ? p->dirty_cap * 2 : 64;
         p->dirty = ldr_realloc(p->dirty, p->dirty_cap * sizeof(*p->dirty));
@@ -729,8 +729,11 @@ static void ldr_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
     ldr_partition_dirty_t *d = &p->dirty[p->dirty_len++];
     d->e = e;
     memcpy(d->unit_before, e->unit, sizeof(d->unit_before));
-    for (int t = 0; t < LDR_TIER__COUNT; t++)
+    for (int t = 0; t < LDR_TIER__COUNT; t++) {
         d->state_before[t] = e->tiers[t].state;
+        memcpy(d->timer_before[t], e->tiers[t].timer_due,
+               sizeof(d->timer_before[t]));
+    }
 }
 
 const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
@@ -740,6 +743,8 @@ const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
     ldr_partition_dirty_t *out = p->dirty;
     size_t out_cap = p->dirty_cap;
     *count = p->dirty_len;
+    for (size_t i = 0; i < p->dirty_len; i++)
+        out[i].e->dirty = false;
     p->dirty = p->handed;
     p->dirty_cap = p->handed_cap;
     p->dirty_len = 0;
@@ -749,6 +754,8 @@ const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
 }
 
 void ldr_partition_discard_dirty(ldr_partition_t *p) {
+    for (size_t i = 0; i < p->dirty_len; i++)
+        p->dirty[i].e->dirty = false;
     p->dirty_len = 0;
 }
 

@@ -66,6 +66,9 @@ typedef struct ldr_enterprise {
      * compact form of ldr_enterprise_history_add(). */
     ldr_buf_t history;
     int history_count;
+    /* Not stored: set while the enterprise is on its partition's list of
+     * changed enterprises (machine.c), so marking it again costs nothing. */
+    bool dirty;
 } ldr_enterprise_t;
 
 /** Initialises an empty enterprise (every tier NONE). */
