@@ -61,6 +61,31 @@ static size_t ldr_seq_of(const ldr_machine_out_t *out,
     return n;
 }
 
+/* Writes @p v in decimal at @p out; returns its length (at most 20). A
+ * decision's id and cause are formatted for every decision, where snprintf
+ * cost a tenth of the worker's instructions. */
+static size_t ldr_digits(char *out, int64_t v) {
+    char tmp[20];
+    size_t n = 0, k = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    return k;
+}
+
+/* Copies the @p len bytes at @p src into @p dst of @p size, truncated as
+ * snprintf would, NUL-terminated. */
+static void ldr_set_str(char *dst, size_t size, const char *src, size_t len) {
+    if (len >= size) len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
 static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
                                         const ldr_enterprise_t *e,
                                         ldr_decision_type_t type,
@@ -73,8 +98,13 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     }
     ldr_machine_decision_t *d = &out->v[out->count++];
     memset(d, 0, sizeof(*d));
-    snprintf(d->decision_id, sizeof(d->decision_id), "%d-%lld-%zu",
-             (int)s->cause->partition, (long long)s->cause->offset, seq);
+    char tmp[320];
+    size_t n = ldr_digits(tmp, s->cause->partition);
+    tmp[n++] = '-';
+    n += ldr_digits(tmp + n, s->cause->offset);
+    tmp[n++] = '-';
+    n += ldr_digits(tmp + n, (int64_t)seq);
+    ldr_set_str(d->decision_id, sizeof(d->decision_id), tmp, n);
     d->offset = s->cause->offset;
     d->n = (int)seq;
     memcpy(d->uscc, e->uscc, sizeof(d->uscc));
@@ -82,10 +112,15 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     memcpy(d->reporting_unit, e->unit, sizeof(d->reporting_unit));
     d->decision = type;
     d->effective_at = effective_at;
-    if (snprintf(d->cause, sizeof(d->cause), "%s/%d/%lld",
-                 s->cause->topic ? s->cause->topic : "",
-                 (int)s->cause->partition, (long long)s->cause->offset) < 0)
-        d->cause[0] = '\0';
+    const char *topic = s->cause->topic ? s->cause->topic : "";
+    size_t tl = strnlen(topic, sizeof(tmp) - 48);
+    memcpy(tmp, topic, tl);
+    n = tl;
+    tmp[n++] = '/';
+    n += ldr_digits(tmp + n, s->cause->partition);
+    tmp[n++] = '/';
+    n += ldr_digits(tmp + n, s->cause->offset);
+    ldr_set_str(d->cause, sizeof(d->cause), tmp, n);
     if (s->event_id) {
         d->has_cause_event_id = true;
         ldr_copy(d->cause_event_id, sizeof(d->cause_event_id), s->event_id,

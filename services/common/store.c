@@ -35,6 +35,7 @@ struct ldr_store {
     char *password;
     int timeout_ms;
     ldr_args_t args;
+    ldr_buf_t json; /* a notice's text */
 };
 
 static void ldr_args_reset(ldr_args_t *a) {
@@ -100,7 +101,9 @@ static void ldr_args_fill(ldr_args_t *a, size_t slot, int64_t v) {
     }
 }
 
-static void ldr_args_fini(ldr_args_t *a) { ldr_buf_fini(&a->data); }
+static void ldr_args_fini(ldr_args_t *a) {
+    ldr_buf_fini(&a->data);
+}
 
 /* ---- connection -------------------------------------------------------- */
 
@@ -135,9 +138,8 @@ static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
     char *start = a->data.data + LDR_ARGS_HEAD - h;
     memcpy(start, hdr, h);
     void *reply = NULL;
-    if (redisAppendFormattedCommand(s->c, start,
-                                    a->data.len - (LDR_ARGS_HEAD - h)) !=
-            REDIS_OK ||
+    if (redisAppendFormattedCommand(
+            s->c, start, a->data.len - (LDR_ARGS_HEAD - h)) != REDIS_OK ||
         redisGetReply(s->c, &reply) != REDIS_OK)
         return NULL;
     return reply;
@@ -173,6 +175,7 @@ ldr_store_t *ldr_store_new(const char *url, const char *password,
     s->password = ldr_strdup(password ? password : "");
     s->timeout_ms = timeout_ms;
     ldr_buf_init(&s->args.data);
+    ldr_buf_init(&s->json);
     if (ldr_store_reconnect(s, errstr, n)) {
         ldr_store_destroy(s);
         return NULL;
@@ -184,6 +187,7 @@ void ldr_store_destroy(ldr_store_t *s) {
     if (!s) return;
     if (s->c) redisFree(s->c);
     ldr_args_fini(&s->args);
+    ldr_buf_fini(&s->json);
     free(s->url);
     free(s->password);
     free(s);
@@ -458,11 +462,9 @@ ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
         if (!ldr_is_notice(b->decisions[i].decision)) continue;
         ldr_record_t rec;
         ldr_machine_decision_record(&b->decisions[i], &rec);
-        json_t *j = ldr_decision_to_json(&rec.u.decision);
-        char *text = json_dumps(j, JSON_COMPACT);
-        ldr_args_str(a, text);
-        free(text);
-        json_decref(j);
+        ldr_buf_reset(&s->json);
+        ldr_decision_write_json(&rec.u.decision, &s->json);
+        ldr_args_add(a, s->json.data, s->json.len);
         notices++;
     }
     ldr_args_fill(a, nnotice, (int64_t)notices);
