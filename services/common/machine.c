@@ -48,14 +48,20 @@ typedef struct ldr_step {
 /* Decision ids are "<partition>-<offset>-<n>": the message that caused the
  * decision and its place among that message's decisions. The log fixes
  * both, so a replay gives the same ids. */
+static size_t ldr_digits(char *out, int64_t v);
+
 static size_t ldr_seq_of(const ldr_machine_out_t *out,
                          const ldr_machine_cause_t *c) {
+    char prefix[48];
+    size_t len = ldr_digits(prefix, c->partition);
+    prefix[len++] = '-';
+    len += ldr_digits(prefix + len, c->offset);
+    prefix[len++] = '-';
     size_t n = 0;
     for (size_t i = out->count; i > 0; i--) {
-        char prefix[64];
-        int len = snprintf(prefix, sizeof(prefix), "%d-%lld-",
-                           (int)c->partition, (long long)c->offset);
-        if (strncmp(out->v[i - 1].decision_id, prefix, (size_t)len) != 0) break;
+        const ldr_machine_decision_t *d = &out->v[i - 1];
+        if (d->offset != c->offset || strncmp(d->decision_id, prefix, len) != 0)
+            break;
         n++;
     }
     return n;
