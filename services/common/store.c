@@ -127,8 +127,9 @@ static ldr_err_t ldr_store_fail(ldr_store_t *s, redisReply *r, const char *what,
     return err;
 }
 
-static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
-    if (!s->c) return NULL;
+/* Puts the command built in @p a into the connection's output buffer. */
+static int ldr_store_append(ldr_store_t *s, ldr_args_t *a) {
+    if (!s->c) return REDIS_ERR;
     char hdr[LDR_ARGS_HEAD];
     size_t h = 0;
     hdr[h++] = '*';
@@ -137,9 +138,13 @@ static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
     hdr[h++] = '\n';
     char *start = a->data.data + LDR_ARGS_HEAD - h;
     memcpy(start, hdr, h);
+    return redisAppendFormattedCommand(s->c, start,
+                                       a->data.len - (LDR_ARGS_HEAD - h));
+}
+
+static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
     void *reply = NULL;
-    if (redisAppendFormattedCommand(
-            s->c, start, a->data.len - (LDR_ARGS_HEAD - h)) != REDIS_OK ||
+    if (ldr_store_append(s, a) != REDIS_OK ||
         redisGetReply(s->c, &reply) != REDIS_OK)
         return NULL;
     return reply;
@@ -358,8 +363,8 @@ static size_t ldr_timer_member(char *out, const ldr_enterprise_t *e, int t,
     return n;
 }
 
-ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
-                           char *errstr, size_t n) {
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t n) {
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
@@ -470,18 +475,39 @@ ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
     ldr_args_fill(a, nnotice, (int64_t)notices);
     ldr_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
 
-    redisReply *r = ldr_store_cmd(s, a);
-    if (r && r->type == REDIS_REPLY_ERROR &&
-        strncmp(r->str, "FENCED", 6) == 0) {
+    if (ldr_store_append(s, a) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    /* Hand the command to the kernel now, so that Redis runs it while the
+     * caller prepares the next partition's batch. */
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(s->c, &done) != REDIS_OK)
+            return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
+                                size_t n) {
+    void *reply = NULL;
+    if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    redisReply *r = reply;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
         ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_FENCED,
-                                    "partition %d: %s", b->partition, r->str);
+                                    "partition %d: %s", partition, r->str);
         freeReplyObject(r);
         return err;
     }
-    if (!r || r->type == REDIS_REPLY_ERROR)
+    if (r->type == REDIS_REPLY_ERROR)
         return ldr_store_fail(s, r, "FCALL ladder_step", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
+}
+
+ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
+                           char *errstr, size_t n) {
+    ldr_err_t err = ldr_store_commit_send(s, b, errstr, n);
+    return err ? err : ldr_store_commit_recv(s, b->partition, errstr, n);
 }
 
 /* ---- outbox -----------------------------------------------------------------
