@@ -94,7 +94,7 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i);
 
 /* ---- decision history ------------------------------------------------- */
 
-#define LDR_ENTERPRISE_HISTORY_MAX 16
+#define LDR_ENTERPRISE_HISTORY_MAX 20
 
 /** One decision of the history. Fields the enterprise or the log already
  *  give are not kept: the decision id and cause come from (partition,
