@@ -539,17 +539,32 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
     return LDR_OK;
 }
 
-ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
-                                char *errstr, size_t n) {
+ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
+                                     char *errstr, size_t n) {
     char key[64];
     ldr_key(key, sizeof(key), partition, "outbox");
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
-    redisReply *r =
-        redisCommand(s->c, "XTRIM %s MINID %lld-0", key, (long long)id + 1);
-    if (!r || r->type != REDIS_REPLY_INTEGER)
+    if (redisAppendCommand(s->c, "XTRIM %s MINID %lld-0", key,
+                           (long long)id + 1) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "XTRIM outbox", errstr, n);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr, size_t n) {
+    void *reply = NULL;
+    if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "XTRIM outbox", errstr, n);
+    redisReply *r = reply;
+    if (r->type != REDIS_REPLY_INTEGER)
         return ldr_store_fail(s, r, "XTRIM outbox", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
+}
+
+ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
+                                char *errstr, size_t n) {
+    ldr_err_t err = ldr_store_outbox_trim_send(s, partition, id, errstr, n);
+    return err ? err : ldr_store_outbox_trim_recv(s, errstr, n);
 }

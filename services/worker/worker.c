@@ -65,7 +65,7 @@
 extern char **environ;
 
 #define WK_MAX_PARTITIONS 1024
-#define WK_BATCH_MAX      2000
+#define WK_BATCH_MAX      16384
 /* How often the loop refreshes lag, backlog and readiness. */
 #define WK_REFRESH_MS 500
 /* /readyz fails while any owned partition lags by this many messages. */
@@ -216,22 +216,18 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     free(tag);
 }
 
-/* Trims outbox entries whose every message was acknowledged, in order. A
- * failed entry stays in the outbox and is produced again on reassignment. */
-static void wk_trim(wk_t *w, int partition) {
-    wk_part_t *p = &w->part[partition];
-    char err[512];
+/* How many of the partition's oldest outbox entries have every message
+ * acknowledged. A failed entry stays in the outbox and is produced again on
+ * reassignment. */
+static int wk_trimmable(const wk_part_t *p) {
     int done = 0;
     while (done < p->npending && p->pending_left[done] == 0 &&
            !p->pending_failed[done])
         done++;
-    if (!done) return;
-    if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
-                              sizeof(err))) {
-        LDR_LOG_WARN("%s", err);
-        wk_redis_error(w);
-        return;
-    }
+    return done;
+}
+
+static void wk_trimmed(wk_part_t *p, int done) {
     memmove(p->pending_id, p->pending_id + done,
             (size_t)(p->npending - done) * sizeof(p->pending_id[0]));
     memmove(p->pending_left, p->pending_left + done,
@@ -239,6 +235,45 @@ static void wk_trim(wk_t *w, int partition) {
     memmove(p->pending_failed, p->pending_failed + done,
             (size_t)(p->npending - done) * sizeof(p->pending_failed[0]));
     p->npending -= done;
+}
+
+/* Trims the acknowledged outbox entries of one partition. */
+static void wk_trim(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    char err[512];
+    int done = wk_trimmable(p);
+    if (!done) return;
+    if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
+                              sizeof(err))) {
+        LDR_LOG_WARN("%s", err);
+        wk_redis_error(w);
+        return;
+    }
+    wk_trimmed(p, done);
+}
+
+/* Trims the acknowledged outbox entries of every partition in one round
+ * trip (a round trip per partition cost more than the trimming). */
+static void wk_trim_all(wk_t *w) {
+    static int sent[WK_MAX_PARTITIONS], done[WK_MAX_PARTITIONS];
+    int nsent = 0;
+    char err[512];
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->npending || !(done[pn] = wk_trimmable(p))) continue;
+        if (ldr_store_outbox_trim_send(
+                w->store, pn, p->pending_id[done[pn] - 1], err, sizeof(err)))
+            break;
+        sent[nsent++] = pn;
+    }
+    for (int i = 0; i < nsent; i++) {
+        if (ldr_store_outbox_trim_recv(w->store, err, sizeof(err))) {
+            LDR_LOG_WARN("%s", err);
+            wk_redis_error(w);
+            return; /* the connection is gone: the rest are unknown */
+        }
+        wk_trimmed(&w->part[sent[i]], done[sent[i]]);
+    }
 }
 
 /* Produces every message of one outbox entry. @p src_ts, when not NULL,
@@ -685,8 +720,11 @@ static void wk_finish(wk_t *w, int pn) {
     if (bt->payload.len)
         wk_publish(w, pn, bt->next, bt->payload.data, bt->payload.len,
                    bt->src_ts, bt->nsrc);
-    /* The committed Kafka offset is a hint for lag monitoring only. */
-    rd_kafka_commit_message(w->consumer, p->msgs[p->nmsgs - 1], 1);
+    /* The committed Kafka offset is a hint for lag monitoring only: stored
+     * here, committed by librdkafka every auto.commit.interval.ms (a commit
+     * request per batch cost the worker and the brokers dearly). */
+    const rd_kafka_message_t *last = p->msgs[p->nmsgs - 1];
+    rd_kafka_offset_store(last->rkt, last->partition, last->offset);
     for (size_t i = 0; i < p->nmsgs; i++)
         rd_kafka_message_destroy(p->msgs[i]);
     p->nmsgs = 0;
@@ -1037,8 +1075,7 @@ static void wk_run(wk_t *w) {
             wk_ticks(w);
             w->next_tick_ms = wk_now_ms() + w->tick_interval_ms;
         }
-        for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
-            if (w->part[pn].npending) wk_trim(w, pn);
+        wk_trim_all(w);
     }
 }
 
@@ -1100,7 +1137,9 @@ static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
                                               {"batch.num.messages", "10000"},
                                               {"client.id", "ladder-worker"}};
     static const char *const consumer[][2] = {
-        {"enable.auto.commit", "false"},
+        {"enable.auto.commit", "true"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.commit.interval.ms", "1000"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "range"},
         {"client.id", "ladder-worker"}};

@@ -110,6 +110,14 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
 ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
                                 char *errstr, size_t errstr_size);
 
+/** ldr_store_outbox_trim() in two halves, to trim many partitions in one
+ *  round trip: every _send() needs its _recv(), in order, as for
+ *  ldr_store_commit_send(). */
+ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
+                                     char *errstr, size_t errstr_size);
+ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr,
+                                     size_t errstr_size);
+
 /** The outcome a LITTLE_GIANT decision counts as per batch ("designated",
  *  "renewed", "revoked_review_failed", "revoked_no_submission",
  *  "cancelled"), or NULL. */
