@@ -114,7 +114,8 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     d->offset = s->cause->offset;
     d->n = (int)seq;
     memcpy(d->uscc, e->uscc, sizeof(d->uscc));
-    memcpy(d->enterprise_name, e->name, sizeof(d->enterprise_name));
+    ldr_copy(d->enterprise_name, sizeof(d->enterprise_name), e->name,
+             strlen(e->name));
     memcpy(d->reporting_unit, e->unit, sizeof(d->reporting_unit));
     d->decision = type;
     d->effective_at = effective_at;
@@ -251,7 +252,7 @@ static void ldr_d_validity(ldr_machine_decision_t *d, const ldr_tier_rec_t *t) {
 
 static void ldr_set_identity(ldr_enterprise_t *e, ldr_str_t name,
                              ldr_str_t unit) {
-    ldr_copy(e->name, sizeof(e->name), name.ptr, name.len);
+    ldr_enterprise_set_name(e, name.ptr, name.len);
     ldr_copy(e->unit, sizeof(e->unit), unit.ptr, unit.len);
 }
 
