@@ -65,7 +65,9 @@
 extern char **environ;
 
 #define WK_MAX_PARTITIONS 1024
-#define WK_BATCH_MAX      16384
+#define WK_BATCH_MAX      4096
+/* Decisions' room a partition keeps between batches (see wk_finish). */
+#define WK_KEEP_DECISIONS 256
 /* How often the loop refreshes lag, backlog and readiness. */
 #define WK_REFRESH_MS 500
 /* /readyz fails while any owned partition lags by this many messages. */
@@ -729,6 +731,17 @@ static void wk_finish(wk_t *w, int pn) {
         rd_kafka_message_destroy(p->msgs[i]);
     p->nmsgs = 0;
     ldr_metrics_observe(w->m.batch_seconds, NULL, wk_mono_s() - bt->started);
+    /* A batch's decisions take 1.2 KB each: a partition that once had a
+     * large batch does not keep that much memory for the rest of the run
+     * (with a hundred partitions, that was most of the worker's RSS). */
+    if (bt->out.cap > WK_KEEP_DECISIONS) {
+        ldr_machine_out_fini(&bt->out);
+        ldr_machine_out_init(&bt->out);
+    }
+    if (bt->payload.cap > WK_KEEP_DECISIONS * 512) {
+        ldr_buf_fini(&bt->payload);
+        ldr_buf_init(&bt->payload);
+    }
 }
 
 /* Redis went away: drop every batch in hand, reconnect with backoff, claim
@@ -1140,6 +1153,8 @@ static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
         {"enable.auto.commit", "true"},
         {"enable.auto.offset.store", "false"},
         {"auto.commit.interval.ms", "1000"},
+        /* prefetch: a few loops' worth, not librdkafka's 64 MiB */
+        {"queued.max.messages.kbytes", "16384"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "range"},
         {"client.id", "ladder-worker"}};
