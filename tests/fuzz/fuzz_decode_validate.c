@@ -112,7 +112,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static int fz_str_ok(ldr_str_t s, size_t max) {
-    return s.len >= 1 && s.len <= max && s.ptr && ldr_utf8_valid(s.ptr, s.len);
+    return s.len >= 1 && s.len <= max && s.ptr && !memchr(s.ptr, '\0', s.len) &&
+           ldr_utf8_valid(s.ptr, s.len);
 }
 
 /* The contract's bounds a record that passed validation must meet, checked
@@ -329,6 +330,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(rc == rc2 && (rc == LDR_OK || strcmp(err, err2) == 0),
              "validation is not repeatable: %d '%s' then %d '%s'", (int)rc, err,
              (int)rc2, err2);
+    /* The message check is the record check, then the key check; an
+     * invalid record is reported as such whatever its key. */
+    ldr_err_t rc_rec = ldr_validate_record(fz_validator, &rec, clock_ms,
+                                           FZ_NOW_MS, err2, sizeof(err2));
+    if (rc_rec == LDR_OK)
+        rc_rec = ldr_validate_key(&rec, key, key_len, err2, sizeof(err2));
+    FZ_CHECK(rc_rec == rc, "message check %d, record and key checks %d",
+             (int)rc, (int)rc_rec);
+    if (rec.kind == LDR_RECORD_CLOCK_TICK) {
+        /* A tick is unkeyed: any key, or none, gets the same answer. */
+        rc2 = ldr_validate_message(fz_validator, &rec, NULL, 0, clock_ms,
+                                   FZ_NOW_MS, err2, sizeof(err2));
+        FZ_CHECK(rc2 == rc, "a tick's key changed the answer: %d vs %d",
+                 (int)rc, (int)rc2);
+    }
     if (rc == LDR_OK) {
         fz_check_accepted(&rec, key, key_len, clock_ms);
         return 0;
