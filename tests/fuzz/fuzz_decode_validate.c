@@ -5,10 +5,11 @@
  * ldr_codec_decode() exactly as wk_process() hands it over (Confluent or
  * single-object framing, any writer schema of the registry, every record
  * kind), a decoded DesignationDecision is refused as input, and any other
- * record goes through ldr_validate_message() with a key, a partition clock
- * and a processing time chosen by the input's own bytes (its USCC half of
- * the time, otherwise nothing or the first bytes of the message), so the
- * same input always takes the same path. Beyond what ASan and UBSan see
+ * record goes through ldr_validate_message() with a key and a partition
+ * clock chosen by the input's last byte (the key is the record's USCC half
+ * of the time, otherwise none or the first bytes of the message) and a
+ * fixed processing time, so the same input always takes the same path.
+ * Beyond what ASan and UBSan see
  * (reads past the message, which libFuzzer hands over in a buffer of
  * exactly its size), the target aborts when an invariant the worker relies
  * on breaks:
@@ -17,10 +18,12 @@
  *     framing and with the current schema, and decodes to the same record;
  *     encoding the re-decoded record gives the same bytes (a fixed point);
  *   - validation is pure: the same record gets the same verdict and
- *     message twice; it fails only with the dead-letter codes and a message
- *     that names the field and holds no control character; a record it
- *     accepts meets the contract's bounds that the target can check
- *     independently (USCC, reporting unit, key, strings, time, batch).
+ *     message twice; the message check is the record check followed by
+ *     the key check, and a ClockTick's key changes nothing; it fails only
+ *     with the dead-letter codes and a message that names the field and
+ *     holds no control byte; a record it accepts meets the contract's
+ *     bounds that the target can check independently (USCC, reporting
+ *     unit, key, strings, time, batch, indicators).
  * The registry and the reporting units are the repository's own files
  * (schemas/, deploy/data/reporting_units.csv), loaded once. */
 #include "ladder/codec.h"
