@@ -119,6 +119,10 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
     return ret;
 }
 
+/* MHD's error logger; the attribute tells clang's -Wformat-nonliteral
+ * that fmt is a printf format from MHD. */
+static void http_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void http_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     char line[512];
