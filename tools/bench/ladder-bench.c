@@ -262,9 +262,33 @@ static int bn_spawn(bn_t *b, bn_proc_t *proc, const char *name,
                     size_t n) {
     snprintf(proc->name, sizeof(proc->name), "%s", name);
     snprintf(proc->log, sizeof(proc->log), "%s/%s.log", b->dir, name);
+    /* The environment is built here: between fork and exec a child of a
+     * threaded process may only make async-signal-safe calls. */
+    size_t nenv = 0, nextra = 0;
+    while (environ[nenv])
+        nenv++;
+    while (env && env[nextra])
+        nextra++;
+    char **envp = ldr_calloc(nenv + nextra + 1, sizeof(char *));
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t nlen = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+        int overridden = 0;
+        for (size_t j = 0; j < nextra; j++)
+            if (!strncmp(environ[i], env[j], nlen)) overridden = 1;
+        if (!overridden) envp[k++] = environ[i];
+    }
+    for (size_t j = 0; j < nextra; j++)
+        envp[k++] = env[j];
+    envp[k] = NULL;
+    static const char cannot[] = PROG ": cannot run a child program\n";
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid < 0) return bn_fail(err, n, "fork: %s", strerror(errno));
+    if (pid < 0) {
+        free(envp);
+        return bn_fail(err, n, "fork: %s", strerror(errno));
+    }
     if (pid == 0) {
         /* own process group: a terminal's Ctrl-C reaches only ladder-bench,
          * which stops the children in order; and the child dies with it */
@@ -277,14 +301,15 @@ static int bn_spawn(bn_t *b, bn_proc_t *proc, const char *name,
         dup2(in, 0);
         dup2(out, 1);
         dup2(out, 2);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv(env[i]);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        execv(argv[0], argv);
-        dprintf(2, PROG ": cannot run %s: %s\n", argv[0], strerror(errno));
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGPIPE, &dfl, NULL);
+        execve(argv[0], argv, envp);
+        if (write(2, cannot, sizeof(cannot) - 1) < 0) _exit(127);
         _exit(127);
     }
+    free(envp);
     proc->pid = pid;
     proc->status = 0;
     return 0;
@@ -1522,16 +1547,25 @@ static int bn_run(bn_t *b, char *err, size_t n) {
     if (bn_start_redis(b, err, n)) return -1;
     b->baseline_mem = bn_info(b, "memory", "used_memory");
     if (bn_start_kafka(b, err, n)) return -1;
-    /* the input producer: ladder's producer settings, a short linger so
-     * that the latency phase's messages are not held back */
-    static const char *const extra[][2] = {{"linger.ms", "5"}};
+    /* The backlog's producer: ladder's producer settings with a long
+     * linger, so that the backlog is stored in well-filled batches; the
+     * embedded cluster walks a partition's batches on every fetch and
+     * serves little per fetch from tiny ones (PITFALLS.md), which would
+     * measure the cluster instead of the worker. */
+    static const char *const backlog[][2] = {{"linger.ms", "1000"}};
     b->prod =
-        bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, extra, 1, bn_dr, b, err, n);
+        bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, backlog, 1, bn_dr, b, err, n);
     if (!b->prod) return -1;
-
     int64_t hwm[BN_MAX_PARTITIONS];
     if (bn_phase_sustained(b, hwm, err, n)) return -1;
     if (bn_phase_ceilings(b, hwm, err, n)) return -1;
+    /* The live producer: a short linger, so that the latency phase's
+     * messages are not held back. */
+    static const char *const live[][2] = {{"linger.ms", "5"}};
+    rd_kafka_destroy(b->prod);
+    b->prod =
+        bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, live, 1, bn_dr, b, err, n);
+    if (!b->prod) return -1;
     if (bn_phase_latency(b, err, n)) return -1;
     if (bn_phase_restart(b, err, n)) return -1;
     double kb = bn_workers_hwm_kb(b);
