@@ -1023,8 +1023,9 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
     uint64_t produced0 = b->produced;
     double start = bn_mono_s(), said = start, prod_end = -1, settle = -1;
     int64_t timed_from_ms = bn_wall_ms() + BN_WARMUP_S * 1000;
-    uint64_t timed_produced0 = 0;
-    double timed_start = -1;
+    uint64_t timed_produced0 = 0, last_sum = 0;
+    double timed_start = -1, next_check = 0, moved = start;
+    bool have_hwm = false;
     uint64_t done_rows = 0;
     for (;;) {
         if (bn_stop) {
@@ -1092,15 +1093,42 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
                    nseen);
         }
         if (prod_end >= 0) {
-            /* all produced: wait until the workers stored it all, then
-             * read the decisions for one more second */
-            if (settle < 0) {
-                if (bn_flush(b, err, n) ||
-                    bn_watermarks(b, b->input_topic, NULL, hwm, err, n) ||
-                    bn_wait_stored(b, hwm, from, "latency", NULL, NULL, err, n))
-                    goto out;
-                settle = bn_mono_s();
-            } else if (now - settle > 1.0) {
+            /* all produced: once every message is acknowledged and the
+             * workers stored it all, read the decisions one more second.
+             * Checked without blocking, so that decisions keep being read
+             * (and timed) as they arrive. */
+            if (settle < 0 && now >= next_check) {
+                next_check = now + 0.05;
+                if (!have_hwm && b->delivered + b->dr_failed >= b->produced) {
+                    if (bn_flush(b, err, n) ||
+                        bn_watermarks(b, b->input_topic, NULL, hwm, err, n))
+                        goto out;
+                    have_hwm = true;
+                }
+                if (have_hwm) {
+                    int64_t next[BN_MAX_PARTITIONS];
+                    if (bn_stored(b, next, err, n)) goto out;
+                    int done = 1;
+                    uint64_t sum = bn_sum(next, b->partitions);
+                    for (int p = 0; p < b->partitions; p++)
+                        if (next[p] < hwm[p]) done = 0;
+                    if (done) settle = now;
+                    if (sum != last_sum) {
+                        last_sum = sum;
+                        moved = now;
+                    } else if (now - moved > BN_STALL_S) {
+                        bn_fail(
+                            err, n,
+                            "latency: the workers are stuck at %llu of "
+                            "%llu input messages for %d s",
+                            (unsigned long long)(sum - from),
+                            (unsigned long long)(bn_sum(hwm, b->partitions) -
+                                                 from),
+                            BN_STALL_S);
+                        goto out;
+                    }
+                }
+            } else if (settle >= 0 && now - settle > 1.0) {
                 break;
             }
         }
