@@ -6,7 +6,8 @@
 # the backlog is the events asked for, and the private stack and its
 # temporary directory are gone afterwards. A SIGTERM in the middle of a run
 # stops it with exit 1, stops every process it started and removes its
-# directory; a bad option is exit 2.
+# directory; a bad option, or a backlog that --partitions cannot hold, is
+# exit 2.
 set -euo pipefail
 src=${LADDERTEST_SRC:?}
 bin=${LADDERTEST_BIN:?}
@@ -29,9 +30,15 @@ rc=0; "$bin/ladder-bench" --events abc >/dev/null 2>"$work/usage.log" || rc=$?
 [ "$rc" -eq 2 ] || fail "--events abc: exit $rc, expected 2"
 grep -q -- "--events" "$work/usage.log" || fail "--events abc: the error does not name the option"
 "$bin/ladder-bench" --help | grep -q -- "--latency-seconds" || fail "--help does not list --latency-seconds"
-echo "ok - usage errors exit 2 and name the option; --help lists the options"
-
 mkdir "$work/tmp"
+rc=0; TMPDIR=$work/tmp "$bin/ladder-bench" --partitions 1 --events 20000 --latency-seconds 1 --rate 100 \
+  >/dev/null 2>"$work/usage.log" || rc=$?
+[ "$rc" -eq 2 ] || fail "--partitions 1 for 20000 events: exit $rc, expected 2"
+grep -q -- "--partitions 1: .*give at least" "$work/usage.log" \
+  || fail "--partitions 1: the error does not say how many are needed: $(cat "$work/usage.log")"
+[ -z "$(ls -A "$work/tmp")" ] || fail "--partitions 1: the temporary directory was left behind"
+echo "ok - usage errors exit 2 and name the option (a backlog the partitions cannot hold, too); --help lists the options"
+
 rc=0
 TMPDIR=$work/tmp "$bin/ladder-bench" --events "$events" --latency-seconds "$secs" --rate "$rate" \
   >"$work/table.txt" 2>"$work/err.log" || rc=$?

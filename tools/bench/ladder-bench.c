@@ -131,6 +131,7 @@ typedef struct bn {
     int nworkers;
     bool keep, json;
     const char *config_file;
+    bool usage_error; /* the run failed because of an option (exit 2) */
 
     ldr_config_t *cfg;
     ldr_schemas_t *schemas;
@@ -1496,6 +1497,7 @@ static int bn_size_partitions(bn_t *b, uint64_t rows, char *err, size_t n) {
         b->partitions = b->partitions_opt;
         /* ticks are produced to every partition */
         if (bytes / b->partitions + (double)ticks * 80 > BN_PARTITION_BYTES) {
+            b->usage_error = true;
             return bn_fail(err, n,
                            "--partitions %d: %lld events take about %.0f MB, "
                            "more than the embedded cluster keeps in %d "
@@ -1685,7 +1687,7 @@ int main(int argc, char **argv) {
     curl_global_cleanup();
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err);
-        return 1;
+        return b->usage_error ? 2 : 1;
     }
     return 0;
 }
