@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# ladder-bench on a small stream, so that the instrument cannot silently
+# rot: the run completes (exit 0), the table has every row with a value
+# (sustained rate, both ceilings non-zero, the ratios, latency p50/p99/max,
+# CPU and Redis figures, memory per enterprise, peak RSS, restart time),
+# the backlog is the events asked for, and the private stack and its
+# temporary directory are gone afterwards. A SIGTERM in the middle of a run
+# stops it with exit 1, stops every process it started and removes its
+# directory; a bad option, or a backlog that --partitions cannot hold, is
+# exit 2.
+set -euo pipefail
+src=${LADDERTEST_SRC:?}
+bin=${LADDERTEST_BIN:?}
+events=20000
+secs=3
+rate=2000
+case "$bin" in
+  */asan/bin) events=5000; secs=2; rate=500; echo "# sanitizer build ($bin): $events events" ;;
+esac
+work=$(mktemp -d "${TMPDIR:-/tmp}/ladder-bench-test.XXXXXX")
+bench_pid=""
+cleanup() {
+  [ -n "$bench_pid" ] && kill -TERM "$bench_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- stderr"; tail -30 "$work/err.log" 2>/dev/null || true; exit 1; }
+
+rc=0; "$bin/ladder-bench" --events abc >/dev/null 2>"$work/usage.log" || rc=$?
+[ "$rc" -eq 2 ] || fail "--events abc: exit $rc, expected 2"
+grep -q -- "--events" "$work/usage.log" || fail "--events abc: the error does not name the option"
+"$bin/ladder-bench" --help | grep -q -- "--latency-seconds" || fail "--help does not list --latency-seconds"
+mkdir "$work/tmp"
+rc=0; TMPDIR=$work/tmp "$bin/ladder-bench" --partitions 1 --events 20000 --latency-seconds 1 --rate 100 \
+  >/dev/null 2>"$work/usage.log" || rc=$?
+[ "$rc" -eq 2 ] || fail "--partitions 1 for 20000 events: exit $rc, expected 2"
+grep -q -- "--partitions 1: .*give at least" "$work/usage.log" \
+  || fail "--partitions 1: the error does not say how many are needed: $(cat "$work/usage.log")"
+[ -z "$(ls -A "$work/tmp")" ] || fail "--partitions 1: the temporary directory was left behind"
+echo "ok - usage errors exit 2 and name the option (a backlog the partitions cannot hold, too); --help lists the options"
+
+rc=0
+TMPDIR=$work/tmp "$bin/ladder-bench" --events "$events" --latency-seconds "$secs" --rate "$rate" \
+  >"$work/table.txt" 2>"$work/err.log" || rc=$?
+[ "$rc" -eq 0 ] || fail "ladder-bench exited $rc"
+cat "$work/table.txt"
+grep -q "^ladder-worker: ladder-bench" "$work/table.txt" || fail "no table heading"
+grep -q "^  $events events (" "$work/table.txt" || fail "the backlog is not the $events events asked for"
+value() { # the value column of the row whose label starts with $1
+  awk -v l="$1" 'index($0, l) == 1 { s = substr($0, 38); split(s, f, " "); print f[1]; exit }' "$work/table.txt"
+}
+for row in "sustained rate (worker)" "ceiling: passthrough" "ceiling: one Redis script/event" \
+           "worker / passthrough" "worker / one script per event" "decision latency p50 at" \
+           "decision latency p99" "decision latency max" "worker CPU per event" \
+           "Redis CPU per event" "Redis commands per event" "Redis memory per enterprise" \
+           "worker peak RSS (VmHWM)" "restart to first decision"; do
+  v=$(value "$row")
+  [ -n "$v" ] || fail "row '$row' is missing"
+  /usr/bin/python3 -c 'import sys; v = float(sys.argv[1]); sys.exit(0 if v > 0 else 1)' "$v" 2>/dev/null \
+    || fail "row '$row' has no positive value: '$v'"
+done
+echo "ok - the table has every row, each with a positive value (ceilings included)"
+grep -Eq "^sustained rate \(worker\).*(met|MISSED)$" "$work/table.txt" || fail "the sustained rate has no met/MISSED verdict"
+grep -Eq "^restart to first decision.*session.timeout.ms 6000" "$work/table.txt" \
+  || fail "the restart row does not state session.timeout.ms"
+echo "ok - targets are shown with met/MISSED and the restart row states its settings"
+grep -q "sustained:" "$work/err.log" && grep -q "ceiling: passthrough" "$work/err.log" \
+  && grep -q "latency:" "$work/err.log" && grep -q "restart:" "$work/err.log" \
+  || fail "progress on stderr does not name every phase"
+[ -z "$(ls -A "$work/tmp")" ] || fail "the temporary directory was left behind: $(ls "$work/tmp")"
+echo "ok - progress names every phase on stderr; the temporary directory is removed"
+
+# SIGTERM during the run: exit 1, every child stopped, directory removed.
+TMPDIR=$work/tmp "$bin/ladder-bench" --events "$events" --latency-seconds "$secs" --rate "$rate" \
+  >"$work/table2.txt" 2>"$work/err.log" &
+bench_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "sustained: starting" "$work/err.log" && break
+  kill -0 "$bench_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q "sustained: starting" "$work/err.log" || fail "the second run did not reach its sustained phase"
+children=$(pgrep -P "$bench_pid" | tr '\n' ' ')
+[ -n "$children" ] || fail "no child processes seen"
+kill -TERM "$bench_pid"
+rc=0; wait "$bench_pid" || rc=$?
+bench_pid=""
+[ "$rc" -eq 1 ] || fail "after SIGTERM: exit $rc, expected 1"
+grep -q "interrupted" "$work/err.log" || fail "after SIGTERM: no 'interrupted' on stderr"
+for pid in $children; do
+  ! kill -0 "$pid" 2>/dev/null || fail "after SIGTERM: child $pid still runs"
+done
+[ -z "$(ls -A "$work/tmp")" ] || fail "after SIGTERM: the temporary directory was left behind"
+[ ! -s "$work/table2.txt" ] || fail "after SIGTERM: a table was printed"
+echo "ok - SIGTERM mid-run: exit 1, its $(echo $children | wc -w) child processes stopped, directory removed"
