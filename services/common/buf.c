@@ -95,3 +95,14 @@ int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     }
     return -1;
 }
+
+void ldr_buf_shrink(ldr_buf_t *b) {
+    if (b->cap == b->len) return;
+    if (!b->len) {
+        ldr_buf_fini(b);
+        ldr_buf_init(b);
+        return;
+    }
+    b->data = ldr_realloc(b->data, b->len);
+    b->cap = b->len;
+}

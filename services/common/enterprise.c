@@ -280,6 +280,7 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
         ldr_get_varint(&r, &hlen) || hlen > (uint64_t)(r.end - r.p))
         goto bad;
     ldr_buf_append(&e->history, r.p, (size_t)hlen);
+    ldr_buf_shrink(&e->history);
     r.p += hlen;
     e->history_count = (int)hcount;
     /* Every entry must read back: check them now, not when the API asks. */
@@ -366,6 +367,7 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     }
     ldr_buf_append_varint(&e->history, one.len);
     ldr_buf_append(&e->history, one.data, one.len);
+    ldr_buf_shrink(&e->history); /* thousands of these stay cached */
     e->history_count++;
     ldr_buf_fini(&one);
 }
