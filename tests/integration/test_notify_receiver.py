@@ -2,12 +2,12 @@
 """A webhook receiver for ladder-notify's tests and benchmark (standard library only).
 
   test_notify_receiver.py --port-file FILE | --port N  --log FILE
-                          [--route PATH=MODE:SECRET]...
+                          [--bodies] [--route PATH=MODE:SECRET]...
 
 Serves POST /PATH with HTTP/1.1 keep-alive, one thread per connection, and
 appends one JSON line per request to --log at its arrival, before answering:
   {"path", "id", "type", "arrival_ms", "latency_ms", "sig_ok", "status",
-   "body_sha256", "attempt"}
+   "body_sha256", "attempt"} (and "body", the text, with --bodies)
 latency_ms = arrival - the CloudEvent's data.decided_at (the bench sets it to
 the message's Kafka create time). "attempt" counts the requests for that id
 on that path. sig_ok says whether X-Ladder-Signature is sha256=<hex of
@@ -39,6 +39,7 @@ lock = threading.Lock()
 attempts = {}
 routes = {}
 log = None
+keep_bodies = False
 
 
 def decided_ms(ev):
@@ -89,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
                "content_type": self.headers.get("Content-Type"),
                "status": status, "attempt": n,
                "body_sha256": hashlib.sha256(body).hexdigest()}
+        if keep_bodies:
+            rec["body"] = body.decode("utf-8", "replace")
         with lock:
             log.write(json.dumps(rec) + "\n")
             log.flush()
@@ -111,13 +114,15 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global log
+    global log, keep_bodies
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--log", required=True)
     ap.add_argument("--route", action="append", default=[])
+    ap.add_argument("--bodies", action="store_true")
     a = ap.parse_args()
+    keep_bodies = a.bodies
     for r in a.route:
         path, rest = r.split("=", 1)
         mode, secret = rest.rsplit(":", 1)
