@@ -478,6 +478,27 @@ static void nt_commit(nt_t *nt, const rd_kafka_topic_partition_list_t *only,
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* The result of an asynchronous commit (served on the main thread by the
+ * consumer poll). A failed partition is committed again on the next round. */
+static void nt_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *offsets,
+                         void *opaque) {
+    (void)rk;
+    nt_t *nt = opaque;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+        err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        int pn = offsets->elems[i].partition;
+        rd_kafka_resp_err_t perr =
+            offsets->elems[i].err ? offsets->elems[i].err : err;
+        LDR_LOG_WARN("commit of %s/%d at %lld: %s; retrying", nt->topic, pn,
+                     (long long)offsets->elems[i].offset,
+                     rd_kafka_err2str(perr));
+        if (pn >= 0 && pn < NT_MAX_PARTITIONS) nt->part[pn].committed_next = -1;
+    }
+}
+
 /* Forgets a partition: its notices still queued are abandoned (the next
  * owner reads them again from the committed offset). */
 static void nt_part_drop(nt_t *nt, int pn) {
@@ -980,6 +1001,7 @@ static rd_kafka_t *nt_consumer(nt_t *nt, char *err, size_t n) {
                           err, n) != RD_KAFKA_CONF_OK)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, nt_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, nt_commit_cb);
     rd_kafka_conf_set_opaque(conf, nt);
     return rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, n);
 fail:
