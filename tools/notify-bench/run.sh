@@ -73,6 +73,8 @@ for _ in $(seq 1 600); do
   [ "$got" -ge "$want" ] && break
   sleep 0.1
 done
+cpu() { awk -v hz="$(getconf CLK_TCK)" "{printf \"%.1f\", (\$14 + \$15) / hz}" "/proc/$1/stat"; }
+echo "# CPU seconds: ladder-notify $(cpu "$notify"), receiver $(cpu "$recv"); load average $(cut -d" " -f1-3 /proc/loadavg)"
 kill -TERM "$notify"; wait "$notify" || true; notify=
 /usr/bin/python3 - "$work/recv.jsonl" "$work/produced.txt" "$subs" <<"PY"
 import json, sys
