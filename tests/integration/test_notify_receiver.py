@@ -18,7 +18,7 @@ Modes:
   ok         200
   fail       500, always
   flaky:S    for ids whose number (the digits after the last '-') is 1 mod 4:
-             attempt 1 closes the connection without an answer, attempt 2
+             attempt 1 closes the connection in the middle of the answer, attempt 2
              answers only after S seconds (beyond notify.timeout.ms), attempt
              3 answers 500, later attempts 200; other ids 200
   gate:FILE  503 while FILE exists, else 200
@@ -96,8 +96,14 @@ class Handler(BaseHTTPRequestHandler):
             log.write(json.dumps(rec) + "\n")
             log.flush()
         if status == "closed":
+            # The connection closes in the middle of the answer: the
+            # client must count a failure. (With no byte at all, libcurl
+            # would quietly resend on a fresh connection when it had reused
+            # this one.)
             self.close_connection = True
             try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+                self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
