@@ -522,6 +522,14 @@ static void nt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     nt_t *nt = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* Where each partition resumes: its committed offset. The first
+         * message read must be that one; a later one means the log lost
+         * the decisions in between (nt_handle counts them). Without a
+         * committed offset, consumption starts at the log's beginning. */
+        rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, 10000);
+        if (cerr)
+            LDR_LOG_WARN("reading the committed offsets: %s",
+                         rd_kafka_err2str(cerr));
         for (int i = 0; i < parts->cnt; i++) {
             int pn = parts->elems[i].partition;
             if (pn < 0 || pn >= NT_MAX_PARTITIONS) continue;
@@ -529,6 +537,8 @@ static void nt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             nt_part_drop(nt, pn);
             p->owned = true;
             p->done_next = p->committed_next = p->seen_next = -1;
+            if (!cerr && !parts->elems[i].err && parts->elems[i].offset >= 0)
+                p->seen_next = p->committed_next = parts->elems[i].offset;
         }
         LDR_LOG_INFO("assigned %d partitions of %s", parts->cnt, nt->topic);
         rd_kafka_assign(rk, parts);
