@@ -172,15 +172,16 @@ typedef struct nt {
     const char *deadletter_path;
     pthread_mutex_t deadletter_lock;
     atomic_bool stopping;
-    size_t inflight; /* entries in the partition lists */
-    bool paused;
+    size_t inflight;  /* entries in the partition lists */
+    bool paused;      /* too much outstanding (nt_flow) */
+    bool rebalancing; /* a commit found the group rebalancing */
     int64_t next_refresh_ms, next_commit_ms;
     uint64_t read, selected, undecodable, lost;
     ldr_metrics_t *metrics;
     struct {
         ldr_metric_t *decisions, *undecodable, *lost, *delivered, *failed;
         ldr_metric_t *dead_letters, *latency, *queue, *lag, *assigned,
-            *committed;
+            *committed, *commit_failures;
     } m;
     ldr_http_t *http;
     atomic_llong heartbeat_ms;
@@ -448,6 +449,16 @@ static void nt_advance(nt_t *nt) {
     }
 }
 
+/* Commits refused because the group is rebalancing (or this member's
+ * generation just ended) are expected around every rebalance: they are
+ * counted and logged at debug level, and the partition is committed again
+ * on the next round, or by its next owner. */
+static bool nt_commit_rebalancing(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
 /* Commits every owned partition whose finished position moved (only those
  * of @p only when not NULL). */
 static void nt_commit(nt_t *nt, const rd_kafka_topic_partition_list_t *only,
@@ -465,9 +476,15 @@ static void nt_commit(nt_t *nt, const rd_kafka_topic_partition_list_t *only,
     }
     if (list->cnt) {
         rd_kafka_resp_err_t kerr = rd_kafka_commit(nt->consumer, list, !sync);
-        if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            LDR_LOG_WARN("commit: %s", rd_kafka_err2str(kerr));
-        else
+        if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            ldr_metrics_add(nt->m.commit_failures, NULL, 1);
+            if (nt_commit_rebalancing(kerr))
+                LDR_LOG_INFO("commit: %s: the next owner of these "
+                             "partitions sends again what was not committed",
+                             rd_kafka_err2str(kerr));
+            else
+                LDR_LOG_WARN("commit: %s", rd_kafka_err2str(kerr));
+        } else
             for (int i = 0; i < list->cnt; i++) {
                 nt_part_t *p = &nt->part[list->elems[i].partition];
                 p->committed_next = list->elems[i].offset;
@@ -476,6 +493,22 @@ static void nt_commit(nt_t *nt, const rd_kafka_topic_partition_list_t *only,
             }
     }
     rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* The group is rebalancing: nothing read from now on could be committed
+ * before the partitions move, so reading more would only make work for
+ * their next owner to repeat. Consumption pauses until the assignment of
+ * the new generation. (A real Kafka accepts commits while a rebalance is
+ * being prepared; the embedded cluster refuses them.) */
+static void nt_pause_for_rebalance(nt_t *nt) {
+    if (nt->rebalancing) return;
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(nt->consumer, &assigned) || !assigned) return;
+    rd_kafka_pause_partitions(nt->consumer, assigned);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    nt->rebalancing = true;
+    LDR_LOG_INFO("the group is rebalancing: consumption paused until the new "
+                 "assignment");
 }
 
 /* The result of an asynchronous commit (served on the main thread by the
@@ -492,9 +525,16 @@ static void nt_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         int pn = offsets->elems[i].partition;
         rd_kafka_resp_err_t perr =
             offsets->elems[i].err ? offsets->elems[i].err : err;
-        LDR_LOG_WARN("commit of %s/%d at %lld: %s; retrying", nt->topic, pn,
-                     (long long)offsets->elems[i].offset,
-                     rd_kafka_err2str(perr));
+        ldr_metrics_add(nt->m.commit_failures, NULL, 1);
+        if (nt_commit_rebalancing(perr)) nt_pause_for_rebalance(nt);
+        if (nt_commit_rebalancing(perr))
+            LDR_LOG_DEBUG("commit of %s/%d at %lld: %s", nt->topic, pn,
+                          (long long)offsets->elems[i].offset,
+                          rd_kafka_err2str(perr));
+        else
+            LDR_LOG_WARN("commit of %s/%d at %lld: %s; retrying", nt->topic, pn,
+                         (long long)offsets->elems[i].offset,
+                         rd_kafka_err2str(perr));
         if (pn >= 0 && pn < NT_MAX_PARTITIONS) nt->part[pn].committed_next = -1;
     }
 }
@@ -542,7 +582,12 @@ static void nt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         LDR_LOG_INFO("assigned %d partitions of %s", parts->cnt, nt->topic);
         rd_kafka_assign(rk, parts);
-        if (nt->paused) rd_kafka_pause_partitions(rk, parts);
+        /* A new generation: commits work again. */
+        nt->rebalancing = false;
+        if (nt->paused)
+            rd_kafka_pause_partitions(rk, parts);
+        else
+            rd_kafka_resume_partitions(rk, parts);
     } else {
         /* Commit what every subscriber finished, then let go. */
         nt_advance(nt);
@@ -560,6 +605,7 @@ static void nt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void nt_flow(nt_t *nt) {
     bool pause = nt->inflight >= NT_INFLIGHT_MAX;
     bool resume = nt->inflight <= NT_INFLIGHT_MAX / 2;
+    if (nt->rebalancing) return;
     if ((nt->paused && !resume) || (!nt->paused && !pause)) return;
     rd_kafka_topic_partition_list_t *assigned = NULL;
     if (rd_kafka_assignment(nt->consumer, &assigned) || !assigned) return;
@@ -784,6 +830,11 @@ static void nt_metrics_register(nt_t *nt) {
     nt->m.committed = ldr_metrics_gauge(
         m, "ladder_notify_committed_offset",
         "The offset last committed for an owned partition.", "partition");
+    nt->m.commit_failures = ldr_metrics_counter(
+        m, "ladder_notify_commit_failures_total",
+        "Offset commits the group refused (usually during a rebalance); "
+        "what they would have committed may be sent again.",
+        NULL);
     nt->m.assigned =
         ldr_metrics_gauge(m, "ladder_notify_partitions_assigned",
                           "Partitions of the decisions topic this process "
