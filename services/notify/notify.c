@@ -38,7 +38,9 @@
  * and freed by whoever lets go last. When more than NT_INFLIGHT_MAX entries
  * are outstanding (a subscriber is down and retrying), consumption pauses
  * until half of them are done, so memory stays bounded while the consumer
- * keeps serving the group.
+ * keeps serving the group. Likewise, once a commit is refused because the
+ * group is rebalancing, reading pauses until the new assignment: nothing
+ * read in between could be committed before the partitions move.
  *
  * On SIGTERM or SIGINT the subscriber threads abandon the request in hand
  * (the transfer is aborted from curl's progress callback) and their backoff
