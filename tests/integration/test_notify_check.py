@@ -16,11 +16,14 @@ DEFAULT = ["REVOKED", "CANCELLED", "EXPIRED"]
 
 
 def load(path):
+    """The complete lines of a JSON Lines file (a receiver may be writing
+    its last line while this reads it)."""
     try:
         with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            text = f.read()
     except FileNotFoundError:
         return []
+    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
 
 
 def produced(path):
