@@ -142,6 +142,7 @@ typedef struct nt_part {
     int64_t done_next;      /* offset after the last finished entry, or -1 */
     int64_t committed_next; /* what was last committed, or -1 */
     int64_t seen_next;      /* offset after the last message read, or -1 */
+    bool from_log_start;    /* nothing committed: reading from the start */
 } nt_part_t;
 
 struct nt;
@@ -564,14 +565,6 @@ static void nt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     nt_t *nt = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        /* Where each partition resumes: its committed offset. The first
-         * message read must be that one; a later one means the log lost
-         * the decisions in between (nt_handle counts them). Without a
-         * committed offset, consumption starts at the log's beginning. */
-        rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, 10000);
-        if (cerr)
-            LDR_LOG_WARN("reading the committed offsets: %s",
-                         rd_kafka_err2str(cerr));
         for (int i = 0; i < parts->cnt; i++) {
             int pn = parts->elems[i].partition;
             if (pn < 0 || pn >= NT_MAX_PARTITIONS) continue;
@@ -579,8 +572,7 @@ static void nt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             nt_part_drop(nt, pn);
             p->owned = true;
             p->done_next = p->committed_next = p->seen_next = -1;
-            if (!cerr && !parts->elems[i].err && parts->elems[i].offset >= 0)
-                p->seen_next = p->committed_next = parts->elems[i].offset;
+            p->from_log_start = false;
         }
         LDR_LOG_INFO("assigned %d partitions of %s", parts->cnt, nt->topic);
         rd_kafka_assign(rk, parts);
@@ -715,19 +707,42 @@ static int64_t nt_lag(nt_t *nt, int pn) {
         from = p->v[p->head]->offset;
     else if (p->seen_next >= 0)
         from = p->seen_next;
-    else {
-        rd_kafka_topic_partition_list_t *l =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, nt->topic, pn);
-        rd_kafka_position(nt->consumer, l);
-        from = l->elems[0].offset;
-        rd_kafka_topic_partition_list_destroy(l);
-        if (from < 0) return -1;
-    }
+    else if (p->from_log_start && lo >= 0)
+        from = lo;
+    else
+        return -1;
     return hi > from ? hi - from : 0;
 }
 
+/* Where the owned partitions that have not had a message since their
+ * assignment stand: their committed offsets (asked here, on the main
+ * thread, not in the rebalance callback, where a slow answer would hold up
+ * the whole group). It is the offset the first message must have, so a
+ * later one shows decisions evicted before they were read (nt_handle), and
+ * it is where the lag counts from. Without a committed offset reading
+ * starts at the beginning of the log. */
+static void nt_learn_positions(nt_t *nt) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (int pn = 0; pn < NT_MAX_PARTITIONS; pn++) {
+        nt_part_t *p = &nt->part[pn];
+        if (p->owned && p->seen_next < 0 && !p->len && !p->from_log_start)
+            rd_kafka_topic_partition_list_add(l, nt->topic, pn);
+    }
+    if (l->cnt && !rd_kafka_committed(nt->consumer, l, 500))
+        for (int i = 0; i < l->cnt; i++) {
+            nt_part_t *p = &nt->part[l->elems[i].partition];
+            if (l->elems[i].err || !p->owned || p->seen_next >= 0 || p->len)
+                continue;
+            if (l->elems[i].offset >= 0)
+                p->seen_next = p->committed_next = l->elems[i].offset;
+            else
+                p->from_log_start = true;
+        }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void nt_refresh(nt_t *nt) {
+    nt_learn_positions(nt);
     int owned = 0;
     for (int pn = 0; pn < NT_MAX_PARTITIONS; pn++) {
         nt_part_t *p = &nt->part[pn];
