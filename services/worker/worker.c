@@ -34,7 +34,15 @@
  * With clock.tick.interval.ms set, the worker writes ClockTicks into its own
  * caught-up partitions whose clock is behind the wall clock, so the timers
  * of a quiet partition fire. A fatal error of the idempotent producer is
- * survived by recreating it and re-sending the outboxes. */
+ * survived by recreating it and re-sending the outboxes.
+ *
+ * TEST-ONLY: when the environment variable LADDERTEST_HOLD_BEFORE_STORE
+ * names a file, the worker waits, polling every 10 ms, just before the
+ * atomic step of each batch (ldr_store_commit in wk_process) for as long as
+ * that file exists. The fault suite (tests/faults) uses it to freeze a
+ * worker deterministically between deciding a batch and storing it, so
+ * that the owner-epoch fence is certain to refuse the batch. Unset, it
+ * costs one pointer test per batch. */
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/http.h"
@@ -512,6 +520,23 @@ static void wk_count(wk_t *w) {
                             (double)types[t]);
 }
 
+/* TEST-ONLY (tests/faults): while the file named by
+ * LADDERTEST_HOLD_BEFORE_STORE exists, wait before the atomic step. */
+static void wk_test_hold(void) {
+    static const char *path;
+    static bool read;
+    if (!read) {
+        path = getenv("LADDERTEST_HOLD_BEFORE_STORE");
+        read = true;
+    }
+    if (!path || access(path, F_OK) != 0) return;
+    LDR_LOG_WARN("test hold: waiting before the store while %s exists", path);
+    while (access(path, F_OK) == 0) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Decides and stores the batch in hand. Returns LDR_ERR_TRANSIENT when
  * Redis is down (the batch is dropped and will be replayed). */
 static ldr_err_t wk_process(wk_t *w, int pn) {
@@ -609,6 +634,7 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
     b.outbox = w->payload.len ? w->payload.data : NULL;
     b.outbox_len = w->payload.len;
     b.notices_maxlen = 10000;
+    wk_test_hold(); /* TEST-ONLY: LADDERTEST_HOLD_BEFORE_STORE */
     ldr_err_t rc = ldr_store_commit(w->store, &b, err, sizeof(err));
     if (rc == LDR_ERR_FENCED) {
         /* Another owner wrote, or Redis rewound: the cache is not the
