@@ -135,7 +135,7 @@ typedef struct wk {
         ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
         ldr_metric_t *batch_seconds, *latency_seconds;
         ldr_metric_t *lag, *backlog, *assigned;
-        ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost;
+        ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost, *rewound;
     } m;
     ldr_http_t *http;
     int64_t next_refresh_ms;
@@ -406,6 +406,10 @@ static ldr_err_t wk_take(wk_t *w, int partition) {
     wk_part_t *p = &w->part[partition];
     char err[512];
     ldr_err_t rc;
+    /* A partition still owned is being reloaded (fenced, or Redis came
+     * back): remember how far this worker had stored, to tell a rewound
+     * store from a restart. */
+    int64_t cached = p->owned ? p->next_offset : -1;
     ldr_partition_destroy(p->state);
     p->state = ldr_partition_new(w->policies);
     p->npending = 0;
@@ -423,6 +427,17 @@ static ldr_err_t wk_take(wk_t *w, int partition) {
         LDR_LOG_ERROR("partition %d: %s", partition, err);
         wk_redis_error(w);
         return rc;
+    }
+    int64_t stored = p->next_offset >= 0 ? p->next_offset : 0;
+    if (cached > stored) {
+        /* Redis lost writes it had acknowledged (an AOF restart loses the
+         * last second): the state and the offset rewound together, and
+         * the messages since are replayed. */
+        LDR_LOG_WARN("partition %d: the store rewound from offset %lld to "
+                     "%lld: replaying %lld messages",
+                     partition, (long long)cached, (long long)stored,
+                     (long long)(cached - stored));
+        ldr_metrics_add(w->m.rewound, NULL, (double)(cached - stored));
     }
     p->owned = true;
     LDR_LOG_INFO("partition %d: owner epoch %lld, %zu enterprises, resuming "
@@ -868,6 +883,12 @@ static void wk_metrics_register(wk_t *w) {
         m, "ladder_worker_fenced_batches_total",
         "Batches Redis refused (another owner, or a rewound store): the "
         "partition was reloaded.",
+        NULL);
+    w->m.rewound = ldr_metrics_counter(
+        m, "ladder_worker_rewound_messages_total",
+        "Messages replayed because a reload found the stored next offset "
+        "behind what this worker had stored (Redis lost acknowledged "
+        "writes).",
         NULL);
     /* Every code and type from the start, so a rate is 0, not missing. */
     for (int c = 1; c < WK_CODES; c++)
