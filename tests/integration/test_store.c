@@ -189,6 +189,108 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     ldr_store_destroy(s);
 }
 
+/* Everything Redis holds for partition 5 (every ldr:{p5}:* key, DUMPed),
+ * as one comparable blob, with its key count. Caller frees. */
+static char *snapshot(redisContext *c, size_t *len, size_t *keys) {
+    redisReply *k = redisCommand(c, "KEYS ldr:{p5}:*");
+    assert_true(k && k->type == REDIS_REPLY_ARRAY);
+    /* KEYS has no order: sort by name so two snapshots compare. */
+    for (size_t i = 1; i < k->elements; i++)
+        for (size_t j = i;
+             j > 0 && strcmp(k->element[j - 1]->str, k->element[j]->str) > 0;
+             j--) {
+            redisReply *t = k->element[j];
+            k->element[j] = k->element[j - 1];
+            k->element[j - 1] = t;
+        }
+    ldr_buf_t b;
+    ldr_buf_init(&b);
+    for (size_t i = 0; i < k->elements; i++) {
+        redisReply *d = redisCommand(c, "DUMP %s", k->element[i]->str);
+        assert_true(d && d->type == REDIS_REPLY_STRING);
+        ldr_buf_append(&b, k->element[i]->str, k->element[i]->len + 1);
+        ldr_buf_append(&b, d->str, d->len);
+        freeReplyObject(d);
+    }
+    *keys = k->elements;
+    freeReplyObject(k);
+    *len = b.len;
+    char *out = malloc(b.len + 1);
+    memcpy(out, b.data, b.len);
+    ldr_buf_fini(&b);
+    return out;
+}
+
+/* A batch written with a stale owner epoch (a zombie: another worker
+ * claimed the partition since) is refused as FENCED even though it starts
+ * at the stored next offset, and writes nothing at all: no state, timer,
+ * counter, outbox entry, notice, offset or clock. */
+static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    redisReply *r = redisCommand(c, "FLUSHALL");
+    freeReplyObject(r);
+    int64_t old_epoch, new_epoch;
+    assert_int_equal(ldr_store_claim(s, 5, &old_epoch, err, sizeof(err)),
+                     LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    tick(p, &out, 1, t + 8 * DAY);
+    assert_int_equal(commit(s, p, &out, old_epoch, 0, 2, err), LDR_OK);
+
+    /* Another owner claims the partition. */
+    assert_int_equal(ldr_store_claim(s, 5, &new_epoch, err, sizeof(err)),
+                     LDR_OK);
+    assert_true(new_epoch > old_epoch);
+    size_t before_len, before_keys;
+    char *before = snapshot(c, &before_len, &before_keys);
+    assert_int_equal(before_keys, 5); /* meta, ent, timers, counters, outbox */
+
+    /* The zombie's next batch touches everything a batch can write: a new
+     * enterprise, timers, counters, the outbox and (EXPIRED) notices. */
+    ldr_machine_out_clear(&out);
+    app(p, &out, 2, "91440300MA5F0XYZ2R", "b", t + 9 * DAY);
+    tick(p, &out, 3, t + 4 * 365 * DAY);
+    assert_true(out.count >= 3);
+    ldr_err_t rc = commit(s, p, &out, old_epoch, 2, 4, err);
+    assert_int_equal(rc, LDR_ERR_FENCED);
+    assert_non_null(strstr(err, "FENCED"));
+    size_t after_len, after_keys;
+    char *after = snapshot(c, &after_len, &after_keys);
+    assert_int_equal(after_keys, before_keys); /* no notices stream */
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 2);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta epoch"), new_epoch);
+
+    /* The same batch with the current epoch is taken. */
+    ldr_partition_t *q = ldr_partition_new(policies);
+    int64_t next;
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    assert_int_equal(next, 2);
+    ldr_machine_out_clear(&out);
+    app(q, &out, 2, "91440300MA5F0XYZ2R", "b", t + 9 * DAY);
+    tick(q, &out, 3, t + 4 * 365 * DAY);
+    assert_int_equal(commit(s, q, &out, new_epoch, 2, 4, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 4);
+    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
+    assert_true(ival(c, "XLEN ldr:{p5}:notices") >= 1);
+
+    free(before);
+    free(after);
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
 static void test_store_unreachable_redis_is_transient(void **state) {
     (void)state;
     char err[512];
@@ -217,6 +319,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_step_fence_cas_and_reload),
+        cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
