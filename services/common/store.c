@@ -421,6 +421,14 @@ ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
         ldr_machine_decision_record(&b->decisions[i], &rec);
         json_t *j = ldr_decision_to_json(&rec.u.decision);
         char *text = json_dumps(j, JSON_COMPACT);
+        /* The entry id comes from the message that caused the decision
+         * (its offset + 1, as 0-0 is not a valid id, and its place among
+         * that message's decisions), never from where the batch ended: a
+         * replay cut into other batches writes the same ids. */
+        char id[48];
+        snprintf(id, sizeof(id), "%" PRId64 "-%d", b->decisions[i].offset + 1,
+                 b->decisions[i].n);
+        ldr_args_str(a, id);
         ldr_args_str(a, text);
         free(text);
         json_decref(j);

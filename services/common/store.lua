@@ -20,7 +20,9 @@ ARGV: epoch, first_offset, next_offset, clock,
       n, then n members to remove,
       n, then n (field, delta) pairs,
       outbox payload ("" for none),
-      n, then n notices (JSON), notices_maxlen.
+      n, then n (entry id, notice JSON) pairs, notices_maxlen.
+Notice entry ids are "<offset + 1>-<n>" of the message that caused the
+decision: they follow the log, not the batch boundaries.
 --]]
 
 -- Lua's unpack has a stack limit: write in slices.
@@ -61,7 +63,7 @@ local function step(keys, args)
   local timers_del = take_list()
   local counters = take_pairs()
   local outbox = args[i]; i = i + 1
-  local notices = take_list()
+  local notices = take_pairs()
   local notices_maxlen = args[i]
 
   if #states > 0 then bulk('HSET', keys[2], states) end
@@ -78,9 +80,9 @@ local function step(keys, args)
   if outbox ~= '' then
     redis.call('XADD', keys[4], args[3] .. '-0', 'payload', outbox)
   end
-  for k = 1, #notices do
+  for k = 1, #notices, 2 do
     redis.call('XADD', keys[6], 'MAXLEN', '~', notices_maxlen,
-               args[3] .. '-' .. (k - 1), 'decision', notices[k])
+               notices[k], 'decision', notices[k + 1])
   end
   redis.call('HSET', keys[1], 'next_offset', args[3], 'clock', args[4])
   return 'OK'

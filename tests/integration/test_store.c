@@ -170,7 +170,13 @@ static void test_store_step_fence_cas_and_reload(void **state) {
         -999);
     redisReply *r = redisCommand(c, "XRANGE ldr:{p5}:notices - + COUNT 1");
     assert_true(r && r->elements == 1);
-    assert_string_equal(r->element[0]->element[0]->str, "4-0");
+    /* Its id is the causing message's offset + 1 and the decision's place
+     * among that message's decisions, whatever the batch. */
+    char want[32] = "";
+    for (size_t i = 0; i < out.count && !want[0]; i++)
+        if (out.v[i].decision == LDR_DECISION_EXPIRED)
+            snprintf(want, sizeof(want), "4-%d", out.v[i].n);
+    assert_string_equal(r->element[0]->element[0]->str, want);
     const char *json = r->element[0]->element[1]->element[1]->str;
     assert_non_null(strstr(json, "\"decision\":\"EXPIRED\""));
     assert_non_null(strstr(json, "\"reasons\":[\"NOT_RENEWED\"]"));
@@ -291,6 +297,62 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     ldr_store_destroy(s);
 }
 
+/* The notices stream does not depend on where batches began and ended:
+ * the same messages stored as one batch or as one batch per message give
+ * the same entry ids and contents. */
+static void test_store_notice_ids_follow_the_log(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    char *streams[2];
+    for (int split = 0; split < 2; split++) {
+        redisReply *r = redisCommand(c, "FLUSHALL");
+        freeReplyObject(r);
+        int64_t epoch;
+        assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)),
+                         LDR_OK);
+        ldr_partition_t *p = ldr_partition_new(policies);
+        ldr_machine_out_t out;
+        ldr_machine_out_init(&out);
+        app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+        app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+        tick(p, &out, 2, t + 8 * DAY);
+        if (split) {
+            assert_int_equal(commit(s, p, &out, epoch, 0, 3, err), LDR_OK);
+            ldr_machine_out_clear(&out);
+        }
+        tick(p, &out, 3, t + 4 * 365 * DAY); /* 2 x EXPIRED */
+        tick(p, &out, 4, t + 5 * 365 * DAY);
+        assert_int_equal(commit(s, p, &out, epoch, split ? 3 : 0, 5, err),
+                         LDR_OK);
+        r = redisCommand(c, "XRANGE ldr:{p5}:notices - +");
+        assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        ldr_buf_t b;
+        ldr_buf_init(&b);
+        for (size_t i = 0; i < r->elements; i++) {
+            ldr_buf_append_str(&b, r->element[i]->element[0]->str);
+            ldr_buf_append_str(&b, " ");
+            ldr_buf_append_str(&b, r->element[i]->element[1]->element[1]->str);
+            ldr_buf_append_str(&b, "\n");
+        }
+        ldr_buf_append_byte(&b, 0);
+        streams[split] = strdup(b.data);
+        ldr_buf_fini(&b);
+        freeReplyObject(r);
+        ldr_machine_out_fini(&out);
+        ldr_partition_destroy(p);
+    }
+    assert_string_equal(streams[0], streams[1]);
+    assert_int_equal(strncmp(streams[0], "4-", 2), 0);
+    free(streams[0]);
+    free(streams[1]);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
 static void test_store_unreachable_redis_is_transient(void **state) {
     (void)state;
     char err[512];
@@ -320,6 +382,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_step_fence_cas_and_reload),
         cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
+        cmocka_unit_test(test_store_notice_ids_follow_the_log),
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
