@@ -42,6 +42,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -326,6 +327,43 @@ class Run:
         if out.returncode != 0:
             raise Failure("ladder-feed: " + (out.stderr or out.stdout)[-500:])
         return self.topic_total("ladder.events.v1")
+
+    def feed_paced(self, events_csv, seconds, chunks):
+        """Produces the log as a live stream: the file in `chunks` pieces,
+        one ladder-feed after the other (so the same order and offsets as
+        one run), spread over `seconds`. Runs in a thread; join() it and
+        read .error."""
+        with open(events_csv, encoding="utf-8") as f:
+            header, rows = f.readline(), f.readlines()
+        paths = []
+        per = (len(rows) + chunks - 1) // chunks
+        for i in range(chunks):
+            path = os.path.join(self.work, "chunk%03d.csv" % i)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(header)
+                f.writelines(rows[i * per:(i + 1) * per])
+            paths.append(path)
+
+        def feed():
+            t0 = time.monotonic()
+            try:
+                for i, path in enumerate(paths):
+                    delay = t0 + seconds * i / chunks - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    out = subprocess.run([os.path.join(BIN, "ladder-feed"),
+                                          path], env=self.env,
+                                         capture_output=True, text=True)
+                    if out.returncode != 0:
+                        raise Failure("ladder-feed %s: %s" % (
+                            path, (out.stderr or out.stdout)[-300:]))
+            except Exception as e:  # reported by the caller
+                thread.error = e
+
+        thread = threading.Thread(target=feed, daemon=True)
+        thread.error = None
+        thread.start()
+        return thread
 
     def topic_total(self, topic):
         out = subprocess.run([os.path.join(BIN, "ladder-decisions"), "--topic",
@@ -733,8 +771,12 @@ def kafka_control(run, line):
 
 
 def scenario_kafka(run, rng, total):
+    # The log arrives as a live stream over 24 s, so that every fault
+    # lands while the workers consume and the feed produces.
     run.start_reader()
     w = run.start_worker()
+    run.wait_log(w, "resuming at offset")
+    feeder = run.feed_paced(ref_paths(run.ref_dir)["events"], 24, 48)
     # (what, command on, command off, seconds) in a random order.
     faults = [
         ("broker 2 down", ["broker-down 2"], ["broker-up 2"], 3),
@@ -748,9 +790,11 @@ def scenario_kafka(run, rng, total):
     ]
     rng.shuffle(faults)
     done = []
-    for at, (what, on, off, secs) in zip(points(rng, total, len(faults), 0.1,
-                                                0.8, 0.12), faults):
-        s = run.wait_stored(at)
+    t0 = time.monotonic()
+    starts = sorted(rng.uniform(0, 4) + 5 * i for i in range(len(faults)))
+    for start, (what, on, off, secs) in zip(starts, faults):
+        time.sleep(max(0, t0 + start - time.monotonic()))
+        s, _ = run.progress()
         for c in on:
             kafka_control(run, c)
         time.sleep(secs)
@@ -758,6 +802,12 @@ def scenario_kafka(run, rng, total):
             kafka_control(run, c)
         say("    %s for %d s at %d stored messages" % (what, secs, s))
         done.append(what)
+    feeder.join()
+    if feeder.error:
+        raise Failure(str(feeder.error))
+    if run.topic_total("ladder.events.v1") != total:
+        raise Failure("the live feed produced %d messages, not %d" % (
+            run.topic_total("ladder.events.v1"), total))
     fig = run.finish(total)
     log = open(os.path.join(run.work, "kafka.log"), errors="replace").read()
     oks = len(re.findall(r"control: .*: ok", log))
@@ -771,14 +821,21 @@ def scenario_kafka(run, rng, total):
 
 
 def scenario_workers(run, rng, total):
+    # A live stream over 30 s, so that a worker added late still finds
+    # work: each change of membership costs a rebalance of several seconds.
     run.start_reader()
     ws = [run.start_worker() for _ in range(3)]
-    at = points(rng, total, 3, 0.15, 0.85, 0.15)
+    for w in ws:
+        run.wait_log(w, "resuming at offset")
+    feeder = run.feed_paced(ref_paths(run.ref_dir)["events"], 30, 60)
     order = ["term", "kill", "add"]
     rng.shuffle(order)
     done = []
-    for a, what in zip(at, order):
-        s = run.wait_stored(a)
+    t0 = time.monotonic()
+    for i, what in enumerate(order):
+        time.sleep(max(0, t0 + 3 + 8 * i + rng.uniform(0, 3) -
+                       time.monotonic()))
+        s, _ = run.progress()
         if what == "term":
             w = ws.pop(rng.randrange(len(ws)))
             rc = run.kill_worker(w, signal.SIGTERM)
@@ -795,6 +852,9 @@ def scenario_workers(run, rng, total):
             ws.append(w)
             done.append("added %s at %d" % (w["name"], s))
         say("    " + done[-1])
+    feeder.join()
+    if feeder.error:
+        raise Failure(str(feeder.error))
     fig = run.finish(total)
     for w in run.workers:
         if "resuming at offset" not in run.log(w):
@@ -857,7 +917,7 @@ def scenario_poison(run, rng, info, ref_decisions, ref_state):
     mix_seed = rng.randrange(1, 2**31)
     out = subprocess.run([poison, "mix", run.bootstrap,
                           os.path.join(SRC, "schemas"),
-                          ref_paths(run.ref_dir)["events"], "20",
+                          ref_paths(run.ref_dir)["events"], "21",
                           str(mix_seed), sent], capture_output=True, text=True)
     if out.returncode != 0:
         raise Failure("poison mix: " + (out.stderr or out.stdout)[-500:])
@@ -983,12 +1043,18 @@ def run_scenario(name, seed, ref_dir):
                 fig = scenario_poison(run, rng, info, ref_decisions,
                                       ref_state)
             else:
-                total = run.produce_log(ref_paths(ref_dir)["events"])
+                if name in ("kafka", "workers"):
+                    total = info["messages"]  # produced live by the scenario
+                    say("ok - the reference's log (%d events, %d messages) "
+                        "is produced again as a live stream" % (
+                            info["events"], total))
+                else:
+                    total = run.produce_log(ref_paths(ref_dir)["events"])
+                    say("ok - the reference's log produced again: %d "
+                        "events, %d messages" % (info["events"], total))
                 if total != info["messages"]:
                     raise Failure("the log has %d messages, the reference %d"
                                   % (total, info["messages"]))
-                say("ok - the reference's log produced again: %d events, %d "
-                    "messages" % (info["events"], total))
                 fig = SCENARIO_FNS[name](run, rng, total)
                 n, dups = run.compare(ref_decisions, ref_state)
                 fig.update(events=info["events"], messages=total,
