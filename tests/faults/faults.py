@@ -35,6 +35,8 @@ times the size (500,000 events instead of 50,000). Figures of each run go
 to DIR/results/SCENARIO.json. Exit status 0 when every check passed.
 """
 import bisect
+import gzip
+import hashlib
 import json
 import os
 import random
@@ -150,9 +152,17 @@ def stored(r, parts):
     return n, o
 
 
-def dump_state(r, parts):
+def _digest(data):
+    return hashlib.md5(data if isinstance(data, bytes) else
+                       data.encode()).hexdigest()[:16]
+
+
+def dump_state(r, parts, ent_fix=None, notice_fix=None):
     """Everything the store keeps but owner epochs and the outbox, as a
-    JSON-able dict (binary values hex-encoded)."""
+    JSON-able dict. Large values are kept as digests, so that the 500,000
+    event runs stay small: each enterprise state, each notice, and each
+    partition's timers as a whole. ent_fix(p, {uscc: hex}) and
+    notice_fix(p, id, decision) may rewrite them first."""
     state = {"ldr:partitions": (r("GET", "ldr:partitions") or b"").decode()}
     known = {b"meta", b"ent", b"timers", b"outbox", b"counters", b"notices"}
     for key in r("KEYS", "ldr:*"):
@@ -168,14 +178,25 @@ def dump_state(r, parts):
                 for i in range(0, len(meta), 2) if meta[i] != b"epoch"}
         ent = r("HGETALL", k + "ent") or []
         ent = {ent[i].decode(): ent[i + 1].hex() for i in range(0, len(ent), 2)}
+        if ent_fix and ent:
+            ent = ent_fix(p, ent)
+        ent = {u: _digest(v) for u, v in ent.items()}
         timers = r("ZRANGE", k + "timers", 0, -1, "WITHSCORES") or []
-        timers = [[timers[i].decode(), timers[i + 1].decode()]
-                  for i in range(0, len(timers), 2)]
+        timers = "%d timers, digest %s" % (len(timers) // 2, _digest(
+            b"\n".join(timers)))
         counters = r("HGETALL", k + "counters") or []
         counters = {counters[i].decode(): counters[i + 1].decode()
                     for i in range(0, len(counters), 2)}
-        notices = [[e[0].decode(), [f.decode() for f in e[1]]]
-                   for e in (r("XRANGE", k + "notices", "-", "+") or [])]
+        notices = []
+        for e in r("XRANGE", k + "notices", "-", "+") or []:
+            nid = e[0].decode()
+            f = e[1]
+            d = json.loads(f[1]) if len(f) == 2 and f[0] == b"decision" else {
+                "unexpected fields": [x.decode(errors="replace") for x in f]}
+            if notice_fix:
+                nid, d = notice_fix(p, nid, d)
+            notices.append([nid, d.get("decision_id"), _digest(json.dumps(
+                d, sort_keys=True, ensure_ascii=False))])
         state["p%d" % p] = {"meta": meta, "ent": ent, "timers": timers,
                             "counters": counters, "notices": notices}
     return state
@@ -195,68 +216,101 @@ def state_differences(a, b, limit=10):
             if x == y:
                 continue
             if isinstance(x, dict) and isinstance(y, dict):
-                for f in sorted(set(x) | set(y)):
-                    if x.get(f) != y.get(f):
-                        out.append("%s %s %s: %.80s vs %.80s" % (
-                            key, part, f, x.get(f), y.get(f)))
-            else:
-                xs, ys = x or [], y or []
-                n = min(len(xs), len(ys))
-                i = next((i for i in range(n) if xs[i] != ys[i]), n)
+                fs = [f for f in sorted(set(x) | set(y)) if x.get(f) != y.get(f)]
+                for f in fs[:3]:
+                    out.append("%s %s %s: %.80s vs %.80s" % (
+                        key, part, f, x.get(f), y.get(f)))
+                if len(fs) > 3:
+                    out.append("%s %s: %d more differences" % (
+                        key, part, len(fs) - 3))
+            elif isinstance(x, list) and isinstance(y, list):
+                n = min(len(x), len(y))
+                i = next((i for i in range(n) if x[i] != y[i]), n)
                 out.append("%s %s: %d vs %d entries, first difference at %d: "
                            "%.120s vs %.120s" % (
-                               key, part, len(xs), len(ys), i,
-                               xs[i] if i < len(xs) else None,
-                               ys[i] if i < len(ys) else None))
+                               key, part, len(x), len(y), i,
+                               x[i] if i < len(x) else None,
+                               y[i] if i < len(y) else None))
+            else:
+                out.append("%s %s: %s vs %s" % (key, part, x, y))
     return out[:limit] + (["... %d more" % (len(out) - limit)]
                           if len(out) > limit else [])
 
 
 # ---- decisions -------------------------------------------------------------
 
-def load_decisions(path):
-    """decision_id -> decision (without decided_at and the reader's partition
-    and offset), each enterprise's ids in order, and the duplicates by id.
-    Copies of one id must be identical."""
-    rows = []
-    with open(path, encoding="utf-8") as f:
+IGNORED = ("decided_at", "partition", "offset")
+
+
+def _decisions(path, fix=None):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
         for line in f:
-            rows.append(json.loads(line))
-    rows.sort(key=lambda d: (d["partition"], d["offset"]))
+            d = json.loads(line)
+            for k in IGNORED:
+                d.pop(k, None)
+            yield fix(d) if fix else d
+
+
+def load_decisions(path, fix=None):
+    """Reads ladder-decisions' output without keeping it: decision_id ->
+    a digest of the decision (every field but decided_at and the reader's
+    partition and offset), a digest of each enterprise's ids in order, and
+    the duplicates by id. Copies of one id must be identical. The reader
+    writes each partition in offset order, and an enterprise's decisions
+    share a partition, so the first copy of an id is the oldest."""
     by_id, order, dups = {}, {}, 0
-    for d in rows:
-        for k in ("decided_at", "partition", "offset"):
-            d.pop(k, None)
+    for d in _decisions(path, fix):
         i = d["decision_id"]
+        h = _digest(json.dumps(d, sort_keys=True, ensure_ascii=False))
         if i in by_id:
             dups += 1
-            if by_id[i] != d:
+            if by_id[i] != h:
                 raise Failure("decision %s was published twice with different "
-                              "contents: %r vs %r" % (i, by_id[i], d))
+                              "contents" % i)
             continue
-        by_id[i] = d
-        order.setdefault(d["uscc"], []).append(i)
-    return by_id, order, dups
+        by_id[i] = h
+        o = order.get(d["uscc"])
+        if o is None:
+            o = order[d["uscc"]] = hashlib.md5()
+        o.update(i.encode() + b"\n")
+    return by_id, {u: o.hexdigest()[:16] for u, o in order.items()}, dups
 
 
-def decision_differences(ref, got, limit=10):
+def describe(path, ids, fix=None):
+    """The decisions of `ids` in a file, for a failure message."""
+    out = {}
+    for d in _decisions(path, fix):
+        if d["decision_id"] in ids and d["decision_id"] not in out:
+            out[d["decision_id"]] = d
+    return out
+
+
+def decision_differences(ref, got, ref_path, got_path, fix=None, limit=10):
     a, oa = ref
     b, ob = got
     out = []
-    for i in sorted(a.keys() - b.keys())[:limit]:
-        out.append("missing: %s %s %s" % (i, a[i]["decision"], a[i]["uscc"]))
-    for i in sorted(b.keys() - a.keys())[:limit]:
-        out.append("not in the reference: %s %s %s" % (
-            i, b[i]["decision"], b[i]["uscc"]))
+    missing = sorted(a.keys() - b.keys())
+    extra = sorted(b.keys() - a.keys())
     diff = [i for i in sorted(a.keys() & b.keys()) if a[i] != b[i]]
+    da = describe(ref_path, set(missing[:limit] + diff[:limit]))
+    db = describe(got_path, set(extra[:limit] + diff[:limit]), fix)
+    for i in missing[:limit]:
+        out.append("missing: %s %s %s" % (i, da[i]["decision"], da[i]["uscc"]))
+    for i in extra[:limit]:
+        out.append("not in the reference: %s %s %s" % (
+            i, db[i]["decision"], db[i]["uscc"]))
     for i in diff[:limit]:
-        f = [k for k in a[i] if a[i][k] != b[i].get(k)]
+        f = [k for k in da[i] if da[i][k] != db[i].get(k)]
         out.append("%s: fields differ: %s" % (i, ", ".join(
-            "%s %r vs %r" % (k, a[i][k], b[i].get(k)) for k in f)))
+            "%s %r vs %r" % (k, da[i][k], db[i].get(k)) for k in f)))
+    if len(missing) + len(extra) + len(diff) > limit:
+        out.append("%d missing, %d not in the reference, %d differ" % (
+            len(missing), len(extra), len(diff)))
     if not out:
         order = [u for u in oa if oa[u] != ob.get(u)]
         for u in order[:limit]:
-            out.append("%s: another order: %s vs %s" % (u, oa[u], ob.get(u)))
+            out.append("%s: its decisions come in another order" % u)
     return out
 
 
@@ -512,18 +566,15 @@ class Run:
         return {"lost": int(lost), "reader": reader, "fenced_batches": fenced,
                 "rewound_partitions": rewound}
 
-    def compare(self, ref_decisions, ref_state, translate=None):
-        got = load_decisions(self.reader_out)
-        by_id, order, dups = got
-        if translate:
-            by_id, order = translate(by_id, order)
-        diff = decision_differences(ref_decisions, (by_id, order))
+    def compare(self, ref_decisions, ref_state):
+        by_id, order, dups = load_decisions(self.reader_out)
+        diff = decision_differences(ref_decisions, (by_id, order),
+                                    ref_paths(self.ref_dir)["decisions"],
+                                    self.reader_out)
         if diff:
             raise Failure("the decisions differ from the reference:\n  " +
                           "\n  ".join(diff))
         state = dump_state(self.r, PARTITIONS)
-        if translate:
-            state = translate(None, None, state)
         diff = state_differences(ref_state, state)
         if diff:
             raise Failure("the Redis state differs from the reference:\n  " +
@@ -536,7 +587,7 @@ class Run:
 def ref_paths(ref_dir):
     return {k: os.path.join(ref_dir, v) for k, v in (
         ("gen", "gen"), ("events", "gen/events.csv"),
-        ("decisions", "decisions.jsonl"), ("state", "state.json"),
+        ("decisions", "decisions.jsonl.gz"), ("state", "state.json"),
         ("info", "info.json"))}
 
 
@@ -583,7 +634,13 @@ def scenario_reference(run, rng):
     if not by_id:
         raise Failure("the reference made no decisions")
     state = dump_state(run.r, PARTITIONS)
-    subprocess.run(["cp", run.reader_out, paths["decisions"]], check=True)
+    with open(run.reader_out, "rb") as f, gzip.open(paths["decisions"],
+                                                    "wb", 1) as g:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            g.write(chunk)
     with open(paths["state"], "w") as f:
         json.dump(state, f)
     info = {"scale": SCALE, "partitions": PARTITIONS, "events": events,
@@ -978,49 +1035,39 @@ def scenario_poison(run, rng, info, ref_decisions, ref_state):
         d["cause"] = fix_cause(d["cause"])
         return d
 
-    got, order, dups = load_decisions(run.reader_out)
-    got = {fix_id(i): fix_decision(d) for i, d in got.items()}
-    order = {u: [fix_id(i) for i in ids] for u, ids in order.items()}
-    diff = decision_differences(ref_decisions, (got, order))
+    got, order, dups = load_decisions(run.reader_out, fix_decision)
+    diff = decision_differences(ref_decisions, (got, order),
+                                ref_paths(run.ref_dir)["decisions"],
+                                run.reader_out, fix_decision)
     if diff:
         raise Failure("the decisions of the valid events differ from the "
                       "reference:\n  " + "\n  ".join(diff))
-    state = dump_state(run.r, PARTITIONS)
     pfile = os.path.join(run.work, "poison-offsets.txt")
     with open(pfile, "w") as f:
         for p, offs in bad.items():
             for o in offs:
                 f.write("%d %d\n" % (p, o))
-    for key, part in state.items():
-        if not isinstance(part, dict):
-            continue
-        p = int(key[1:])
-        if "next_offset" in part["meta"]:
-            part["meta"]["next_offset"] = str(clean(
-                p, int(part["meta"]["next_offset"])))
+
+    def ent_fix(p, ent):
+        names = sorted(ent)
+        out = subprocess.run(
+            [os.path.join(TESTS_BIN, "faults_ent"), pfile],
+            input="".join("%d %s\n" % (p, ent[u]) for u in names),
+            capture_output=True, text=True)
+        if out.returncode != 0:
+            raise Failure("faults_ent: " + out.stderr)
+        return dict(zip(names, out.stdout.split()))
+
+    def notice_fix(p, nid, d):
         # Notice entry ids are the causing message's offset + 1, then n.
-        for e in part["notices"]:
-            x, n = e[0].split("-")
-            e[0] = "%d-%s" % (clean(p, int(x) - 1) + 1, n)
-            fields = e[1]
-            for k in range(0, len(fields), 2):
-                if fields[k] == "decision":
-                    fields[k + 1] = fix_decision(json.loads(fields[k + 1]))
-        names = sorted(part["ent"])
-        if names:
-            out = subprocess.run(
-                [os.path.join(TESTS_BIN, "faults_ent"), pfile],
-                input="".join("%d %s\n" % (p, part["ent"][u]) for u in names),
-                capture_output=True, text=True)
-            if out.returncode != 0:
-                raise Failure("faults_ent: " + out.stderr)
-            part["ent"] = dict(zip(names, out.stdout.split()))
-    ref_state = json.loads(json.dumps(ref_state))
-    for key, part in ref_state.items():  # the notices' JSON as objects too
-        for e in part["notices"] if isinstance(part, dict) else ():
-            for k in range(0, len(e[1]), 2):
-                if e[1][k] == "decision":
-                    e[1][k + 1] = json.loads(e[1][k + 1])
+        x, n = nid.split("-")
+        return "%d-%s" % (clean(p, int(x) - 1) + 1, n), fix_decision(d)
+
+    state = dump_state(run.r, PARTITIONS, ent_fix, notice_fix)
+    for key, part in state.items():
+        if isinstance(part, dict) and "next_offset" in part["meta"]:
+            part["meta"]["next_offset"] = str(clean(
+                int(key[1:]), int(part["meta"]["next_offset"])))
     diff = state_differences(ref_state, state)
     if diff:
         raise Failure("the Redis state (offsets mapped to the clean log) "
