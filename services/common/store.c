@@ -467,6 +467,15 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
         if (!ldr_is_notice(b->decisions[i].decision)) continue;
         ldr_record_t rec;
         ldr_machine_decision_record(&b->decisions[i], &rec);
+        /* The entry id comes from the message that caused the decision
+         * (its offset + 1, as 0-0 is not a valid id, and its place among
+         * that message's decisions), never from where the batch ended: a
+         * replay cut into other batches writes the same ids. */
+        char id[48];
+        size_t idn = ldr_i64_digits(id, b->decisions[i].offset + 1);
+        id[idn++] = '-';
+        idn += ldr_i64_digits(id + idn, b->decisions[i].n);
+        ldr_args_add(a, id, idn);
         ldr_buf_reset(&s->json);
         ldr_decision_write_json(&rec.u.decision, &s->json);
         ldr_args_add(a, s->json.data, s->json.len);

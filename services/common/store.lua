@@ -20,7 +20,9 @@ ARGV: epoch, first_offset, next_offset, clock,
       n, then n members to remove,
       n, then n (field, delta) pairs,
       outbox payload ("" for none),
-      n, then n notices (JSON), notices_maxlen.
+      n, then n (entry id, notice JSON) pairs, notices_maxlen.
+Notice entry ids are "<offset + 1>-<n>" of the message that caused the
+decision: they follow the log, not the batch boundaries.
 --]]
 
 -- Lua's unpack has a stack limit: write args[from..to] in slices (of an
@@ -57,7 +59,7 @@ local function step(keys, args)
   local del_from, del_to = span(1)
   local count_from, count_to = span(2)
   local outbox = args[i]; i = i + 1
-  local notice_from, notice_to = span(1)
+  local notice_from, notice_to = span(2)
   local notices_maxlen = args[i]
 
   if states_to >= states_from then
@@ -76,9 +78,9 @@ local function step(keys, args)
   if outbox ~= '' then
     redis.call('XADD', keys[4], args[3] .. '-0', 'payload', outbox)
   end
-  for k = notice_from, notice_to do
+  for k = notice_from, notice_to, 2 do
     redis.call('XADD', keys[6], 'MAXLEN', '~', notices_maxlen,
-               args[3] .. '-' .. (k - notice_from), 'decision', args[k])
+               args[k], 'decision', args[k + 1])
   end
   redis.call('HSET', keys[1], 'next_offset', args[3], 'clock', args[4])
   return 'OK'

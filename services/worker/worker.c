@@ -34,7 +34,15 @@
  * With clock.tick.interval.ms set, the worker writes ClockTicks into its own
  * caught-up partitions whose clock is behind the wall clock, so the timers
  * of a quiet partition fire. A fatal error of the idempotent producer is
- * survived by recreating it and re-sending the outboxes. */
+ * survived by recreating it and re-sending the outboxes.
+ *
+ * TEST-ONLY: when the environment variable LADDERTEST_HOLD_BEFORE_STORE
+ * names a file, the worker waits, polling every 10 ms, just before the
+ * atomic step of each batch (ldr_store_commit in wk_process) for as long as
+ * that file exists. The fault suite (tests/faults) uses it to freeze a
+ * worker deterministically between deciding a batch and storing it, so
+ * that the owner-epoch fence is certain to refuse the batch. Unset, it
+ * costs one pointer test per batch. */
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/http.h"
@@ -143,7 +151,7 @@ typedef struct wk {
         ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
         ldr_metric_t *batch_seconds, *latency_seconds;
         ldr_metric_t *lag, *backlog, *assigned;
-        ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost;
+        ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost, *rewound;
     } m;
     ldr_http_t *http;
     int64_t next_refresh_ms;
@@ -453,6 +461,10 @@ static ldr_err_t wk_take(wk_t *w, int partition) {
     wk_part_t *p = &w->part[partition];
     char err[512];
     ldr_err_t rc;
+    /* A partition still owned is being reloaded (fenced, or Redis came
+     * back): remember how far this worker had stored, to tell a rewound
+     * store from a restart. */
+    int64_t cached = p->owned ? p->next_offset : -1;
     ldr_partition_destroy(p->state);
     p->state = ldr_partition_new(w->policies);
     p->npending = 0;
@@ -470,6 +482,17 @@ static ldr_err_t wk_take(wk_t *w, int partition) {
         LDR_LOG_ERROR("partition %d: %s", partition, err);
         wk_redis_error(w);
         return rc;
+    }
+    int64_t stored = p->next_offset >= 0 ? p->next_offset : 0;
+    if (cached > stored) {
+        /* Redis lost writes it had acknowledged (an AOF restart loses the
+         * last second): the state and the offset rewound together, and
+         * the messages since are replayed. */
+        LDR_LOG_WARN("partition %d: the store rewound from offset %lld to "
+                     "%lld: replaying %lld messages",
+                     partition, (long long)cached, (long long)stored,
+                     (long long)(cached - stored));
+        ldr_metrics_add(w->m.rewound, NULL, (double)(cached - stored));
     }
     p->owned = true;
     LDR_LOG_INFO("partition %d: owner epoch %lld, %zu enterprises, resuming "
@@ -565,6 +588,23 @@ static void wk_count(wk_t *w) {
                             LDR_METRICS_LABELS(
                                 ldr_decision_type_name((ldr_decision_type_t)t)),
                             (double)types[t]);
+}
+
+/* TEST-ONLY (tests/faults): while the file named by
+ * LADDERTEST_HOLD_BEFORE_STORE exists, wait before the atomic step. */
+static void wk_test_hold(void) {
+    static const char *path;
+    static bool read;
+    if (!read) {
+        path = getenv("LADDERTEST_HOLD_BEFORE_STORE");
+        read = true;
+    }
+    if (!path || access(path, F_OK) != 0) return;
+    LDR_LOG_WARN("test hold: waiting before the store while %s exists", path);
+    while (access(path, F_OK) == 0) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Decides the batch in hand and sends its atomic step to Redis, without
@@ -668,6 +708,7 @@ static ldr_err_t wk_prepare(wk_t *w, int pn) {
     b.outbox = w->cur->payload.len ? w->cur->payload.data : NULL;
     b.outbox_len = w->cur->payload.len;
     b.notices_maxlen = 10000;
+    wk_test_hold(); /* TEST-ONLY: LADDERTEST_HOLD_BEFORE_STORE */
     ldr_err_t rc = ldr_store_commit_send(w->store, &b, err, sizeof(err));
     if (rc) {
         LDR_LOG_WARN("%s", err);
@@ -950,6 +991,12 @@ static void wk_metrics_register(wk_t *w) {
         m, "ladder_worker_fenced_batches_total",
         "Batches Redis refused (another owner, or a rewound store): the "
         "partition was reloaded.",
+        NULL);
+    w->m.rewound = ldr_metrics_counter(
+        m, "ladder_worker_rewound_messages_total",
+        "Messages replayed because a reload found the stored next offset "
+        "behind what this worker had stored (Redis lost acknowledged "
+        "writes).",
         NULL);
     /* Every code and type from the start, so a rate is 0, not missing. */
     for (int c = 1; c < WK_CODES; c++)

@@ -170,7 +170,13 @@ static void test_store_step_fence_cas_and_reload(void **state) {
         -999);
     redisReply *r = redisCommand(c, "XRANGE ldr:{p5}:notices - + COUNT 1");
     assert_true(r && r->elements == 1);
-    assert_string_equal(r->element[0]->element[0]->str, "4-0");
+    /* Its id is the causing message's offset + 1 and the decision's place
+     * among that message's decisions, whatever the batch. */
+    char want[32] = "";
+    for (size_t i = 0; i < out.count && !want[0]; i++)
+        if (out.v[i].decision == LDR_DECISION_EXPIRED)
+            snprintf(want, sizeof(want), "4-%d", out.v[i].n);
+    assert_string_equal(r->element[0]->element[0]->str, want);
     const char *json = r->element[0]->element[1]->element[1]->str;
     assert_non_null(strstr(json, "\"decision\":\"EXPIRED\""));
     assert_non_null(strstr(json, "\"reasons\":[\"NOT_RENEWED\"]"));
@@ -185,6 +191,164 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     ldr_machine_out_fini(&out);
     ldr_partition_destroy(p);
     ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
+/* Everything Redis holds for partition 5 (every ldr:{p5}:* key, DUMPed),
+ * as one comparable blob, with its key count. Caller frees. */
+static char *snapshot(redisContext *c, size_t *len, size_t *keys) {
+    redisReply *k = redisCommand(c, "KEYS ldr:{p5}:*");
+    assert_true(k && k->type == REDIS_REPLY_ARRAY);
+    /* KEYS has no order: sort by name so two snapshots compare. */
+    for (size_t i = 1; i < k->elements; i++)
+        for (size_t j = i;
+             j > 0 && strcmp(k->element[j - 1]->str, k->element[j]->str) > 0;
+             j--) {
+            redisReply *t = k->element[j];
+            k->element[j] = k->element[j - 1];
+            k->element[j - 1] = t;
+        }
+    ldr_buf_t b;
+    ldr_buf_init(&b);
+    for (size_t i = 0; i < k->elements; i++) {
+        redisReply *d = redisCommand(c, "DUMP %s", k->element[i]->str);
+        assert_true(d && d->type == REDIS_REPLY_STRING);
+        ldr_buf_append(&b, k->element[i]->str, k->element[i]->len + 1);
+        ldr_buf_append(&b, d->str, d->len);
+        freeReplyObject(d);
+    }
+    *keys = k->elements;
+    freeReplyObject(k);
+    *len = b.len;
+    char *out = malloc(b.len + 1);
+    memcpy(out, b.data, b.len);
+    ldr_buf_fini(&b);
+    return out;
+}
+
+/* A batch written with a stale owner epoch (a zombie: another worker
+ * claimed the partition since) is refused as FENCED even though it starts
+ * at the stored next offset, and writes nothing at all: no state, timer,
+ * counter, outbox entry, notice, offset or clock. */
+static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    redisReply *r = redisCommand(c, "FLUSHALL");
+    freeReplyObject(r);
+    int64_t old_epoch, new_epoch;
+    assert_int_equal(ldr_store_claim(s, 5, &old_epoch, err, sizeof(err)),
+                     LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    tick(p, &out, 1, t + 8 * DAY);
+    assert_int_equal(commit(s, p, &out, old_epoch, 0, 2, err), LDR_OK);
+
+    /* Another owner claims the partition. */
+    assert_int_equal(ldr_store_claim(s, 5, &new_epoch, err, sizeof(err)),
+                     LDR_OK);
+    assert_true(new_epoch > old_epoch);
+    size_t before_len, before_keys;
+    char *before = snapshot(c, &before_len, &before_keys);
+    assert_int_equal(before_keys, 5); /* meta, ent, timers, counters, outbox */
+
+    /* The zombie's next batch touches everything a batch can write: a new
+     * enterprise, timers, counters, the outbox and (EXPIRED) notices. */
+    ldr_machine_out_clear(&out);
+    app(p, &out, 2, "91440300MA5F0XYZ2R", "b", t + 9 * DAY);
+    tick(p, &out, 3, t + 4 * 365 * DAY);
+    assert_true(out.count >= 3);
+    ldr_err_t rc = commit(s, p, &out, old_epoch, 2, 4, err);
+    assert_int_equal(rc, LDR_ERR_FENCED);
+    assert_non_null(strstr(err, "FENCED"));
+    size_t after_len, after_keys;
+    char *after = snapshot(c, &after_len, &after_keys);
+    assert_int_equal(after_keys, before_keys); /* no notices stream */
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 2);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta epoch"), new_epoch);
+
+    /* The same batch with the current epoch is taken. */
+    ldr_partition_t *q = ldr_partition_new(policies);
+    int64_t next;
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    assert_int_equal(next, 2);
+    ldr_machine_out_clear(&out);
+    app(q, &out, 2, "91440300MA5F0XYZ2R", "b", t + 9 * DAY);
+    tick(q, &out, 3, t + 4 * 365 * DAY);
+    assert_int_equal(commit(s, q, &out, new_epoch, 2, 4, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 4);
+    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
+    assert_true(ival(c, "XLEN ldr:{p5}:notices") >= 1);
+
+    free(before);
+    free(after);
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
+/* The notices stream does not depend on where batches began and ended:
+ * the same messages stored as one batch or as one batch per message give
+ * the same entry ids and contents. */
+static void test_store_notice_ids_follow_the_log(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    char *streams[2];
+    for (int split = 0; split < 2; split++) {
+        redisReply *r = redisCommand(c, "FLUSHALL");
+        freeReplyObject(r);
+        int64_t epoch;
+        assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)),
+                         LDR_OK);
+        ldr_partition_t *p = ldr_partition_new(policies);
+        ldr_machine_out_t out;
+        ldr_machine_out_init(&out);
+        app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+        app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+        tick(p, &out, 2, t + 8 * DAY);
+        if (split) {
+            assert_int_equal(commit(s, p, &out, epoch, 0, 3, err), LDR_OK);
+            ldr_machine_out_clear(&out);
+        }
+        tick(p, &out, 3, t + 4 * 365 * DAY); /* 2 x EXPIRED */
+        tick(p, &out, 4, t + 5 * 365 * DAY);
+        assert_int_equal(commit(s, p, &out, epoch, split ? 3 : 0, 5, err),
+                         LDR_OK);
+        r = redisCommand(c, "XRANGE ldr:{p5}:notices - +");
+        assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        ldr_buf_t b;
+        ldr_buf_init(&b);
+        for (size_t i = 0; i < r->elements; i++) {
+            ldr_buf_append_str(&b, r->element[i]->element[0]->str);
+            ldr_buf_append_str(&b, " ");
+            ldr_buf_append_str(&b, r->element[i]->element[1]->element[1]->str);
+            ldr_buf_append_str(&b, "\n");
+        }
+        ldr_buf_append_byte(&b, 0);
+        streams[split] = strdup(b.data);
+        ldr_buf_fini(&b);
+        freeReplyObject(r);
+        ldr_machine_out_fini(&out);
+        ldr_partition_destroy(p);
+    }
+    assert_string_equal(streams[0], streams[1]);
+    assert_int_equal(strncmp(streams[0], "4-", 2), 0);
+    free(streams[0]);
+    free(streams[1]);
     redisFree(c);
     ldr_store_destroy(s);
 }
@@ -217,6 +381,8 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_step_fence_cas_and_reload),
+        cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
+        cmocka_unit_test(test_store_notice_ids_follow_the_log),
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,6 @@
 /* poison -- produce one message for each dead-letter code, then check the
- * DLQ (a test helper for tests/integration/test_worker_dlq.sh).
+ * DLQ (a test helper for tests/integration/test_worker_dlq.sh and the fault
+ * suite, tests/faults).
  *
  *   poison produce BOOTSTRAP SCHEMAS_DIR   sends the poison messages and a
  *       valid application after them; prints "sent CODE PARTITION OFFSET"
@@ -8,11 +9,20 @@
  *       that every poison message is there exactly once, with its bytes
  *       unchanged and the contract's headers (code, message, source topic,
  *       partition, offset); exits non-zero on any difference
+ *   poison mix BOOTSTRAP SCHEMAS_DIR EVENTS_CSV PERMILLE SEED SENT_FILE
+ *       produces a feed file (ladder-feed's CSV, valid rows only, in file
+ *       order: keyed rows to their murmur2_random partition, a tick to
+ *       every partition) with, after each row, a poison message with
+ *       probability PERMILLE/1000, cycling through every code and built
+ *       around the row's USCC; one idempotent producer, so the offsets are
+ *       known: SENT_FILE gets a "sent" line per poison message, as
+ *       produce prints them, for check
  *
  * Messages are addressed to exact partitions so that every check of the
  * worker is reached: the wrong key goes to the partition of that key, the
  * wrong partition is the key's partition + 1. */
 #include "ladder/codec.h"
+#include "ladder/feed.h"
 #include "ladder/kafka.h"
 #include "ladder/uscc.h"
 
@@ -97,24 +107,15 @@ static void encode(ldr_codec_t *codec, const ldr_application_t *a,
     memcpy(p->value, out, p->len);
 }
 
-static int produce(const char *bootstrap, const char *schemas_dir) {
-    char err[512];
-    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
-    ldr_codec_t *codec =
-        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
-    if (!codec) {
-        fprintf(stderr, "poison: %s\n", err);
-        return 2;
-    }
-    rd_kafka_t *rk = kafka(RD_KAFKA_PRODUCER, bootstrap);
-    int parts = partitions_of(rk, TOPIC);
-    char good[19], other[19], bad[19];
-    uscc("91350200MA2YN5GX1", good);
-    uscc("91350200MA2YN5GX2", other);
+/* The eight poison messages, one per code, around the valid USCC @p good
+ * (@p other is another valid USCC): keyed ones addressed to the partition
+ * the worker checks them in, unkeyed ones to partition 0. */
+static int build_poisons(ldr_codec_t *codec, const char good[19],
+                         const char other[19], int parts, poison_t p[8]) {
+    char bad[19];
     memcpy(bad, good, 19);
     bad[17] = bad[17] == '0' ? '1' : '0'; /* a wrong check character */
-    poison_t p[9];
-    memset(p, 0, sizeof(p));
+    memset(p, 0, 8 * sizeof(*p));
     int n = 0;
     ldr_application_t a;
 
@@ -162,7 +163,6 @@ static int produce(const char *bootstrap, const char *schemas_dir) {
     memcpy(p[n].key, good, 19);
     p[n].has_key = true;
     n++;
-    int good_part = ldr_kafka_partition_for_key(good, 18, parts);
     for (int i = 0; i < n; i++) {
         p[i].partition =
             !p[i].has_key ? 0
@@ -170,6 +170,27 @@ static int produce(const char *bootstrap, const char *schemas_dir) {
                 ? (ldr_kafka_partition_for_key(p[i].key, 18, parts) + 1) % parts
                 : ldr_kafka_partition_for_key(p[i].key, 18, parts);
     }
+    return n;
+}
+
+static int produce(const char *bootstrap, const char *schemas_dir) {
+    char err[512];
+    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
+    ldr_codec_t *codec =
+        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
+    if (!codec) {
+        fprintf(stderr, "poison: %s\n", err);
+        return 2;
+    }
+    rd_kafka_t *rk = kafka(RD_KAFKA_PRODUCER, bootstrap);
+    int parts = partitions_of(rk, TOPIC);
+    char good[19], other[19];
+    uscc("91350200MA2YN5GX1", good);
+    uscc("91350200MA2YN5GX2", other);
+    poison_t p[8];
+    int n = build_poisons(codec, good, other, parts, p);
+    int good_part = ldr_kafka_partition_for_key(good, 18, parts);
+    ldr_application_t a;
     /* And a valid application after them: the stream goes on. */
     a = application(good, "valid-1");
     poison_t v = {0};
@@ -231,17 +252,21 @@ static int check(const char *bootstrap, const char *sent_file) {
         perror(sent_file);
         return 2;
     }
-    struct {
+    struct want {
         char code[32];
         int partition;
         long long offset;
         size_t len;
         uint8_t bytes[4096];
         int seen;
-    } want[16];
-    int n = 0;
+    } *want = NULL;
+    int n = 0, cap = 0;
     char line[16384];
-    while (n < 16 && fgets(line, sizeof(line), f)) {
+    while (fgets(line, sizeof(line), f)) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            want = realloc(want, (size_t)cap * sizeof(*want));
+        }
         char hex[9000];
         if (sscanf(line, "sent %31s %d %lld %zu %8999s", want[n].code,
                    &want[n].partition, &want[n].offset, &want[n].len, hex) != 5)
@@ -295,37 +320,221 @@ static int check(const char *bootstrap, const char *sent_file) {
             !rd_kafka_header_get_last(h, "ladder.error.message", &v, &vlen) &&
             vlen)
             has_msg = 1;
+        /* The poison message this dead letter names by its source. */
         int matched = 0;
-        for (int i = 0; i < n; i++) {
-            if (strcmp(want[i].code, code) != 0) continue;
+        for (int i = 0; i < n && !matched; i++) {
+            if (atoi(src_part) != want[i].partition ||
+                atoll(src_off) != want[i].offset)
+                continue;
             matched = 1;
             want[i].seen++;
-            int ok = m->len == want[i].len &&
+            int ok = strcmp(want[i].code, code) == 0 && m->len == want[i].len &&
                      memcmp(m->payload, want[i].bytes, want[i].len) == 0 &&
-                     atoi(src_part) == want[i].partition &&
-                     atoll(src_off) == want[i].offset &&
                      strcmp(topic, TOPIC) == 0 && has_msg;
-            printf("%s %s: source %s/%s/%s, %zu bytes %s\n",
-                   ok ? "ok  " : "FAIL", code, topic, src_part, src_off, m->len,
-                   ok ? "unchanged" : "(bytes, source or message differ)");
+            if (!ok || n <= 16)
+                printf("%s %s: source %s/%s/%s, %zu bytes %s\n",
+                       ok ? "ok  " : "FAIL", code, topic, src_part, src_off,
+                       m->len,
+                       ok ? "unchanged"
+                          : "(code, bytes, topic or message differ)");
             bad += !ok;
         }
         if (!matched) {
-            printf("FAIL unexpected dead letter with code '%s'\n", code);
+            printf("FAIL unexpected dead letter with code '%s' from %s/%s/%s\n",
+                   code, topic, src_part, src_off);
             bad++;
         }
         rd_kafka_message_destroy(m);
     }
-    for (int i = 0; i < n; i++)
+    int codes[8] = {0};
+    static const char *const names[8] = {
+        "BAD_FRAMING",  "UNKNOWN_SCHEMA", "DECODE_FAILED",
+        "INVALID_USCC", "INVALID_FIELD",  "UNKNOWN_REPORTING_UNIT",
+        "KEY_MISMATCH", "WRONG_PARTITION"};
+    for (int i = 0; i < n; i++) {
         if (want[i].seen != 1) {
-            printf("FAIL %s: seen %d times in the DLQ\n", want[i].code,
-                   want[i].seen);
+            printf("FAIL %s %d/%lld: seen %d times in the DLQ\n", want[i].code,
+                   want[i].partition, want[i].offset, want[i].seen);
             bad++;
         }
+        for (int k = 0; k < 8; k++)
+            if (strcmp(want[i].code, names[k]) == 0) codes[k] = 1;
+    }
+    int ncodes = 0;
+    for (int k = 0; k < 8; k++)
+        ncodes += codes[k];
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
-    printf("%d dead letters checked, %d problems\n", total, bad);
-    return bad || n < 8 ? 1 : 0;
+    free(want);
+    printf("%d dead letters checked (%d poison messages sent, %d codes), %d "
+           "problems\n",
+           total, n, ncodes, bad);
+    return bad || ncodes < 8 ? 1 : 0;
+}
+
+/* ---- mix: a feed with poison messages among its rows ------------------ */
+
+static uint64_t rng_state;
+
+static uint64_t rng_next(void) { /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static int mix_failed;
+
+static void mix_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    if (m->err) {
+        if (!mix_failed)
+            fprintf(stderr, "poison: delivery failed: %s\n",
+                    rd_kafka_err2str(m->err));
+        mix_failed++;
+    }
+}
+
+static void mix_send(rd_kafka_t *rk, int32_t part, const char *key,
+                     const void *value, size_t len) {
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(part),
+            RD_KAFKA_V_KEY(key, key ? 18 : 0),
+            RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk, 10);
+            continue;
+        }
+        if (e) {
+            fprintf(stderr, "poison: produce: %s\n", rd_kafka_err2str(e));
+            exit(1);
+        }
+        return;
+    }
+}
+
+static int mix(char **argv) {
+    const char *bootstrap = argv[0], *schemas_dir = argv[1];
+    long permille = atol(argv[3]);
+    rng_state = (uint64_t)atoll(argv[4]) * 0x9E3779B97F4A7C15ULL + 1;
+    char err[512];
+    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
+    ldr_codec_t *codec =
+        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
+    if (!codec) {
+        fprintf(stderr, "poison: %s\n", err);
+        return 2;
+    }
+    FILE *in = fopen(argv[2], "r"), *sent = fopen(argv[5], "w");
+    if (!in || !sent) {
+        perror(!in ? argv[2] : argv[5]);
+        return 2;
+    }
+    ldr_feed_reader_opts_t opts = {.format = LDR_FEED_CSV};
+    ldr_feed_reader_t *r = ldr_feed_reader_new(in, &opts, err, sizeof(err));
+    if (!r) {
+        fprintf(stderr, "poison: %s: %s\n", argv[2], err);
+        return 2;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    static const char *const props[][2] = {
+        {"enable.idempotence", "true"},
+        {"linger.ms", "50"},
+        {"batch.num.messages", "10000"},
+        {"queue.buffering.max.messages", "1000000"}};
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err));
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+        rd_kafka_conf_set(conf, props[i][0], props[i][1], err, sizeof(err));
+    rd_kafka_conf_set_dr_msg_cb(conf, mix_dr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!rk) {
+        fprintf(stderr, "poison: %s\n", err);
+        return 2;
+    }
+    int parts = partitions_of(rk, TOPIC);
+    /* One idempotent producer writes everything in order into an empty
+     * topic, so each partition's offsets are the count sent to it. */
+    int64_t *next = calloc((size_t)parts, sizeof(*next));
+    uint64_t rows = 0, poisons = 0, messages = 0;
+    int code = 0;
+    ldr_feed_row_t row;
+    for (;;) {
+        if (ldr_feed_reader_next(r, &row, err, sizeof(err))) {
+            fprintf(stderr, "poison: %s: %s\n", argv[2], err);
+            return 1;
+        }
+        if (row.status == LDR_FEED_ROW_END) break;
+        if (row.status != LDR_FEED_ROW_VALID) continue;
+        const void *value;
+        size_t len;
+        if (ldr_codec_encode(codec, &row.rec, &value, &len, err, sizeof(err))) {
+            fprintf(stderr, "poison: line %llu: %s\n",
+                    (unsigned long long)row.line, err);
+            return 1;
+        }
+        char good[19] = "91350200MA2YN5GX1";
+        uscc("91350200MA2YN5GX1", good);
+        if (row.rec.kind == LDR_RECORD_CLOCK_TICK) {
+            for (int pn = 0; pn < parts; pn++) {
+                mix_send(rk, pn, NULL, value, len);
+                next[pn]++;
+                messages++;
+            }
+        } else {
+            ldr_str_t u = row.rec.kind == LDR_RECORD_APPLICATION
+                              ? row.rec.u.application.uscc
+                          : row.rec.kind == LDR_RECORD_REVIEW
+                              ? row.rec.u.review.uscc
+                              : row.rec.u.violation.uscc;
+            if (u.len == 18) {
+                memcpy(good, u.ptr, 18);
+                good[18] = '\0';
+            }
+            int32_t pn = ldr_kafka_partition_for_key(good, 18, parts);
+            mix_send(rk, pn, good, value, len);
+            next[pn]++;
+            messages++;
+        }
+        rows++;
+        if ((long)(rng_next() % 1000) >= permille) continue;
+        /* Another valid USCC: the same one with its 17th character
+         * changed and the check character recomputed. */
+        char other[19];
+        memcpy(other, good, 17);
+        other[16] = other[16] == '1' ? '2' : '1';
+        other[17] = '\0';
+        ldr_uscc_complete(other);
+        poison_t p[8];
+        build_poisons(codec, good, other, parts, p);
+        poison_t *m = &p[code++ % 8];
+        if (!m->has_key) m->partition = (int32_t)(rng_next() % (uint64_t)parts);
+        mix_send(rk, m->partition, m->has_key ? m->key : NULL, m->value,
+                 m->len);
+        fprintf(sent, "sent %s %d %lld %zu ", m->code, (int)m->partition,
+                (long long)next[m->partition], m->len);
+        for (size_t b = 0; b < m->len; b++)
+            fprintf(sent, "%02x", m->value[b]);
+        fprintf(sent, "\n");
+        next[m->partition]++;
+        messages++;
+        poisons++;
+    }
+    while (rd_kafka_flush(rk, 1000) == RD_KAFKA_RESP_ERR__TIMED_OUT)
+        ;
+    fclose(sent);
+    fclose(in);
+    printf("mixed %llu rows (%llu messages) with %llu poison messages\n",
+           (unsigned long long)rows, (unsigned long long)(messages - poisons),
+           (unsigned long long)poisons);
+    free(next);
+    ldr_feed_reader_destroy(r);
+    rd_kafka_destroy(rk);
+    ldr_codec_destroy(codec);
+    ldr_schemas_destroy(schemas);
+    return mix_failed ? 1 : 0;
 }
 
 int main(int argc, char **argv) {
@@ -333,7 +542,9 @@ int main(int argc, char **argv) {
         return produce(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "check") == 0)
         return check(argv[2], argv[3]);
+    if (argc == 8 && strcmp(argv[1], "mix") == 0) return mix(argv + 2);
     fprintf(stderr, "usage: poison produce BOOTSTRAP SCHEMAS_DIR | poison "
-                    "check BOOTSTRAP SENT_FILE\n");
+                    "check BOOTSTRAP SENT_FILE | poison mix BOOTSTRAP "
+                    "SCHEMAS_DIR EVENTS_CSV PERMILLE SEED SENT_FILE\n");
     return 2;
 }

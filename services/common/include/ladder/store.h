@@ -22,7 +22,9 @@
  *   ldr:{pN}:outbox     stream: one entry per batch, id <next_offset>-0
  *   ldr:{pN}:counters   hash: "state:UNIT:TIER:STATE" and
  *                       "lg:BATCH:OUTCOME" -> count
- *   ldr:{pN}:notices    stream, capped: recent REVOKED, CANCELLED, EXPIRED
+ *   ldr:{pN}:notices    stream, capped: recent REVOKED, CANCELLED, EXPIRED;
+ *                       entry id <offset + 1>-<n> of the decision's cause
+ *                       (the same ids whatever the batch boundaries)
  *   ldr:partitions      the input topic's partition count, for the API
  *
  * @locality: one store per thread (hiredis is not thread-safe). */
