@@ -37,9 +37,9 @@
  * survived by recreating it and re-sending the outboxes.
  *
  * TEST-ONLY: when the environment variable LADDERTEST_HOLD_BEFORE_STORE
- * names a file, the worker waits, polling every 10 ms, just before the
- * atomic step of each batch (ldr_store_commit in wk_process) for as long as
- * that file exists. The fault suite (tests/faults) uses it to freeze a
+ * names a file, the worker waits, polling every 10 ms, just before sending
+ * the atomic step of each batch (wk_prepare) for as long as that file
+ * exists. The fault suite (tests/faults) uses it to freeze a
  * worker deterministically between deciding a batch and storing it, so
  * that the owner-epoch fence is certain to refuse the batch. Unset, it
  * costs one pointer test per batch. */
