@@ -264,26 +264,30 @@ static void wk_trim(wk_t *w, int partition) {
 
 /* Trims the acknowledged outbox entries of every partition in one round
  * trip (a round trip per partition cost more than the trimming). */
-static void wk_trim_all(wk_t *w) {
-    static int sent[WK_MAX_PARTITIONS], done[WK_MAX_PARTITIONS];
+static ldr_err_t wk_trim_all(wk_t *w) {
+    int sent[WK_MAX_PARTITIONS], done[WK_MAX_PARTITIONS];
     int nsent = 0;
     char err[512];
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
         if (!p->npending || !(done[pn] = wk_trimmable(p))) continue;
         if (ldr_store_outbox_trim_send(
-                w->store, pn, p->pending_id[done[pn] - 1], err, sizeof(err)))
-            break;
+                w->store, pn, p->pending_id[done[pn] - 1], err, sizeof(err))) {
+            LDR_LOG_WARN("%s", err);
+            wk_redis_error(w);
+            return LDR_ERR_TRANSIENT; /* the connection is gone */
+        }
         sent[nsent++] = pn;
     }
     for (int i = 0; i < nsent; i++) {
         if (ldr_store_outbox_trim_recv(w->store, err, sizeof(err))) {
             LDR_LOG_WARN("%s", err);
             wk_redis_error(w);
-            return; /* the connection is gone: the rest are unknown */
+            return LDR_ERR_TRANSIENT; /* the connection is gone */
         }
         wk_trimmed(&w->part[sent[i]], done[sent[i]]);
     }
+    return LDR_OK;
 }
 
 /* Produces every message of one outbox entry. @p src_ts, when not NULL,
@@ -1135,7 +1139,9 @@ static void wk_run(wk_t *w) {
             wk_ticks(w);
             w->next_tick_ms = wk_now_ms() + w->tick_interval_ms;
         }
-        wk_trim_all(w);
+        /* Redis gone while trimming: recover now, not at the next batch,
+         * which may never come. */
+        if (wk_trim_all(w) == LDR_ERR_TRANSIENT) wk_recover(w);
     }
 }
 
