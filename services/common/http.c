@@ -265,9 +265,24 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
                                  size_t *upload_data_size, void **con_cls) {
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
     ldr_http_t *h = cls;
+    /* MHD calls once when the headers are in and again for the body and
+     * its end. An answer given on the first call makes MHD close the
+     * connection afterwards (the request was not read to its end), so a
+     * GET or HEAD is answered on the second call and its connection stays
+     * open for the next request; any other method is refused at once,
+     * without reading its body. */
+    static int seen;
+    bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) ||
+                   !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    if (allowed && !*con_cls) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (allowed && *upload_data_size) {
+        *upload_data_size = 0; /* a GET with a body: dropped */
+        return MHD_YES;
+    }
     static const char text[] = "text/plain; charset=utf-8";
     const http_route_t *route = NULL;
     ldr_http_request_t req = {.conn = conn, .method = method, .path = url};
@@ -278,8 +293,6 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
         else
             http_request_fini(&req);
     }
-    bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) ||
-                   !strcmp(method, MHD_HTTP_METHOD_HEAD);
     ldr_http_response_t res = {.status = MHD_HTTP_OK, .content_type = text};
     ldr_buf_init(&res.body);
     ldr_buf_init(&res.headers);

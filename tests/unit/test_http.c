@@ -197,6 +197,38 @@ static void test_http_stops(void **state) {
     ldr_http_destroy(h);
 }
 
+/* Two requests on one HTTP/1.1 connection: the first answer keeps it
+ * open (load generators and browsers reuse connections). */
+static void test_http_keep_alive(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    int fd = connect_to(ldr_http_port(h));
+    assert_true(fd >= 0);
+    static const char one[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, one, sizeof(one) - 1), (ssize_t)sizeof(one) - 1);
+    char buf[4096];
+    size_t got = 0;
+    while (!memmem(buf, got, "hello, world\n", 13)) {
+        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    assert_null(strstr(buf, "Connection: close"));
+    static const char two[] =
+        "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_int_equal(write(fd, two, sizeof(two) - 1), (ssize_t)sizeof(two) - 1);
+    got = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = '\0';
+    assert_non_null(strstr(buf, " 200 OK\r\n"));
+    assert_non_null(strstr(buf, "hello, world\n"));
+    close(fd);
+    ldr_http_destroy(h);
+}
+
 /* ---- routes with parameters, queries, headers, fallback, streams ----- */
 
 static void echo(void *opaque, const ldr_http_request_t *req,
@@ -320,6 +352,7 @@ int main(void) {
         cmocka_unit_test(test_http_port_in_use),
         cmocka_unit_test(test_http_bad_address),
         cmocka_unit_test(test_http_stops),
+        cmocka_unit_test(test_http_keep_alive),
         cmocka_unit_test(test_http_route_params),
         cmocka_unit_test(test_http_stream),
     };
