@@ -43,8 +43,10 @@
 #include <string.h>
 #include <time.h>
 
-#define API_RING_CAP     8192
-#define API_KEEPALIVE_S  15
+#define API_RING_CAP 8192
+/* Below the HTTP server's 10 s idle timeout, which counts from the last
+ * byte sent: a quiet stream would otherwise be closed. */
+#define API_KEEPALIVE_S  5
 #define API_PARTS_MAX    1024
 #define API_XREAD_COUNT  512
 #define API_BLOCK_MS     500

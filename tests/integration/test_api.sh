@@ -11,8 +11,9 @@
 # clients connected before a verified violation is produced both receive
 # the CANCELLED it causes, with its decision_id as id:; a client resuming
 # with Last-Event-ID gets exactly what it missed; after a restart of the
-# API, a Last-Event-ID resumes its partition from the store. SIGTERM stops
-# the API promptly with a stream open. Start-up errors exit 2.
+# API, a Last-Event-ID resumes its partition from the store; a quiet stream
+# stays open on keep-alive comments. SIGTERM stops the API promptly with a
+# stream open. Start-up errors exit 2.
 set -euo pipefail
 src=${LADDERTEST_SRC:?}
 bin=${LADDERTEST_BIN:?}
@@ -149,6 +150,11 @@ else
   echo "FAIL - restart resume: $(cat "$work/sse4.txt")"; rc=1
 fi
 kill -TERM $c4; wait $c4 2>/dev/null || true; clients=
+# A quiet stream stays open: keep-alive comments beat the server'"'"'s 10 s idle timeout.
+st=0; timeout 13 curl -sN "$base/v1/notices/stream" >"$work/idle.txt" || st=$?
+ka=$(grep -c "^: keep-alive" "$work/idle.txt" || true)
+if [ "$st" -eq 124 ] && [ "$ka" -ge 2 ]; then echo "ok - a quiet stream stays open for 13 s with $ka keep-alive comments"
+else echo "FAIL - quiet stream: curl status $st (124 = still open), $ka keep-alive comments"; rc=1; fi
 stop_api "no stream open"
 
 start_api LADDER_API_TOKEN=s3cret-token
