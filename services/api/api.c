@@ -21,6 +21,7 @@
  * EventSource cannot send headers). */
 #include "api.h"
 
+#include "ladder/alloc.h"
 #include "ladder/config.h"
 #include "ladder/decision.h"
 #include "ladder/enterprise.h"
@@ -437,9 +438,8 @@ static void api_stats(api_t *a, const ldr_http_request_t *req,
         return;
     }
     size_t nunits = ldr_units_count(a->units);
-    api_counts_t *cs = calloc(1, sizeof(*cs));
-    cs->unit = calloc(nunits, sizeof(*cs->unit));
-    if (!cs || !cs->unit) abort();
+    api_counts_t *cs = ldr_calloc(1, sizeof(*cs));
+    cs->unit = ldr_calloc(nunits ? nunits : 1, sizeof(*cs->unit));
     /* One round trip: every partition's counters, pipelined. */
     for (int p = 0; p < parts; p++)
         redisAppendCommand(c, "HGETALL ldr:{p%d}:counters", p);
@@ -612,8 +612,7 @@ static void api_notices_get(api_t *a, const ldr_http_request_t *req,
                     }
                     if (nv == cap) {
                         cap = cap ? cap * 2 : 64;
-                        v = realloc(v, cap * sizeof(*v));
-                        if (!v) abort();
+                        v = ldr_realloc(v, cap * sizeof(*v));
                     }
                     v[nv++] = (api_notice_t){j, eff};
                     taken++;
