@@ -15,8 +15,29 @@ const char *ldr_tier_state_name(ldr_tier_state_t s) {
     return (unsigned)s < 4 ? ldr_tier_state_names[s] : "?";
 }
 
+/* The name of an enterprise that has none: shared, never freed. */
+static const char ldr_no_name[] = "";
+
+void ldr_enterprise_set_name(ldr_enterprise_t *e, const char *name,
+                             size_t len) {
+    if (len > LDR_ENTERPRISE_NAME_MAX - 1) len = LDR_ENTERPRISE_NAME_MAX - 1;
+    if (e->name && strlen(e->name) == len &&
+        (len == 0 || memcmp(e->name, name, len) == 0))
+        return; /* the same again: most applications repeat it */
+    if (e->name && e->name != ldr_no_name) free((char *)e->name);
+    if (!len) {
+        e->name = ldr_no_name;
+        return;
+    }
+    char *copy = ldr_malloc(len + 1);
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    e->name = copy;
+}
+
 void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len) {
     memset(e, 0, sizeof(*e));
+    e->name = ldr_no_name;
     if (len > 18) len = 18;
     memcpy(e->uscc, uscc, len);
 }
@@ -25,6 +46,7 @@ void ldr_enterprise_fini(ldr_enterprise_t *e) {
     free(e->cases);
     free(e->events);
     ldr_buf_fini(&e->history);
+    ldr_enterprise_set_name(e, NULL, 0);
     memset(e, 0, sizeof(*e));
 }
 
@@ -68,7 +90,7 @@ void ldr_enterprise_remember(ldr_enterprise_t *e, const char *id, size_t len) {
     size_t i = ldr_events_lower(e, h);
     if (i < e->events_count && e->events[i] == h) return;
     if (e->events_count == e->events_cap) {
-        e->events_cap = e->events_cap ? e->events_cap * 2 : 8;
+        e->events_cap = e->events_cap ? e->events_cap * 2 : 2;
         e->events = ldr_realloc(e->events, e->events_cap * sizeof(*e->events));
     }
     memmove(e->events + i + 1, e->events + i,
@@ -188,7 +210,9 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
     uint64_t *events = e->events;
     size_t events_cap = e->events_cap;
     ldr_buf_t history = e->history;
+    ldr_enterprise_set_name(e, NULL, 0);
     memset(e, 0, sizeof(*e));
+    e->name = ldr_no_name;
     e->history = history;
     ldr_buf_reset(&e->history);
     memcpy(e->uscc, uscc, sizeof(uscc));
@@ -199,10 +223,14 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
 
     uint64_t n;
     if (r.p >= r.end || *r.p++ != LDR_ENTERPRISE_FORMAT) goto bad;
+    uint64_t name_len;
     if (ldr_get_str(&r, e->unit, sizeof(e->unit)) ||
-        ldr_get_str(&r, e->name, sizeof(e->name)) ||
-        ldr_get_svarint(&r, &e->ban_until))
+        ldr_get_varint(&r, &name_len) || name_len >= LDR_ENTERPRISE_NAME_MAX ||
+        name_len > (uint64_t)(r.end - r.p))
         goto bad;
+    ldr_enterprise_set_name(e, (const char *)r.p, (size_t)name_len);
+    r.p += name_len;
+    if (ldr_get_svarint(&r, &e->ban_until)) goto bad;
     for (int t = 0; t < LDR_TIER__COUNT; t++) {
         ldr_tier_rec_t *tr = &e->tiers[t];
         if (r.p >= r.end) goto bad;
@@ -241,7 +269,7 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
         /* Stored sorted; a list that is not is corrupt. */
         if (i && h <= e->events[e->events_count - 1]) goto bad;
         if (e->events_count == e->events_cap) {
-            e->events_cap = e->events_cap ? e->events_cap * 2 : 8;
+            e->events_cap = e->events_cap ? e->events_cap * 2 : 2;
             e->events =
                 ldr_realloc(e->events, e->events_cap * sizeof(*e->events));
         }
@@ -266,7 +294,8 @@ bad:
     e->history_count = 0;
     e->cases_count = e->events_count = 0;
     memset(e->tiers, 0, sizeof(e->tiers));
-    e->unit[0] = e->name[0] = '\0';
+    e->unit[0] = '\0';
+    ldr_enterprise_set_name(e, NULL, 0);
     e->ban_until = 0;
     return LDR_ERR_DECODE_FAILED;
 }

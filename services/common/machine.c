@@ -48,17 +48,48 @@ typedef struct ldr_step {
 /* Decision ids are "<partition>-<offset>-<n>": the message that caused the
  * decision and its place among that message's decisions. The log fixes
  * both, so a replay gives the same ids. */
+static size_t ldr_digits(char *out, int64_t v);
+
 static size_t ldr_seq_of(const ldr_machine_out_t *out,
                          const ldr_machine_cause_t *c) {
+    char prefix[48];
+    size_t len = ldr_digits(prefix, c->partition);
+    prefix[len++] = '-';
+    len += ldr_digits(prefix + len, c->offset);
+    prefix[len++] = '-';
     size_t n = 0;
     for (size_t i = out->count; i > 0; i--) {
-        char prefix[64];
-        int len = snprintf(prefix, sizeof(prefix), "%d-%lld-",
-                           (int)c->partition, (long long)c->offset);
-        if (strncmp(out->v[i - 1].decision_id, prefix, (size_t)len) != 0) break;
+        const ldr_machine_decision_t *d = &out->v[i - 1];
+        if (d->offset != c->offset || strncmp(d->decision_id, prefix, len) != 0)
+            break;
         n++;
     }
     return n;
+}
+
+/* Writes @p v in decimal at @p out; returns its length (at most 20). A
+ * decision's id and cause are formatted for every decision, where snprintf
+ * cost a tenth of the worker's instructions. */
+static size_t ldr_digits(char *out, int64_t v) {
+    char tmp[20];
+    size_t n = 0, k = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    return k;
+}
+
+/* Copies the @p len bytes at @p src into @p dst of @p size, truncated as
+ * snprintf would, NUL-terminated. */
+static void ldr_set_str(char *dst, size_t size, const char *src, size_t len) {
+    if (len >= size) len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
 }
 
 static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
@@ -73,19 +104,30 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     }
     ldr_machine_decision_t *d = &out->v[out->count++];
     memset(d, 0, sizeof(*d));
-    snprintf(d->decision_id, sizeof(d->decision_id), "%d-%lld-%zu",
-             (int)s->cause->partition, (long long)s->cause->offset, seq);
+    char tmp[320];
+    size_t n = ldr_digits(tmp, s->cause->partition);
+    tmp[n++] = '-';
+    n += ldr_digits(tmp + n, s->cause->offset);
+    tmp[n++] = '-';
+    n += ldr_digits(tmp + n, (int64_t)seq);
+    ldr_set_str(d->decision_id, sizeof(d->decision_id), tmp, n);
     d->offset = s->cause->offset;
     d->n = (int)seq;
     memcpy(d->uscc, e->uscc, sizeof(d->uscc));
-    memcpy(d->enterprise_name, e->name, sizeof(d->enterprise_name));
+    ldr_copy(d->enterprise_name, sizeof(d->enterprise_name), e->name,
+             strlen(e->name));
     memcpy(d->reporting_unit, e->unit, sizeof(d->reporting_unit));
     d->decision = type;
     d->effective_at = effective_at;
-    if (snprintf(d->cause, sizeof(d->cause), "%s/%d/%lld",
-                 s->cause->topic ? s->cause->topic : "",
-                 (int)s->cause->partition, (long long)s->cause->offset) < 0)
-        d->cause[0] = '\0';
+    const char *topic = s->cause->topic ? s->cause->topic : "";
+    size_t tl = strnlen(topic, sizeof(tmp) - 48);
+    memcpy(tmp, topic, tl);
+    n = tl;
+    tmp[n++] = '/';
+    n += ldr_digits(tmp + n, s->cause->partition);
+    tmp[n++] = '/';
+    n += ldr_digits(tmp + n, s->cause->offset);
+    ldr_set_str(d->cause, sizeof(d->cause), tmp, n);
     if (s->event_id) {
         d->has_cause_event_id = true;
         ldr_copy(d->cause_event_id, sizeof(d->cause_event_id), s->event_id,
@@ -210,7 +252,7 @@ static void ldr_d_validity(ldr_machine_decision_t *d, const ldr_tier_rec_t *t) {
 
 static void ldr_set_identity(ldr_enterprise_t *e, ldr_str_t name,
                              ldr_str_t unit) {
-    ldr_copy(e->name, sizeof(e->name), name.ptr, name.len);
+    ldr_enterprise_set_name(e, name.ptr, name.len);
     ldr_copy(e->unit, sizeof(e->unit), unit.ptr, unit.len);
 }
 
@@ -720,8 +762,8 @@ static void ldr_snapshot(const ldr_enterprise_t *e,
 /* Records an enterprise as changed in this batch, with its state as of
  * the last commit. The list is short (one batch) and scanned linearly. */
 static void ldr_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
-    for (size_t i = 0; i < p->dirty_len; i++)
-        if (p->dirty[i].e == e) return;
+    if (e->dirty) return;
+    e->dirty = true;
     if (p->dirty_len == p->dirty_cap) {
         p->dirty_cap = p->dirty_cap ? p->dirty_cap * 2 : 64;
         p->dirty = ldr_realloc(p->dirty, p->dirty_cap * sizeof(*p->dirty));
@@ -729,8 +771,11 @@ static void ldr_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
     ldr_partition_dirty_t *d = &p->dirty[p->dirty_len++];
     d->e = e;
     memcpy(d->unit_before, e->unit, sizeof(d->unit_before));
-    for (int t = 0; t < LDR_TIER__COUNT; t++)
+    for (int t = 0; t < LDR_TIER__COUNT; t++) {
         d->state_before[t] = e->tiers[t].state;
+        memcpy(d->timer_before[t], e->tiers[t].timer_due,
+               sizeof(d->timer_before[t]));
+    }
 }
 
 const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
@@ -740,6 +785,8 @@ const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
     ldr_partition_dirty_t *out = p->dirty;
     size_t out_cap = p->dirty_cap;
     *count = p->dirty_len;
+    for (size_t i = 0; i < p->dirty_len; i++)
+        out[i].e->dirty = false;
     p->dirty = p->handed;
     p->dirty_cap = p->handed_cap;
     p->dirty_len = 0;
@@ -749,6 +796,8 @@ const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
 }
 
 void ldr_partition_discard_dirty(ldr_partition_t *p) {
+    for (size_t i = 0; i < p->dirty_len; i++)
+        p->dirty[i].e->dirty = false;
     p->dirty_len = 0;
 }
 

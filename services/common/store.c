@@ -14,17 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Argument vectors are built as (offset, length) pairs into one buffer and
- * turned into pointers once the buffer stops growing. */
+/* A command is built straight into Redis's wire format (RESP) in one
+ * buffer that is reused from batch to batch, and handed to hiredis already
+ * formatted: hiredis's own argv formatting cost as much as the step's
+ * arguments themselves (callgrind). The buffer starts with LDR_ARGS_HEAD
+ * spare bytes where the "*<count>" header goes once the count is known;
+ * counts that are known only after their list are fixed-width zero-padded
+ * numbers (the function's tonumber() reads them as any other). */
+#define LDR_ARGS_HEAD 24
+#define LDR_ARGS_SLOT 10 /* digits of a placeholder */
+
 typedef struct ldr_args {
     ldr_buf_t data;
-    size_t *off;
-    size_t *len;
     size_t count;
-    size_t cap;
-    const char **argv;
-    size_t *argvlen;
-    size_t argv_cap;
 } ldr_args_t;
 
 struct ldr_store {
@@ -33,23 +35,46 @@ struct ldr_store {
     char *password;
     int timeout_ms;
     ldr_args_t args;
+    ldr_buf_t json; /* a notice's text */
 };
 
 static void ldr_args_reset(ldr_args_t *a) {
     ldr_buf_reset(&a->data);
+    ldr_buf_append(&a->data, "                        ", LDR_ARGS_HEAD);
     a->count = 0;
 }
 
+/* Writes @p v in decimal at @p out; returns the length (at most 20). */
+static size_t ldr_u64_digits(char *out, uint64_t v) {
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t ldr_i64_digits(char *out, int64_t v) {
+    if (v >= 0) return ldr_u64_digits(out, (uint64_t)v);
+    out[0] = '-';
+    return 1 + ldr_u64_digits(out + 1, 0 - (uint64_t)v);
+}
+
 static void ldr_args_add(ldr_args_t *a, const void *p, size_t n) {
-    if (a->count == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 256;
-        a->off = ldr_realloc(a->off, a->cap * sizeof(*a->off));
-        a->len = ldr_realloc(a->len, a->cap * sizeof(*a->len));
-    }
-    a->off[a->count] = a->data.len;
-    a->len[a->count] = n;
+    char hdr[32];
+    size_t h = 0;
+    hdr[h++] = '$';
+    h += ldr_u64_digits(hdr + h, n);
+    hdr[h++] = '\r';
+    hdr[h++] = '\n';
+    ldr_buf_reserve(&a->data, h + n + 2);
+    ldr_buf_append(&a->data, hdr, h);
+    if (n) ldr_buf_append(&a->data, p, n);
+    ldr_buf_append(&a->data, "\r\n", 2);
     a->count++;
-    ldr_buf_append(&a->data, p, n);
 }
 
 static void ldr_args_str(ldr_args_t *a, const char *s) {
@@ -57,42 +82,27 @@ static void ldr_args_str(ldr_args_t *a, const char *s) {
 }
 
 static void ldr_args_i64(ldr_args_t *a, int64_t v) {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-    ldr_args_add(a, tmp, (size_t)n);
+    char tmp[24];
+    ldr_args_add(a, tmp, ldr_i64_digits(tmp, v));
 }
 
-/* Reserves a slot to fill in later (a count known only afterwards). */
+/* Reserves a count to fill in later (known only after its list); returns
+ * where its digits are. */
 static size_t ldr_args_placeholder(ldr_args_t *a) {
-    ldr_args_add(a, "                    ", 20);
-    return a->count - 1;
+    ldr_args_add(a, "0000000000", LDR_ARGS_SLOT);
+    return a->data.len - 2 - LDR_ARGS_SLOT;
 }
 
 static void ldr_args_fill(ldr_args_t *a, size_t slot, int64_t v) {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-    memcpy(a->data.data + a->off[slot], tmp, (size_t)n);
-    a->len[slot] = (size_t)n;
-}
-
-static void ldr_args_finish(ldr_args_t *a) {
-    if (a->count > a->argv_cap) {
-        a->argv_cap = a->count;
-        a->argv = ldr_realloc(a->argv, a->argv_cap * sizeof(*a->argv));
-        a->argvlen = ldr_realloc(a->argvlen, a->argv_cap * sizeof(*a->argvlen));
-    }
-    for (size_t i = 0; i < a->count; i++) {
-        a->argv[i] = a->data.data + a->off[i];
-        a->argvlen[i] = a->len[i];
+    char *d = a->data.data + slot;
+    for (int i = LDR_ARGS_SLOT - 1; i >= 0; i--) {
+        d[i] = (char)('0' + v % 10);
+        v /= 10;
     }
 }
 
 static void ldr_args_fini(ldr_args_t *a) {
     ldr_buf_fini(&a->data);
-    free(a->off);
-    free(a->len);
-    free(a->argv);
-    free(a->argvlen);
 }
 
 /* ---- connection -------------------------------------------------------- */
@@ -117,10 +127,27 @@ static ldr_err_t ldr_store_fail(ldr_store_t *s, redisReply *r, const char *what,
     return err;
 }
 
+/* Puts the command built in @p a into the connection's output buffer. */
+static int ldr_store_append(ldr_store_t *s, ldr_args_t *a) {
+    if (!s->c) return REDIS_ERR;
+    char hdr[LDR_ARGS_HEAD];
+    size_t h = 0;
+    hdr[h++] = '*';
+    h += ldr_u64_digits(hdr + h, a->count);
+    hdr[h++] = '\r';
+    hdr[h++] = '\n';
+    char *start = a->data.data + LDR_ARGS_HEAD - h;
+    memcpy(start, hdr, h);
+    return redisAppendFormattedCommand(s->c, start,
+                                       a->data.len - (LDR_ARGS_HEAD - h));
+}
+
 static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
-    if (!s->c) return NULL;
-    ldr_args_finish(a);
-    return redisCommandArgv(s->c, (int)a->count, a->argv, a->argvlen);
+    void *reply = NULL;
+    if (ldr_store_append(s, a) != REDIS_OK ||
+        redisGetReply(s->c, &reply) != REDIS_OK)
+        return NULL;
+    return reply;
 }
 
 ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t n) {
@@ -153,6 +180,7 @@ ldr_store_t *ldr_store_new(const char *url, const char *password,
     s->password = ldr_strdup(password ? password : "");
     s->timeout_ms = timeout_ms;
     ldr_buf_init(&s->args.data);
+    ldr_buf_init(&s->json);
     if (ldr_store_reconnect(s, errstr, n)) {
         ldr_store_destroy(s);
         return NULL;
@@ -164,6 +192,7 @@ void ldr_store_destroy(ldr_store_t *s) {
     if (!s) return;
     if (s->c) redisFree(s->c);
     ldr_args_fini(&s->args);
+    ldr_buf_fini(&s->json);
     free(s->url);
     free(s->password);
     free(s);
@@ -319,8 +348,23 @@ static bool ldr_is_notice(ldr_decision_type_t t) {
            t == LDR_DECISION_EXPIRED;
 }
 
-ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
-                           char *errstr, size_t n) {
+/* The timers' member "USCC:tier:kind" (tier and kind one digit each);
+ * returns its length. */
+static size_t ldr_timer_member(char *out, const ldr_enterprise_t *e, int t,
+                               int k) {
+    _Static_assert(LDR_TIER__COUNT <= 10 && LDR_TIMER__COUNT <= 10,
+                   "one digit each");
+    size_t n = strlen(e->uscc);
+    memcpy(out, e->uscc, n);
+    out[n++] = ':';
+    out[n++] = (char)('0' + t);
+    out[n++] = ':';
+    out[n++] = (char)('0' + k);
+    return n;
+}
+
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t n) {
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
@@ -354,42 +398,46 @@ ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
     }
     ldr_buf_fini(&blob);
 
-    /* Their timers: every (tier, kind) is set or removed, so the sorted
-     * set always mirrors the states. */
+    /* Their timers: what changed since the state was last stored, so the
+     * sorted set keeps mirroring the states. */
     size_t nadd = ldr_args_placeholder(a), adds = 0;
     for (size_t i = 0; i < b->dirty_count; i++) {
-        const ldr_enterprise_t *e = b->dirty[i].e;
+        const ldr_partition_dirty_t *d = &b->dirty[i];
         for (int t = 0; t < LDR_TIER__COUNT; t++)
             for (int k = 0; k < LDR_TIMER__COUNT; k++) {
-                if (!e->tiers[t].timer_due[k]) continue;
+                int64_t due = d->e->tiers[t].timer_due[k];
+                if (!due || due == d->timer_before[t][k]) continue;
                 char member[40];
-                snprintf(member, sizeof(member), "%s:%d:%d", e->uscc, t, k);
-                ldr_args_i64(a, e->tiers[t].timer_due[k]);
-                ldr_args_str(a, member);
+                ldr_args_i64(a, due);
+                ldr_args_add(a, member, ldr_timer_member(member, d->e, t, k));
                 adds++;
             }
     }
     ldr_args_fill(a, nadd, (int64_t)adds);
     size_t ndel = ldr_args_placeholder(a), dels = 0;
     for (size_t i = 0; i < b->dirty_count; i++) {
-        const ldr_enterprise_t *e = b->dirty[i].e;
+        const ldr_partition_dirty_t *d = &b->dirty[i];
         for (int t = 0; t < LDR_TIER__COUNT; t++)
             for (int k = 0; k < LDR_TIMER__COUNT; k++) {
-                if (e->tiers[t].timer_due[k]) continue;
+                if (d->e->tiers[t].timer_due[k] || !d->timer_before[t][k])
+                    continue;
                 char member[40];
-                snprintf(member, sizeof(member), "%s:%d:%d", e->uscc, t, k);
-                ldr_args_str(a, member);
+                ldr_args_add(a, member, ldr_timer_member(member, d->e, t, k));
                 dels++;
             }
     }
     ldr_args_fill(a, ndel, (int64_t)dels);
 
-    /* Counters: states move from their value at the last commit, and the
+    /* Counters: states move from their value at the last commit (a tier
+     * whose unit and state are unchanged moves nothing), and the
      * little-giant outcomes per batch. */
     ldr_counters_t cs = {NULL, 0, 0};
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_partition_dirty_t *d = &b->dirty[i];
+        bool same_unit = strcmp(d->unit_before, d->e->unit) == 0;
         for (int t = 0; t < LDR_TIER__COUNT; t++) {
+            if (same_unit && d->state_before[t] == d->e->tiers[t].state)
+                continue;
             ldr_count_state(&cs, d->unit_before, t, d->state_before[t], -1);
             ldr_count_state(&cs, d->e->unit, t, d->e->tiers[t].state, +1);
         }
@@ -419,28 +467,47 @@ ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
         if (!ldr_is_notice(b->decisions[i].decision)) continue;
         ldr_record_t rec;
         ldr_machine_decision_record(&b->decisions[i], &rec);
-        json_t *j = ldr_decision_to_json(&rec.u.decision);
-        char *text = json_dumps(j, JSON_COMPACT);
-        ldr_args_str(a, text);
-        free(text);
-        json_decref(j);
+        ldr_buf_reset(&s->json);
+        ldr_decision_write_json(&rec.u.decision, &s->json);
+        ldr_args_add(a, s->json.data, s->json.len);
         notices++;
     }
     ldr_args_fill(a, nnotice, (int64_t)notices);
     ldr_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
 
-    redisReply *r = ldr_store_cmd(s, a);
-    if (r && r->type == REDIS_REPLY_ERROR &&
-        strncmp(r->str, "FENCED", 6) == 0) {
+    if (ldr_store_append(s, a) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    /* Hand the command to the kernel now, so that Redis runs it while the
+     * caller prepares the next partition's batch. */
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(s->c, &done) != REDIS_OK)
+            return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
+                                size_t n) {
+    void *reply = NULL;
+    if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    redisReply *r = reply;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
         ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_FENCED,
-                                    "partition %d: %s", b->partition, r->str);
+                                    "partition %d: %s", partition, r->str);
         freeReplyObject(r);
         return err;
     }
-    if (!r || r->type == REDIS_REPLY_ERROR)
+    if (r->type == REDIS_REPLY_ERROR)
         return ldr_store_fail(s, r, "FCALL ladder_step", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
+}
+
+ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
+                           char *errstr, size_t n) {
+    ldr_err_t err = ldr_store_commit_send(s, b, errstr, n);
+    return err ? err : ldr_store_commit_recv(s, b->partition, errstr, n);
 }
 
 /* ---- outbox -----------------------------------------------------------------
@@ -472,17 +539,32 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
     return LDR_OK;
 }
 
-ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
-                                char *errstr, size_t n) {
+ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
+                                     char *errstr, size_t n) {
     char key[64];
     ldr_key(key, sizeof(key), partition, "outbox");
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
-    redisReply *r =
-        redisCommand(s->c, "XTRIM %s MINID %lld-0", key, (long long)id + 1);
-    if (!r || r->type != REDIS_REPLY_INTEGER)
+    if (redisAppendCommand(s->c, "XTRIM %s MINID %lld-0", key,
+                           (long long)id + 1) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "XTRIM outbox", errstr, n);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr, size_t n) {
+    void *reply = NULL;
+    if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
+        return ldr_store_fail(s, NULL, "XTRIM outbox", errstr, n);
+    redisReply *r = reply;
+    if (r->type != REDIS_REPLY_INTEGER)
         return ldr_store_fail(s, r, "XTRIM outbox", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
+}
+
+ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
+                                char *errstr, size_t n) {
+    ldr_err_t err = ldr_store_outbox_trim_send(s, partition, id, errstr, n);
+    return err ? err : ldr_store_outbox_trim_recv(s, errstr, n);
 }

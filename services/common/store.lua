@@ -23,12 +23,13 @@ ARGV: epoch, first_offset, next_offset, clock,
       n, then n notices (JSON), notices_maxlen.
 --]]
 
--- Lua's unpack has a stack limit: write in slices.
-local function bulk(cmd, key, list)
+-- Lua's unpack has a stack limit: write args[from..to] in slices (of an
+-- even size, so pairs stay together). The arguments are passed on as they
+-- came, never copied into tables first.
+local function bulk(cmd, key, args, from, to)
   local slice = 1000
-  for i = 1, #list, slice do
-    local j = math.min(i + slice - 1, #list)
-    redis.call(cmd, key, unpack(list, i, j))
+  for i = from, to, slice do
+    redis.call(cmd, key, unpack(args, i, math.min(i + slice - 1, to)))
   end
 end
 
@@ -43,44 +44,41 @@ local function step(keys, args)
                              ', batch starts at ' .. args[2])
   end
 
+  -- Where each list lies in args: [from, to], empty when to < from.
   local i = 5
-  local function take_pairs()
-    local n = tonumber(args[i]); i = i + 1
-    local list = {}
-    for _ = 1, 2 * n do list[#list + 1] = args[i]; i = i + 1 end
-    return list
+  local function span(width)
+    local n = tonumber(args[i])
+    local from = i + 1
+    i = from + width * n
+    return from, i - 1
   end
-  local function take_list()
-    local n = tonumber(args[i]); i = i + 1
-    local list = {}
-    for _ = 1, n do list[#list + 1] = args[i]; i = i + 1 end
-    return list
-  end
-  local states = take_pairs()
-  local timers_add = take_pairs()
-  local timers_del = take_list()
-  local counters = take_pairs()
+  local states_from, states_to = span(2)
+  local add_from, add_to = span(2)
+  local del_from, del_to = span(1)
+  local count_from, count_to = span(2)
   local outbox = args[i]; i = i + 1
-  local notices = take_list()
+  local notice_from, notice_to = span(1)
   local notices_maxlen = args[i]
 
-  if #states > 0 then bulk('HSET', keys[2], states) end
-  if #timers_del > 0 then bulk('ZREM', keys[3], timers_del) end
-  if #timers_add > 0 then bulk('ZADD', keys[3], timers_add) end
+  if states_to >= states_from then
+    bulk('HSET', keys[2], args, states_from, states_to)
+  end
+  if del_to >= del_from then bulk('ZREM', keys[3], args, del_from, del_to) end
+  if add_to >= add_from then bulk('ZADD', keys[3], args, add_from, add_to) end
   -- A counter back at zero is removed, so that the hash is the same
   -- whatever the batch boundaries were.
-  for k = 1, #counters, 2 do
-    if redis.call('HINCRBY', keys[5], counters[k], counters[k + 1]) == 0 then
-      redis.call('HDEL', keys[5], counters[k])
+  for k = count_from, count_to, 2 do
+    if redis.call('HINCRBY', keys[5], args[k], args[k + 1]) == 0 then
+      redis.call('HDEL', keys[5], args[k])
     end
   end
   -- Entry ids follow the log, so a replay writes the same ids.
   if outbox ~= '' then
     redis.call('XADD', keys[4], args[3] .. '-0', 'payload', outbox)
   end
-  for k = 1, #notices do
+  for k = notice_from, notice_to do
     redis.call('XADD', keys[6], 'MAXLEN', '~', notices_maxlen,
-               args[3] .. '-' .. (k - 1), 'decision', notices[k])
+               args[3] .. '-' .. (k - notice_from), 'decision', args[k])
   end
   redis.call('HSET', keys[1], 'next_offset', args[3], 'clock', args[4])
   return 'OK'

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Floor division and modulo for a positive divisor: C's '/' truncates
  * toward zero, which would put 1969-12-31T23:59:59.999Z on day 0. */
@@ -243,12 +244,31 @@ size_t ldr_time_format(int64_t ms, char *buf, size_t size) {
     ldr_time_civil_from_days(days, &y, &m, &d);
     int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60),
         ss = (int)(rem / 1000 % 60), mss = (int)(rem % 1000);
-    if (y >= 0 && y <= 9999)
-        n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y,
-                     m, d, hh, mm, ss, mss);
-    else
-        n = snprintf(buf, size, "%c%06lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                     y < 0 ? '-' : '+', (long long)(y < 0 ? -y : y), m, d, hh,
-                     mm, ss, mss);
+    if (y >= 0 && y <= 9999) {
+        /* The common case by hand: snprintf cost 3,500 instructions a
+         * timestamp, and every JSON decision holds several. Truncated and
+         * measured as snprintf would. */
+        int v[7] = {(int)y, m, d, hh, mm, ss, mss};
+        static const int width[7] = {4, 2, 2, 2, 2, 2, 3};
+        static const char after[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+        char tmp[25], *o = tmp;
+        for (int i = 0; i < 7; i++) {
+            for (int k = width[i] - 1; k >= 0; k--) {
+                o[k] = (char)('0' + v[i] % 10);
+                v[i] /= 10;
+            }
+            o += width[i];
+            *o++ = after[i];
+        }
+        if (size) {
+            size_t c = size - 1 < 24 ? size - 1 : 24;
+            memcpy(buf, tmp, c);
+            buf[c] = '\0';
+        }
+        return 24;
+    }
+    n = snprintf(buf, size, "%c%06lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                 y < 0 ? '-' : '+', (long long)(y < 0 ? -y : y), m, d, hh, mm,
+                 ss, mss);
     return n < 0 ? 0 : (size_t)n;
 }

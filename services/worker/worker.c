@@ -65,7 +65,7 @@
 extern char **environ;
 
 #define WK_MAX_PARTITIONS 1024
-#define WK_BATCH_MAX      2000
+#define WK_BATCH_MAX      16384
 /* How often the loop refreshes lag, backlog and readiness. */
 #define WK_REFRESH_MS 500
 /* /readyz fails while any owned partition lags by this many messages. */
@@ -76,6 +76,29 @@ extern char **environ;
 #define WK_CODES         9 /* dead-letter codes: -ldr_err_t 1..8 */
 
 enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
+
+/* What a partition's batch in hand makes, from deciding it until Redis
+ * has answered its step: the batches of several partitions are in flight
+ * at once (wk_run). */
+typedef struct wk_batch {
+    ldr_machine_out_t out;
+    ldr_buf_t payload; /* the outbox entry */
+    /* the input message timestamp (ms, -1: none) of each message of the
+     * outbox entry, in order: the start of a decision's latency */
+    int64_t *src_ts;
+    size_t nsrc, src_cap;
+    /* what the batch adds to the metrics once it is stored */
+    struct {
+        uint64_t events[WK_KINDS][WK_OUTCOMES];
+        uint64_t dead_letters[WK_CODES];
+    } tally;
+    int64_t next;   /* the offset after its last message */
+    double started; /* when deciding it began (monotonic seconds) */
+    bool sent;      /* its step is on its way to Redis */
+    bool answered;  /* Redis answered: result and why hold the answer */
+    ldr_err_t result;
+    char why[512];
+} wk_batch_t;
 
 typedef struct wk_part {
     bool owned;
@@ -92,6 +115,7 @@ typedef struct wk_part {
     int pending_left[64];
     bool pending_failed[64];
     int npending;
+    wk_batch_t batch;
 } wk_part_t;
 
 typedef struct wk {
@@ -109,19 +133,9 @@ typedef struct wk {
     const char *dlq_topic;
     int partitions; /* of the input topic */
     wk_part_t part[WK_MAX_PARTITIONS];
-    ldr_machine_out_t out;
-    ldr_buf_t payload;
+    wk_batch_t *cur; /* the batch being decided or counted */
     bool store_down;
     uint64_t events, decisions, dead_letters, fenced;
-    /* the input message timestamp (ms, -1: none) of each message of the
-     * batch's outbox, in order: the start of a decision's latency */
-    int64_t *src_ts;
-    size_t nsrc, src_cap;
-    /* what the batch in hand adds to the metrics once it is stored */
-    struct {
-        uint64_t events[WK_KINDS][WK_OUTCOMES];
-        uint64_t dead_letters[WK_CODES];
-    } tally;
     ldr_metrics_t *metrics;
     struct {
         ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
@@ -202,22 +216,18 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     free(tag);
 }
 
-/* Trims outbox entries whose every message was acknowledged, in order. A
- * failed entry stays in the outbox and is produced again on reassignment. */
-static void wk_trim(wk_t *w, int partition) {
-    wk_part_t *p = &w->part[partition];
-    char err[512];
+/* How many of the partition's oldest outbox entries have every message
+ * acknowledged. A failed entry stays in the outbox and is produced again on
+ * reassignment. */
+static int wk_trimmable(const wk_part_t *p) {
     int done = 0;
     while (done < p->npending && p->pending_left[done] == 0 &&
            !p->pending_failed[done])
         done++;
-    if (!done) return;
-    if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
-                              sizeof(err))) {
-        LDR_LOG_WARN("%s", err);
-        wk_redis_error(w);
-        return;
-    }
+    return done;
+}
+
+static void wk_trimmed(wk_part_t *p, int done) {
     memmove(p->pending_id, p->pending_id + done,
             (size_t)(p->npending - done) * sizeof(p->pending_id[0]));
     memmove(p->pending_left, p->pending_left + done,
@@ -227,8 +237,47 @@ static void wk_trim(wk_t *w, int partition) {
     p->npending -= done;
 }
 
+/* Trims the acknowledged outbox entries of one partition. */
+static void wk_trim(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    char err[512];
+    int done = wk_trimmable(p);
+    if (!done) return;
+    if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
+                              sizeof(err))) {
+        LDR_LOG_WARN("%s", err);
+        wk_redis_error(w);
+        return;
+    }
+    wk_trimmed(p, done);
+}
+
+/* Trims the acknowledged outbox entries of every partition in one round
+ * trip (a round trip per partition cost more than the trimming). */
+static void wk_trim_all(wk_t *w) {
+    static int sent[WK_MAX_PARTITIONS], done[WK_MAX_PARTITIONS];
+    int nsent = 0;
+    char err[512];
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->npending || !(done[pn] = wk_trimmable(p))) continue;
+        if (ldr_store_outbox_trim_send(
+                w->store, pn, p->pending_id[done[pn] - 1], err, sizeof(err)))
+            break;
+        sent[nsent++] = pn;
+    }
+    for (int i = 0; i < nsent; i++) {
+        if (ldr_store_outbox_trim_recv(w->store, err, sizeof(err))) {
+            LDR_LOG_WARN("%s", err);
+            wk_redis_error(w);
+            return; /* the connection is gone: the rest are unknown */
+        }
+        wk_trimmed(&w->part[sent[i]], done[sent[i]]);
+    }
+}
+
 /* Produces every message of one outbox entry. @p src_ts, when not NULL,
- * holds the input message time of each message (w->src_ts). */
+ * holds the input message time of each message (w->cur->src_ts). */
 static void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
                        size_t len, const int64_t *src_ts, size_t nsrc) {
     wk_part_t *p = &w->part[partition];
@@ -297,12 +346,13 @@ static void wk_publish_cb(void *opaque, int64_t id, const void *payload,
 
 /* Notes the input time of the message just appended to the outbox. */
 static void wk_src_ts(wk_t *w, int64_t ts_ms) {
-    if (w->nsrc == w->src_cap) {
-        w->src_cap = w->src_cap ? w->src_cap * 2 : 256;
-        w->src_ts = realloc(w->src_ts, w->src_cap * sizeof(*w->src_ts));
-        if (!w->src_ts) abort();
+    if (w->cur->nsrc == w->cur->src_cap) {
+        w->cur->src_cap = w->cur->src_cap ? w->cur->src_cap * 2 : 256;
+        w->cur->src_ts =
+            realloc(w->cur->src_ts, w->cur->src_cap * sizeof(*w->cur->src_ts));
+        if (!w->cur->src_ts) abort();
     }
-    w->src_ts[w->nsrc++] = ts_ms;
+    w->cur->src_ts[w->cur->nsrc++] = ts_ms;
 }
 
 static void wk_header(ldr_outbox_msg_t *m, const char *name,
@@ -331,11 +381,11 @@ static void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
     wk_header(&m, "ladder.source.topic", w->input_topic);
     wk_header(&m, "ladder.source.partition", part);
     wk_header(&m, "ladder.source.offset", off);
-    ldr_outbox_append(&w->payload, &m);
+    ldr_outbox_append(&w->cur->payload, &m);
     wk_src_ts(w, -1);
     w->dead_letters++;
-    w->tally.events[kind][WK_DEAD_LETTER]++;
-    if (-code > 0 && -code < WK_CODES) w->tally.dead_letters[-code]++;
+    w->cur->tally.events[kind][WK_DEAD_LETTER]++;
+    if (-code > 0 && -code < WK_CODES) w->cur->tally.dead_letters[-code]++;
     LDR_LOG_DEBUG("dead letter %s/%d/%lld: %s: %s", w->input_topic,
                   (int)km->partition, (long long)km->offset, ldr_err_code(code),
                   why);
@@ -343,41 +393,44 @@ static void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
 
 static void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                                  int64_t src_ts_ms) {
-    for (size_t i = from; i < w->out.count; i++) {
+    for (size_t i = from; i < w->cur->out.count; i++) {
         ldr_record_t rec;
-        ldr_machine_decision_record(&w->out.v[i], &rec);
+        ldr_machine_decision_record(&w->cur->out.v[i], &rec);
         rec.u.decision.decided_at = decided_at;
         const void *bytes;
         size_t len;
         char err[512];
         if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
             /* The machine only makes decisions the schema can carry. */
-            LDR_LOG_ERROR("decision %s: %s", w->out.v[i].decision_id, err);
+            LDR_LOG_ERROR("decision %s: %s", w->cur->out.v[i].decision_id, err);
             abort();
         }
-        char type[64], source[32], when[LDR_TIME_FORMAT_SIZE];
-        snprintf(type, sizeof(type), "ladder.decision.%s",
-                 ldr_decision_type_name(w->out.v[i].decision));
-        snprintf(source, sizeof(source), "ladder/%s",
-                 w->out.v[i].reporting_unit);
-        ldr_time_format(w->out.v[i].effective_at, when, sizeof(when));
+        /* Concatenated by hand: two snprintf calls per decision were a
+         * few percent of the worker's instructions. */
+        char type[64] = "ladder.decision.", source[32] = "ladder/";
+        char when[LDR_TIME_FORMAT_SIZE];
+        strncat(type, ldr_decision_type_name(w->cur->out.v[i].decision),
+                sizeof(type) - sizeof("ladder.decision."));
+        strncat(source, w->cur->out.v[i].reporting_unit,
+                sizeof(source) - sizeof("ladder/"));
+        ldr_time_format(w->cur->out.v[i].effective_at, when, sizeof(when));
         ldr_outbox_msg_t m = {0};
         m.topic = LDR_OUTBOX_DECISIONS;
         m.partition = -1;
-        m.key = w->out.v[i].uscc;
-        m.key_len = strlen(w->out.v[i].uscc);
+        m.key = w->cur->out.v[i].uscc;
+        m.key_len = strlen(w->cur->out.v[i].uscc);
         m.value = bytes;
         m.value_len = len;
         wk_header(&m, "ce_specversion", "1.0");
-        wk_header(&m, "ce_id", w->out.v[i].decision_id);
+        wk_header(&m, "ce_id", w->cur->out.v[i].decision_id);
         wk_header(&m, "ce_type", type);
         wk_header(&m, "ce_source", source);
         wk_header(&m, "ce_time", when);
         wk_header(&m, "content-type", "application/avro");
-        ldr_outbox_append(&w->payload, &m);
+        ldr_outbox_append(&w->cur->payload, &m);
         wk_src_ts(w, src_ts_ms);
     }
-    w->decisions += w->out.count - from;
+    w->decisions += w->cur->out.count - from;
 }
 
 /* ---- partitions --------------------------------------------------------- */
@@ -487,23 +540,23 @@ static void wk_count(wk_t *w) {
                                                       "dead_letter"};
     for (int k = 0; k < WK_KINDS; k++)
         for (int o = 0; o < WK_OUTCOMES; o++)
-            if (w->tally.events[k][o])
+            if (w->cur->tally.events[k][o])
                 ldr_metrics_add(w->m.events,
                                 LDR_METRICS_LABELS(kinds[k], outcomes[o]),
-                                (double)w->tally.events[k][o]);
+                                (double)w->cur->tally.events[k][o]);
     uint64_t duplicates = 0;
     for (int k = 0; k < WK_KINDS; k++)
-        duplicates += w->tally.events[k][WK_DUPLICATE];
+        duplicates += w->cur->tally.events[k][WK_DUPLICATE];
     if (duplicates) ldr_metrics_add(w->m.duplicates, NULL, (double)duplicates);
     for (int c = 1; c < WK_CODES; c++)
-        if (w->tally.dead_letters[c])
+        if (w->cur->tally.dead_letters[c])
             ldr_metrics_add(w->m.dead_letters,
                             LDR_METRICS_LABELS(ldr_err_code((ldr_err_t)-c)),
-                            (double)w->tally.dead_letters[c]);
+                            (double)w->cur->tally.dead_letters[c]);
     uint64_t types[LDR_DECISION__COUNT] = {0};
-    for (size_t i = 0; i < w->out.count; i++)
-        if ((unsigned)w->out.v[i].decision < LDR_DECISION__COUNT)
-            types[w->out.v[i].decision]++;
+    for (size_t i = 0; i < w->cur->out.count; i++)
+        if ((unsigned)w->cur->out.v[i].decision < LDR_DECISION__COUNT)
+            types[w->cur->out.v[i].decision]++;
     for (int t = 0; t < LDR_DECISION__COUNT; t++)
         if (types[t])
             ldr_metrics_add(w->m.decisions,
@@ -512,10 +565,12 @@ static void wk_count(wk_t *w) {
                             (double)types[t]);
 }
 
-/* Decides and stores the batch in hand. Returns LDR_ERR_TRANSIENT when
- * Redis is down (the batch is dropped and will be replayed). */
-static ldr_err_t wk_process(wk_t *w, int pn) {
+/* Decides the batch in hand and sends its atomic step to Redis, without
+ * waiting for the answer (wk_complete reads it). Returns LDR_ERR_TRANSIENT
+ * when Redis is down (the batch is dropped and will be replayed). */
+static ldr_err_t wk_prepare(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
+    p->batch.sent = false;
     if (!p->nmsgs) return LDR_OK;
     char err[512];
     int64_t now = wk_now_ms();
@@ -543,11 +598,12 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
                       (long long)(first - expected));
         ldr_metrics_add(w->m.lost, NULL, (double)(first - expected));
     }
-    double started = wk_mono_s();
-    ldr_machine_out_clear(&w->out);
-    ldr_buf_reset(&w->payload);
-    memset(&w->tally, 0, sizeof(w->tally));
-    w->nsrc = 0;
+    w->cur = &p->batch;
+    w->cur->started = wk_mono_s();
+    ldr_machine_out_clear(&w->cur->out);
+    ldr_buf_reset(&w->cur->payload);
+    memset(&w->cur->tally, 0, sizeof(w->cur->tally));
+    w->cur->nsrc = 0;
     for (size_t i = 0; i < p->nmsgs; i++) {
         rd_kafka_message_t *km = p->msgs[i];
         ldr_record_t rec;
@@ -578,10 +634,10 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
             wk_dead_letter(w, km, kind, rc, err);
             continue;
         }
-        size_t before = w->out.count;
-        uint64_t duplicates = w->out.duplicates;
+        size_t before = w->cur->out.count;
+        uint64_t duplicates = w->cur->out.duplicates;
         ldr_machine_cause_t cause = {w->input_topic, km->partition, km->offset};
-        rc = ldr_partition_step(p->state, &rec, &cause, &w->out);
+        rc = ldr_partition_step(p->state, &rec, &cause, &w->cur->out);
         if (rc) {
             LDR_LOG_ERROR("partition %d offset %lld: %s", pn,
                           (long long)km->offset, ldr_err_str(rc));
@@ -593,8 +649,9 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
                              ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1
                                                                          : ts);
         w->events++;
-        w->tally.events[kind][w->out.duplicates > duplicates ? WK_DUPLICATE
-                                                             : WK_APPLIED]++;
+        w->cur->tally
+            .events[kind][w->cur->out.duplicates > duplicates ? WK_DUPLICATE
+                                                              : WK_APPLIED]++;
     }
     int64_t next = p->msgs[p->nmsgs - 1]->offset + 1;
     ldr_store_batch_t b = {0};
@@ -604,40 +661,74 @@ static ldr_err_t wk_process(wk_t *w, int pn) {
     b.next_offset = next;
     b.clock = ldr_partition_clock(p->state);
     b.dirty = ldr_partition_take_dirty(p->state, &b.dirty_count);
-    b.decisions = w->out.v;
-    b.decisions_count = w->out.count;
-    b.outbox = w->payload.len ? w->payload.data : NULL;
-    b.outbox_len = w->payload.len;
+    b.decisions = w->cur->out.v;
+    b.decisions_count = w->cur->out.count;
+    b.outbox = w->cur->payload.len ? w->cur->payload.data : NULL;
+    b.outbox_len = w->cur->payload.len;
     b.notices_maxlen = 10000;
-    ldr_err_t rc = ldr_store_commit(w->store, &b, err, sizeof(err));
-    if (rc == LDR_ERR_FENCED) {
-        /* Another owner wrote, or Redis rewound: the cache is not the
-         * truth any more. */
-        w->fenced++;
-        ldr_metrics_add(w->m.fenced, NULL, 1);
-        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", err);
-        for (size_t i = 0; i < p->nmsgs; i++)
-            rd_kafka_message_destroy(p->msgs[i]);
-        p->nmsgs = 0;
-        if (wk_take(w, pn) == LDR_OK) wk_seek(w, pn);
-        return LDR_OK;
-    }
+    ldr_err_t rc = ldr_store_commit_send(w->store, &b, err, sizeof(err));
     if (rc) {
         LDR_LOG_WARN("%s", err);
         wk_redis_error(w);
         return rc;
     }
-    p->next_offset = next;
+    p->batch.next = next;
+    p->batch.sent = true;
+    return LDR_OK;
+}
+
+/* Reads Redis's answer to the step wk_prepare sent for the partition, and
+ * only that: nothing else may use the connection until every step sent has
+ * been answered (ldr_store_commit_recv), so acting on the answer is
+ * wk_finish's job. Returns LDR_ERR_TRANSIENT when Redis is down. */
+static ldr_err_t wk_answer(wk_t *w, int pn) {
+    wk_batch_t *bt = &w->part[pn].batch;
+    bt->sent = false;
+    ldr_err_t rc =
+        ldr_store_commit_recv(w->store, pn, bt->why, sizeof(bt->why));
+    if (rc == LDR_OK || rc == LDR_ERR_FENCED) {
+        bt->result = rc;
+        bt->answered = true;
+        return LDR_OK;
+    }
+    LDR_LOG_WARN("%s", bt->why);
+    wk_redis_error(w);
+    return rc;
+}
+
+/* Finishes an answered batch: once stored, publishes its outbox entry;
+ * when fenced, reloads the partition and seeks to the stored offset. */
+static void wk_finish(wk_t *w, int pn) {
+    wk_part_t *p = &w->part[pn];
+    wk_batch_t *bt = &p->batch;
+    bt->answered = false;
+    if (bt->result == LDR_ERR_FENCED) {
+        /* Another owner wrote, or Redis rewound: the cache is not the
+         * truth any more. */
+        w->fenced++;
+        ldr_metrics_add(w->m.fenced, NULL, 1);
+        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", bt->why);
+        for (size_t i = 0; i < p->nmsgs; i++)
+            rd_kafka_message_destroy(p->msgs[i]);
+        p->nmsgs = 0;
+        if (wk_take(w, pn) == LDR_OK) wk_seek(w, pn);
+        return;
+    }
+    w->cur = bt;
+    p->next_offset = bt->next;
     wk_count(w);
-    if (b.outbox)
-        wk_publish(w, pn, next, b.outbox, b.outbox_len, w->src_ts, w->nsrc);
-    /* The committed Kafka offset is a hint for lag monitoring only. */
-    rd_kafka_commit_message(w->consumer, p->msgs[p->nmsgs - 1], 1);
+    if (bt->payload.len)
+        wk_publish(w, pn, bt->next, bt->payload.data, bt->payload.len,
+                   bt->src_ts, bt->nsrc);
+    /* The committed Kafka offset is a hint for lag monitoring only: stored
+     * here, committed by librdkafka every auto.commit.interval.ms (a commit
+     * request per batch cost the worker and the brokers dearly). */
+    const rd_kafka_message_t *last = p->msgs[p->nmsgs - 1];
+    rd_kafka_offset_store(last->rkt, last->partition, last->offset);
     for (size_t i = 0; i < p->nmsgs; i++)
         rd_kafka_message_destroy(p->msgs[i]);
     p->nmsgs = 0;
-    ldr_metrics_observe(w->m.batch_seconds, NULL, wk_mono_s() - started);
-    return LDR_OK;
+    ldr_metrics_observe(w->m.batch_seconds, NULL, wk_mono_s() - bt->started);
 }
 
 /* Redis went away: drop every batch in hand, reconnect with backoff, claim
@@ -650,6 +741,10 @@ static void wk_recover(wk_t *w) {
         for (size_t i = 0; i < p->nmsgs; i++)
             rd_kafka_message_destroy(p->msgs[i]);
         p->nmsgs = 0;
+        /* Steps sent or answered are forgotten: what Redis holds is
+         * reloaded below, whichever of them it took. */
+        p->batch.sent = false;
+        p->batch.answered = false;
     }
     rd_kafka_topic_partition_list_t *assigned = NULL;
     rd_kafka_assignment(w->consumer, &assigned);
@@ -958,19 +1053,29 @@ static void wk_run(wk_t *w) {
             p->msgs[p->nmsgs++] = km;
             if (++n >= WK_BATCH_MAX) break;
         }
+        /* Every partition's step is sent before the first answer is read,
+         * so Redis works on one while the next is decided. A partition's
+         * next batch is decided only after its step was answered. */
         bool down = false;
         for (int pn = 0; pn < WK_MAX_PARTITIONS && !down; pn++)
-            if (w->part[pn].nmsgs && wk_process(w, pn) == LDR_ERR_TRANSIENT)
+            if (w->part[pn].nmsgs && wk_prepare(w, pn) == LDR_ERR_TRANSIENT)
                 down = true;
-        if (down) wk_recover(w);
+        for (int pn = 0; pn < WK_MAX_PARTITIONS && !down; pn++)
+            if (w->part[pn].batch.sent && wk_answer(w, pn) == LDR_ERR_TRANSIENT)
+                down = true;
+        if (down) {
+            wk_recover(w);
+        } else {
+            for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+                if (w->part[pn].batch.answered) wk_finish(w, pn);
+        }
         rd_kafka_poll(w->producer, 0);
         wk_check_producer(w);
         if (w->tick_interval_ms > 0 && wk_now_ms() >= w->next_tick_ms) {
             wk_ticks(w);
             w->next_tick_ms = wk_now_ms() + w->tick_interval_ms;
         }
-        for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
-            if (w->part[pn].npending) wk_trim(w, pn);
+        wk_trim_all(w);
     }
 }
 
@@ -1032,7 +1137,9 @@ static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
                                               {"batch.num.messages", "10000"},
                                               {"client.id", "ladder-worker"}};
     static const char *const consumer[][2] = {
-        {"enable.auto.commit", "false"},
+        {"enable.auto.commit", "true"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.commit.interval.ms", "1000"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "range"},
         {"client.id", "ladder-worker"}};
@@ -1174,8 +1281,10 @@ int main(int argc, char **argv) {
     if (ldr_store_set_partitions(w.store, w.partitions, err, sizeof(err))) {
         return wk_fail(&w, err);
     }
-    ldr_machine_out_init(&w.out);
-    ldr_buf_init(&w.payload);
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        ldr_machine_out_init(&w.part[pn].batch.out);
+        ldr_buf_init(&w.part[pn].batch.payload);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = wk_on_signal;
@@ -1218,9 +1327,12 @@ int main(int argc, char **argv) {
     ldr_http_destroy(w.http); /* joins the thread that reads the metrics */
     ldr_metrics_destroy(w.metrics);
     pthread_mutex_destroy(&w.health_lock);
-    free(w.src_ts);
-    ldr_machine_out_fini(&w.out);
-    ldr_buf_fini(&w.payload);
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_batch_t *bt = &w.part[pn].batch;
+        free(bt->src_ts);
+        ldr_machine_out_fini(&bt->out);
+        ldr_buf_fini(&bt->payload);
+    }
     ldr_store_destroy(w.store);
     ldr_validator_destroy(w.validator);
     ldr_units_destroy(w.units);

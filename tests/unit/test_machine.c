@@ -759,9 +759,9 @@ static void test_machine_reloaded_partition_decides_the_same(void **s) {
     world_fini(&b);
 }
 
-/* Each enterprise keeps its last 16 decisions, which survive the compact
+/* Each enterprise keeps its last 20 decisions (the API shows them), which survive the compact
  * encoding; ids and causes are rebuilt from (offset, n). */
-static void test_machine_history_keeps_the_last_16(void **s) {
+static void test_machine_history_keeps_the_last_20(void **s) {
     (void)s;
     world_t w;
     world_init(&w);
@@ -783,30 +783,30 @@ static void test_machine_history_keeps_the_last_16(void **s) {
     assert_false(h.has_tier);
     assert_true(ldr_str_eq(h.case_id, "c1"));
     assert_int_equal(ldr_enterprise_history_get(e, 2, &h), LDR_ERR_INVALID_ARG);
-    /* 20 more decisions: only the last 16 are kept, oldest first. */
-    for (int i = 0; i < 20; i++) {
+    /* 24 more decisions: only the last 20 are kept, oldest first. */
+    for (int i = 0; i < 24; i++) {
         char id[16];
         snprintf(id, sizeof(id), "r%d", i);
         violation(&w, U1, LDR_CASE_REPORTED, "c1", t + (2 + i) * DAY, id);
     }
-    assert_int_equal(e->history_count, 16);
+    assert_int_equal(e->history_count, 20);
     assert_int_equal(ldr_enterprise_history_get(e, 0, &h), LDR_OK);
     assert_true(ldr_str_eq(h.cause_event_id, "r4"));
-    assert_int_equal(ldr_enterprise_history_get(e, 15, &h), LDR_OK);
-    assert_true(ldr_str_eq(h.cause_event_id, "r19"));
+    assert_int_equal(ldr_enterprise_history_get(e, 19, &h), LDR_OK);
+    assert_true(ldr_str_eq(h.cause_event_id, "r23"));
     /* A timer decision has no cause event. */
     tick(&w, t + 40 * DAY);
-    assert_int_equal(ldr_enterprise_history_get(e, 15, &h), LDR_OK);
+    assert_int_equal(ldr_enterprise_history_get(e, 19, &h), LDR_OK);
     assert_int_equal(h.decision, LDR_DECISION_INVESTIGATION_OPENED); /* held */
     /* It survives the compact encoding. */
     ldr_buf_t b;
     ldr_buf_init(&b);
     ldr_enterprise_encode(e, &b);
-    print_message("enterprise with 16 history entries: %zu bytes\n", b.len);
+    print_message("enterprise with 20 history entries: %zu bytes\n", b.len);
     ldr_enterprise_t copy;
     ldr_enterprise_init(&copy, U1, 18);
     assert_int_equal(ldr_enterprise_decode(&copy, b.data, b.len), LDR_OK);
-    assert_int_equal(copy.history_count, 16);
+    assert_int_equal(copy.history_count, 20);
     assert_int_equal(copy.history.len, e->history.len);
     assert_memory_equal(copy.history.data, e->history.data, e->history.len);
     ldr_enterprise_fini(&copy);
@@ -853,7 +853,7 @@ int main(void) {
         cmocka_unit_test(test_machine_decision_record_view),
         cmocka_unit_test(test_machine_enterprise_encoding_round_trips),
         cmocka_unit_test(test_machine_reloaded_partition_decides_the_same),
-        cmocka_unit_test(test_machine_history_keeps_the_last_16),
+        cmocka_unit_test(test_machine_history_keeps_the_last_20),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

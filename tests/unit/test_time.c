@@ -141,6 +141,10 @@ static void test_time_format_round_trips(void **state) {
     char small[8];
     assert_true(ldr_time_format(INT64_MAX, small, sizeof small) > sizeof small);
     assert_int_equal(strlen(small), sizeof small - 1);
+    /* ... within years 0-9999 too, truncated as snprintf truncates. */
+    assert_int_equal(ldr_time_format(0, small, sizeof small), 24);
+    assert_string_equal(small, "1970-01");
+    assert_int_equal(ldr_time_format(0, NULL, 0), 24);
     assert_true(ldr_time_format(INT64_MIN, NULL, 0) < LDR_TIME_FORMAT_SIZE);
     assert_true(ldr_time_format(INT64_MAX, NULL, 0) < LDR_TIME_FORMAT_SIZE);
 }

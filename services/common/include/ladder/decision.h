@@ -7,11 +7,18 @@
 #ifndef LADDER_DECISION_H
 #define LADDER_DECISION_H
 
+#include "ladder/buf.h"
 #include "ladder/record.h"
 
 #include <jansson.h>
 
 /** A new JSON object for @p d; the caller owns the reference. */
 json_t *ldr_decision_to_json(const ldr_decision_t *d);
+
+/** Appends the same form to @p out as compact JSON text, byte for byte what
+ *  json_dumps(ldr_decision_to_json(d), JSON_COMPACT) gives for strings of
+ *  valid UTF-8 (the validator lets no other into a decision), without
+ *  building an object: the worker's path for the notices stream. */
+void ldr_decision_write_json(const ldr_decision_t *d, ldr_buf_t *out);
 
 #endif

@@ -133,8 +133,10 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
  *  per-(unit, tier, state) counters from the old to the new. */
 typedef struct ldr_partition_dirty {
     ldr_enterprise_t *e;
+    /* as it was at its first change in the batch, i.e. as last stored */
     char unit_before[LDR_ENTERPRISE_UNIT_MAX];
     ldr_tier_state_t state_before[LDR_TIER__COUNT];
+    int64_t timer_before[LDR_TIER__COUNT][LDR_TIMER__COUNT];
 } ldr_partition_dirty_t;
 
 /** The enterprises changed since the last call, in first-touched order;

@@ -86,6 +86,19 @@ typedef struct ldr_store_batch {
 ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
                            char *errstr, size_t errstr_size);
 
+/** ldr_store_commit() in two halves, so that Redis runs one partition's
+ *  step while the caller prepares the next: _send() writes the step to the
+ *  connection (the batch may be reused once it returns) and _recv() reads
+ *  the outcome of the oldest step sent and not yet read, with the same
+ *  results as ldr_store_commit(). Every send needs its recv, in order,
+ *  before any other call on the store; after LDR_ERR_TRANSIENT from either,
+ *  the connection is gone and the steps not yet read have unknown
+ *  outcomes (reconnect, reload and replay, as for ldr_store_commit()). */
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t errstr_size);
+ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
+                                size_t errstr_size);
+
 /** The partition's pending outbox entries, oldest first: calls @p fn with
  *  each entry's id (its batch's next offset) and payload. */
 ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
@@ -96,6 +109,14 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
 /** Drops outbox entries up to and including @p id, once published. */
 ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
                                 char *errstr, size_t errstr_size);
+
+/** ldr_store_outbox_trim() in two halves, to trim many partitions in one
+ *  round trip: every _send() needs its _recv(), in order, as for
+ *  ldr_store_commit_send(). */
+ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
+                                     char *errstr, size_t errstr_size);
+ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr,
+                                     size_t errstr_size);
 
 /** The outcome a LITTLE_GIANT decision counts as per batch ("designated",
  *  "renewed", "revoked_review_failed", "revoked_no_submission",
