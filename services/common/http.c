@@ -4,8 +4,12 @@
  * socket, bind, listen) and handed to MHD with MHD_OPTION_LISTEN_SOCKET, so
  * that every failure can be reported with its cause; MHD closes it when the
  * daemon stops. Responses are built from a copy of the handler's body, so a
- * handler's buffer never outlives its call. MHD's own error messages go to
- * the ladder log at WARN. */
+ * handler's buffer never outlives its call; a streamed body is MHD's
+ * content-reader callback around the handler's producer. Routes are matched
+ * segment by segment against the decoded path MHD hands over; the request
+ * a route handler sees is a view of MHD's connection (query arguments and
+ * headers are looked up there) plus the path parameters, copied out of the
+ * path. MHD's own error messages go to the ladder log at WARN. */
 #include "ladder/http.h"
 
 #include "ladder/alloc.h"
@@ -15,6 +19,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +35,12 @@ typedef int http_result_t; /* before enum MHD_Result */
 typedef enum MHD_Result http_result_t;
 #endif
 
+#define HTTP_PARAMS_MAX 4
+
 typedef struct http_route {
-    char *path;
+    char *path; /* or pattern */
     ldr_http_handler_fn fn;
+    ldr_http_route_fn route_fn;
     void *opaque;
 } http_route_t;
 
@@ -41,7 +49,70 @@ struct ldr_http {
     int port;
     http_route_t *routes;
     size_t nroutes;
+    ldr_http_route_fn fallback;
+    void *fallback_opaque;
+    unsigned thread_per_connection; /* 0: one thread; else max connections */
 };
+
+struct ldr_http_request {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const char *route;
+    int nparams;
+    const char *param_name[HTTP_PARAMS_MAX]; /* into the pattern */
+    size_t param_name_len[HTTP_PARAMS_MAX];
+    char *param_value[HTTP_PARAMS_MAX]; /* owned */
+};
+
+const char *ldr_http_request_method(const ldr_http_request_t *req) {
+    return req->method;
+}
+
+const char *ldr_http_request_path(const ldr_http_request_t *req) {
+    return req->path;
+}
+
+const char *ldr_http_request_route(const ldr_http_request_t *req) {
+    return req->route;
+}
+
+const char *ldr_http_request_param(const ldr_http_request_t *req,
+                                   const char *name) {
+    size_t n = strlen(name);
+    for (int i = 0; i < req->nparams; i++)
+        if (req->param_name_len[i] == n && !memcmp(req->param_name[i], name, n))
+            return req->param_value[i];
+    return NULL;
+}
+
+const char *ldr_http_request_query(const ldr_http_request_t *req,
+                                   const char *name) {
+    const char *value = NULL;
+    size_t len = 0;
+    if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name,
+                                      strlen(name), &value, &len) != MHD_YES)
+        return NULL;
+    return value ? value : "";
+}
+
+const char *ldr_http_request_header(const ldr_http_request_t *req,
+                                    const char *name) {
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+void ldr_http_response_header(ldr_http_response_t *res, const char *name,
+                              const char *value) {
+    ldr_buf_append(&res->headers, name, strlen(name) + 1);
+    ldr_buf_append(&res->headers, value, strlen(value) + 1);
+}
+
+void ldr_http_response_stream(ldr_http_response_t *res, ldr_http_stream_fn fn,
+                              void (*free_fn)(void *stream), void *stream) {
+    res->stream_fn = fn;
+    res->stream_free = free_fn;
+    res->stream = stream;
+}
 
 ldr_http_t *ldr_http_new(void) {
     return ldr_calloc(1, sizeof(ldr_http_t));
@@ -56,8 +127,8 @@ void ldr_http_destroy(ldr_http_t *h) {
     free(h);
 }
 
-void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
-                  void *opaque) {
+static void http_add(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
+                     ldr_http_route_fn route_fn, void *opaque) {
     if (h->daemon || path[0] != '/') {
         fprintf(stderr, "ldr_http_get: %s: %s\n", path,
                 h->daemon ? "the server has started" : "not a path");
@@ -69,18 +140,120 @@ void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
             abort();
         }
     h->routes = ldr_realloc(h->routes, (h->nroutes + 1) * sizeof(*h->routes));
-    h->routes[h->nroutes++] = (http_route_t){ldr_strdup(path), fn, opaque};
+    h->routes[h->nroutes++] =
+        (http_route_t){ldr_strdup(path), fn, route_fn, opaque};
+}
+
+void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
+                  void *opaque) {
+    http_add(h, path, fn, NULL, opaque);
+}
+
+void ldr_http_route(ldr_http_t *h, const char *pattern, ldr_http_route_fn fn,
+                    void *opaque) {
+    int params = 0;
+    for (const char *c = pattern; *c; c++)
+        params += *c == '{';
+    if (params > HTTP_PARAMS_MAX) {
+        fprintf(stderr, "ldr_http_route: %s: more than %d parameters\n",
+                pattern, HTTP_PARAMS_MAX);
+        abort();
+    }
+    http_add(h, pattern, NULL, fn, opaque);
+}
+
+void ldr_http_fallback(ldr_http_t *h, ldr_http_route_fn fn, void *opaque) {
+    h->fallback = fn;
+    h->fallback_opaque = opaque;
+}
+
+void ldr_http_thread_per_connection(ldr_http_t *h, unsigned max_connections) {
+    h->thread_per_connection = max_connections ? max_connections : 1;
+}
+
+/* Matches @p url against @p pattern segment by segment, collecting the
+ * {name} segments' values into @p req. */
+static int http_match(const char *pattern, const char *url,
+                      ldr_http_request_t *req) {
+    req->nparams = 0;
+    const char *p = pattern, *u = url;
+    while (*p && *u) {
+        if (*p != '/' || *u != '/') return 0;
+        p++;
+        u++;
+        const char *pe = strchrnul(p, '/'), *ue = strchrnul(u, '/');
+        if (*p == '{' && pe > p + 1 && pe[-1] == '}') {
+            if (ue == u) return 0;
+            int i = req->nparams++;
+            req->param_name[i] = p + 1;
+            req->param_name_len[i] = (size_t)(pe - p - 2);
+            req->param_value[i] = ldr_malloc((size_t)(ue - u) + 1);
+            memcpy(req->param_value[i], u, (size_t)(ue - u));
+            req->param_value[i][ue - u] = '\0';
+        } else if (pe - p != ue - u || memcmp(p, u, (size_t)(pe - p))) {
+            return 0;
+        }
+        p = pe;
+        u = ue;
+    }
+    return !*p && !*u;
+}
+
+static void http_request_fini(ldr_http_request_t *req) {
+    for (int i = 0; i < req->nparams; i++)
+        free(req->param_value[i]);
+    req->nparams = 0;
+}
+
+typedef struct http_stream {
+    ldr_http_stream_fn fn;
+    void (*free_fn)(void *);
+    void *stream;
+} http_stream_t;
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf,
+                                size_t max) {
+    (void)pos;
+    http_stream_t *st = cls;
+    ssize_t n = st->fn(st->stream, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void http_stream_free(void *cls) {
+    http_stream_t *st = cls;
+    if (st->free_fn) st->free_fn(st->stream);
+    free(st);
 }
 
 static http_result_t http_send(struct MHD_Connection *conn, int status,
                                const char *content_type, const char *body,
-                               size_t len, const char *allow) {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, (void *)(len ? body : ""), MHD_RESPMEM_MUST_COPY);
+                               size_t len, const char *allow,
+                               const ldr_http_response_t *res) {
+    struct MHD_Response *r;
+    if (res && res->stream_fn) {
+        http_stream_t *st = ldr_malloc(sizeof(*st));
+        *st = (http_stream_t){res->stream_fn, res->stream_free, res->stream};
+        r = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 4096, http_stream_read, st, http_stream_free);
+        if (!r) {
+            http_stream_free(st);
+            return MHD_NO;
+        }
+    } else {
+        r = MHD_create_response_from_buffer(len, (void *)(len ? body : ""),
+                                            MHD_RESPMEM_MUST_COPY);
+    }
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (res)
+        for (size_t off = 0; off < res->headers.len;) {
+            const char *name = res->headers.data + off;
+            const char *value = name + strlen(name) + 1;
+            MHD_add_response_header(r, name, value);
+            off = (size_t)(value + strlen(value) + 1 - res->headers.data);
+        }
     http_result_t ret = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -92,30 +265,58 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
                                  size_t *upload_data_size, void **con_cls) {
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
     ldr_http_t *h = cls;
+    /* MHD calls once when the headers are in and again for the body and
+     * its end. An answer given on the first call makes MHD close the
+     * connection afterwards (the request was not read to its end), so a
+     * GET or HEAD is answered on the second call and its connection stays
+     * open for the next request; any other method is refused at once,
+     * without reading its body. */
+    static int seen;
+    bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) ||
+                   !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    if (allowed && !*con_cls) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (allowed && *upload_data_size) {
+        *upload_data_size = 0; /* a GET with a body: dropped */
+        return MHD_YES;
+    }
     static const char text[] = "text/plain; charset=utf-8";
     const http_route_t *route = NULL;
-    for (size_t i = 0; i < h->nroutes && !route; i++)
-        if (!strcmp(h->routes[i].path, url)) route = &h->routes[i];
-    if (!route) {
-        static const char body[] = "not found\n";
-        return http_send(conn, MHD_HTTP_NOT_FOUND, text, body, sizeof(body) - 1,
-                         NULL);
-    }
-    if (strcmp(method, MHD_HTTP_METHOD_GET) &&
-        strcmp(method, MHD_HTTP_METHOD_HEAD)) {
-        static const char body[] = "method not allowed\n";
-        return http_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, body,
-                         sizeof(body) - 1, "GET, HEAD");
+    ldr_http_request_t req = {.conn = conn, .method = method, .path = url};
+    for (size_t i = 0; i < h->nroutes && !route; i++) {
+        if (h->routes[i].fn ? !strcmp(h->routes[i].path, url)
+                            : http_match(h->routes[i].path, url, &req))
+            route = &h->routes[i];
+        else
+            http_request_fini(&req);
     }
     ldr_http_response_t res = {.status = MHD_HTTP_OK, .content_type = text};
     ldr_buf_init(&res.body);
-    route->fn(route->opaque, &res);
+    ldr_buf_init(&res.headers);
+    const char *allow = NULL;
+    if (!route || !allowed) {
+        res.status = route ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND;
+        allow = route ? "GET, HEAD" : NULL;
+        http_request_fini(&req);
+        if (h->fallback)
+            h->fallback(h->fallback_opaque, &req, &res);
+        else
+            ldr_buf_append_str(&res.body,
+                               route ? "method not allowed\n" : "not found\n");
+    } else if (route->fn) {
+        route->fn(route->opaque, &res);
+    } else {
+        req.route = route->path;
+        route->route_fn(route->opaque, &req, &res);
+    }
+    http_request_fini(&req);
     http_result_t ret = http_send(conn, res.status, res.content_type,
-                                  res.body.data, res.body.len, NULL);
+                                  res.body.data, res.body.len, allow, &res);
     ldr_buf_fini(&res.body);
+    ldr_buf_fini(&res.headers);
     return ret;
 }
 
@@ -235,11 +436,14 @@ ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (h->thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION;
     h->daemon = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+        http_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+        MHD_OPTION_CONNECTION_LIMIT,
+        h->thread_per_connection ? h->thread_per_connection : (unsigned)64,
         MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->daemon) {

@@ -153,7 +153,7 @@ static ldr_err_t ldr_validate_string(const char *field, ldr_str_t s, size_t max,
     return LDR_OK;
 }
 
-static ldr_err_t ldr_validate_uscc(ldr_str_t s, char *errstr, size_t n) {
+ldr_err_t ldr_validate_uscc(ldr_str_t s, char *errstr, size_t n) {
     if (s.len > 0 && !s.ptr)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG,
                            "uscc: NULL pointer with length %zu", s.len);

@@ -197,6 +197,152 @@ static void test_http_stops(void **state) {
     ldr_http_destroy(h);
 }
 
+/* Two requests on one HTTP/1.1 connection: the first answer keeps it
+ * open (load generators and browsers reuse connections). */
+static void test_http_keep_alive(void **state) {
+    (void)state;
+    ldr_http_t *h = start();
+    int fd = connect_to(ldr_http_port(h));
+    assert_true(fd >= 0);
+    static const char one[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(write(fd, one, sizeof(one) - 1), (ssize_t)sizeof(one) - 1);
+    char buf[4096];
+    size_t got = 0;
+    while (!memmem(buf, got, "hello, world\n", 13)) {
+        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    assert_null(strstr(buf, "Connection: close"));
+    static const char two[] =
+        "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_int_equal(write(fd, two, sizeof(two) - 1), (ssize_t)sizeof(two) - 1);
+    got = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = '\0';
+    assert_non_null(strstr(buf, " 200 OK\r\n"));
+    assert_non_null(strstr(buf, "hello, world\n"));
+    close(fd);
+    ldr_http_destroy(h);
+}
+
+/* ---- routes with parameters, queries, headers, fallback, streams ----- */
+
+static void echo(void *opaque, const ldr_http_request_t *req,
+                 ldr_http_response_t *res) {
+    (void)opaque;
+    const char *q = ldr_http_request_query(req, "q");
+    const char *hd = ldr_http_request_header(req, "x-test");
+    ldr_buf_printf(&res->body, "route=%s id=%s part=%s q=%s h=%s\n",
+                   ldr_http_request_route(req),
+                   ldr_http_request_param(req, "id"),
+                   ldr_http_request_param(req, "part")
+                       ? ldr_http_request_param(req, "part")
+                       : "-",
+                   q ? (*q ? q : "(empty)") : "(none)", hd ? hd : "(none)");
+    ldr_http_response_header(res, "X-Echo", "yes");
+}
+
+static void fallback(void *opaque, const ldr_http_request_t *req,
+                     ldr_http_response_t *res) {
+    (void)opaque;
+    res->content_type = "application/json";
+    ldr_buf_printf(&res->body, "{\"status\":%d,\"method\":\"%s\"}\n",
+                   res->status, ldr_http_request_method(req));
+}
+
+static int stream_freed;
+
+static ssize_t count_down(void *stream, char *buf, size_t size) {
+    int *left = stream;
+    if (*left == 0) return -1;
+    int n = snprintf(buf, size, "tick %d\n", (*left)--);
+    return n;
+}
+
+static void count_free(void *stream) {
+    free(stream);
+    stream_freed++;
+}
+
+static void streamer(void *opaque, const ldr_http_request_t *req,
+                     ldr_http_response_t *res) {
+    (void)opaque;
+    (void)req;
+    int *left = malloc(sizeof(*left));
+    assert_non_null(left);
+    *left = 3;
+    res->content_type = "text/event-stream";
+    ldr_http_response_stream(res, count_down, count_free, left);
+}
+
+static ldr_http_t *start_routes(void) {
+    ldr_http_t *h = ldr_http_new();
+    ldr_http_thread_per_connection(h, 8);
+    ldr_http_route(h, "/v1/things/{id}", echo, NULL);
+    ldr_http_route(h, "/v1/things/{id}/parts/{part}", echo, NULL);
+    ldr_http_route(h, "/stream", streamer, NULL);
+    ldr_http_fallback(h, fallback, NULL);
+    char err[256];
+    assert_int_equal(ldr_http_start(h, "127.0.0.1:0", err, sizeof(err)),
+                     LDR_OK);
+    return h;
+}
+
+static void test_http_route_params(void **state) {
+    (void)state;
+    ldr_http_t *h = start_routes();
+    int port = ldr_http_port(h);
+    char *a = ask(port, "GET /v1/things/abc?q=x%20y HTTP/1.0\r\n"
+                        "X-Test: hi\r\n\r\n");
+    assert_non_null(strstr(a, " 200 OK\r\n"));
+    assert_non_null(strstr(a, "X-Echo: yes\r\n"));
+    assert_non_null(strstr(a, "route=/v1/things/{id} id=abc part=- q=x y "
+                              "h=hi\n"));
+    free(a);
+    a = ask(port, "GET /v1/things/7/parts/9?q HTTP/1.0\r\n\r\n");
+    assert_non_null(
+        strstr(a, "route=/v1/things/{id}/parts/{part} id=7 part=9 q=(empty) "
+                  "h=(none)\n"));
+    free(a);
+    a = ask(port, "GET /v1/things/7 HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, "q=(none)"));
+    free(a);
+    /* An empty or missing segment matches no parameter. */
+    static const char *const missing[] = {"/v1/things/", "/v1/things",
+                                          "/v1/things/7/parts/",
+                                          "/v1/things/7/x", "/"};
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", missing[i]);
+        a = ask(port, req);
+        assert_non_null(strstr(a, " 404 Not Found\r\n"));
+        assert_non_null(strstr(a, "{\"status\":404,\"method\":\"GET\"}"));
+        free(a);
+    }
+    a = ask(port, "PUT /v1/things/7 HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, " 405 Method Not Allowed\r\n"));
+    assert_non_null(strstr(a, "Allow: GET, HEAD\r\n"));
+    assert_non_null(strstr(a, "{\"status\":405,\"method\":\"PUT\"}"));
+    free(a);
+    ldr_http_destroy(h);
+}
+
+static void test_http_stream(void **state) {
+    (void)state;
+    ldr_http_t *h = start_routes();
+    stream_freed = 0;
+    char *a = ask(ldr_http_port(h), "GET /stream HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(a, "Content-Type: text/event-stream\r\n"));
+    assert_non_null(strstr(a, "\r\n\r\ntick 3\ntick 2\ntick 1\n"));
+    free(a);
+    ldr_http_destroy(h);
+    assert_int_equal(stream_freed, 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_get),
@@ -206,6 +352,9 @@ int main(void) {
         cmocka_unit_test(test_http_port_in_use),
         cmocka_unit_test(test_http_bad_address),
         cmocka_unit_test(test_http_stops),
+        cmocka_unit_test(test_http_keep_alive),
+        cmocka_unit_test(test_http_route_params),
+        cmocka_unit_test(test_http_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
 # decide the ladder-gen feed in GEN_DIR while ladder-feed streams it in and
 # ladder-decisions reads their decisions; then report.py prints the summary
 # and compares with GEN_DIR/expected.json (its exit status is this
-# script's). KEEP=1 leaves everything running until Ctrl-C.
+# script's). KEEP=1 also starts ladder-api on the demo's Redis and leaves
+# everything running until Ctrl-C or SIGTERM.
 set -euo pipefail
 gen=$1 scale=$2 keep=$3
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,11 +76,39 @@ say "summary (scale $scale)"
 rc=0
 /usr/bin/python3 "$src/tools/demo/report.py" --decisions "$work/decisions.jsonl" \
   --expected "$gen/expected.json" --redis-url "$LADDER_REDIS_URL" \
-  --events "$total" --seconds "$secs" --dead-letters "$dlq" || rc=$?
+  --events "$total" --seconds "$secs" --dead-letters "$dlq" \
+  --totals "$work/totals.json" || rc=$?
 echo "$rc" >"$gen/report.status" # for tools/quickstart after a Ctrl-C (--keep-running)
 
 if [ "$keep" = 1 ]; then
+  # ladder-api on the demo's Redis: 127.0.0.1:8080 unless that is taken.
+  api_addr=127.0.0.1:8080
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 8080))' 2>/dev/null \
+    || api_addr=127.0.0.1:$(demo_free_port)
+  LADDER_HTTP_LISTEN=$api_addr "$bin/ladder-api" >"$work/api.log" 2>&1 &
+  api=$!
+  pids="$pids $api"
+  for _ in $(seq 1 100); do
+    curl -sf "http://$api_addr/readyz" >/dev/null && break
+    kill -0 "$api" 2>/dev/null || fail "ladder-api exited: $(tail -3 "$work/api.log")"
+    sleep 0.1
+  done
+  say "ladder-api serves the register: dashboard at http://$api_addr/"
+  # The API reads the same Redis counters as the summary: say that they agree.
+  curl -s "http://$api_addr/v1/stats" >"$work/stats.json"
+  /usr/bin/python3 - "$work/totals.json" "$work/stats.json" <<'PY' || true
+import json, sys
+want = json.load(open(sys.argv[1]))
+got = json.load(open(sys.argv[2]))
+act = got["national"]["active"]
+same = act == want["active"] == want["active_by_decisions"] and \
+    got["little_giant_batches"] == want["little_giant_batches"]
+print("    GET /v1/stats: active " + ", ".join(f"{t} {n:,}" for t, n in act.items())
+      + (" -- equal to the summary's totals and batch outcomes" if same
+         else f" -- DIFFERS from the summary: {want}"))
+PY
   say "--keep-running: the stack stays up until Ctrl-C"
+  echo "    api               http://$api_addr/  (curl -s http://$api_addr/v1/stats; log $work/api.log)"
   echo "    kafka bootstrap   $LADDERTEST_BOOTSTRAP   (kcat -L -b $LADDERTEST_BOOTSTRAP)"
   echo "    redis             $LADDERTEST_REDIS_URL   (redis-cli -u $LADDERTEST_REDIS_URL)"
   echo "    worker 1          http://127.0.0.1:${ports[0]}/metrics  (pid ${workers[0]})"

@@ -111,6 +111,9 @@ def main():
     ap.add_argument("--abs", type=int, default=2)
     ap.add_argument("--brief", action="store_true",
                     help="only the comparison tables (the tests)")
+    ap.add_argument("--totals", help="also write the summary's totals "
+                    "(active per tier, little-giant outcomes per batch) "
+                    "to this JSON file, for comparing with ladder-api")
     a = ap.parse_args()
     try:
         exp = json.load(open(a.expected))
@@ -281,6 +284,14 @@ def main():
         if act[t] != from_dec[t]:
             bad.append(f"{t}: {act[t]:,} active in the Redis counters, "
                        f"{from_dec[t]:,} by the decisions")
+    if a.totals:
+        with open(a.totals, "w") as f:
+            json.dump({"active": {t: act[t] for t in TIERS},
+                       "active_by_decisions": {t: from_dec[t] for t in TIERS},
+                       "little_giant_batches": [
+                           dict(batch=b, **{o: lg[b][o] for o in OUTCOMES})
+                           for b in sorted(lg)
+                           if any(lg[b][o] for o in OUTCOMES)]}, f)
     if not a.brief:
         rows = [[t, act[t], from_dec[t], round(TARGETS[t] * scale),
                  f"{act[t] / (TARGETS[t] * scale):.0%}"] for t in TIERS]

@@ -10,10 +10,11 @@ LADDER_PACKAGES=(
   python3 python3-avro
 )
 # What only tools/test needs: clang's libFuzzer for the fuzz run, Chromium
-# for the dashboard's browser test.
+# for the dashboard's browser test (and a CJK font, so that its screenshot
+# shows the Chinese names).
 LADDER_TEST_PACKAGES=(
   clang libclang-rt-14-dev
-  chromium
+  chromium fonts-wqy-microhei
 )
 
 ladder_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -17,6 +17,17 @@
  * tests. Signals are blocked on the server's thread, so SIGTERM and SIGINT
  * reach the program's own threads and interrupt what they wait for.
  *
+ * A service with a real API (ladder-api) needs more, and gets it from the
+ * same wrapper: routes with path parameters ("/v1/enterprises/{uscc}", a
+ * {name} segment matching one non-empty segment), the query string and
+ * headers of the request (ldr_http_route()), extra response headers, a
+ * fallback handler that answers unknown paths and wrong methods in the
+ * service's own format, and streamed bodies (Server-Sent Events) whose
+ * producer may block. A blocking producer must not hold up every other
+ * request, so a server that streams runs one thread per connection
+ * (ldr_http_thread_per_connection()); its handlers then run concurrently
+ * and must be thread-safe.
+ *
  *     ldr_http_t *h = ldr_http_new();
  *     ldr_http_get(h, "/livez", live_fn, ctx);
  *     if (ldr_http_start(h, ldr_config_get(cfg, "http.listen"), err, n))
@@ -32,6 +43,13 @@
 
 typedef struct ldr_http ldr_http_t;
 
+#include <sys/types.h>
+
+/** Produces the next bytes of a streamed body into @p buf (at most
+ *  @p size), on the connection's thread, blocking until it has some.
+ *  Returns how many (> 0), or -1 to end the body. */
+typedef ssize_t (*ldr_http_stream_fn)(void *stream, char *buf, size_t size);
+
 /** What a handler answers. The server fills in status 200, content type
  *  "text/plain; charset=utf-8" and an empty body before calling it. */
 typedef struct ldr_http_response {
@@ -40,7 +58,53 @@ typedef struct ldr_http_response {
     const char *content_type;
     /** Appended to by the handler; freed by the server. */
     ldr_buf_t body;
+    /** Extra headers as "name\0value\0" pairs
+     *  (ldr_http_response_header()); freed by the server. */
+    ldr_buf_t headers;
+    /** Set by ldr_http_response_stream(): the body is streamed. */
+    ldr_http_stream_fn stream_fn;
+    void (*stream_free)(void *stream);
+    void *stream;
 } ldr_http_response_t;
+
+/** Adds a response header (both strings are copied). */
+void ldr_http_response_header(ldr_http_response_t *res, const char *name,
+                              const char *value);
+
+/** Streams the body instead of sending res->body: @p fn is called for
+ *  each piece until it returns -1, and @p free_fn (may be NULL) is called
+ *  with @p stream once the response is done with, whether it ended or the
+ *  client went away. The length is unknown, so HTTP/1.1 clients get a
+ *  chunked body. Only on a server with ldr_http_thread_per_connection():
+ *  @p fn blocks its connection's thread. */
+void ldr_http_response_stream(ldr_http_response_t *res, ldr_http_stream_fn fn,
+                              void (*free_fn)(void *stream), void *stream);
+
+/** A request as ldr_http_route() handlers see it; valid during the call. */
+typedef struct ldr_http_request ldr_http_request_t;
+
+/** "GET" or "HEAD" for a route; any method for the fallback. */
+const char *ldr_http_request_method(const ldr_http_request_t *req);
+/** The path, percent-decoded, without the query string. */
+const char *ldr_http_request_path(const ldr_http_request_t *req);
+/** The pattern of the route that matched ("/v1/enterprises/{uscc}"), or
+ *  NULL in the fallback: a bounded label for metrics. */
+const char *ldr_http_request_route(const ldr_http_request_t *req);
+/** The value of path parameter {@p name} of the route, or NULL. */
+const char *ldr_http_request_param(const ldr_http_request_t *req,
+                                   const char *name);
+/** The (decoded) value of query argument @p name: NULL when absent, ""
+ *  when given without a value ("?since" or "?since="). */
+const char *ldr_http_request_query(const ldr_http_request_t *req,
+                                   const char *name);
+/** The value of request header @p name (any case), or NULL. */
+const char *ldr_http_request_header(const ldr_http_request_t *req,
+                                    const char *name);
+
+/** Answers one GET (or HEAD) request of a route, or any request the
+ *  fallback gets. */
+typedef void (*ldr_http_route_fn)(void *opaque, const ldr_http_request_t *req,
+                                  ldr_http_response_t *res);
 
 /** Answers one GET (or HEAD) request, on the server's thread. */
 typedef void (*ldr_http_handler_fn)(void *opaque, ldr_http_response_t *res);
@@ -58,6 +122,25 @@ void ldr_http_destroy(ldr_http_t *h);
  *  a path twice aborts (a programming error). */
 void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
                   void *opaque);
+
+/** Serves GET and HEAD of every path that matches @p pattern (copied):
+ *  literal segments match exactly, a "{name}" segment matches any one
+ *  non-empty segment and is read with ldr_http_request_param(). Routes
+ *  are tried in registration order. Same rules as ldr_http_get(). */
+void ldr_http_route(ldr_http_t *h, const char *pattern, ldr_http_route_fn fn,
+                    void *opaque);
+
+/** Answers what no route takes: an unknown path arrives with status 404
+ *  preset, a known path with a method other than GET or HEAD with 405
+ *  (the server adds "Allow: GET, HEAD"). Without a fallback those get a
+ *  plain-text body. Only before ldr_http_start(). */
+void ldr_http_fallback(ldr_http_t *h, ldr_http_route_fn fn, void *opaque);
+
+/** Serves each connection on a thread of its own, at most
+ *  @p max_connections at once (more wait in the listen queue), instead of
+ *  one thread for all: needed for streamed responses. Only before
+ *  ldr_http_start(). */
+void ldr_http_thread_per_connection(ldr_http_t *h, unsigned max_connections);
 
 /** Binds @p listen ("127.0.0.1:9464", "[::1]:0", "localhost:8080") and
  *  starts serving. Errors, with one line in @p errstr that starts with

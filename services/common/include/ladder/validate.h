@@ -65,6 +65,13 @@
 
 typedef struct ldr_validator ldr_validator_t;
 
+/** Checks one USCC as the `uscc` field is checked: LDR_OK, or
+ *  LDR_ERR_INVALID_USCC with a message that says why ("uscc: 17 bytes; a
+ *  USCC is 18 characters", "uscc: byte 0x49 at offset 3 is not one of
+ *  ...", "uscc: check character is 'X', expected 'Y'"), for ladder-api's
+ *  answers about a USCC in a URL. */
+ldr_err_t ldr_validate_uscc(ldr_str_t s, char *errstr, size_t errstr_size);
+
 /** Creates a validator that checks reporting units against @p units
  *  (borrowed: it must outlive the validator) and timestamps against
  *  max(clock, now) + @p max_skew_days days.
