@@ -760,8 +760,7 @@ static void test_machine_reloaded_partition_decides_the_same(void **s) {
 }
 
 /* Each enterprise keeps its last 20 decisions (the API shows them), which
- * survive the compact
- * encoding; ids and causes are rebuilt from (offset, n). */
+ * survive the compact encoding; ids and causes are rebuilt from (offset, n). */
 static void test_machine_history_keeps_the_last_20(void **s) {
     (void)s;
     world_t w;
