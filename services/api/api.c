@@ -878,6 +878,9 @@ int main(int argc, char **argv) {
                             "Redis did not answer.",
                             NULL);
 
+    /* A write to a Redis connection that went away is an error of that
+     * request (Redis unavailable), not a signal that ends the API. */
+    signal(SIGPIPE, SIG_IGN);
     /* Signals go to the main thread only, which waits for them below. */
     sigset_t stop;
     sigemptyset(&stop);

@@ -1358,6 +1358,12 @@ int main(int argc, char **argv) {
     sa.sa_handler = wk_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* A write to a Redis that went away must be an error the store reports
+     * (and the worker recovers from), not a signal that kills the worker:
+     * with pipelined steps the second write after a restart hits a reset
+     * connection before any read has noticed. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
     rd_kafka_poll_set_consumer(w.consumer);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, w.input_topic,
