@@ -548,6 +548,17 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
     return LDR_OK;
 }
 
+ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t n) {
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    redisReply *r = redisCommand(s->c, "PING");
+    if (!r || r->type != REDIS_REPLY_STATUS)
+        return ldr_store_fail(s, r, "PING", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
 ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t n) {
     char key[64];

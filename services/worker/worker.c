@@ -1090,6 +1090,15 @@ static void wk_run(wk_t *w) {
         if (wk_now_ms() >= w->next_refresh_ms) {
             wk_refresh(w);
             w->next_refresh_ms = wk_now_ms() + WK_REFRESH_MS;
+            /* An idle worker sends Redis nothing, so a Redis restarted
+             * from an older AOF (state and offsets rewound) would go
+             * unnoticed until the next message: ask it. */
+            char err[512];
+            if (ldr_store_ping(w->store, err, sizeof(err))) {
+                LDR_LOG_WARN("%s", err);
+                wk_redis_error(w);
+                wk_recover(w);
+            }
         }
         size_t n = 0;
         /* Gather a batch: poll until the queue runs dry or the batch is

@@ -108,6 +108,12 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
                                       const void *payload, size_t len),
                            void *opaque, char *errstr, size_t errstr_size);
 
+/** Checks that the connection is alive: LDR_OK or LDR_ERR_TRANSIENT (the
+ *  connection is then gone: reconnect, as after any transient error). A
+ *  worker with nothing to do calls it so that a Redis restarted from an
+ *  older AOF is noticed without waiting for the next message. */
+ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t errstr_size);
+
 /** Drops outbox entries up to and including @p id, once published. */
 ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
                                 char *errstr, size_t errstr_size);
