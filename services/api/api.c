@@ -22,6 +22,7 @@
 #include "api.h"
 
 #include "ladder/alloc.h"
+#include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/decision.h"
 #include "ladder/enterprise.h"

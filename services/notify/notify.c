@@ -50,6 +50,7 @@
  * Observability as in ladder-worker: /livez, /readyz and /metrics on
  * http.listen, served by ladder/http.h on its own thread. */
 #include "ladder/alloc.h"
+#include "ladder/kafka.h"
 #include "ladder/cloudevents.h"
 #include "ladder/codec.h"
 #include "ladder/config.h"
@@ -1071,7 +1072,7 @@ static rd_kafka_t *nt_consumer(nt_t *nt, char *err, size_t n) {
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, n) !=
             RD_KAFKA_CONF_OK)
             goto fail;
-    if (ldr_config_kafka_apply(nt->cfg, conf, err, n)) goto fail;
+    if (ldr_kafka_conf_apply(nt->cfg, conf, err, n)) goto fail;
     /* The commit must stay in ladder-notify's hands whatever kafka.* says. */
     if (rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, n) !=
             RD_KAFKA_CONF_OK ||

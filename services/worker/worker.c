@@ -44,6 +44,8 @@
  * that the owner-epoch fence is certain to refuse the batch. Unset, it
  * costs one pointer test per batch. */
 #include "ladder/codec.h"
+#include "ladder/policy_files.h"
+#include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/http.h"
 #include "ladder/kafka.h"
@@ -1232,7 +1234,7 @@ static rd_kafka_t *wk_kafka(wk_t *w, rd_kafka_type_t type, char *err,
             rd_kafka_conf_destroy(conf);
             return NULL;
         }
-    if (ldr_config_kafka_apply(w->cfg, conf, err, n)) {
+    if (ldr_kafka_conf_apply(w->cfg, conf, err, n)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

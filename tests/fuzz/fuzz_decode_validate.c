@@ -27,6 +27,8 @@
  * The registry and the reporting units are the repository's own files
  * (schemas/, deploy/data/reporting_units.csv), loaded once. */
 #include "ladder/codec.h"
+#include "ladder/units_file.h"
+#include "ladder/utf8.h"
 #include "ladder/schema.h"
 #include "ladder/units.h"
 #include "ladder/uscc.h"

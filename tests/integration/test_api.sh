@@ -66,7 +66,7 @@ feed phase1
 n=$(demo_topic_total ladder.decisions.v1)
 "$bin/ladder-decisions" --count "$n" --idle-ms 500 --out "$work/decisions.jsonl" 2>"$work/reader.log" \
   || fail "ladder-decisions: $(cat "$work/reader.log")"
-hmax=$(sed -n "s/^#define LDR_ENTERPRISE_HISTORY_MAX *\([0-9]*\).*/\1/p" "$src/services/common/include/ladder/enterprise.h")
+hmax=$(sed -n "s/^#define LDR_ENTERPRISE_HISTORY_MAX *\([0-9]*\).*/\1/p" "$src/services/lib/model/include/ladder/enterprise.h")
 echo "# $n decisions on the topic; the history keeps $hmax"
 
 start_api() { # ENV...

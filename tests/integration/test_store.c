@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "ladder/buf.h"
+#include "ladder/policy_files.h"
 #include "ladder/redis.h"
 #include "ladder/store.h"
 #include "ladder/time.h"

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "ladder/cloudevents.h"
+#include <jansson.h>
 #include "ladder/decision.h"
 
 #include <stdlib.h>

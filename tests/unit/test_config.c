@@ -420,60 +420,6 @@ static void test_config_kafka_passthrough_from_environment(void **state) {
     ldr_config_destroy(cfg);
 }
 
-static void test_config_kafka_apply_sets_properties(void **state) {
-    (void)state;
-    ldr_config_t *cfg = ldr_config_new("ladder-worker");
-    char *envp[] = {"LADDER_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092",
-                    "LADDER_KAFKA_LINGER_MS=20", NULL};
-    assert_int_equal(load_env(cfg, envp), LDR_OK);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(ldr_config_kafka_apply(cfg, conf, errstr, sizeof(errstr)),
-                     LDR_OK);
-    char value[256];
-    size_t size = sizeof(value);
-    assert_int_equal(rd_kafka_conf_get(conf, "bootstrap.servers", value, &size),
-                     RD_KAFKA_CONF_OK);
-    assert_string_equal(value, "127.0.0.1:39092");
-    size = sizeof(value);
-    assert_int_equal(rd_kafka_conf_get(conf, "linger.ms", value, &size),
-                     RD_KAFKA_CONF_OK);
-    assert_string_equal(value, "20");
-    /* group.id is the consumer code's to set, from the group.id key. */
-    size = sizeof(value);
-    if (rd_kafka_conf_get(conf, "group.id", value, &size) == RD_KAFKA_CONF_OK)
-        assert_string_not_equal(value, "ladder-worker");
-    rd_kafka_conf_destroy(conf);
-    ldr_config_destroy(cfg);
-}
-
-static void test_config_kafka_apply_rejects_invalid_property(void **state) {
-    (void)state;
-    ldr_config_t *cfg = ldr_config_new("ladder-worker");
-    assert_int_equal(load_fixture(cfg, "kafka_invalid.conf"), LDR_OK);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(ldr_config_kafka_apply(cfg, conf, errstr, sizeof(errstr)),
-                     LDR_ERR_CONFIG);
-    assert_contains(errstr, "kafka_invalid.conf:3: kafka.no.such.property: "
-                            "librdkafka refused it: ");
-    assert_contains(errstr, "no.such.property");
-    assert_null(strchr(errstr, '\n'));
-    rd_kafka_conf_destroy(conf);
-
-    /* From the environment, the message names the variable and the key. */
-    ldr_config_t *env_cfg = ldr_config_new("ladder-worker");
-    char *envp[] = {"LADDER_KAFKA_LINGER_MS=soon", NULL};
-    assert_int_equal(load_env(env_cfg, envp), LDR_OK);
-    conf = rd_kafka_conf_new();
-    assert_int_equal(
-        ldr_config_kafka_apply(env_cfg, conf, errstr, sizeof(errstr)),
-        LDR_ERR_CONFIG);
-    assert_contains(errstr, "environment: LADDER_KAFKA_LINGER_MS: ");
-    assert_contains(errstr, "kafka.linger.ms");
-    rd_kafka_conf_destroy(conf);
-    ldr_config_destroy(env_cfg);
-    ldr_config_destroy(cfg);
-}
-
 /* ---- precedence and origins ------------------------------------------- */
 
 static void test_config_precedence_env_beats_file(void **state) {
@@ -775,8 +721,6 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_config_kafka_group_id_refused),
         cmocka_unit_test(test_config_kafka_passthrough_from_file),
         cmocka_unit_test(test_config_kafka_passthrough_from_environment),
-        cmocka_unit_test(test_config_kafka_apply_sets_properties),
-        cmocka_unit_test(test_config_kafka_apply_rejects_invalid_property),
         cmocka_unit_test(test_config_precedence_env_beats_file),
         cmocka_unit_test(test_config_precedence_set_beats_env),
         cmocka_unit_test(test_config_precedence_independent_of_load_order),

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "ladder/decision.h"
+#include <jansson.h>
 
 #include "../support/samples.h"
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ladder/feed.h"
+#include "ladder/units_file.h"
 #include "ladder/time.h"
 #include "ladder/units.h"
 #include "ladder/uscc.h"

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "ladder/buf.h"
+#include "ladder/policy_files.h"
 #include "ladder/machine.h"
 #include "ladder/time.h"
 

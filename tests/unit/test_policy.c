@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "ladder/indicators.h"
+#include "ladder/policy_files.h"
 #include "ladder/policy.h"
 #include "ladder/time.h"
 

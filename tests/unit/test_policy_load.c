@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "ladder/policy.h"
+#include "ladder/policy_files.h"
 #include "ladder/time.h"
 
 #define POLICY_DIR LADDER_SOURCE_DIR "/deploy/policy"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ladder/units.h"
+#include "ladder/units_file.h"
 
 #define REAL_FILE     LADDER_SOURCE_DIR "/" LDR_UNITS_DEFAULT_PATH
 #define FIXTURE(name) LADDER_SOURCE_DIR "/tests/fixtures/units/" name

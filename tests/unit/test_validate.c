@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "ladder/units.h"
+#include "ladder/units_file.h"
+#include "ladder/utf8.h"
 #include "ladder/uscc.h"
 #include "ladder/validate.h"
 

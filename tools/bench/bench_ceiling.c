@@ -23,6 +23,7 @@
 #include "bench.h"
 
 #include "ladder/redis.h"
+#include "ladder/kafka.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ rd_kafka_t *bn_kafka_new(const ldr_config_t *cfg, rd_kafka_type_t type,
             return NULL;
         }
     }
-    if (ldr_config_kafka_apply(cfg, conf, errstr, n)) {
+    if (ldr_kafka_conf_apply(cfg, conf, errstr, n)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

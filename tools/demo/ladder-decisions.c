@@ -94,7 +94,7 @@ static rd_kafka_t *rd_consumer(const ldr_config_t *cfg, char *err, size_t n) {
         {"fetch.wait.max.ms", "10"},
         {"enable.partition.eof", "true"},
     };
-    if (ldr_config_kafka_apply(cfg, conf, err, n)) goto bad;
+    if (ldr_kafka_conf_apply(cfg, conf, err, n)) goto bad;
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, n) !=
             RD_KAFKA_CONF_OK)

@@ -19,6 +19,7 @@
  * after every message was acknowledged or failed, and exits 0 only when all
  * were acknowledged and nothing was rejected. */
 #include "ladder/codec.h"
+#include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/feed.h"
 #include "ladder/kafka.h"

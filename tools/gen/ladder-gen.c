@@ -29,6 +29,8 @@
 
 #include "gen_model.h"
 #include "ladder/alloc.h"
+#include "ladder/policy_files.h"
+#include "ladder/units_file.h"
 #include "ladder/buf.h"
 #include "ladder/codec.h"
 #include "ladder/config.h"

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "ladder/config.h"
+#include "ladder/policy_files.h"
 #include "ladder/indicators.h"
 #include "ladder/policy.h"
 #include "ladder/record.h"

@@ -12,6 +12,8 @@
  * records the tallies in Redis to show the store is reachable. Nothing is
  * trusted that was not read back. */
 #include "ladder/codec.h"
+#include "ladder/kafka.h"
+#include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/redis.h"
 #include "ladder/schema.h"
@@ -228,7 +230,7 @@ static const rt_prop_t rt_consumer_props[] = {
 static rd_kafka_t *rt_kafka(rd_kafka_type_t type, const ldr_config_t *cfg) {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (ldr_config_kafka_apply(cfg, conf, err, sizeof(err))) goto bad;
+    if (ldr_kafka_conf_apply(cfg, conf, err, sizeof(err))) goto bad;
     const rt_prop_t *props =
         type == RD_KAFKA_PRODUCER ? rt_producer_props : rt_consumer_props;
     for (size_t i = 0; i < 4; i++)

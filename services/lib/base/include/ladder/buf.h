@@ -1,0 +1,49 @@
+/* buf.h -- a growable byte buffer, caller-allocated.
+ *
+ * DESIGN: encoders and formatters append into an ldr_buf_t that the caller
+ * keeps and reuses (ldr_buf_reset keeps the allocation), so steady-state
+ * encoding does not allocate. The data is always NUL-terminated one byte
+ * past len, for the convenience of string users; the NUL is not counted. */
+#ifndef LADDER_BUF_H
+#define LADDER_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ldr_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} ldr_buf_t;
+
+void ldr_buf_init(ldr_buf_t *b);
+/** Releases the allocation; the buffer may be initialised again. */
+void ldr_buf_fini(ldr_buf_t *b);
+/** Empties the buffer and keeps its allocation. */
+void ldr_buf_reset(ldr_buf_t *b);
+/** Makes room for @p extra more bytes. */
+void ldr_buf_reserve(ldr_buf_t *b, size_t extra);
+/** Gives back the room beyond the length (for buffers that live long and
+ *  rarely grow, such as an enterprise's history in the worker's cache). */
+void ldr_buf_shrink(ldr_buf_t *b);
+void ldr_buf_append(ldr_buf_t *b, const void *data, size_t len);
+void ldr_buf_append_str(ldr_buf_t *b, const char *s);
+void ldr_buf_append_byte(ldr_buf_t *b, uint8_t c);
+void ldr_buf_printf(ldr_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/** Appends @p v as an unsigned LEB128 varint (1-10 bytes). */
+void ldr_buf_append_varint(ldr_buf_t *b, uint64_t v);
+/** Reads an unsigned LEB128 varint at *p, before @p end, and advances *p.
+ *  Returns 0, or -1 when it is truncated or longer than 10 bytes. */
+int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+/** Hands the data over to the caller (free() it); the buffer is left
+ *  empty and initialised. Returns "" in fresh storage when empty. */
+char *ldr_buf_steal(ldr_buf_t *b);
+
+/** Appends the whole file at @p path to @p b, refusing one larger than
+ *  @p max bytes. Returns 0, or -1 with one line "<path>: <problem>" in
+ *  @p errstr (@p b may then hold part of the file). */
+int ldr_buf_read_file(ldr_buf_t *b, const char *path, size_t max, char *errstr,
+                      size_t errstr_size);
+
+#endif

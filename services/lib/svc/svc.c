@@ -1,0 +1,280 @@
+/* svc.c -- the service skeleton (svc.h).
+ *
+ * DESIGN: a signal handler may only touch async-signal-safe state, so the
+ * stop request is the one process-wide flag here (a signal is addressed to
+ * the process, not to one service object) plus a self-pipe: the handler
+ * sets the flag and writes a byte, ldr_svc_wait() sleeps in read() on the
+ * pipe, so a signal delivered to any thread (an HTTP or librdkafka thread
+ * included) wakes the waiting main thread without a race. */
+#include "ladder/svc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include "ladder/alloc.h"
+#include "ladder/clock.h"
+#include "ladder/log.h"
+
+extern char **environ;
+
+struct ldr_svc {
+    ldr_svc_spec_t spec;
+    ldr_config_t *cfg;
+    ldr_metrics_t *metrics;
+    ldr_http_t *http;
+    atomic_llong heartbeat_ms; /* last time round the loop (monotonic) */
+    atomic_bool running;
+    pthread_mutex_t health_lock;
+    bool ready;
+    char not_ready[256];
+};
+
+static volatile sig_atomic_t svc_stop_flag;
+static volatile sig_atomic_t svc_stop_signal;
+static int svc_pipe[2] = {-1, -1};
+
+static void svc_on_signal(int sig) {
+    int saved = errno;
+    svc_stop_flag = 1;
+    svc_stop_signal = sig;
+    if (svc_pipe[1] >= 0) {
+        ssize_t w = write(svc_pipe[1], "x", 1);
+        (void)w; /* a full pipe already wakes the reader */
+    }
+    errno = saved;
+}
+
+static void svc_signals(void) {
+    if (svc_pipe[0] < 0 && pipe2(svc_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        svc_pipe[0] = svc_pipe[1] = -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = svc_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* A write to a peer that went away (a restarted Redis, a webhook) must
+     * be an error the caller sees, not a signal that ends the program. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+bool ldr_svc_stopping(void) {
+    return svc_stop_flag != 0;
+}
+
+void ldr_svc_stop(void) {
+    svc_on_signal(0);
+}
+
+ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
+                                  char *errstr, size_t errstr_size) {
+    ldr_log_set_program(program);
+    ldr_config_t *cfg = ldr_config_new(program);
+    if ((path && ldr_config_load_file(cfg, path, errstr, errstr_size)) ||
+        ldr_config_load_env(cfg, environ, errstr, errstr_size)) {
+        ldr_config_destroy(cfg);
+        return NULL;
+    }
+    ldr_log_level_t level;
+    if (ldr_log_parse_level(ldr_config_get(cfg, "log.level"), &level) == LDR_OK)
+        ldr_log_set_level(level);
+    return cfg;
+}
+
+static void svc_usage(const ldr_svc_spec_t *spec, FILE *f) {
+    fprintf(f, "Usage: %s [--config FILE]\n%s", spec->program, spec->summary);
+}
+
+ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
+                       int *exit_code) {
+    const char *config_file = NULL;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    *exit_code = 2;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c') {
+            config_file = optarg;
+        } else if (c == 'h') {
+            svc_usage(spec, stdout);
+            *exit_code = 0;
+            return NULL;
+        } else {
+            svc_usage(spec, stderr);
+            return NULL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", spec->program,
+                argv[optind]);
+        return NULL;
+    }
+    char err[1024];
+    ldr_config_t *cfg =
+        ldr_svc_config_load(spec->program, config_file, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "%s: %s\n", spec->program, err);
+        return NULL;
+    }
+    ldr_svc_t *svc = ldr_calloc(1, sizeof(*svc));
+    svc->spec = *spec;
+    svc->cfg = cfg;
+    svc->metrics = ldr_metrics_new();
+    svc->http = ldr_http_new();
+    pthread_mutex_init(&svc->health_lock, NULL);
+    atomic_store(&svc->running, true);
+    ldr_svc_heartbeat(svc);
+    ldr_svc_set_ready(svc, false, "starting");
+    svc_signals();
+    return svc;
+}
+
+void ldr_svc_destroy(ldr_svc_t *svc) {
+    if (!svc) return;
+    ldr_http_destroy(svc->http); /* joins the threads that read the rest */
+    ldr_metrics_destroy(svc->metrics);
+    ldr_config_destroy(svc->cfg);
+    pthread_mutex_destroy(&svc->health_lock);
+    free(svc);
+}
+
+ldr_config_t *ldr_svc_config(const ldr_svc_t *svc) {
+    return svc->cfg;
+}
+
+ldr_metrics_t *ldr_svc_metrics(const ldr_svc_t *svc) {
+    return svc->metrics;
+}
+
+ldr_http_t *ldr_svc_http(const ldr_svc_t *svc) {
+    return svc->http;
+}
+
+const char *ldr_svc_program(const ldr_svc_t *svc) {
+    return svc->spec.program;
+}
+
+/* ---- health --------------------------------------------------------------
+ */
+
+void ldr_svc_heartbeat(ldr_svc_t *svc) {
+    atomic_store_explicit(&svc->heartbeat_ms, ldr_clock_mono_ms(),
+                          memory_order_relaxed);
+}
+
+void ldr_svc_set_ready(ldr_svc_t *svc, bool ready, const char *why) {
+    pthread_mutex_lock(&svc->health_lock);
+    svc->ready = ready;
+    snprintf(svc->not_ready, sizeof(svc->not_ready), "%s",
+             ready || !why ? "" : why);
+    pthread_mutex_unlock(&svc->health_lock);
+}
+
+void ldr_svc_stopped(ldr_svc_t *svc) {
+    atomic_store(&svc->running, false);
+}
+
+void ldr_svc_livez(ldr_svc_t *svc, ldr_http_response_t *res) {
+    res->content_type = "application/json";
+    int64_t idle =
+        ldr_clock_mono_ms() -
+        atomic_load_explicit(&svc->heartbeat_ms, memory_order_relaxed);
+    if (!atomic_load(&svc->running)) {
+        res->status = 503;
+        ldr_buf_append_str(&res->body,
+                           "{\"live\":false,\"reason\":\"stopping\"}");
+    } else if (svc->spec.live_stall_ms > 0 && idle > svc->spec.live_stall_ms) {
+        res->status = 503;
+        ldr_buf_printf(&res->body,
+                       "{\"live\":false,\"reason\":\"the loop has not run "
+                       "for %lld s\"}",
+                       (long long)(idle / 1000));
+    } else {
+        ldr_buf_append_str(&res->body, "{\"live\":true}");
+    }
+}
+
+void ldr_svc_readyz(ldr_svc_t *svc, ldr_http_response_t *res) {
+    pthread_mutex_lock(&svc->health_lock);
+    if (svc->ready) {
+        ldr_buf_append_str(&res->body, "ready\n");
+    } else {
+        res->status = 503;
+        ldr_buf_printf(&res->body, "not ready: %s\n", svc->not_ready);
+    }
+    pthread_mutex_unlock(&svc->health_lock);
+}
+
+void ldr_svc_metrics_page(ldr_svc_t *svc, ldr_http_response_t *res) {
+    res->content_type = LDR_METRICS_CONTENT_TYPE;
+    ldr_metrics_render(svc->metrics, &res->body);
+}
+
+static void svc_livez_cb(void *opaque, ldr_http_response_t *res) {
+    ldr_svc_livez(opaque, res);
+}
+
+static void svc_readyz_cb(void *opaque, ldr_http_response_t *res) {
+    ldr_svc_readyz(opaque, res);
+}
+
+static void svc_metrics_cb(void *opaque, ldr_http_response_t *res) {
+    ldr_svc_metrics_page(opaque, res);
+}
+
+void ldr_svc_health_routes(ldr_svc_t *svc) {
+    ldr_http_get(svc->http, "/livez", svc_livez_cb, svc);
+    ldr_http_get(svc->http, "/readyz", svc_readyz_cb, svc);
+    ldr_http_get(svc->http, "/metrics", svc_metrics_cb, svc);
+}
+
+ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
+                        size_t errstr_size) {
+    const char *listen_at = ldr_config_get(svc->cfg, "http.listen");
+    ldr_err_t err = ldr_http_start(svc->http, listen_at, errstr, errstr_size);
+    if (err) return err;
+    LDR_LOG_INFO("serving %s on %s (port %d)", what, listen_at,
+                 ldr_http_port(svc->http));
+    return LDR_OK;
+}
+
+/* ---- stopping ------------------------------------------------------------
+ */
+
+int ldr_svc_wait(ldr_svc_t *svc) {
+    while (!svc_stop_flag) {
+        if (svc_pipe[0] < 0) {
+            ldr_clock_sleep_ms(100);
+            continue;
+        }
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(svc_pipe[0], &rd);
+        struct timeval tv = {1, 0};
+        if (select(svc_pipe[0] + 1, &rd, NULL, NULL, &tv) > 0) {
+            char drain[16];
+            while (read(svc_pipe[0], drain, sizeof(drain)) > 0) {
+            }
+        }
+    }
+    ldr_svc_stopped(svc);
+    return svc_stop_signal;
+}
+
+int ldr_svc_fail(const ldr_svc_t *svc, const char *why) {
+    fprintf(stderr, "%s: %s\n", svc->spec.program, why);
+    return 2;
+}
