@@ -245,6 +245,32 @@ bad:
     return NULL;
 }
 
+/* Why message @p m, read back, is not event @p e as produced at @p now to
+ * a topic of @p partitions partitions, or NULL when it is: it decodes,
+ * validates, re-encodes to the very same bytes and sits in the partition
+ * its key hashes to. The reason may be written to @p err. */
+static const char *rt_check(ldr_codec_t *codec,
+                            const ldr_validator_t *validator,
+                            const rt_event_t *e, const rd_kafka_message_t *m,
+                            int64_t now, int partitions, char *err, size_t n) {
+    ldr_record_t rec;
+    const void *again = NULL;
+    size_t again_len = 0;
+    if (ldr_codec_decode(codec, m->payload, m->len, &rec, NULL, err, n))
+        return err;
+    if (ldr_validate_message(validator, &rec, m->key, m->key_len, now,
+                             ldr_clock_wall_ms(), err, n))
+        return err;
+    if (ldr_codec_encode(codec, &rec, &again, &again_len, err, n)) return err;
+    if (again_len != e->len || memcmp(again, e->bytes, e->len) != 0)
+        return "re-encoded bytes differ from those produced";
+    if (m->key &&
+        rd_kafka_msg_partitioner_murmur2_random(
+            NULL, m->key, m->key_len, partitions, NULL, NULL) != m->partition)
+        return "message is not in the partition its key hashes to";
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     const char *config_file = NULL;
     long count = 12, timeout_ms = 20000;
@@ -468,26 +494,8 @@ int main(int argc, char **argv) {
             rd_kafka_message_destroy(m);
             continue;
         }
-        ldr_record_t rec;
-        const char *why = NULL;
-        ldr_err_t derr = ldr_codec_decode(codec, m->payload, m->len, &rec, NULL,
-                                          err, sizeof(err));
-        const void *again = NULL;
-        size_t again_len = 0;
-        if (derr)
-            why = err;
-        else if (ldr_validate_message(validator, &rec, m->key, m->key_len, now,
-                                      ldr_clock_wall_ms(), err, sizeof(err)))
-            why = err;
-        else if (ldr_codec_encode(codec, &rec, &again, &again_len, err,
-                                  sizeof(err)))
-            why = err;
-        else if (again_len != e->len || memcmp(again, e->bytes, e->len) != 0)
-            why = "re-encoded bytes differ from those produced";
-        else if (m->key && rd_kafka_msg_partitioner_murmur2_random(
-                               NULL, m->key, m->key_len, partitions, NULL,
-                               NULL) != m->partition)
-            why = "message is not in the partition its key hashes to";
+        const char *why =
+            rt_check(codec, validator, e, m, now, partitions, err, sizeof(err));
         printf("  %-11s %-18s partition %d offset %-4lld %s%s\n",
                rt_kind(e->rec.kind),
                e->rec.kind == LDR_RECORD_CLOCK_TICK ? "(no key)" : e->uscc,
