@@ -19,22 +19,20 @@
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/config.h"
+#include "ladder/kafka.h"
 
-/** Monotonic seconds. */
-double bn_mono_s(void);
-/** Wall-clock milliseconds since the epoch (Kafka timestamps). */
-int64_t bn_wall_ms(void);
-
-/** A producer or consumer with the worker's settings (producer: idempotent,
- *  murmur2_random, linger.ms 20, batch.num.messages 10000; consumer: no
- *  auto commit, earliest, range assignor, no partition EOF), then the
- *  @p extra pairs, then the kafka.* keys of @p cfg (bootstrap.servers among
- *  them). @p opaque is the handle's opaque (delivery reports). NULL on
- *  error with errstr set; the caller destroys the handle. */
+/** A producer or consumer with the worker's settings, from
+ *  ldr_kafka_conf_new() (producer: the contract's partitioner and
+ *  idempotence, linger.ms 20, batch.num.messages 10000; consumer: no auto
+ *  commit, earliest, range assignor, no partition EOF), then the @p extra
+ *  pairs, then the kafka.* keys of @p cfg (bootstrap.servers among them). @p
+ * opaque is the handle's opaque (delivery reports). NULL on error with errstr
+ * set; the caller destroys the handle. */
 rd_kafka_t *bn_kafka_new(const ldr_config_t *cfg, rd_kafka_type_t type,
-                         const char *const (*extra)[2], size_t nextra,
+                         const ldr_kafka_prop_t *extra, size_t nextra,
                          void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *,
                                        void *),
                          void *opaque, char *errstr, size_t n);

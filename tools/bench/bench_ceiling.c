@@ -22,66 +22,49 @@
  * ceiling instead of shrinking it silently. */
 #include "bench.h"
 
-#include "ladder/redis.h"
+#include "ladder/alloc.h"
 #include "ladder/kafka.h"
+#include "ladder/redis.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-double bn_mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t bn_wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 rd_kafka_t *bn_kafka_new(const ldr_config_t *cfg, rd_kafka_type_t type,
-                         const char *const (*extra)[2], size_t nextra,
+                         const ldr_kafka_prop_t *extra, size_t nextra,
                          void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *,
                                        void *),
                          void *opaque, char *errstr, size_t n) {
-    /* The worker's defaults (services/worker/worker.c wk_kafka). */
-    static const char *const producer[][2] = {{"enable.idempotence", "true"},
-                                              {"partitioner", "murmur2_random"},
-                                              {"linger.ms", "20"},
-                                              {"batch.num.messages", "10000"},
-                                              {"client.id", "ladder-bench"}};
-    static const char *const consumer[][2] = {
+    /* The builder gives the worker's defaults (producer: linger.ms 20,
+     * batch.num.messages 10000 and the contract's partitioner and
+     * idempotence; consumer: earliest, the range assignor); these are the
+     * bench's own, before the kafka.* keys. */
+    static const ldr_kafka_prop_t consumer[] = {
         {"enable.auto.commit", "false"},
-        {"auto.offset.reset", "earliest"},
-        {"partition.assignment.strategy", "range"},
         {"enable.partition.eof", "false"},
         {"group.id", "ladder-bench"}, /* required; never joined */
-        {"client.id", "ladder-bench"}};
-    const char *const(*props)[2] =
-        type == RD_KAFKA_PRODUCER ? producer : consumer;
-    size_t nprops = type == RD_KAFKA_PRODUCER
-                        ? sizeof(producer) / sizeof(producer[0])
-                        : sizeof(consumer) / sizeof(consumer[0]);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    for (size_t i = 0; i < nprops + nextra; i++) {
-        const char *k = i < nprops ? props[i][0] : extra[i - nprops][0];
-        const char *v = i < nprops ? props[i][1] : extra[i - nprops][1];
-        if (rd_kafka_conf_set(conf, k, v, errstr, n) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
-    }
-    if (ldr_kafka_conf_apply(cfg, conf, errstr, n)) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
+    };
+    bool producer = type == RD_KAFKA_PRODUCER;
+    ldr_kafka_prop_t props[LDR_ARRAY_SIZE(consumer) + 4];
+    size_t nprops = 0;
+    if (!producer)
+        for (size_t i = 0; i < LDR_ARRAY_SIZE(consumer); i++)
+            props[nprops++] = consumer[i];
+    for (size_t i = 0; i < nextra && nprops < LDR_ARRAY_SIZE(props); i++)
+        props[nprops++] = extra[i];
+    rd_kafka_conf_t *conf = ldr_kafka_conf_new(
+        cfg, producer ? LDR_KAFKA_PRODUCER : LDR_KAFKA_CONSUMER, props, nprops,
+        errstr, n);
+    if (!conf) return NULL;
     if (dr_cb) rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_opaque(conf, opaque);
     rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, n);
-    if (rk && type == RD_KAFKA_CONSUMER) rd_kafka_poll_set_consumer(rk);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf); /* still ours when rd_kafka_new fails */
+        return NULL;
+    }
+    if (type == RD_KAFKA_CONSUMER) rd_kafka_poll_set_consumer(rk);
     return rk;
 }
 
@@ -116,7 +99,7 @@ typedef struct bn_reader {
 
 static int bn_reader_open(bn_reader_t *rd, const bn_ceiling_args_t *a,
                           char *errstr, size_t n) {
-    static const char *const extra[][2] = {{"fetch.wait.max.ms", "10"}};
+    static const ldr_kafka_prop_t extra[] = {{"fetch.wait.max.ms", "10"}};
     memset(rd, 0, sizeof(*rd));
     rd->a = a;
     rd->first_s = -1;
@@ -162,7 +145,7 @@ static rd_kafka_message_t *bn_reader_next(bn_reader_t *rd, int timeout_ms,
             rd_kafka_message_destroy(m);
             continue;
         }
-        if (rd->first_s < 0) rd->first_s = bn_mono_s();
+        if (rd->first_s < 0) rd->first_s = ldr_clock_mono_s();
         rd->seen++;
         return m;
     }
@@ -207,7 +190,7 @@ int bn_ceiling_passthrough(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
     prod = bn_kafka_new(a->cfg, RD_KAFKA_PRODUCER, NULL, 0, bn_pt_dr, &counts,
                         errstr, n);
     if (!prod) goto out;
-    double last_seen_s = bn_mono_s();
+    double last_seen_s = ldr_clock_mono_s();
     while (rd.seen < rd.total) {
         if (*a->stop) {
             snprintf(errstr, n, "interrupted");
@@ -216,7 +199,7 @@ int bn_ceiling_passthrough(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
         rd_kafka_message_t *m = bn_reader_next(&rd, 100, &failed, errstr, n);
         if (!m) {
             if (failed) goto out;
-            if (bn_mono_s() - last_seen_s > 60) {
+            if (ldr_clock_mono_s() - last_seen_s > 60) {
                 snprintf(errstr, n,
                          "passthrough: nothing to read for 60 s after %llu "
                          "of %llu messages",
@@ -227,7 +210,7 @@ int bn_ceiling_passthrough(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
             rd_kafka_poll(prod, 0);
             continue;
         }
-        last_seen_s = bn_mono_s();
+        last_seen_s = ldr_clock_mono_s();
         ldr_record_t rec;
         char derr[256];
         const void *val = m->payload;
@@ -263,7 +246,7 @@ int bn_ceiling_passthrough(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
         rd_kafka_poll(prod, 0);
     }
     rd_kafka_flush(prod, 120000);
-    double end_s = bn_mono_s();
+    double end_s = ldr_clock_mono_s();
     if (counts.delivered != rd.total) {
         snprintf(
             errstr, n,
@@ -347,7 +330,7 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
     snprintf(sha, sizeof(sha), "%s", rep->str);
     freeReplyObject(rep);
     if (bn_reader_open(&rd, a, errstr, n)) goto out;
-    double last_seen_s = bn_mono_s();
+    double last_seen_s = ldr_clock_mono_s();
     while (rd.seen < rd.total) {
         if (*a->stop) {
             snprintf(errstr, n, "interrupted");
@@ -358,7 +341,7 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
             if (failed) goto out;
             if (pending && bn_script_replies(c, pending, errstr, n)) goto out;
             pending = 0;
-            if (bn_mono_s() - last_seen_s > 60) {
+            if (ldr_clock_mono_s() - last_seen_s > 60) {
                 snprintf(errstr, n,
                          "script per event: nothing to read for 60 s after "
                          "%llu of %llu messages",
@@ -374,7 +357,7 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
             if (bn_redis_info(c, "stats", "total_commands_processed", &v) == 0)
                 cmd0 = v;
         }
-        last_seen_s = bn_mono_s();
+        last_seen_s = ldr_clock_mono_s();
         ldr_record_t rec;
         char derr[256];
         ldr_str_t uscc = ldr_str("undecodable");
@@ -401,7 +384,7 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
     }
     if (pending && bn_script_replies(c, pending, errstr, n)) goto out;
     pending = 0;
-    double end_s = bn_mono_s();
+    double end_s = ldr_clock_mono_s();
     if (bn_redis_info(c, "cpu", "used_cpu_sys", &v) == 0) cpu1 += v;
     if (bn_redis_info(c, "cpu", "used_cpu_user", &v) == 0) cpu1 += v;
     if (bn_redis_info(c, "stats", "total_commands_processed", &v) == 0)

@@ -46,6 +46,7 @@
 #include "ladder/feed.h"
 #include "ladder/redis.h"
 #include "ladder/schema.h"
+#include "ladder/svc.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -183,7 +184,7 @@ static void bn_say(const bn_t *b, const char *fmt, ...)
 static void bn_say(const bn_t *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, PROG ": [%7.1f s] ", bn_mono_s() - b->t0);
+    fprintf(stderr, PROG ": [%7.1f s] ", ldr_clock_mono_s() - b->t0);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -197,11 +198,6 @@ static int bn_fail(char *err, size_t n, const char *fmt, ...) {
     vsnprintf(err, n, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-static void bn_sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static int64_t bn_wall_us(void) {
@@ -334,9 +330,9 @@ static int bn_alive(bn_proc_t *proc) {
 static void bn_stop_proc(bn_proc_t *proc, int sig, double timeout_s) {
     if (!proc->pid) return;
     kill(proc->pid, sig);
-    double until = bn_mono_s() + timeout_s;
-    while (bn_alive(proc) && bn_mono_s() < until)
-        bn_sleep_ms(20);
+    double until = ldr_clock_mono_s() + timeout_s;
+    while (bn_alive(proc) && ldr_clock_mono_s() < until)
+        ldr_clock_sleep_ms(20);
     if (proc->pid) {
         kill(proc->pid, SIGKILL);
         waitpid(proc->pid, &proc->status, 0);
@@ -436,7 +432,7 @@ static int bn_start_redis(bn_t *b, char *err, size_t n) {
             if (ldr_redis_connect(b->redis_url, NULL, 30000, &b->rc, err, n) ==
                 LDR_OK)
                 return 0;
-            bn_sleep_ms(50);
+            ldr_clock_sleep_ms(50);
         }
         bn_stop_proc(&b->redis, SIGKILL, 1);
     }
@@ -471,7 +467,7 @@ static int bn_start_kafka(bn_t *b, char *err, size_t n) {
                        : 0;
         }
         if (!bn_alive(&b->kafka)) return bn_died(&b->kafka, err, n);
-        bn_sleep_ms(50);
+        ldr_clock_sleep_ms(50);
     }
     return bn_fail(err, n,
                    "ladder-kafka did not announce its bootstrap list "
@@ -510,15 +506,16 @@ static int bn_generate(bn_t *b, uint64_t rows, char *err, size_t n) {
     if (bn_spawn(b, &b->gen, "ladder-gen", argv_full, NULL, err, n)) return -1;
     while (bn_alive(&b->gen)) {
         if (bn_stop) return bn_fail(err, n, "interrupted");
-        bn_sleep_ms(100);
+        ldr_clock_sleep_ms(100);
     }
     if (!WIFEXITED(b->gen.status) || WEXITSTATUS(b->gen.status) != 0)
         return bn_died(&b->gen, err, n);
     snprintf(file, sizeof(file), "%s/events.csv", out);
     b->feed = fopen(file, "r");
     if (!b->feed) return bn_fail(err, n, "%s: %s", file, strerror(errno));
-    ldr_feed_reader_opts_t o = {
-        .format = LDR_FEED_CSV, .validator = NULL, .now_ms = bn_wall_ms()};
+    ldr_feed_reader_opts_t o = {.format = LDR_FEED_CSV,
+                                .validator = NULL,
+                                .now_ms = ldr_clock_wall_ms()};
     b->reader = ldr_feed_reader_new(b->feed, &o, err, n);
     return b->reader ? 0 : -1;
 }
@@ -582,7 +579,7 @@ static int bn_produce1(bn_t *b, int32_t partition, const void *key,
                        size_t key_len, const void *val, size_t len, char *err,
                        size_t n) {
     for (;;) {
-        int64_t now_ms = bn_wall_ms();
+        int64_t now_ms = ldr_clock_wall_ms();
         rd_kafka_resp_err_t kerr = rd_kafka_producev(
             b->prod, RD_KAFKA_V_TOPIC(b->input_topic),
             RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key, key_len),
@@ -786,7 +783,7 @@ static int bn_wait_ready(bn_t *b, char *err, size_t n) {
     CURL *curl = curl_easy_init();
     if (!curl) return bn_fail(err, n, "curl_easy_init failed");
     int rc = -1;
-    double until = bn_mono_s() + BN_STALL_S;
+    double until = ldr_clock_mono_s() + BN_STALL_S;
     for (int i = 0; i < b->nworkers; i++) {
         char url[64];
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz",
@@ -804,12 +801,12 @@ static int bn_wait_ready(bn_t *b, char *err, size_t n) {
             if (curl_easy_perform(curl) == CURLE_OK)
                 curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
             if (code == 200) break;
-            if (bn_mono_s() > until) {
+            if (ldr_clock_mono_s() > until) {
                 bn_fail(err, n, "%s was not ready within %d s",
                         b->workers[i].name, BN_STALL_S);
                 goto out;
             }
-            bn_sleep_ms(100);
+            ldr_clock_sleep_ms(100);
         }
     }
     rc = 0;
@@ -826,12 +823,12 @@ static int bn_wait_stored(bn_t *b, const int64_t *target, uint64_t from,
                           char *err, size_t n) {
     int64_t next[BN_MAX_PARTITIONS];
     uint64_t total = bn_sum(target, b->partitions), last = from;
-    double moved = bn_mono_s(), said = moved;
+    double moved = ldr_clock_mono_s(), said = moved;
     for (;;) {
         if (bn_stop) return bn_fail(err, n, "interrupted");
         if (bn_workers_alive(b, err, n)) return -1;
         if (bn_stored(b, next, err, n)) return -1;
-        double now = bn_mono_s();
+        double now = ldr_clock_mono_s();
         uint64_t sum = 0;
         int done = 1;
         for (int p = 0; p < b->partitions; p++) {
@@ -859,7 +856,7 @@ static int bn_wait_stored(bn_t *b, const int64_t *target, uint64_t from,
                    (unsigned long long)(sum - from),
                    (unsigned long long)(total - from));
         }
-        bn_sleep_ms(BN_POLL_MS);
+        ldr_clock_sleep_ms(BN_POLL_MS);
     }
 }
 
@@ -943,7 +940,7 @@ static int bn_phase_ceilings(bn_t *b, const int64_t *hwm, char *err, size_t n) {
 
 /* A consumer of the decisions topic from its current end. */
 static rd_kafka_t *bn_decisions_consumer(bn_t *b, char *err, size_t n) {
-    static const char *const extra[][2] = {{"fetch.wait.max.ms", "5"}};
+    static const ldr_kafka_prop_t extra[] = {{"fetch.wait.max.ms", "5"}};
     int64_t hi[BN_MAX_PARTITIONS];
     if (bn_watermarks(b, b->decisions_topic, NULL, hi, err, n)) return NULL;
     rd_kafka_t *rk =
@@ -1022,8 +1019,8 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
     bn_say(b, "latency: producing %llu rows at %.0f events/s",
            (unsigned long long)rows, b->rate);
     uint64_t produced0 = b->produced;
-    double start = bn_mono_s(), said = start, prod_end = -1, settle = -1;
-    int64_t timed_from_ms = bn_wall_ms() + BN_WARMUP_S * 1000;
+    double start = ldr_clock_mono_s(), said = start, prod_end = -1, settle = -1;
+    int64_t timed_from_ms = ldr_clock_wall_ms() + BN_WARMUP_S * 1000;
     uint64_t timed_produced0 = 0, last_sum = 0;
     double timed_start = -1, next_check = 0, moved = start;
     bool have_hwm = false;
@@ -1033,8 +1030,8 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
             bn_fail(err, n, "interrupted");
             goto out;
         }
-        double now = bn_mono_s();
-        if (timed_start < 0 && bn_wall_ms() >= timed_from_ms) {
+        double now = ldr_clock_mono_s();
+        if (timed_start < 0 && ldr_clock_wall_ms() >= timed_from_ms) {
             timed_start = now;
             timed_produced0 = b->produced;
         }
@@ -1054,7 +1051,7 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
             done_rows++;
         }
         if (done_rows == rows && prod_end < 0) {
-            prod_end = bn_mono_s();
+            prod_end = ldr_clock_mono_s();
             if (timed_start < 0) {
                 timed_start = start;
                 timed_produced0 = produced0;
@@ -1086,7 +1083,7 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
             }
             rd_kafka_message_destroy(m);
         }
-        now = bn_mono_s();
+        now = ldr_clock_mono_s();
         if (now - said >= 2) {
             said = now;
             bn_say(b, "latency: %llu of %llu rows produced, %zu decisions seen",
@@ -1134,7 +1131,7 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
             }
         }
         if (bn_workers_alive(b, err, n)) goto out;
-        bn_sleep_ms(1);
+        ldr_clock_sleep_ms(1);
     }
     b->track = false;
     b->lat_rows = rows;
@@ -1201,11 +1198,11 @@ static int bn_phase_restart(bn_t *b, char *err, size_t n) {
         }
         if (bn_workers_alive(b, err, n) || bn_stored(b, next, err, n)) goto out;
         if (bn_sum(next, b->partitions) - from >= half / 4) break;
-        bn_sleep_ms(5);
+        ldr_clock_sleep_ms(5);
     }
     double kb = bn_workers_hwm_kb(b);
     if (kb > b->rss_kb) b->rss_kb = kb;
-    int64_t kill_ms = bn_wall_ms();
+    int64_t kill_ms = ldr_clock_wall_ms();
     kill(b->workers[0].pid, SIGKILL);
     waitpid(b->workers[0].pid, &b->workers[0].status, 0);
     b->workers[0].pid = 0;
@@ -1218,8 +1215,8 @@ static int bn_phase_restart(bn_t *b, char *err, size_t n) {
     if (bn_stored(b, next, err, n)) goto out;
     b->restart_backlog =
         bn_sum(hwm, b->partitions) - bn_sum(next, b->partitions);
-    double until = bn_mono_s() + BN_STALL_S;
-    while (!b->restart_done && bn_mono_s() < until) {
+    double until = ldr_clock_mono_s() + BN_STALL_S;
+    while (!b->restart_done && ldr_clock_mono_s() < until) {
         if (bn_stop) {
             bn_fail(err, n, "interrupted");
             goto out;
@@ -1227,7 +1224,7 @@ static int bn_phase_restart(bn_t *b, char *err, size_t n) {
         if (bn_workers_alive(b, err, n)) goto out;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(dec, 10);
         if (!m) continue;
-        int64_t arrival = bn_wall_ms();
+        int64_t arrival = ldr_clock_wall_ms();
         ldr_record_t rec;
         if (!m->err && bn_decode_decision(b, m, &rec) == 0 &&
             rec.u.decision.decided_at >= kill_ms) {
@@ -1319,7 +1316,7 @@ static void bn_report(bn_t *b) {
          "<= 10 s (session.timeout.ms 6000)",
          bn_met(b->restart_done, b->restart_s <= TARGET_RESTART_S)},
     };
-    size_t nrows = sizeof(rows) / sizeof(rows[0]);
+    size_t nrows = LDR_ARRAY_SIZE(rows);
     if (b->json) {
         json_t *o = json_object();
         json_t *run = json_pack(
@@ -1516,8 +1513,9 @@ static int bn_size_partitions(bn_t *b, uint64_t rows, char *err, size_t n) {
     b->reader = NULL;
     rewind(b->feed);
     b->rows_read = 0;
-    ldr_feed_reader_opts_t o = {
-        .format = LDR_FEED_CSV, .validator = NULL, .now_ms = bn_wall_ms()};
+    ldr_feed_reader_opts_t o = {.format = LDR_FEED_CSV,
+                                .validator = NULL,
+                                .now_ms = ldr_clock_wall_ms()};
     b->reader = ldr_feed_reader_new(b->feed, &o, err, n);
     return b->reader ? 0 : -1;
 }
@@ -1582,7 +1580,7 @@ static int bn_run(bn_t *b, char *err, size_t n) {
      * embedded cluster walks a partition's batches on every fetch and
      * serves little per fetch from tiny ones (PITFALLS.md), which would
      * measure the cluster instead of the worker. */
-    static const char *const backlog[][2] = {{"linger.ms", "1000"}};
+    static const ldr_kafka_prop_t backlog[] = {{"linger.ms", "1000"}};
     b->prod =
         bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, backlog, 1, bn_dr, b, err, n);
     if (!b->prod) return -1;
@@ -1591,7 +1589,7 @@ static int bn_run(bn_t *b, char *err, size_t n) {
     if (bn_phase_ceilings(b, hwm, err, n)) return -1;
     /* The live producer: a short linger, so that the latency phase's
      * messages are not held back. */
-    static const char *const live[][2] = {{"linger.ms", "5"}};
+    static const ldr_kafka_prop_t live[] = {{"linger.ms", "5"}};
     rd_kafka_destroy(b->prod);
     b->prod =
         bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, live, 1, bn_dr, b, err, n);
@@ -1662,18 +1660,15 @@ int main(int argc, char **argv) {
         return 2;
     }
     char err[1024];
-    b->cfg = ldr_config_new("ladder-bench");
-    if ((b->config_file &&
-         ldr_config_load_file(b->cfg, b->config_file, err, sizeof(err))) ||
-        ldr_config_load_env(b->cfg, environ, err, sizeof(err))) {
+    b->cfg = ldr_svc_config_load(PROG, b->config_file, err, sizeof(err));
+    if (!b->cfg) {
         fprintf(stderr, PROG ": %s\n", err);
-        ldr_config_destroy(b->cfg);
         return 2;
     }
     b->input_topic = ldr_config_get(b->cfg, "input.topic");
     b->decisions_topic = ldr_config_get(b->cfg, "decisions.topic");
     b->dlq_topic = ldr_config_get(b->cfg, "dlq.topic");
-    b->t0 = bn_mono_s();
+    b->t0 = ldr_clock_mono_s();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = bn_on_signal;

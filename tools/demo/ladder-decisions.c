@@ -18,11 +18,15 @@
  * nothing new came for --idle-ms. --end-offsets only prints a topic's end
  * offsets ("P:OFFSET,..."), which a script can pass to --start-offsets of a
  * later run to read only what came after. */
+#include "ladder/alloc.h"
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/kafka.h"
 #include "ladder/config.h"
 #include "ladder/decision.h"
+#include "ladder/log.h"
 #include "ladder/schema.h"
+#include "ladder/svc.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,8 +38,6 @@
 #include <string.h>
 #include <time.h>
 
-extern char **environ;
-
 #define RD_MAX_PARTITIONS 4096
 
 static volatile sig_atomic_t rd_drain, rd_stop;
@@ -45,12 +47,6 @@ static void rd_on_signal(int sig) {
         rd_drain = 1;
     else
         rd_stop = 1;
-}
-
-static int64_t rd_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void rd_usage(FILE *f) {
@@ -83,24 +79,28 @@ static void rd_usage(FILE *f) {
         "bad usage\nor configuration; 3 Kafka unreachable.\n");
 }
 
+/* Set after the kafka.* keys, so that they win: this reader must never
+ * commit, join or jump to another offset (auto.offset.reset error makes an
+ * evicted offset a loss it counts). */
+static const ldr_kafka_prop_t rd_props[] = {
+    {"client.id", "ladder-decisions"},
+    {"group.id", "ladder-decisions"}, /* required; never joined */
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "error"},
+    {"fetch.wait.max.ms", "10"},
+    {"enable.partition.eof", "true"},
+};
+
 static rd_kafka_t *rd_consumer(const ldr_config_t *cfg, char *err, size_t n) {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    static const char *const props[][2] = {
-        {"client.id", "ladder-decisions"},
-        {"group.id", "ladder-decisions"}, /* required; never joined */
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "error"},
-        {"fetch.wait.max.ms", "10"},
-        {"enable.partition.eof", "true"},
-    };
-    if (ldr_kafka_conf_apply(cfg, conf, err, n)) goto bad;
-    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-        if (rd_kafka_conf_set(conf, props[i][0], props[i][1], err, n) !=
-            RD_KAFKA_CONF_OK)
-            goto bad;
+    rd_kafka_conf_t *conf =
+        ldr_kafka_conf_new(cfg, LDR_KAFKA_CONSUMER, NULL, 0, err, n);
+    if (!conf) return NULL;
+    if (ldr_kafka_conf_set(conf, rd_props, LDR_ARRAY_SIZE(rd_props), err, n))
+        goto bad;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, n);
-    if (rk) rd_kafka_poll_set_consumer(rk);
+    if (!rk) goto bad; /* conf is still ours */
+    rd_kafka_poll_set_consumer(rk);
     return rk;
 bad:
     rd_kafka_conf_destroy(conf);
@@ -201,12 +201,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     char err[1024], pbuf[4096];
-    ldr_config_t *cfg = ldr_config_new("ladder-bench");
-    if (ldr_config_load_env(cfg, environ, err, sizeof(err))) {
+    /* ladder-bench's configuration: the reader is part of its runs. */
+    ldr_config_t *cfg =
+        ldr_svc_config_load("ladder-bench", NULL, err, sizeof(err));
+    if (!cfg) {
         fprintf(stderr, "ladder-decisions: %s\n", err);
-        ldr_config_destroy(cfg);
         return 2;
     }
+    ldr_log_set_program("ladder-decisions");
     for (int i = 0; i < nflags; i++)
         if (ldr_config_set(cfg, flag_key[i], flag_val[i], NULL, err,
                            sizeof(err))) {
@@ -295,7 +297,7 @@ int main(int argc, char **argv) {
 
     long long read = 0, lost = 0, bad = 0, errors = 0;
     int draining = 0;
-    int64_t last_msg = rd_now_ms(), t0 = last_msg;
+    int64_t last_msg = ldr_clock_mono_ms(), t0 = last_msg;
     ldr_record_t rec;
     while (!rd_stop) {
         if (rd_drain && !draining) {
@@ -312,7 +314,8 @@ int main(int argc, char **argv) {
                 left += next[p] < end[p];
             if (!left) break;
         }
-        if (target >= 0 && read >= target && rd_now_ms() - last_msg >= idle_ms)
+        if (target >= 0 && read >= target &&
+            ldr_clock_mono_ms() - last_msg >= idle_ms)
             break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
         if (!m) {
@@ -349,7 +352,7 @@ int main(int argc, char **argv) {
             lost += m->offset - next[p];
         }
         next[p] = m->offset + 1;
-        last_msg = rd_now_ms();
+        last_msg = ldr_clock_mono_ms();
         const ldr_schema_t *writer;
         if (ldr_codec_decode(codec, m->payload, m->len, &rec, &writer, err,
                              sizeof(err)) ||
@@ -373,7 +376,7 @@ int main(int argc, char **argv) {
         rd_kafka_message_destroy(m);
     }
     fflush(out);
-    double secs = (double)(rd_now_ms() - t0) / 1000.0;
+    double secs = (double)(ldr_clock_mono_ms() - t0) / 1000.0;
     fprintf(stderr,
             "ladder-decisions: %lld decisions from %d partitions of %s in "
             "%.1f s; %lld lost, %lld undecodable, %lld errors%s\n",

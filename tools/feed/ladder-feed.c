@@ -18,12 +18,14 @@
  * project's producer (murmur2_random, idempotent); the program ends only
  * after every message was acknowledged or failed, and exits 0 only when all
  * were acknowledged and nothing was rejected. */
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/feed.h"
 #include "ladder/kafka.h"
 #include "ladder/schema.h"
+#include "ladder/svc.h"
 #include "ladder/time.h"
 #include "ladder/units.h"
 #include "ladder/validate.h"
@@ -86,18 +88,6 @@ static void feed_usage(FILE *f) {
             "interrupted.\n");
 }
 
-static int64_t feed_wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double feed_mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 typedef struct feed_input feed_input_t;
 
 typedef struct feed_run {
@@ -137,7 +127,7 @@ static void feed_clear_progress(feed_run_t *run) {
  * second. */
 static void feed_progress(feed_run_t *run) {
     if (!run->progress || (run->rows_read & 1023) != 0) return;
-    double t = feed_mono_s();
+    double t = ldr_clock_mono_s();
     if (t < run->next_progress) return;
     fprintf(
         stderr, "\r%" PRIu64 " rows, %.0f rows/s, %" PRIu64 " rejected\033[K",
@@ -255,8 +245,6 @@ static int feed_format_of(const char *name, const char *flag,
     return 0;
 }
 
-extern char **environ;
-
 int main(int argc, char **argv) {
     const char *config_file = NULL, *rejects_path = NULL, *format = NULL;
     int dry_run = 0;
@@ -310,7 +298,7 @@ int main(int argc, char **argv) {
 
     char err[1024], pbuf[2][4096];
     int rc = 2;
-    ldr_config_t *cfg = ldr_config_new("ladder-feed");
+    ldr_config_t *cfg = NULL;
     ldr_schemas_t *schemas = NULL;
     ldr_codec_t *codec = NULL;
     ldr_units_t *units = NULL;
@@ -323,11 +311,10 @@ int main(int argc, char **argv) {
     run.progress = isatty(STDERR_FILENO);
     run.rejects_path = rejects_path;
     size_t nheap = 0;
-    double t0 = feed_mono_s();
+    double t0 = ldr_clock_mono_s();
 
-    if ((config_file &&
-         ldr_config_load_file(cfg, config_file, err, sizeof err)) ||
-        ldr_config_load_env(cfg, environ, err, sizeof err)) {
+    cfg = ldr_svc_config_load("ladder-feed", config_file, err, sizeof err);
+    if (!cfg) {
         fprintf(stderr, "ladder-feed: %s\n", err);
         goto out;
     }
@@ -357,7 +344,7 @@ int main(int argc, char **argv) {
         }
     }
 
-    int64_t now = feed_wall_ms();
+    int64_t now = ldr_clock_wall_ms();
     for (size_t i = 0; i < ninputs; i++) {
         feed_input_t *in = &inputs[i];
         const char *name = argv[optind + (int)i];
@@ -455,7 +442,7 @@ finish:;
     uint64_t produced = 0, delivered = 0;
     if (producer) {
         /* Wait for every acknowledgement; a second signal stops waiting. */
-        double deadline = feed_mono_s() + 330.0;
+        double deadline = ldr_clock_mono_s() + 330.0;
         sig_atomic_t stops = feed_stop;
         for (;;) {
             ldr_err_t ferr =
@@ -464,7 +451,7 @@ finish:;
             uint64_t done = ldr_kafka_producer_delivered(producer) +
                             ldr_kafka_producer_failed(producer);
             if (done == ldr_kafka_producer_produced(producer) ||
-                feed_mono_s() > deadline || feed_stop > stops + 1) {
+                ldr_clock_mono_s() > deadline || feed_stop > stops + 1) {
                 feed_clear_progress(&run);
                 fprintf(stderr, "ladder-feed: %s\n", err);
                 delivery_ok = 0;
@@ -474,7 +461,7 @@ finish:;
         produced = ldr_kafka_producer_produced(producer);
         delivered = ldr_kafka_producer_delivered(producer);
     }
-    double elapsed = feed_mono_s() - t0;
+    double elapsed = ldr_clock_mono_s() - t0;
     feed_clear_progress(&run);
     fprintf(stderr,
             "ladder-feed: %" PRIu64 " rows read, %" PRIu64 " %s (%" PRIu64

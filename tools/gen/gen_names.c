@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ladder/alloc.h"
 #include "ladder/uscc.h"
 
 typedef struct unit_places {
@@ -85,13 +86,13 @@ static const char *const industries[] = {
 };
 static const char *const forms[] = {"有限公司", "股份有限公司"};
 
-#define N_B1    (sizeof brand1 / sizeof brand1[0])
-#define N_B2    (sizeof brand2 / sizeof brand2[0])
-#define N_IND   (sizeof industries / sizeof industries[0])
-#define N_FORMS (sizeof forms / sizeof forms[0])
+#define N_B1    LDR_ARRAY_SIZE(brand1)
+#define N_B2    LDR_ARRAY_SIZE(brand2)
+#define N_IND   LDR_ARRAY_SIZE(industries)
+#define N_FORMS LDR_ARRAY_SIZE(forms)
 
 static const unit_places_t *places_of(const char *code) {
-    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(places); i++)
         if (strcmp(places[i].code, code) == 0) return &places[i];
     return NULL;
 }
@@ -150,7 +151,7 @@ static int reserved_city(const char *province, int cc) {
         const char *province;
         int city;
     } r[] = {{"21", 2}, {"33", 2}, {"35", 2}, {"37", 2}, {"44", 3}, {"65", 90}};
-    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(r); i++)
         if (strcmp(r[i].province, province) == 0 && r[i].city == cc) return 1;
     return 0;
 }

@@ -32,6 +32,7 @@
 #include "ladder/policy_files.h"
 #include "ladder/units_file.h"
 #include "ladder/buf.h"
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/feed.h"
@@ -39,6 +40,7 @@
 #include "ladder/machine.h"
 #include "ladder/policy.h"
 #include "ladder/schema.h"
+#include "ladder/svc.h"
 #include "ladder/time.h"
 #include "ladder/units.h"
 #include "ladder/validate.h"
@@ -46,8 +48,6 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
 #define FLUSH_AT    (1u << 18)
-
-extern char **environ;
 
 static const char usage_text[] =
     "Usage: ladder-gen --scale S --seed N --out DIR|- [OPTION]...\n"
@@ -98,12 +98,6 @@ static int usage_error(const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- progress ----------------------------------------------------------- */
 
 typedef struct prog {
@@ -114,7 +108,7 @@ typedef struct prog {
 static void on_progress(void *arg, const char *phase, double done) {
     prog_t *p = arg;
     if (!p->on) return;
-    double t = now_s();
+    double t = ldr_clock_mono_s();
     if (t - p->last < 0.2 && done > 0) return;
     p->last = t;
     fprintf(stderr, "\rladder-gen: %-10s %5.1f%%", phase, 100.0 * done);
@@ -381,7 +375,7 @@ static bool verify_same(const char *what, const gen_outcomes_t *want,
         {"cancelled", want->cancelled, got->cancelled},
     };
     bool ok = true;
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(f); i++)
         if (f[i].w != f[i].g) {
             fprintf(stderr,
                     "ladder-gen: --verify: %s %s: expected.json says %ld, the "
@@ -432,10 +426,24 @@ static int mkdir_p(const char *path) {
     return rc;
 }
 
-/* ---- main ---------------------------------------------------------------
- */
+/* ---- the command line -------------------------------------------------- */
 
-int main(int argc, char **argv) {
+/* What the command line asked for. */
+typedef struct gen_opts {
+    double scale;
+    unsigned long long seed;
+    int64_t until;
+    ldr_feed_format_t fmt;
+    const char *out, *config, *policy_dir;
+    bool single, kafka, quiet, verify, to_stdout;
+} gen_opts_t;
+
+/* gen_parse_opts() and gen_check_opts(): go on with the run. */
+#define GEN_CONTINUE (-1)
+
+/* Reads the options into @p o; GEN_CONTINUE, or the exit status (0 after
+ * --help, EXIT_USAGE after one line on stderr). */
+static int gen_parse_opts(int argc, char **argv, gen_opts_t *o) {
     enum {
         O_SCALE = 1000,
         O_SEED,
@@ -463,16 +471,13 @@ int main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    double scale = -1;
-    bool have_seed = false, single = false, kafka = false, quiet = false,
-         verify = false;
-    unsigned long long seed = 0;
-    int64_t until = 0;
+    bool have_seed = false;
     char errbuf[1024];
-    ldr_time_parse_rfc3339("2026-01-01T00:00:00Z", 20, &until, errbuf,
+    memset(o, 0, sizeof *o);
+    o->scale = -1;
+    o->fmt = LDR_FEED_CSV;
+    ldr_time_parse_rfc3339("2026-01-01T00:00:00Z", 20, &o->until, errbuf,
                            sizeof errbuf);
-    ldr_feed_format_t fmt = LDR_FEED_CSV;
-    const char *out = NULL, *config = NULL, *policy_dir = NULL;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
@@ -480,43 +485,44 @@ int main(int argc, char **argv) {
         switch (c) {
         case O_SCALE:
             errno = 0;
-            scale = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(scale > 0) || scale > 10)
+            o->scale = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o->scale > 0) ||
+                o->scale > 10)
                 return usage_error("--scale: '%s' is not a number in (0, 10]",
                                    optarg);
             break;
         case O_SEED:
             errno = 0;
-            seed = strtoull(optarg, &end, 10);
+            o->seed = strtoull(optarg, &end, 10);
             if (errno || end == optarg || *end || optarg[0] == '-' ||
-                seed > (unsigned long long)INT64_MAX)
+                o->seed > (unsigned long long)INT64_MAX)
                 return usage_error("--seed: '%s' is not a whole number in "
                                    "0..9223372036854775807",
                                    optarg);
             have_seed = true;
             break;
         case O_UNTIL:
-            if (ldr_time_parse_rfc3339(optarg, strlen(optarg), &until, errbuf,
-                                       sizeof errbuf) != LDR_OK)
+            if (ldr_time_parse_rfc3339(optarg, strlen(optarg), &o->until,
+                                       errbuf, sizeof errbuf) != LDR_OK)
                 return usage_error("--until: '%s' is not an RFC 3339 time",
                                    optarg);
             break;
         case O_FORMAT:
             if (strcmp(optarg, "csv") == 0)
-                fmt = LDR_FEED_CSV;
+                o->fmt = LDR_FEED_CSV;
             else if (strcmp(optarg, "jsonl") == 0)
-                fmt = LDR_FEED_JSONL;
+                o->fmt = LDR_FEED_JSONL;
             else
                 return usage_error("--format: '%s' is not csv or jsonl",
                                    optarg);
             break;
-        case O_OUT: out = optarg; break;
-        case O_SINGLE: single = true; break;
-        case O_KAFKA: kafka = true; break;
-        case O_CONFIG: config = optarg; break;
-        case O_POLICY: policy_dir = optarg; break;
-        case O_VERIFY: verify = true; break;
-        case 'q': quiet = true; break;
+        case O_OUT: o->out = optarg; break;
+        case O_SINGLE: o->single = true; break;
+        case O_KAFKA: o->kafka = true; break;
+        case O_CONFIG: o->config = optarg; break;
+        case O_POLICY: o->policy_dir = optarg; break;
+        case O_VERIFY: o->verify = true; break;
+        case 'q': o->quiet = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case '?':
         default:
@@ -529,107 +535,130 @@ int main(int argc, char **argv) {
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if (scale < 0) return usage_error("--scale is required");
+    if (o->scale < 0) return usage_error("--scale is required");
     if (!have_seed) return usage_error("--seed is required");
+    return GEN_CONTINUE;
+}
+
+/* The checks between options; GEN_CONTINUE or EXIT_USAGE. */
+static int gen_check_opts(gen_opts_t *o) {
+    char errbuf[1024];
     int64_t min_until, max_until;
     ldr_time_parse_rfc3339("2019-01-01T00:00:00Z", 20, &min_until, errbuf,
                            sizeof errbuf);
     ldr_time_parse_rfc3339("2100-01-01T00:00:00Z", 20, &max_until, errbuf,
                            sizeof errbuf);
-    if (until <= min_until || until > max_until)
+    if (o->until <= min_until || o->until > max_until)
         return usage_error("--until must lie after 2019-01-01T00:00:00Z and "
                            "not after 2100-01-01T00:00:00Z");
-    if (!out && !kafka)
+    if (!o->out && !o->kafka)
         return usage_error("--out DIR (or --out - with --single) is required");
-    bool to_stdout = out && strcmp(out, "-") == 0;
-    if (to_stdout && kafka)
+    o->to_stdout = o->out && strcmp(o->out, "-") == 0;
+    if (o->to_stdout && o->kafka)
         return usage_error("--out - and --kafka exclude each other");
-    if (to_stdout && !single) return usage_error("--out - needs --single");
+    if (o->to_stdout && !o->single)
+        return usage_error("--out - needs --single");
+    return GEN_CONTINUE;
+}
 
-    ldr_config_t *cfg = ldr_config_new("ladder-gen");
-    if ((config && ldr_config_load_file(cfg, config, errbuf, sizeof errbuf)) ||
-        ldr_config_load_env(cfg, environ, errbuf, sizeof errbuf)) {
-        fprintf(stderr, "ladder-gen: %s\n", errbuf);
-        ldr_config_destroy(cfg);
+/* ---- the run ------------------------------------------------------------ */
+
+/* Everything one run holds; gen_run_fini() releases it. */
+typedef struct gen_run {
+    const gen_opts_t *o;
+    ldr_config_t *cfg;
+    ldr_policies_t *pol;
+    ldr_units_t *units;
+    ldr_validator_t *val;
+    gen_model_t *model;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    ldr_kafka_producer_t *producer;
+    verify_t ver;
+    out_file_t *files;
+    size_t nfiles;
+    int64_t *ticks;
+    size_t nticks;
+    prog_t prog;
+    double t0;
+    uint64_t produced, delivered;
+    char errbuf[1024];
+} gen_run_t;
+
+static void gen_run_fini(gen_run_t *r) {
+    for (int p = 0; p < VERIFY_PARTITIONS; p++)
+        ldr_partition_destroy(r->ver.part[p]);
+    ldr_machine_out_fini(&r->ver.out);
+    free(r->ticks);
+    free(r->files);
+    ldr_kafka_producer_destroy(r->producer);
+    ldr_codec_destroy(r->codec);
+    ldr_schemas_destroy(r->schemas);
+    gen_model_destroy(r->model);
+    ldr_validator_destroy(r->val);
+    ldr_units_destroy(r->units);
+    ldr_policies_destroy(r->pol);
+    ldr_config_destroy(r->cfg);
+}
+
+/* Loads the configuration, the policy and units files, connects the
+ * producer (--kafka) and makes the output directory: 0, or the exit status
+ * after one line on stderr. */
+static int gen_setup(gen_run_t *r) {
+    const gen_opts_t *o = r->o;
+    char *err = r->errbuf;
+    size_t n = sizeof r->errbuf;
+    r->cfg = ldr_svc_config_load("ladder-gen", o->config, err, n);
+    if (!r->cfg) {
+        fprintf(stderr, "ladder-gen: %s\n", err);
         return EXIT_USAGE;
     }
     char pbuf[4096], ubuf[4096], sbuf[4096];
     const char *pdir =
-        policy_dir ? policy_dir
-                   : ldr_config_data_path(ldr_config_get(cfg, "policy.dir"),
-                                          pbuf, sizeof pbuf);
-    const char *ufile = ldr_config_data_path(ldr_config_get(cfg, "units.file"),
-                                             ubuf, sizeof ubuf);
-    int rc = EXIT_FAILED;
-    ldr_policies_t *pol = NULL;
-    ldr_units_t *units = NULL;
-    ldr_validator_t *val = NULL;
-    gen_model_t *model = NULL;
-    ldr_schemas_t *schemas = NULL;
-    ldr_codec_t *codec = NULL;
-    ldr_kafka_producer_t *producer = NULL;
-    verify_t ver;
-    memset(&ver, 0, sizeof ver);
-    ldr_machine_out_init(&ver.out);
-    out_file_t *files = NULL;
-    int64_t *ticks = NULL;
-    size_t nfiles = 0;
-    pol = ldr_policies_load_dir(pdir, errbuf, sizeof errbuf);
-    if (!pol) {
-        fprintf(stderr, "ladder-gen: %s\n", errbuf);
-        rc = EXIT_USAGE;
-        goto out;
+        o->policy_dir
+            ? o->policy_dir
+            : ldr_config_data_path(ldr_config_get(r->cfg, "policy.dir"), pbuf,
+                                   sizeof pbuf);
+    const char *ufile = ldr_config_data_path(
+        ldr_config_get(r->cfg, "units.file"), ubuf, sizeof ubuf);
+    r->pol = ldr_policies_load_dir(pdir, err, n);
+    if (r->pol) r->units = ldr_units_load(ufile, err, n);
+    if (!r->units) {
+        fprintf(stderr, "ladder-gen: %s\n", err);
+        return EXIT_USAGE;
     }
-    units = ldr_units_load(ufile, errbuf, sizeof errbuf);
-    if (!units) {
-        fprintf(stderr, "ladder-gen: %s\n", errbuf);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    val = ldr_validator_new(units, 400);
-    if (verify)
+    r->val = ldr_validator_new(r->units, 400);
+    if (o->verify)
         for (int p = 0; p < VERIFY_PARTITIONS; p++)
-            ver.part[p] = ldr_partition_new(pol);
-    if (kafka) {
+            r->ver.part[p] = ldr_partition_new(r->pol);
+    if (o->kafka) {
         /* Connect before generating: a wrong address should not cost the
          * minutes of a large run. */
-        schemas = ldr_schemas_load(
-            ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), sbuf,
+        r->schemas = ldr_schemas_load(
+            ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), sbuf,
                                  sizeof sbuf),
-            errbuf, sizeof errbuf);
-        if (schemas) codec = ldr_codec_new(schemas, errbuf, sizeof errbuf);
-        if (codec)
-            producer =
-                ldr_kafka_producer_new(cfg, ldr_config_get(cfg, "input.topic"),
-                                       10000, errbuf, sizeof errbuf);
-        if (!producer) {
-            fprintf(stderr, "ladder-gen: %s\n", errbuf);
-            rc = EXIT_USAGE;
-            goto out;
+            err, n);
+        if (r->schemas) r->codec = ldr_codec_new(r->schemas, err, n);
+        if (r->codec)
+            r->producer = ldr_kafka_producer_new(
+                r->cfg, ldr_config_get(r->cfg, "input.topic"), 10000, err, n);
+        if (!r->producer) {
+            fprintf(stderr, "ladder-gen: %s\n", err);
+            return EXIT_USAGE;
         }
     }
-    if (out && !to_stdout && mkdir_p(out) != 0) {
-        fprintf(stderr, "ladder-gen: %s: %s\n", out, strerror(errno));
-        goto out;
+    if (o->out && !o->to_stdout && mkdir_p(o->out) != 0) {
+        fprintf(stderr, "ladder-gen: %s: %s\n", o->out, strerror(errno));
+        return EXIT_FAILED;
     }
+    return 0;
+}
 
-    prog_t prog = {.on = !quiet && isatty(2), .last = 0};
-    double t0 = now_s();
-    gen_params_t par = {.scale = scale,
-                        .seed = seed,
-                        .until_ms = until,
-                        .progress = on_progress,
-                        .progress_arg = &prog};
-    model = gen_model_build(&par, units, pol, errbuf, sizeof errbuf);
-    if (!model) {
-        if (prog.on) fputc('\n', stderr);
-        fprintf(stderr, "ladder-gen: %s\n", errbuf);
-        goto out;
-    }
-
-    /* ticks: the first of every month from 2019-01, and the final one */
+/* The ticks: the first of every month from 2019-01, and the final one. */
+static void gen_make_ticks(gen_run_t *r) {
+    int64_t until = r->o->until;
     size_t ntick_cap = 12 * 100 + 2, nticks = 0;
-    ticks = ldr_calloc(ntick_cap, sizeof *ticks);
+    r->ticks = ldr_calloc(ntick_cap, sizeof *r->ticks);
     for (int y = 2019; nticks < ntick_cap - 1; y++) {
         bool done = false;
         for (int mo = 1; mo <= 12; mo++) {
@@ -639,149 +668,194 @@ int main(int argc, char **argv) {
                 done = true;
                 break;
             }
-            ticks[nticks++] = t;
+            r->ticks[nticks++] = t;
         }
         if (done) break;
     }
-    ticks[nticks++] = until;
+    r->ticks[nticks++] = until;
+    r->nticks = nticks;
+}
 
-    const char *ext = fmt == LDR_FEED_CSV ? "csv" : "jsonl";
-    size_t nu = ldr_units_count(units);
+/* Opens the output files (none with --kafka); false after a message. */
+static bool gen_open_outputs(gen_run_t *r, const char *ext) {
+    const gen_opts_t *o = r->o;
+    size_t nu = ldr_units_count(r->units);
     bool ok = true;
-    if (!kafka) {
-        nfiles = single ? 1 : nu + 1;
-        files = ldr_calloc(nfiles, sizeof *files);
-        if (single) {
-            ok =
-                out_open(&files[0], to_stdout ? NULL : out, "events", ext, fmt);
-        } else {
-            for (size_t i = 0; i < nu && ok; i++)
-                ok = out_open(&files[i], out, ldr_units_at(units, i)->code, ext,
-                              fmt);
-            if (ok) ok = out_open(&files[nu], out, "ticks", ext, fmt);
-        }
+    if (o->kafka) return true;
+    r->nfiles = o->single ? 1 : nu + 1;
+    r->files = ldr_calloc(r->nfiles, sizeof *r->files);
+    if (o->single) {
+        ok = out_open(&r->files[0], o->to_stdout ? NULL : o->out, "events", ext,
+                      o->fmt);
+    } else {
+        for (size_t i = 0; i < nu && ok; i++)
+            ok = out_open(&r->files[i], o->out, ldr_units_at(r->units, i)->code,
+                          ext, o->fmt);
+        if (ok) ok = out_open(&r->files[nu], o->out, "ticks", ext, o->fmt);
     }
+    return ok;
+}
 
-    /* Events and ticks merged in time order; ticks first on a tie (they
-     * only fire the timers due by then). */
-    size_t nev = gen_model_event_count(model), ti = 0, i = 0;
+/* Writes (or produces) one record: false after a message. */
+static bool gen_emit(gen_run_t *r, const ldr_record_t *rec, size_t file) {
+    const gen_opts_t *o = r->o;
+    if (o->verify) verify_step(&r->ver, rec);
+    if (o->kafka) {
+        if (ldr_kafka_produce_record(r->producer, r->codec, rec, r->errbuf,
+                                     sizeof r->errbuf) != LDR_OK) {
+            fprintf(stderr, "ladder-gen: %s\n", r->errbuf);
+            return false;
+        }
+        return true;
+    }
+    out_file_t *f = &r->files[file];
+    if (ldr_feed_write_row(&f->buf, o->fmt, rec) != LDR_OK) {
+        fprintf(stderr, "ladder-gen: cannot format a row (a bug)\n");
+        return false;
+    }
+    return f->buf.len >= FLUSH_AT ? out_flush(f) : true;
+}
+
+/* Events and ticks merged in time order; ticks first on a tie (they only
+ * fire the timers due by then). False after a message. */
+static bool gen_write(gen_run_t *r) {
+    const gen_opts_t *o = r->o;
+    size_t nu = ldr_units_count(r->units);
+    size_t nev = gen_model_event_count(r->model), ti = 0, i = 0;
     gen_row_t row;
     ldr_record_t rec;
-    while (ok && (i < nev || ti < nticks)) {
-        const gen_event_t *ev = i < nev ? gen_model_event(model, i) : NULL;
+    bool ok = true;
+    while (ok && (i < nev || ti < r->nticks)) {
+        const gen_event_t *ev = i < nev ? gen_model_event(r->model, i) : NULL;
         size_t file;
-        if (ti < nticks && (!ev || ticks[ti] <= ev->t)) {
+        if (ti < r->nticks && (!ev || r->ticks[ti] <= ev->t)) {
             memset(&rec, 0, sizeof rec);
             rec.kind = LDR_RECORD_CLOCK_TICK;
-            rec.u.tick.tick_at = ticks[ti++];
+            rec.u.tick.tick_at = r->ticks[ti++];
             rec.u.tick.source = ldr_str("ladder-gen");
-            file = single ? 0 : nu;
+            file = o->single ? 0 : nu;
         } else {
-            gen_model_record(model, ev, &row, &rec);
-            if (ldr_validate_record(val, &rec, ev->t, ev->t, errbuf,
-                                    sizeof errbuf) != LDR_OK) {
+            gen_model_record(r->model, ev, &row, &rec);
+            if (ldr_validate_record(r->val, &rec, ev->t, ev->t, r->errbuf,
+                                    sizeof r->errbuf) != LDR_OK) {
                 fprintf(stderr,
                         "ladder-gen: generated an invalid row (a bug): "
                         "%s: %s\n",
-                        row.event_id, errbuf);
-                ok = false;
-                break;
+                        row.event_id, r->errbuf);
+                return false;
             }
-            file = single ? 0 : gen_model_unit_of(model, ev->ent);
+            file = o->single ? 0 : gen_model_unit_of(r->model, ev->ent);
             if ((i & 0xffff) == 0)
-                on_progress(&prog, kafka ? "producing" : "writing",
+                on_progress(&r->prog, o->kafka ? "producing" : "writing",
                             (double)i / nev);
             i++;
         }
-        if (verify) verify_step(&ver, &rec);
-        if (kafka) {
-            if (ldr_kafka_produce_record(producer, codec, &rec, errbuf,
-                                         sizeof errbuf) != LDR_OK) {
-                fprintf(stderr, "ladder-gen: %s\n", errbuf);
-                ok = false;
-            }
-            continue;
-        }
-        out_file_t *o = &files[file];
-        if (ldr_feed_write_row(&o->buf, fmt, &rec) != LDR_OK) {
-            fprintf(stderr, "ladder-gen: cannot format a row (a bug)\n");
+        ok = gen_emit(r, &rec, file);
+    }
+    return ok;
+}
+
+/* Exit 0 only when every message is acknowledged: false after a message
+ * when some were not. */
+static bool gen_flush_kafka(gen_run_t *r) {
+    bool ok = true;
+    double deadline = ldr_clock_mono_s() + 300.0;
+    on_progress(&r->prog, "flushing", 1.0);
+    for (;;) {
+        if (ldr_kafka_producer_flush(r->producer, 500, r->errbuf,
+                                     sizeof r->errbuf) == LDR_OK)
+            break;
+        uint64_t done = ldr_kafka_producer_delivered(r->producer) +
+                        ldr_kafka_producer_failed(r->producer);
+        if (done == ldr_kafka_producer_produced(r->producer) ||
+            ldr_clock_mono_s() > deadline) {
+            fprintf(stderr, "ladder-gen: %s\n", r->errbuf);
             ok = false;
-        } else if (o->buf.len >= FLUSH_AT) {
-            ok = out_flush(o);
+            break;
         }
     }
-    for (size_t k = 0; k < nfiles; k++)
-        if (!out_close(&files[k])) ok = false;
-    uint64_t produced = 0, delivered = 0;
-    if (producer) {
-        /* Exit 0 only when every message is acknowledged. */
-        double deadline = now_s() + 300.0;
-        on_progress(&prog, "flushing", 1.0);
-        for (;;) {
-            if (ldr_kafka_producer_flush(producer, 500, errbuf,
-                                         sizeof errbuf) == LDR_OK)
-                break;
-            uint64_t done = ldr_kafka_producer_delivered(producer) +
-                            ldr_kafka_producer_failed(producer);
-            if (done == ldr_kafka_producer_produced(producer) ||
-                now_s() > deadline) {
-                fprintf(stderr, "ladder-gen: %s\n", errbuf);
-                ok = false;
-                break;
-            }
-        }
-        produced = ldr_kafka_producer_produced(producer);
-        delivered = ldr_kafka_producer_delivered(producer);
+    r->produced = ldr_kafka_producer_produced(r->producer);
+    r->delivered = ldr_kafka_producer_delivered(r->producer);
+    return ok;
+}
+
+/* The summary on stderr (not with --quiet). */
+static void gen_summary(const gen_run_t *r, const gen_counts_t *cnt) {
+    double el = ldr_clock_mono_s() - r->t0;
+    if (r->prog.on) fputs("\r\033[K", stderr);
+    if (r->o->quiet) return;
+    long total =
+        cnt->events[0] + cnt->events[1] + cnt->events[2] + (long)r->nticks;
+    fprintf(stderr,
+            "ladder-gen: %ld enterprises, %ld events (%ld applications, "
+            "%ld reviews, %ld violations, %zu ticks) in %.2f s, %.0f "
+            "events/s\n",
+            cnt->enterprises, total, cnt->events[0], cnt->events[1],
+            cnt->events[2], r->nticks, el, el > 0 ? total / el : 0.0);
+    if (r->producer)
+        fprintf(stderr,
+                "ladder-gen: %llu of %llu messages acknowledged (a tick "
+                "goes to every partition)\n",
+                (unsigned long long)r->delivered,
+                (unsigned long long)r->produced);
+    if (cnt->flipped)
+        fprintf(stderr,
+                "ladder-gen: %ld declarations could not be drawn with "
+                "their intended outcome under the policy files; "
+                "expected.json follows the engine\n",
+                cnt->flipped);
+}
+
+/* Plans the history, writes or produces it, checks it (--verify) and
+ * writes expected.json: 0 or EXIT_FAILED after a message. */
+static int gen_run(gen_run_t *r) {
+    const gen_opts_t *o = r->o;
+    r->prog = (prog_t){.on = !o->quiet && isatty(2), .last = 0};
+    r->t0 = ldr_clock_mono_s();
+    gen_params_t par = {.scale = o->scale,
+                        .seed = o->seed,
+                        .until_ms = o->until,
+                        .progress = on_progress,
+                        .progress_arg = &r->prog};
+    r->model =
+        gen_model_build(&par, r->units, r->pol, r->errbuf, sizeof r->errbuf);
+    if (!r->model) {
+        if (r->prog.on) fputc('\n', stderr);
+        fprintf(stderr, "ladder-gen: %s\n", r->errbuf);
+        return EXIT_FAILED;
     }
-    const gen_counts_t *cnt = gen_model_counts(model);
-    if (ok && verify) {
-        ok = verify_finish(&ver, cnt);
-        if (ok && !quiet)
+    gen_make_ticks(r);
+    const char *ext = o->fmt == LDR_FEED_CSV ? "csv" : "jsonl";
+    bool ok = gen_open_outputs(r, ext) && gen_write(r);
+    for (size_t k = 0; k < r->nfiles; k++)
+        if (!out_close(&r->files[k])) ok = false;
+    if (r->producer && !gen_flush_kafka(r)) ok = false;
+    const gen_counts_t *cnt = gen_model_counts(r->model);
+    if (ok && o->verify) {
+        ok = verify_finish(&r->ver, cnt);
+        if (ok && !o->quiet)
             fprintf(stderr, "ladder-gen: --verify: the state machine decided "
                             "what expected.json says, and refused nothing\n");
     }
-    if (ok && out && !to_stdout)
-        ok = write_expected(out, cnt, scale, seed, until, (long)nticks,
-                            kafka ? "kafka" : ext);
-    if (!ok) goto out;
-    double el = now_s() - t0;
-    if (prog.on) fputs("\r\033[K", stderr);
-    if (!quiet) {
-        long total =
-            cnt->events[0] + cnt->events[1] + cnt->events[2] + (long)nticks;
-        fprintf(stderr,
-                "ladder-gen: %ld enterprises, %ld events (%ld applications, "
-                "%ld reviews, %ld violations, %zu ticks) in %.2f s, %.0f "
-                "events/s\n",
-                cnt->enterprises, total, cnt->events[0], cnt->events[1],
-                cnt->events[2], nticks, el, el > 0 ? total / el : 0.0);
-        if (producer)
-            fprintf(stderr,
-                    "ladder-gen: %llu of %llu messages acknowledged (a tick "
-                    "goes to every partition)\n",
-                    (unsigned long long)delivered,
-                    (unsigned long long)produced);
-        if (cnt->flipped)
-            fprintf(stderr,
-                    "ladder-gen: %ld declarations could not be drawn with "
-                    "their intended outcome under the policy files; "
-                    "expected.json follows the engine\n",
-                    cnt->flipped);
-    }
-    rc = 0;
-out:
-    for (int p = 0; p < VERIFY_PARTITIONS; p++)
-        ldr_partition_destroy(ver.part[p]);
-    ldr_machine_out_fini(&ver.out);
-    free(ticks);
-    free(files);
-    ldr_kafka_producer_destroy(producer);
-    ldr_codec_destroy(codec);
-    ldr_schemas_destroy(schemas);
-    gen_model_destroy(model);
-    ldr_validator_destroy(val);
-    ldr_units_destroy(units);
-    ldr_policies_destroy(pol);
-    ldr_config_destroy(cfg);
+    if (ok && o->out && !o->to_stdout)
+        ok = write_expected(o->out, cnt, o->scale, o->seed, o->until,
+                            (long)r->nticks, o->kafka ? "kafka" : ext);
+    if (!ok) return EXIT_FAILED;
+    gen_summary(r, cnt);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    gen_opts_t opts;
+    int rc = gen_parse_opts(argc, argv, &opts);
+    if (rc == GEN_CONTINUE) rc = gen_check_opts(&opts);
+    if (rc != GEN_CONTINUE) return rc;
+    gen_run_t run;
+    memset(&run, 0, sizeof run);
+    run.o = &opts;
+    ldr_machine_out_init(&run.ver.out);
+    rc = gen_setup(&run);
+    if (rc == 0) rc = gen_run(&run);
+    gen_run_fini(&run);
     return rc;
 }

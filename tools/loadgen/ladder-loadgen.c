@@ -18,6 +18,8 @@
  * The target and the token come from the same configuration as
  * ladder-api's (http.listen, api.token), so one file serves both. */
 #include "ladder/config.h"
+#include "ladder/log.h"
+#include "ladder/svc.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,8 +40,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-
-extern char **environ;
 
 typedef struct lg_conf {
     char host[256];
@@ -63,8 +63,6 @@ typedef struct lg_conn {
     uint64_t sent, ok2xx, not_found, other, errors, reconnects;
     char first_error[160];
 } lg_conn_t;
-
-static atomic_bool lg_stop;
 
 static int64_t lg_now_ns(void) {
     struct timespec ts;
@@ -171,7 +169,7 @@ static void *lg_run(void *opaque) {
     int64_t end_ns =
         k->start_ns + (int64_t)((c->warmup_s + c->duration_s) * 1e9);
     int64_t count_from = k->start_ns + (int64_t)(c->warmup_s * 1e9);
-    for (uint64_t i = (uint64_t)k->index; !atomic_load(&lg_stop);
+    for (uint64_t i = (uint64_t)k->index; !ldr_svc_stopping();
          i += (uint64_t)c->connections) {
         int64_t due = k->start_ns + (int64_t)i * interval_ns;
         if (due >= end_ns) break;
@@ -230,9 +228,11 @@ static double lg_pct(const double *v, size_t n, double p) {
     return v[i ? i - 1 : 0];
 }
 
+/* SIGINT and SIGTERM end the run early through the svc stop flag, which
+ * every connection's thread polls (ldr_svc_stopping()). */
 static void lg_on_signal(int sig) {
     (void)sig;
-    atomic_store(&lg_stop, true);
+    ldr_svc_stop();
 }
 
 static void lg_usage(FILE *f) {
@@ -314,14 +314,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     char err[1024];
-    ldr_config_t *cfg = ldr_config_new("ladder-api");
-    if ((config_file &&
-         ldr_config_load_file(cfg, config_file, err, sizeof(err))) ||
-        ldr_config_load_env(cfg, environ, err, sizeof(err))) {
+    /* ladder-api's configuration: http.listen is where it answers. */
+    ldr_config_t *cfg =
+        ldr_svc_config_load("ladder-api", config_file, err, sizeof(err));
+    if (!cfg) {
         fprintf(stderr, "ladder-loadgen: %s\n", err);
-        ldr_config_destroy(cfg);
         return 2;
     }
+    ldr_log_set_program("ladder-loadgen");
     const char *listen_at = ldr_config_get(cfg, "http.listen");
     const char *colon = strrchr(listen_at, ':');
     const char *host = listen_at;

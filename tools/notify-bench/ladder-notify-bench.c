@@ -13,12 +13,15 @@
  * configuration (--config, LADDER_*), so it produces to the decisions.topic
  * the notifier consumes. One line per decision ("ID TYPE USCC SEQ") goes to
  * --out, in the order produced. */
+#include "ladder/alloc.h"
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/kafka.h"
 #include "ladder/log.h"
 #include "ladder/record.h"
 #include "ladder/schema.h"
+#include "ladder/svc.h"
 #include "ladder/uscc.h"
 
 #include <getopt.h>
@@ -28,25 +31,10 @@
 #include <string.h>
 #include <time.h>
 
-extern char **environ;
-
-static volatile sig_atomic_t nb_stop;
-
+/* SIGINT and SIGTERM stop producing through the svc stop flag. */
 static void nb_on_signal(int sig) {
     (void)sig;
-    nb_stop = 1;
-}
-
-static int64_t nb_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double nb_mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    ldr_svc_stop();
 }
 
 static void nb_usage(FILE *f) {
@@ -138,7 +126,7 @@ int main(int argc, char **argv) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         int t = ldr_decision_type_parse(p, len);
-        if (t < 0 || ntypes == (int)(sizeof(types) / sizeof(types[0]))) {
+        if (t < 0 || ntypes == (int)LDR_ARRAY_SIZE(types)) {
             fprintf(stderr,
                     "ladder-notify-bench: --types: \"%.*s\" is not a "
                     "DecisionType\n",
@@ -152,16 +140,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ladder-notify-bench: --types: empty\n");
         return 2;
     }
-    ldr_log_set_program("ladder-notify-bench");
     char err[1024], pbuf[4096];
-    ldr_config_t *cfg = ldr_config_new("ladder-notify");
-    if ((config_file &&
-         ldr_config_load_file(cfg, config_file, err, sizeof(err))) ||
-        ldr_config_load_env(cfg, environ, err, sizeof(err))) {
+    /* ladder-notify's configuration: the topic and cluster it reads. */
+    ldr_config_t *cfg =
+        ldr_svc_config_load("ladder-notify", config_file, err, sizeof(err));
+    if (!cfg) {
         fprintf(stderr, "ladder-notify-bench: %s\n", err);
-        ldr_config_destroy(cfg);
         return 2;
     }
+    ldr_log_set_program("ladder-notify-bench");
     int rc = 2;
     FILE *out = NULL;
     ldr_kafka_producer_t *producer = NULL;
@@ -187,12 +174,12 @@ int main(int argc, char **argv) {
     signal(SIGTERM, nb_on_signal);
     signal(SIGINT, nb_on_signal);
     rc = 0;
-    double start = nb_mono_s();
+    double start = ldr_clock_mono_s();
     static const char *const units[] = {"1100", "3100", "4403", "3502"};
-    for (long i = 0; i < count && !nb_stop; i++) {
+    for (long i = 0; i < count && !ldr_svc_stopping(); i++) {
         if (rate > 0) {
             double due = start + (double)i / (double)rate;
-            while (nb_mono_s() < due) {
+            while (ldr_clock_mono_s() < due) {
                 ldr_kafka_producer_poll(producer);
                 struct timespec ts = {0, 200000};
                 nanosleep(&ts, NULL);
@@ -218,7 +205,7 @@ int main(int argc, char **argv) {
         d->decision = (ldr_decision_type_t)types[i % ntypes];
         d->reasons_count = 1;
         d->reasons[0] = ldr_str("BENCH.SYNTHETIC");
-        int64_t now = nb_now_ms();
+        int64_t now = ldr_clock_wall_ms();
         d->effective_at = INT64_C(1654041600000) + seq * 1000; /* 2022-06-01 */
         d->has_score = true;
         d->score = (int32_t)(seq % 100);
@@ -245,7 +232,7 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "ladder-notify-bench: %llu decisions acknowledged in %.1f s\n",
             (unsigned long long)ldr_kafka_producer_delivered(producer),
-            nb_mono_s() - start);
+            ldr_clock_mono_s() - start);
 out:
     if (out && fclose(out) != 0) rc = 1;
     ldr_kafka_producer_destroy(producer);

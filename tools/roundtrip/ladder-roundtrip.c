@@ -11,12 +11,15 @@
  * sits in the partition its key hashes to and that the key is its USCC, and
  * records the tallies in Redis to show the store is reachable. Nothing is
  * trusted that was not read back. */
+#include "ladder/alloc.h"
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/kafka.h"
 #include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/redis.h"
 #include "ladder/schema.h"
+#include "ladder/svc.h"
 #include "ladder/units.h"
 #include "ladder/uscc.h"
 #include "ladder/validate.h"
@@ -25,6 +28,7 @@
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +82,6 @@ static void rt_usage(FILE *f) {
         "Exit status: 0 every event verified, 1 a check failed, 2 bad usage,\n"
         "configuration or data files, 3 Kafka or Redis unreachable.\n",
         RT_MAX_EVENTS);
-}
-
-static int64_t rt_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *const rt_names[] = {
@@ -207,21 +205,13 @@ static const char *rt_kind(ldr_record_kind_t k) {
     return "?";
 }
 
-typedef struct rt_prop {
-    const char *key;
-    const char *value;
-} rt_prop_t;
-
-/* The demo's own client settings; kafka.* keys of the configuration are
- * applied first and these after them. */
-static const rt_prop_t rt_producer_props[] = {
-    {"client.id", "ladder-roundtrip"},
-    {"enable.idempotence", "true"},
-    {"partitioner", "murmur2_random"},
+/* The round trip's own client settings, set after the kafka.* keys of the
+ * configuration so that they win (ldr_kafka_conf_new() gives client.id,
+ * the contract's partitioner and idempotence). */
+static const ldr_kafka_prop_t rt_producer_props[] = {
     {"linger.ms", "5"},
 };
-static const rt_prop_t rt_consumer_props[] = {
-    {"client.id", "ladder-roundtrip"},
+static const ldr_kafka_prop_t rt_consumer_props[] = {
     {"group.id", "ladder-roundtrip"},
     {"enable.auto.commit", "false"},
     {"fetch.wait.max.ms", "10"},
@@ -229,28 +219,56 @@ static const rt_prop_t rt_consumer_props[] = {
 
 static rd_kafka_t *rt_kafka(rd_kafka_type_t type, const ldr_config_t *cfg) {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (ldr_kafka_conf_apply(cfg, conf, err, sizeof(err))) goto bad;
-    const rt_prop_t *props =
-        type == RD_KAFKA_PRODUCER ? rt_producer_props : rt_consumer_props;
-    for (size_t i = 0; i < 4; i++)
-        if (rd_kafka_conf_set(conf, props[i].key, props[i].value, err,
-                              sizeof(err)) != RD_KAFKA_CONF_OK)
-            goto bad;
-    if (type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, rt_dr_cb);
+    bool producer = type == RD_KAFKA_PRODUCER;
+    rd_kafka_conf_t *conf = ldr_kafka_conf_new(
+        cfg, producer ? LDR_KAFKA_TOOL_PRODUCER : LDR_KAFKA_CONSUMER, NULL, 0,
+        err, sizeof(err));
+    if (!conf) goto bad;
+    if (producer ? ldr_kafka_conf_set(conf, rt_producer_props,
+                                      LDR_ARRAY_SIZE(rt_producer_props), err,
+                                      sizeof(err))
+                 : ldr_kafka_conf_set(conf, rt_consumer_props,
+                                      LDR_ARRAY_SIZE(rt_consumer_props), err,
+                                      sizeof(err)))
+        goto bad;
+    if (producer) rd_kafka_conf_set_dr_msg_cb(conf, rt_dr_cb);
     rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
     if (!rk) {
+        rd_kafka_conf_destroy(conf); /* still ours when rd_kafka_new fails */
         fprintf(stderr, "ladder-roundtrip: kafka: %s\n", err);
         return NULL;
     }
     return rk;
 bad:
     fprintf(stderr, "ladder-roundtrip: %s\n", err);
-    rd_kafka_conf_destroy(conf);
+    if (conf) rd_kafka_conf_destroy(conf);
     return NULL;
 }
 
-extern char **environ;
+/* Why message @p m, read back, is not event @p e as produced at @p now to
+ * a topic of @p partitions partitions, or NULL when it is: it decodes,
+ * validates, re-encodes to the very same bytes and sits in the partition
+ * its key hashes to. The reason may be written to @p err. */
+static const char *rt_check(ldr_codec_t *codec,
+                            const ldr_validator_t *validator,
+                            const rt_event_t *e, const rd_kafka_message_t *m,
+                            int64_t now, int partitions, char *err, size_t n) {
+    ldr_record_t rec;
+    const void *again = NULL;
+    size_t again_len = 0;
+    if (ldr_codec_decode(codec, m->payload, m->len, &rec, NULL, err, n))
+        return err;
+    if (ldr_validate_message(validator, &rec, m->key, m->key_len, now,
+                             ldr_clock_wall_ms(), err, n))
+        return err;
+    if (ldr_codec_encode(codec, &rec, &again, &again_len, err, n)) return err;
+    if (again_len != e->len || memcmp(again, e->bytes, e->len) != 0)
+        return "re-encoded bytes differ from those produced";
+    if (m->key && ldr_kafka_partition_for_key(m->key, m->key_len, partitions) !=
+                      m->partition)
+        return "message is not in the partition its key hashes to";
+    return NULL;
+}
 
 int main(int argc, char **argv) {
     const char *config_file = NULL;
@@ -311,12 +329,10 @@ int main(int argc, char **argv) {
                 argv[optind]);
         return 2;
     }
-    ldr_config_t *cfg = ldr_config_new("ladder-roundtrip");
-    if ((config_file &&
-         ldr_config_load_file(cfg, config_file, err, sizeof(err))) ||
-        ldr_config_load_env(cfg, environ, err, sizeof(err))) {
+    ldr_config_t *cfg =
+        ldr_svc_config_load("ladder-roundtrip", config_file, err, sizeof(err));
+    if (!cfg) {
         fprintf(stderr, "ladder-roundtrip: %s\n", err);
-        ldr_config_destroy(cfg);
         return 2;
     }
     for (int i = 0; i < nflags; i++)
@@ -398,7 +414,7 @@ int main(int argc, char **argv) {
            partitions);
 
     /* Build, validate, encode and produce. */
-    int64_t now = rt_now_ms();
+    int64_t now = ldr_clock_wall_ms();
     int total = (int)count + partitions;
     for (int i = 0; i < total; i++) {
         rt_event_t *e = &ev[i];
@@ -456,8 +472,9 @@ int main(int argc, char **argv) {
     rd_kafka_assign(consumer, tpl);
     rd_kafka_topic_partition_list_destroy(tpl);
     int verified = 0, seen = 0, failures = 0;
-    int64_t deadline = rt_now_ms() + timeout_ms;
-    while (verified + failures < total && rt_now_ms() < deadline && !rt_stop) {
+    int64_t deadline = ldr_clock_wall_ms() + timeout_ms;
+    while (verified + failures < total && ldr_clock_wall_ms() < deadline &&
+           !rt_stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 100);
         if (!m) continue;
         if (m->err) {
@@ -476,26 +493,8 @@ int main(int argc, char **argv) {
             rd_kafka_message_destroy(m);
             continue;
         }
-        ldr_record_t rec;
-        const char *why = NULL;
-        ldr_err_t derr = ldr_codec_decode(codec, m->payload, m->len, &rec, NULL,
-                                          err, sizeof(err));
-        const void *again = NULL;
-        size_t again_len = 0;
-        if (derr)
-            why = err;
-        else if (ldr_validate_message(validator, &rec, m->key, m->key_len, now,
-                                      rt_now_ms(), err, sizeof(err)))
-            why = err;
-        else if (ldr_codec_encode(codec, &rec, &again, &again_len, err,
-                                  sizeof(err)))
-            why = err;
-        else if (again_len != e->len || memcmp(again, e->bytes, e->len) != 0)
-            why = "re-encoded bytes differ from those produced";
-        else if (m->key && rd_kafka_msg_partitioner_murmur2_random(
-                               NULL, m->key, m->key_len, partitions, NULL,
-                               NULL) != m->partition)
-            why = "message is not in the partition its key hashes to";
+        const char *why =
+            rt_check(codec, validator, e, m, now, partitions, err, sizeof(err));
         printf("  %-11s %-18s partition %d offset %-4lld %s%s\n",
                rt_kind(e->rec.kind),
                e->rec.kind == LDR_RECORD_CLOCK_TICK ? "(no key)" : e->uscc,
