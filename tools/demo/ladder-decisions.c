@@ -166,11 +166,19 @@ int main(int argc, char **argv) {
         char *end;
         switch (c) {
         case 'b':
-        case 't':
-            flag_key[nflags] =
+        case 't': {
+            const char *key =
                 c == 'b' ? "kafka.bootstrap.servers" : "decisions.topic";
-            flag_val[nflags++] = optarg;
+            /* A repeated option replaces the earlier one: the table holds
+             * one entry per key, so it cannot overflow. */
+            int i = 0;
+            while (i < nflags && strcmp(flag_key[i], key) != 0)
+                i++;
+            flag_key[i] = key;
+            flag_val[i] = optarg;
+            if (i == nflags) nflags++;
             break;
+        }
         case 'o': out_path = optarg; break;
         case 's': start_list = optarg; break;
         case 'n':

@@ -295,12 +295,20 @@ int main(int argc, char **argv) {
         case 'c': config_file = optarg; break;
         case 'b':
         case 'r':
-        case 't':
-            flag_key[nflags] = c == 'b'   ? "kafka.bootstrap.servers"
-                               : c == 'r' ? "redis.url"
-                                          : "input.topic";
-            flag_val[nflags++] = optarg;
+        case 't': {
+            const char *key = c == 'b'   ? "kafka.bootstrap.servers"
+                              : c == 'r' ? "redis.url"
+                                         : "input.topic";
+            /* A repeated option replaces the earlier one: the table holds
+             * one entry per key, so it cannot overflow. */
+            int i = 0;
+            while (i < nflags && strcmp(flag_key[i], key) != 0)
+                i++;
+            flag_key[i] = key;
+            flag_val[i] = optarg;
+            if (i == nflags) nflags++;
             break;
+        }
         case 'n':
         case 'T': {
             errno = 0;
