@@ -5,26 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void ldr_oom(size_t size) {
+static void alloc_oom(size_t size) {
     fprintf(stderr, "ladder: out of memory allocating %zu bytes\n", size);
     abort();
 }
 
 void *ldr_malloc(size_t size) {
     void *p = malloc(size ? size : 1);
-    if (!p) ldr_oom(size);
+    if (!p) alloc_oom(size);
     return p;
 }
 
 void *ldr_calloc(size_t nmemb, size_t size) {
     void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
-    if (!p) ldr_oom(nmemb * size);
+    if (!p) alloc_oom(nmemb * size);
     return p;
 }
 
 void *ldr_realloc(void *ptr, size_t size) {
     void *p = realloc(ptr, size ? size : 1);
-    if (!p) ldr_oom(size);
+    if (!p) alloc_oom(size);
     return p;
 }
 

@@ -38,19 +38,19 @@ static const struct {
      "write refused: partition owned by another worker or store rewound"},
 };
 
-static int ldr_err_index(ldr_err_t err) {
+static int err_index(ldr_err_t err) {
     for (size_t i = 0; i < sizeof(ldr_errs) / sizeof(ldr_errs[0]); i++)
         if (ldr_errs[i].err == err) return (int)i;
     return -1;
 }
 
 const char *ldr_err_str(ldr_err_t err) {
-    int i = ldr_err_index(err);
+    int i = err_index(err);
     return i < 0 ? "unknown error" : ldr_errs[i].desc;
 }
 
 const char *ldr_err_code(ldr_err_t err) {
-    int i = ldr_err_index(err);
+    int i = err_index(err);
     return i < 0 ? "UNKNOWN" : ldr_errs[i].code;
 }
 

@@ -63,7 +63,7 @@ void ldr_log_set_timestamps(int on) {
 }
 
 /* Appends the "2026-11-27T01:10:00.123Z " prefix; returns its length. */
-static size_t ldr_log_timestamp(char *buf, size_t size) {
+static size_t log_timestamp(char *buf, size_t size) {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -80,7 +80,7 @@ void ldr_log_write(ldr_log_level_t level, const char *fmt, ...) {
     const size_t cap = sizeof(line) - 1;
     size_t n = 0;
 
-    if (ldr_log_timestamps) n = ldr_log_timestamp(line, cap);
+    if (ldr_log_timestamps) n = log_timestamp(line, cap);
     int m = snprintf(line + n, cap - n, "%s[%ld] %s ", ldr_log_program,
                      (long)getpid(), ldr_log_level_name(level));
     if (m > 0) n += (size_t)m < cap - n ? (size_t)m : cap - n - 1;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ldr_parse_uint(const char *s, size_t len, long max, long *out) {
+static int redis_parse_uint(const char *s, size_t len, long max, long *out) {
     if (len == 0 || len > 9) return -1;
     long v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -51,15 +51,15 @@ ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
     memcpy(u.host, p, (size_t)(hend - p));
     long v;
     if (colon) {
-        if (ldr_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535,
-                           &v) ||
+        if (redis_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535,
+                             &v) ||
             v == 0)
             return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
                                "redis.url '%s': port is not 1..65535", url);
         u.port = (int)v;
     }
     if (slash && slash[1]) {
-        if (ldr_parse_uint(slash + 1, strlen(slash + 1), 1000000, &v))
+        if (redis_parse_uint(slash + 1, strlen(slash + 1), 1000000, &v))
             return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
                                "redis.url '%s': database is not a number", url);
         u.db = (int)v;
@@ -68,8 +68,8 @@ ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
     return LDR_OK;
 }
 
-static ldr_err_t ldr_redis_ok(redisContext *c, redisReply *r, const char *what,
-                              char *errstr, size_t n) {
+static ldr_err_t redis_ok(redisContext *c, redisReply *r, const char *what,
+                          char *errstr, size_t n) {
     ldr_err_t err = LDR_OK;
     if (!r)
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
@@ -99,12 +99,11 @@ ldr_err_t ldr_redis_connect(const char *url, const char *password,
     redisSetTimeout(c, tv);
     const char *pw = password && *password ? password : u.password;
     if (*pw)
-        err =
-            ldr_redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
+        err = redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
     if (!err && u.db)
-        err = ldr_redis_ok(c, redisCommand(c, "SELECT %d", u.db), "SELECT",
-                           errstr, n);
-    if (!err) err = ldr_redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
+        err = redis_ok(c, redisCommand(c, "SELECT %d", u.db), "SELECT", errstr,
+                       n);
+    if (!err) err = redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
     if (err) {
         redisFree(c);
         return err;

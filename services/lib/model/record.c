@@ -63,8 +63,8 @@ _Static_assert(sizeof(ldr_decision_type_names) / sizeof(char *) ==
                    LDR_DECISION__COUNT,
                "decision");
 
-static int ldr_enum_parse(const char *const *names, int n, const char *s,
-                          size_t len) {
+static int record_enum_parse(const char *const *names, int n, const char *s,
+                             size_t len) {
     for (int i = 0; i < n; i++)
         if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) return i;
     return -1;
@@ -75,7 +75,7 @@ static int ldr_enum_parse(const char *const *names, int n, const char *s,
         return ((int)v >= 0 && (int)v < (count)) ? names[v] : "?";             \
     }                                                                          \
     int ldr_##fn##_parse(const char *s, size_t len) {                          \
-        return ldr_enum_parse(names, (count), s, len);                         \
+        return record_enum_parse(names, (count), s, len);                      \
     }
 
 LDR_ENUM_FUNCS(tier, ldr_tier_t, ldr_tier_names, LDR_TIER__COUNT)
