@@ -310,167 +310,199 @@ static bool get_names_mask(struct ctx *c, const json_t *arr,
     return true;
 }
 
-static const struct ldr_policy__cond *
-parse_cond(struct ctx *c, const json_t *v, int depth, bool scores_allowed) {
-    static const char *const kinds[] = {
-        "all",   "any", "not", "measure", "flag", "honour", "rd_institution",
-        "score", NULL};
-    if (!expect_object(c, v)) return NULL;
-    if (depth > COND_DEPTH_MAX) {
-        fail(c, "conditions are nested more than %d deep", COND_DEPTH_MAX);
-        return NULL;
-    }
+/* The keys that name a condition's kind, in the order of cond_kind(). */
+static const char *const cond_kinds[] = {
+    "all",   "any", "not", "measure", "flag", "honour", "rd_institution",
+    "score", NULL};
+
+/* Finds which one of the kind keys the condition object v has; -1 after
+ * failing when it has none or more than one. */
+static int cond_kind(struct ctx *c, const json_t *v) {
     int kind = -1;
-    for (int k = 0; kinds[k]; k++) {
-        if (!json_object_get(v, kinds[k])) continue;
+    for (int k = 0; cond_kinds[k]; k++) {
+        if (!json_object_get(v, cond_kinds[k])) continue;
         if (kind >= 0) {
             fail(c,
                  "a condition has exactly one of all, any, not, measure, flag, "
                  "honour, "
                  "rd_institution, score: found both '%s' and '%s'",
-                 kinds[kind], kinds[k]);
-            return NULL;
+                 cond_kinds[kind], cond_kinds[k]);
+            return -1;
         }
         kind = k;
     }
-    if (kind < 0) {
+    if (kind < 0)
         fail(c,
              "a condition needs one of all, any, not, measure, flag, honour, "
              "rd_institution, score");
+    return kind;
+}
+
+/* {"all": [...]} (kind 0) or {"any": [...]} (kind 1). */
+static bool cond_list(struct ctx *c, const json_t *v, int kind, int depth,
+                      bool scores_allowed, struct ldr_policy__cond *n) {
+    static const char *const k01[][2] = {{"all", NULL}, {"any", NULL}};
+    const char *key = cond_kinds[kind];
+    json_t *arg = json_object_get(v, key);
+    if (!check_keys(c, v, k01[kind])) return false;
+    n->kind = kind == 0 ? LDR_C_ALL : LDR_C_ANY;
+    size_t s = push_key(c, key);
+    if (!json_is_array(arg) || json_array_size(arg) == 0) {
+        fail(c, "expected a non-empty array of conditions, found %s",
+             type_name(arg));
+        return false;
+    }
+    n->nkids = json_array_size(arg);
+    n->kids = ldr_policy__alloc(c->p, n->nkids * sizeof *n->kids);
+    for (size_t i = 0; i < n->nkids; i++) {
+        size_t s2 = push_index(c, i);
+        if (!(n->kids[i] = parse_cond(c, json_array_get(arg, i), depth + 1,
+                                      scores_allowed)))
+            return false;
+        pop(c, s2);
+    }
+    pop(c, s);
+    return true;
+}
+
+/* {"not": {...}}. */
+static bool cond_not(struct ctx *c, const json_t *v, int depth,
+                     bool scores_allowed, struct ldr_policy__cond *n) {
+    static const char *const k2[] = {"not", NULL};
+    if (!check_keys(c, v, k2)) return false;
+    n->kind = LDR_C_NOT;
+    n->nkids = 1;
+    n->kids = ldr_policy__alloc(c->p, sizeof *n->kids);
+    size_t s = push_key(c, "not");
+    if (!(n->kids[0] = parse_cond(c, json_object_get(v, "not"), depth + 1,
+                                  scores_allowed)))
+        return false;
+    pop(c, s);
+    return true;
+}
+
+/* {"measure": NAME, "ge"|"gt"|"le"|"lt": N, ...}. */
+static bool cond_measure(struct ctx *c, const json_t *v,
+                         struct ldr_policy__cond *n) {
+    static const char *const k3[] = {"measure", "ge", "gt", "le", "lt", NULL};
+    const char *name;
+    if (!check_keys(c, v, k3)) return false;
+    n->kind = LDR_C_MEASURE;
+    size_t s = push_key(c, "measure");
+    if (!get_string(c, json_object_get(v, "measure"), &name)) return false;
+    n->id = ldr_policy__measure_parse(name);
+    if (n->id < 0) {
+        fail(c, "unknown measure '%s' (docs/POLICY-FILES.md lists them)", name);
+        return false;
+    }
+    if (ldr_policy__measure_class(n->id) == LDR_MC_ENUM) {
+        fail(c,
+             "'%s' is not a number: test it with {\"rd_institution\": "
+             "[...]}",
+             name);
+        return false;
+    }
+    pop(c, s);
+    if (!get_range(c, v, limit_for(n->id), &n->range)) return false;
+    if (!n->range.lo.set && !n->range.hi.set) {
+        fail(c, "missing threshold: give ge, gt, le or lt for '%s'", name);
+        return false;
+    }
+    return true;
+}
+
+/* {"flag": NAME}. */
+static bool cond_flag(struct ctx *c, const json_t *v,
+                      struct ldr_policy__cond *n) {
+    static const char *const k4[] = {"flag", NULL};
+    const char *name;
+    if (!check_keys(c, v, k4)) return false;
+    n->kind = LDR_C_FLAG;
+    size_t s = push_key(c, "flag");
+    if (!get_string(c, json_object_get(v, "flag"), &name)) return false;
+    if ((n->id = ldr_policy__flag_parse(name)) < 0) {
+        fail(c, "unknown boolean indicator '%s'", name);
+        return false;
+    }
+    pop(c, s);
+    return true;
+}
+
+/* {"honour": [...]} (kind 5) or {"rd_institution": [...]} (kind 6). */
+static bool cond_names(struct ctx *c, const json_t *v, int kind,
+                       struct ldr_policy__cond *n) {
+    static const char *const k56[][2] = {{"honour", NULL},
+                                         {"rd_institution", NULL}};
+    const char *key = cond_kinds[kind];
+    if (!check_keys(c, v, k56[kind - 5])) return false;
+    n->kind = kind == 5 ? LDR_C_HONOUR : LDR_C_RD_INSTITUTION;
+    size_t s = push_key(c, key);
+    if (!get_names_mask(c, json_object_get(v, key),
+                        kind == 5 ? ldr_honour_parse : ldr_rd_institution_parse,
+                        kind == 5 ? "Honour" : "RdInstitution", &n->mask))
+        return false;
+    pop(c, s);
+    return true;
+}
+
+/* {"score": "total"|GROUP, "ge"|"gt"|"le"|"lt": N, ...}. */
+static bool cond_score(struct ctx *c, const json_t *v, bool scores_allowed,
+                       struct ldr_policy__cond *n) {
+    static const char *const k7[] = {"score", "ge", "gt", "le", "lt", NULL};
+    const char *name;
+    if (!check_keys(c, v, k7)) return false;
+    n->kind = LDR_C_SCORE;
+    size_t s = push_key(c, "score");
+    if (!scores_allowed) {
+        fail(c, "a score cannot be tested inside the score itself");
+        return false;
+    }
+    if (!c->rules || !c->rules->has_score) {
+        fail(c, "this tier has no score");
+        return false;
+    }
+    if (!get_string(c, json_object_get(v, "score"), &name)) return false;
+    n->id = -2;
+    if (strcmp(name, "total") == 0) n->id = -1;
+    for (size_t g = 0; g < c->rules->ngroups; g++)
+        if (strcmp(c->rules->groups[g].name, name) == 0) n->id = (int)g;
+    if (n->id == -2) {
+        fail(c, "'%s' is neither \"total\" nor a score group of this tier",
+             name);
+        return false;
+    }
+    pop(c, s);
+    if (!get_range(c, v, INT_THRESHOLD_MAX, &n->range)) return false;
+    if (!n->range.lo.set && !n->range.hi.set) {
+        fail(c, "missing threshold: give ge, gt, le or lt for score '%s'",
+             name);
+        return false;
+    }
+    return true;
+}
+
+static const struct ldr_policy__cond *
+parse_cond(struct ctx *c, const json_t *v, int depth, bool scores_allowed) {
+    if (!expect_object(c, v)) return NULL;
+    if (depth > COND_DEPTH_MAX) {
+        fail(c, "conditions are nested more than %d deep", COND_DEPTH_MAX);
         return NULL;
     }
+    int kind = cond_kind(c, v);
+    if (kind < 0) return NULL;
     struct ldr_policy__cond *n = ldr_policy__alloc(c->p, sizeof *n);
-    const char *key = kinds[kind];
-    json_t *arg = json_object_get(v, key);
-    size_t s;
+    bool ok = false;
     switch (kind) {
     case 0:
-    case 1: {
-        static const char *const k01[][2] = {{"all", NULL}, {"any", NULL}};
-        if (!check_keys(c, v, k01[kind])) return NULL;
-        n->kind = kind == 0 ? LDR_C_ALL : LDR_C_ANY;
-        s = push_key(c, key);
-        if (!json_is_array(arg) || json_array_size(arg) == 0) {
-            fail(c, "expected a non-empty array of conditions, found %s",
-                 type_name(arg));
-            return NULL;
-        }
-        n->nkids = json_array_size(arg);
-        n->kids = ldr_policy__alloc(c->p, n->nkids * sizeof *n->kids);
-        for (size_t i = 0; i < n->nkids; i++) {
-            size_t s2 = push_index(c, i);
-            if (!(n->kids[i] = parse_cond(c, json_array_get(arg, i), depth + 1,
-                                          scores_allowed)))
-                return NULL;
-            pop(c, s2);
-        }
-        pop(c, s);
-        return n;
-    }
-    case 2: {
-        static const char *const k2[] = {"not", NULL};
-        if (!check_keys(c, v, k2)) return NULL;
-        n->kind = LDR_C_NOT;
-        n->nkids = 1;
-        n->kids = ldr_policy__alloc(c->p, sizeof *n->kids);
-        s = push_key(c, key);
-        if (!(n->kids[0] = parse_cond(c, arg, depth + 1, scores_allowed)))
-            return NULL;
-        pop(c, s);
-        return n;
-    }
-    case 3: {
-        static const char *const k3[] = {"measure", "ge", "gt",
-                                         "le",      "lt", NULL};
-        const char *name;
-        if (!check_keys(c, v, k3)) return NULL;
-        n->kind = LDR_C_MEASURE;
-        s = push_key(c, key);
-        if (!get_string(c, arg, &name)) return NULL;
-        n->id = ldr_policy__measure_parse(name);
-        if (n->id < 0) {
-            fail(c, "unknown measure '%s' (docs/POLICY-FILES.md lists them)",
-                 name);
-            return NULL;
-        }
-        if (ldr_policy__measure_class(n->id) == LDR_MC_ENUM) {
-            fail(c,
-                 "'%s' is not a number: test it with {\"rd_institution\": "
-                 "[...]}",
-                 name);
-            return NULL;
-        }
-        pop(c, s);
-        if (!get_range(c, v, limit_for(n->id), &n->range)) return NULL;
-        if (!n->range.lo.set && !n->range.hi.set) {
-            fail(c, "missing threshold: give ge, gt, le or lt for '%s'", name);
-            return NULL;
-        }
-        return n;
-    }
-    case 4: {
-        static const char *const k4[] = {"flag", NULL};
-        const char *name;
-        if (!check_keys(c, v, k4)) return NULL;
-        n->kind = LDR_C_FLAG;
-        s = push_key(c, key);
-        if (!get_string(c, arg, &name)) return NULL;
-        if ((n->id = ldr_policy__flag_parse(name)) < 0) {
-            fail(c, "unknown boolean indicator '%s'", name);
-            return NULL;
-        }
-        pop(c, s);
-        return n;
-    }
+    case 1: ok = cond_list(c, v, kind, depth, scores_allowed, n); break;
+    case 2: ok = cond_not(c, v, depth, scores_allowed, n); break;
+    case 3: ok = cond_measure(c, v, n); break;
+    case 4: ok = cond_flag(c, v, n); break;
     case 5:
-    case 6: {
-        static const char *const k56[][2] = {{"honour", NULL},
-                                             {"rd_institution", NULL}};
-        if (!check_keys(c, v, k56[kind - 5])) return NULL;
-        n->kind = kind == 5 ? LDR_C_HONOUR : LDR_C_RD_INSTITUTION;
-        s = push_key(c, key);
-        if (!get_names_mask(
-                c, arg, kind == 5 ? ldr_honour_parse : ldr_rd_institution_parse,
-                kind == 5 ? "Honour" : "RdInstitution", &n->mask))
-            return NULL;
-        pop(c, s);
-        return n;
+    case 6: ok = cond_names(c, v, kind, n); break;
+    case 7: ok = cond_score(c, v, scores_allowed, n); break;
     }
-    case 7: {
-        static const char *const k7[] = {"score", "ge", "gt", "le", "lt", NULL};
-        const char *name;
-        if (!check_keys(c, v, k7)) return NULL;
-        n->kind = LDR_C_SCORE;
-        s = push_key(c, key);
-        if (!scores_allowed) {
-            fail(c, "a score cannot be tested inside the score itself");
-            return NULL;
-        }
-        if (!c->rules || !c->rules->has_score) {
-            fail(c, "this tier has no score");
-            return NULL;
-        }
-        if (!get_string(c, arg, &name)) return NULL;
-        n->id = -2;
-        if (strcmp(name, "total") == 0) n->id = -1;
-        for (size_t g = 0; g < c->rules->ngroups; g++)
-            if (strcmp(c->rules->groups[g].name, name) == 0) n->id = (int)g;
-        if (n->id == -2) {
-            fail(c, "'%s' is neither \"total\" nor a score group of this tier",
-                 name);
-            return NULL;
-        }
-        pop(c, s);
-        if (!get_range(c, v, INT_THRESHOLD_MAX, &n->range)) return NULL;
-        if (!n->range.lo.set && !n->range.hi.set) {
-            fail(c, "missing threshold: give ge, gt, le or lt for score '%s'",
-                 name);
-            return NULL;
-        }
-        return n;
-    }
-    }
-    return NULL;
+    return ok ? n : NULL;
 }
 
 /* ---- score indicators -------------------------------------------------------
