@@ -609,40 +609,177 @@ static bool parse_bands(struct ctx *c, const json_t *arr, int measure,
     return true;
 }
 
-static bool parse_indicator(struct ctx *c, const json_t *v, int depth,
-                            struct ldr_policy__indicator *ind) {
-    static const char *const shapes[] = {"bands",   "first",  "linear",
+/* The keys that name an indicator's shape, in the order of ind_shape(). */
+static const char *const ind_shapes[] = {"bands",   "first",  "linear",
                                          "best_of", "levels", NULL};
-    const char *name;
-    int shape = -1, top = 0;
-    if (!expect_object(c, v)) return false;
-    if (depth > 2) return fail(c, "best_of is nested too deep");
-    for (int k = 0; shapes[k]; k++) {
-        if (!json_object_get(v, shapes[k])) continue;
-        if (shape >= 0)
-            return fail(c,
-                        "an indicator has exactly one of bands, first, linear, "
-                        "best_of, "
-                        "levels: found both '%s' and '%s'",
-                        shapes[shape], shapes[k]);
+
+/* Finds which one of the shape keys the indicator object v has and checks
+ * that v has only the keys of that shape; -1 after failing. */
+static int ind_shape(struct ctx *c, const json_t *v) {
+    static const char *const kb[] = {"name", "max", "measure", "bands", NULL};
+    static const char *const kf[] = {"name", "max", "first", "else", NULL};
+    static const char *const kl[] = {"name", "max", "measure", "linear", NULL};
+    static const char *const kbo[] = {"name", "max", "best_of", NULL};
+    static const char *const klv[] = {"name", "max", "measure", "levels", NULL};
+    static const char *const *const allowed[] = {kb, kf, kl, kbo, klv};
+    int shape = -1;
+    for (int k = 0; ind_shapes[k]; k++) {
+        if (!json_object_get(v, ind_shapes[k])) continue;
+        if (shape >= 0) {
+            fail(c,
+                 "an indicator has exactly one of bands, first, linear, "
+                 "best_of, "
+                 "levels: found both '%s' and '%s'",
+                 ind_shapes[shape], ind_shapes[k]);
+            return -1;
+        }
         shape = k;
     }
-    if (shape < 0)
-        return fail(
-            c,
-            "an indicator needs one of bands, first, linear, best_of, levels");
-    {
-        static const char *const kb[] = {"name", "max", "measure", "bands",
-                                         NULL};
-        static const char *const kf[] = {"name", "max", "first", "else", NULL};
-        static const char *const kl[] = {"name", "max", "measure", "linear",
-                                         NULL};
-        static const char *const kbo[] = {"name", "max", "best_of", NULL};
-        static const char *const klv[] = {"name", "max", "measure", "levels",
-                                          NULL};
-        static const char *const *const allowed[] = {kb, kf, kl, kbo, klv};
-        if (!check_keys(c, v, allowed[shape])) return false;
+    if (shape < 0) {
+        fail(c,
+             "an indicator needs one of bands, first, linear, best_of, levels");
+        return -1;
     }
+    if (!check_keys(c, v, allowed[shape])) return -1;
+    return shape;
+}
+
+/* {"measure": M, "bands": [...]}; *top is the most the bands give. */
+static bool ind_bands(struct ctx *c, const json_t *v, const json_t *arg,
+                      struct ldr_policy__indicator *ind, int *top) {
+    ind->kind = LDR_I_BANDS;
+    if (!parse_measure_key(c, v, &ind->measure)) return false;
+    if (ldr_policy__measure_class(ind->measure) == LDR_MC_ENUM)
+        return fail(c, "rd_institution takes levels, not bands");
+    size_t s = push_key(c, "bands");
+    if (!parse_bands(c, arg, ind->measure, ind, top)) return false;
+    pop(c, s);
+    return true;
+}
+
+/* {"first": [{"when", "points"}, ...], "else": N}: the points of the first
+ * rule whose condition holds. */
+static bool ind_first(struct ctx *c, const json_t *v, const json_t *arg,
+                      struct ldr_policy__indicator *ind, int *top) {
+    static const char *const kr[] = {"when", "points", NULL};
+    ind->kind = LDR_I_FIRST;
+    size_t s = push_key(c, "first");
+    if (!json_is_array(arg) || json_array_size(arg) == 0)
+        return fail(c,
+                    "expected a non-empty array of {\"when\", \"points\"}, "
+                    "found %s",
+                    type_name(arg));
+    ind->n = json_array_size(arg);
+    struct ldr_policy__rule *r = ldr_policy__alloc(c->p, ind->n * sizeof *r);
+    for (size_t i = 0; i < ind->n; i++) {
+        json_t *e = json_array_get(arg, i), *w;
+        size_t s2 = push_index(c, i);
+        if (!expect_object(c, e) || !check_keys(c, e, kr) ||
+            !member_int(c, e, "points", 0, POINTS_MAX, &r[i].points) ||
+            !(w = required(c, e, "when")))
+            return false;
+        size_t s3 = push_key(c, "when");
+        if (!(r[i].when = parse_cond(c, w, 0, false))) return false;
+        pop(c, s3);
+        if (r[i].points > *top) *top = r[i].points;
+        pop(c, s2);
+    }
+    ind->rules = r;
+    pop(c, s);
+    if (!member_int(c, v, "else", 0, POINTS_MAX, &ind->else_points))
+        return false;
+    if (ind->else_points > *top) *top = ind->else_points;
+    return true;
+}
+
+/* {"measure": M, "linear": {"multiply", "divide", "min"}}: points grow with
+ * an integer measure up to max. */
+static bool ind_linear(struct ctx *c, const json_t *v, const json_t *arg,
+                       struct ldr_policy__indicator *ind, int *top) {
+    static const char *const kl[] = {"multiply", "divide", "min", NULL};
+    int mul, div;
+    ind->kind = LDR_I_LINEAR;
+    if (!parse_measure_key(c, v, &ind->measure)) return false;
+    if (ldr_policy__measure_class(ind->measure) != LDR_MC_INT) {
+        push_key(c, "measure");
+        return fail(c, "linear points need an integer measure; '%s' is not one",
+                    ldr_policy__measure_name(ind->measure));
+    }
+    size_t s = push_key(c, "linear");
+    if (!expect_object(c, arg) || !check_keys(c, arg, kl) ||
+        !member_int(c, arg, "multiply", 1, POINTS_MAX, &mul) ||
+        !member_int(c, arg, "divide", 1, POINTS_MAX, &div))
+        return false;
+    ind->multiply = mul;
+    ind->divide = div;
+    if (json_object_get(arg, "min")) {
+        if (!member_int(c, arg, "min", 0, POINTS_MAX, &ind->min)) return false;
+        if (ind->min > ind->max)
+            return fail(c, "min is above the indicator's max");
+        ind->has_min = true;
+    }
+    pop(c, s);
+    *top = ind->max; /* max is the upper clamp */
+    return true;
+}
+
+/* {"best_of": [indicator, indicator, ...]}: the best of its children. */
+static bool ind_best_of(struct ctx *c, const json_t *arg, int depth,
+                        struct ldr_policy__indicator *ind, int *top) {
+    ind->kind = LDR_I_BEST_OF;
+    size_t s = push_key(c, "best_of");
+    if (!json_is_array(arg) || json_array_size(arg) < 2)
+        return fail(c, "expected an array of at least two indicators");
+    ind->n = json_array_size(arg);
+    struct ldr_policy__indicator *kids =
+        ldr_policy__alloc(c->p, ind->n * sizeof *kids);
+    for (size_t i = 0; i < ind->n; i++) {
+        size_t s2 = push_index(c, i);
+        if (!parse_indicator(c, json_array_get(arg, i), depth + 1, &kids[i]))
+            return false;
+        if (kids[i].max > *top) *top = kids[i].max;
+        pop(c, s2);
+    }
+    ind->children = kids;
+    pop(c, s);
+    return true;
+}
+
+/* {"measure": "rd_institution", "levels": {SYMBOL: points, ...}}. */
+static bool ind_levels(struct ctx *c, const json_t *v, const json_t *arg,
+                       struct ldr_policy__indicator *ind, int *top) {
+    ind->kind = LDR_I_LEVELS;
+    if (!parse_measure_key(c, v, &ind->measure)) return false;
+    if (ldr_policy__measure_class(ind->measure) != LDR_MC_ENUM) {
+        push_key(c, "measure");
+        return fail(c, "levels need rd_institution; '%s' takes bands",
+                    ldr_policy__measure_name(ind->measure));
+    }
+    static const char *const kv[] = {
+        "NONE", "BELOW_MUNICIPAL", "MUNICIPAL", "PROVINCIAL", "NATIONAL", NULL};
+    _Static_assert(LDR_ARRAY_SIZE(kv) == LDR_RD__COUNT + 1,
+                   "RdInstitution symbols");
+    size_t s = push_key(c, "levels");
+    if (!expect_object(c, arg) || !check_keys(c, arg, kv)) return false;
+    for (int i = 0; i < LDR_RD__COUNT; i++) {
+        if (!member_int(c, arg,
+                        ldr_rd_institution_name((ldr_rd_institution_t)i), 0,
+                        POINTS_MAX, &ind->levels[i]))
+            return false;
+        if (ind->levels[i] > *top) *top = ind->levels[i];
+    }
+    pop(c, s);
+    return true;
+}
+
+static bool parse_indicator(struct ctx *c, const json_t *v, int depth,
+                            struct ldr_policy__indicator *ind) {
+    const char *name;
+    int top = 0;
+    if (!expect_object(c, v)) return false;
+    if (depth > 2) return fail(c, "best_of is nested too deep");
+    int shape = ind_shape(c, v);
+    if (shape < 0) return false;
     json_t *jn = required(c, v, "name");
     if (!jn) return false;
     size_t s = push_key(c, "name");
@@ -651,126 +788,18 @@ static bool parse_indicator(struct ctx *c, const json_t *v, int depth,
     pop(c, s);
     ind->name = ldr_policy__strdup(c->p, name);
     if (!member_int(c, v, "max", 0, POINTS_MAX, &ind->max)) return false;
-    json_t *arg = json_object_get(v, shapes[shape]);
+    json_t *arg = json_object_get(v, ind_shapes[shape]);
+    bool ok = false;
     switch (shape) {
-    case 0:
-        ind->kind = LDR_I_BANDS;
-        if (!parse_measure_key(c, v, &ind->measure)) return false;
-        if (ldr_policy__measure_class(ind->measure) == LDR_MC_ENUM)
-            return fail(c, "rd_institution takes levels, not bands");
-        s = push_key(c, "bands");
-        if (!parse_bands(c, arg, ind->measure, ind, &top)) return false;
-        pop(c, s);
-        break;
-    case 1: {
-        static const char *const kr[] = {"when", "points", NULL};
-        ind->kind = LDR_I_FIRST;
-        s = push_key(c, "first");
-        if (!json_is_array(arg) || json_array_size(arg) == 0)
-            return fail(c,
-                        "expected a non-empty array of {\"when\", \"points\"}, "
-                        "found %s",
-                        type_name(arg));
-        ind->n = json_array_size(arg);
-        struct ldr_policy__rule *r =
-            ldr_policy__alloc(c->p, ind->n * sizeof *r);
-        for (size_t i = 0; i < ind->n; i++) {
-            json_t *e = json_array_get(arg, i), *w;
-            size_t s2 = push_index(c, i);
-            if (!expect_object(c, e) || !check_keys(c, e, kr) ||
-                !member_int(c, e, "points", 0, POINTS_MAX, &r[i].points) ||
-                !(w = required(c, e, "when")))
-                return false;
-            size_t s3 = push_key(c, "when");
-            if (!(r[i].when = parse_cond(c, w, 0, false))) return false;
-            pop(c, s3);
-            if (r[i].points > top) top = r[i].points;
-            pop(c, s2);
-        }
-        ind->rules = r;
-        pop(c, s);
-        if (!member_int(c, v, "else", 0, POINTS_MAX, &ind->else_points))
-            return false;
-        if (ind->else_points > top) top = ind->else_points;
-        break;
+    case 0: ok = ind_bands(c, v, arg, ind, &top); break;
+    case 1: ok = ind_first(c, v, arg, ind, &top); break;
+    case 2: ok = ind_linear(c, v, arg, ind, &top); break;
+    case 3: ok = ind_best_of(c, arg, depth, ind, &top); break;
+    case 4: ok = ind_levels(c, v, arg, ind, &top); break;
     }
-    case 2: {
-        static const char *const kl[] = {"multiply", "divide", "min", NULL};
-        int mul, div;
-        ind->kind = LDR_I_LINEAR;
-        if (!parse_measure_key(c, v, &ind->measure)) return false;
-        if (ldr_policy__measure_class(ind->measure) != LDR_MC_INT) {
-            s = push_key(c, "measure");
-            return fail(
-                c, "linear points need an integer measure; '%s' is not one",
-                ldr_policy__measure_name(ind->measure));
-        }
-        s = push_key(c, "linear");
-        if (!expect_object(c, arg) || !check_keys(c, arg, kl) ||
-            !member_int(c, arg, "multiply", 1, POINTS_MAX, &mul) ||
-            !member_int(c, arg, "divide", 1, POINTS_MAX, &div))
-            return false;
-        ind->multiply = mul;
-        ind->divide = div;
-        if (json_object_get(arg, "min")) {
-            if (!member_int(c, arg, "min", 0, POINTS_MAX, &ind->min))
-                return false;
-            if (ind->min > ind->max)
-                return fail(c, "min is above the indicator's max");
-            ind->has_min = true;
-        }
-        pop(c, s);
-        top = ind->max; /* max is the upper clamp */
-        break;
-    }
-    case 3: {
-        ind->kind = LDR_I_BEST_OF;
-        s = push_key(c, "best_of");
-        if (!json_is_array(arg) || json_array_size(arg) < 2)
-            return fail(c, "expected an array of at least two indicators");
-        ind->n = json_array_size(arg);
-        struct ldr_policy__indicator *kids =
-            ldr_policy__alloc(c->p, ind->n * sizeof *kids);
-        for (size_t i = 0; i < ind->n; i++) {
-            size_t s2 = push_index(c, i);
-            if (!parse_indicator(c, json_array_get(arg, i), depth + 1,
-                                 &kids[i]))
-                return false;
-            if (kids[i].max > top) top = kids[i].max;
-            pop(c, s2);
-        }
-        ind->children = kids;
-        pop(c, s);
-        break;
-    }
-    case 4: {
-        ind->kind = LDR_I_LEVELS;
-        if (!parse_measure_key(c, v, &ind->measure)) return false;
-        if (ldr_policy__measure_class(ind->measure) != LDR_MC_ENUM) {
-            s = push_key(c, "measure");
-            return fail(c, "levels need rd_institution; '%s' takes bands",
-                        ldr_policy__measure_name(ind->measure));
-        }
-        static const char *const kv[] = {"NONE",      "BELOW_MUNICIPAL",
-                                         "MUNICIPAL", "PROVINCIAL",
-                                         "NATIONAL",  NULL};
-        _Static_assert(sizeof kv / sizeof kv[0] == LDR_RD__COUNT + 1,
-                       "RdInstitution symbols");
-        s = push_key(c, "levels");
-        if (!expect_object(c, arg) || !check_keys(c, arg, kv)) return false;
-        for (int i = 0; i < LDR_RD__COUNT; i++) {
-            if (!member_int(c, arg,
-                            ldr_rd_institution_name((ldr_rd_institution_t)i), 0,
-                            POINTS_MAX, &ind->levels[i]))
-                return false;
-            if (ind->levels[i] > top) top = ind->levels[i];
-        }
-        pop(c, s);
-        break;
-    }
-    }
+    if (!ok) return false;
     if (top != ind->max) {
-        s = push_key(c, "max");
+        push_key(c, "max");
         return fail(c, "%d, but the most this indicator can give is %d",
                     ind->max, top);
     }
