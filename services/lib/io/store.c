@@ -363,29 +363,8 @@ static size_t store_timer_member(char *out, const ldr_enterprise_t *e, int t,
     return n;
 }
 
-ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
-                                char *errstr, size_t n) {
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    static const char *const names[] = {"meta",   "ent",      "timers",
-                                        "outbox", "counters", "notices"};
-    ldr_args_t *a = &s->args;
-    store_args_reset(a);
-    store_args_str(a, "FCALL");
-    store_args_str(a, "ladder_step");
-    store_args_str(a, "6");
-    for (int i = 0; i < 6; i++) {
-        char key[64];
-        store_key(key, sizeof(key), b->partition, names[i]);
-        store_args_str(a, key);
-    }
-    store_args_i64(a, b->epoch);
-    store_args_i64(a, b->first_offset);
-    store_args_i64(a, b->next_offset);
-    store_args_i64(a, b->clock);
-
-    /* States of the changed enterprises. */
+/* The states of the changed enterprises: a count, then USCC and blob. */
+static void store_args_states(ldr_args_t *a, const ldr_store_batch_t *b) {
     store_args_i64(a, (int64_t)b->dirty_count);
     ldr_buf_t blob;
     ldr_buf_init(&blob);
@@ -397,9 +376,11 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
         store_args_add(a, blob.data, blob.len);
     }
     ldr_buf_fini(&blob);
+}
 
-    /* Their timers: what changed since the state was last stored, so the
-     * sorted set keeps mirroring the states. */
+/* Their timers: what changed since the state was last stored, so the
+ * sorted set keeps mirroring the states; the additions, then the removals. */
+static void store_args_timers(ldr_args_t *a, const ldr_store_batch_t *b) {
     size_t nadd = store_args_placeholder(a), adds = 0;
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_partition_dirty_t *d = &b->dirty[i];
@@ -429,10 +410,12 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
             }
     }
     store_args_fill(a, ndel, (int64_t)dels);
+}
 
-    /* Counters: states move from their value at the last commit (a tier
-     * whose unit and state are unchanged moves nothing), and the
-     * little-giant outcomes per batch. */
+/* Counters: states move from their value at the last commit (a tier
+ * whose unit and state are unchanged moves nothing), and the
+ * little-giant outcomes per batch. */
+static void store_args_counters(ldr_args_t *a, const ldr_store_batch_t *b) {
     ldr_counters_t cs = {NULL, 0, 0};
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_partition_dirty_t *d = &b->dirty[i];
@@ -461,10 +444,11 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
     }
     store_args_fill(a, ncount, (int64_t)counts);
     free(cs.v);
+}
 
-    store_args_add(a, b->outbox ? b->outbox : "",
-                   b->outbox ? b->outbox_len : 0);
-
+/* The notices to append to the stream: a count, then entry id and JSON. */
+static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
+                               const ldr_store_batch_t *b) {
     size_t nnotice = store_args_placeholder(a), notices = 0;
     for (size_t i = 0; i < b->decisions_count; i++) {
         if (!store_is_notice(b->decisions[i].decision)) continue;
@@ -485,6 +469,38 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
         notices++;
     }
     store_args_fill(a, nnotice, (int64_t)notices);
+}
+
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t n) {
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    static const char *const names[] = {"meta",   "ent",      "timers",
+                                        "outbox", "counters", "notices"};
+    ldr_args_t *a = &s->args;
+    store_args_reset(a);
+    store_args_str(a, "FCALL");
+    store_args_str(a, "ladder_step");
+    store_args_str(a, "6");
+    for (int i = 0; i < 6; i++) {
+        char key[64];
+        store_key(key, sizeof(key), b->partition, names[i]);
+        store_args_str(a, key);
+    }
+    store_args_i64(a, b->epoch);
+    store_args_i64(a, b->first_offset);
+    store_args_i64(a, b->next_offset);
+    store_args_i64(a, b->clock);
+
+    store_args_states(a, b);
+    store_args_timers(a, b);
+    store_args_counters(a, b);
+
+    store_args_add(a, b->outbox ? b->outbox : "",
+                   b->outbox ? b->outbox_len : 0);
+
+    store_args_notices(s, a, b);
     store_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
 
     if (store_append(s, a) != REDIS_OK)
