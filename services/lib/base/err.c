@@ -1,6 +1,7 @@
 /* err.c -- names and classes of ldr_err_t. */
 #include "ladder/err.h"
 
+#include "ladder/alloc.h"
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -39,7 +40,7 @@ static const struct {
 };
 
 static int err_index(ldr_err_t err) {
-    for (size_t i = 0; i < sizeof(ldr_errs) / sizeof(ldr_errs[0]); i++)
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(ldr_errs); i++)
         if (ldr_errs[i].err == err) return (int)i;
     return -1;
 }

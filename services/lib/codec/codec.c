@@ -154,8 +154,7 @@ static const ldr_rfield_t ldr_indicators_fields[] = {
 };
 #undef I
 static const ldr_rrec_t ldr_r_indicators = {
-    "Indicators", ldr_indicators_fields,
-    sizeof(ldr_indicators_fields) / sizeof(ldr_indicators_fields[0])};
+    "Indicators", ldr_indicators_fields, LDR_ARRAY_SIZE(ldr_indicators_fields)};
 
 #define REC(T, f)                                                              \
     { #f, F_RECORD, offsetof(T, f), 0, NULL, &ldr_r_indicators }
@@ -223,8 +222,7 @@ static const ldr_rfield_t ldr_decision_fields[] = {
 #undef D
 
 #define RREC(var, name, fields)                                                \
-    static const ldr_rrec_t var = {name, fields,                               \
-                                   sizeof(fields) / sizeof(fields[0])};
+    static const ldr_rrec_t var = {name, fields, LDR_ARRAY_SIZE(fields)};
 RREC(ldr_r_application, "ApplicationSubmitted", ldr_application_fields)
 RREC(ldr_r_review, "ReviewSubmitted", ldr_review_fields)
 RREC(ldr_r_violation, "ViolationReported", ldr_violation_fields)

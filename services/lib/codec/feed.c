@@ -99,7 +99,7 @@ static const feed_kind_t feed_kinds[] = {
     {"tick", LDR_RECORD_CLOCK_TICK,
      BIT(COL_KIND) | BIT(COL_TICK_AT) | BIT(COL_SOURCE), 0},
 };
-#define FEED_KIND_COUNT (sizeof feed_kinds / sizeof feed_kinds[0])
+#define FEED_KIND_COUNT (LDR_ARRAY_SIZE(feed_kinds))
 
 static const feed_kind_t *feed_kind_of(ldr_record_kind_t kind) {
     for (size_t i = 0; i < FEED_KIND_COUNT; i++)

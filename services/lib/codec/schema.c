@@ -63,7 +63,7 @@ static const char *const ldr_avro_primitives[] = {
     "null", "boolean", "int", "long", "float", "double", "bytes", "string"};
 
 static int schema_is_primitive(const char *s) {
-    for (size_t i = 0; i < sizeof(ldr_avro_primitives) / sizeof(char *); i++)
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(ldr_avro_primitives); i++)
         if (strcmp(s, ldr_avro_primitives[i]) == 0) return 1;
     return 0;
 }

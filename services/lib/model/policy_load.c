@@ -29,7 +29,7 @@
 
 #include "ladder/alloc.h"
 #include "ladder/time.h"
-#include "policy_internal.h"
+#include "policy_int.h"
 
 #define FORMAT_VERSION 1
 #define COND_DEPTH_MAX 8

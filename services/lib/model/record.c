@@ -1,6 +1,7 @@
 /* record.c -- symbol tables of the contract's enums. */
 #include "ladder/record.h"
 
+#include "ladder/alloc.h"
 #include <string.h>
 
 ldr_str_t ldr_str(const char *s) {
@@ -46,21 +47,14 @@ static const char *const ldr_decision_type_names[] = {"PUBLICITY_STARTED",
                                                       "VIOLATION_CONFIRMED",
                                                       "CANCELLED"};
 
-_Static_assert(sizeof(ldr_tier_names) / sizeof(char *) == LDR_TIER__COUNT,
-               "tier");
-_Static_assert(sizeof(ldr_rd_institution_names) / sizeof(char *) ==
-                   LDR_RD__COUNT,
-               "rd");
-_Static_assert(sizeof(ldr_honour_names) / sizeof(char *) == LDR_HONOUR__COUNT,
-               "honour");
-_Static_assert(sizeof(ldr_violation_kind_names) / sizeof(char *) ==
-                   LDR_VIOLATION__COUNT,
+_Static_assert(LDR_ARRAY_SIZE(ldr_tier_names) == LDR_TIER__COUNT, "tier");
+_Static_assert(LDR_ARRAY_SIZE(ldr_rd_institution_names) == LDR_RD__COUNT, "rd");
+_Static_assert(LDR_ARRAY_SIZE(ldr_honour_names) == LDR_HONOUR__COUNT, "honour");
+_Static_assert(LDR_ARRAY_SIZE(ldr_violation_kind_names) == LDR_VIOLATION__COUNT,
                "kind");
-_Static_assert(sizeof(ldr_case_status_names) / sizeof(char *) ==
-                   LDR_CASE__COUNT,
+_Static_assert(LDR_ARRAY_SIZE(ldr_case_status_names) == LDR_CASE__COUNT,
                "case");
-_Static_assert(sizeof(ldr_decision_type_names) / sizeof(char *) ==
-                   LDR_DECISION__COUNT,
+_Static_assert(LDR_ARRAY_SIZE(ldr_decision_type_names) == LDR_DECISION__COUNT,
                "decision");
 
 static int record_enum_parse(const char *const *names, int n, const char *s,

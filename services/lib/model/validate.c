@@ -292,7 +292,7 @@ ldr_err_t ldr_validate_indicators(const ldr_indicators_t *ind, char *errstr,
                                   size_t n) {
     if (!ind)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG, "indicators: NULL");
-    size_t count = sizeof ldr_indicator_rules / sizeof ldr_indicator_rules[0];
+    size_t count = LDR_ARRAY_SIZE(ldr_indicator_rules);
     for (size_t i = 0; i < count; i++) {
         const ldr_indicator_rule_t *r = &ldr_indicator_rules[i];
         ldr_err_t err = validate_rule(ind, r, errstr, n);
