@@ -1,4 +1,10 @@
-/* alloc.c -- see alloc.h. */
+/* alloc.c -- the one place where running out of memory is handled (alloc.h).
+ *
+ * DESIGN: a daemon that cannot allocate a few hundred bytes cannot do
+ * anything useful, so every wrapper here aborts with the size it asked for
+ * instead of returning NULL, and callers carry no dead NULL checks. A
+ * request for zero bytes is rounded up to one, so a NULL result can never be
+ * mistaken for a success. */
 #include "ladder/alloc.h"
 
 #include <stdio.h>

@@ -1,4 +1,11 @@
-/* err.c -- names and classes of ldr_err_t. */
+/* err.c -- names and classes of ldr_err_t.
+ *
+ * DESIGN: every error code has one row in one table, with its stable code
+ * name and its description, so the name a log line, a dead-letter header and
+ * a metric label carry cannot drift apart. Whether an error is retried or
+ * sent to the dead-letter topic is decided here and nowhere else, by the
+ * code alone, because the worker must make that choice the same way on every
+ * path. */
 #include "ladder/err.h"
 
 #include "ladder/alloc.h"

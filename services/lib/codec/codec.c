@@ -1,4 +1,11 @@
-/* codec.c -- Avro bytes <-> ladder records. See codec.h for the design. */
+/* codec.c -- Avro bytes <-> ladder records. See codec.h for the design.
+ *
+ * DESIGN: each writer schema is compiled once into a plan against the
+ * reader's record (codec.h), so decoding a message walks the plan instead of
+ * resolving schemas per message, and encoding writes the binary form
+ * directly. Avro-C's allocator is replaced by one that refuses absurd sizes,
+ * because a corrupt length in a message must fail the decode, not exhaust
+ * the worker's memory. */
 #include "ladder/codec.h"
 
 #include "ladder/alloc.h"

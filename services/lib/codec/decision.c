@@ -1,4 +1,12 @@
-/* decision.c -- see decision.h. */
+/* decision.c -- a decision as JSON (decision.h).
+ *
+ * DESIGN: there are two writers with the same output: ldr_decision_to_json()
+ * builds a jansson object for the API and CloudEvents, and
+ * ldr_decision_write_json() appends the text straight into a buffer for the
+ * notices stream, where the worker writes one per revocation inside the commit
+ * and building a jansson tree for each would only be thrown away. Absent
+ * optional times and integers are written as null, so a reader sees every key
+ * on every decision. */
 #include "ladder/decision.h"
 
 #include "ladder/time.h"

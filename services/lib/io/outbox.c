@@ -1,4 +1,11 @@
-/* outbox.c -- see outbox.h. */
+/* outbox.c -- the outbox entry format (outbox.h).
+ *
+ * DESIGN: an outbox entry is written in the same Redis script as the state
+ * it belongs to, so the messages to publish cannot be lost between the two;
+ * the format is a compact run of length-prefixed fields (varints, the
+ * partition stored plus one so that "none" is 0) that the publisher reads
+ * back without allocating. The reader checks every length against the
+ * payload's end, so a damaged entry is refused instead of read past. */
 #include "ladder/outbox.h"
 
 #include <string.h>

@@ -1,4 +1,11 @@
-/* redis.c -- see redis.h. */
+/* redis.c -- Redis URLs and connections (redis.h).
+ *
+ * DESIGN: every Redis client in ladder connects through ldr_redis_connect(),
+ * so the URL syntax, the password, the database number and the timeouts mean
+ * the same thing in the worker, the API and the tools. hiredis errors are
+ * translated here into ldr_err_t with the host and port in errstr, and a
+ * connection or command that fails is a transient error, because Redis coming
+ * back is the expected way out of it. */
 #include "ladder/redis.h"
 
 #include <errno.h>

@@ -1,4 +1,11 @@
-/* store.c -- see store.h for the design and the key layout. */
+/* store.c -- see store.h for the design and the key layout.
+ *
+ * DESIGN: a batch's states, timers, counters, outbox and notices are written
+ * by one call of the ladder_step Redis function, so they commit together or
+ * not at all, and the fencing epoch checked by that function refuses a write
+ * from a worker that lost its partition. The command is sent without waiting
+ * for its reply, so Redis runs it while the worker prepares the next
+ * partition's batch. */
 #include "ladder/store.h"
 
 #include "ladder/alloc.h"
