@@ -1,4 +1,10 @@
-/* buf.c -- see buf.h. */
+/* buf.c -- the growable byte buffer (buf.h).
+ *
+ * DESIGN: the buffer doubles its capacity and always keeps a NUL after the
+ * data, so text built in it can be handed to C string functions without a
+ * copy, and a buffer that is reset between batches reuses its memory instead
+ * of allocating again. Allocation goes through ldr_realloc(), so no append
+ * can fail; only reading a file reports an error. */
 #include "ladder/buf.h"
 
 #include "ladder/alloc.h"

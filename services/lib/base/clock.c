@@ -1,4 +1,10 @@
-/* clock.c -- the wall clock and the monotonic clock (clock.h). */
+/* clock.c -- the wall clock and the monotonic clock (clock.h).
+ *
+ * DESIGN: this is the only file in services/lib that calls clock_gettime()
+ * or sleeps, so there is one definition of "now" in milliseconds and a grep
+ * shows every reader of a clock. The model layer never includes clock.h: its
+ * time is the event time carried by the messages, which is what makes replay
+ * deterministic. */
 #include "ladder/clock.h"
 
 #include <time.h>

@@ -280,7 +280,7 @@ static const struct config_key config_keys[] = {
     },
 };
 
-#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+#define CONFIG_NKEYS (LDR_ARRAY_SIZE(config_keys))
 
 static const char config_kafka_prefix[] = "kafka.";
 #define CONFIG_KAFKA_PREFIX_LEN (sizeof(config_kafka_prefix) - 1)

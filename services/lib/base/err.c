@@ -1,6 +1,14 @@
-/* err.c -- names and classes of ldr_err_t. */
+/* err.c -- names and classes of ldr_err_t.
+ *
+ * DESIGN: every error code has one row in one table, with its stable code
+ * name and its description, so the name a log line, a dead-letter header and
+ * a metric label carry cannot drift apart. Whether an error is retried or
+ * sent to the dead-letter topic is decided here and nowhere else, by the
+ * code alone, because the worker must make that choice the same way on every
+ * path. */
 #include "ladder/err.h"
 
+#include "ladder/alloc.h"
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -38,19 +46,19 @@ static const struct {
      "write refused: partition owned by another worker or store rewound"},
 };
 
-static int ldr_err_index(ldr_err_t err) {
-    for (size_t i = 0; i < sizeof(ldr_errs) / sizeof(ldr_errs[0]); i++)
+static int err_index(ldr_err_t err) {
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(ldr_errs); i++)
         if (ldr_errs[i].err == err) return (int)i;
     return -1;
 }
 
 const char *ldr_err_str(ldr_err_t err) {
-    int i = ldr_err_index(err);
+    int i = err_index(err);
     return i < 0 ? "unknown error" : ldr_errs[i].desc;
 }
 
 const char *ldr_err_code(ldr_err_t err) {
-    int i = ldr_err_index(err);
+    int i = err_index(err);
     return i < 0 ? "UNKNOWN" : ldr_errs[i].code;
 }
 

@@ -1,4 +1,11 @@
-/* escape.c -- untrusted bytes quoted safely in a message (escape.h). */
+/* escape.c -- untrusted bytes quoted safely in a message (escape.h).
+ *
+ * DESIGN: bytes that come from a message or a file end up in logs and error
+ * strings, so anything that is not printable ASCII, and the quote and
+ * backslash themselves, is shown as \xHH; a hostile value can then neither
+ * forge a log line nor break the quoting around it. The output is cut at a
+ * caller-given length and written into a caller-sized buffer, so quoting
+ * never allocates. */
 #include "ladder/escape.h"
 
 const char *ldr_escape_show(const char *s, size_t len, size_t max, char *buf) {

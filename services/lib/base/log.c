@@ -10,6 +10,7 @@
  * stderr is gone, the line is lost. */
 #include "ladder/log.h"
 
+#include "ladder/clock.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,13 +64,13 @@ void ldr_log_set_timestamps(int on) {
 }
 
 /* Appends the "2026-11-27T01:10:00.123Z " prefix; returns its length. */
-static size_t ldr_log_timestamp(char *buf, size_t size) {
-    struct timespec ts;
+static size_t log_timestamp(char *buf, size_t size) {
+    int64_t ms = ldr_clock_wall_ms();
+    time_t sec = (time_t)(ms / 1000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    int m = snprintf(buf + n, size - n, ".%03ldZ ", ts.tv_nsec / 1000000L);
+    int m = snprintf(buf + n, size - n, ".%03dZ ", (int)(ms % 1000));
     return m < 0 ? n : n + (size_t)m;
 }
 
@@ -80,7 +81,7 @@ void ldr_log_write(ldr_log_level_t level, const char *fmt, ...) {
     const size_t cap = sizeof(line) - 1;
     size_t n = 0;
 
-    if (ldr_log_timestamps) n = ldr_log_timestamp(line, cap);
+    if (ldr_log_timestamps) n = log_timestamp(line, cap);
     int m = snprintf(line + n, cap - n, "%s[%ld] %s ", ldr_log_program,
                      (long)getpid(), ldr_log_level_name(level));
     if (m > 0) n += (size_t)m < cap - n ? (size_t)m : cap - n - 1;

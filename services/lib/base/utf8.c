@@ -1,4 +1,11 @@
-/* utf8.c -- well-formed UTF-8 (utf8.h). */
+/* utf8.c -- well-formed UTF-8 (utf8.h).
+ *
+ * DESIGN: Avro strings and the feed are UTF-8, and a string that is not
+ * would be stored and published as it is, so the check follows the Unicode
+ * standard's table of well-formed sequences exactly (no overlongs, no
+ * surrogates, nothing above U+10FFFF). It returns the length of the valid
+ * prefix rather than a yes or no, so a rejection can say at which offset the
+ * text went wrong. */
 #include "ladder/utf8.h"
 
 size_t ldr_utf8_valid_prefix(const char *s, size_t len) {

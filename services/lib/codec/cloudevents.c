@@ -1,4 +1,10 @@
-/* cloudevents.c -- see cloudevents.h. */
+/* cloudevents.c -- a decision as a CloudEvents 1.0 envelope (cloudevents.h).
+ *
+ * DESIGN: the envelope's id is the decision id, so a consumer that
+ * deduplicates on CloudEvents ids sees a replayed decision as the same
+ * event, and its time is the decision's effective time, not the time it was
+ * written. The data is the same JSON object as ldr_decision_to_json()
+ * builds, so the envelope adds no second encoding of a decision. */
 #include "ladder/cloudevents.h"
 #include <jansson.h>
 

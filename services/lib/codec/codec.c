@@ -1,4 +1,11 @@
-/* codec.c -- Avro bytes <-> ladder records. See codec.h for the design. */
+/* codec.c -- Avro bytes <-> ladder records. See codec.h for the design.
+ *
+ * DESIGN: each writer schema is compiled once into a plan against the
+ * reader's record (codec.h), so decoding a message walks the plan instead of
+ * resolving schemas per message, and encoding writes the binary form
+ * directly. Avro-C's allocator is replaced by one that refuses absurd sizes,
+ * because a corrupt length in a message must fail the decode, not exhaust
+ * the worker's memory. */
 #include "ladder/codec.h"
 
 #include "ladder/alloc.h"
@@ -23,7 +30,7 @@ static atomic_uint_fast64_t ldr_avro_allocations;
 static atomic_uint_fast64_t ldr_avro_refused;
 static pthread_once_t ldr_avro_alloc_once = PTHREAD_ONCE_INIT;
 
-static void *ldr_avro_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+static void *codec_avro_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     (void)ud;
     (void)osize;
     if (nsize == 0) {
@@ -39,8 +46,8 @@ static void *ldr_avro_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
-static void ldr_avro_alloc_install(void) {
-    avro_set_allocator(ldr_avro_alloc, NULL);
+static void codec_avro_alloc_install(void) {
+    avro_set_allocator(codec_avro_alloc, NULL);
 }
 
 void ldr_codec_alloc_stats(ldr_codec_alloc_stats_t *out) {
@@ -154,8 +161,7 @@ static const ldr_rfield_t ldr_indicators_fields[] = {
 };
 #undef I
 static const ldr_rrec_t ldr_r_indicators = {
-    "Indicators", ldr_indicators_fields,
-    sizeof(ldr_indicators_fields) / sizeof(ldr_indicators_fields[0])};
+    "Indicators", ldr_indicators_fields, LDR_ARRAY_SIZE(ldr_indicators_fields)};
 
 #define REC(T, f)                                                              \
     { #f, F_RECORD, offsetof(T, f), 0, NULL, &ldr_r_indicators }
@@ -223,15 +229,14 @@ static const ldr_rfield_t ldr_decision_fields[] = {
 #undef D
 
 #define RREC(var, name, fields)                                                \
-    static const ldr_rrec_t var = {name, fields,                               \
-                                   sizeof(fields) / sizeof(fields[0])};
+    static const ldr_rrec_t var = {name, fields, LDR_ARRAY_SIZE(fields)};
 RREC(ldr_r_application, "ApplicationSubmitted", ldr_application_fields)
 RREC(ldr_r_review, "ReviewSubmitted", ldr_review_fields)
 RREC(ldr_r_violation, "ViolationReported", ldr_violation_fields)
 RREC(ldr_r_tick, "ClockTick", ldr_tick_fields)
 RREC(ldr_r_decision, "DesignationDecision", ldr_decision_fields)
 
-static const ldr_rrec_t *ldr_rrec_of(ldr_record_kind_t kind) {
+static const ldr_rrec_t *codec_rrec_of(ldr_record_kind_t kind) {
     switch (kind) {
     case LDR_RECORD_APPLICATION: return &ldr_r_application;
     case LDR_RECORD_REVIEW: return &ldr_r_review;
@@ -242,7 +247,7 @@ static const ldr_rrec_t *ldr_rrec_of(ldr_record_kind_t kind) {
     return NULL;
 }
 
-static int ldr_fkind_optional(ldr_fkind_t k) {
+static int codec_fkind_optional(ldr_fkind_t k) {
     return k == F_OPT_STRING || k == F_OPT_INT || k == F_OPT_LONG ||
            k == F_OPT_ENUM;
 }
@@ -293,29 +298,29 @@ struct ldr_codec {
     ldr_buf_t out;
 };
 
-static void ldr_wnode_free(ldr_wnode_t *n) {
+static void codec_wnode_free(ldr_wnode_t *n) {
     if (!n) return;
     free(n->symmap);
-    ldr_wnode_free(n->items);
+    codec_wnode_free(n->items);
     for (int i = 0; i < n->nbranch; i++)
-        ldr_wnode_free(n->branches[i]);
+        codec_wnode_free(n->branches[i]);
     free(n->branches);
     for (int i = 0; i < n->nfields; i++)
-        ldr_wnode_free(n->fields[i].node);
+        codec_wnode_free(n->fields[i].node);
     free(n->fields);
     free(n->defaults);
     free(n);
 }
 
-typedef struct ldr_compile {
+typedef struct codec_compile {
     char *why;
     size_t why_size;
     int depth;
 } ldr_compile_t;
 
-static ldr_err_t ldr_compile_fail(ldr_compile_t *cc, const char *fmt, ...)
+static ldr_err_t codec_compile_fail(ldr_compile_t *cc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static ldr_err_t ldr_compile_fail(ldr_compile_t *cc, const char *fmt, ...) {
+static ldr_err_t codec_compile_fail(ldr_compile_t *cc, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cc->why, cc->why_size, fmt, ap);
@@ -323,14 +328,14 @@ static ldr_err_t ldr_compile_fail(ldr_compile_t *cc, const char *fmt, ...) {
     return LDR_ERR_DECODE_FAILED;
 }
 
-static avro_schema_t ldr_deref(avro_schema_t s) {
+static avro_schema_t codec_deref(avro_schema_t s) {
     while (s && avro_typeof(s) == AVRO_LINK)
         s = avro_schema_link_target(s);
     return s;
 }
 
 /* The JSON object of a field named @p name inside record JSON @p rjson. */
-static json_t *ldr_json_field(json_t *rjson, const char *name) {
+static json_t *codec_json_field(json_t *rjson, const char *name) {
     json_t *fields = json_object_get(rjson, "fields");
     size_t i;
     json_t *f;
@@ -341,15 +346,16 @@ static json_t *ldr_json_field(json_t *rjson, const char *name) {
     return NULL;
 }
 
-static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
-                             const ldr_rfield_t *target, const ldr_rrec_t *rrec,
-                             json_t *rjson, ldr_wnode_t **out);
+static ldr_err_t codec_compile(ldr_compile_t *cc, avro_schema_t ws,
+                               const ldr_rfield_t *target,
+                               const ldr_rrec_t *rrec, json_t *rjson,
+                               ldr_wnode_t **out);
 
 /* Records: map writer fields to reader fields by name; reader fields the
  * writer lacks take the reader's default. */
-static ldr_err_t ldr_compile_record(ldr_compile_t *cc, avro_schema_t ws,
-                                    const ldr_rrec_t *rrec, json_t *rjson,
-                                    ldr_wnode_t *n) {
+static ldr_err_t codec_compile_record(ldr_compile_t *cc, avro_schema_t ws,
+                                      const ldr_rrec_t *rrec, json_t *rjson,
+                                      ldr_wnode_t *n) {
     size_t count = avro_schema_record_size(ws);
     n->nfields = (int)count;
     n->fields = ldr_calloc(count ? count : 1, sizeof(*n->fields));
@@ -367,26 +373,26 @@ static ldr_err_t ldr_compile_record(ldr_compile_t *cc, avro_schema_t ws,
         n->fields[i].name = fname;
         json_t *sub = NULL;
         if (t && t->kind == F_RECORD)
-            sub = json_object_get(ldr_json_field(rjson, t->name), "type");
-        err =
-            ldr_compile(cc, fs, t, t ? t->rec : NULL, sub, &n->fields[i].node);
+            sub = json_object_get(codec_json_field(rjson, t->name), "type");
+        err = codec_compile(cc, fs, t, t ? t->rec : NULL, sub,
+                            &n->fields[i].node);
         if (!err && t && !n->fields[i].node->compatible)
-            err = ldr_compile_fail(cc,
-                                   "field %s: writer type %s cannot be "
-                                   "read as ladder's %s",
-                                   fname, avro_schema_type_name(ldr_deref(fs)),
-                                   t->name);
+            err = codec_compile_fail(
+                cc,
+                "field %s: writer type %s cannot be "
+                "read as ladder's %s",
+                fname, avro_schema_type_name(codec_deref(fs)), t->name);
         n->fields[i].target = t;
     }
     for (size_t j = 0; rrec && j < rrec->count && !err; j++) {
         if (seen[j]) continue;
-        json_t *jf = ldr_json_field(rjson, rrec->fields[j].name);
+        json_t *jf = codec_json_field(rjson, rrec->fields[j].name);
         json_t *def = jf ? json_object_get(jf, "default") : NULL;
         if (!def)
-            err = ldr_compile_fail(cc,
-                                   "the writer has no field %s and the "
-                                   "reader schema gives it no default",
-                                   rrec->fields[j].name);
+            err = codec_compile_fail(cc,
+                                     "the writer has no field %s and the "
+                                     "reader schema gives it no default",
+                                     rrec->fields[j].name);
         else {
             n->defaults = ldr_realloc(n->defaults, (size_t)(n->ndefaults + 1) *
                                                        sizeof(*n->defaults));
@@ -399,7 +405,7 @@ static ldr_err_t ldr_compile_record(ldr_compile_t *cc, avro_schema_t ws,
     return err;
 }
 
-static int ldr_scalar_compatible(avro_type_t wt, ldr_fkind_t k) {
+static int codec_scalar_compatible(avro_type_t wt, ldr_fkind_t k) {
     switch (k) {
     case F_STRING:
     case F_OPT_STRING: return wt == AVRO_STRING || wt == AVRO_BYTES;
@@ -415,15 +421,16 @@ static int ldr_scalar_compatible(avro_type_t wt, ldr_fkind_t k) {
     }
 }
 
-static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
-                             const ldr_rfield_t *target, const ldr_rrec_t *rrec,
-                             json_t *rjson, ldr_wnode_t **out) {
-    ws = ldr_deref(ws);
-    if (!ws) return ldr_compile_fail(cc, "unresolved named type");
+static ldr_err_t codec_compile(ldr_compile_t *cc, avro_schema_t ws,
+                               const ldr_rfield_t *target,
+                               const ldr_rrec_t *rrec, json_t *rjson,
+                               ldr_wnode_t **out) {
+    ws = codec_deref(ws);
+    if (!ws) return codec_compile_fail(cc, "unresolved named type");
     if (++cc->depth > 32) {
         cc->depth--;
-        return ldr_compile_fail(cc, "schema nests deeper than 32 levels "
-                                    "(recursive types are not supported)");
+        return codec_compile_fail(cc, "schema nests deeper than 32 levels "
+                                      "(recursive types are not supported)");
     }
     ldr_wnode_t *n = ldr_calloc(1, sizeof(*n));
     *out = n;
@@ -441,9 +448,9 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
         n->min_size = n->type == AVRO_FLOAT    ? 4
                       : n->type == AVRO_DOUBLE ? 8
                                                : 1;
-        n->compatible = !target || ldr_scalar_compatible(n->type, k);
+        n->compatible = !target || codec_scalar_compatible(n->type, k);
         break;
-    case AVRO_NULL: n->compatible = !target || ldr_fkind_optional(k); break;
+    case AVRO_NULL: n->compatible = !target || codec_fkind_optional(k); break;
     case AVRO_FIXED:
         n->fixed_size = avro_schema_fixed_size(ws);
         n->min_size = (int)(n->fixed_size > 1024 ? 1024 : n->fixed_size);
@@ -472,13 +479,13 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
         n->min_size = 1;
         avro_schema_t items = avro_schema_array_items(ws);
         if (!target) {
-            err = ldr_compile(cc, items, NULL, NULL, NULL, &n->items);
+            err = codec_compile(cc, items, NULL, NULL, NULL, &n->items);
             n->compatible = 1;
         } else if (k == F_ENUM_SET || k == F_STRING_LIST) {
             /* Enum items need the symbol map of the set's enum; string
              * items are stored by the array walk itself. */
-            err = ldr_compile(cc, items, k == F_ENUM_SET ? target : NULL, NULL,
-                              NULL, &n->items);
+            err = codec_compile(cc, items, k == F_ENUM_SET ? target : NULL,
+                                NULL, NULL, &n->items);
             avro_type_t it = n->items ? n->items->type : AVRO_NULL;
             n->compatible =
                 !err && n->items->compatible &&
@@ -488,8 +495,8 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
     }
     case AVRO_MAP:
         n->min_size = 1;
-        err = ldr_compile(cc, avro_schema_map_values(ws), NULL, NULL, NULL,
-                          &n->items);
+        err = codec_compile(cc, avro_schema_map_values(ws), NULL, NULL, NULL,
+                            &n->items);
         n->compatible = !target;
         break;
     case AVRO_UNION: {
@@ -498,8 +505,8 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
         n->branches = ldr_calloc((size_t)(n->nbranch ? n->nbranch : 1),
                                  sizeof(*n->branches));
         for (int i = 0; i < n->nbranch && !err; i++) {
-            err = ldr_compile(cc, avro_schema_union_branch(ws, i), target, rrec,
-                              rjson, &n->branches[i]);
+            err = codec_compile(cc, avro_schema_union_branch(ws, i), target,
+                                rrec, rjson, &n->branches[i]);
             if (!err && n->branches[i]->compatible) n->compatible = 1;
         }
         break;
@@ -511,12 +518,12 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
             break;
         }
         n->compatible = 1;
-        err = ldr_compile_record(cc, ws, target ? rrec : NULL, rjson, n);
+        err = codec_compile_record(cc, ws, target ? rrec : NULL, rjson, n);
         for (int i = 0; i < n->nfields; i++)
             if (n->fields[i].node) n->min_size += n->fields[i].node->min_size;
         break;
     default:
-        err = ldr_compile_fail(cc, "unsupported Avro type %d", (int)n->type);
+        err = codec_compile_fail(cc, "unsupported Avro type %d", (int)n->type);
     }
     /* Item loops over zero-sized types are bounded elsewhere. */
     if (n->min_size > 1024) n->min_size = 1024;
@@ -526,10 +533,10 @@ static ldr_err_t ldr_compile(ldr_compile_t *cc, avro_schema_t ws,
 
 /* Strict identity of the current schema and ladder's C record: same field
  * names in the same order and exactly the expected Avro types. */
-static int ldr_exact(const ldr_wnode_t *n, const ldr_rfield_t *t,
-                     const ldr_rrec_t *rrec);
+static int codec_exact(const ldr_wnode_t *n, const ldr_rfield_t *t,
+                       const ldr_rrec_t *rrec);
 
-static int ldr_exact_scalar(const ldr_wnode_t *n, ldr_fkind_t k) {
+static int codec_exact_scalar(const ldr_wnode_t *n, ldr_fkind_t k) {
     switch (k) {
     case F_STRING:
     case F_OPT_STRING: return n->type == AVRO_STRING;
@@ -545,38 +552,39 @@ static int ldr_exact_scalar(const ldr_wnode_t *n, ldr_fkind_t k) {
     }
 }
 
-static int ldr_exact(const ldr_wnode_t *n, const ldr_rfield_t *t,
-                     const ldr_rrec_t *rrec) {
+static int codec_exact(const ldr_wnode_t *n, const ldr_rfield_t *t,
+                       const ldr_rrec_t *rrec) {
     if (!t || t->kind == F_RECORD) {
         if (n->type != AVRO_RECORD || n->ndefaults ||
             (size_t)n->nfields != rrec->count)
             return 0;
         for (int i = 0; i < n->nfields; i++)
             if (n->fields[i].target != &rrec->fields[i] ||
-                !ldr_exact(n->fields[i].node, n->fields[i].target,
-                           n->fields[i].target->rec))
+                !codec_exact(n->fields[i].node, n->fields[i].target,
+                             n->fields[i].target->rec))
                 return 0;
         return 1;
     }
-    if (ldr_fkind_optional(t->kind))
+    if (codec_fkind_optional(t->kind))
         return n->type == AVRO_UNION && n->nbranch == 2 &&
                n->branches[0]->type == AVRO_NULL &&
-               ldr_exact_scalar(n->branches[1], t->kind);
+               codec_exact_scalar(n->branches[1], t->kind);
     if (t->kind == F_ENUM_SET)
         return n->type == AVRO_ARRAY && n->items->type == AVRO_ENUM &&
                n->items->compatible;
     if (t->kind == F_STRING_LIST)
         return n->type == AVRO_ARRAY && n->items->type == AVRO_STRING;
     if (t->kind == F_ENUM) {
-        if (!ldr_exact_scalar(n, t->kind) || n->nsym != t->en->count) return 0;
+        if (!codec_exact_scalar(n, t->kind) || n->nsym != t->en->count)
+            return 0;
         for (int i = 0; i < n->nsym; i++)
             if (n->symmap[i] != i) return 0;
         return 1;
     }
-    return ldr_exact_scalar(n, t->kind);
+    return codec_exact_scalar(n, t->kind);
 }
 
-static ldr_plan_t *ldr_codec_plan(ldr_codec_t *c, const ldr_schema_t *s) {
+static ldr_plan_t *codec_plan(ldr_codec_t *c, const ldr_schema_t *s) {
     if (s->index >= c->nplans) {
         size_t n = s->index + 8;
         c->plans = ldr_realloc(c->plans, n * sizeof(*c->plans));
@@ -586,7 +594,7 @@ static ldr_plan_t *ldr_codec_plan(ldr_codec_t *c, const ldr_schema_t *s) {
     ldr_plan_t *p = &c->plans[s->index];
     if (p->compiled) return p;
     p->compiled = 1;
-    p->rrec = ldr_rrec_of(s->kind);
+    p->rrec = codec_rrec_of(s->kind);
     if (!p->rrec) {
         p->err = LDR_ERR_UNKNOWN_SCHEMA;
         snprintf(p->why, sizeof(p->why),
@@ -597,16 +605,17 @@ static ldr_plan_t *ldr_codec_plan(ldr_codec_t *c, const ldr_schema_t *s) {
     const ldr_schema_t *reader = ldr_schemas_current(c->schemas, s->kind);
     ldr_compile_t cc = {p->why, sizeof(p->why), 0};
     ldr_err_t err =
-        ldr_compile(&cc, s->avro, NULL, p->rrec, reader->json, &p->root);
+        codec_compile(&cc, s->avro, NULL, p->rrec, reader->json, &p->root);
     if (!err && p->root->type != AVRO_RECORD)
-        err = ldr_compile_fail(&cc, "the writer schema is not a record");
+        err = codec_compile_fail(&cc, "the writer schema is not a record");
     if (!err) {
         /* The top level was compiled as "skip"; compile it as the record. */
-        ldr_wnode_free(p->root);
+        codec_wnode_free(p->root);
         p->root = ldr_calloc(1, sizeof(*p->root));
         p->root->type = AVRO_RECORD;
         p->root->compatible = 1;
-        err = ldr_compile_record(&cc, s->avro, p->rrec, reader->json, p->root);
+        err =
+            codec_compile_record(&cc, s->avro, p->rrec, reader->json, p->root);
     }
     if (err) {
         p->err = LDR_ERR_DECODE_FAILED;
@@ -635,9 +644,9 @@ typedef struct ldr_cursor {
     size_t errstr_size;
 } ldr_cursor_t;
 
-static ldr_err_t ldr_bad(ldr_cursor_t *c, const char *fmt, ...)
+static ldr_err_t codec_bad(ldr_cursor_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static ldr_err_t ldr_bad(ldr_cursor_t *c, const char *fmt, ...) {
+static ldr_err_t codec_bad(ldr_cursor_t *c, const char *fmt, ...) {
     char what[160];
     va_list ap;
     va_start(ap, fmt);
@@ -649,69 +658,69 @@ static ldr_err_t ldr_bad(ldr_cursor_t *c, const char *fmt, ...) {
                        what);
 }
 
-static ldr_err_t ldr_read_long(ldr_cursor_t *c, int64_t *out) {
+static ldr_err_t codec_read_long(ldr_cursor_t *c, int64_t *out) {
     uint64_t u = 0;
     for (int shift = 0; shift < 70; shift += 7) {
-        if (c->p >= c->end) return ldr_bad(c, "truncated varint");
+        if (c->p >= c->end) return codec_bad(c, "truncated varint");
         uint8_t b = *c->p++;
         if (shift == 63 && (b & 0x7e))
-            return ldr_bad(c, "varint overflows 64 bits");
+            return codec_bad(c, "varint overflows 64 bits");
         u |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *out = (int64_t)((u >> 1) ^ (0 - (u & 1)));
             return LDR_OK;
         }
     }
-    return ldr_bad(c, "varint longer than 10 bytes");
+    return codec_bad(c, "varint longer than 10 bytes");
 }
 
-static ldr_err_t ldr_read_int(ldr_cursor_t *c, int32_t *out) {
+static ldr_err_t codec_read_int(ldr_cursor_t *c, int32_t *out) {
     int64_t v;
-    ldr_err_t err = ldr_read_long(c, &v);
+    ldr_err_t err = codec_read_long(c, &v);
     if (err) return err;
     if (v < INT32_MIN || v > INT32_MAX)
-        return ldr_bad(c, "int value %lld out of range", (long long)v);
+        return codec_bad(c, "int value %lld out of range", (long long)v);
     *out = (int32_t)v;
     return LDR_OK;
 }
 
-static ldr_err_t ldr_read_bytes(ldr_cursor_t *c, ldr_str_t *out) {
+static ldr_err_t codec_read_bytes(ldr_cursor_t *c, ldr_str_t *out) {
     int64_t len;
-    ldr_err_t err = ldr_read_long(c, &len);
+    ldr_err_t err = codec_read_long(c, &len);
     if (err) return err;
-    if (len < 0) return ldr_bad(c, "negative length %lld", (long long)len);
+    if (len < 0) return codec_bad(c, "negative length %lld", (long long)len);
     if ((uint64_t)len > (uint64_t)(c->end - c->p))
-        return ldr_bad(c, "length %lld exceeds the %zu bytes left",
-                       (long long)len, (size_t)(c->end - c->p));
+        return codec_bad(c, "length %lld exceeds the %zu bytes left",
+                         (long long)len, (size_t)(c->end - c->p));
     out->ptr = (const char *)c->p;
     out->len = (size_t)len;
     c->p += len;
     return LDR_OK;
 }
 
-static ldr_err_t ldr_need(ldr_cursor_t *c, size_t n) {
+static ldr_err_t codec_need(ldr_cursor_t *c, size_t n) {
     if ((size_t)(c->end - c->p) < n)
-        return ldr_bad(c, "truncated: %zu bytes needed, %zu left", n,
-                       (size_t)(c->end - c->p));
+        return codec_bad(c, "truncated: %zu bytes needed, %zu left", n,
+                         (size_t)(c->end - c->p));
     return LDR_OK;
 }
 
 #define AT(base, off, type) ((type *)((char *)(base) + (off)))
 
-static void ldr_set_has(void *base, const ldr_rfield_t *t, bool v) {
-    if (ldr_fkind_optional(t->kind)) *AT(base, t->aux_off, bool) = v;
+static void codec_set_has(void *base, const ldr_rfield_t *t, bool v) {
+    if (codec_fkind_optional(t->kind)) *AT(base, t->aux_off, bool) = v;
 }
 
-static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
-                          const ldr_rfield_t *t, void *base);
+static ldr_err_t codec_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
+                            const ldr_rfield_t *t, void *base);
 
-static ldr_err_t ldr_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
-                                 void *base) {
+static ldr_err_t codec_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
+                                   void *base) {
     const char *outer = c->field;
     for (int i = 0; i < n->nfields; i++) {
         c->field = n->fields[i].name;
         ldr_err_t err =
-            ldr_walk(c, n->fields[i].node, n->fields[i].target, base);
+            codec_walk(c, n->fields[i].node, n->fields[i].target, base);
         if (err) return err;
     }
     c->field = outer;
@@ -719,7 +728,7 @@ static ldr_err_t ldr_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
         const ldr_rfield_t *t = n->defaults[i].target;
         json_t *v = n->defaults[i].value;
         if (json_is_null(v)) {
-            ldr_set_has(base, t, false);
+            codec_set_has(base, t, false);
         } else if (json_is_array(v) && json_array_size(v) == 0 &&
                    (t->kind == F_ENUM_SET || t->kind == F_STRING_LIST)) {
             if (t->kind == F_ENUM_SET)
@@ -729,11 +738,11 @@ static ldr_err_t ldr_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
         } else if (json_is_integer(v) &&
                    (t->kind == F_INT || t->kind == F_OPT_INT)) {
             *AT(base, t->off, int32_t) = (int32_t)json_integer_value(v);
-            ldr_set_has(base, t, true);
+            codec_set_has(base, t, true);
         } else if (json_is_integer(v) &&
                    (t->kind == F_LONG || t->kind == F_OPT_LONG)) {
             *AT(base, t->off, int64_t) = json_integer_value(v);
-            ldr_set_has(base, t, true);
+            codec_set_has(base, t, true);
         } else if (json_is_number(v) && t->kind == F_DOUBLE) {
             *AT(base, t->off, double) = json_number_value(v);
         } else if (json_is_boolean(v) && t->kind == F_BOOL) {
@@ -742,98 +751,99 @@ static ldr_err_t ldr_walk_record(ldr_cursor_t *c, const ldr_wnode_t *n,
                    (t->kind == F_STRING || t->kind == F_OPT_STRING)) {
             AT(base, t->off, ldr_str_t)->ptr = json_string_value(v);
             AT(base, t->off, ldr_str_t)->len = json_string_length(v);
-            ldr_set_has(base, t, true);
+            codec_set_has(base, t, true);
         } else if (json_is_string(v) &&
                    (t->kind == F_ENUM || t->kind == F_OPT_ENUM)) {
             int e = t->en->parse(json_string_value(v), json_string_length(v));
             if (e < 0)
-                return ldr_bad(c, "default of %s is not a symbol", t->name);
+                return codec_bad(c, "default of %s is not a symbol", t->name);
             *AT(base, t->off, int) = e;
-            ldr_set_has(base, t, true);
+            codec_set_has(base, t, true);
         } else {
-            return ldr_bad(c, "default of %s is not supported", t->name);
+            return codec_bad(c, "default of %s is not supported", t->name);
         }
     }
     return LDR_OK;
 }
 
-static ldr_err_t ldr_walk_items(ldr_cursor_t *c, const ldr_wnode_t *n,
-                                const ldr_rfield_t *t, void *base, int is_map) {
+static ldr_err_t codec_walk_items(ldr_cursor_t *c, const ldr_wnode_t *n,
+                                  const ldr_rfield_t *t, void *base,
+                                  int is_map) {
     for (;;) {
         int64_t count;
-        ldr_err_t err = ldr_read_long(c, &count);
+        ldr_err_t err = codec_read_long(c, &count);
         if (err) return err;
         if (count == 0) return LDR_OK;
         if (count < 0) {
             int64_t size;
-            if (count == INT64_MIN) return ldr_bad(c, "absurd block count");
+            if (count == INT64_MIN) return codec_bad(c, "absurd block count");
             count = -count;
-            if ((err = ldr_read_long(c, &size))) return err;
+            if ((err = codec_read_long(c, &size))) return err;
             if (size < 0 || (uint64_t)size > (uint64_t)(c->end - c->p))
-                return ldr_bad(c, "block size %lld out of bounds",
-                               (long long)size);
+                return codec_bad(c, "block size %lld out of bounds",
+                                 (long long)size);
         }
         /* Every item takes at least min_size bytes (one for a map key), so
          * a count larger than the bytes left is corrupt; zero-sized items
          * are bounded by the item budget instead. */
         int64_t min = n->items->min_size + (is_map ? 1 : 0);
         if (min > 0 && count > (c->end - c->p) / min)
-            return ldr_bad(c, "block of %lld items exceeds the bytes left",
-                           (long long)count);
+            return codec_bad(c, "block of %lld items exceeds the bytes left",
+                             (long long)count);
         if ((uint64_t)count > LDR_CODEC_MAX_MESSAGE - c->items)
-            return ldr_bad(c, "more than %d items", LDR_CODEC_MAX_MESSAGE);
+            return codec_bad(c, "more than %d items", LDR_CODEC_MAX_MESSAGE);
         c->items += (size_t)count;
         for (int64_t i = 0; i < count; i++) {
             if (is_map) {
                 ldr_str_t key;
-                if ((err = ldr_read_bytes(c, &key))) return err;
+                if ((err = codec_read_bytes(c, &key))) return err;
             }
             if (t && t->kind == F_ENUM_SET) {
                 int64_t idx = 0;
-                if ((err = ldr_read_long(c, &idx))) return err;
+                if ((err = codec_read_long(c, &idx))) return err;
                 if (idx < 0 || idx >= n->items->nsym)
-                    return ldr_bad(c, "enum index %lld out of range",
-                                   (long long)idx);
+                    return codec_bad(c, "enum index %lld out of range",
+                                     (long long)idx);
                 int v = n->items->symmap[idx];
-                if (v < 0) return ldr_bad(c, "enum symbol unknown to ladder");
+                if (v < 0) return codec_bad(c, "enum symbol unknown to ladder");
                 *AT(base, t->off, uint32_t) |= 1u << (unsigned)v;
             } else if (t && t->kind == F_STRING_LIST) {
                 size_t *cnt = AT(base, t->aux_off, size_t);
                 if (*cnt >= LDR_DECISION_REASONS_MAX)
-                    return ldr_bad(c, "more than %d strings",
-                                   LDR_DECISION_REASONS_MAX);
-                if ((err =
-                         ldr_read_bytes(c, &AT(base, t->off, ldr_str_t)[*cnt])))
+                    return codec_bad(c, "more than %d strings",
+                                     LDR_DECISION_REASONS_MAX);
+                if ((err = codec_read_bytes(
+                         c, &AT(base, t->off, ldr_str_t)[*cnt])))
                     return err;
                 (*cnt)++;
-            } else if ((err = ldr_walk(c, n->items, NULL, NULL))) {
+            } else if ((err = codec_walk(c, n->items, NULL, NULL))) {
                 return err;
             }
         }
     }
 }
 
-static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
-                          const ldr_rfield_t *t, void *base) {
+static ldr_err_t codec_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
+                            const ldr_rfield_t *t, void *base) {
     ldr_err_t err;
     switch (n->type) {
     case AVRO_NULL:
         if (t) {
-            if (!ldr_fkind_optional(t->kind))
-                return ldr_bad(c, "null for a required field");
-            ldr_set_has(base, t, false);
+            if (!codec_fkind_optional(t->kind))
+                return codec_bad(c, "null for a required field");
+            codec_set_has(base, t, false);
         }
         return LDR_OK;
     case AVRO_BOOLEAN: {
-        if ((err = ldr_need(c, 1))) return err;
+        if ((err = codec_need(c, 1))) return err;
         uint8_t b = *c->p++;
-        if (b > 1) return ldr_bad(c, "boolean byte %u is neither 0 nor 1", b);
+        if (b > 1) return codec_bad(c, "boolean byte %u is neither 0 nor 1", b);
         if (t) *AT(base, t->off, bool) = b;
         return LDR_OK;
     }
     case AVRO_INT32: {
         int32_t v = 0;
-        if ((err = ldr_read_int(c, &v))) return err;
+        if ((err = codec_read_int(c, &v))) return err;
         if (!t) return LDR_OK;
         if (t->kind == F_INT || t->kind == F_OPT_INT)
             *AT(base, t->off, int32_t) = v;
@@ -841,22 +851,22 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
             *AT(base, t->off, int64_t) = v;
         else
             *AT(base, t->off, double) = v;
-        ldr_set_has(base, t, true);
+        codec_set_has(base, t, true);
         return LDR_OK;
     }
     case AVRO_INT64: {
         int64_t v = 0;
-        if ((err = ldr_read_long(c, &v))) return err;
+        if ((err = codec_read_long(c, &v))) return err;
         if (!t) return LDR_OK;
         if (t->kind == F_DOUBLE)
             *AT(base, t->off, double) = (double)v;
         else
             *AT(base, t->off, int64_t) = v;
-        ldr_set_has(base, t, true);
+        codec_set_has(base, t, true);
         return LDR_OK;
     }
     case AVRO_FLOAT: {
-        if ((err = ldr_need(c, 4))) return err;
+        if ((err = codec_need(c, 4))) return err;
         uint32_t u = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 |
                      (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
         float f;
@@ -866,7 +876,7 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
         return LDR_OK;
     }
     case AVRO_DOUBLE: {
-        if ((err = ldr_need(c, 8))) return err;
+        if ((err = codec_need(c, 8))) return err;
         uint64_t u = 0;
         for (int i = 7; i >= 0; i--)
             u = u << 8 | c->p[i];
@@ -879,52 +889,53 @@ static ldr_err_t ldr_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
     case AVRO_STRING:
     case AVRO_BYTES: {
         ldr_str_t s;
-        if ((err = ldr_read_bytes(c, &s))) return err;
+        if ((err = codec_read_bytes(c, &s))) return err;
         if (t) {
             *AT(base, t->off, ldr_str_t) = s;
-            ldr_set_has(base, t, true);
+            codec_set_has(base, t, true);
         }
         return LDR_OK;
     }
     case AVRO_FIXED:
-        if ((err = ldr_need(c, (size_t)n->fixed_size))) return err;
+        if ((err = codec_need(c, (size_t)n->fixed_size))) return err;
         c->p += n->fixed_size;
         return LDR_OK;
     case AVRO_ENUM: {
         int64_t idx = 0;
-        if ((err = ldr_read_long(c, &idx))) return err;
+        if ((err = codec_read_long(c, &idx))) return err;
         if (idx < 0 || idx >= n->nsym)
-            return ldr_bad(c, "enum index %lld out of range 0..%d",
-                           (long long)idx, n->nsym - 1);
+            return codec_bad(c, "enum index %lld out of range 0..%d",
+                             (long long)idx, n->nsym - 1);
         if (t) {
             int v = n->symmap[idx];
-            if (v < 0) return ldr_bad(c, "enum symbol unknown to ladder");
+            if (v < 0) return codec_bad(c, "enum symbol unknown to ladder");
             *AT(base, t->off, int) = v;
-            ldr_set_has(base, t, true);
+            codec_set_has(base, t, true);
         }
         return LDR_OK;
     }
-    case AVRO_ARRAY: return ldr_walk_items(c, n, t, base, 0);
-    case AVRO_MAP: return ldr_walk_items(c, n, NULL, NULL, 1);
+    case AVRO_ARRAY: return codec_walk_items(c, n, t, base, 0);
+    case AVRO_MAP: return codec_walk_items(c, n, NULL, NULL, 1);
     case AVRO_UNION: {
         int64_t idx = 0;
-        if ((err = ldr_read_long(c, &idx))) return err;
+        if ((err = codec_read_long(c, &idx))) return err;
         if (idx < 0 || idx >= n->nbranch)
-            return ldr_bad(c, "union branch %lld out of range 0..%d",
-                           (long long)idx, n->nbranch - 1);
+            return codec_bad(c, "union branch %lld out of range 0..%d",
+                             (long long)idx, n->nbranch - 1);
         const ldr_wnode_t *b = n->branches[idx];
         if (t && !b->compatible)
-            return ldr_bad(c, "union branch %lld cannot be read as %s",
-                           (long long)idx, t->name);
-        return ldr_walk(c, b, t, base);
+            return codec_bad(c, "union branch %lld cannot be read as %s",
+                             (long long)idx, t->name);
+        return codec_walk(c, b, t, base);
     }
     case AVRO_RECORD:
-        return ldr_walk_record(c, n, t ? (void *)AT(base, t->off, char) : NULL);
-    default: return ldr_bad(c, "unsupported type");
+        return codec_walk_record(c, n,
+                                 t ? (void *)AT(base, t->off, char) : NULL);
+    default: return codec_bad(c, "unsupported type");
     }
 }
 
-static void *ldr_record_body(ldr_record_t *rec) {
+static void *codec_record_body(ldr_record_t *rec) {
     switch (rec->kind) {
     case LDR_RECORD_APPLICATION: return &rec->u.application;
     case LDR_RECORD_REVIEW: return &rec->u.review;
@@ -977,12 +988,12 @@ ldr_err_t ldr_codec_decode(ldr_codec_t *c, const void *data, size_t len,
                                : "empty message%.0d",
                            len ? p[0] : 0);
     }
-    ldr_plan_t *plan = ldr_codec_plan(c, s);
+    ldr_plan_t *plan = codec_plan(c, s);
     if (plan->err) return ldr_err_set(errstr, n, plan->err, "%s", plan->why);
     memset(out, 0, sizeof(*out));
     out->kind = s->kind;
     ldr_cursor_t cur = {p + hdr, p + hdr, p + len, 0, NULL, errstr, n};
-    ldr_err_t err = ldr_walk_record(&cur, plan->root, ldr_record_body(out));
+    ldr_err_t err = codec_walk_record(&cur, plan->root, codec_record_body(out));
     if (err) return err;
     if (cur.p != cur.end)
         return ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
@@ -1011,13 +1022,13 @@ typedef struct ldr_enc {
     size_t errstr_size;
 } ldr_enc_t;
 
-static ldr_err_t ldr_enc_fail(ldr_enc_t *e, const char *field,
-                              const char *what) {
+static ldr_err_t codec_enc_fail(ldr_enc_t *e, const char *field,
+                                const char *what) {
     return ldr_err_set(e->errstr, e->errstr_size, LDR_ERR_ENCODE,
                        "field %s: %s", field, what);
 }
 
-static void ldr_put_long(ldr_buf_t *b, int64_t v) {
+static void codec_put_long(ldr_buf_t *b, int64_t v) {
     uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
     uint8_t tmp[10];
     size_t n = 0;
@@ -1029,48 +1040,48 @@ static void ldr_put_long(ldr_buf_t *b, int64_t v) {
     ldr_buf_append(b, tmp, n);
 }
 
-static void ldr_put_bytes(ldr_buf_t *b, const char *p, size_t len) {
-    ldr_put_long(b, (int64_t)len);
+static void codec_put_bytes(ldr_buf_t *b, const char *p, size_t len) {
+    codec_put_long(b, (int64_t)len);
     if (len) ldr_buf_append(b, p, len);
 }
 
 /* The writer's index of ladder's enum value @p v, or -1. */
-static int ldr_enc_symbol(const ldr_wnode_t *n, int v) {
+static int codec_enc_symbol(const ldr_wnode_t *n, int v) {
     for (int i = 0; i < n->nsym; i++)
         if (n->symmap[i] == v) return i;
     return -1;
 }
 
-static ldr_err_t ldr_enc_record(ldr_enc_t *e, const ldr_wnode_t *wn,
-                                const void *base);
+static ldr_err_t codec_enc_record(ldr_enc_t *e, const ldr_wnode_t *wn,
+                                  const void *base);
 
-static ldr_err_t ldr_enc_value(ldr_enc_t *e, const ldr_wnode_t *wn,
-                               const ldr_rfield_t *t, const void *base) {
+static ldr_err_t codec_enc_value(ldr_enc_t *e, const ldr_wnode_t *wn,
+                                 const ldr_rfield_t *t, const void *base) {
     ldr_buf_t *b = e->out;
     switch (wn->type) {
     case AVRO_UNION: {
         int present =
-            !ldr_fkind_optional(t->kind) || *AT(base, t->aux_off, const bool);
+            !codec_fkind_optional(t->kind) || *AT(base, t->aux_off, const bool);
         for (int i = 0; i < wn->nbranch; i++) {
             int is_null = wn->branches[i]->type == AVRO_NULL;
             if (is_null != !present) continue;
-            ldr_put_long(b, i);
+            codec_put_long(b, i);
             return is_null ? LDR_OK
-                           : ldr_enc_value(e, wn->branches[i], t, base);
+                           : codec_enc_value(e, wn->branches[i], t, base);
         }
-        return ldr_enc_fail(e, t->name, "no union branch fits the value");
+        return codec_enc_fail(e, t->name, "no union branch fits the value");
     }
     case AVRO_STRING:
     case AVRO_BYTES: {
         const ldr_str_t *str = AT(base, t->off, const ldr_str_t);
-        ldr_put_bytes(b, str->ptr, str->ptr ? str->len : 0);
+        codec_put_bytes(b, str->ptr, str->ptr ? str->len : 0);
         return LDR_OK;
     }
     case AVRO_INT32:
-        ldr_put_long(b, *AT(base, t->off, const int32_t));
+        codec_put_long(b, *AT(base, t->off, const int32_t));
         return LDR_OK;
     case AVRO_INT64:
-        ldr_put_long(b, *AT(base, t->off, const int64_t));
+        codec_put_long(b, *AT(base, t->off, const int64_t));
         return LDR_OK;
     case AVRO_DOUBLE: {
         uint64_t u;
@@ -1087,60 +1098,60 @@ static ldr_err_t ldr_enc_value(ldr_enc_t *e, const ldr_wnode_t *wn,
     case AVRO_ENUM: {
         int ev = *AT(base, t->off, const int);
         if (!t->en || ev < 0 || ev >= t->en->count)
-            return ldr_enc_fail(e, t->name, "enum value out of range");
-        int idx = ldr_enc_symbol(wn, ev);
+            return codec_enc_fail(e, t->name, "enum value out of range");
+        int idx = codec_enc_symbol(wn, ev);
         if (idx < 0)
-            return ldr_enc_fail(e, t->name,
-                                "symbol missing from the writer schema");
-        ldr_put_long(b, idx);
+            return codec_enc_fail(e, t->name,
+                                  "symbol missing from the writer schema");
+        codec_put_long(b, idx);
         return LDR_OK;
     }
     case AVRO_ARRAY:
         if (t->kind == F_ENUM_SET) {
             uint32_t set = *AT(base, t->off, const uint32_t);
             if (set >> t->en->count)
-                return ldr_enc_fail(e, t->name, "unknown member in the set");
+                return codec_enc_fail(e, t->name, "unknown member in the set");
             int count = 0;
             for (int i = 0; i < t->en->count; i++)
                 count += (set >> i) & 1u;
-            if (count) ldr_put_long(b, count);
+            if (count) codec_put_long(b, count);
             for (int i = 0; i < t->en->count; i++) {
                 if (!((set >> i) & 1u)) continue;
-                int idx = ldr_enc_symbol(wn->items, i);
+                int idx = codec_enc_symbol(wn->items, i);
                 if (idx < 0)
-                    return ldr_enc_fail(
+                    return codec_enc_fail(
                         e, t->name, "symbol missing from the writer schema");
-                ldr_put_long(b, idx);
+                codec_put_long(b, idx);
             }
         } else if (t->kind == F_STRING_LIST) {
             size_t cnt = *AT(base, t->aux_off, const size_t);
             if (cnt > LDR_DECISION_REASONS_MAX)
-                return ldr_enc_fail(e, t->name, "too many strings");
+                return codec_enc_fail(e, t->name, "too many strings");
             const ldr_str_t *list = AT(base, t->off, const ldr_str_t);
-            if (cnt) ldr_put_long(b, (int64_t)cnt);
+            if (cnt) codec_put_long(b, (int64_t)cnt);
             for (size_t i = 0; i < cnt; i++)
-                ldr_put_bytes(b, list[i].ptr, list[i].ptr ? list[i].len : 0);
+                codec_put_bytes(b, list[i].ptr, list[i].ptr ? list[i].len : 0);
         } else {
-            return ldr_enc_fail(e, t->name, "array type does not match");
+            return codec_enc_fail(e, t->name, "array type does not match");
         }
-        ldr_put_long(b, 0);
+        codec_put_long(b, 0);
         return LDR_OK;
     case AVRO_RECORD:
-        return ldr_enc_record(e, wn, AT(base, t->off, const char));
+        return codec_enc_record(e, wn, AT(base, t->off, const char));
     default:
-        return ldr_enc_fail(e, t->name,
-                            "writer type not supported for encoding");
+        return codec_enc_fail(e, t->name,
+                              "writer type not supported for encoding");
     }
 }
 
-static ldr_err_t ldr_enc_record(ldr_enc_t *e, const ldr_wnode_t *wn,
-                                const void *base) {
+static ldr_err_t codec_enc_record(ldr_enc_t *e, const ldr_wnode_t *wn,
+                                  const void *base) {
     for (int i = 0; i < wn->nfields; i++) {
         const ldr_rfield_t *t = wn->fields[i].target;
         if (!t)
-            return ldr_enc_fail(e, wn->fields[i].name,
-                                "ladder's record has no such field");
-        ldr_err_t err = ldr_enc_value(e, wn->fields[i].node, t, base);
+            return codec_enc_fail(e, wn->fields[i].name,
+                                  "ladder's record has no such field");
+        ldr_err_t err = codec_enc_value(e, wn->fields[i].node, t, base);
         if (err) return err;
     }
     return LDR_OK;
@@ -1156,7 +1167,7 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
                            ldr_record_kind_fullname(rec->kind)
                                ? ldr_record_kind_fullname(rec->kind)
                                : "?");
-    ldr_plan_t *p = ldr_codec_plan(c, s);
+    ldr_plan_t *p = codec_plan(c, s);
     if (p->err) return ldr_err_set(errstr, n, LDR_ERR_ENCODE, "%s", p->why);
     ldr_buf_reset(&c->out);
     uint8_t hdr[10];
@@ -1179,7 +1190,7 @@ ldr_err_t ldr_codec_encode_with(ldr_codec_t *c, const ldr_schema_t *s,
     ldr_buf_append(&c->out, hdr, hlen);
     ldr_enc_t e = {&c->out, errstr, n};
     ldr_err_t err =
-        ldr_enc_record(&e, p->root, ldr_record_body((ldr_record_t *)rec));
+        codec_enc_record(&e, p->root, codec_record_body((ldr_record_t *)rec));
     if (err) return err;
     if (c->out.len > LDR_CODEC_MAX_MESSAGE)
         return ldr_err_set(errstr, n, LDR_ERR_ENCODE,
@@ -1207,14 +1218,14 @@ ldr_err_t ldr_codec_encode(ldr_codec_t *c, const ldr_record_t *rec,
  */
 
 ldr_codec_t *ldr_codec_new(ldr_schemas_t *schemas, char *errstr, size_t n) {
-    pthread_once(&ldr_avro_alloc_once, ldr_avro_alloc_install);
+    pthread_once(&ldr_avro_alloc_once, codec_avro_alloc_install);
     ldr_codec_t *c = ldr_calloc(1, sizeof(*c));
     c->schemas = schemas;
     ldr_buf_init(&c->out);
     for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++) {
         const ldr_schema_t *s = ldr_schemas_current(schemas, k);
-        ldr_plan_t *p = s ? ldr_codec_plan(c, s) : NULL;
-        if (!p || p->err || !ldr_exact(p->root, NULL, p->rrec)) {
+        ldr_plan_t *p = s ? codec_plan(c, s) : NULL;
+        if (!p || p->err || !codec_exact(p->root, NULL, p->rrec)) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                         "%s: the current schema of %s does not match "
                         "ladder's record field for field%s%s",
@@ -1230,7 +1241,7 @@ ldr_codec_t *ldr_codec_new(ldr_schemas_t *schemas, char *errstr, size_t n) {
 void ldr_codec_destroy(ldr_codec_t *c) {
     if (!c) return;
     for (size_t i = 0; i < c->nplans; i++) {
-        ldr_wnode_free(c->plans[i].root);
+        codec_wnode_free(c->plans[i].root);
     }
     free(c->plans);
     ldr_buf_fini(&c->out);

@@ -1,4 +1,12 @@
-/* decision.c -- see decision.h. */
+/* decision.c -- a decision as JSON (decision.h).
+ *
+ * DESIGN: there are two writers with the same output: ldr_decision_to_json()
+ * builds a jansson object for the API and CloudEvents, and
+ * ldr_decision_write_json() appends the text straight into a buffer for the
+ * notices stream, where the worker writes one per revocation inside the commit
+ * and building a jansson tree for each would only be thrown away. Absent
+ * optional times and integers are written as null, so a reader sees every key
+ * on every decision. */
 #include "ladder/decision.h"
 
 #include "ladder/time.h"
@@ -8,57 +16,61 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *ldr_j_str(ldr_str_t s) {
+static json_t *decision_j_str(ldr_str_t s) {
     return json_stringn(s.ptr ? s.ptr : "", s.len);
 }
 
-static json_t *ldr_j_time(int64_t ms) {
+static json_t *decision_j_time(int64_t ms) {
     char buf[LDR_TIME_FORMAT_SIZE];
     ldr_time_format(ms, buf, sizeof(buf));
     return json_string(buf);
 }
 
-static json_t *ldr_j_opt_time(bool has, int64_t ms) {
-    return has ? ldr_j_time(ms) : json_null();
+static json_t *decision_j_opt_time(bool has, int64_t ms) {
+    return has ? decision_j_time(ms) : json_null();
 }
 
 json_t *ldr_decision_to_json(const ldr_decision_t *d) {
     json_t *o = json_object();
     json_t *reasons = json_array();
     for (size_t i = 0; i < d->reasons_count; i++)
-        json_array_append_new(reasons, ldr_j_str(d->reasons[i]));
-    json_object_set_new(o, "decision_id", ldr_j_str(d->decision_id));
-    json_object_set_new(o, "uscc", ldr_j_str(d->uscc));
-    json_object_set_new(o, "enterprise_name", ldr_j_str(d->enterprise_name));
-    json_object_set_new(o, "reporting_unit", ldr_j_str(d->reporting_unit));
+        json_array_append_new(reasons, decision_j_str(d->reasons[i]));
+    json_object_set_new(o, "decision_id", decision_j_str(d->decision_id));
+    json_object_set_new(o, "uscc", decision_j_str(d->uscc));
+    json_object_set_new(o, "enterprise_name",
+                        decision_j_str(d->enterprise_name));
+    json_object_set_new(o, "reporting_unit", decision_j_str(d->reporting_unit));
     json_object_set_new(o, "tier",
                         d->has_tier ? json_string(ldr_tier_name(d->tier))
                                     : json_null());
     json_object_set_new(o, "decision",
                         json_string(ldr_decision_type_name(d->decision)));
     json_object_set_new(o, "reasons", reasons);
-    json_object_set_new(o, "effective_at", ldr_j_time(d->effective_at));
+    json_object_set_new(o, "effective_at", decision_j_time(d->effective_at));
     json_object_set_new(o, "valid_from",
-                        ldr_j_opt_time(d->has_valid_from, d->valid_from));
-    json_object_set_new(o, "valid_until",
-                        ldr_j_opt_time(d->has_valid_until, d->valid_until));
+                        decision_j_opt_time(d->has_valid_from, d->valid_from));
+    json_object_set_new(
+        o, "valid_until",
+        decision_j_opt_time(d->has_valid_until, d->valid_until));
     json_object_set_new(
         o, "review_deadline",
-        ldr_j_opt_time(d->has_review_deadline, d->review_deadline));
+        decision_j_opt_time(d->has_review_deadline, d->review_deadline));
     json_object_set_new(o, "ban_until",
-                        ldr_j_opt_time(d->has_ban_until, d->ban_until));
+                        decision_j_opt_time(d->has_ban_until, d->ban_until));
     json_object_set_new(o, "case_id",
-                        d->has_case_id ? ldr_j_str(d->case_id) : json_null());
+                        d->has_case_id ? decision_j_str(d->case_id)
+                                       : json_null());
     json_object_set_new(o, "batch",
                         d->has_batch ? json_integer(d->batch) : json_null());
     json_object_set_new(o, "score",
                         d->has_score ? json_integer(d->score) : json_null());
-    json_object_set_new(o, "policy_version", ldr_j_str(d->policy_version));
+    json_object_set_new(o, "policy_version", decision_j_str(d->policy_version));
     json_object_set_new(o, "cause_event_id",
-                        d->has_cause_event_id ? ldr_j_str(d->cause_event_id)
-                                              : json_null());
-    json_object_set_new(o, "cause", ldr_j_str(d->cause));
-    json_object_set_new(o, "decided_at", ldr_j_time(d->decided_at));
+                        d->has_cause_event_id
+                            ? decision_j_str(d->cause_event_id)
+                            : json_null());
+    json_object_set_new(o, "cause", decision_j_str(d->cause));
+    json_object_set_new(o, "decided_at", decision_j_time(d->decided_at));
     return o;
 }
 
@@ -71,7 +83,7 @@ json_t *ldr_decision_to_json(const ldr_decision_t *d) {
  * json_dumps(ldr_decision_to_json(d), JSON_COMPACT) (test_decision checks
  * it): keys in the same order, strings escaped as jansson escapes them. */
 
-static void ldr_w_str(ldr_buf_t *b, const char *p, size_t len) {
+static void decision_w_str(ldr_buf_t *b, const char *p, size_t len) {
     static const char hex[] = "0123456789ABCDEF";
     ldr_buf_append_byte(b, '"');
     size_t run = 0;
@@ -104,28 +116,29 @@ static void ldr_w_str(ldr_buf_t *b, const char *p, size_t len) {
     ldr_buf_append_byte(b, '"');
 }
 
-static void ldr_w_key(ldr_buf_t *b, const char *key) {
+static void decision_w_key(ldr_buf_t *b, const char *key) {
     ldr_buf_append_str(b, key);
 }
 
-static void ldr_w_s(ldr_buf_t *b, const char *key, ldr_str_t s) {
-    ldr_w_key(b, key);
-    ldr_w_str(b, s.ptr ? s.ptr : "", s.ptr ? s.len : 0);
+static void decision_w_s(ldr_buf_t *b, const char *key, ldr_str_t s) {
+    decision_w_key(b, key);
+    decision_w_str(b, s.ptr ? s.ptr : "", s.ptr ? s.len : 0);
 }
 
-static void ldr_w_time(ldr_buf_t *b, const char *key, bool has, int64_t ms) {
-    ldr_w_key(b, key);
+static void decision_w_time(ldr_buf_t *b, const char *key, bool has,
+                            int64_t ms) {
+    decision_w_key(b, key);
     if (!has) {
         ldr_buf_append(b, "null", 4);
         return;
     }
     char t[LDR_TIME_FORMAT_SIZE];
     size_t n = ldr_time_format(ms, t, sizeof(t));
-    ldr_w_str(b, t, n < sizeof(t) ? n : sizeof(t) - 1);
+    decision_w_str(b, t, n < sizeof(t) ? n : sizeof(t) - 1);
 }
 
-static void ldr_w_int(ldr_buf_t *b, const char *key, bool has, int64_t v) {
-    ldr_w_key(b, key);
+static void decision_w_int(ldr_buf_t *b, const char *key, bool has, int64_t v) {
+    decision_w_key(b, key);
     if (!has) {
         ldr_buf_append(b, "null", 4);
         return;
@@ -136,47 +149,47 @@ static void ldr_w_int(ldr_buf_t *b, const char *key, bool has, int64_t v) {
 }
 
 void ldr_decision_write_json(const ldr_decision_t *d, ldr_buf_t *b) {
-    ldr_w_s(b, "{\"decision_id\":", d->decision_id);
-    ldr_w_s(b, ",\"uscc\":", d->uscc);
-    ldr_w_s(b, ",\"enterprise_name\":", d->enterprise_name);
-    ldr_w_s(b, ",\"reporting_unit\":", d->reporting_unit);
-    ldr_w_key(b, ",\"tier\":");
+    decision_w_s(b, "{\"decision_id\":", d->decision_id);
+    decision_w_s(b, ",\"uscc\":", d->uscc);
+    decision_w_s(b, ",\"enterprise_name\":", d->enterprise_name);
+    decision_w_s(b, ",\"reporting_unit\":", d->reporting_unit);
+    decision_w_key(b, ",\"tier\":");
     if (d->has_tier) {
         const char *t = ldr_tier_name(d->tier);
-        ldr_w_str(b, t, strlen(t));
+        decision_w_str(b, t, strlen(t));
     } else {
         ldr_buf_append(b, "null", 4);
     }
-    ldr_w_key(b, ",\"decision\":");
+    decision_w_key(b, ",\"decision\":");
     const char *dt = ldr_decision_type_name(d->decision);
-    ldr_w_str(b, dt, strlen(dt));
-    ldr_w_key(b, ",\"reasons\":[");
+    decision_w_str(b, dt, strlen(dt));
+    decision_w_key(b, ",\"reasons\":[");
     for (size_t i = 0; i < d->reasons_count; i++) {
         if (i) ldr_buf_append_byte(b, ',');
-        ldr_w_str(b, d->reasons[i].ptr ? d->reasons[i].ptr : "",
-                  d->reasons[i].ptr ? d->reasons[i].len : 0);
+        decision_w_str(b, d->reasons[i].ptr ? d->reasons[i].ptr : "",
+                       d->reasons[i].ptr ? d->reasons[i].len : 0);
     }
     ldr_buf_append_byte(b, ']');
-    ldr_w_time(b, ",\"effective_at\":", true, d->effective_at);
-    ldr_w_time(b, ",\"valid_from\":", d->has_valid_from, d->valid_from);
-    ldr_w_time(b, ",\"valid_until\":", d->has_valid_until, d->valid_until);
-    ldr_w_time(b, ",\"review_deadline\":", d->has_review_deadline,
-               d->review_deadline);
-    ldr_w_time(b, ",\"ban_until\":", d->has_ban_until, d->ban_until);
+    decision_w_time(b, ",\"effective_at\":", true, d->effective_at);
+    decision_w_time(b, ",\"valid_from\":", d->has_valid_from, d->valid_from);
+    decision_w_time(b, ",\"valid_until\":", d->has_valid_until, d->valid_until);
+    decision_w_time(b, ",\"review_deadline\":", d->has_review_deadline,
+                    d->review_deadline);
+    decision_w_time(b, ",\"ban_until\":", d->has_ban_until, d->ban_until);
     if (d->has_case_id) {
-        ldr_w_s(b, ",\"case_id\":", d->case_id);
+        decision_w_s(b, ",\"case_id\":", d->case_id);
     } else {
-        ldr_w_key(b, ",\"case_id\":null");
+        decision_w_key(b, ",\"case_id\":null");
     }
-    ldr_w_int(b, ",\"batch\":", d->has_batch, d->batch);
-    ldr_w_int(b, ",\"score\":", d->has_score, d->score);
-    ldr_w_s(b, ",\"policy_version\":", d->policy_version);
+    decision_w_int(b, ",\"batch\":", d->has_batch, d->batch);
+    decision_w_int(b, ",\"score\":", d->has_score, d->score);
+    decision_w_s(b, ",\"policy_version\":", d->policy_version);
     if (d->has_cause_event_id) {
-        ldr_w_s(b, ",\"cause_event_id\":", d->cause_event_id);
+        decision_w_s(b, ",\"cause_event_id\":", d->cause_event_id);
     } else {
-        ldr_w_key(b, ",\"cause_event_id\":null");
+        decision_w_key(b, ",\"cause_event_id\":null");
     }
-    ldr_w_s(b, ",\"cause\":", d->cause);
-    ldr_w_time(b, ",\"decided_at\":", true, d->decided_at);
+    decision_w_s(b, ",\"cause\":", d->cause);
+    decision_w_time(b, ",\"decided_at\":", true, d->decided_at);
     ldr_buf_append_byte(b, '}');
 }

@@ -99,7 +99,7 @@ static const feed_kind_t feed_kinds[] = {
     {"tick", LDR_RECORD_CLOCK_TICK,
      BIT(COL_KIND) | BIT(COL_TICK_AT) | BIT(COL_SOURCE), 0},
 };
-#define FEED_KIND_COUNT (sizeof feed_kinds / sizeof feed_kinds[0])
+#define FEED_KIND_COUNT (LDR_ARRAY_SIZE(feed_kinds))
 
 static const feed_kind_t *feed_kind_of(ldr_record_kind_t kind) {
     for (size_t i = 0; i < FEED_KIND_COUNT; i++)
@@ -720,9 +720,9 @@ static bool feed_ind_text(ldr_feed_reader_t *r, ldr_indicators_t *ind,
     return feed_reject(r, fd->name, "no type");
 }
 
-/* Converts the current row (CSV cells or the JSON object) into row->rec. */
-static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
-                         ldr_feed_row_t *row) {
+/* Finds the row kind: the "kind" key of the JSON object or the kind cell. */
+static bool feed_row_kind(ldr_feed_reader_t *r, json_t *obj,
+                          const feed_kind_t **out) {
     char show[FEED_SHOW_BUF];
     ldr_str_t kind_s = {NULL, 0};
     if (obj) {
@@ -745,148 +745,215 @@ static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
             r, "kind",
             "\"%s\" is not a row kind (application, review, violation, tick)",
             feed_show(kind_s, show));
+    *out = k;
+    return true;
+}
+
+/* Rejects a JSON object with a key that is not a column of its kind. */
+static bool feed_json_keys(ldr_feed_reader_t *r, json_t *obj,
+                           const feed_kind_t *k) {
+    char show[FEED_SHOW_BUF];
+    /* Every key must be a column of the kind. Counting the kind's
+     * columns that are present (hash lookups) finds out cheaply whether
+     * any key is not one; only then are the keys searched by name. */
+    size_t present = 0;
+    for (int col = 0; col < COL_COUNT; col++)
+        if ((k->used & BIT(col)) && json_object_get(obj, feed_col_name(col)))
+            present++;
+    if (present == json_object_size(obj)) return true;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        int col = -1;
+        for (int c = 0; c < COL_COUNT && col < 0; c++)
+            if (strcmp(feed_col_name(c), key) == 0) col = c;
+        if (col < 0)
+            return feed_reject(r,
+                               feed_show((ldr_str_t){key, strlen(key)}, show),
+                               "not a column");
+        if (!(k->used & BIT(col)))
+            return feed_reject(r, key, "not a field of %s %s row",
+                               k->name[0] == 'a' ? "an" : "a", k->name);
+    }
+    return true;
+}
+
+/* Fetches column col of the row: *jv from the JSON object, or *s from the
+ * CSV cells. Sets *skip when an optional column is absent or empty. */
+static bool feed_col_source(ldr_feed_reader_t *r, json_t *obj,
+                            const feed_kind_t *k, int col, json_t **jv,
+                            ldr_str_t *s, bool *skip) {
+    const char *name = feed_col_name(col);
+    bool optional = (k->optional & BIT(col)) != 0;
+    if (obj) {
+        *jv = json_object_get(obj, name);
+        if (!*jv || json_is_null(*jv)) {
+            if (optional) return *skip = true;
+            return feed_reject(r, name, "missing");
+        }
+        return true;
+    }
+    int cell = r->col_cell[col];
+    if (cell < 0) {
+        if (optional) return *skip = true;
+        return feed_reject(r, name, "no such column in the header");
+    }
+    *s = r->cells[cell];
+    bool quoted = r->quoted[cell];
+    /* An empty honours cell is the empty set. */
+    if (s->len == 0 && !(quoted && col == COL_DETAILS) &&
+        !(col >= COL_IND0 &&
+          ldr_indicators_fields[col - COL_IND0].type == LDR_IND_HONOURS)) {
+        if (optional) return *skip = true;
+        return feed_reject(r, name, "empty cell");
+    }
+    return true;
+}
+
+/* Sets indicator column col from the JSON value jv or the cell text s. */
+static bool feed_col_indicator(ldr_feed_reader_t *r, json_t *obj,
+                               feed_fields_t *f, int col, json_t *jv,
+                               ldr_str_t s) {
+    size_t fi = (size_t)(col - COL_IND0);
+    if (!obj) return feed_ind_text(r, f->ind, fi, s);
+    char err[300];
+    if (ldr_indicators_set_json(f->ind, fi, jv, err, sizeof err)) {
+        /* "field 'NAME': reason" -> NAME, reason */
+        const char *why = strstr(err, "': ");
+        return feed_reject(r, feed_col_name(col), "%s", why ? why + 3 : err);
+    }
+    return true;
+}
+
+/* Reads a non-indicator JSON value: the batch integer straight into the
+ * record (*done), any other column as the string *s to parse like a cell. */
+static bool feed_col_json(ldr_feed_reader_t *r, feed_fields_t *f, int col,
+                          json_t *jv, ldr_str_t *s, bool *done) {
+    const char *name = feed_col_name(col);
+    if (col == COL_BATCH) {
+        if (!json_is_integer(jv))
+            return feed_reject(r, name, "expected an integer, found %s",
+                               ldr_json_type_name(jv));
+        json_int_t x = json_integer_value(jv);
+        if (x < INT32_MIN || x > INT32_MAX)
+            return feed_reject(r, name, "%lld does not fit in an int",
+                               (long long)x);
+        *f->batch = (int32_t)x;
+        return *done = true;
+    }
+    if (!json_is_string(jv))
+        return feed_reject(r, name, "expected a string, found %s",
+                           ldr_json_type_name(jv));
+    s->ptr = json_string_value(jv);
+    s->len = json_string_length(jv);
+    return true;
+}
+
+/* Parses the text s of non-indicator column col into the record. */
+static bool feed_col_text(ldr_feed_reader_t *r, feed_fields_t *f, int col,
+                          ldr_str_t s) {
+    const char *name = feed_col_name(col);
+    ldr_str_t *sf = feed_str_field(f, col);
+    if (sf) {
+        if (col == COL_DETAILS) {
+            /* The validator has no rule for details, but Avro strings
+             * are UTF-8 and the feed is UTF-8. */
+            size_t ok = ldr_utf8_valid_prefix(s.ptr, s.len);
+            if (ok != s.len)
+                return feed_reject(r, name, "invalid UTF-8 at offset %zu", ok);
+            *f->has_details = true;
+        }
+        *sf = s;
+        return true;
+    }
+    int e;
+    int64_t x;
+    switch (col) {
+    case COL_TIER:
+        if (!feed_enum(r, name, s, ldr_tier_parse, n_tier, LDR_TIER__COUNT,
+                       "Tier", &e))
+            return false;
+        *f->tier = (ldr_tier_t)e;
+        break;
+    case COL_BATCH:
+        if (!feed_int(r, name, s, INT32_MIN, INT32_MAX, &x)) return false;
+        *f->batch = (int32_t)x;
+        break;
+    case COL_OCCURRED_AT:
+        if (!feed_time(r, name, s, f->occurred_at)) return false;
+        break;
+    case COL_TICK_AT:
+        if (!feed_time(r, name, s, f->tick_at)) return false;
+        break;
+    case COL_VIOLATION_KIND:
+        if (!feed_enum(r, name, s, ldr_violation_kind_parse, n_vk,
+                       LDR_VIOLATION__COUNT, "ViolationKind", &e))
+            return false;
+        *f->violation_kind = (ldr_violation_kind_t)e;
+        break;
+    case COL_STATUS:
+        if (!feed_enum(r, name, s, ldr_case_status_parse, n_cs, LDR_CASE__COUNT,
+                       "CaseStatus", &e))
+            return false;
+        *f->status = (ldr_case_status_t)e;
+        break;
+    }
+    return true;
+}
+
+/* Converts column col of the current row into the record. */
+static bool feed_col(ldr_feed_reader_t *r, json_t *obj, const feed_kind_t *k,
+                     feed_fields_t *f, int col) {
+    json_t *jv = NULL;
+    ldr_str_t s = {"", 0};
+    bool skip = false;
+    if (!feed_col_source(r, obj, k, col, &jv, &s, &skip)) return false;
+    if (skip) return true;
+    if (col >= COL_IND0) return feed_col_indicator(r, obj, f, col, jv, s);
+    if (obj) {
+        bool done = false;
+        if (!feed_col_json(r, f, col, jv, &s, &done)) return false;
+        if (done) return true;
+    }
+    return feed_col_text(r, f, col, s);
+}
+
+/* Runs the validator on the converted record, naming the feed's column in
+ * the rejection. */
+static bool feed_validate(ldr_feed_reader_t *r, const feed_kind_t *k,
+                          const ldr_feed_row_t *row) {
+    char err[FEED_REASON_SZ];
+    if (!ldr_validate_record(r->o.validator, &row->rec, r->o.now_ms,
+                             r->o.now_ms, err, sizeof err))
+        return true;
+    const char *colon = strstr(err, ": ");
+    if (!colon) return feed_reject(r, "row", "%s", err);
+    char fld[80];
+    size_t fl = (size_t)(colon - err);
+    if (fl >= sizeof fld) fl = sizeof fld - 1;
+    memcpy(fld, err, fl);
+    fld[fl] = '\0';
+    /* The contract's ViolationReported.kind is violation_kind in the
+     * feed. */
+    if (k->kind == LDR_RECORD_VIOLATION && strcmp(fld, "kind") == 0)
+        snprintf(fld, sizeof fld, "violation_kind");
+    return feed_reject(r, fld, "%s", colon + 2);
+}
+
+/* Converts the current row (CSV cells or the JSON object) into row->rec. */
+static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
+                         ldr_feed_row_t *row) {
+    const feed_kind_t *k = NULL;
+    if (!feed_row_kind(r, obj, &k)) return false;
 
     memset(&row->rec, 0, sizeof row->rec);
     row->rec.kind = k->kind;
     feed_fields_t f;
     feed_fields(&row->rec, &f);
 
-    if (obj) {
-        /* Every key must be a column of the kind. Counting the kind's
-         * columns that are present (hash lookups) finds out cheaply whether
-         * any key is not one; only then are the keys searched by name. */
-        size_t present = 0;
-        for (int col = 0; col < COL_COUNT; col++)
-            if ((k->used & BIT(col)) &&
-                json_object_get(obj, feed_col_name(col)))
-                present++;
-        if (present != json_object_size(obj)) {
-            const char *key;
-            json_t *v;
-            json_object_foreach(obj, key, v) {
-                int col = -1;
-                for (int c = 0; c < COL_COUNT && col < 0; c++)
-                    if (strcmp(feed_col_name(c), key) == 0) col = c;
-                if (col < 0)
-                    return feed_reject(
-                        r, feed_show((ldr_str_t){key, strlen(key)}, show),
-                        "not a column");
-                if (!(k->used & BIT(col)))
-                    return feed_reject(r, key, "not a field of %s %s row",
-                                       k->name[0] == 'a' ? "an" : "a", k->name);
-            }
-        }
-    }
-
-    for (int col = 1; col < COL_COUNT; col++) {
-        if (!(k->used & BIT(col))) continue;
-        const char *name = feed_col_name(col);
-        bool optional = (k->optional & BIT(col)) != 0;
-        json_t *jv = NULL;
-        ldr_str_t s = {"", 0};
-        bool quoted = false;
-        if (obj) {
-            jv = json_object_get(obj, name);
-            if (!jv || json_is_null(jv)) {
-                if (optional) continue;
-                return feed_reject(r, name, "missing");
-            }
-        } else {
-            int cell = r->col_cell[col];
-            if (cell < 0) {
-                if (optional) continue;
-                return feed_reject(r, name, "no such column in the header");
-            }
-            s = r->cells[cell];
-            quoted = r->quoted[cell];
-            /* An empty honours cell is the empty set. */
-            if (s.len == 0 && !(quoted && col == COL_DETAILS) &&
-                !(col >= COL_IND0 &&
-                  ldr_indicators_fields[col - COL_IND0].type ==
-                      LDR_IND_HONOURS)) {
-                if (optional) continue;
-                return feed_reject(r, name, "empty cell");
-            }
-        }
-        if (col >= COL_IND0) {
-            size_t fi = (size_t)(col - COL_IND0);
-            if (!obj) {
-                if (!feed_ind_text(r, f.ind, fi, s)) return false;
-                continue;
-            }
-            char err[300];
-            if (ldr_indicators_set_json(f.ind, fi, jv, err, sizeof err)) {
-                /* "field 'NAME': reason" -> NAME, reason */
-                const char *why = strstr(err, "': ");
-                return feed_reject(r, name, "%s", why ? why + 3 : err);
-            }
-            continue;
-        }
-        if (obj) {
-            if (col == COL_BATCH) {
-                if (!json_is_integer(jv))
-                    return feed_reject(r, name, "expected an integer, found %s",
-                                       ldr_json_type_name(jv));
-                json_int_t x = json_integer_value(jv);
-                if (x < INT32_MIN || x > INT32_MAX)
-                    return feed_reject(r, name, "%lld does not fit in an int",
-                                       (long long)x);
-                *f.batch = (int32_t)x;
-                continue;
-            }
-            if (!json_is_string(jv))
-                return feed_reject(r, name, "expected a string, found %s",
-                                   ldr_json_type_name(jv));
-            s.ptr = json_string_value(jv);
-            s.len = json_string_length(jv);
-        }
-        ldr_str_t *sf = feed_str_field(&f, col);
-        if (sf) {
-            if (col == COL_DETAILS) {
-                /* The validator has no rule for details, but Avro strings
-                 * are UTF-8 and the feed is UTF-8. */
-                size_t ok = ldr_utf8_valid_prefix(s.ptr, s.len);
-                if (ok != s.len)
-                    return feed_reject(r, name, "invalid UTF-8 at offset %zu",
-                                       ok);
-                *f.has_details = true;
-            }
-            *sf = s;
-            continue;
-        }
-        int e;
-        int64_t x;
-        switch (col) {
-        case COL_TIER:
-            if (!feed_enum(r, name, s, ldr_tier_parse, n_tier, LDR_TIER__COUNT,
-                           "Tier", &e))
-                return false;
-            *f.tier = (ldr_tier_t)e;
-            break;
-        case COL_BATCH:
-            if (!feed_int(r, name, s, INT32_MIN, INT32_MAX, &x)) return false;
-            *f.batch = (int32_t)x;
-            break;
-        case COL_OCCURRED_AT:
-            if (!feed_time(r, name, s, f.occurred_at)) return false;
-            break;
-        case COL_TICK_AT:
-            if (!feed_time(r, name, s, f.tick_at)) return false;
-            break;
-        case COL_VIOLATION_KIND:
-            if (!feed_enum(r, name, s, ldr_violation_kind_parse, n_vk,
-                           LDR_VIOLATION__COUNT, "ViolationKind", &e))
-                return false;
-            *f.violation_kind = (ldr_violation_kind_t)e;
-            break;
-        case COL_STATUS:
-            if (!feed_enum(r, name, s, ldr_case_status_parse, n_cs,
-                           LDR_CASE__COUNT, "CaseStatus", &e))
-                return false;
-            *f.status = (ldr_case_status_t)e;
-            break;
-        }
-    }
+    if (obj && !feed_json_keys(r, obj, k)) return false;
+    for (int col = 1; col < COL_COUNT; col++)
+        if ((k->used & BIT(col)) && !feed_col(r, obj, k, &f, col)) return false;
 
     if (!obj) /* cells of other kinds' columns must be empty */
         for (size_t i = 0; i < r->ncols; i++) {
@@ -898,24 +965,7 @@ static bool feed_convert(ldr_feed_reader_t *r, json_t *obj,
         }
 
     row->time = ldr_feed_record_time(&row->rec);
-    if (r->o.validator) {
-        char err[FEED_REASON_SZ];
-        if (ldr_validate_record(r->o.validator, &row->rec, r->o.now_ms,
-                                r->o.now_ms, err, sizeof err)) {
-            const char *colon = strstr(err, ": ");
-            if (!colon) return feed_reject(r, "row", "%s", err);
-            char fld[80];
-            size_t fl = (size_t)(colon - err);
-            if (fl >= sizeof fld) fl = sizeof fld - 1;
-            memcpy(fld, err, fl);
-            fld[fl] = '\0';
-            /* The contract's ViolationReported.kind is violation_kind in the
-             * feed. */
-            if (k->kind == LDR_RECORD_VIOLATION && strcmp(fld, "kind") == 0)
-                snprintf(fld, sizeof fld, "violation_kind");
-            return feed_reject(r, fld, "%s", colon + 2);
-        }
-    }
+    if (r->o.validator) return feed_validate(r, k, row);
     return true;
 }
 

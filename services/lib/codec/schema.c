@@ -62,13 +62,13 @@ void ldr_schema__avro_error(char *errstr, size_t errstr_size,
 static const char *const ldr_avro_primitives[] = {
     "null", "boolean", "int", "long", "float", "double", "bytes", "string"};
 
-static int ldr_is_primitive(const char *s) {
-    for (size_t i = 0; i < sizeof(ldr_avro_primitives) / sizeof(char *); i++)
+static int schema_is_primitive(const char *s) {
+    for (size_t i = 0; i < LDR_ARRAY_SIZE(ldr_avro_primitives); i++)
         if (strcmp(s, ldr_avro_primitives[i]) == 0) return 1;
     return 0;
 }
 
-static int ldr_valid_name(const char *s) {
+static int schema_valid_name(const char *s) {
     /* A full name: dot-separated parts of [A-Za-z_][A-Za-z0-9_]*. */
     int start = 1;
     if (!*s) return 0;
@@ -90,7 +90,7 @@ static int ldr_valid_name(const char *s) {
 
 /* Full name of a named type: a dotted name is already full; otherwise the
  * type's own namespace attribute, or else the enclosing one, applies. */
-static void ldr_fullname(const char *name, const char *ns, ldr_buf_t *out) {
+static void schema_fullname(const char *name, const char *ns, ldr_buf_t *out) {
     ldr_buf_reset(out);
     if (!strchr(name, '.') && ns && *ns) {
         ldr_buf_append_str(out, ns);
@@ -99,12 +99,13 @@ static void ldr_fullname(const char *name, const char *ns, ldr_buf_t *out) {
     ldr_buf_append_str(out, name);
 }
 
-static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
-                         ldr_buf_t *out, int depth, char *errstr, size_t n);
+static ldr_err_t schema_pcf(json_t *node, const char *ns, json_t *defined,
+                            ldr_buf_t *out, int depth, char *errstr, size_t n);
 
-static ldr_err_t ldr_pcf_named(json_t *node, const char *type, const char *ns,
-                               json_t *defined, ldr_buf_t *out, int depth,
-                               char *errstr, size_t n) {
+static ldr_err_t schema_pcf_named(json_t *node, const char *type,
+                                  const char *ns, json_t *defined,
+                                  ldr_buf_t *out, int depth, char *errstr,
+                                  size_t n) {
     json_t *jname = json_object_get(node, "name");
     if (!json_is_string(jname))
         return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
@@ -117,9 +118,9 @@ static ldr_err_t ldr_pcf_named(json_t *node, const char *type, const char *ns,
     const char *own_ns = json_is_string(jns) ? json_string_value(jns) : ns;
     ldr_buf_t full;
     ldr_buf_init(&full);
-    ldr_fullname(json_string_value(jname), own_ns, &full);
+    schema_fullname(json_string_value(jname), own_ns, &full);
     ldr_err_t err = LDR_OK;
-    if (!ldr_valid_name(full.data)) {
+    if (!schema_valid_name(full.data)) {
         err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "invalid name \"%s\"",
                           full.data);
         goto out;
@@ -163,8 +164,8 @@ static ldr_err_t ldr_pcf_named(json_t *node, const char *type, const char *ns,
                 if (i) ldr_buf_append_byte(out, ',');
                 ldr_buf_printf(out, "{\"name\":\"%s\",\"type\":",
                                json_string_value(fname));
-                err = ldr_pcf(ftype, inner_ns, defined, out, depth + 1, errstr,
-                              n);
+                err = schema_pcf(ftype, inner_ns, defined, out, depth + 1,
+                                 errstr, n);
                 if (err) break;
                 ldr_buf_append_byte(out, '}');
             }
@@ -181,7 +182,7 @@ static ldr_err_t ldr_pcf_named(json_t *node, const char *type, const char *ns,
             json_t *s;
             json_array_foreach(syms, i, s) {
                 if (!json_is_string(s) ||
-                    !ldr_valid_name(json_string_value(s))) {
+                    !schema_valid_name(json_string_value(s))) {
                     err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                                       "%s: symbol %zu is not a valid name",
                                       full.data, i);
@@ -210,22 +211,22 @@ out:
     return err;
 }
 
-static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
-                         ldr_buf_t *out, int depth, char *errstr, size_t n) {
+static ldr_err_t schema_pcf(json_t *node, const char *ns, json_t *defined,
+                            ldr_buf_t *out, int depth, char *errstr, size_t n) {
     if (depth > LDR_SCHEMA_MAX_DEPTH)
         return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                            "schema nests deeper than %d levels",
                            LDR_SCHEMA_MAX_DEPTH);
     if (json_is_string(node)) {
         const char *s = json_string_value(node);
-        if (ldr_is_primitive(s)) {
+        if (schema_is_primitive(s)) {
             ldr_buf_printf(out, "\"%s\"", s);
             return LDR_OK;
         }
         /* A reference to a named type defined earlier. */
         ldr_buf_t full;
         ldr_buf_init(&full);
-        ldr_fullname(s, ns, &full);
+        schema_fullname(s, ns, &full);
         ldr_err_t err = LDR_OK;
         if (!json_object_get(defined, full.data))
             err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "unknown type \"%s\"",
@@ -241,7 +242,8 @@ static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
         json_t *b;
         json_array_foreach(node, i, b) {
             if (i) ldr_buf_append_byte(out, ',');
-            ldr_err_t err = ldr_pcf(b, ns, defined, out, depth + 1, errstr, n);
+            ldr_err_t err =
+                schema_pcf(b, ns, defined, out, depth + 1, errstr, n);
             if (err) return err;
         }
         ldr_buf_append_byte(out, ']');
@@ -255,14 +257,14 @@ static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
         return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                            "a schema object needs a string \"type\"");
     const char *type = json_string_value(jtype);
-    if (ldr_is_primitive(type)) {
+    if (schema_is_primitive(type)) {
         /* Attributes such as logicalType do not change parsing. */
         ldr_buf_printf(out, "\"%s\"", type);
         return LDR_OK;
     }
     if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0 ||
         strcmp(type, "enum") == 0 || strcmp(type, "fixed") == 0)
-        return ldr_pcf_named(node, type, ns, defined, out, depth, errstr, n);
+        return schema_pcf_named(node, type, ns, defined, out, depth, errstr, n);
     if (strcmp(type, "array") == 0 || strcmp(type, "map") == 0) {
         int is_array = type[0] == 'a';
         json_t *inner = json_object_get(node, is_array ? "items" : "values");
@@ -271,24 +273,25 @@ static ldr_err_t ldr_pcf(json_t *node, const char *ns, json_t *defined,
                                type, is_array ? "items" : "values");
         ldr_buf_printf(out, "{\"type\":\"%s\",\"%s\":", type,
                        is_array ? "items" : "values");
-        ldr_err_t err = ldr_pcf(inner, ns, defined, out, depth + 1, errstr, n);
+        ldr_err_t err =
+            schema_pcf(inner, ns, defined, out, depth + 1, errstr, n);
         if (err) return err;
         ldr_buf_append_byte(out, '}');
         return LDR_OK;
     }
     /* A bare reference written as {"type": "Name"}. */
     json_t *as_ref = json_string(type);
-    ldr_err_t err = ldr_pcf(as_ref, ns, defined, out, depth + 1, errstr, n);
+    ldr_err_t err = schema_pcf(as_ref, ns, defined, out, depth + 1, errstr, n);
     json_decref(as_ref);
     return err;
 }
 
-static ldr_err_t ldr_pcf_json(json_t *root, char **out, char *errstr,
-                              size_t n) {
+static ldr_err_t schema_pcf_json(json_t *root, char **out, char *errstr,
+                                 size_t n) {
     ldr_buf_t b;
     ldr_buf_init(&b);
     json_t *defined = json_object();
-    ldr_err_t err = ldr_pcf(root, "", defined, &b, 0, errstr, n);
+    ldr_err_t err = schema_pcf(root, "", defined, &b, 0, errstr, n);
     json_decref(defined);
     if (err) {
         ldr_buf_fini(&b);
@@ -307,14 +310,14 @@ ldr_err_t ldr_schema_canonical_form(const char *json_text, size_t len,
         return ldr_err_set(errstr, errstr_size, LDR_ERR_SCHEMA,
                            "schema is not JSON: line %d: %s", jerr.line,
                            jerr.text);
-    ldr_err_t err = ldr_pcf_json(root, out, errstr, errstr_size);
+    ldr_err_t err = schema_pcf_json(root, out, errstr, errstr_size);
     json_decref(root);
     return err;
 }
 
 /* ---- The registry ---------------------------------------------------- */
 
-static void ldr_schema_free(ldr_schema_t *s) {
+static void schema_free(ldr_schema_t *s) {
     if (!s) return;
     if (s->avro) avro_schema_decref(s->avro);
     json_decref(s->json);
@@ -326,9 +329,9 @@ static void ldr_schema_free(ldr_schema_t *s) {
 }
 
 /* Parses one schema text completely; the result is not yet registered. */
-static ldr_err_t ldr_schema_parse(int32_t id, const char *text, size_t len,
-                                  const char *origin, ldr_schema_t **out,
-                                  char *errstr, size_t n) {
+static ldr_err_t schema_parse(int32_t id, const char *text, size_t len,
+                              const char *origin, ldr_schema_t **out,
+                              char *errstr, size_t n) {
     char why[512];
     if (len > LDR_SCHEMA_MAX_TEXT)
         return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
@@ -345,7 +348,7 @@ static ldr_err_t ldr_schema_parse(int32_t id, const char *text, size_t len,
                     origin, jerr.line, jerr.text);
         goto fail;
     }
-    if (ldr_pcf_json(s->json, &s->canonical, why, sizeof(why))) {
+    if (schema_pcf_json(s->json, &s->canonical, why, sizeof(why))) {
         ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s: %s", origin, why);
         goto fail;
     }
@@ -361,7 +364,7 @@ static ldr_err_t ldr_schema_parse(int32_t id, const char *text, size_t len,
         const char *ns = avro_schema_namespace(s->avro);
         ldr_buf_t full;
         ldr_buf_init(&full);
-        ldr_fullname(name, ns, &full);
+        schema_fullname(name, ns, &full);
         s->fullname = ldr_buf_steal(&full);
     } else {
         s->fullname = ldr_strdup(name ? name : "?");
@@ -372,11 +375,11 @@ static ldr_err_t ldr_schema_parse(int32_t id, const char *text, size_t len,
     *out = s;
     return LDR_OK;
 fail:
-    ldr_schema_free(s);
+    schema_free(s);
     return LDR_ERR_SCHEMA;
 }
 
-static void ldr_schemas_push(ldr_schemas_t *r, ldr_schema_t *s) {
+static void schema_schemas_push(ldr_schemas_t *r, ldr_schema_t *s) {
     if (r->count == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 8;
         r->v = ldr_realloc(r->v, r->cap * sizeof(*r->v));
@@ -385,8 +388,8 @@ static void ldr_schemas_push(ldr_schemas_t *r, ldr_schema_t *s) {
     r->v[r->count++] = s;
 }
 
-static const ldr_schema_t *ldr_schemas_find_id(const ldr_schemas_t *r,
-                                               int32_t id) {
+static const ldr_schema_t *schema_schemas_find_id(const ldr_schemas_t *r,
+                                                  int32_t id) {
     for (size_t i = 0; i < r->count; i++)
         if (r->v[i]->id == id) return r->v[i];
     return NULL;
@@ -395,20 +398,20 @@ static const ldr_schema_t *ldr_schemas_find_id(const ldr_schemas_t *r,
 ldr_err_t ldr_schemas_add(ldr_schemas_t *r, int32_t id, const char *json_text,
                           size_t len, const char *origin,
                           const ldr_schema_t **out, char *errstr, size_t n) {
-    if (ldr_schemas_find_id(r, id))
+    if (schema_schemas_find_id(r, id))
         return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                            "%s: schema id %d is already registered", origin,
                            (int)id);
     ldr_schema_t *s;
-    ldr_err_t err = ldr_schema_parse(id, json_text, len, origin, &s, errstr, n);
+    ldr_err_t err = schema_parse(id, json_text, len, origin, &s, errstr, n);
     if (err) return err;
-    ldr_schemas_push(r, s);
+    schema_schemas_push(r, s);
     if (out) *out = s;
     return LDR_OK;
 }
 
-static char *ldr_read_file(const char *path, size_t *len, char *errstr,
-                           size_t n) {
+static char *schema_read_file(const char *path, size_t *len, char *errstr,
+                              size_t n) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         ldr_err_set(errstr, n, LDR_ERR_IO, "%s: %s", path, strerror(errno));
@@ -434,7 +437,7 @@ static char *ldr_read_file(const char *path, size_t *len, char *errstr,
     return ldr_buf_steal(&b);
 }
 
-static int ldr_parse_id(const char *s, int32_t *out) {
+static int schema_parse_id(const char *s, int32_t *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -443,7 +446,7 @@ static int ldr_parse_id(const char *s, int32_t *out) {
     return 0;
 }
 
-static int ldr_safe_relpath(const char *p) {
+static int schema_safe_relpath(const char *p) {
     return *p && p[0] != '/' && !strstr(p, "..");
 }
 
@@ -474,13 +477,14 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
     json_t *val;
     json_object_foreach(ids, key, val) {
         int32_t id;
-        if (ldr_parse_id(key, &id)) {
+        if (schema_parse_id(key, &id)) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                         "%s: ids: \"%s\" is not a schema id (1..2^31-1)", path,
                         key);
             goto fail;
         }
-        if (!json_is_string(val) || !ldr_safe_relpath(json_string_value(val))) {
+        if (!json_is_string(val) ||
+            !schema_safe_relpath(json_string_value(val))) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
                         "%s: ids.%s: not a relative path inside %s", path, key,
                         dir);
@@ -489,7 +493,7 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
         char file[4096];
         snprintf(file, sizeof(file), "%s/%s", dir, json_string_value(val));
         size_t len;
-        char *text = ldr_read_file(file, &len, why, sizeof(why));
+        char *text = schema_read_file(file, &len, why, sizeof(why));
         if (!text) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s: ids.%s: %s", path, key,
                         why);
@@ -538,7 +542,7 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
         json_t *jid = json_object_get(current, name);
         const ldr_schema_t *s =
             json_is_integer(jid)
-                ? ldr_schemas_find_id(r, (int32_t)json_integer_value(jid))
+                ? schema_schemas_find_id(r, (int32_t)json_integer_value(jid))
                 : NULL;
         if (!s || (int)s->kind != k) {
             ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
@@ -560,7 +564,7 @@ fail:
 void ldr_schemas_destroy(ldr_schemas_t *r) {
     if (!r) return;
     for (size_t i = 0; i < r->count; i++)
-        ldr_schema_free(r->v[i]);
+        schema_free(r->v[i]);
     free(r->v);
     free(r);
 }
@@ -573,7 +577,7 @@ void ldr_schemas_set_fetcher(ldr_schemas_t *r, ldr_schema_fetch_fn fn,
 
 ldr_err_t ldr_schemas_by_id(ldr_schemas_t *r, int32_t id,
                             const ldr_schema_t **out, char *errstr, size_t n) {
-    const ldr_schema_t *s = ldr_schemas_find_id(r, id);
+    const ldr_schema_t *s = schema_schemas_find_id(r, id);
     if (s) {
         *out = s;
         return LDR_OK;

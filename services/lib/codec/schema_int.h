@@ -1,4 +1,10 @@
-/* schema_int.h -- ldr_schema internals shared by schema.c and codec.c only. */
+/* schema_int.h -- ldr_schema internals shared by schema.c and codec.c only.
+ *
+ * DESIGN: the schema registry and the codec need the same parsed schema (its
+ * Avro-C form, canonical text and fingerprint), but nothing outside the
+ * codec layer should depend on its layout, so the struct lives in this
+ * private header next to the two files and the public schema.h keeps it
+ * opaque. */
 #ifndef LADDER_SCHEMA_INT_H
 #define LADDER_SCHEMA_INT_H
 

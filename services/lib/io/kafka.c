@@ -8,6 +8,7 @@
  * so "delivered == produced" stays the one test of success. */
 #include "ladder/kafka.h"
 
+#include "ladder/clock.h"
 #include "ladder/alloc.h"
 #include "ladder/log.h"
 
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct ldr_kafka_producer {
     rd_kafka_t *rk;
@@ -193,12 +193,6 @@ fail:
     return NULL;
 }
 
-static int64_t kafka_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
                                              const char *topic, int timeout_ms,
                                              char *errstr, size_t n) {
@@ -240,10 +234,10 @@ ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
      * Metadata for a topic that is still being created has no partitions:
      * ask again until the deadline. */
     kafka_new_error = LDR_ERR_TRANSIENT;
-    int64_t deadline = kafka_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    int64_t deadline = ldr_clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
-        int64_t left = deadline - kafka_now_ms();
+        int64_t left = deadline - ldr_clock_mono_ms();
         rd_kafka_resp_err_t kerr = rd_kafka_metadata(
             p->rk, 0, p->rkt, &md, (int)(left > 0 ? left : 1));
         if (!kerr && md->topic_cnt == 1 && !md->topics[0].err &&
@@ -259,7 +253,8 @@ ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
                 kafka_new_error = LDR_ERR_CONFIG;
         }
         if (md) rd_kafka_metadata_destroy(md);
-        if (kafka_now_ms() >= deadline || kafka_new_error == LDR_ERR_CONFIG) {
+        if (ldr_clock_mono_ms() >= deadline ||
+            kafka_new_error == LDR_ERR_CONFIG) {
             ldr_err_set(
                 errstr, n, kafka_new_error,
                 "kafka: no partitions of topic %s from %s within %d ms (%s): "
@@ -269,8 +264,7 @@ ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
             ldr_kafka_producer_destroy(p);
             return NULL;
         }
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        ldr_clock_sleep_ms(100);
     }
     kafka_new_error = LDR_OK;
     return p;

@@ -1,4 +1,11 @@
-/* policy_files.c -- the policy directory, read from disk (policy_files.h). */
+/* policy_files.c -- the policy directory, read from disk (policy_files.h).
+ *
+ * DESIGN: the model parses policies from buffers and never touches a file,
+ * so reading them lives here at the edge. A directory's *.json files are
+ * loaded in sorted name order, so the same directory always gives the same
+ * policy set whatever order readdir() returns, and one bad file fails the
+ * whole load with its name in errstr rather than running with part of the
+ * policy. */
 #include "ladder/policy_files.h"
 
 #include <dirent.h>

@@ -1,4 +1,11 @@
-/* redis.c -- see redis.h. */
+/* redis.c -- Redis URLs and connections (redis.h).
+ *
+ * DESIGN: every Redis client in ladder connects through ldr_redis_connect(),
+ * so the URL syntax, the password, the database number and the timeouts mean
+ * the same thing in the worker, the API and the tools. hiredis errors are
+ * translated here into ldr_err_t with the host and port in errstr, and a
+ * connection or command that fails is a transient error, because Redis coming
+ * back is the expected way out of it. */
 #include "ladder/redis.h"
 
 #include <errno.h>
@@ -6,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ldr_parse_uint(const char *s, size_t len, long max, long *out) {
+static int redis_parse_uint(const char *s, size_t len, long max, long *out) {
     if (len == 0 || len > 9) return -1;
     long v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -51,15 +58,15 @@ ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
     memcpy(u.host, p, (size_t)(hend - p));
     long v;
     if (colon) {
-        if (ldr_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535,
-                           &v) ||
+        if (redis_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535,
+                             &v) ||
             v == 0)
             return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
                                "redis.url '%s': port is not 1..65535", url);
         u.port = (int)v;
     }
     if (slash && slash[1]) {
-        if (ldr_parse_uint(slash + 1, strlen(slash + 1), 1000000, &v))
+        if (redis_parse_uint(slash + 1, strlen(slash + 1), 1000000, &v))
             return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
                                "redis.url '%s': database is not a number", url);
         u.db = (int)v;
@@ -68,8 +75,8 @@ ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
     return LDR_OK;
 }
 
-static ldr_err_t ldr_redis_ok(redisContext *c, redisReply *r, const char *what,
-                              char *errstr, size_t n) {
+static ldr_err_t redis_ok(redisContext *c, redisReply *r, const char *what,
+                          char *errstr, size_t n) {
     ldr_err_t err = LDR_OK;
     if (!r)
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
@@ -99,12 +106,11 @@ ldr_err_t ldr_redis_connect(const char *url, const char *password,
     redisSetTimeout(c, tv);
     const char *pw = password && *password ? password : u.password;
     if (*pw)
-        err =
-            ldr_redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
+        err = redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
     if (!err && u.db)
-        err = ldr_redis_ok(c, redisCommand(c, "SELECT %d", u.db), "SELECT",
-                           errstr, n);
-    if (!err) err = ldr_redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
+        err = redis_ok(c, redisCommand(c, "SELECT %d", u.db), "SELECT", errstr,
+                       n);
+    if (!err) err = redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
     if (err) {
         redisFree(c);
         return err;

@@ -1,4 +1,11 @@
-/* store.c -- see store.h for the design and the key layout. */
+/* store.c -- see store.h for the design and the key layout.
+ *
+ * DESIGN: a batch's states, timers, counters, outbox and notices are written
+ * by one call of the ladder_step Redis function, so they commit together or
+ * not at all, and the fencing epoch checked by that function refuses a write
+ * from a worker that lost its partition. The command is sent without waiting
+ * for its reply, so Redis runs it while the worker prepares the next
+ * partition's batch. */
 #include "ladder/store.h"
 
 #include "ladder/alloc.h"
@@ -38,14 +45,14 @@ struct ldr_store {
     ldr_buf_t json; /* a notice's text */
 };
 
-static void ldr_args_reset(ldr_args_t *a) {
+static void store_args_reset(ldr_args_t *a) {
     ldr_buf_reset(&a->data);
     ldr_buf_append(&a->data, "                        ", LDR_ARGS_HEAD);
     a->count = 0;
 }
 
 /* Writes @p v in decimal at @p out; returns the length (at most 20). */
-static size_t ldr_u64_digits(char *out, uint64_t v) {
+static size_t store_u64_digits(char *out, uint64_t v) {
     char tmp[20];
     size_t n = 0;
     do {
@@ -57,17 +64,17 @@ static size_t ldr_u64_digits(char *out, uint64_t v) {
     return n;
 }
 
-static size_t ldr_i64_digits(char *out, int64_t v) {
-    if (v >= 0) return ldr_u64_digits(out, (uint64_t)v);
+static size_t store_i64_digits(char *out, int64_t v) {
+    if (v >= 0) return store_u64_digits(out, (uint64_t)v);
     out[0] = '-';
-    return 1 + ldr_u64_digits(out + 1, 0 - (uint64_t)v);
+    return 1 + store_u64_digits(out + 1, 0 - (uint64_t)v);
 }
 
-static void ldr_args_add(ldr_args_t *a, const void *p, size_t n) {
+static void store_args_add(ldr_args_t *a, const void *p, size_t n) {
     char hdr[32];
     size_t h = 0;
     hdr[h++] = '$';
-    h += ldr_u64_digits(hdr + h, n);
+    h += store_u64_digits(hdr + h, n);
     hdr[h++] = '\r';
     hdr[h++] = '\n';
     ldr_buf_reserve(&a->data, h + n + 2);
@@ -77,23 +84,23 @@ static void ldr_args_add(ldr_args_t *a, const void *p, size_t n) {
     a->count++;
 }
 
-static void ldr_args_str(ldr_args_t *a, const char *s) {
-    ldr_args_add(a, s, strlen(s));
+static void store_args_str(ldr_args_t *a, const char *s) {
+    store_args_add(a, s, strlen(s));
 }
 
-static void ldr_args_i64(ldr_args_t *a, int64_t v) {
+static void store_args_i64(ldr_args_t *a, int64_t v) {
     char tmp[24];
-    ldr_args_add(a, tmp, ldr_i64_digits(tmp, v));
+    store_args_add(a, tmp, store_i64_digits(tmp, v));
 }
 
 /* Reserves a count to fill in later (known only after its list); returns
  * where its digits are. */
-static size_t ldr_args_placeholder(ldr_args_t *a) {
-    ldr_args_add(a, "0000000000", LDR_ARGS_SLOT);
+static size_t store_args_placeholder(ldr_args_t *a) {
+    store_args_add(a, "0000000000", LDR_ARGS_SLOT);
     return a->data.len - 2 - LDR_ARGS_SLOT;
 }
 
-static void ldr_args_fill(ldr_args_t *a, size_t slot, int64_t v) {
+static void store_args_fill(ldr_args_t *a, size_t slot, int64_t v) {
     char *d = a->data.data + slot;
     for (int i = LDR_ARGS_SLOT - 1; i >= 0; i--) {
         d[i] = (char)('0' + v % 10);
@@ -101,7 +108,7 @@ static void ldr_args_fill(ldr_args_t *a, size_t slot, int64_t v) {
     }
 }
 
-static void ldr_args_fini(ldr_args_t *a) {
+static void store_args_fini(ldr_args_t *a) {
     ldr_buf_fini(&a->data);
 }
 
@@ -109,8 +116,8 @@ static void ldr_args_fini(ldr_args_t *a) {
 
 /* Any failure of the connection itself leaves it dead (hiredis 0.14):
  * calls fail with LDR_ERR_TRANSIENT until ldr_store_reconnect(). */
-static ldr_err_t ldr_store_fail(ldr_store_t *s, redisReply *r, const char *what,
-                                char *errstr, size_t n) {
+static ldr_err_t store_fail(ldr_store_t *s, redisReply *r, const char *what,
+                            char *errstr, size_t n) {
     ldr_err_t err;
     if (!r) {
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
@@ -128,12 +135,12 @@ static ldr_err_t ldr_store_fail(ldr_store_t *s, redisReply *r, const char *what,
 }
 
 /* Puts the command built in @p a into the connection's output buffer. */
-static int ldr_store_append(ldr_store_t *s, ldr_args_t *a) {
+static int store_append(ldr_store_t *s, ldr_args_t *a) {
     if (!s->c) return REDIS_ERR;
     char hdr[LDR_ARGS_HEAD];
     size_t h = 0;
     hdr[h++] = '*';
-    h += ldr_u64_digits(hdr + h, a->count);
+    h += store_u64_digits(hdr + h, a->count);
     hdr[h++] = '\r';
     hdr[h++] = '\n';
     char *start = a->data.data + LDR_ARGS_HEAD - h;
@@ -142,9 +149,9 @@ static int ldr_store_append(ldr_store_t *s, ldr_args_t *a) {
                                        a->data.len - (LDR_ARGS_HEAD - h));
 }
 
-static redisReply *ldr_store_cmd(ldr_store_t *s, ldr_args_t *a) {
+static redisReply *store_cmd(ldr_store_t *s, ldr_args_t *a) {
     void *reply = NULL;
-    if (ldr_store_append(s, a) != REDIS_OK ||
+    if (store_append(s, a) != REDIS_OK ||
         redisGetReply(s->c, &reply) != REDIS_OK)
         return NULL;
     return reply;
@@ -161,14 +168,14 @@ ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t n) {
     /* Functions persist in the AOF, but a fresh or rewound server may lack
      * them or hold an older version: load ours every time. */
     ldr_args_t *a = &s->args;
-    ldr_args_reset(a);
-    ldr_args_str(a, "FUNCTION");
-    ldr_args_str(a, "LOAD");
-    ldr_args_str(a, "REPLACE");
-    ldr_args_str(a, ldr_store_lua);
-    redisReply *r = ldr_store_cmd(s, a);
+    store_args_reset(a);
+    store_args_str(a, "FUNCTION");
+    store_args_str(a, "LOAD");
+    store_args_str(a, "REPLACE");
+    store_args_str(a, ldr_store_lua);
+    redisReply *r = store_cmd(s, a);
     if (!r || r->type == REDIS_REPLY_ERROR)
-        return ldr_store_fail(s, r, "FUNCTION LOAD", errstr, n);
+        return store_fail(s, r, "FUNCTION LOAD", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }
@@ -191,14 +198,14 @@ ldr_store_t *ldr_store_new(const char *url, const char *password,
 void ldr_store_destroy(ldr_store_t *s) {
     if (!s) return;
     if (s->c) redisFree(s->c);
-    ldr_args_fini(&s->args);
+    store_args_fini(&s->args);
     ldr_buf_fini(&s->json);
     free(s->url);
     free(s->password);
     free(s);
 }
 
-static void ldr_key(char *buf, size_t n, int partition, const char *what) {
+static void store_key(char *buf, size_t n, int partition, const char *what) {
     snprintf(buf, n, "ldr:{p%d}:%s", partition, what);
 }
 
@@ -209,7 +216,7 @@ ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
                            "redis: not connected");
     redisReply *r = redisCommand(s->c, "SET ldr:partitions %d", count);
     if (!r || r->type == REDIS_REPLY_ERROR)
-        return ldr_store_fail(s, r, "SET ldr:partitions", errstr, n);
+        return store_fail(s, r, "SET ldr:partitions", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }
@@ -217,13 +224,13 @@ ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
 ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
     char meta[64];
-    ldr_key(meta, sizeof(meta), partition, "meta");
+    store_key(meta, sizeof(meta), partition, "meta");
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
     redisReply *r = redisCommand(s->c, "HINCRBY %s epoch 1", meta);
     if (!r || r->type != REDIS_REPLY_INTEGER)
-        return ldr_store_fail(s, r, "HINCRBY epoch", errstr, n);
+        return store_fail(s, r, "HINCRBY epoch", errstr, n);
     *epoch = r->integer;
     freeReplyObject(r);
     return LDR_OK;
@@ -231,7 +238,7 @@ ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
 
 /* ---- loading ------------------------------------------------------------- */
 
-static int ldr_parse_i64(const char *s, int64_t *out) {
+static int store_parse_i64(const char *s, int64_t *out) {
     char *end;
     long long v = strtoll(s, &end, 10);
     if (end == s || *end) return -1;
@@ -242,19 +249,19 @@ static int ldr_parse_i64(const char *s, int64_t *out) {
 ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                          int64_t *next_offset, char *errstr, size_t n) {
     char meta[64], ent[64];
-    ldr_key(meta, sizeof(meta), partition, "meta");
-    ldr_key(ent, sizeof(ent), partition, "ent");
+    store_key(meta, sizeof(meta), partition, "meta");
+    store_key(ent, sizeof(ent), partition, "ent");
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
     redisReply *r = redisCommand(s->c, "HMGET %s next_offset clock", meta);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-        return ldr_store_fail(s, r, "HMGET meta", errstr, n);
+        return store_fail(s, r, "HMGET meta", errstr, n);
     int64_t next = -1, clock = 0;
     if ((r->element[0]->type == REDIS_REPLY_STRING &&
-         ldr_parse_i64(r->element[0]->str, &next)) ||
+         store_parse_i64(r->element[0]->str, &next)) ||
         (r->element[1]->type == REDIS_REPLY_STRING &&
-         ldr_parse_i64(r->element[1]->str, &clock))) {
+         store_parse_i64(r->element[1]->str, &clock))) {
         freeReplyObject(r);
         return ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
                            "%s: next_offset or clock is not a number", meta);
@@ -265,7 +272,7 @@ ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
     do {
         r = redisCommand(s->c, "HSCAN %s %s COUNT 1000", ent, cursor);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-            return ldr_store_fail(s, r, "HSCAN", errstr, n);
+            return store_fail(s, r, "HSCAN", errstr, n);
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         redisReply *kv = r->element[1];
         for (size_t i = 0; i + 1 < kv->elements; i += 2) {
@@ -319,7 +326,7 @@ typedef struct ldr_counters {
     size_t cap;
 } ldr_counters_t;
 
-static void ldr_count(ldr_counters_t *c, const char *field, int64_t delta) {
+static void store_count(ldr_counters_t *c, const char *field, int64_t delta) {
     for (size_t i = 0; i < c->count; i++)
         if (strcmp(c->v[i].field, field) == 0) {
             c->v[i].delta += delta;
@@ -334,24 +341,24 @@ static void ldr_count(ldr_counters_t *c, const char *field, int64_t delta) {
     c->count++;
 }
 
-static void ldr_count_state(ldr_counters_t *c, const char *unit, int tier,
-                            ldr_tier_state_t state, int64_t delta) {
+static void store_count_state(ldr_counters_t *c, const char *unit, int tier,
+                              ldr_tier_state_t state, int64_t delta) {
     if (state == LDR_TIER_STATE_NONE) return;
     char field[64];
     snprintf(field, sizeof(field), "state:%s:%s:%s", unit,
              ldr_tier_name((ldr_tier_t)tier), ldr_tier_state_name(state));
-    ldr_count(c, field, delta);
+    store_count(c, field, delta);
 }
 
-static bool ldr_is_notice(ldr_decision_type_t t) {
+static bool store_is_notice(ldr_decision_type_t t) {
     return t == LDR_DECISION_REVOKED || t == LDR_DECISION_CANCELLED ||
            t == LDR_DECISION_EXPIRED;
 }
 
 /* The timers' member "USCC:tier:kind" (tier and kind one digit each);
  * returns its length. */
-static size_t ldr_timer_member(char *out, const ldr_enterprise_t *e, int t,
-                               int k) {
+static size_t store_timer_member(char *out, const ldr_enterprise_t *e, int t,
+                                 int k) {
     _Static_assert(LDR_TIER__COUNT <= 10 && LDR_TIMER__COUNT <= 10,
                    "one digit each");
     size_t n = strlen(e->uscc);
@@ -363,44 +370,25 @@ static size_t ldr_timer_member(char *out, const ldr_enterprise_t *e, int t,
     return n;
 }
 
-ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
-                                char *errstr, size_t n) {
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    static const char *const names[] = {"meta",   "ent",      "timers",
-                                        "outbox", "counters", "notices"};
-    ldr_args_t *a = &s->args;
-    ldr_args_reset(a);
-    ldr_args_str(a, "FCALL");
-    ldr_args_str(a, "ladder_step");
-    ldr_args_str(a, "6");
-    for (int i = 0; i < 6; i++) {
-        char key[64];
-        ldr_key(key, sizeof(key), b->partition, names[i]);
-        ldr_args_str(a, key);
-    }
-    ldr_args_i64(a, b->epoch);
-    ldr_args_i64(a, b->first_offset);
-    ldr_args_i64(a, b->next_offset);
-    ldr_args_i64(a, b->clock);
-
-    /* States of the changed enterprises. */
-    ldr_args_i64(a, (int64_t)b->dirty_count);
+/* The states of the changed enterprises: a count, then USCC and blob. */
+static void store_args_states(ldr_args_t *a, const ldr_store_batch_t *b) {
+    store_args_i64(a, (int64_t)b->dirty_count);
     ldr_buf_t blob;
     ldr_buf_init(&blob);
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_enterprise_t *e = b->dirty[i].e;
-        ldr_args_str(a, e->uscc);
+        store_args_str(a, e->uscc);
         ldr_buf_reset(&blob);
         ldr_enterprise_encode(e, &blob);
-        ldr_args_add(a, blob.data, blob.len);
+        store_args_add(a, blob.data, blob.len);
     }
     ldr_buf_fini(&blob);
+}
 
-    /* Their timers: what changed since the state was last stored, so the
-     * sorted set keeps mirroring the states. */
-    size_t nadd = ldr_args_placeholder(a), adds = 0;
+/* Their timers: what changed since the state was last stored, so the
+ * sorted set keeps mirroring the states; the additions, then the removals. */
+static void store_args_timers(ldr_args_t *a, const ldr_store_batch_t *b) {
+    size_t nadd = store_args_placeholder(a), adds = 0;
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_partition_dirty_t *d = &b->dirty[i];
         for (int t = 0; t < LDR_TIER__COUNT; t++)
@@ -408,13 +396,14 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
                 int64_t due = d->e->tiers[t].timer_due[k];
                 if (!due || due == d->timer_before[t][k]) continue;
                 char member[40];
-                ldr_args_i64(a, due);
-                ldr_args_add(a, member, ldr_timer_member(member, d->e, t, k));
+                store_args_i64(a, due);
+                store_args_add(a, member,
+                               store_timer_member(member, d->e, t, k));
                 adds++;
             }
     }
-    ldr_args_fill(a, nadd, (int64_t)adds);
-    size_t ndel = ldr_args_placeholder(a), dels = 0;
+    store_args_fill(a, nadd, (int64_t)adds);
+    size_t ndel = store_args_placeholder(a), dels = 0;
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_partition_dirty_t *d = &b->dirty[i];
         for (int t = 0; t < LDR_TIER__COUNT; t++)
@@ -422,15 +411,18 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
                 if (d->e->tiers[t].timer_due[k] || !d->timer_before[t][k])
                     continue;
                 char member[40];
-                ldr_args_add(a, member, ldr_timer_member(member, d->e, t, k));
+                store_args_add(a, member,
+                               store_timer_member(member, d->e, t, k));
                 dels++;
             }
     }
-    ldr_args_fill(a, ndel, (int64_t)dels);
+    store_args_fill(a, ndel, (int64_t)dels);
+}
 
-    /* Counters: states move from their value at the last commit (a tier
-     * whose unit and state are unchanged moves nothing), and the
-     * little-giant outcomes per batch. */
+/* Counters: states move from their value at the last commit (a tier
+ * whose unit and state are unchanged moves nothing), and the
+ * little-giant outcomes per batch. */
+static void store_args_counters(ldr_args_t *a, const ldr_store_batch_t *b) {
     ldr_counters_t cs = {NULL, 0, 0};
     for (size_t i = 0; i < b->dirty_count; i++) {
         const ldr_partition_dirty_t *d = &b->dirty[i];
@@ -438,8 +430,8 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
         for (int t = 0; t < LDR_TIER__COUNT; t++) {
             if (same_unit && d->state_before[t] == d->e->tiers[t].state)
                 continue;
-            ldr_count_state(&cs, d->unit_before, t, d->state_before[t], -1);
-            ldr_count_state(&cs, d->e->unit, t, d->e->tiers[t].state, +1);
+            store_count_state(&cs, d->unit_before, t, d->state_before[t], -1);
+            store_count_state(&cs, d->e->unit, t, d->e->tiers[t].state, +1);
         }
     }
     for (size_t i = 0; i < b->decisions_count; i++) {
@@ -448,23 +440,25 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
         char field[64];
         snprintf(field, sizeof(field), "lg:%d:%s", (int)b->decisions[i].batch,
                  outcome);
-        ldr_count(&cs, field, 1);
+        store_count(&cs, field, 1);
     }
-    size_t ncount = ldr_args_placeholder(a), counts = 0;
+    size_t ncount = store_args_placeholder(a), counts = 0;
     for (size_t i = 0; i < cs.count; i++) {
         if (!cs.v[i].delta) continue;
-        ldr_args_str(a, cs.v[i].field);
-        ldr_args_i64(a, cs.v[i].delta);
+        store_args_str(a, cs.v[i].field);
+        store_args_i64(a, cs.v[i].delta);
         counts++;
     }
-    ldr_args_fill(a, ncount, (int64_t)counts);
+    store_args_fill(a, ncount, (int64_t)counts);
     free(cs.v);
+}
 
-    ldr_args_add(a, b->outbox ? b->outbox : "", b->outbox ? b->outbox_len : 0);
-
-    size_t nnotice = ldr_args_placeholder(a), notices = 0;
+/* The notices to append to the stream: a count, then entry id and JSON. */
+static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
+                               const ldr_store_batch_t *b) {
+    size_t nnotice = store_args_placeholder(a), notices = 0;
     for (size_t i = 0; i < b->decisions_count; i++) {
-        if (!ldr_is_notice(b->decisions[i].decision)) continue;
+        if (!store_is_notice(b->decisions[i].decision)) continue;
         ldr_record_t rec;
         ldr_machine_decision_record(&b->decisions[i], &rec);
         /* The entry id comes from the message that caused the decision
@@ -472,26 +466,58 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
          * that message's decisions), never from where the batch ended: a
          * replay cut into other batches writes the same ids. */
         char id[48];
-        size_t idn = ldr_i64_digits(id, b->decisions[i].offset + 1);
+        size_t idn = store_i64_digits(id, b->decisions[i].offset + 1);
         id[idn++] = '-';
-        idn += ldr_i64_digits(id + idn, b->decisions[i].n);
-        ldr_args_add(a, id, idn);
+        idn += store_i64_digits(id + idn, b->decisions[i].n);
+        store_args_add(a, id, idn);
         ldr_buf_reset(&s->json);
         ldr_decision_write_json(&rec.u.decision, &s->json);
-        ldr_args_add(a, s->json.data, s->json.len);
+        store_args_add(a, s->json.data, s->json.len);
         notices++;
     }
-    ldr_args_fill(a, nnotice, (int64_t)notices);
-    ldr_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
+    store_args_fill(a, nnotice, (int64_t)notices);
+}
 
-    if (ldr_store_append(s, a) != REDIS_OK)
-        return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t n) {
+    if (!s->c)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "redis: not connected");
+    static const char *const names[] = {"meta",   "ent",      "timers",
+                                        "outbox", "counters", "notices"};
+    ldr_args_t *a = &s->args;
+    store_args_reset(a);
+    store_args_str(a, "FCALL");
+    store_args_str(a, "ladder_step");
+    store_args_str(a, "6");
+    for (int i = 0; i < 6; i++) {
+        char key[64];
+        store_key(key, sizeof(key), b->partition, names[i]);
+        store_args_str(a, key);
+    }
+    store_args_i64(a, b->epoch);
+    store_args_i64(a, b->first_offset);
+    store_args_i64(a, b->next_offset);
+    store_args_i64(a, b->clock);
+
+    store_args_states(a, b);
+    store_args_timers(a, b);
+    store_args_counters(a, b);
+
+    store_args_add(a, b->outbox ? b->outbox : "",
+                   b->outbox ? b->outbox_len : 0);
+
+    store_args_notices(s, a, b);
+    store_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
+
+    if (store_append(s, a) != REDIS_OK)
+        return store_fail(s, NULL, "FCALL ladder_step", errstr, n);
     /* Hand the command to the kernel now, so that Redis runs it while the
      * caller prepares the next partition's batch. */
     int done = 0;
     while (!done)
         if (redisBufferWrite(s->c, &done) != REDIS_OK)
-            return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+            return store_fail(s, NULL, "FCALL ladder_step", errstr, n);
     return LDR_OK;
 }
 
@@ -499,7 +525,7 @@ ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
                                 size_t n) {
     void *reply = NULL;
     if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
-        return ldr_store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+        return store_fail(s, NULL, "FCALL ladder_step", errstr, n);
     redisReply *r = reply;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
         ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_FENCED,
@@ -508,7 +534,7 @@ ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
         return err;
     }
     if (r->type == REDIS_REPLY_ERROR)
-        return ldr_store_fail(s, r, "FCALL ladder_step", errstr, n);
+        return store_fail(s, r, "FCALL ladder_step", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }
@@ -527,13 +553,13 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
                                       const void *payload, size_t len),
                            void *opaque, char *errstr, size_t n) {
     char key[64];
-    ldr_key(key, sizeof(key), partition, "outbox");
+    store_key(key, sizeof(key), partition, "outbox");
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
     redisReply *r = redisCommand(s->c, "XRANGE %s - +", key);
     if (!r || r->type != REDIS_REPLY_ARRAY)
-        return ldr_store_fail(s, r, "XRANGE outbox", errstr, n);
+        return store_fail(s, r, "XRANGE outbox", errstr, n);
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *entry = r->element[i];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
@@ -554,7 +580,7 @@ ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t n) {
                            "redis: not connected");
     redisReply *r = redisCommand(s->c, "PING");
     if (!r || r->type != REDIS_REPLY_STATUS)
-        return ldr_store_fail(s, r, "PING", errstr, n);
+        return store_fail(s, r, "PING", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }
@@ -562,23 +588,23 @@ ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t n) {
 ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t n) {
     char key[64];
-    ldr_key(key, sizeof(key), partition, "outbox");
+    store_key(key, sizeof(key), partition, "outbox");
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
     if (redisAppendCommand(s->c, "XTRIM %s MINID %lld-0", key,
                            (long long)id + 1) != REDIS_OK)
-        return ldr_store_fail(s, NULL, "XTRIM outbox", errstr, n);
+        return store_fail(s, NULL, "XTRIM outbox", errstr, n);
     return LDR_OK;
 }
 
 ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr, size_t n) {
     void *reply = NULL;
     if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
-        return ldr_store_fail(s, NULL, "XTRIM outbox", errstr, n);
+        return store_fail(s, NULL, "XTRIM outbox", errstr, n);
     redisReply *r = reply;
     if (r->type != REDIS_REPLY_INTEGER)
-        return ldr_store_fail(s, r, "XTRIM outbox", errstr, n);
+        return store_fail(s, r, "XTRIM outbox", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }

@@ -1,4 +1,9 @@
-/* units_file.c -- the reporting units file, read from disk (units_file.h). */
+/* units_file.c -- the reporting units file, read from disk (units_file.h).
+ *
+ * DESIGN: the units table is parsed in the model from a buffer, so the model
+ * stays free of I/O; this file only reads the file under a size cap, so a
+ * wrong path cannot make a service read an unbounded amount into memory, and
+ * passes the path on so parse errors name the file. */
 #include "ladder/units_file.h"
 
 #include "ladder/buf.h"

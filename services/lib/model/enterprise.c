@@ -66,7 +66,7 @@ uint64_t ldr_enterprise_event_hash(const char *id, size_t len) {
 }
 
 /* Index of the first hash >= h in the sorted list. */
-static size_t ldr_events_lower(const ldr_enterprise_t *e, uint64_t h) {
+static size_t enterprise_events_lower(const ldr_enterprise_t *e, uint64_t h) {
     size_t lo = 0, hi = e->events_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -81,13 +81,13 @@ static size_t ldr_events_lower(const ldr_enterprise_t *e, uint64_t h) {
 bool ldr_enterprise_seen(const ldr_enterprise_t *e, const char *id,
                          size_t len) {
     uint64_t h = ldr_enterprise_event_hash(id, len);
-    size_t i = ldr_events_lower(e, h);
+    size_t i = enterprise_events_lower(e, h);
     return i < e->events_count && e->events[i] == h;
 }
 
 void ldr_enterprise_remember(ldr_enterprise_t *e, const char *id, size_t len) {
     uint64_t h = ldr_enterprise_event_hash(id, len);
-    size_t i = ldr_events_lower(e, h);
+    size_t i = enterprise_events_lower(e, h);
     if (i < e->events_count && e->events[i] == h) return;
     if (e->events_count == e->events_cap) {
         e->events_cap = e->events_cap ? e->events_cap * 2 : 2;
@@ -135,11 +135,11 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i) {
 
 #define LDR_ENTERPRISE_FORMAT 2
 
-static void ldr_put_svarint(ldr_buf_t *b, int64_t v) {
+static void enterprise_put_svarint(ldr_buf_t *b, int64_t v) {
     ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-static void ldr_put_str(ldr_buf_t *b, const char *s) {
+static void enterprise_put_str(ldr_buf_t *b, const char *s) {
     size_t n = strlen(s);
     ldr_buf_append_varint(b, n);
     ldr_buf_append(b, s, n);
@@ -147,24 +147,24 @@ static void ldr_put_str(ldr_buf_t *b, const char *s) {
 
 void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out) {
     ldr_buf_append_byte(out, LDR_ENTERPRISE_FORMAT);
-    ldr_put_str(out, e->unit);
-    ldr_put_str(out, e->name);
-    ldr_put_svarint(out, e->ban_until);
+    enterprise_put_str(out, e->unit);
+    enterprise_put_str(out, e->name);
+    enterprise_put_svarint(out, e->ban_until);
     for (int t = 0; t < LDR_TIER__COUNT; t++) {
         const ldr_tier_rec_t *tr = &e->tiers[t];
         ldr_buf_append_byte(out, (uint8_t)(tr->state | (tr->held ? 4 : 0)));
         if (tr->state == LDR_TIER_STATE_NONE) continue;
-        ldr_put_svarint(out, tr->batch);
-        ldr_put_svarint(out, tr->publicity_end);
-        ldr_put_svarint(out, tr->valid_from);
-        ldr_put_svarint(out, tr->valid_until);
-        ldr_put_str(out, tr->policy);
+        enterprise_put_svarint(out, tr->batch);
+        enterprise_put_svarint(out, tr->publicity_end);
+        enterprise_put_svarint(out, tr->valid_from);
+        enterprise_put_svarint(out, tr->valid_until);
+        enterprise_put_str(out, tr->policy);
         for (int k = 0; k < LDR_TIMER__COUNT; k++)
-            ldr_put_svarint(out, tr->timer_due[k]);
+            enterprise_put_svarint(out, tr->timer_due[k]);
     }
     ldr_buf_append_varint(out, e->cases_count);
     for (size_t i = 0; i < e->cases_count; i++)
-        ldr_put_str(out, e->cases[i]);
+        enterprise_put_str(out, e->cases[i]);
     ldr_buf_append_varint(out, e->events_count);
     for (size_t i = 0; i < e->events_count; i++)
         for (int k = 0; k < 8; k++)
@@ -178,20 +178,21 @@ typedef struct ldr_rd {
     const uint8_t *p, *end;
 } ldr_rd_t;
 
-static int ldr_get_varint(ldr_rd_t *r, uint64_t *v) {
+static int enterprise_get_varint(ldr_rd_t *r, uint64_t *v) {
     return ldr_buf_read_varint(&r->p, r->end, v);
 }
 
-static int ldr_get_svarint(ldr_rd_t *r, int64_t *v) {
+static int enterprise_get_svarint(ldr_rd_t *r, int64_t *v) {
     uint64_t u;
-    if (ldr_get_varint(r, &u)) return -1;
+    if (enterprise_get_varint(r, &u)) return -1;
     *v = (int64_t)((u >> 1) ^ (0 - (u & 1)));
     return 0;
 }
 
-static int ldr_get_str(ldr_rd_t *r, char *dst, size_t size) {
+static int enterprise_get_str(ldr_rd_t *r, char *dst, size_t size) {
     uint64_t n;
-    if (ldr_get_varint(r, &n) || n >= size || n > (uint64_t)(r->end - r->p))
+    if (enterprise_get_varint(r, &n) || n >= size ||
+        n > (uint64_t)(r->end - r->p))
         return -1;
     memcpy(dst, r->p, (size_t)n);
     dst[n] = '\0';
@@ -224,13 +225,14 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
     uint64_t n;
     if (r.p >= r.end || *r.p++ != LDR_ENTERPRISE_FORMAT) goto bad;
     uint64_t name_len;
-    if (ldr_get_str(&r, e->unit, sizeof(e->unit)) ||
-        ldr_get_varint(&r, &name_len) || name_len >= LDR_ENTERPRISE_NAME_MAX ||
+    if (enterprise_get_str(&r, e->unit, sizeof(e->unit)) ||
+        enterprise_get_varint(&r, &name_len) ||
+        name_len >= LDR_ENTERPRISE_NAME_MAX ||
         name_len > (uint64_t)(r.end - r.p))
         goto bad;
     ldr_enterprise_set_name(e, (const char *)r.p, (size_t)name_len);
     r.p += name_len;
-    if (ldr_get_svarint(&r, &e->ban_until)) goto bad;
+    if (enterprise_get_svarint(&r, &e->ban_until)) goto bad;
     for (int t = 0; t < LDR_TIER__COUNT; t++) {
         ldr_tier_rec_t *tr = &e->tiers[t];
         if (r.p >= r.end) goto bad;
@@ -243,24 +245,26 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
             continue;
         }
         int64_t batch;
-        if (ldr_get_svarint(&r, &batch) || batch < INT32_MIN ||
-            batch > INT32_MAX || ldr_get_svarint(&r, &tr->publicity_end) ||
-            ldr_get_svarint(&r, &tr->valid_from) ||
-            ldr_get_svarint(&r, &tr->valid_until) ||
-            ldr_get_str(&r, tr->policy, sizeof(tr->policy)))
+        if (enterprise_get_svarint(&r, &batch) || batch < INT32_MIN ||
+            batch > INT32_MAX ||
+            enterprise_get_svarint(&r, &tr->publicity_end) ||
+            enterprise_get_svarint(&r, &tr->valid_from) ||
+            enterprise_get_svarint(&r, &tr->valid_until) ||
+            enterprise_get_str(&r, tr->policy, sizeof(tr->policy)))
             goto bad;
         tr->batch = (int32_t)batch;
         for (int k = 0; k < LDR_TIMER__COUNT; k++)
-            if (ldr_get_svarint(&r, &tr->timer_due[k])) goto bad;
+            if (enterprise_get_svarint(&r, &tr->timer_due[k])) goto bad;
     }
     /* Counts are bounded by the bytes left before anything is allocated. */
-    if (ldr_get_varint(&r, &n) || n > (uint64_t)(r.end - r.p)) goto bad;
+    if (enterprise_get_varint(&r, &n) || n > (uint64_t)(r.end - r.p)) goto bad;
     for (uint64_t i = 0; i < n; i++) {
         char id[LDR_ENTERPRISE_ID_MAX];
-        if (ldr_get_str(&r, id, sizeof(id))) goto bad;
+        if (enterprise_get_str(&r, id, sizeof(id))) goto bad;
         ldr_enterprise_case_add(e, ldr_str(id));
     }
-    if (ldr_get_varint(&r, &n) || n > (uint64_t)(r.end - r.p) / 8) goto bad;
+    if (enterprise_get_varint(&r, &n) || n > (uint64_t)(r.end - r.p) / 8)
+        goto bad;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t h = 0;
         for (int k = 0; k < 8; k++)
@@ -276,8 +280,9 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
         e->events[e->events_count++] = h;
     }
     uint64_t hcount, hlen;
-    if (ldr_get_varint(&r, &hcount) || hcount > LDR_ENTERPRISE_HISTORY_MAX ||
-        ldr_get_varint(&r, &hlen) || hlen > (uint64_t)(r.end - r.p))
+    if (enterprise_get_varint(&r, &hcount) ||
+        hcount > LDR_ENTERPRISE_HISTORY_MAX ||
+        enterprise_get_varint(&r, &hlen) || hlen > (uint64_t)(r.end - r.p))
         goto bad;
     ldr_buf_append(&e->history, r.p, (size_t)hlen);
     ldr_buf_shrink(&e->history);
@@ -317,7 +322,7 @@ enum {
     LDR_H_CAUSE = 128,
 };
 
-static void ldr_put_bytes(ldr_buf_t *b, ldr_str_t s) {
+static void enterprise_put_bytes(ldr_buf_t *b, ldr_str_t s) {
     ldr_buf_append_varint(b, s.len);
     ldr_buf_append(b, s.ptr, s.len);
 }
@@ -330,7 +335,7 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     ldr_buf_append_varint(&one, (uint64_t)d->n);
     ldr_buf_append_byte(&one, (uint8_t)d->decision);
     ldr_buf_append_byte(&one, d->has_tier ? (uint8_t)d->tier : 255);
-    ldr_put_svarint(&one, d->effective_at);
+    enterprise_put_svarint(&one, d->effective_at);
     uint8_t flags =
         (uint8_t)((d->has_valid_from ? LDR_H_VALID_FROM : 0) |
                   (d->has_valid_until ? LDR_H_VALID_UNTIL : 0) |
@@ -341,25 +346,26 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
                   (d->case_id.len ? LDR_H_CASE : 0) |
                   (d->cause_event_id.len ? LDR_H_CAUSE : 0));
     ldr_buf_append_byte(&one, flags);
-    if (d->has_valid_from) ldr_put_svarint(&one, d->valid_from);
-    if (d->has_valid_until) ldr_put_svarint(&one, d->valid_until);
-    if (d->has_review_deadline) ldr_put_svarint(&one, d->review_deadline);
-    if (d->has_ban_until) ldr_put_svarint(&one, d->ban_until);
-    if (d->has_batch) ldr_put_svarint(&one, d->batch);
-    if (d->has_score) ldr_put_svarint(&one, d->score);
-    if (d->case_id.len) ldr_put_bytes(&one, d->case_id);
-    if (d->cause_event_id.len) ldr_put_bytes(&one, d->cause_event_id);
-    ldr_put_bytes(&one, d->policy_version);
+    if (d->has_valid_from) enterprise_put_svarint(&one, d->valid_from);
+    if (d->has_valid_until) enterprise_put_svarint(&one, d->valid_until);
+    if (d->has_review_deadline)
+        enterprise_put_svarint(&one, d->review_deadline);
+    if (d->has_ban_until) enterprise_put_svarint(&one, d->ban_until);
+    if (d->has_batch) enterprise_put_svarint(&one, d->batch);
+    if (d->has_score) enterprise_put_svarint(&one, d->score);
+    if (d->case_id.len) enterprise_put_bytes(&one, d->case_id);
+    if (d->cause_event_id.len) enterprise_put_bytes(&one, d->cause_event_id);
+    enterprise_put_bytes(&one, d->policy_version);
     ldr_buf_append_varint(&one, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
-        ldr_put_bytes(&one, d->reasons[i]);
+        enterprise_put_bytes(&one, d->reasons[i]);
 
     if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
         /* Drop the oldest: its size prefix says how far. */
         ldr_rd_t r = {(const uint8_t *)e->history.data,
                       (const uint8_t *)e->history.data + e->history.len};
         uint64_t size = 0;
-        ldr_get_varint(&r, &size);
+        enterprise_get_varint(&r, &size);
         size_t drop = (size_t)(r.p - (const uint8_t *)e->history.data) + size;
         memmove(e->history.data, e->history.data + drop, e->history.len - drop);
         e->history.len -= drop;
@@ -372,9 +378,10 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     ldr_buf_fini(&one);
 }
 
-static int ldr_get_view(ldr_rd_t *r, ldr_str_t *out) {
+static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
     uint64_t n;
-    if (ldr_get_varint(r, &n) || n > (uint64_t)(r->end - r->p)) return -1;
+    if (enterprise_get_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        return -1;
     out->ptr = (const char *)r->p;
     out->len = (size_t)n;
     r->p += n;
@@ -388,16 +395,17 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
                   (const uint8_t *)e->history.data + e->history.len};
     uint64_t size = 0;
     for (int k = 0; k < i; k++) {
-        if (ldr_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
+        if (enterprise_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
             return LDR_ERR_DECODE_FAILED;
         r.p += size;
     }
-    if (ldr_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
+    if (enterprise_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
         return LDR_ERR_DECODE_FAILED;
     ldr_rd_t x = {r.p, r.p + size};
     memset(out, 0, sizeof(*out));
     uint64_t off, n, cnt;
-    if (ldr_get_varint(&x, &off) || ldr_get_varint(&x, &n) || x.end - x.p < 2)
+    if (enterprise_get_varint(&x, &off) || enterprise_get_varint(&x, &n) ||
+        x.end - x.p < 2)
         return LDR_ERR_DECODE_FAILED;
     out->offset = (int64_t)off;
     out->n = (int)n;
@@ -407,13 +415,13 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
     out->decision = (ldr_decision_type_t)type;
     out->has_tier = tier != 255;
     out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
-    if (ldr_get_svarint(&x, &out->effective_at) || x.p >= x.end)
+    if (enterprise_get_svarint(&x, &out->effective_at) || x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
     uint8_t flags = *x.p++;
     int64_t v;
 #define LDR_H_OPT(bit, has, field)                                             \
     if (flags & (bit)) {                                                       \
-        if (ldr_get_svarint(&x, &v)) return LDR_ERR_DECODE_FAILED;             \
+        if (enterprise_get_svarint(&x, &v)) return LDR_ERR_DECODE_FAILED;      \
         out->has = true;                                                       \
         out->field = v;                                                        \
     }
@@ -423,24 +431,26 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
     LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
 #undef LDR_H_OPT
     if (flags & LDR_H_BATCH) {
-        if (ldr_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
+        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
             return LDR_ERR_DECODE_FAILED;
         out->has_batch = true;
         out->batch = (int32_t)v;
     }
     if (flags & LDR_H_SCORE) {
-        if (ldr_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
+        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
             return LDR_ERR_DECODE_FAILED;
         out->has_score = true;
         out->score = (int32_t)v;
     }
-    if (((flags & LDR_H_CASE) && ldr_get_view(&x, &out->case_id)) ||
-        ((flags & LDR_H_CAUSE) && ldr_get_view(&x, &out->cause_event_id)) ||
-        ldr_get_view(&x, &out->policy_version) || ldr_get_varint(&x, &cnt) ||
-        cnt > LDR_DECISION_REASONS_MAX)
+    if (((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id)) ||
+        ((flags & LDR_H_CAUSE) &&
+         enterprise_get_view(&x, &out->cause_event_id)) ||
+        enterprise_get_view(&x, &out->policy_version) ||
+        enterprise_get_varint(&x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
         return LDR_ERR_DECODE_FAILED;
     out->reasons_count = (size_t)cnt;
     for (size_t k = 0; k < out->reasons_count; k++)
-        if (ldr_get_view(&x, &out->reasons[k])) return LDR_ERR_DECODE_FAILED;
+        if (enterprise_get_view(&x, &out->reasons[k]))
+            return LDR_ERR_DECODE_FAILED;
     return x.p == x.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
 }

@@ -1,4 +1,11 @@
-/* indicators.c -- see indicators.h. */
+/* indicators.c -- the indicator fields of an enterprise (indicators.h).
+ *
+ * DESIGN: the fields are one table of name, type and offset, and setting a
+ * field from JSON, writing the indicators as JSON and finding a field by
+ * name all walk that table, so adding an indicator is one row and no reader
+ * or writer can forget it. A JSON value of the wrong type or out of range is
+ * refused with the field's name, because these values come from producers
+ * outside ladder. */
 #include "ladder/indicators.h"
 
 #include <stdint.h>

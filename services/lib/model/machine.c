@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool ldr_active(const ldr_tier_rec_t *t) {
+static bool machine_active(const ldr_tier_rec_t *t) {
     return t->state == LDR_TIER_STATE_DESIGNATED ||
            t->state == LDR_TIER_STATE_REVIEW_DUE;
 }
@@ -30,7 +30,7 @@ void ldr_machine_out_fini(ldr_machine_out_t *out) {
     memset(out, 0, sizeof(*out));
 }
 
-static void ldr_copy(char *dst, size_t size, const char *src, size_t len) {
+static void machine_copy(char *dst, size_t size, const char *src, size_t len) {
     if (len >= size) len = size - 1;
     if (len) memcpy(dst, src, len);
     dst[len] = '\0';
@@ -48,14 +48,14 @@ typedef struct ldr_step {
 /* Decision ids are "<partition>-<offset>-<n>": the message that caused the
  * decision and its place among that message's decisions. The log fixes
  * both, so a replay gives the same ids. */
-static size_t ldr_digits(char *out, int64_t v);
+static size_t machine_digits(char *out, int64_t v);
 
-static size_t ldr_seq_of(const ldr_machine_out_t *out,
-                         const ldr_machine_cause_t *c) {
+static size_t machine_seq_of(const ldr_machine_out_t *out,
+                             const ldr_machine_cause_t *c) {
     char prefix[48];
-    size_t len = ldr_digits(prefix, c->partition);
+    size_t len = machine_digits(prefix, c->partition);
     prefix[len++] = '-';
-    len += ldr_digits(prefix + len, c->offset);
+    len += machine_digits(prefix + len, c->offset);
     prefix[len++] = '-';
     size_t n = 0;
     for (size_t i = out->count; i > 0; i--) {
@@ -70,7 +70,7 @@ static size_t ldr_seq_of(const ldr_machine_out_t *out,
 /* Writes @p v in decimal at @p out; returns its length (at most 20). A
  * decision's id and cause are formatted for every decision, where snprintf
  * cost a tenth of the worker's instructions. */
-static size_t ldr_digits(char *out, int64_t v) {
+static size_t machine_digits(char *out, int64_t v) {
     char tmp[20];
     size_t n = 0, k = 0;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -86,18 +86,19 @@ static size_t ldr_digits(char *out, int64_t v) {
 
 /* Copies the @p len bytes at @p src into @p dst of @p size, truncated as
  * snprintf would, NUL-terminated. */
-static void ldr_set_str(char *dst, size_t size, const char *src, size_t len) {
+static void machine_set_str(char *dst, size_t size, const char *src,
+                            size_t len) {
     if (len >= size) len = size - 1;
     memcpy(dst, src, len);
     dst[len] = '\0';
 }
 
-static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
-                                        const ldr_enterprise_t *e,
-                                        ldr_decision_type_t type,
-                                        int64_t effective_at) {
+static ldr_machine_decision_t *machine_emit(ldr_step_t *s,
+                                            const ldr_enterprise_t *e,
+                                            ldr_decision_type_t type,
+                                            int64_t effective_at) {
     ldr_machine_out_t *out = s->out;
-    size_t seq = ldr_seq_of(out, s->cause);
+    size_t seq = machine_seq_of(out, s->cause);
     if (out->count == out->cap) {
         out->cap = out->cap ? out->cap * 2 : 16;
         out->v = ldr_realloc(out->v, out->cap * sizeof(*out->v));
@@ -105,17 +106,17 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     ldr_machine_decision_t *d = &out->v[out->count++];
     memset(d, 0, sizeof(*d));
     char tmp[320];
-    size_t n = ldr_digits(tmp, s->cause->partition);
+    size_t n = machine_digits(tmp, s->cause->partition);
     tmp[n++] = '-';
-    n += ldr_digits(tmp + n, s->cause->offset);
+    n += machine_digits(tmp + n, s->cause->offset);
     tmp[n++] = '-';
-    n += ldr_digits(tmp + n, (int64_t)seq);
-    ldr_set_str(d->decision_id, sizeof(d->decision_id), tmp, n);
+    n += machine_digits(tmp + n, (int64_t)seq);
+    machine_set_str(d->decision_id, sizeof(d->decision_id), tmp, n);
     d->offset = s->cause->offset;
     d->n = (int)seq;
     memcpy(d->uscc, e->uscc, sizeof(d->uscc));
-    ldr_copy(d->enterprise_name, sizeof(d->enterprise_name), e->name,
-             strlen(e->name));
+    machine_copy(d->enterprise_name, sizeof(d->enterprise_name), e->name,
+                 strlen(e->name));
     memcpy(d->reporting_unit, e->unit, sizeof(d->reporting_unit));
     d->decision = type;
     d->effective_at = effective_at;
@@ -124,51 +125,52 @@ static ldr_machine_decision_t *ldr_emit(ldr_step_t *s,
     memcpy(tmp, topic, tl);
     n = tl;
     tmp[n++] = '/';
-    n += ldr_digits(tmp + n, s->cause->partition);
+    n += machine_digits(tmp + n, s->cause->partition);
     tmp[n++] = '/';
-    n += ldr_digits(tmp + n, s->cause->offset);
-    ldr_set_str(d->cause, sizeof(d->cause), tmp, n);
+    n += machine_digits(tmp + n, s->cause->offset);
+    machine_set_str(d->cause, sizeof(d->cause), tmp, n);
     if (s->event_id) {
         d->has_cause_event_id = true;
-        ldr_copy(d->cause_event_id, sizeof(d->cause_event_id), s->event_id,
-                 s->event_id_len);
+        machine_copy(d->cause_event_id, sizeof(d->cause_event_id), s->event_id,
+                     s->event_id_len);
     }
     return d;
 }
 
-static void ldr_d_tier(ldr_machine_decision_t *d, ldr_tier_t t) {
+static void machine_d_tier(ldr_machine_decision_t *d, ldr_tier_t t) {
     d->has_tier = true;
     d->tier = t;
 }
 
-static void ldr_d_batch(ldr_machine_decision_t *d, int32_t batch) {
+static void machine_d_batch(ldr_machine_decision_t *d, int32_t batch) {
     d->has_batch = true;
     d->batch = batch;
 }
 
-static void ldr_d_reason(ldr_machine_decision_t *d, const char *r) {
+static void machine_d_reason(ldr_machine_decision_t *d, const char *r) {
     if (d->reasons_count < LDR_DECISION_REASONS_MAX)
         d->reasons[d->reasons_count++] = r;
 }
 
-static void ldr_d_policy(ldr_machine_decision_t *d, const char *version) {
-    ldr_copy(d->policy_version, sizeof(d->policy_version), version,
-             strlen(version));
+static void machine_d_policy(ldr_machine_decision_t *d, const char *version) {
+    machine_copy(d->policy_version, sizeof(d->policy_version), version,
+                 strlen(version));
 }
 
-static void ldr_d_case(ldr_machine_decision_t *d, ldr_str_t case_id) {
+static void machine_d_case(ldr_machine_decision_t *d, ldr_str_t case_id) {
     d->has_case_id = true;
-    ldr_copy(d->case_id, sizeof(d->case_id), case_id.ptr, case_id.len);
+    machine_copy(d->case_id, sizeof(d->case_id), case_id.ptr, case_id.len);
 }
 
-static void ldr_d_eval(ldr_machine_decision_t *d, const ldr_eval_result_t *r) {
+static void machine_d_eval(ldr_machine_decision_t *d,
+                           const ldr_eval_result_t *r) {
     if (r->has_score) {
         d->has_score = true;
         d->score = r->score;
     }
     for (size_t i = 0; i < r->reasons_count; i++)
-        ldr_d_reason(d, r->reasons[i]);
-    ldr_d_policy(d, ldr_policy_version(r->policy));
+        machine_d_reason(d, r->reasons[i]);
+    machine_d_policy(d, ldr_policy_version(r->policy));
 }
 
 void ldr_machine_decision_record(const ldr_machine_decision_t *d,
@@ -213,27 +215,28 @@ void ldr_machine_decision_record(const ldr_machine_decision_t *d,
 /* "Lifecycle numbers come from the policy version stored with the
  * designation (from its application or its latest renewal)." */
 static const ldr_policy_lifecycle_t *
-ldr_stored_lifecycle(const ldr_policies_t *p, const ldr_tier_rec_t *t) {
+machine_stored_lifecycle(const ldr_policies_t *p, const ldr_tier_rec_t *t) {
     const ldr_policy_t *pol =
         ldr_policies_find(p, t->policy, strlen(t->policy));
     return pol ? ldr_policy_lifecycle(pol) : NULL;
 }
 
-static void ldr_clear_timers(ldr_tier_rec_t *t) {
+static void machine_clear_timers(ldr_tier_rec_t *t) {
     for (int k = 0; k < LDR_TIMER__COUNT; k++)
         t->timer_due[k] = 0;
 }
 
-static void ldr_to_none(ldr_tier_rec_t *t) {
+static void machine_to_none(ldr_tier_rec_t *t) {
     t->state = LDR_TIER_STATE_NONE;
     t->held = false;
-    ldr_clear_timers(t);
+    machine_clear_timers(t);
 }
 
 /* DESIGNATED (or RENEWED) from valid_from: sets validity, and replaces the
  * review-window and validity-end timers. */
-static void ldr_designate(ldr_tier_rec_t *t, const ldr_policy_lifecycle_t *lc,
-                          int64_t valid_from) {
+static void machine_designate(ldr_tier_rec_t *t,
+                              const ldr_policy_lifecycle_t *lc,
+                              int64_t valid_from) {
     t->state = LDR_TIER_STATE_DESIGNATED;
     t->held = false;
     t->valid_from = valid_from;
@@ -244,21 +247,22 @@ static void ldr_designate(ldr_tier_rec_t *t, const ldr_policy_lifecycle_t *lc,
     t->timer_due[LDR_TIMER_VALIDITY_END] = t->valid_until;
 }
 
-static void ldr_d_validity(ldr_machine_decision_t *d, const ldr_tier_rec_t *t) {
+static void machine_d_validity(ldr_machine_decision_t *d,
+                               const ldr_tier_rec_t *t) {
     d->has_valid_from = d->has_valid_until = true;
     d->valid_from = t->valid_from;
     d->valid_until = t->valid_until;
 }
 
-static void ldr_set_identity(ldr_enterprise_t *e, ldr_str_t name,
-                             ldr_str_t unit) {
+static void machine_set_identity(ldr_enterprise_t *e, ldr_str_t name,
+                                 ldr_str_t unit) {
     ldr_enterprise_set_name(e, name.ptr, name.len);
-    ldr_copy(e->unit, sizeof(e->unit), unit.ptr, unit.len);
+    machine_copy(e->unit, sizeof(e->unit), unit.ptr, unit.len);
 }
 
 /* Keeps the decisions from @p from on in the enterprise's history. */
-static void ldr_record_history(ldr_enterprise_t *e,
-                               const ldr_machine_out_t *out, size_t from) {
+static void machine_record_history(ldr_enterprise_t *e,
+                                   const ldr_machine_out_t *out, size_t from) {
     for (size_t i = from; i < out->count; i++) {
         const ldr_machine_decision_t *d = &out->v[i];
         ldr_history_entry_t h;
@@ -295,25 +299,26 @@ static void ldr_record_history(ldr_enterprise_t *e,
 /* ---- messages
  * ---------------------------------------------------------------- */
 
-static void ldr_refuse(ldr_step_t *s, ldr_enterprise_t *e, int64_t t,
-                       ldr_tier_t tier, const char *reason,
-                       const ldr_policy_t *pol, bool has_batch, int32_t batch) {
-    ldr_machine_decision_t *d = ldr_emit(s, e, LDR_DECISION_REFUSED, t);
-    ldr_d_tier(d, tier);
-    ldr_d_reason(d, reason);
-    ldr_d_policy(d, ldr_policy_version(pol));
-    if (has_batch) ldr_d_batch(d, batch);
+static void machine_refuse(ldr_step_t *s, ldr_enterprise_t *e, int64_t t,
+                           ldr_tier_t tier, const char *reason,
+                           const ldr_policy_t *pol, bool has_batch,
+                           int32_t batch) {
+    ldr_machine_decision_t *d = machine_emit(s, e, LDR_DECISION_REFUSED, t);
+    machine_d_tier(d, tier);
+    machine_d_reason(d, reason);
+    machine_d_policy(d, ldr_policy_version(pol));
+    if (has_batch) machine_d_batch(d, batch);
 }
 
-static ldr_err_t ldr_apply_application(ldr_step_t *s, ldr_enterprise_t *e,
-                                       const ldr_application_t *a) {
+static ldr_err_t machine_apply_application(ldr_step_t *s, ldr_enterprise_t *e,
+                                           const ldr_application_t *a) {
     const ldr_policy_t *pol =
         ldr_policies_select(s->policies, LDR_EVAL_APPLICATION, a->occurred_at);
     if (!pol) return LDR_ERR_POLICY;
     const ldr_policy_lifecycle_t *lc = ldr_policy_lifecycle(pol);
     int64_t t = a->occurred_at;
     ldr_tier_rec_t *tr = &e->tiers[a->tier];
-    ldr_set_identity(e, a->enterprise_name, a->reporting_unit);
+    machine_set_identity(e, a->enterprise_name, a->reporting_unit);
 
     /* Refusals follow the table's row order and carry one reason. */
     int pre = lc->prerequisite[a->tier];
@@ -322,58 +327,58 @@ static ldr_err_t ldr_apply_application(ldr_step_t *s, ldr_enterprise_t *e,
         refusal = "REAPPLICATION_BANNED";
     else if (tr->state == LDR_TIER_STATE_PUBLICITY)
         refusal = "DUPLICATE_APPLICATION";
-    else if (ldr_active(tr))
+    else if (machine_active(tr))
         refusal = "ALREADY_DESIGNATED";
-    else if (pre >= 0 && !ldr_active(&e->tiers[pre]))
+    else if (pre >= 0 && !machine_active(&e->tiers[pre]))
         refusal = "PREREQUISITE_MISSING";
     if (refusal) {
-        ldr_refuse(s, e, t, a->tier, refusal, pol, true, a->batch);
+        machine_refuse(s, e, t, a->tier, refusal, pol, true, a->batch);
         return LDR_OK;
     }
     ldr_eval_result_t r;
     ldr_policy_evaluate_with(pol, a->tier, LDR_EVAL_APPLICATION, &a->indicators,
                              &r);
-    ldr_machine_decision_t *d = ldr_emit(
+    ldr_machine_decision_t *d = machine_emit(
         s, e, r.pass ? LDR_DECISION_PUBLICITY_STARTED : LDR_DECISION_REJECTED,
         t);
-    ldr_d_tier(d, a->tier);
-    ldr_d_batch(d, a->batch);
-    ldr_d_eval(d, &r);
+    machine_d_tier(d, a->tier);
+    machine_d_batch(d, a->batch);
+    machine_d_eval(d, &r);
     if (r.pass) {
-        ldr_clear_timers(tr);
+        machine_clear_timers(tr);
         tr->state = LDR_TIER_STATE_PUBLICITY;
         tr->held = false;
         tr->batch = a->batch;
         tr->valid_from = tr->valid_until = 0;
         tr->publicity_end = ldr_time_add_days(t, lc->publicity_days);
-        ldr_copy(tr->policy, sizeof(tr->policy), ldr_policy_version(pol),
-                 strlen(ldr_policy_version(pol)));
+        machine_copy(tr->policy, sizeof(tr->policy), ldr_policy_version(pol),
+                     strlen(ldr_policy_version(pol)));
         tr->timer_due[LDR_TIMER_PUBLICITY_END] = tr->publicity_end;
     }
     return LDR_OK;
 }
 
-static ldr_err_t ldr_apply_review(ldr_step_t *s, ldr_enterprise_t *e,
-                                  const ldr_review_t *rv) {
+static ldr_err_t machine_apply_review(ldr_step_t *s, ldr_enterprise_t *e,
+                                      const ldr_review_t *rv) {
     const ldr_policy_t *pol =
         ldr_policies_select(s->policies, LDR_EVAL_REVIEW, rv->occurred_at);
     if (!pol) return LDR_ERR_POLICY;
     int64_t t = rv->occurred_at;
     ldr_tier_rec_t *tr = &e->tiers[rv->tier];
-    ldr_set_identity(e, rv->enterprise_name, rv->reporting_unit);
+    machine_set_identity(e, rv->enterprise_name, rv->reporting_unit);
 
     /* A tier in PUBLICITY, or one the validity-end timer already ended, is
      * not designated. */
-    if (!ldr_active(tr)) {
-        ldr_refuse(s, e, t, rv->tier, "NOT_DESIGNATED", pol, false, 0);
+    if (!machine_active(tr)) {
+        machine_refuse(s, e, t, rv->tier, "NOT_DESIGNATED", pol, false, 0);
         return LDR_OK;
     }
     const ldr_policy_lifecycle_t *stored =
-        ldr_stored_lifecycle(s->policies, tr);
+        machine_stored_lifecycle(s->policies, tr);
     if (!stored) return LDR_ERR_POLICY;
     if (t < ldr_time_add_days(tr->valid_until, -stored->review_window_days)) {
-        ldr_refuse(s, e, t, rv->tier, "OUTSIDE_REVIEW_WINDOW", pol, true,
-                   tr->batch);
+        machine_refuse(s, e, t, rv->tier, "OUTSIDE_REVIEW_WINDOW", pol, true,
+                       tr->batch);
         return LDR_OK;
     }
     ldr_eval_result_t r;
@@ -382,33 +387,33 @@ static ldr_err_t ldr_apply_review(ldr_step_t *s, ldr_enterprise_t *e,
     if (r.pass) {
         /* RENEWED: valid_from = old valid_until, for a new validity under
          * the version that renewed it. */
-        ldr_copy(tr->policy, sizeof(tr->policy), ldr_policy_version(pol),
-                 strlen(ldr_policy_version(pol)));
-        ldr_designate(tr, ldr_policy_lifecycle(pol), tr->valid_until);
-        ldr_machine_decision_t *d = ldr_emit(s, e, LDR_DECISION_RENEWED, t);
-        ldr_d_tier(d, rv->tier);
-        ldr_d_batch(d, tr->batch);
-        ldr_d_validity(d, tr);
-        ldr_d_eval(d, &r);
+        machine_copy(tr->policy, sizeof(tr->policy), ldr_policy_version(pol),
+                     strlen(ldr_policy_version(pol)));
+        machine_designate(tr, ldr_policy_lifecycle(pol), tr->valid_until);
+        ldr_machine_decision_t *d = machine_emit(s, e, LDR_DECISION_RENEWED, t);
+        machine_d_tier(d, rv->tier);
+        machine_d_batch(d, tr->batch);
+        machine_d_validity(d, tr);
+        machine_d_eval(d, &r);
     } else {
-        ldr_machine_decision_t *d = ldr_emit(s, e, LDR_DECISION_REVOKED, t);
-        ldr_d_tier(d, rv->tier);
-        ldr_d_batch(d, tr->batch);
+        ldr_machine_decision_t *d = machine_emit(s, e, LDR_DECISION_REVOKED, t);
+        machine_d_tier(d, rv->tier);
+        machine_d_batch(d, tr->batch);
         if (r.has_score) {
             d->has_score = true;
             d->score = r.score;
         }
-        ldr_d_reason(d, "REVIEW_FAILED");
+        machine_d_reason(d, "REVIEW_FAILED");
         for (size_t i = 0; i < r.reasons_count; i++)
-            ldr_d_reason(d, r.reasons[i]);
-        ldr_d_policy(d, ldr_policy_version(pol));
-        ldr_to_none(tr);
+            machine_d_reason(d, r.reasons[i]);
+        machine_d_policy(d, ldr_policy_version(pol));
+        machine_to_none(tr);
     }
     return LDR_OK;
 }
 
-static ldr_err_t ldr_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
-                                     const ldr_violation_t *v) {
+static ldr_err_t machine_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
+                                         const ldr_violation_t *v) {
     /* Enterprise-level decisions carry the application version at t. */
     const ldr_policy_t *pol =
         ldr_policies_select(s->policies, LDR_EVAL_APPLICATION, v->occurred_at);
@@ -417,29 +422,29 @@ static ldr_err_t ldr_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
     /* A violation report gives the unit only, and only to an enterprise
      * that has none yet. */
     if (!e->unit[0])
-        ldr_copy(e->unit, sizeof(e->unit), v->reporting_unit.ptr,
-                 v->reporting_unit.len);
+        machine_copy(e->unit, sizeof(e->unit), v->reporting_unit.ptr,
+                     v->reporting_unit.len);
     int open = ldr_enterprise_case_index(e, v->case_id.ptr, v->case_id.len);
     ldr_machine_decision_t *d;
     switch (v->status) {
     case LDR_CASE_REPORTED:
         ldr_enterprise_case_add(e, v->case_id);
-        d = ldr_emit(s, e, LDR_DECISION_INVESTIGATION_OPENED, t);
-        ldr_d_case(d, v->case_id);
-        ldr_d_policy(d, ldr_policy_version(pol));
+        d = machine_emit(s, e, LDR_DECISION_INVESTIGATION_OPENED, t);
+        machine_d_case(d, v->case_id);
+        machine_d_policy(d, ldr_policy_version(pol));
         return LDR_OK;
     case LDR_CASE_DISMISSED:
         if (open < 0) {
-            d = ldr_emit(s, e, LDR_DECISION_REFUSED, t);
-            ldr_d_reason(d, "UNKNOWN_CASE");
-            ldr_d_case(d, v->case_id);
-            ldr_d_policy(d, ldr_policy_version(pol));
+            d = machine_emit(s, e, LDR_DECISION_REFUSED, t);
+            machine_d_reason(d, "UNKNOWN_CASE");
+            machine_d_case(d, v->case_id);
+            machine_d_policy(d, ldr_policy_version(pol));
             return LDR_OK;
         }
         ldr_enterprise_case_remove(e, open);
-        d = ldr_emit(s, e, LDR_DECISION_INVESTIGATION_CLEARED, t);
-        ldr_d_case(d, v->case_id);
-        ldr_d_policy(d, ldr_policy_version(pol));
+        d = machine_emit(s, e, LDR_DECISION_INVESTIGATION_CLEARED, t);
+        machine_d_case(d, v->case_id);
+        machine_d_policy(d, ldr_policy_version(pol));
         if (e->cases_count > 0) return LDR_OK;
         /* No case left open: every held publicity becomes DESIGNATED with
          * valid_from = max(the dismissal's time, the end of publicity). */
@@ -447,16 +452,16 @@ static ldr_err_t ldr_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
             ldr_tier_rec_t *tr = &e->tiers[k];
             if (tr->state != LDR_TIER_STATE_PUBLICITY || !tr->held) continue;
             const ldr_policy_lifecycle_t *lc =
-                ldr_stored_lifecycle(s->policies, tr);
+                machine_stored_lifecycle(s->policies, tr);
             if (!lc) return LDR_ERR_POLICY;
-            ldr_designate(tr, lc,
-                          t > tr->publicity_end ? t : tr->publicity_end);
-            d = ldr_emit(s, e, LDR_DECISION_DESIGNATED, t);
-            ldr_d_tier(d, (ldr_tier_t)k);
-            ldr_d_batch(d, tr->batch);
-            ldr_d_validity(d, tr);
-            ldr_d_case(d, v->case_id);
-            ldr_d_policy(d, tr->policy);
+            machine_designate(tr, lc,
+                              t > tr->publicity_end ? t : tr->publicity_end);
+            d = machine_emit(s, e, LDR_DECISION_DESIGNATED, t);
+            machine_d_tier(d, (ldr_tier_t)k);
+            machine_d_batch(d, tr->batch);
+            machine_d_validity(d, tr);
+            machine_d_case(d, v->case_id);
+            machine_d_policy(d, tr->policy);
         }
         return LDR_OK;
     case LDR_CASE_VERIFIED: {
@@ -464,22 +469,22 @@ static ldr_err_t ldr_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
         int64_t ban =
             ldr_time_add_years(t, ldr_policy_lifecycle(pol)->ban_years);
         if (ban > e->ban_until) e->ban_until = ban;
-        d = ldr_emit(s, e, LDR_DECISION_VIOLATION_CONFIRMED, t);
+        d = machine_emit(s, e, LDR_DECISION_VIOLATION_CONFIRMED, t);
         d->has_ban_until = true;
         d->ban_until = e->ban_until;
-        ldr_d_case(d, v->case_id);
-        ldr_d_policy(d, ldr_policy_version(pol));
+        machine_d_case(d, v->case_id);
+        machine_d_policy(d, ldr_policy_version(pol));
         for (int k = 0; k < LDR_TIER__COUNT; k++) {
             ldr_tier_rec_t *tr = &e->tiers[k];
             if (tr->state == LDR_TIER_STATE_NONE) continue;
-            d = ldr_emit(s, e, LDR_DECISION_CANCELLED, t);
-            ldr_d_tier(d, (ldr_tier_t)k);
-            ldr_d_batch(d, tr->batch);
-            ldr_d_reason(d, "VIOLATION_VERIFIED");
-            ldr_d_reason(d, ldr_violation_kind_name(v->kind));
-            ldr_d_case(d, v->case_id);
-            ldr_d_policy(d, tr->policy);
-            ldr_to_none(tr);
+            d = machine_emit(s, e, LDR_DECISION_CANCELLED, t);
+            machine_d_tier(d, (ldr_tier_t)k);
+            machine_d_batch(d, tr->batch);
+            machine_d_reason(d, "VIOLATION_VERIFIED");
+            machine_d_reason(d, ldr_violation_kind_name(v->kind));
+            machine_d_case(d, v->case_id);
+            machine_d_policy(d, tr->policy);
+            machine_to_none(tr);
         }
         return LDR_OK;
     }
@@ -488,7 +493,7 @@ static ldr_err_t ldr_apply_violation(ldr_step_t *s, ldr_enterprise_t *e,
     return LDR_ERR_INVALID_ARG;
 }
 
-static ldr_str_t ldr_msg_uscc(const ldr_record_t *m) {
+static ldr_str_t machine_msg_uscc(const ldr_record_t *m) {
     switch (m->kind) {
     case LDR_RECORD_APPLICATION: return m->u.application.uscc;
     case LDR_RECORD_REVIEW: return m->u.review.uscc;
@@ -497,7 +502,7 @@ static ldr_str_t ldr_msg_uscc(const ldr_record_t *m) {
     }
 }
 
-static ldr_str_t ldr_msg_event_id(const ldr_record_t *m) {
+static ldr_str_t machine_msg_event_id(const ldr_record_t *m) {
     switch (m->kind) {
     case LDR_RECORD_APPLICATION: return m->u.application.event_id;
     case LDR_RECORD_REVIEW: return m->u.review.event_id;
@@ -510,11 +515,11 @@ ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
                             const ldr_record_t *msg,
                             const ldr_machine_cause_t *cause,
                             ldr_machine_out_t *out) {
-    ldr_str_t uscc = ldr_msg_uscc(msg);
+    ldr_str_t uscc = machine_msg_uscc(msg);
     if (!uscc.len || uscc.len != strlen(e->uscc) ||
         memcmp(uscc.ptr, e->uscc, uscc.len) != 0)
         return LDR_ERR_INVALID_ARG;
-    ldr_str_t id = ldr_msg_event_id(msg);
+    ldr_str_t id = machine_msg_event_id(msg);
     /* Event ids are per enterprise and remembered for its whole history,
      * whatever the outcome of the event. */
     if (ldr_enterprise_seen(e, id.ptr, id.len)) {
@@ -526,16 +531,16 @@ ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
     ldr_err_t err;
     switch (msg->kind) {
     case LDR_RECORD_APPLICATION:
-        err = ldr_apply_application(&s, e, &msg->u.application);
+        err = machine_apply_application(&s, e, &msg->u.application);
         break;
     case LDR_RECORD_REVIEW:
-        err = ldr_apply_review(&s, e, &msg->u.review);
+        err = machine_apply_review(&s, e, &msg->u.review);
         break;
-    default: err = ldr_apply_violation(&s, e, &msg->u.violation); break;
+    default: err = machine_apply_violation(&s, e, &msg->u.violation); break;
     }
     if (!err) {
         ldr_enterprise_remember(e, id.ptr, id.len);
-        ldr_record_history(e, out, from);
+        machine_record_history(e, out, from);
     }
     return err;
 }
@@ -543,15 +548,16 @@ ldr_err_t ldr_machine_apply(const ldr_policies_t *policies, ldr_enterprise_t *e,
 /* ---- timers
  * ------------------------------------------------------------------- */
 
-static void ldr_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
-                     ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
-                     const ldr_machine_cause_t *cause, ldr_machine_out_t *out) {
+static void machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
+                         ldr_tier_t tier, ldr_timer_kind_t kind, int64_t due,
+                         const ldr_machine_cause_t *cause,
+                         ldr_machine_out_t *out) {
     ldr_tier_rec_t *tr = &e->tiers[tier];
     if (tr->timer_due[kind] != due || due == 0)
         return; /* replaced or dropped */
     tr->timer_due[kind] = 0;
     ldr_step_t s = {policies, cause, out, NULL, 0};
-    const ldr_policy_lifecycle_t *lc = ldr_stored_lifecycle(policies, tr);
+    const ldr_policy_lifecycle_t *lc = machine_stored_lifecycle(policies, tr);
     if (!lc) return;
     ldr_machine_decision_t *d;
     /* A timer checks the tier's state and does nothing unless it matches. */
@@ -563,33 +569,33 @@ static void ldr_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
             tr->held = true; /* designated when the last case closes */
             return;
         }
-        ldr_designate(tr, lc, due);
-        d = ldr_emit(&s, e, LDR_DECISION_DESIGNATED, due);
-        ldr_d_tier(d, tier);
-        ldr_d_batch(d, tr->batch);
-        ldr_d_validity(d, tr);
-        ldr_d_policy(d, tr->policy);
+        machine_designate(tr, lc, due);
+        d = machine_emit(&s, e, LDR_DECISION_DESIGNATED, due);
+        machine_d_tier(d, tier);
+        machine_d_batch(d, tr->batch);
+        machine_d_validity(d, tr);
+        machine_d_policy(d, tr->policy);
         return;
     case LDR_TIMER_REVIEW_WINDOW:
         if (tr->state != LDR_TIER_STATE_DESIGNATED) return;
         out->timers_fired++;
         tr->state = LDR_TIER_STATE_REVIEW_DUE;
-        d = ldr_emit(&s, e, LDR_DECISION_REVIEW_DUE, due);
-        ldr_d_tier(d, tier);
-        ldr_d_batch(d, tr->batch);
+        d = machine_emit(&s, e, LDR_DECISION_REVIEW_DUE, due);
+        machine_d_tier(d, tier);
+        machine_d_batch(d, tr->batch);
         d->has_review_deadline = true;
         d->review_deadline = tr->valid_until;
-        ldr_d_policy(d, tr->policy);
+        machine_d_policy(d, tr->policy);
         return;
     case LDR_TIMER_VALIDITY_END:
-        if (!ldr_active(tr)) return;
+        if (!machine_active(tr)) return;
         out->timers_fired++;
-        d = ldr_emit(&s, e, lc->on_validity_end[tier], due);
-        ldr_d_tier(d, tier);
-        ldr_d_batch(d, tr->batch);
-        ldr_d_reason(d, lc->validity_end_reason[tier]);
-        ldr_d_policy(d, tr->policy);
-        ldr_to_none(tr);
+        d = machine_emit(&s, e, lc->on_validity_end[tier], due);
+        machine_d_tier(d, tier);
+        machine_d_batch(d, tr->batch);
+        machine_d_reason(d, lc->validity_end_reason[tier]);
+        machine_d_policy(d, tr->policy);
+        machine_to_none(tr);
         return;
     case LDR_TIMER__COUNT: return;
     }
@@ -600,8 +606,8 @@ void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
                       const ldr_machine_cause_t *cause,
                       ldr_machine_out_t *out) {
     size_t from = out->count;
-    ldr_fire(policies, e, tier, kind, due, cause, out);
-    ldr_record_history(e, out, from);
+    machine_fire(policies, e, tier, kind, due, cause, out);
+    machine_record_history(e, out, from);
 }
 
 /* ---- partition
@@ -659,7 +665,8 @@ size_t ldr_partition_count(const ldr_partition_t *p) {
     return p->count;
 }
 
-static size_t ldr_slot(const ldr_partition_t *p, const char *uscc, size_t len) {
+static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
+                           size_t len) {
     size_t i = (size_t)ldr_enterprise_event_hash(uscc, len) & (p->cap - 1);
     while (p->slots[i] && (strlen(p->slots[i]->uscc) != len ||
                            memcmp(p->slots[i]->uscc, uscc, len) != 0))
@@ -669,11 +676,12 @@ static size_t ldr_slot(const ldr_partition_t *p, const char *uscc, size_t len) {
 
 ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
                                      size_t len) {
-    return p->slots[ldr_slot(p, uscc, len)];
+    return p->slots[machine_slot(p, uscc, len)];
 }
 
-static ldr_enterprise_t *ldr_partition_get(ldr_partition_t *p, ldr_str_t uscc) {
-    size_t i = ldr_slot(p, uscc.ptr, uscc.len);
+static ldr_enterprise_t *machine_partition_get(ldr_partition_t *p,
+                                               ldr_str_t uscc) {
+    size_t i = machine_slot(p, uscc.ptr, uscc.len);
     if (p->slots[i]) return p->slots[i];
     if ((p->count + 1) * 10 > p->cap * 7) {
         ldr_enterprise_t **old = p->slots;
@@ -682,10 +690,10 @@ static ldr_enterprise_t *ldr_partition_get(ldr_partition_t *p, ldr_str_t uscc) {
         p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
         for (size_t j = 0; j < old_cap; j++)
             if (old[j])
-                p->slots[ldr_slot(p, old[j]->uscc, strlen(old[j]->uscc))] =
+                p->slots[machine_slot(p, old[j]->uscc, strlen(old[j]->uscc))] =
                     old[j];
         free(old);
-        i = ldr_slot(p, uscc.ptr, uscc.len);
+        i = machine_slot(p, uscc.ptr, uscc.len);
     }
     ldr_enterprise_t *e = ldr_malloc(sizeof(*e));
     ldr_enterprise_init(e, uscc.ptr, uscc.len);
@@ -695,8 +703,8 @@ static ldr_enterprise_t *ldr_partition_get(ldr_partition_t *p, ldr_str_t uscc) {
 }
 
 /* Timer order: (due, USCC, tier in ladder order, kind). */
-static int ldr_timer_less(const ldr_timer_entry_t *a,
-                          const ldr_timer_entry_t *b) {
+static int machine_timer_less(const ldr_timer_entry_t *a,
+                              const ldr_timer_entry_t *b) {
     if (a->due != b->due) return a->due < b->due;
     int c = strcmp(a->e->uscc, b->e->uscc);
     if (c) return c < 0;
@@ -704,7 +712,7 @@ static int ldr_timer_less(const ldr_timer_entry_t *a,
     return a->kind < b->kind;
 }
 
-static void ldr_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
+static void machine_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
     if (p->heap_len == p->heap_cap) {
         p->heap_cap = p->heap_cap ? p->heap_cap * 2 : 256;
         p->heap = ldr_realloc(p->heap, p->heap_cap * sizeof(*p->heap));
@@ -712,25 +720,25 @@ static void ldr_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
     size_t i = p->heap_len++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!ldr_timer_less(&t, &p->heap[parent])) break;
+        if (!machine_timer_less(&t, &p->heap[parent])) break;
         p->heap[i] = p->heap[parent];
         i = parent;
     }
     p->heap[i] = t;
 }
 
-static ldr_timer_entry_t ldr_heap_pop(ldr_partition_t *p) {
+static ldr_timer_entry_t machine_heap_pop(ldr_partition_t *p) {
     ldr_timer_entry_t top = p->heap[0];
     ldr_timer_entry_t last = p->heap[--p->heap_len];
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         const ldr_timer_entry_t *best = &last;
-        if (l < p->heap_len && ldr_timer_less(&p->heap[l], best)) {
+        if (l < p->heap_len && machine_timer_less(&p->heap[l], best)) {
             m = l;
             best = &p->heap[l];
         }
-        if (r < p->heap_len && ldr_timer_less(&p->heap[r], best)) m = r;
+        if (r < p->heap_len && machine_timer_less(&p->heap[r], best)) m = r;
         if (m == i) break;
         p->heap[i] = p->heap[m];
         i = m;
@@ -741,19 +749,19 @@ static ldr_timer_entry_t ldr_heap_pop(ldr_partition_t *p) {
 
 /* Indexes the timers an enterprise set or replaced since @p before. */
 static void
-ldr_index_timers(ldr_partition_t *p, ldr_enterprise_t *e,
-                 const int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
+machine_index_timers(ldr_partition_t *p, ldr_enterprise_t *e,
+                     const int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         for (int k = 0; k < LDR_TIMER__COUNT; k++) {
             int64_t due = e->tiers[t].timer_due[k];
             if (due && due != before[t][k])
-                ldr_heap_push(
+                machine_heap_push(
                     p, (ldr_timer_entry_t){due, e, (uint8_t)t, (uint8_t)k});
         }
 }
 
-static void ldr_snapshot(const ldr_enterprise_t *e,
-                         int64_t out[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
+static void machine_snapshot(const ldr_enterprise_t *e,
+                             int64_t out[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         for (int k = 0; k < LDR_TIMER__COUNT; k++)
             out[t][k] = e->tiers[t].timer_due[k];
@@ -761,7 +769,7 @@ static void ldr_snapshot(const ldr_enterprise_t *e,
 
 /* Records an enterprise as changed in this batch, with its state as of
  * the last commit. The list is short (one batch) and scanned linearly. */
-static void ldr_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
+static void machine_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
     if (e->dirty) return;
     e->dirty = true;
     if (p->dirty_len == p->dirty_cap) {
@@ -825,10 +833,10 @@ void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
         p->heap = NULL;
         p->heap_len = p->heap_cap = 0;
         for (size_t i = 0; i < n; i++)
-            ldr_heap_push(p, all[i]);
+            machine_heap_push(p, all[i]);
         free(all);
     } else {
-        ldr_enterprise_t *slot = ldr_partition_get(p, ldr_str(e->uscc));
+        ldr_enterprise_t *slot = machine_partition_get(p, ldr_str(e->uscc));
         ldr_enterprise_fini(slot);
         *slot = *e;
         free(e);
@@ -836,10 +844,10 @@ void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
     }
     int64_t none[LDR_TIER__COUNT][LDR_TIMER__COUNT];
     memset(none, 0, sizeof(none));
-    ldr_index_timers(p, e, none);
+    machine_index_timers(p, e, none);
 }
 
-static int64_t ldr_msg_time(const ldr_record_t *m) {
+static int64_t machine_msg_time(const ldr_record_t *m) {
     switch (m->kind) {
     case LDR_RECORD_APPLICATION: return m->u.application.occurred_at;
     case LDR_RECORD_REVIEW: return m->u.review.occurred_at;
@@ -853,25 +861,25 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
                              const ldr_machine_cause_t *cause,
                              ldr_machine_out_t *out) {
     if (msg->kind == LDR_RECORD_DECISION) return LDR_ERR_INVALID_ARG;
-    int64_t t = ldr_msg_time(msg);
+    int64_t t = machine_msg_time(msg);
     if (t > p->clock) p->clock = t;
     int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT];
     /* Every timer due at or before the clock fires first, in order; timers
      * set while firing join the same loop. */
     while (p->heap_len && p->heap[0].due <= p->clock) {
-        ldr_timer_entry_t te = ldr_heap_pop(p);
+        ldr_timer_entry_t te = machine_heap_pop(p);
         if (te.e->tiers[te.tier].timer_due[te.kind] != te.due) continue;
-        ldr_mark_dirty(p, te.e);
-        ldr_snapshot(te.e, before);
+        machine_mark_dirty(p, te.e);
+        machine_snapshot(te.e, before);
         ldr_machine_fire(p->policies, te.e, (ldr_tier_t)te.tier,
                          (ldr_timer_kind_t)te.kind, te.due, cause, out);
-        ldr_index_timers(p, te.e, before);
+        machine_index_timers(p, te.e, before);
     }
     if (msg->kind == LDR_RECORD_CLOCK_TICK) return LDR_OK;
-    ldr_enterprise_t *e = ldr_partition_get(p, ldr_msg_uscc(msg));
-    ldr_mark_dirty(p, e);
-    ldr_snapshot(e, before);
+    ldr_enterprise_t *e = machine_partition_get(p, machine_msg_uscc(msg));
+    machine_mark_dirty(p, e);
+    machine_snapshot(e, before);
     ldr_err_t err = ldr_machine_apply(p->policies, e, msg, cause, out);
-    ldr_index_timers(p, e, before);
+    machine_index_timers(p, e, before);
     return err;
 }

@@ -29,7 +29,7 @@
  * or 70 are exact. Comparing v x 100 against t100 instead would add a
  * rounding of its own (0.29 x 100 = 28.999999999999996). A NaN, which valid
  * input never holds, makes the measure undefined like a zero denominator. */
-#include "policy_internal.h"
+#include "policy_int.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -137,8 +137,7 @@ static const struct {
      "niche_market_share_pct, as declared"},
     {"rd_institution", LDR_MC_ENUM, "rd_institution"},
 };
-_Static_assert(sizeof measures / sizeof measures[0] == M__COUNT,
-               "measure table");
+_Static_assert(LDR_ARRAY_SIZE(measures) == M__COUNT, "measure table");
 
 int ldr_policy__measure_count(void) {
     return M__COUNT;
@@ -180,7 +179,7 @@ static const struct {
      offsetof(ldr_indicators_t, field_six_foundations)},
     {"key_chain_link", offsetof(ldr_indicators_t, key_chain_link)},
 };
-#define FLAG_COUNT ((int)(sizeof flags / sizeof flags[0]))
+#define FLAG_COUNT ((int)(LDR_ARRAY_SIZE(flags)))
 
 int ldr_policy__flag_parse(const char *name) {
     for (int i = 0; i < FLAG_COUNT; i++)
@@ -233,7 +232,7 @@ static const struct {
     {"LG.FIELD", LDR_TIER_LITTLE_GIANT},
     {"LG.DEVELOPMENT_SCORE", LDR_TIER_LITTLE_GIANT},
 };
-#define CODE_COUNT ((int)(sizeof codes / sizeof codes[0]))
+#define CODE_COUNT ((int)(LDR_ARRAY_SIZE(codes)))
 
 int ldr_policy__code_parse(const char *code) {
     for (int i = 0; i < CODE_COUNT; i++)

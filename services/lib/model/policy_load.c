@@ -29,7 +29,7 @@
 
 #include "ladder/alloc.h"
 #include "ladder/time.h"
-#include "policy_internal.h"
+#include "policy_int.h"
 
 #define FORMAT_VERSION 1
 #define COND_DEPTH_MAX 8
@@ -310,167 +310,199 @@ static bool get_names_mask(struct ctx *c, const json_t *arr,
     return true;
 }
 
-static const struct ldr_policy__cond *
-parse_cond(struct ctx *c, const json_t *v, int depth, bool scores_allowed) {
-    static const char *const kinds[] = {
-        "all",   "any", "not", "measure", "flag", "honour", "rd_institution",
-        "score", NULL};
-    if (!expect_object(c, v)) return NULL;
-    if (depth > COND_DEPTH_MAX) {
-        fail(c, "conditions are nested more than %d deep", COND_DEPTH_MAX);
-        return NULL;
-    }
+/* The keys that name a condition's kind, in the order of cond_kind(). */
+static const char *const cond_kinds[] = {
+    "all",   "any", "not", "measure", "flag", "honour", "rd_institution",
+    "score", NULL};
+
+/* Finds which one of the kind keys the condition object v has; -1 after
+ * failing when it has none or more than one. */
+static int cond_kind(struct ctx *c, const json_t *v) {
     int kind = -1;
-    for (int k = 0; kinds[k]; k++) {
-        if (!json_object_get(v, kinds[k])) continue;
+    for (int k = 0; cond_kinds[k]; k++) {
+        if (!json_object_get(v, cond_kinds[k])) continue;
         if (kind >= 0) {
             fail(c,
                  "a condition has exactly one of all, any, not, measure, flag, "
                  "honour, "
                  "rd_institution, score: found both '%s' and '%s'",
-                 kinds[kind], kinds[k]);
-            return NULL;
+                 cond_kinds[kind], cond_kinds[k]);
+            return -1;
         }
         kind = k;
     }
-    if (kind < 0) {
+    if (kind < 0)
         fail(c,
              "a condition needs one of all, any, not, measure, flag, honour, "
              "rd_institution, score");
+    return kind;
+}
+
+/* {"all": [...]} (kind 0) or {"any": [...]} (kind 1). */
+static bool cond_list(struct ctx *c, const json_t *v, int kind, int depth,
+                      bool scores_allowed, struct ldr_policy__cond *n) {
+    static const char *const k01[][2] = {{"all", NULL}, {"any", NULL}};
+    const char *key = cond_kinds[kind];
+    json_t *arg = json_object_get(v, key);
+    if (!check_keys(c, v, k01[kind])) return false;
+    n->kind = kind == 0 ? LDR_C_ALL : LDR_C_ANY;
+    size_t s = push_key(c, key);
+    if (!json_is_array(arg) || json_array_size(arg) == 0) {
+        fail(c, "expected a non-empty array of conditions, found %s",
+             type_name(arg));
+        return false;
+    }
+    n->nkids = json_array_size(arg);
+    n->kids = ldr_policy__alloc(c->p, n->nkids * sizeof *n->kids);
+    for (size_t i = 0; i < n->nkids; i++) {
+        size_t s2 = push_index(c, i);
+        if (!(n->kids[i] = parse_cond(c, json_array_get(arg, i), depth + 1,
+                                      scores_allowed)))
+            return false;
+        pop(c, s2);
+    }
+    pop(c, s);
+    return true;
+}
+
+/* {"not": {...}}. */
+static bool cond_not(struct ctx *c, const json_t *v, int depth,
+                     bool scores_allowed, struct ldr_policy__cond *n) {
+    static const char *const k2[] = {"not", NULL};
+    if (!check_keys(c, v, k2)) return false;
+    n->kind = LDR_C_NOT;
+    n->nkids = 1;
+    n->kids = ldr_policy__alloc(c->p, sizeof *n->kids);
+    size_t s = push_key(c, "not");
+    if (!(n->kids[0] = parse_cond(c, json_object_get(v, "not"), depth + 1,
+                                  scores_allowed)))
+        return false;
+    pop(c, s);
+    return true;
+}
+
+/* {"measure": NAME, "ge"|"gt"|"le"|"lt": N, ...}. */
+static bool cond_measure(struct ctx *c, const json_t *v,
+                         struct ldr_policy__cond *n) {
+    static const char *const k3[] = {"measure", "ge", "gt", "le", "lt", NULL};
+    const char *name;
+    if (!check_keys(c, v, k3)) return false;
+    n->kind = LDR_C_MEASURE;
+    size_t s = push_key(c, "measure");
+    if (!get_string(c, json_object_get(v, "measure"), &name)) return false;
+    n->id = ldr_policy__measure_parse(name);
+    if (n->id < 0) {
+        fail(c, "unknown measure '%s' (docs/POLICY-FILES.md lists them)", name);
+        return false;
+    }
+    if (ldr_policy__measure_class(n->id) == LDR_MC_ENUM) {
+        fail(c,
+             "'%s' is not a number: test it with {\"rd_institution\": "
+             "[...]}",
+             name);
+        return false;
+    }
+    pop(c, s);
+    if (!get_range(c, v, limit_for(n->id), &n->range)) return false;
+    if (!n->range.lo.set && !n->range.hi.set) {
+        fail(c, "missing threshold: give ge, gt, le or lt for '%s'", name);
+        return false;
+    }
+    return true;
+}
+
+/* {"flag": NAME}. */
+static bool cond_flag(struct ctx *c, const json_t *v,
+                      struct ldr_policy__cond *n) {
+    static const char *const k4[] = {"flag", NULL};
+    const char *name;
+    if (!check_keys(c, v, k4)) return false;
+    n->kind = LDR_C_FLAG;
+    size_t s = push_key(c, "flag");
+    if (!get_string(c, json_object_get(v, "flag"), &name)) return false;
+    if ((n->id = ldr_policy__flag_parse(name)) < 0) {
+        fail(c, "unknown boolean indicator '%s'", name);
+        return false;
+    }
+    pop(c, s);
+    return true;
+}
+
+/* {"honour": [...]} (kind 5) or {"rd_institution": [...]} (kind 6). */
+static bool cond_names(struct ctx *c, const json_t *v, int kind,
+                       struct ldr_policy__cond *n) {
+    static const char *const k56[][2] = {{"honour", NULL},
+                                         {"rd_institution", NULL}};
+    const char *key = cond_kinds[kind];
+    if (!check_keys(c, v, k56[kind - 5])) return false;
+    n->kind = kind == 5 ? LDR_C_HONOUR : LDR_C_RD_INSTITUTION;
+    size_t s = push_key(c, key);
+    if (!get_names_mask(c, json_object_get(v, key),
+                        kind == 5 ? ldr_honour_parse : ldr_rd_institution_parse,
+                        kind == 5 ? "Honour" : "RdInstitution", &n->mask))
+        return false;
+    pop(c, s);
+    return true;
+}
+
+/* {"score": "total"|GROUP, "ge"|"gt"|"le"|"lt": N, ...}. */
+static bool cond_score(struct ctx *c, const json_t *v, bool scores_allowed,
+                       struct ldr_policy__cond *n) {
+    static const char *const k7[] = {"score", "ge", "gt", "le", "lt", NULL};
+    const char *name;
+    if (!check_keys(c, v, k7)) return false;
+    n->kind = LDR_C_SCORE;
+    size_t s = push_key(c, "score");
+    if (!scores_allowed) {
+        fail(c, "a score cannot be tested inside the score itself");
+        return false;
+    }
+    if (!c->rules || !c->rules->has_score) {
+        fail(c, "this tier has no score");
+        return false;
+    }
+    if (!get_string(c, json_object_get(v, "score"), &name)) return false;
+    n->id = -2;
+    if (strcmp(name, "total") == 0) n->id = -1;
+    for (size_t g = 0; g < c->rules->ngroups; g++)
+        if (strcmp(c->rules->groups[g].name, name) == 0) n->id = (int)g;
+    if (n->id == -2) {
+        fail(c, "'%s' is neither \"total\" nor a score group of this tier",
+             name);
+        return false;
+    }
+    pop(c, s);
+    if (!get_range(c, v, INT_THRESHOLD_MAX, &n->range)) return false;
+    if (!n->range.lo.set && !n->range.hi.set) {
+        fail(c, "missing threshold: give ge, gt, le or lt for score '%s'",
+             name);
+        return false;
+    }
+    return true;
+}
+
+static const struct ldr_policy__cond *
+parse_cond(struct ctx *c, const json_t *v, int depth, bool scores_allowed) {
+    if (!expect_object(c, v)) return NULL;
+    if (depth > COND_DEPTH_MAX) {
+        fail(c, "conditions are nested more than %d deep", COND_DEPTH_MAX);
         return NULL;
     }
+    int kind = cond_kind(c, v);
+    if (kind < 0) return NULL;
     struct ldr_policy__cond *n = ldr_policy__alloc(c->p, sizeof *n);
-    const char *key = kinds[kind];
-    json_t *arg = json_object_get(v, key);
-    size_t s;
+    bool ok = false;
     switch (kind) {
     case 0:
-    case 1: {
-        static const char *const k01[][2] = {{"all", NULL}, {"any", NULL}};
-        if (!check_keys(c, v, k01[kind])) return NULL;
-        n->kind = kind == 0 ? LDR_C_ALL : LDR_C_ANY;
-        s = push_key(c, key);
-        if (!json_is_array(arg) || json_array_size(arg) == 0) {
-            fail(c, "expected a non-empty array of conditions, found %s",
-                 type_name(arg));
-            return NULL;
-        }
-        n->nkids = json_array_size(arg);
-        n->kids = ldr_policy__alloc(c->p, n->nkids * sizeof *n->kids);
-        for (size_t i = 0; i < n->nkids; i++) {
-            size_t s2 = push_index(c, i);
-            if (!(n->kids[i] = parse_cond(c, json_array_get(arg, i), depth + 1,
-                                          scores_allowed)))
-                return NULL;
-            pop(c, s2);
-        }
-        pop(c, s);
-        return n;
-    }
-    case 2: {
-        static const char *const k2[] = {"not", NULL};
-        if (!check_keys(c, v, k2)) return NULL;
-        n->kind = LDR_C_NOT;
-        n->nkids = 1;
-        n->kids = ldr_policy__alloc(c->p, sizeof *n->kids);
-        s = push_key(c, key);
-        if (!(n->kids[0] = parse_cond(c, arg, depth + 1, scores_allowed)))
-            return NULL;
-        pop(c, s);
-        return n;
-    }
-    case 3: {
-        static const char *const k3[] = {"measure", "ge", "gt",
-                                         "le",      "lt", NULL};
-        const char *name;
-        if (!check_keys(c, v, k3)) return NULL;
-        n->kind = LDR_C_MEASURE;
-        s = push_key(c, key);
-        if (!get_string(c, arg, &name)) return NULL;
-        n->id = ldr_policy__measure_parse(name);
-        if (n->id < 0) {
-            fail(c, "unknown measure '%s' (docs/POLICY-FILES.md lists them)",
-                 name);
-            return NULL;
-        }
-        if (ldr_policy__measure_class(n->id) == LDR_MC_ENUM) {
-            fail(c,
-                 "'%s' is not a number: test it with {\"rd_institution\": "
-                 "[...]}",
-                 name);
-            return NULL;
-        }
-        pop(c, s);
-        if (!get_range(c, v, limit_for(n->id), &n->range)) return NULL;
-        if (!n->range.lo.set && !n->range.hi.set) {
-            fail(c, "missing threshold: give ge, gt, le or lt for '%s'", name);
-            return NULL;
-        }
-        return n;
-    }
-    case 4: {
-        static const char *const k4[] = {"flag", NULL};
-        const char *name;
-        if (!check_keys(c, v, k4)) return NULL;
-        n->kind = LDR_C_FLAG;
-        s = push_key(c, key);
-        if (!get_string(c, arg, &name)) return NULL;
-        if ((n->id = ldr_policy__flag_parse(name)) < 0) {
-            fail(c, "unknown boolean indicator '%s'", name);
-            return NULL;
-        }
-        pop(c, s);
-        return n;
-    }
+    case 1: ok = cond_list(c, v, kind, depth, scores_allowed, n); break;
+    case 2: ok = cond_not(c, v, depth, scores_allowed, n); break;
+    case 3: ok = cond_measure(c, v, n); break;
+    case 4: ok = cond_flag(c, v, n); break;
     case 5:
-    case 6: {
-        static const char *const k56[][2] = {{"honour", NULL},
-                                             {"rd_institution", NULL}};
-        if (!check_keys(c, v, k56[kind - 5])) return NULL;
-        n->kind = kind == 5 ? LDR_C_HONOUR : LDR_C_RD_INSTITUTION;
-        s = push_key(c, key);
-        if (!get_names_mask(
-                c, arg, kind == 5 ? ldr_honour_parse : ldr_rd_institution_parse,
-                kind == 5 ? "Honour" : "RdInstitution", &n->mask))
-            return NULL;
-        pop(c, s);
-        return n;
+    case 6: ok = cond_names(c, v, kind, n); break;
+    case 7: ok = cond_score(c, v, scores_allowed, n); break;
     }
-    case 7: {
-        static const char *const k7[] = {"score", "ge", "gt", "le", "lt", NULL};
-        const char *name;
-        if (!check_keys(c, v, k7)) return NULL;
-        n->kind = LDR_C_SCORE;
-        s = push_key(c, key);
-        if (!scores_allowed) {
-            fail(c, "a score cannot be tested inside the score itself");
-            return NULL;
-        }
-        if (!c->rules || !c->rules->has_score) {
-            fail(c, "this tier has no score");
-            return NULL;
-        }
-        if (!get_string(c, arg, &name)) return NULL;
-        n->id = -2;
-        if (strcmp(name, "total") == 0) n->id = -1;
-        for (size_t g = 0; g < c->rules->ngroups; g++)
-            if (strcmp(c->rules->groups[g].name, name) == 0) n->id = (int)g;
-        if (n->id == -2) {
-            fail(c, "'%s' is neither \"total\" nor a score group of this tier",
-                 name);
-            return NULL;
-        }
-        pop(c, s);
-        if (!get_range(c, v, INT_THRESHOLD_MAX, &n->range)) return NULL;
-        if (!n->range.lo.set && !n->range.hi.set) {
-            fail(c, "missing threshold: give ge, gt, le or lt for score '%s'",
-                 name);
-            return NULL;
-        }
-        return n;
-    }
-    }
-    return NULL;
+    return ok ? n : NULL;
 }
 
 /* ---- score indicators -------------------------------------------------------
@@ -577,40 +609,177 @@ static bool parse_bands(struct ctx *c, const json_t *arr, int measure,
     return true;
 }
 
-static bool parse_indicator(struct ctx *c, const json_t *v, int depth,
-                            struct ldr_policy__indicator *ind) {
-    static const char *const shapes[] = {"bands",   "first",  "linear",
+/* The keys that name an indicator's shape, in the order of ind_shape(). */
+static const char *const ind_shapes[] = {"bands",   "first",  "linear",
                                          "best_of", "levels", NULL};
-    const char *name;
-    int shape = -1, top = 0;
-    if (!expect_object(c, v)) return false;
-    if (depth > 2) return fail(c, "best_of is nested too deep");
-    for (int k = 0; shapes[k]; k++) {
-        if (!json_object_get(v, shapes[k])) continue;
-        if (shape >= 0)
-            return fail(c,
-                        "an indicator has exactly one of bands, first, linear, "
-                        "best_of, "
-                        "levels: found both '%s' and '%s'",
-                        shapes[shape], shapes[k]);
+
+/* Finds which one of the shape keys the indicator object v has and checks
+ * that v has only the keys of that shape; -1 after failing. */
+static int ind_shape(struct ctx *c, const json_t *v) {
+    static const char *const kb[] = {"name", "max", "measure", "bands", NULL};
+    static const char *const kf[] = {"name", "max", "first", "else", NULL};
+    static const char *const kl[] = {"name", "max", "measure", "linear", NULL};
+    static const char *const kbo[] = {"name", "max", "best_of", NULL};
+    static const char *const klv[] = {"name", "max", "measure", "levels", NULL};
+    static const char *const *const allowed[] = {kb, kf, kl, kbo, klv};
+    int shape = -1;
+    for (int k = 0; ind_shapes[k]; k++) {
+        if (!json_object_get(v, ind_shapes[k])) continue;
+        if (shape >= 0) {
+            fail(c,
+                 "an indicator has exactly one of bands, first, linear, "
+                 "best_of, "
+                 "levels: found both '%s' and '%s'",
+                 ind_shapes[shape], ind_shapes[k]);
+            return -1;
+        }
         shape = k;
     }
-    if (shape < 0)
-        return fail(
-            c,
-            "an indicator needs one of bands, first, linear, best_of, levels");
-    {
-        static const char *const kb[] = {"name", "max", "measure", "bands",
-                                         NULL};
-        static const char *const kf[] = {"name", "max", "first", "else", NULL};
-        static const char *const kl[] = {"name", "max", "measure", "linear",
-                                         NULL};
-        static const char *const kbo[] = {"name", "max", "best_of", NULL};
-        static const char *const klv[] = {"name", "max", "measure", "levels",
-                                          NULL};
-        static const char *const *const allowed[] = {kb, kf, kl, kbo, klv};
-        if (!check_keys(c, v, allowed[shape])) return false;
+    if (shape < 0) {
+        fail(c,
+             "an indicator needs one of bands, first, linear, best_of, levels");
+        return -1;
     }
+    if (!check_keys(c, v, allowed[shape])) return -1;
+    return shape;
+}
+
+/* {"measure": M, "bands": [...]}; *top is the most the bands give. */
+static bool ind_bands(struct ctx *c, const json_t *v, const json_t *arg,
+                      struct ldr_policy__indicator *ind, int *top) {
+    ind->kind = LDR_I_BANDS;
+    if (!parse_measure_key(c, v, &ind->measure)) return false;
+    if (ldr_policy__measure_class(ind->measure) == LDR_MC_ENUM)
+        return fail(c, "rd_institution takes levels, not bands");
+    size_t s = push_key(c, "bands");
+    if (!parse_bands(c, arg, ind->measure, ind, top)) return false;
+    pop(c, s);
+    return true;
+}
+
+/* {"first": [{"when", "points"}, ...], "else": N}: the points of the first
+ * rule whose condition holds. */
+static bool ind_first(struct ctx *c, const json_t *v, const json_t *arg,
+                      struct ldr_policy__indicator *ind, int *top) {
+    static const char *const kr[] = {"when", "points", NULL};
+    ind->kind = LDR_I_FIRST;
+    size_t s = push_key(c, "first");
+    if (!json_is_array(arg) || json_array_size(arg) == 0)
+        return fail(c,
+                    "expected a non-empty array of {\"when\", \"points\"}, "
+                    "found %s",
+                    type_name(arg));
+    ind->n = json_array_size(arg);
+    struct ldr_policy__rule *r = ldr_policy__alloc(c->p, ind->n * sizeof *r);
+    for (size_t i = 0; i < ind->n; i++) {
+        json_t *e = json_array_get(arg, i), *w;
+        size_t s2 = push_index(c, i);
+        if (!expect_object(c, e) || !check_keys(c, e, kr) ||
+            !member_int(c, e, "points", 0, POINTS_MAX, &r[i].points) ||
+            !(w = required(c, e, "when")))
+            return false;
+        size_t s3 = push_key(c, "when");
+        if (!(r[i].when = parse_cond(c, w, 0, false))) return false;
+        pop(c, s3);
+        if (r[i].points > *top) *top = r[i].points;
+        pop(c, s2);
+    }
+    ind->rules = r;
+    pop(c, s);
+    if (!member_int(c, v, "else", 0, POINTS_MAX, &ind->else_points))
+        return false;
+    if (ind->else_points > *top) *top = ind->else_points;
+    return true;
+}
+
+/* {"measure": M, "linear": {"multiply", "divide", "min"}}: points grow with
+ * an integer measure up to max. */
+static bool ind_linear(struct ctx *c, const json_t *v, const json_t *arg,
+                       struct ldr_policy__indicator *ind, int *top) {
+    static const char *const kl[] = {"multiply", "divide", "min", NULL};
+    int mul, div;
+    ind->kind = LDR_I_LINEAR;
+    if (!parse_measure_key(c, v, &ind->measure)) return false;
+    if (ldr_policy__measure_class(ind->measure) != LDR_MC_INT) {
+        push_key(c, "measure");
+        return fail(c, "linear points need an integer measure; '%s' is not one",
+                    ldr_policy__measure_name(ind->measure));
+    }
+    size_t s = push_key(c, "linear");
+    if (!expect_object(c, arg) || !check_keys(c, arg, kl) ||
+        !member_int(c, arg, "multiply", 1, POINTS_MAX, &mul) ||
+        !member_int(c, arg, "divide", 1, POINTS_MAX, &div))
+        return false;
+    ind->multiply = mul;
+    ind->divide = div;
+    if (json_object_get(arg, "min")) {
+        if (!member_int(c, arg, "min", 0, POINTS_MAX, &ind->min)) return false;
+        if (ind->min > ind->max)
+            return fail(c, "min is above the indicator's max");
+        ind->has_min = true;
+    }
+    pop(c, s);
+    *top = ind->max; /* max is the upper clamp */
+    return true;
+}
+
+/* {"best_of": [indicator, indicator, ...]}: the best of its children. */
+static bool ind_best_of(struct ctx *c, const json_t *arg, int depth,
+                        struct ldr_policy__indicator *ind, int *top) {
+    ind->kind = LDR_I_BEST_OF;
+    size_t s = push_key(c, "best_of");
+    if (!json_is_array(arg) || json_array_size(arg) < 2)
+        return fail(c, "expected an array of at least two indicators");
+    ind->n = json_array_size(arg);
+    struct ldr_policy__indicator *kids =
+        ldr_policy__alloc(c->p, ind->n * sizeof *kids);
+    for (size_t i = 0; i < ind->n; i++) {
+        size_t s2 = push_index(c, i);
+        if (!parse_indicator(c, json_array_get(arg, i), depth + 1, &kids[i]))
+            return false;
+        if (kids[i].max > *top) *top = kids[i].max;
+        pop(c, s2);
+    }
+    ind->children = kids;
+    pop(c, s);
+    return true;
+}
+
+/* {"measure": "rd_institution", "levels": {SYMBOL: points, ...}}. */
+static bool ind_levels(struct ctx *c, const json_t *v, const json_t *arg,
+                       struct ldr_policy__indicator *ind, int *top) {
+    ind->kind = LDR_I_LEVELS;
+    if (!parse_measure_key(c, v, &ind->measure)) return false;
+    if (ldr_policy__measure_class(ind->measure) != LDR_MC_ENUM) {
+        push_key(c, "measure");
+        return fail(c, "levels need rd_institution; '%s' takes bands",
+                    ldr_policy__measure_name(ind->measure));
+    }
+    static const char *const kv[] = {
+        "NONE", "BELOW_MUNICIPAL", "MUNICIPAL", "PROVINCIAL", "NATIONAL", NULL};
+    _Static_assert(LDR_ARRAY_SIZE(kv) == LDR_RD__COUNT + 1,
+                   "RdInstitution symbols");
+    size_t s = push_key(c, "levels");
+    if (!expect_object(c, arg) || !check_keys(c, arg, kv)) return false;
+    for (int i = 0; i < LDR_RD__COUNT; i++) {
+        if (!member_int(c, arg,
+                        ldr_rd_institution_name((ldr_rd_institution_t)i), 0,
+                        POINTS_MAX, &ind->levels[i]))
+            return false;
+        if (ind->levels[i] > *top) *top = ind->levels[i];
+    }
+    pop(c, s);
+    return true;
+}
+
+static bool parse_indicator(struct ctx *c, const json_t *v, int depth,
+                            struct ldr_policy__indicator *ind) {
+    const char *name;
+    int top = 0;
+    if (!expect_object(c, v)) return false;
+    if (depth > 2) return fail(c, "best_of is nested too deep");
+    int shape = ind_shape(c, v);
+    if (shape < 0) return false;
     json_t *jn = required(c, v, "name");
     if (!jn) return false;
     size_t s = push_key(c, "name");
@@ -619,126 +788,18 @@ static bool parse_indicator(struct ctx *c, const json_t *v, int depth,
     pop(c, s);
     ind->name = ldr_policy__strdup(c->p, name);
     if (!member_int(c, v, "max", 0, POINTS_MAX, &ind->max)) return false;
-    json_t *arg = json_object_get(v, shapes[shape]);
+    json_t *arg = json_object_get(v, ind_shapes[shape]);
+    bool ok = false;
     switch (shape) {
-    case 0:
-        ind->kind = LDR_I_BANDS;
-        if (!parse_measure_key(c, v, &ind->measure)) return false;
-        if (ldr_policy__measure_class(ind->measure) == LDR_MC_ENUM)
-            return fail(c, "rd_institution takes levels, not bands");
-        s = push_key(c, "bands");
-        if (!parse_bands(c, arg, ind->measure, ind, &top)) return false;
-        pop(c, s);
-        break;
-    case 1: {
-        static const char *const kr[] = {"when", "points", NULL};
-        ind->kind = LDR_I_FIRST;
-        s = push_key(c, "first");
-        if (!json_is_array(arg) || json_array_size(arg) == 0)
-            return fail(c,
-                        "expected a non-empty array of {\"when\", \"points\"}, "
-                        "found %s",
-                        type_name(arg));
-        ind->n = json_array_size(arg);
-        struct ldr_policy__rule *r =
-            ldr_policy__alloc(c->p, ind->n * sizeof *r);
-        for (size_t i = 0; i < ind->n; i++) {
-            json_t *e = json_array_get(arg, i), *w;
-            size_t s2 = push_index(c, i);
-            if (!expect_object(c, e) || !check_keys(c, e, kr) ||
-                !member_int(c, e, "points", 0, POINTS_MAX, &r[i].points) ||
-                !(w = required(c, e, "when")))
-                return false;
-            size_t s3 = push_key(c, "when");
-            if (!(r[i].when = parse_cond(c, w, 0, false))) return false;
-            pop(c, s3);
-            if (r[i].points > top) top = r[i].points;
-            pop(c, s2);
-        }
-        ind->rules = r;
-        pop(c, s);
-        if (!member_int(c, v, "else", 0, POINTS_MAX, &ind->else_points))
-            return false;
-        if (ind->else_points > top) top = ind->else_points;
-        break;
+    case 0: ok = ind_bands(c, v, arg, ind, &top); break;
+    case 1: ok = ind_first(c, v, arg, ind, &top); break;
+    case 2: ok = ind_linear(c, v, arg, ind, &top); break;
+    case 3: ok = ind_best_of(c, arg, depth, ind, &top); break;
+    case 4: ok = ind_levels(c, v, arg, ind, &top); break;
     }
-    case 2: {
-        static const char *const kl[] = {"multiply", "divide", "min", NULL};
-        int mul, div;
-        ind->kind = LDR_I_LINEAR;
-        if (!parse_measure_key(c, v, &ind->measure)) return false;
-        if (ldr_policy__measure_class(ind->measure) != LDR_MC_INT) {
-            s = push_key(c, "measure");
-            return fail(
-                c, "linear points need an integer measure; '%s' is not one",
-                ldr_policy__measure_name(ind->measure));
-        }
-        s = push_key(c, "linear");
-        if (!expect_object(c, arg) || !check_keys(c, arg, kl) ||
-            !member_int(c, arg, "multiply", 1, POINTS_MAX, &mul) ||
-            !member_int(c, arg, "divide", 1, POINTS_MAX, &div))
-            return false;
-        ind->multiply = mul;
-        ind->divide = div;
-        if (json_object_get(arg, "min")) {
-            if (!member_int(c, arg, "min", 0, POINTS_MAX, &ind->min))
-                return false;
-            if (ind->min > ind->max)
-                return fail(c, "min is above the indicator's max");
-            ind->has_min = true;
-        }
-        pop(c, s);
-        top = ind->max; /* max is the upper clamp */
-        break;
-    }
-    case 3: {
-        ind->kind = LDR_I_BEST_OF;
-        s = push_key(c, "best_of");
-        if (!json_is_array(arg) || json_array_size(arg) < 2)
-            return fail(c, "expected an array of at least two indicators");
-        ind->n = json_array_size(arg);
-        struct ldr_policy__indicator *kids =
-            ldr_policy__alloc(c->p, ind->n * sizeof *kids);
-        for (size_t i = 0; i < ind->n; i++) {
-            size_t s2 = push_index(c, i);
-            if (!parse_indicator(c, json_array_get(arg, i), depth + 1,
-                                 &kids[i]))
-                return false;
-            if (kids[i].max > top) top = kids[i].max;
-            pop(c, s2);
-        }
-        ind->children = kids;
-        pop(c, s);
-        break;
-    }
-    case 4: {
-        ind->kind = LDR_I_LEVELS;
-        if (!parse_measure_key(c, v, &ind->measure)) return false;
-        if (ldr_policy__measure_class(ind->measure) != LDR_MC_ENUM) {
-            s = push_key(c, "measure");
-            return fail(c, "levels need rd_institution; '%s' takes bands",
-                        ldr_policy__measure_name(ind->measure));
-        }
-        static const char *const kv[] = {"NONE",      "BELOW_MUNICIPAL",
-                                         "MUNICIPAL", "PROVINCIAL",
-                                         "NATIONAL",  NULL};
-        _Static_assert(sizeof kv / sizeof kv[0] == LDR_RD__COUNT + 1,
-                       "RdInstitution symbols");
-        s = push_key(c, "levels");
-        if (!expect_object(c, arg) || !check_keys(c, arg, kv)) return false;
-        for (int i = 0; i < LDR_RD__COUNT; i++) {
-            if (!member_int(c, arg,
-                            ldr_rd_institution_name((ldr_rd_institution_t)i), 0,
-                            POINTS_MAX, &ind->levels[i]))
-                return false;
-            if (ind->levels[i] > top) top = ind->levels[i];
-        }
-        pop(c, s);
-        break;
-    }
-    }
+    if (!ok) return false;
     if (top != ind->max) {
-        s = push_key(c, "max");
+        push_key(c, "max");
         return fail(c, "%d, but the most this indicator can give is %d",
                     ind->max, top);
     }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ladder/time.h"
-#include "policy_internal.h"
+#include "policy_int.h"
 
 static void print_range(FILE *out, const char *what,
                         const struct ldr_policy__range *r) {

@@ -1,6 +1,7 @@
 /* record.c -- symbol tables of the contract's enums. */
 #include "ladder/record.h"
 
+#include "ladder/alloc.h"
 #include <string.h>
 
 ldr_str_t ldr_str(const char *s) {
@@ -46,25 +47,18 @@ static const char *const ldr_decision_type_names[] = {"PUBLICITY_STARTED",
                                                       "VIOLATION_CONFIRMED",
                                                       "CANCELLED"};
 
-_Static_assert(sizeof(ldr_tier_names) / sizeof(char *) == LDR_TIER__COUNT,
-               "tier");
-_Static_assert(sizeof(ldr_rd_institution_names) / sizeof(char *) ==
-                   LDR_RD__COUNT,
-               "rd");
-_Static_assert(sizeof(ldr_honour_names) / sizeof(char *) == LDR_HONOUR__COUNT,
-               "honour");
-_Static_assert(sizeof(ldr_violation_kind_names) / sizeof(char *) ==
-                   LDR_VIOLATION__COUNT,
+_Static_assert(LDR_ARRAY_SIZE(ldr_tier_names) == LDR_TIER__COUNT, "tier");
+_Static_assert(LDR_ARRAY_SIZE(ldr_rd_institution_names) == LDR_RD__COUNT, "rd");
+_Static_assert(LDR_ARRAY_SIZE(ldr_honour_names) == LDR_HONOUR__COUNT, "honour");
+_Static_assert(LDR_ARRAY_SIZE(ldr_violation_kind_names) == LDR_VIOLATION__COUNT,
                "kind");
-_Static_assert(sizeof(ldr_case_status_names) / sizeof(char *) ==
-                   LDR_CASE__COUNT,
+_Static_assert(LDR_ARRAY_SIZE(ldr_case_status_names) == LDR_CASE__COUNT,
                "case");
-_Static_assert(sizeof(ldr_decision_type_names) / sizeof(char *) ==
-                   LDR_DECISION__COUNT,
+_Static_assert(LDR_ARRAY_SIZE(ldr_decision_type_names) == LDR_DECISION__COUNT,
                "decision");
 
-static int ldr_enum_parse(const char *const *names, int n, const char *s,
-                          size_t len) {
+static int record_enum_parse(const char *const *names, int n, const char *s,
+                             size_t len) {
     for (int i = 0; i < n; i++)
         if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) return i;
     return -1;
@@ -75,7 +69,7 @@ static int ldr_enum_parse(const char *const *names, int n, const char *s,
         return ((int)v >= 0 && (int)v < (count)) ? names[v] : "?";             \
     }                                                                          \
     int ldr_##fn##_parse(const char *s, size_t len) {                          \
-        return ldr_enum_parse(names, (count), s, len);                         \
+        return record_enum_parse(names, (count), s, len);                      \
     }
 
 LDR_ENUM_FUNCS(tier, ldr_tier_t, ldr_tier_names, LDR_TIER__COUNT)

@@ -59,9 +59,8 @@ typedef struct ldr_units_field {
  * Returns the number of fields found (which may exceed max: counting
  * continues so the message can say how many there were), or -1 with a
  * problem in @p why. */
-static int ldr_units_split(const char *line, size_t len, char *scratch,
-                           ldr_units_field_t *fields, int max,
-                           const char **why) {
+static int units_split(const char *line, size_t len, char *scratch,
+                       ldr_units_field_t *fields, int max, const char **why) {
     int n = 0;
     size_t i = 0;
     char *out = scratch;
@@ -112,7 +111,7 @@ static int ldr_units_split(const char *line, size_t len, char *scratch,
 
 /* A non-negative decimal: digits, optional fraction, optional exponent. No
  * sign, no hex, no inf/nan, no spaces: strtod alone accepts all of those. */
-static bool ldr_units_decimal_syntax(const char *s, size_t len) {
+static bool units_decimal_syntax(const char *s, size_t len) {
     size_t i = 0, digits = 0;
     while (i < len && s[i] >= '0' && s[i] <= '9')
         i++, digits++;
@@ -134,7 +133,7 @@ static bool ldr_units_decimal_syntax(const char *s, size_t len) {
 }
 
 /* The numeric value of a code of 2 or 4 digits, or -1. */
-static int ldr_units_code_value(const char *code, size_t len) {
+static int units_code_value(const char *code, size_t len) {
     if (len != 2 && len != 4) return -1;
     int v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -144,15 +143,14 @@ static int ldr_units_code_value(const char *code, size_t len) {
     return v;
 }
 
-static uint16_t *ldr_units_slot(ldr_units_t *units, const char *code,
-                                size_t len) {
-    int v = ldr_units_code_value(code, len);
+static uint16_t *units_slot(ldr_units_t *units, const char *code, size_t len) {
+    int v = units_code_value(code, len);
     if (v < 0) return NULL;
     return len == 2 ? &units->by2[v] : &units->by4[v];
 }
 
 /* Checks a name column; NULL when it is fine, else the problem. */
-static const char *ldr_units_name_problem(const ldr_units_field_t *f) {
+static const char *units_name_problem(const ldr_units_field_t *f) {
     if (f->len == 0) return "is empty";
     if (f->len > LDR_UNITS_NAME_MAX) return "is longer than 200 bytes";
     if (memchr(f->ptr, '\0', f->len)) return "contains a NUL byte";
@@ -162,14 +160,14 @@ static const char *ldr_units_name_problem(const ldr_units_field_t *f) {
 
 /* Parses one data row into a new entry. Returns LDR_OK or LDR_ERR_CONFIG
  * with the message in errstr. */
-static ldr_err_t ldr_units_add_row(ldr_units_t *units, const char *path,
-                                   size_t lineno, ldr_units_field_t *f,
-                                   size_t *first_line, char *errstr,
-                                   size_t errstr_size) {
+static ldr_err_t units_add_row(ldr_units_t *units, const char *path,
+                               size_t lineno, ldr_units_field_t *f,
+                               size_t *first_line, char *errstr,
+                               size_t errstr_size) {
     const ldr_units_field_t *code = &f[0], *zh = &f[1], *en = &f[2],
                             *kind = &f[3], *weight = &f[4];
 
-    uint16_t *slot = ldr_units_slot(units, code->ptr, code->len);
+    uint16_t *slot = units_slot(units, code->ptr, code->len);
     if (!slot)
         return ldr_err_set(
             errstr, errstr_size, LDR_ERR_CONFIG,
@@ -184,10 +182,10 @@ static ldr_err_t ldr_units_add_row(ldr_units_t *units, const char *path,
                            path, lineno, code->ptr, first_line[*slot - 1]);
 
     const char *problem;
-    if ((problem = ldr_units_name_problem(zh)))
+    if ((problem = units_name_problem(zh)))
         return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                            "%s:%zu: name_zh %s", path, lineno, problem);
-    if ((problem = ldr_units_name_problem(en)))
+    if ((problem = units_name_problem(en)))
         return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                            "%s:%zu: name_en %s", path, lineno, problem);
 
@@ -208,9 +206,9 @@ static ldr_err_t ldr_units_add_row(ldr_units_t *units, const char *path,
     /* The syntax check comes first, so strtod sees only plain decimals; it
      * can still overflow to infinity (1e999), which isfinite catches. */
     double w = 0;
-    if (ldr_units_decimal_syntax(weight->ptr, weight->len))
+    if (units_decimal_syntax(weight->ptr, weight->len))
         w = strtod(weight->ptr, NULL);
-    if (!ldr_units_decimal_syntax(weight->ptr, weight->len) || !isfinite(w))
+    if (!units_decimal_syntax(weight->ptr, weight->len) || !isfinite(w))
         return ldr_err_set(
             errstr, errstr_size, LDR_ERR_CONFIG,
             "%s:%zu: weight \"%.*s\" is not a finite non-negative number", path,
@@ -270,7 +268,7 @@ ldr_units_t *ldr_units_parse(const char *path, const char *data, size_t size,
 
         ldr_units_field_t f[LDR_UNITS_COLUMNS];
         const char *why = NULL;
-        int n = ldr_units_split(p, len, scratch, f, LDR_UNITS_COLUMNS, &why);
+        int n = units_split(p, len, scratch, f, LDR_UNITS_COLUMNS, &why);
         if (n < 0) {
             ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG, "%s:%zu: %s", path,
                         lineno, why);
@@ -301,8 +299,8 @@ ldr_units_t *ldr_units_parse(const char *path, const char *data, size_t size,
                         LDR_UNITS_COLUMNS, n);
             goto out;
         }
-        if (ldr_units_add_row(units, path, lineno, f, first_line, errstr,
-                              errstr_size) != LDR_OK)
+        if (units_add_row(units, path, lineno, f, first_line, errstr,
+                          errstr_size) != LDR_OK)
             goto out;
     }
     if (!header_seen) {
@@ -350,7 +348,7 @@ const ldr_units_entry_t *ldr_units_at(const ldr_units_t *units, size_t i) {
 const ldr_units_entry_t *ldr_units_find(const ldr_units_t *units,
                                         const char *code, size_t len) {
     if (!code) return NULL;
-    int v = ldr_units_code_value(code, len);
+    int v = units_code_value(code, len);
     if (v < 0) return NULL;
     uint16_t idx = len == 2 ? units->by2[v] : units->by4[v];
     return idx ? &units->entries[idx - 1] : NULL;

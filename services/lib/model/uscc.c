@@ -21,7 +21,7 @@ static const unsigned ldr_uscc_weights[LDR_USCC_LEN - 1] = {
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
 
 /* The check character of s[0..16], or 0 when one of them is invalid. */
-static char ldr_uscc_compute(const char *s) {
+static char uscc_compute(const char *s) {
     unsigned sum = 0;
     for (size_t i = 0; i < LDR_USCC_LEN - 1; i++) {
         unsigned v1 = ldr_uscc_value1[(unsigned char)s[i]];
@@ -33,7 +33,7 @@ static char ldr_uscc_compute(const char *s) {
 
 ldr_err_t ldr_uscc_check_char(const char *s17, char *out) {
     if (!s17 || !out) return LDR_ERR_INVALID_ARG;
-    char c = ldr_uscc_compute(s17);
+    char c = uscc_compute(s17);
     if (c == 0) return LDR_ERR_INVALID_USCC;
     *out = c;
     return LDR_OK;
@@ -41,12 +41,12 @@ ldr_err_t ldr_uscc_check_char(const char *s17, char *out) {
 
 bool ldr_uscc_is_valid(const char *s, size_t len) {
     if (len != LDR_USCC_LEN || !s) return false;
-    char c = ldr_uscc_compute(s);
+    char c = uscc_compute(s);
     return c != 0 && s[LDR_USCC_LEN - 1] == c;
 }
 
 ldr_err_t ldr_uscc_complete(char s[static 19]) {
-    char c = ldr_uscc_compute(s);
+    char c = uscc_compute(s);
     if (c == 0) return LDR_ERR_INVALID_USCC;
     s[LDR_USCC_LEN - 1] = c;
     s[LDR_USCC_LEN] = '\0';

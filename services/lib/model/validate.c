@@ -8,7 +8,7 @@
  * "lo <= v && v <= hi" on the value's own type, which rejects NaN without a
  * separate branch; doubles are still tested with isfinite() first so that
  * the message says "not finite" rather than "out of range". Messages quote
- * untrusted bytes only through ldr_validate_show(), which escapes them:
+ * untrusted bytes only through validate_show(), which escapes them:
  * messages end up in Kafka headers, logs and JSON. */
 #include "ladder/validate.h"
 #include "ladder/utf8.h"
@@ -50,22 +50,22 @@ void ldr_validator_destroy(ldr_validator_t *v) {
 #define LDR_VALIDATE_SHOW_MAX 32
 
 /* @p s as printable ASCII for a message (ldr_escape_show). */
-static const char *ldr_validate_show(ldr_str_t s, char *buf) {
+static const char *validate_show(ldr_str_t s, char *buf) {
     return ldr_escape_show(s.ptr, s.len, LDR_VALIDATE_SHOW_MAX, buf);
 }
 #define LDR_VALIDATE_SHOW_BUF LDR_ESCAPE_SHOW_BUF(LDR_VALIDATE_SHOW_MAX)
 
 /* @p ms as RFC 3339 in @p buf, for messages. */
-static const char *ldr_validate_iso(int64_t ms,
-                                    char buf[static LDR_TIME_FORMAT_SIZE]) {
+static const char *validate_iso(int64_t ms,
+                                char buf[static LDR_TIME_FORMAT_SIZE]) {
     ldr_time_format(ms, buf, LDR_TIME_FORMAT_SIZE);
     return buf;
 }
 
 /* ---- field checks ----------------------------------------------------- */
 
-static ldr_err_t ldr_validate_string(const char *field, ldr_str_t s, size_t max,
-                                     char *errstr, size_t n) {
+static ldr_err_t validate_string(const char *field, ldr_str_t s, size_t max,
+                                 char *errstr, size_t n) {
     if (s.len > 0 && !s.ptr)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG,
                            "%s: NULL pointer with length %zu", field, s.len);
@@ -114,8 +114,8 @@ ldr_err_t ldr_validate_uscc(ldr_str_t s, char *errstr, size_t n) {
                        s.ptr[LDR_USCC_LEN - 1], want);
 }
 
-static ldr_err_t ldr_validate_unit(const ldr_validator_t *v, ldr_str_t s,
-                                   char *errstr, size_t n) {
+static ldr_err_t validate_unit(const ldr_validator_t *v, ldr_str_t s,
+                               char *errstr, size_t n) {
     if (s.len > 0 && !s.ptr)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG,
                            "reporting_unit: NULL pointer with length %zu",
@@ -125,20 +125,20 @@ static ldr_err_t ldr_validate_unit(const ldr_validator_t *v, ldr_str_t s,
     return ldr_err_set(errstr, n, LDR_ERR_UNKNOWN_REPORTING_UNIT,
                        "reporting_unit: \"%s\" is not a code of the "
                        "reporting-unit table",
-                       ldr_validate_show(s, buf));
+                       validate_show(s, buf));
 }
 
-static ldr_err_t ldr_validate_enum(const char *field, const char *type,
-                                   unsigned value, unsigned count, char *errstr,
-                                   size_t n) {
+static ldr_err_t validate_enum(const char *field, const char *type,
+                               unsigned value, unsigned count, char *errstr,
+                               size_t n) {
     if (value < count) return LDR_OK;
     return ldr_err_set(errstr, n, LDR_ERR_INVALID_FIELD,
                        "%s: %d is not a %s symbol (0 to %u)", field, (int)value,
                        type, count - 1);
 }
 
-static ldr_err_t ldr_validate_int(const char *field, int64_t value, int64_t lo,
-                                  int64_t hi, char *errstr, size_t n) {
+static ldr_err_t validate_int(const char *field, int64_t value, int64_t lo,
+                              int64_t hi, char *errstr, size_t n) {
     if (lo <= value && value <= hi) return LDR_OK;
     return ldr_err_set(errstr, n, LDR_ERR_INVALID_FIELD,
                        "%s: %" PRId64 " is outside %" PRId64 " to %" PRId64,
@@ -162,15 +162,15 @@ ldr_err_t ldr_validate_time(const char *field, int64_t t, int64_t clock_ms,
     if (t < LDR_VALIDATE_TIME_MIN_MS)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_FIELD,
                            "%s: %s (%" PRId64 " ms) is before %s", field,
-                           ldr_validate_iso(t, a), t,
-                           ldr_validate_iso(LDR_VALIDATE_TIME_MIN_MS, b));
+                           validate_iso(t, a), t,
+                           validate_iso(LDR_VALIDATE_TIME_MIN_MS, b));
     int64_t max = ldr_validate_time_max(clock_ms, now_ms, max_skew_days);
     if (t > max)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_FIELD,
                            "%s: %s (%" PRId64 " ms) is after %s, "
                            "max(clock, now) + %d days",
-                           field, ldr_validate_iso(t, a), t,
-                           ldr_validate_iso(max, b), max_skew_days);
+                           field, validate_iso(t, a), t, validate_iso(max, b),
+                           max_skew_days);
     return LDR_OK;
 }
 
@@ -237,20 +237,20 @@ static const ldr_indicator_rule_t ldr_indicator_rules[] = {
      LDR_VALIDATE_DEVELOPMENT_SCORE_MAX, 0, 0, LDR_OFF(has_development_score)},
 };
 
-static ldr_err_t ldr_validate_rule(const ldr_indicators_t *ind,
-                                   const ldr_indicator_rule_t *r, char *errstr,
-                                   size_t n) {
+static ldr_err_t validate_rule(const ldr_indicators_t *ind,
+                               const ldr_indicator_rule_t *r, char *errstr,
+                               size_t n) {
     const char *base = (const char *)ind;
     switch (r->type) {
     case LDR_RULE_I32: {
         int32_t v;
         memcpy(&v, base + r->off, sizeof v);
-        return ldr_validate_int(r->name, v, r->lo, r->hi, errstr, n);
+        return validate_int(r->name, v, r->lo, r->hi, errstr, n);
     }
     case LDR_RULE_I64: {
         int64_t v;
         memcpy(&v, base + r->off, sizeof v);
-        return ldr_validate_int(r->name, v, r->lo, r->hi, errstr, n);
+        return validate_int(r->name, v, r->lo, r->hi, errstr, n);
     }
     case LDR_RULE_F64: {
         double v;
@@ -264,9 +264,9 @@ static ldr_err_t ldr_validate_rule(const ldr_indicators_t *ind,
                            r->dhi);
     }
     case LDR_RULE_RD_INSTITUTION:
-        return ldr_validate_enum(r->name, "RdInstitution",
-                                 (unsigned)ind->rd_institution, LDR_RD__COUNT,
-                                 errstr, n);
+        return validate_enum(r->name, "RdInstitution",
+                             (unsigned)ind->rd_institution, LDR_RD__COUNT,
+                             errstr, n);
     case LDR_RULE_HONOURS: {
         uint32_t known = (UINT32_C(1) << LDR_HONOUR__COUNT) - 1;
         if ((ind->honours & ~known) == 0) return LDR_OK;
@@ -282,7 +282,7 @@ static ldr_err_t ldr_validate_rule(const ldr_indicators_t *ind,
         memcpy(&has, base + r->has_off, sizeof has);
         if (!has) return LDR_OK;
         memcpy(&v, base + r->off, sizeof v);
-        return ldr_validate_int(r->name, v, r->lo, r->hi, errstr, n);
+        return validate_int(r->name, v, r->lo, r->hi, errstr, n);
     }
     }
     return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG, "%s: no rule", r->name);
@@ -292,10 +292,10 @@ ldr_err_t ldr_validate_indicators(const ldr_indicators_t *ind, char *errstr,
                                   size_t n) {
     if (!ind)
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG, "indicators: NULL");
-    size_t count = sizeof ldr_indicator_rules / sizeof ldr_indicator_rules[0];
+    size_t count = LDR_ARRAY_SIZE(ldr_indicator_rules);
     for (size_t i = 0; i < count; i++) {
         const ldr_indicator_rule_t *r = &ldr_indicator_rules[i];
-        ldr_err_t err = ldr_validate_rule(ind, r, errstr, n);
+        ldr_err_t err = validate_rule(ind, r, errstr, n);
         if (err != LDR_OK) return err;
         if (r->off == LDR_OFF(rd_staff) && ind->rd_staff > ind->employees)
             return ldr_err_set(errstr, n, LDR_ERR_INVALID_FIELD,
@@ -315,66 +315,64 @@ ldr_err_t ldr_validate_indicators(const ldr_indicators_t *ind, char *errstr,
         if (ldr_check_err_ != LDR_OK) return ldr_check_err_;                   \
     } while (0)
 
-static ldr_err_t ldr_validate_application(const ldr_validator_t *v,
-                                          const ldr_application_t *a,
-                                          int64_t clock_ms, int64_t now_ms,
-                                          char *errstr, size_t n) {
-    LDR_CHECK(ldr_validate_string("event_id", a->event_id, LDR_VALIDATE_ID_MAX,
-                                  errstr, n));
+static ldr_err_t validate_application(const ldr_validator_t *v,
+                                      const ldr_application_t *a,
+                                      int64_t clock_ms, int64_t now_ms,
+                                      char *errstr, size_t n) {
+    LDR_CHECK(validate_string("event_id", a->event_id, LDR_VALIDATE_ID_MAX,
+                              errstr, n));
     LDR_CHECK(ldr_validate_uscc(a->uscc, errstr, n));
-    LDR_CHECK(ldr_validate_string("enterprise_name", a->enterprise_name,
-                                  LDR_VALIDATE_NAME_MAX, errstr, n));
-    LDR_CHECK(ldr_validate_unit(v, a->reporting_unit, errstr, n));
-    LDR_CHECK(ldr_validate_enum("tier", "Tier", (unsigned)a->tier,
-                                LDR_TIER__COUNT, errstr, n));
-    LDR_CHECK(ldr_validate_int("batch", a->batch, LDR_VALIDATE_BATCH_MIN,
-                               LDR_VALIDATE_BATCH_MAX, errstr, n));
+    LDR_CHECK(validate_string("enterprise_name", a->enterprise_name,
+                              LDR_VALIDATE_NAME_MAX, errstr, n));
+    LDR_CHECK(validate_unit(v, a->reporting_unit, errstr, n));
+    LDR_CHECK(validate_enum("tier", "Tier", (unsigned)a->tier, LDR_TIER__COUNT,
+                            errstr, n));
+    LDR_CHECK(validate_int("batch", a->batch, LDR_VALIDATE_BATCH_MIN,
+                           LDR_VALIDATE_BATCH_MAX, errstr, n));
     LDR_CHECK(ldr_validate_time("occurred_at", a->occurred_at, clock_ms, now_ms,
                                 v->max_skew_days, errstr, n));
     return ldr_validate_indicators(&a->indicators, errstr, n);
 }
 
-static ldr_err_t ldr_validate_review(const ldr_validator_t *v,
-                                     const ldr_review_t *r, int64_t clock_ms,
-                                     int64_t now_ms, char *errstr, size_t n) {
-    LDR_CHECK(ldr_validate_string("event_id", r->event_id, LDR_VALIDATE_ID_MAX,
-                                  errstr, n));
+static ldr_err_t validate_review(const ldr_validator_t *v,
+                                 const ldr_review_t *r, int64_t clock_ms,
+                                 int64_t now_ms, char *errstr, size_t n) {
+    LDR_CHECK(validate_string("event_id", r->event_id, LDR_VALIDATE_ID_MAX,
+                              errstr, n));
     LDR_CHECK(ldr_validate_uscc(r->uscc, errstr, n));
-    LDR_CHECK(ldr_validate_string("enterprise_name", r->enterprise_name,
-                                  LDR_VALIDATE_NAME_MAX, errstr, n));
-    LDR_CHECK(ldr_validate_unit(v, r->reporting_unit, errstr, n));
-    LDR_CHECK(ldr_validate_enum("tier", "Tier", (unsigned)r->tier,
-                                LDR_TIER__COUNT, errstr, n));
+    LDR_CHECK(validate_string("enterprise_name", r->enterprise_name,
+                              LDR_VALIDATE_NAME_MAX, errstr, n));
+    LDR_CHECK(validate_unit(v, r->reporting_unit, errstr, n));
+    LDR_CHECK(validate_enum("tier", "Tier", (unsigned)r->tier, LDR_TIER__COUNT,
+                            errstr, n));
     LDR_CHECK(ldr_validate_time("occurred_at", r->occurred_at, clock_ms, now_ms,
                                 v->max_skew_days, errstr, n));
     return ldr_validate_indicators(&r->indicators, errstr, n);
 }
 
-static ldr_err_t ldr_validate_violation(const ldr_validator_t *v,
-                                        const ldr_violation_t *x,
-                                        int64_t clock_ms, int64_t now_ms,
-                                        char *errstr, size_t n) {
-    LDR_CHECK(ldr_validate_string("event_id", x->event_id, LDR_VALIDATE_ID_MAX,
-                                  errstr, n));
+static ldr_err_t validate_violation(const ldr_validator_t *v,
+                                    const ldr_violation_t *x, int64_t clock_ms,
+                                    int64_t now_ms, char *errstr, size_t n) {
+    LDR_CHECK(validate_string("event_id", x->event_id, LDR_VALIDATE_ID_MAX,
+                              errstr, n));
     LDR_CHECK(ldr_validate_uscc(x->uscc, errstr, n));
-    LDR_CHECK(ldr_validate_unit(v, x->reporting_unit, errstr, n));
-    LDR_CHECK(ldr_validate_string("case_id", x->case_id, LDR_VALIDATE_ID_MAX,
-                                  errstr, n));
-    LDR_CHECK(ldr_validate_enum("kind", "ViolationKind", (unsigned)x->kind,
-                                LDR_VIOLATION__COUNT, errstr, n));
-    LDR_CHECK(ldr_validate_enum("status", "CaseStatus", (unsigned)x->status,
-                                LDR_CASE__COUNT, errstr, n));
+    LDR_CHECK(validate_unit(v, x->reporting_unit, errstr, n));
+    LDR_CHECK(
+        validate_string("case_id", x->case_id, LDR_VALIDATE_ID_MAX, errstr, n));
+    LDR_CHECK(validate_enum("kind", "ViolationKind", (unsigned)x->kind,
+                            LDR_VIOLATION__COUNT, errstr, n));
+    LDR_CHECK(validate_enum("status", "CaseStatus", (unsigned)x->status,
+                            LDR_CASE__COUNT, errstr, n));
     return ldr_validate_time("occurred_at", x->occurred_at, clock_ms, now_ms,
                              v->max_skew_days, errstr, n);
 }
 
-static ldr_err_t ldr_validate_tick(const ldr_validator_t *v,
-                                   const ldr_clock_tick_t *t, int64_t clock_ms,
-                                   int64_t now_ms, char *errstr, size_t n) {
+static ldr_err_t validate_tick(const ldr_validator_t *v,
+                               const ldr_clock_tick_t *t, int64_t clock_ms,
+                               int64_t now_ms, char *errstr, size_t n) {
     LDR_CHECK(ldr_validate_time("tick_at", t->tick_at, clock_ms, now_ms,
                                 v->max_skew_days, errstr, n));
-    return ldr_validate_string("source", t->source, LDR_VALIDATE_ID_MAX, errstr,
-                               n);
+    return validate_string("source", t->source, LDR_VALIDATE_ID_MAX, errstr, n);
 }
 
 ldr_err_t ldr_validate_record(const ldr_validator_t *v, const ldr_record_t *rec,
@@ -385,16 +383,15 @@ ldr_err_t ldr_validate_record(const ldr_validator_t *v, const ldr_record_t *rec,
                            "record: NULL validator or record");
     switch (rec->kind) {
     case LDR_RECORD_APPLICATION:
-        return ldr_validate_application(v, &rec->u.application, clock_ms,
-                                        now_ms, errstr, n);
+        return validate_application(v, &rec->u.application, clock_ms, now_ms,
+                                    errstr, n);
     case LDR_RECORD_REVIEW:
-        return ldr_validate_review(v, &rec->u.review, clock_ms, now_ms, errstr,
-                                   n);
+        return validate_review(v, &rec->u.review, clock_ms, now_ms, errstr, n);
     case LDR_RECORD_VIOLATION:
-        return ldr_validate_violation(v, &rec->u.violation, clock_ms, now_ms,
-                                      errstr, n);
+        return validate_violation(v, &rec->u.violation, clock_ms, now_ms,
+                                  errstr, n);
     case LDR_RECORD_CLOCK_TICK:
-        return ldr_validate_tick(v, &rec->u.tick, clock_ms, now_ms, errstr, n);
+        return validate_tick(v, &rec->u.tick, clock_ms, now_ms, errstr, n);
     case LDR_RECORD_DECISION:
         return ldr_err_set(errstr, n, LDR_ERR_INVALID_ARG,
                            "record: DesignationDecision is an output; only "
@@ -433,7 +430,7 @@ ldr_err_t ldr_validate_key(const ldr_record_t *rec, const void *key,
     if (!uscc.ptr) uscc.len = 0;
     return ldr_err_set(errstr, n, LDR_ERR_KEY_MISMATCH,
                        "key: \"%s\" is not the record's uscc \"%s\"",
-                       ldr_validate_show(k, kb), ldr_validate_show(uscc, ub));
+                       validate_show(k, kb), validate_show(uscc, ub));
 }
 
 ldr_err_t ldr_validate_message(const ldr_validator_t *v,

@@ -1,4 +1,4 @@
-/* policy_internal.h -- the compiled form of a policy file, shared by
+/* policy_int.h -- the compiled form of a policy file, shared by
  * policy.c (evaluation), policy_load.c (JSON -> this form) and
  * policy_show.c (this form -> text). Not installed, not for other modules.
  *
@@ -9,8 +9,8 @@
  * 100. Everything a policy owns lives in one arena that
  * ldr_policy_destroy() frees at once, so the loader's error paths need no
  * bookkeeping. */
-#ifndef LADDER_POLICY_INTERNAL_H
-#define LADDER_POLICY_INTERNAL_H
+#ifndef LADDER_POLICY_INT_H
+#define LADDER_POLICY_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
