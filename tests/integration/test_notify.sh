@@ -122,8 +122,7 @@ DEF=REVOKED,CANCELLED,EXPIRED
   --types REVOKED,CANCELLED,DESIGNATED,REVOKED,CANCELLED,EXPIRED,REVOKED,CANCELLED,REVOKED,CANCELLED,REVOKED,CANCELLED,REVOKED,CANCELLED,REVOKED \
   --out "$work/p1.txt" 2>"$work/bench1.log" || fail "ladder-notify-bench: $(cat "$work/bench1.log")"
 start_notify 1
-[ "$(curl -s -w " %{http_code}" "http://$LADDER_HTTP_LISTEN/livez")" = "ok
- 200" ] || fail "/livez: $(curl -s -i "http://$LADDER_HTTP_LISTEN/livez")"
+[ "$(curl -s -w " %{http_code}" "http://$LADDER_HTTP_LISTEN/livez")" = "{\"live\":true} 200" ] || fail "/livez: $(curl -s -i "http://$LADDER_HTTP_LISTEN/livez")"
 for _ in $(seq 1 200); do
   [ "$(curl -s -o /dev/null -w "%{http_code}" "http://$LADDER_HTTP_LISTEN/readyz")" = 200 ] && break; sleep 0.05
 done
