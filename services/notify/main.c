@@ -304,7 +304,6 @@ static void nt_free(nt_t *nt) {
 /* Reads and checks the configuration: LDR_OK, or one line in @p err. */
 static ldr_err_t nt_configure(nt_t *nt, char *err, size_t n) {
     ldr_config_t *cfg = nt->cfg;
-    ldr_log_set_timestamps(ldr_config_get_bool(cfg, "log.timestamps"));
     nt->max_attempts = ldr_config_get_int(cfg, "notify.max.attempts");
     nt->backoff_initial_ms =
         ldr_config_get_int(cfg, "notify.backoff.initial.ms");

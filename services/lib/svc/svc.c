@@ -88,6 +88,7 @@ ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
     ldr_log_level_t level;
     if (ldr_log_parse_level(ldr_config_get(cfg, "log.level"), &level) == LDR_OK)
         ldr_log_set_level(level);
+    ldr_log_set_timestamps(ldr_config_get_bool(cfg, "log.timestamps"));
     return cfg;
 }
 

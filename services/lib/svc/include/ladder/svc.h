@@ -60,9 +60,10 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
 void ldr_svc_destroy(ldr_svc_t *svc);
 
 /** A new configuration of @p program: the file @p path (NULL: none), then
- *  the LADDER_* variables of the environment, then log.level applied. NULL
- *  with one line in @p errstr on error. For the command-line tools, whose
- *  options differ from a service's; the caller destroys the result. */
+ *  the LADDER_* variables of the environment, then log.level and
+ *  log.timestamps applied. NULL with one line in @p errstr on error. For
+ *  the command-line tools, whose options differ from a service's; the
+ *  caller destroys the result. */
 ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
                                   char *errstr, size_t errstr_size);
 
