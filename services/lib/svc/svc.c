@@ -30,6 +30,7 @@ struct ldr_svc {
     ldr_svc_spec_t spec;
     ldr_config_t *cfg;
     ldr_metrics_t *metrics;
+    ldr_metric_t *ready_gauge; /* ladder_ready */
     ldr_http_t *http;
     atomic_llong heartbeat_ms; /* last time round the loop (monotonic) */
     atomic_bool running;
@@ -134,6 +135,11 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
     svc->spec = *spec;
     svc->cfg = cfg;
     svc->metrics = ldr_metrics_new();
+    /* The same gauge in every program, so one alert covers them all. */
+    svc->ready_gauge = ldr_metrics_gauge(
+        svc->metrics, "ladder_ready",
+        "1 while the program is ready (what /readyz answers), 0 otherwise.",
+        NULL);
     svc->http = ldr_http_new();
     pthread_mutex_init(&svc->health_lock, NULL);
     atomic_store(&svc->running, true);
@@ -182,6 +188,7 @@ void ldr_svc_set_ready(ldr_svc_t *svc, bool ready, const char *why) {
     snprintf(svc->not_ready, sizeof(svc->not_ready), "%s",
              ready || !why ? "" : why);
     pthread_mutex_unlock(&svc->health_lock);
+    ldr_metrics_set(svc->ready_gauge, NULL, ready ? 1 : 0);
 }
 
 void ldr_svc_stopped(ldr_svc_t *svc) {

@@ -84,7 +84,9 @@ ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
 /** The loop came round: /livez stays 200. */
 void ldr_svc_heartbeat(ldr_svc_t *svc);
 
-/** What /readyz says from now on; @p why (when not ready) is copied. */
+/** What /readyz says from now on, and the gauge ladder_ready (1 or 0)
+ *  that every program's /metrics carries; @p why (when not ready) is
+ *  copied. */
 void ldr_svc_set_ready(ldr_svc_t *svc, bool ready, const char *why);
 
 /** The answers of the three routes, for a service that routes them itself. */
