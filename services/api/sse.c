@@ -1,9 +1,9 @@
-/* notices.c -- the live revocation notices of ladder-api, as Server-Sent
+/* sse.c -- the live revocation notices of ladder-api, as Server-Sent
  * Events.
  *
  * DESIGN: the workers append every REVOKED, CANCELLED and EXPIRED decision
- * to their partition's capped notices stream, ldr:{pN}:notices, in the
- * same atomic step as the state (store.h). One thread here follows all of
+ * to their partition's capped notices stream (store.h's key layout) in
+ * the same atomic step as the state. One thread here follows all of
  * those streams with a blocking XREAD on a connection of its own and
  * appends what it reads to a ring of the latest API_RING_CAP notices, in
  * the order it read them, numbered by a sequence; every open event stream
@@ -28,16 +28,19 @@
  * A comment line goes out every API_KEEPALIVE_S seconds, so proxies and
  * clients see a live connection. Stopping wakes every stream, which ends
  * its body, so the HTTP server's shutdown never waits for a client. */
-#include "api.h"
+#include "api_int.h"
 
 #include "ladder/alloc.h"
 #include "ladder/buf.h"
+#include "ladder/clock.h"
 #include "ladder/log.h"
 #include "ladder/redis.h"
+#include "ladder/store.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,20 +74,12 @@ struct api_notices {
     char last[API_PARTS_MAX][48]; /* stream id read up to, per partition */
 };
 
+/* The CLOCK_MONOTONIC time @p s seconds from now, for a condition
+ * variable that waits on that clock (api_notices_start()). */
 static void api_deadline(struct timespec *ts, double s) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)s;
-    ts->tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-static double api_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    int64_t ms = ldr_clock_mono_ms() + (int64_t)(s * 1000.0);
+    ts->tv_sec = (time_t)(ms / 1000);
+    ts->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
 
 /* Waits up to @p s seconds or until stopping; true when stopping. */
@@ -144,10 +139,10 @@ static char *api_entry_notice(const redisReply *fields, char *id,
 static bool api_follow(api_notices_t *n, redisContext *c, int parts,
                        bool from_end) {
     for (int p = n->parts; p < parts; p++) {
-        char id[48] = "0-0";
+        char id[48] = "0-0", key[LDR_STORE_KEY_SIZE];
+        ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_NOTICES);
         if (from_end) {
-            redisReply *r =
-                redisCommand(c, "XREVRANGE ldr:{p%d}:notices + - COUNT 1", p);
+            redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT 1", key);
             if (!r || r->type != REDIS_REPLY_ARRAY) {
                 freeReplyObject(r);
                 return false;
@@ -170,7 +165,7 @@ static bool api_read_once(api_notices_t *n, redisContext *c) {
     size_t argc = 6 + 2 * (size_t)parts;
     const char **argv = ldr_malloc(argc * sizeof(*argv));
     size_t *lens = ldr_malloc(argc * sizeof(*lens));
-    char(*keys)[40] = ldr_malloc((size_t)parts * sizeof(*keys));
+    char(*keys)[LDR_STORE_KEY_SIZE] = ldr_malloc((size_t)parts * sizeof(*keys));
     char(*ids)[48] = ldr_malloc((size_t)parts * sizeof(*ids));
     char count[16], block[16];
     snprintf(count, sizeof(count), "%d", API_XREAD_COUNT);
@@ -184,7 +179,7 @@ static bool api_read_once(api_notices_t *n, redisContext *c) {
     argv[i++] = "STREAMS";
     pthread_mutex_lock(&n->lock);
     for (int p = 0; p < parts; p++) {
-        snprintf(keys[p], sizeof(keys[p]), "ldr:{p%d}:notices", p);
+        ldr_store_key(keys[p], sizeof(keys[p]), p, LDR_STORE_KEY_NOTICES);
         memcpy(ids[p], n->last[p], sizeof(ids[p]));
     }
     pthread_mutex_unlock(&n->lock);
@@ -210,11 +205,11 @@ static bool api_read_once(api_notices_t *n, redisContext *c) {
     size_t got = 0;
     for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
         redisReply *st = r->element[s];
-        int p = -1;
-        if (st->elements != 2 ||
-            sscanf(st->element[0]->str, "ldr:{p%d}:notices", &p) != 1 ||
-            p < 0 || p >= parts)
-            continue;
+        int p = st->elements == 2
+                    ? ldr_store_key_partition(st->element[0]->str,
+                                              LDR_STORE_KEY_NOTICES)
+                    : -1;
+        if (p < 0 || p >= parts) continue;
         redisReply *entries = st->element[1];
         for (size_t e = 0; e < entries->elements; e++) {
             redisReply *en = entries->element[e];
@@ -258,21 +253,17 @@ static void *api_follower(void *opaque) {
             if (api_nap(n, 1.0)) break;
             continue;
         }
-        if (api_now_s() - parts_at > 2.0) {
-            redisReply *r = redisCommand(c, "GET ldr:partitions");
-            int parts = r && r->type == REDIS_REPLY_STRING ? atoi(r->str) : 0;
-            bool ok = r && (r->type == REDIS_REPLY_STRING ||
-                            r->type == REDIS_REPLY_NIL);
-            freeReplyObject(r);
+        if (ldr_clock_mono_s() - parts_at > 2.0) {
+            int parts = api_partitions_read(c);
             if (parts > API_PARTS_MAX) parts = API_PARTS_MAX;
-            if (!ok ||
+            if (parts < 0 ||
                 (parts > n->parts && !api_follow(n, c, parts, !started))) {
                 redisFree(c);
                 c = NULL;
                 if (api_nap(n, 1.0)) break;
                 continue;
             }
-            parts_at = api_now_s();
+            parts_at = ldr_clock_mono_s();
             started = true;
         }
         if (n->parts == 0) {
@@ -354,9 +345,10 @@ static void api_sse_catch_up(api_sse_t *s, int p, int64_t o, int k,
                        err);
         return;
     }
-    redisReply *r =
-        redisCommand(c, "XRANGE ldr:{p%d}:notices %lld-0 %s COUNT %d", p,
-                     (long long)o + 1, upto, API_CATCH_UP_MAX);
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_NOTICES);
+    redisReply *r = redisCommand(c, "XRANGE %s %lld-0 %s COUNT %d", key,
+                                 (long long)o + 1, upto, API_CATCH_UP_MAX);
     size_t sent = 0;
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements;
          i++) {
@@ -397,7 +389,7 @@ static ssize_t api_sse_read(void *opaque, char *buf, size_t size) {
         s->off = 0;
         pthread_mutex_lock(&n->lock);
         struct timespec ts;
-        double wait = s->last_write + API_KEEPALIVE_S - api_now_s();
+        double wait = s->last_write + API_KEEPALIVE_S - ldr_clock_mono_s();
         api_deadline(&ts, wait > 0 ? wait : 0);
         while (!n->stopping && s->next == n->next_seq && wait > 0 &&
                pthread_cond_timedwait(&n->cond, &n->lock, &ts) != ETIMEDOUT) {
@@ -424,7 +416,7 @@ static ssize_t api_sse_read(void *opaque, char *buf, size_t size) {
             }
         }
         pthread_mutex_unlock(&n->lock);
-        s->last_write = api_now_s();
+        s->last_write = ldr_clock_mono_s();
     }
 }
 
@@ -442,7 +434,7 @@ void api_notices_sse(api_notices_t *n, const ldr_http_request_t *req,
     ldr_buf_init(&s->out);
     /* Something at once, so the client sees the stream open. */
     ldr_buf_append_str(&s->out, "retry: 3000\n: ladder revocation notices\n\n");
-    s->last_write = api_now_s();
+    s->last_write = ldr_clock_mono_s();
     const char *last = ldr_http_request_header(req, "Last-Event-ID");
     int p = -1, k = 0;
     int64_t o = 0;
