@@ -9,7 +9,8 @@
  *                 list and the health routes
  *   enterprise.c  GET /v1/enterprises/{uscc}
  *   stats.c       GET /v1/stats
- *   sse.c         the notices follower thread and Server-Sent Events
+ *   follow.c      the notices follower thread and its ring
+ *   sse.c         Server-Sent Events: cursors into that ring
  *   auth.c        the api.token check
  *   pool.c        the Redis pool, the partition count and a notice's JSON,
  *                 which both routes.c and sse.c use
@@ -28,8 +29,10 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* ---- pool.c ------------------------------------------------------------- */
 
@@ -65,9 +68,40 @@ int api_partitions(api_pool_t *p);
  *  parse. *effective_at_ms gets its effective_at. New reference. */
 json_t *api_notice_json(const char *text, size_t len, int64_t *effective_at_ms);
 
-/* ---- sse.c -------------------------------------------------------------- */
+/* ---- follow.c and sse.c ------------------------------------------------- */
+
+#define API_RING_CAP  8192
+#define API_PARTS_MAX 1024
 
 typedef struct api_notices api_notices_t;
+
+/* The follower's state: written by its thread, read by the event streams,
+ * both under the lock. */
+typedef struct api_ring_entry {
+    char id[96]; /* decision_id */
+    char *data;  /* the decision's JSON, one line */
+} api_ring_entry_t;
+
+struct api_notices {
+    api_pool_t *pool;
+    ldr_metric_t *received;
+    ldr_metric_t *clients;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    atomic_bool stopping;
+    api_ring_entry_t ring[API_RING_CAP];
+    uint64_t next_seq; /* sequence of the next notice; ring[seq % CAP] */
+    int parts;         /* partitions followed */
+    char last[API_PARTS_MAX][48]; /* stream id read up to, per partition */
+};
+
+/* The CLOCK_MONOTONIC time @p s seconds from now, for n->cond. */
+void api_deadline(struct timespec *ts, double s);
+
+/** One stream entry's notice, rewritten for the API (free() it); NULL when
+ *  it has none that parses. @p id gets its decision_id. */
+char *api_entry_notice(const redisReply *fields, char *id, size_t id_size);
 
 /** Starts following the notices streams of every partition (a thread with
  *  its own Redis connection); @p received counts what it reads, @p clients
