@@ -209,6 +209,7 @@ def register(base, work, history_max):
        and 'ladder_api_requests_total{route="unmatched",code="405"} 1' in m
        and 'ladder_api_request_seconds_count{route="/v1/stats"} 4' in m,
        "metrics: requests per route and code, latency per route")
+    ok("\nladder_ready 1\n" in m, "metrics: ladder_ready 1 while Redis answers")
 
 
 def stats(base, innovative):

@@ -362,6 +362,29 @@ static void test_store_unreachable_redis_is_transient(void **state) {
     assert_non_null(strstr(err, "127.0.0.1:1"));
 }
 
+/* The API reads with its own connections and finds every key through
+ * ldr_store_key(): the names it gives are the ones the step writes. */
+static void test_store_key_names_and_parses_the_layout(void **state) {
+    (void)state;
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), 5, LDR_STORE_KEY_ENT);
+    assert_string_equal(key, "ldr:{p5}:ent");
+    ldr_store_key(key, sizeof(key), 12, LDR_STORE_KEY_NOTICES);
+    assert_string_equal(key, "ldr:{p12}:notices");
+    ldr_store_key(key, sizeof(key), 3, LDR_STORE_KEY_PARTITIONS);
+    assert_string_equal(key, "ldr:partitions");
+    assert_int_equal(
+        ldr_store_key_partition("ldr:{p12}:notices", LDR_STORE_KEY_NOTICES),
+        12);
+    assert_int_equal(
+        ldr_store_key_partition("ldr:{p12}:notices", LDR_STORE_KEY_ENT), -1);
+    assert_int_equal(
+        ldr_store_key_partition("ldr:{p}:notices", LDR_STORE_KEY_NOTICES), -1);
+    assert_int_equal(
+        ldr_store_key_partition("ldr:{p1}:noticesx", LDR_STORE_KEY_NOTICES),
+        -1);
+}
+
 static int setup(void **state) {
     (void)state;
     url = getenv("LADDERTEST_REDIS_URL");
@@ -385,6 +408,7 @@ int main(void) {
         cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
         cmocka_unit_test(test_store_notice_ids_follow_the_log),
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
+        cmocka_unit_test(test_store_key_names_and_parses_the_layout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -205,8 +205,29 @@ void ldr_store_destroy(ldr_store_t *s) {
     free(s);
 }
 
-static void store_key(char *buf, size_t n, int partition, const char *what) {
-    snprintf(buf, n, "ldr:{p%d}:%s", partition, what);
+/* The suffixes of the per-partition keys, in ldr_store_key_t's order. */
+static const char *const store_key_names[] = {"meta",   "ent",      "timers",
+                                              "outbox", "counters", "notices"};
+#define STORE_KEY_PREFIX     "ldr:{p"
+#define STORE_KEY_PARTITIONS "ldr:partitions"
+
+int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what) {
+    if (what == LDR_STORE_KEY_PARTITIONS)
+        return snprintf(buf, n, "%s", STORE_KEY_PARTITIONS);
+    return snprintf(buf, n, STORE_KEY_PREFIX "%d}:%s", partition,
+                    store_key_names[what]);
+}
+
+int ldr_store_key_partition(const char *key, ldr_store_key_t what) {
+    if (what == LDR_STORE_KEY_PARTITIONS) return -1;
+    size_t pre = sizeof(STORE_KEY_PREFIX) - 1;
+    if (strncmp(key, STORE_KEY_PREFIX, pre)) return -1;
+    char *end;
+    long p = strtol(key + pre, &end, 10);
+    if (end == key + pre || p < 0 || p > INT32_MAX || end[0] != '}' ||
+        end[1] != ':' || strcmp(end + 2, store_key_names[what]))
+        return -1;
+    return (int)p;
 }
 
 ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
@@ -214,9 +235,10 @@ ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
-    redisReply *r = redisCommand(s->c, "SET ldr:partitions %d", count);
+    redisReply *r =
+        redisCommand(s->c, "SET %s %d", STORE_KEY_PARTITIONS, count);
     if (!r || r->type == REDIS_REPLY_ERROR)
-        return store_fail(s, r, "SET ldr:partitions", errstr, n);
+        return store_fail(s, r, "SET " STORE_KEY_PARTITIONS, errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }
@@ -224,7 +246,7 @@ ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
 ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
     char meta[64];
-    store_key(meta, sizeof(meta), partition, "meta");
+    ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
@@ -249,8 +271,8 @@ static int store_parse_i64(const char *s, int64_t *out) {
 ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                          int64_t *next_offset, char *errstr, size_t n) {
     char meta[64], ent[64];
-    store_key(meta, sizeof(meta), partition, "meta");
-    store_key(ent, sizeof(ent), partition, "ent");
+    ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
+    ldr_store_key(ent, sizeof(ent), partition, LDR_STORE_KEY_ENT);
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
@@ -483,16 +505,14 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
-    static const char *const names[] = {"meta",   "ent",      "timers",
-                                        "outbox", "counters", "notices"};
     ldr_args_t *a = &s->args;
     store_args_reset(a);
     store_args_str(a, "FCALL");
     store_args_str(a, "ladder_step");
     store_args_str(a, "6");
     for (int i = 0; i < 6; i++) {
-        char key[64];
-        store_key(key, sizeof(key), b->partition, names[i]);
+        char key[LDR_STORE_KEY_SIZE];
+        ldr_store_key(key, sizeof(key), b->partition, (ldr_store_key_t)i);
         store_args_str(a, key);
     }
     store_args_i64(a, b->epoch);
@@ -553,7 +573,7 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
                                       const void *payload, size_t len),
                            void *opaque, char *errstr, size_t n) {
     char key[64];
-    store_key(key, sizeof(key), partition, "outbox");
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_OUTBOX);
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");
@@ -588,7 +608,7 @@ ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t n) {
 ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t n) {
     char key[64];
-    store_key(key, sizeof(key), partition, "outbox");
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_OUTBOX);
     if (!s->c)
         return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                            "redis: not connected");

@@ -254,8 +254,9 @@ ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
     const char *listen_at = ldr_config_get(svc->cfg, "http.listen");
     ldr_err_t err = ldr_http_start(svc->http, listen_at, errstr, errstr_size);
     if (err) return err;
-    LDR_LOG_INFO("serving %s on %s (port %d)", what, listen_at,
-                 ldr_http_port(svc->http));
+    if (what)
+        LDR_LOG_INFO("serving %s on %s (port %d)", what, listen_at,
+                     ldr_http_port(svc->http));
     return LDR_OK;
 }
 

@@ -27,6 +27,10 @@
  *                       (the same ids whatever the batch boundaries)
  *   ldr:partitions      the input topic's partition count, for the API
  *
+ * This file and store.c are the only places that spell a key: a reader
+ * such as ladder-api, which keeps its own connections, gets every name
+ * from ldr_store_key().
+ *
  * @locality: one store per thread (hiredis is not thread-safe). */
 #ifndef LADDER_STORE_H
 #define LADDER_STORE_H
@@ -38,6 +42,30 @@
 #include <stdint.h>
 
 typedef struct ldr_store ldr_store_t;
+
+/** The keys of the layout above (the order is the step's KEYS order). */
+typedef enum ldr_store_key {
+    LDR_STORE_KEY_META,
+    LDR_STORE_KEY_ENT,
+    LDR_STORE_KEY_TIMERS,
+    LDR_STORE_KEY_OUTBOX,
+    LDR_STORE_KEY_COUNTERS,
+    LDR_STORE_KEY_NOTICES,
+    LDR_STORE_KEY_PARTITIONS, /* not per partition: @p partition is ignored */
+    LDR_STORE_KEY__COUNT
+} ldr_store_key_t;
+
+/** Room for any key ldr_store_key() writes, terminator included. */
+#define LDR_STORE_KEY_SIZE 48
+
+/** Writes the name of key @p what of partition @p partition into @p buf
+ *  (@p n bytes, LDR_STORE_KEY_SIZE is always enough); returns its length
+ *  as snprintf() does. */
+int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what);
+
+/** The partition whose key @p what is @p key (as a Redis reply names it,
+ *  e.g. the streams of an XREAD), or -1 when @p key is not such a key. */
+int ldr_store_key_partition(const char *key, ldr_store_key_t what);
 
 /** Connects (redis.url, redis.password) and loads the functions. NULL
  *  with errstr set when Redis is unreachable or refuses them. */

@@ -76,7 +76,8 @@ const char *ldr_svc_program(const ldr_svc_t *svc);
  *  (ladder-api routes them itself, through its authorization). */
 void ldr_svc_health_routes(ldr_svc_t *svc);
 
-/** Starts the HTTP server on http.listen and logs where it listens.
+/** Starts the HTTP server on http.listen and logs "serving @p what on
+ *  ADDRESS (port N)" (no line when @p what is NULL: the caller says it).
  *  LDR_ERR_CONFIG with one line in @p errstr when it cannot bind. */
 ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
                         size_t errstr_size);

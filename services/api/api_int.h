@@ -1,0 +1,160 @@
+/* api_int.h -- what the files of ladder-api share (private to services/api).
+ *
+ * DESIGN: ladder-api is read-only over the store the workers write; every
+ * key name comes from store.h (ldr_store_key()), so the layout is spelled
+ * in one place. The files depend on each other in one direction only:
+ *
+ *   main.c        start-up and shutdown (the svc skeleton)
+ *   routes.c      the route table, dispatch, the JSON answers, the notices
+ *                 list and the health routes
+ *   enterprise.c  GET /v1/enterprises/{uscc}
+ *   stats.c       GET /v1/stats
+ *   follow.c      the notices follower thread and its ring
+ *   sse.c         Server-Sent Events: cursors into that ring
+ *   auth.c        the api.token check
+ *   pool.c        the Redis pool, the partition count and a notice's JSON,
+ *                 which both routes.c and sse.c use
+ *
+ * Requests run on one thread per connection (a stream blocks its
+ * connection), so every Redis call of a request takes a connection from a
+ * small pool: hiredis connections are not thread-safe. */
+#ifndef LADDER_API_INT_H
+#define LADDER_API_INT_H
+
+#include "ladder/http.h"
+#include "ladder/metrics.h"
+#include "ladder/svc.h"
+#include "ladder/units.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* ---- pool.c ------------------------------------------------------------- */
+
+#define API_POOL_MAX 64
+
+typedef struct api_pool {
+    pthread_mutex_t lock;
+    redisContext *idle[API_POOL_MAX];
+    int nidle;
+    const char *url;
+    const char *password;
+    int timeout_ms;
+} api_pool_t;
+
+void api_pool_init(api_pool_t *p, const char *url, const char *password,
+                   int timeout_ms);
+/** Closes the idle connections; every connection must be back. */
+void api_pool_fini(api_pool_t *p);
+/** A connection from the pool (a new one when none is idle), or NULL with
+ *  @p errstr set when Redis cannot be reached. */
+redisContext *api_pool_get(api_pool_t *p, char *errstr, size_t errstr_size);
+/** Gives @p c back; a connection that saw an error is closed instead. */
+void api_pool_put(api_pool_t *p, redisContext *c);
+
+/** The input topic's partition count as the workers recorded it, read on
+ *  @p c: 0 when none is recorded yet, -1 when Redis failed. */
+int api_partitions_read(redisContext *c);
+/** The same through the pool, cached for a second. */
+int api_partitions(api_pool_t *p);
+
+/** Rewrites one notice as the notices stream stores it into the JSON the
+ *  API serves (decided_at null: see docs/API.md); NULL when it does not
+ *  parse. *effective_at_ms gets its effective_at. New reference. */
+json_t *api_notice_json(const char *text, size_t len, int64_t *effective_at_ms);
+
+/* ---- follow.c and sse.c ------------------------------------------------- */
+
+#define API_RING_CAP  8192
+#define API_PARTS_MAX 1024
+
+typedef struct api_notices api_notices_t;
+
+/* The follower's state: written by its thread, read by the event streams,
+ * both under the lock. */
+typedef struct api_ring_entry {
+    char id[96]; /* decision_id */
+    char *data;  /* the decision's JSON, one line */
+} api_ring_entry_t;
+
+struct api_notices {
+    api_pool_t *pool;
+    ldr_metric_t *received;
+    ldr_metric_t *clients;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    atomic_bool stopping;
+    api_ring_entry_t ring[API_RING_CAP];
+    uint64_t next_seq; /* sequence of the next notice; ring[seq % CAP] */
+    int parts;         /* partitions followed */
+    char last[API_PARTS_MAX][48]; /* stream id read up to, per partition */
+};
+
+/* The CLOCK_MONOTONIC time @p s seconds from now, for n->cond. */
+void api_deadline(struct timespec *ts, double s);
+
+/** One stream entry's notice, rewritten for the API (free() it); NULL when
+ *  it has none that parses. @p id gets its decision_id. */
+char *api_entry_notice(const redisReply *fields, char *id, size_t id_size);
+
+/** Starts following the notices streams of every partition (a thread with
+ *  its own Redis connection); @p received counts what it reads, @p clients
+ *  is the gauge of open streams. */
+api_notices_t *api_notices_start(api_pool_t *pool, ldr_metric_t *received,
+                                 ldr_metric_t *clients);
+/** Ends every open stream and stops following (returns within about a
+ *  second); the HTTP server can then stop without waiting for clients. */
+void api_notices_stop(api_notices_t *n);
+void api_notices_destroy(api_notices_t *n);
+
+/** GET /v1/notices/stream: answers with a stream of the notices decided
+ *  from now on, or from after the request's Last-Event-ID. */
+void api_notices_sse(api_notices_t *n, const ldr_http_request_t *req,
+                     ldr_http_response_t *res);
+
+/* ---- auth.c ------------------------------------------------------------- */
+
+/** True when @p req carries @p token (NULL: the API is open), as a bearer
+ *  token or as ?token=. */
+bool api_authorized(const char *token, const ldr_http_request_t *req);
+
+/* ---- the service (main.c) and its routes (routes.c) --------------------- */
+
+typedef struct api {
+    ldr_svc_t *svc;
+    ldr_units_t *units;
+    api_pool_t pool;
+    api_notices_t *notices;
+    const char *token; /* NULL: open */
+    const char *input_topic;
+    int notices_limit;
+    ldr_metric_t *requests, *seconds, *sse_clients, *received, *redis_errors;
+} api_t;
+
+/** Registers every route and the fallback on the service's HTTP server;
+ *  @p a must outlive it. */
+void api_routes(api_t *a);
+
+void api_json(ldr_http_response_t *res, int status, json_t *j);
+void api_error(ldr_http_response_t *res, int status, const char *code,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** 503 store_unavailable "redis: @p what", counted. */
+void api_store_error(api_t *a, ldr_http_response_t *res, const char *what);
+/** api_store_error() for a partition count that cannot be read. */
+void api_partitions_error(api_t *a, ldr_http_response_t *res);
+json_t *api_time(int64_t ms);
+json_t *api_opt_time(bool has, int64_t ms);
+
+/* enterprise.c, stats.c */
+void api_enterprise(api_t *a, const ldr_http_request_t *req,
+                    ldr_http_response_t *res);
+void api_stats(api_t *a, const ldr_http_request_t *req,
+               ldr_http_response_t *res);
+
+#endif

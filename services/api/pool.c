@@ -1,0 +1,110 @@
+/* pool.c -- ladder-api's Redis connections, the partition count and the
+ * JSON of one notice.
+ *
+ * DESIGN: what the request handlers (routes.c) and the notices follower
+ * (sse.c) both need lives here, below both, so neither file depends on the
+ * other. hiredis connections are not thread-safe and every request runs
+ * on its own thread, so a request borrows a connection from the pool for
+ * the duration of its calls; a connection that saw an error is closed, not
+ * given back, so the next request connects afresh. The partition count
+ * changes only when the input topic grows, so it is cached for a second. */
+#include "api_int.h"
+
+#include "ladder/clock.h"
+#include "ladder/redis.h"
+#include "ladder/store.h"
+#include "ladder/time.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+void api_pool_init(api_pool_t *p, const char *url, const char *password,
+                   int timeout_ms) {
+    memset(p, 0, sizeof(*p));
+    pthread_mutex_init(&p->lock, NULL);
+    p->url = url;
+    p->password = password;
+    p->timeout_ms = timeout_ms;
+}
+
+void api_pool_fini(api_pool_t *p) {
+    for (int i = 0; i < p->nidle; i++)
+        redisFree(p->idle[i]);
+    p->nidle = 0;
+    pthread_mutex_destroy(&p->lock);
+}
+
+redisContext *api_pool_get(api_pool_t *p, char *errstr, size_t n) {
+    pthread_mutex_lock(&p->lock);
+    redisContext *c = p->nidle ? p->idle[--p->nidle] : NULL;
+    pthread_mutex_unlock(&p->lock);
+    if (c) return c;
+    if (ldr_redis_connect(p->url, p->password, p->timeout_ms, &c, errstr, n))
+        return NULL;
+    return c;
+}
+
+void api_pool_put(api_pool_t *p, redisContext *c) {
+    if (!c) return;
+    if (c->err) {
+        redisFree(c);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    if (p->nidle < API_POOL_MAX) {
+        p->idle[p->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (c) redisFree(c);
+}
+
+int api_partitions_read(redisContext *c) {
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), 0, LDR_STORE_KEY_PARTITIONS);
+    redisReply *r = redisCommand(c, "GET %s", key);
+    int parts = -1;
+    if (r && r->type == REDIS_REPLY_NIL)
+        parts = 0;
+    else if (r && r->type == REDIS_REPLY_STRING)
+        parts = atoi(r->str) > 0 ? atoi(r->str) : 0;
+    freeReplyObject(r);
+    return parts;
+}
+
+static _Atomic int api_parts_cached;
+static _Atomic double api_parts_at;
+
+int api_partitions(api_pool_t *p) {
+    double now = ldr_clock_mono_s();
+    int cached = atomic_load(&api_parts_cached);
+    if (cached > 0 && now - atomic_load(&api_parts_at) < 1.0) return cached;
+    char err[256];
+    redisContext *c = api_pool_get(p, err, sizeof(err));
+    if (!c) return -1;
+    int parts = api_partitions_read(c);
+    api_pool_put(p, c);
+    if (parts > 0) {
+        atomic_store(&api_parts_cached, parts);
+        atomic_store(&api_parts_at, now);
+    }
+    return parts;
+}
+
+json_t *api_notice_json(const char *text, size_t len, int64_t *eff) {
+    json_t *j = json_loadb(text, len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    const char *at = json_string_value(json_object_get(j, "effective_at"));
+    if (!at || ldr_time_parse_rfc3339(at, strlen(at), eff, NULL, 0)) {
+        json_decref(j);
+        return NULL;
+    }
+    /* The store keeps decided_at at 0 so that a replay writes identical
+     * state; showing 1970 would be a lie. */
+    json_object_set_new(j, "decided_at", json_null());
+    return j;
+}
