@@ -1,6 +1,6 @@
 /* loop.c -- ladder-worker's loop: poll a batch, decide it, store it in one
  * atomic step, publish it; recover when Redis goes away; refresh the
- * gauges and readiness; write clock ticks.
+ * gauges and readiness; say when clock ticks are due.
  *
  * DESIGN: one thread does all of it, so the per-partition state, the
  * metrics the loop writes and the outbox bookkeeping need no lock. Every

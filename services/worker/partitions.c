@@ -1,5 +1,5 @@
 /* partitions.c -- the input partitions the consumer group gives
- * ladder-worker: taking them, dropping them and seeking in them.
+ * ladder-worker: taking, dropping, seeking in them and their lag.
  *
  * DESIGN: the offsets Redis holds are the truth, Kafka's committed offsets
  * only a hint. On assignment the worker claims the partition in Redis (a

@@ -1,5 +1,5 @@
 /* publish.c -- what ladder-worker sends to Kafka: decisions, dead letters
- * and the outbox entries that carry them.
+ * and the outbox entries that carry them, clock ticks, the producer.
  *
  * DESIGN: a batch's outgoing messages are first written to Redis with its
  * state (the outbox, built here by wk_dead_letter and wk_decision_messages

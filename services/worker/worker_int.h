@@ -1,8 +1,8 @@
 /* worker_int.h -- ladder-worker's shared types and internal prototypes.
  *
- * DESIGN: the worker is one program split by concern (main.c: start-up and
- * shutdown; loop.c: the batch loop; publish.c: what goes to Kafka;
- * partitions.c: what the group assigns). They share one wk_t, owned by
+ * DESIGN: the worker is one program split by concern (main.c: start-up,
+ * the metrics and shutdown; loop.c: the batch loop; publish.c: what goes to
+ * Kafka; partitions.c: what the group assigns). They share one wk_t, owned by
  * main() and touched only by the loop's thread (the rebalance and delivery
  * callbacks run on it too, from the polls), so nothing here is locked; the
  * HTTP threads see only the svc skeleton's health and metrics registry.
