@@ -45,8 +45,8 @@ grep -q "serving /livez, /readyz and /metrics on 127.0.0.1:$port (port $port)" "
 
 # Liveness at once; readiness only once the partitions are assigned and
 # their lag is known (the join takes a moment: the first answer is 503).
-[ "$(curl -s -w " %{http_code}" "$url/livez")" = "ok
- 200" ] || fail "/livez: $(curl -s -i "$url/livez")"
+[ "$(curl -s -w " %{http_code}" "$url/livez")" = "{\"live\":true} 200" ] \
+  || fail "/livez: $(curl -s -i "$url/livez")"
 first=$(curl -s -w " %{http_code}" "$url/readyz")
 case "$first" in
   "not ready: "*" 503") ;;

@@ -1,0 +1,166 @@
+/* partitions.c -- the input partitions the consumer group gives
+ * ladder-worker: taking, dropping, seeking in them and their lag.
+ *
+ * DESIGN: the offsets Redis holds are the truth, Kafka's committed offsets
+ * only a hint. On assignment the worker claims the partition in Redis (a
+ * new owner epoch, which fences any previous owner's steps), loads its
+ * state, re-sends the outbox entries a previous owner left and starts
+ * consuming at the stored next offset; an assignment is not acknowledged
+ * until every partition of it is taken, retrying while Redis is away. On
+ * revocation the producer is flushed and the acknowledged entries trimmed
+ * first, so the next owner re-sends as little as possible. */
+#include "worker_int.h"
+
+#include "ladder/alloc.h"
+#include "ladder/clock.h"
+#include "ladder/kafka.h"
+#include "ladder/log.h"
+
+void wk_drop(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    for (size_t i = 0; i < p->nmsgs; i++)
+        rd_kafka_message_destroy(p->msgs[i]);
+    p->nmsgs = 0;
+    ldr_partition_destroy(p->state);
+    p->state = NULL;
+    if (p->owned) ldr_metrics_remove(w->m.lag, LDR_METRICS_LABELS(p->label));
+    p->owned = false;
+}
+
+ldr_err_t wk_take(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    char err[512];
+    ldr_err_t rc;
+    /* A partition still owned is being reloaded (fenced, or Redis came
+     * back): remember how far this worker had stored, to tell a rewound
+     * store from a restart. */
+    int64_t cached = p->owned ? p->next_offset : -1;
+    ldr_partition_destroy(p->state);
+    p->state = ldr_partition_new(w->policies);
+    p->npending = 0;
+    if ((rc = ldr_store_claim(w->store, partition, &p->epoch, err,
+                              sizeof(err))) ||
+        (rc = ldr_store_load(w->store, partition, p->state, &p->next_offset,
+                             err, sizeof(err)))) {
+        LDR_LOG_ERROR("partition %d: %s", partition, err);
+        wk_redis_error(w);
+        return rc;
+    }
+    wk_tag_t t = {w, partition, 0, -1};
+    if ((rc = ldr_store_outbox(w->store, partition, wk_publish_cb, &t, err,
+                               sizeof(err)))) {
+        LDR_LOG_ERROR("partition %d: %s", partition, err);
+        wk_redis_error(w);
+        return rc;
+    }
+    int64_t stored = p->next_offset >= 0 ? p->next_offset : 0;
+    if (cached > stored) {
+        /* Redis lost writes it had acknowledged (an AOF restart loses the
+         * last second): the state and the offset rewound together, and
+         * the messages since are replayed. */
+        LDR_LOG_WARN("partition %d: the store rewound from offset %lld to "
+                     "%lld: replaying %lld messages",
+                     partition, (long long)cached, (long long)stored,
+                     (long long)(cached - stored));
+        ldr_metrics_add(w->m.rewound, NULL, (double)(cached - stored));
+    }
+    p->owned = true;
+    LDR_LOG_INFO("partition %d: owner epoch %lld, %zu enterprises, resuming "
+                 "at offset %lld",
+                 partition, (long long)p->epoch, ldr_partition_count(p->state),
+                 (long long)p->next_offset);
+    return LDR_OK;
+}
+
+/* Moves consumption of a partition to its stored next offset. Messages
+ * already fetched from the old position are discarded by librdkafka. (The
+ * per-partition rd_kafka_seek: rd_kafka_seek_partitions has a timeout bug
+ * in 2.0.2, PITFALLS.md.) */
+void wk_seek(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    rd_kafka_topic_t *rkt =
+        rd_kafka_topic_new(w->consumer, w->input_topic, NULL);
+    rd_kafka_resp_err_t kerr = rd_kafka_seek(
+        rkt, partition,
+        p->next_offset >= 0 ? p->next_offset : RD_KAFKA_OFFSET_BEGINNING, 5000);
+    if (kerr)
+        LDR_LOG_WARN("partition %d: seek to %lld: %s", partition,
+                     (long long)p->next_offset, rd_kafka_err2str(kerr));
+    rd_kafka_topic_destroy(rkt);
+}
+
+static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    wk_t *w = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            int pn = parts->elems[i].partition;
+            if (pn < 0 || pn >= WK_MAX_PARTITIONS) continue;
+            while (!ldr_svc_stopping() && wk_take(w, pn) != LDR_OK) {
+                char e[512];
+                ldr_clock_sleep_ms(1000);
+                ldr_svc_heartbeat(w->svc);
+                ldr_metrics_add(w->m.redis_retries, NULL, 1);
+                if (ldr_store_reconnect(w->store, e, sizeof(e))) {
+                    LDR_LOG_WARN("%s", e);
+                    wk_redis_error(w);
+                }
+            }
+            parts->elems[i].offset = w->part[pn].next_offset >= 0
+                                         ? w->part[pn].next_offset
+                                         : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_assign(rk, parts);
+    } else {
+        rd_kafka_flush(w->producer, 10000);
+        for (int i = 0; i < parts->cnt; i++) {
+            int pn = parts->elems[i].partition;
+            if (pn >= 0 && pn < WK_MAX_PARTITIONS) {
+                wk_trim(w, pn);
+                wk_drop(w, pn);
+            }
+        }
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* The partition's lag: its high watermark minus the stored next offset
+ * (or the log start, when nothing is stored yet). The watermarks come from
+ * librdkafka's cache, which every fetch refreshes; a partition not fetched
+ * yet is asked once per refresh (*queried), so a refresh blocks for at most
+ * one short request. Returns -1 when the lag is not known. */
+int64_t wk_lag(wk_t *w, int pn, bool *queried) {
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t kerr = rd_kafka_get_watermark_offsets(
+        w->consumer, w->input_topic, pn, &lo, &hi);
+    if ((kerr || hi < 0) && !*queried) {
+        *queried = true;
+        kerr = rd_kafka_query_watermark_offsets(w->consumer, w->input_topic, pn,
+                                                &lo, &hi, 200);
+    }
+    if (kerr || hi < 0) return -1;
+    int64_t from = w->part[pn].next_offset;
+    if (from < 0) from = lo > 0 ? lo : 0;
+    return hi > from ? hi - from : 0;
+}
+
+rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n) {
+    /* Offsets are stored by hand once Redis took a batch (wk_finish) and
+     * committed by librdkafka in the background: a hint for lag
+     * monitoring only. The prefetch is a few loops' worth, not
+     * librdkafka's 64 MiB. */
+    static const ldr_kafka_prop_t defaults[] = {
+        {"enable.auto.commit", "true"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.commit.interval.ms", "1000"},
+        {"queued.max.messages.kbytes", "16384"},
+    };
+    rd_kafka_conf_t *conf = ldr_kafka_conf_new(
+        w->cfg, LDR_KAFKA_CONSUMER, defaults, LDR_ARRAY_SIZE(defaults), err, n);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_rebalance_cb(conf, wk_rebalance);
+    rd_kafka_conf_set_opaque(conf, w);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, n);
+    if (!rk) rd_kafka_conf_destroy(conf); /* still ours on failure */
+    return rk;
+}

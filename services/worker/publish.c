@@ -1,0 +1,354 @@
+/* publish.c -- what ladder-worker sends to Kafka: decisions, dead letters
+ * and the outbox entries that carry them, clock ticks, the producer.
+ *
+ * DESIGN: a batch's outgoing messages are first written to Redis with its
+ * state (the outbox, built here by wk_dead_letter and wk_decision_messages
+ * while the batch is decided) and only produced once Redis took the step.
+ * Each produced message carries a tag naming its partition and outbox
+ * entry; the delivery reports (served on the loop's thread, inside
+ * rd_kafka_poll) count the entry's messages down, and an entry is trimmed
+ * from Redis only once every one of its messages was acknowledged, oldest
+ * first, so a crash or a fatal producer error never loses a decision: the
+ * entries still in Redis are produced again (same ids) by a new producer
+ * or the partition's next owner. */
+#include "worker_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ladder/clock.h"
+#include "ladder/kafka.h"
+#include "ladder/log.h"
+#include "ladder/time.h"
+
+/* ---- delivery tracking -------------------------------------------------- */
+
+static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                     void *opaque) {
+    (void)rk;
+    (void)opaque;
+    wk_tag_t *tag = m->_private;
+    if (!tag) return;
+    if (!m->err && tag->src_ts_ms >= 0)
+        ldr_metrics_observe(tag->w->m.latency_seconds, NULL,
+                            (double)(ldr_clock_wall_ms() - tag->src_ts_ms) /
+                                1000.0);
+    wk_part_t *p = &tag->w->part[tag->partition];
+    for (int i = 0; i < p->npending; i++)
+        if (p->pending_id[i] == tag->id) {
+            p->pending_left[i]--;
+            if (m->err) {
+                p->pending_failed[i] = true;
+                LDR_LOG_ERROR("delivery of a batch of partition %d failed: %s",
+                              (int)tag->partition, rd_kafka_err2str(m->err));
+            }
+        }
+    free(tag);
+}
+
+/* How many of the partition's oldest outbox entries have every message
+ * acknowledged. A failed entry stays in the outbox and is produced again on
+ * reassignment. */
+static int wk_trimmable(const wk_part_t *p) {
+    int done = 0;
+    while (done < p->npending && p->pending_left[done] == 0 &&
+           !p->pending_failed[done])
+        done++;
+    return done;
+}
+
+static void wk_trimmed(wk_part_t *p, int done) {
+    memmove(p->pending_id, p->pending_id + done,
+            (size_t)(p->npending - done) * sizeof(p->pending_id[0]));
+    memmove(p->pending_left, p->pending_left + done,
+            (size_t)(p->npending - done) * sizeof(p->pending_left[0]));
+    memmove(p->pending_failed, p->pending_failed + done,
+            (size_t)(p->npending - done) * sizeof(p->pending_failed[0]));
+    p->npending -= done;
+}
+
+/* Trims the acknowledged outbox entries of one partition. */
+void wk_trim(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    char err[512];
+    int done = wk_trimmable(p);
+    if (!done) return;
+    if (ldr_store_outbox_trim(w->store, partition, p->pending_id[done - 1], err,
+                              sizeof(err))) {
+        LDR_LOG_WARN("%s", err);
+        wk_redis_error(w);
+        return;
+    }
+    wk_trimmed(p, done);
+}
+
+/* Trims the acknowledged outbox entries of every partition in one round
+ * trip (a round trip per partition cost more than the trimming). */
+ldr_err_t wk_trim_all(wk_t *w) {
+    int sent[WK_MAX_PARTITIONS], done[WK_MAX_PARTITIONS];
+    int nsent = 0;
+    char err[512];
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->npending || !(done[pn] = wk_trimmable(p))) continue;
+        if (ldr_store_outbox_trim_send(
+                w->store, pn, p->pending_id[done[pn] - 1], err, sizeof(err))) {
+            LDR_LOG_WARN("%s", err);
+            wk_redis_error(w);
+            return LDR_ERR_TRANSIENT; /* the connection is gone */
+        }
+        sent[nsent++] = pn;
+    }
+    for (int i = 0; i < nsent; i++) {
+        if (ldr_store_outbox_trim_recv(w->store, err, sizeof(err))) {
+            LDR_LOG_WARN("%s", err);
+            wk_redis_error(w);
+            return LDR_ERR_TRANSIENT; /* the connection is gone */
+        }
+        wk_trimmed(&w->part[sent[i]], done[sent[i]]);
+    }
+    return LDR_OK;
+}
+
+/* Produces every message of one outbox entry. @p src_ts, when not NULL,
+ * holds the input message time of each message (w->cur->src_ts). */
+void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
+                size_t len, const int64_t *src_ts, size_t nsrc) {
+    wk_part_t *p = &w->part[partition];
+    while (p->npending ==
+           WK_PENDING_MAX) { /* back-pressure: wait for acknowledgements */
+        rd_kafka_poll(w->producer, 100);
+        wk_trim(w, partition);
+    }
+    int slot = p->npending++;
+    p->pending_id[slot] = id;
+    p->pending_left[slot] = 0;
+    p->pending_failed[slot] = false;
+    ldr_outbox_reader_t r;
+    ldr_outbox_reader_init(&r, payload, len);
+    ldr_outbox_msg_t m;
+    ldr_err_t err;
+    size_t index = 0;
+    while ((err = ldr_outbox_next(&r, &m)) == LDR_OK) {
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m.headers_count);
+        for (size_t i = 0; i < m.headers_count; i++)
+            rd_kafka_header_add(hdrs, m.headers[i].name,
+                                (ssize_t)m.headers[i].name_len,
+                                m.headers[i].value, (ssize_t)m.headers[i].len);
+        wk_tag_t *tag = malloc(sizeof(*tag));
+        *tag = (wk_tag_t){w, partition, id,
+                          src_ts && index < nsrc ? src_ts[index] : -1};
+        index++;
+        p->pending_left[slot]++;
+        const char *topic =
+            m.topic == LDR_OUTBOX_DLQ ? w->dlq_topic : w->decisions_topic;
+        for (;;) {
+            rd_kafka_resp_err_t kerr = rd_kafka_producev(
+                w->producer, RD_KAFKA_V_TOPIC(topic),
+                RD_KAFKA_V_KEY(m.key, m.key ? m.key_len : 0),
+                RD_KAFKA_V_VALUE((void *)m.value, m.value_len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(tag),
+                RD_KAFKA_V_END);
+            if (!kerr) break;
+            if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(w->producer, 50);
+                continue;
+            }
+            LDR_LOG_ERROR("produce: %s", rd_kafka_err2str(kerr));
+            rd_kafka_headers_destroy(hdrs);
+            free(tag);
+            p->pending_left[slot]--;
+            p->pending_failed[slot] = true;
+            break;
+        }
+    }
+    if (err != LDR_ERR_INVALID_ARG) {
+        LDR_LOG_ERROR("partition %d: outbox entry %lld is corrupt", partition,
+                      (long long)id);
+        p->pending_failed[slot] = true;
+    }
+}
+
+void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len) {
+    wk_tag_t *t = opaque;
+    wk_publish(t->w, t->partition, id, payload, len, NULL, 0);
+}
+
+/* ---- building the outbox ------------------------------------------------ */
+
+/* Notes the input time of the message just appended to the outbox. */
+static void wk_src_ts(wk_t *w, int64_t ts_ms) {
+    if (w->cur->nsrc == w->cur->src_cap) {
+        w->cur->src_cap = w->cur->src_cap ? w->cur->src_cap * 2 : 256;
+        w->cur->src_ts =
+            realloc(w->cur->src_ts, w->cur->src_cap * sizeof(*w->cur->src_ts));
+        if (!w->cur->src_ts) abort();
+    }
+    w->cur->src_ts[w->cur->nsrc++] = ts_ms;
+}
+
+static void wk_header(ldr_outbox_msg_t *m, const char *name,
+                      const char *value) {
+    ldr_outbox_header_t *h = &m->headers[m->headers_count++];
+    h->name = name;
+    h->name_len = strlen(name);
+    h->value = value;
+    h->len = strlen(value);
+}
+
+void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
+                    ldr_err_t code, const char *why) {
+    char part[16], off[24];
+    snprintf(part, sizeof(part), "%d", (int)km->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)km->offset);
+    ldr_outbox_msg_t m = {0};
+    m.topic = LDR_OUTBOX_DLQ;
+    m.partition = km->partition;
+    m.key = km->key;
+    m.key_len = km->key_len;
+    m.value = km->payload ? km->payload : "";
+    m.value_len = km->len;
+    wk_header(&m, "ladder.error.code", ldr_err_code(code));
+    wk_header(&m, "ladder.error.message", why);
+    wk_header(&m, "ladder.source.topic", w->input_topic);
+    wk_header(&m, "ladder.source.partition", part);
+    wk_header(&m, "ladder.source.offset", off);
+    ldr_outbox_append(&w->cur->payload, &m);
+    wk_src_ts(w, -1);
+    w->dead_letters++;
+    w->cur->tally.events[kind][WK_DEAD_LETTER]++;
+    if (-code > 0 && -code < WK_CODES) w->cur->tally.dead_letters[-code]++;
+    LDR_LOG_DEBUG("dead letter %s/%d/%lld: %s: %s", w->input_topic,
+                  (int)km->partition, (long long)km->offset, ldr_err_code(code),
+                  why);
+}
+
+void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
+                          int64_t src_ts_ms) {
+    for (size_t i = from; i < w->cur->out.count; i++) {
+        ldr_record_t rec;
+        ldr_machine_decision_record(&w->cur->out.v[i], &rec);
+        rec.u.decision.decided_at = decided_at;
+        const void *bytes;
+        size_t len;
+        char err[512];
+        if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
+            /* The machine only makes decisions the schema can carry. */
+            LDR_LOG_ERROR("decision %s: %s", w->cur->out.v[i].decision_id, err);
+            abort();
+        }
+        /* Concatenated by hand: two snprintf calls per decision were a
+         * few percent of the worker's instructions. */
+        char type[64] = "ladder.decision.", source[32] = "ladder/";
+        char when[LDR_TIME_FORMAT_SIZE];
+        strncat(type, ldr_decision_type_name(w->cur->out.v[i].decision),
+                sizeof(type) - sizeof("ladder.decision."));
+        strncat(source, w->cur->out.v[i].reporting_unit,
+                sizeof(source) - sizeof("ladder/"));
+        ldr_time_format(w->cur->out.v[i].effective_at, when, sizeof(when));
+        ldr_outbox_msg_t m = {0};
+        m.topic = LDR_OUTBOX_DECISIONS;
+        m.partition = -1;
+        m.key = w->cur->out.v[i].uscc;
+        m.key_len = strlen(w->cur->out.v[i].uscc);
+        m.value = bytes;
+        m.value_len = len;
+        wk_header(&m, "ce_specversion", "1.0");
+        wk_header(&m, "ce_id", w->cur->out.v[i].decision_id);
+        wk_header(&m, "ce_type", type);
+        wk_header(&m, "ce_source", source);
+        wk_header(&m, "ce_time", when);
+        wk_header(&m, "content-type", "application/avro");
+        ldr_outbox_append(&w->cur->payload, &m);
+        wk_src_ts(w, src_ts_ms);
+    }
+    w->decisions += w->cur->out.count - from;
+}
+
+/* ---- clock ticks --------------------------------------------------------- */
+
+/* Writes a ClockTick into each owned partition that is fully caught up and
+ * whose clock is behind the wall clock (DESIGN.md, guarantee 4). Ticks go
+ * into the log itself, so a replay sees the same ticks; a partition that
+ * still has messages to read gets none, so a tick never jumps a replay
+ * forward. */
+void wk_ticks(wk_t *w) {
+    int64_t now = ldr_clock_wall_ms();
+    bool queried = false;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->owned || p->nmsgs || !p->state ||
+            ldr_partition_clock(p->state) >= now ||
+            wk_lag(w, pn, &queried) != 0)
+            continue;
+        ldr_record_t rec = {.kind = LDR_RECORD_CLOCK_TICK};
+        rec.u.tick.tick_at = now;
+        rec.u.tick.source = ldr_str("ladder-worker");
+        const void *bytes;
+        size_t len;
+        char err[512];
+        if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
+            LDR_LOG_ERROR("tick: %s", err);
+            return;
+        }
+        rd_kafka_resp_err_t kerr = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_TOPIC(w->input_topic),
+            RD_KAFKA_V_PARTITION(pn), RD_KAFKA_V_VALUE((void *)bytes, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (kerr)
+            LDR_LOG_WARN("tick for partition %d: %s", pn,
+                         rd_kafka_err2str(kerr));
+        else
+            w->ticks_written++;
+    }
+}
+
+/* ---- the producer ------------------------------------------------------- */
+
+rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
+    /* Decisions are keyed by USCC with the same partitioner as the input
+     * (ldr_kafka_conf_new sets it), so an enterprise's decisions stay in
+     * one partition, in order, for every kind of consumer. */
+    rd_kafka_conf_t *conf =
+        ldr_kafka_conf_new(w->cfg, LDR_KAFKA_PRODUCER, NULL, 0, err, n);
+    if (!conf) return NULL;
+    rd_kafka_conf_set_dr_msg_cb(conf, wk_dr_cb);
+    rd_kafka_conf_set_opaque(conf, w);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
+    if (!rk) rd_kafka_conf_destroy(conf); /* still ours on failure */
+    return rk;
+}
+
+/* An idempotent producer can fail fatally (librdkafka 2.0.2 raises a
+ * spurious "sequence desynchronization" after a disconnect: PITFALLS.md).
+ * Everything it had not delivered is still in the outboxes, so a new
+ * producer re-sends them from Redis: consumers may see a decision twice,
+ * always with the same id. */
+void wk_check_producer(wk_t *w) {
+    char why[512];
+    if (!rd_kafka_fatal_error(w->producer, why, sizeof(why))) return;
+    LDR_LOG_WARN("producer: fatal error: %s: recreating it and re-sending "
+                 "the outboxes",
+                 why);
+    rd_kafka_purge(w->producer,
+                   RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(w->producer, 1000);
+    rd_kafka_destroy(w->producer);
+    char err[512];
+    while (!(w->producer = wk_producer_new(w, err, sizeof(err)))) {
+        LDR_LOG_ERROR("producer: %s; retrying", err);
+        ldr_clock_sleep_ms(1000);
+        if (ldr_svc_stopping()) exit(2);
+    }
+    w->producers_recreated++;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->owned) continue;
+        p->npending = 0;
+        wk_tag_t t = {w, pn, 0, -1};
+        if (ldr_store_outbox(w->store, pn, wk_publish_cb, &t, err, sizeof(err)))
+            LDR_LOG_WARN("partition %d: %s (re-sent on the next take)", pn,
+                         err);
+    }
+}

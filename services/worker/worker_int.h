@@ -1,0 +1,182 @@
+/* worker_int.h -- ladder-worker's shared types and internal prototypes.
+ *
+ * DESIGN: the worker is one program split by concern (main.c: start-up,
+ * the metrics and shutdown; loop.c: the batch loop; publish.c: what goes to
+ * Kafka; partitions.c: what the group assigns). They share one wk_t, owned by
+ * main() and touched only by the loop's thread (the rebalance and delivery
+ * callbacks run on it too, from the polls), so nothing here is locked; the
+ * HTTP threads see only the svc skeleton's health and metrics registry.
+ * Private to services/worker: nothing outside includes it. */
+#ifndef LADDER_WORKER_INT_H
+#define LADDER_WORKER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "ladder/codec.h"
+#include "ladder/config.h"
+#include "ladder/machine.h"
+#include "ladder/metrics.h"
+#include "ladder/outbox.h"
+#include "ladder/policy.h"
+#include "ladder/policy_files.h"
+#include "ladder/schema.h"
+#include "ladder/store.h"
+#include "ladder/svc.h"
+#include "ladder/units.h"
+#include "ladder/units_file.h"
+#include "ladder/validate.h"
+
+#define WK_MAX_PARTITIONS 1024
+#define WK_BATCH_MAX      4096
+/* Decisions' room a partition keeps between batches (see wk_finish). */
+#define WK_KEEP_DECISIONS 256
+/* How often the loop refreshes lag, backlog and readiness. */
+#define WK_REFRESH_MS 500
+/* /readyz fails while any owned partition lags by this many messages. */
+#define WK_READY_LAG_MAX 10000
+/* /livez fails when the loop has not come round for this long. */
+#define WK_LIVE_STALL_MS 60000
+#define WK_KINDS         6 /* ldr_record_kind_t 1..5, 0 = not decoded */
+#define WK_CODES         9 /* dead-letter codes: -ldr_err_t 1..8 */
+/* Outbox entries of a partition produced and not yet all acknowledged. */
+#define WK_PENDING_MAX 64
+
+enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
+
+/* What a partition's batch in hand makes, from deciding it until Redis
+ * has answered its step: the batches of several partitions are in flight
+ * at once (wk_run). */
+typedef struct wk_batch {
+    ldr_machine_out_t out;
+    ldr_buf_t payload; /* the outbox entry */
+    /* the input message timestamp (ms, -1: none) of each message of the
+     * outbox entry, in order: the start of a decision's latency */
+    int64_t *src_ts;
+    size_t nsrc, src_cap;
+    /* what the batch adds to the metrics once it is stored */
+    struct {
+        uint64_t events[WK_KINDS][WK_OUTCOMES];
+        uint64_t dead_letters[WK_CODES];
+    } tally;
+    int64_t next;   /* the offset after its last message */
+    double started; /* when deciding it began (monotonic seconds) */
+    bool sent;      /* its step is on its way to Redis */
+    bool answered;  /* Redis answered: result and why hold the answer */
+    ldr_err_t result;
+    char why[512];
+} wk_batch_t;
+
+typedef struct wk_part {
+    bool owned;
+    int64_t epoch;
+    int64_t next_offset; /* the offset the next batch must start at */
+    ldr_partition_t *state;
+    /* messages of the batch in hand */
+    rd_kafka_message_t **msgs;
+    size_t nmsgs;
+    size_t cap;
+    /* outbox entries produced and not yet all acknowledged, oldest first */
+    int64_t pending_id[WK_PENDING_MAX];
+    char label[12]; /* the partition number, as a metric label */
+    int pending_left[WK_PENDING_MAX];
+    bool pending_failed[WK_PENDING_MAX];
+    int npending;
+    wk_batch_t batch;
+} wk_part_t;
+
+typedef struct wk {
+    ldr_svc_t *svc;
+    ldr_config_t *cfg; /* the svc's */
+    ldr_policies_t *policies;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    ldr_units_t *units;
+    ldr_validator_t *validator;
+    ldr_store_t *store;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    const char *input_topic;
+    const char *decisions_topic;
+    const char *dlq_topic;
+    int partitions; /* of the input topic */
+    wk_part_t part[WK_MAX_PARTITIONS];
+    wk_batch_t *cur; /* the batch being decided or counted */
+    bool store_down;
+    uint64_t events, decisions, dead_letters, fenced;
+    struct {
+        ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
+        ldr_metric_t *batch_seconds, *latency_seconds;
+        ldr_metric_t *lag, *backlog, *assigned;
+        ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost, *rewound;
+    } m;
+    int64_t next_refresh_ms;
+    int64_t tick_interval_ms; /* clock.tick.interval.ms; 0: no ticks */
+    int64_t next_tick_ms;
+    uint64_t ticks_written, producers_recreated;
+} wk_t;
+
+/* The opaque of one produced message (freed by its delivery report), and
+ * of a re-send of a partition's stored outbox (wk_publish_cb). */
+typedef struct wk_tag {
+    wk_t *w;
+    int32_t partition;
+    int64_t id;
+    int64_t src_ts_ms; /* a decision's input message time, or -1 */
+} wk_tag_t;
+
+static inline void wk_redis_error(wk_t *w) {
+    ldr_metrics_add(w->m.redis_errors, NULL, 1);
+}
+
+/* ---- main.c: start-up, the metrics, shutdown ------------------------- */
+
+/* Adds what the batch just stored (w->cur) did to the metrics. */
+void wk_count(wk_t *w);
+
+/* ---- loop.c: the consume -> decide -> store -> publish loop ----------- */
+
+/* Runs until ldr_svc_stopping(). */
+void wk_run(wk_t *w);
+
+/* ---- publish.c: what goes to Kafka ------------------------------------ */
+
+/* A producer of decisions, dead letters and ticks whose delivery reports
+ * go to @p w. NULL with @p err set on error; rd_kafka_destroy() frees it. */
+rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n);
+/* Recreates the producer after a fatal error and re-sends the outboxes. */
+void wk_check_producer(wk_t *w);
+/* Produces every message of one outbox entry of @p partition. */
+void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
+                size_t len, const int64_t *src_ts, size_t nsrc);
+/* ldr_store_outbox()'s callback: @p opaque is a wk_tag_t. */
+void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len);
+void wk_trim(wk_t *w, int partition);
+ldr_err_t wk_trim_all(wk_t *w);
+/* Appends a dead letter for @p km to the batch in hand (w->cur). */
+void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
+                    ldr_err_t code, const char *why);
+/* Writes a ClockTick into each caught-up owned partition whose clock is
+ * behind the wall clock. */
+void wk_ticks(wk_t *w);
+/* Appends the messages of decisions w->cur->out.v[@p from..] to w->cur. */
+void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
+                          int64_t src_ts_ms);
+
+/* ---- partitions.c: what the group assigns ------------------------------ */
+
+/* The group's consumer, its rebalances handled by @p w. NULL with @p err
+ * set on error; the caller closes and destroys it. */
+rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n);
+/* Claims a partition, loads its state and resends its pending outbox. */
+ldr_err_t wk_take(wk_t *w, int partition);
+void wk_drop(wk_t *w, int partition);
+void wk_seek(wk_t *w, int partition);
+/* The lag of owned partition @p pn, or -1 when not known; asks the cluster
+ * at most once per *@p queried. */
+int64_t wk_lag(wk_t *w, int pn, bool *queried);
+
+#endif
