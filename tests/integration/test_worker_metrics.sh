@@ -52,12 +52,14 @@ case "$first" in
   "not ready: "*" 503") ;;
   *) fail "/readyz before the join: [$first]" ;;
 esac
+curl -s "$url/metrics" | grep -x "ladder_ready 0" >/dev/null || fail "ladder_ready is not 0 before the join"
 echo "ok - /livez 200 at start; /readyz 503 before the join: ${first% 503}"
 for _ in $(seq 1 200); do
   [ "$(curl -s -o /dev/null -w "%{http_code}" "$url/readyz")" = 200 ] && break; sleep 0.1
 done
 [ "$(curl -s "$url/readyz")" = ready ] || fail "/readyz: $(curl -s -i "$url/readyz")"
-echo "ok - /readyz 200 once the partitions are assigned"
+curl -s "$url/metrics" | grep -x "ladder_ready 1" >/dev/null || fail "ladder_ready is not 1 once ready: $(curl -s "$url/metrics" | grep ladder_ready)"
+echo "ok - /readyz 200 once the partitions are assigned, and ladder_ready 1"
 
 /usr/bin/python3 - "$work/story.jsonl" <<"PY"
 import json, sys
