@@ -9,6 +9,7 @@
 #                 programs register (services/**/*.c), or ladder_ready/up
 #   yamllint      every YAML file of deploy/ (deploy/.yamllint)
 #   compose       docker-compose config -q, secrets from the examples
+#   Dockerfile    the files it copies exist; the programs it names are built
 #   kubernetes    every object of deploy/k8s against the Kubernetes OpenAPI
 #                 schemas (the kubernetes-models npm package, installed
 #                 once into the build directory); no secret in a ConfigMap;
@@ -179,6 +180,23 @@ k8s_validate() {
 }
 check k8s-schema k8s_validate
 check k8s-policy "$py" "$helper" k8s-policy "$d"/k8s/*.yaml
+
+# -- The Dockerfile (no image is built here): every file it copies from the
+# repository exists, and every program it builds and copies is one the
+# build makes.
+dockerfile_check() {
+  local f t n=0
+  for f in $(sed -n 's/^COPY \([^-][^ ]*\) .*/\1/p' "$d/Dockerfile"); do
+    [ -e "$src/$f" ] || { echo "Dockerfile: COPY $f: no such file in the repository"; return 1; }
+    n=$((n + 1))
+  done
+  for t in $(grep -o 'ladder-[a-z]*' "$d/Dockerfile" | sort -u); do
+    case "$t" in ladder-probe) continue ;; esac
+    [ -x "$bin/$t" ] || { echo "Dockerfile: $t is not a program of the build"; return 1; }
+  done
+  echo "$n repository paths copied, every program it names is built"
+}
+check dockerfile dockerfile_check
 
 # -- Every LADDER_* variable of every container, through ladder's loader.
 # Data paths point into the image; here the repository's copies stand in
