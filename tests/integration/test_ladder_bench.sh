@@ -8,9 +8,8 @@
 # stops it with exit 1, stops every process it started and removes its
 # directory; a bad option, or a backlog that --partitions cannot hold, is
 # exit 2.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 events=20000
 secs=3
 rate=2000

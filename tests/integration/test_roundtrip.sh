@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Events of every kind go through the embedded Kafka cluster and come back
 # byte-identical, in the partition their key hashes to; Redis is reachable.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$src/tests/support/with-stack" bash -c \
