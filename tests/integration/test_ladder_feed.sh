@@ -11,9 +11,7 @@ lt_init
 feed=$bin/ladder-feed
 readback=$bin/../tests/feed_readback
 fx=$src/tests/fixtures/feed
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+lt_tmpdir work ladder-feed-it
 
 # Runs ladder-feed; stderr into $work/err, the exit status into $rc.
 run_feed() {

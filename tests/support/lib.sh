@@ -33,6 +33,7 @@
 #   fail MSG...         prints "FAIL: MSG", then runs the script's on_fail()
 #                       (its logs) when it defines one, and exits 1; after
 #                       lt_keep_going it prints to stderr and only counts
+#   ok MSG...           prints "ok - MSG"
 #   lt_keep_going       fail counts in $failures instead of exiting;
 #                       lt_finish ends the script
 #   lt_finish [NAME]    exit 1 with "[NAME: ]N failure(s)" on stderr when
@@ -110,6 +111,8 @@ fail() {
   if declare -F on_fail >/dev/null; then on_fail || true; fi
   exit 1
 }
+
+ok() { echo "ok - $*"; }
 
 lt_keep_going() { lt_soft=1; }
 
