@@ -9,10 +9,7 @@
 # the same order per enterprise, and the final Redis counters equal.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
-scale=0.008
-case "$bin" in
-  */asan/bin) scale=0.003; echo "# sanitizer build ($bin): scale $scale instead of 0.008" ;;
-esac
+lt_scale 0.008 0.003
 exec "$src/tests/support/with-stack" bash -c '
 . "$LADDERTEST_SRC/tests/support/lib.sh"
 lt_stack_init

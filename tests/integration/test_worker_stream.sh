@@ -10,10 +10,7 @@
 # decisions; nothing may be lost, dead-lettered or undecodable.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
-scale=0.01
-case "$bin" in
-  */asan/bin) scale=0.003; echo "# sanitizer build ($bin): scale $scale instead of 0.01" ;;
-esac
+lt_scale 0.01 0.003
 exec "$src/tests/support/with-stack" bash -c '
 . "$LADDERTEST_SRC/tests/support/lib.sh"
 lt_stack_init

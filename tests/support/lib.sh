@@ -28,6 +28,9 @@
 #                       --no-redis) LADDER_REDIS_URL from the stack, with
 #                       the fast test settings LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
 #                       and LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+#   lt_scale NORMAL SANITIZER
+#                       scale=NORMAL, or SANITIZER (said on stdout) when $bin
+#                       is a sanitizer build's (.../asan/bin), which is slower
 #   lt_tmpdir VAR NAME  a fresh directory ${TMPDIR:-/tmp}/NAME.XXXXXX in $VAR,
 #                       removed on exit
 #   fail MSG...         prints "FAIL: MSG", then runs the script's on_fail()
@@ -89,6 +92,13 @@ lt_stack_env() {
   [ "${1:-}" = --no-redis ] || export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
   export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
   export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+}
+
+lt_scale() {
+  scale=$1
+  case "$bin" in
+    */asan/bin) scale=$2; echo "# sanitizer build ($bin): scale $scale instead of $1" ;;
+  esac
 }
 
 lt_tmpdir() {

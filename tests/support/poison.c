@@ -140,11 +140,35 @@ static rd_kafka_t *reader(const char *bootstrap) {
                  sizeof(props) / sizeof(props[0]), NULL);
 }
 
+/* Assigns every one of the @p parts partitions of @p topic to the
+ * consumer @p c, from the beginning. */
+static void assign_from_start(rd_kafka_t *c, const char *topic, int parts) {
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(parts);
+    for (int i = 0; i < parts; i++)
+        rd_kafka_topic_partition_list_add(l, topic, i)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static int partitions_of(rd_kafka_t *rk, const char *topic) {
     char err[512] = "";
     int n = ldr_kafka_partition_count(rk, topic, 5000, err, sizeof(err));
     if (n < 0) die("no metadata", err);
     return n;
+}
+
+/* Ladder's codec over the schemas in @p schemas_dir; exits 2 when they do
+ * not load. The caller destroys the codec, then *@p schemas. */
+static ldr_codec_t *codec_load(const char *schemas_dir,
+                               ldr_schemas_t **schemas) {
+    char err[512] = "";
+    *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
+    ldr_codec_t *codec =
+        *schemas ? ldr_codec_new(*schemas, err, sizeof(err)) : NULL;
+    if (!codec) die("", err);
+    return codec;
 }
 
 static void uscc(const char *body17, char out[19]) {
@@ -217,14 +241,8 @@ static void build_poisons(ldr_codec_t *codec, const char good[19],
 }
 
 static int produce(const char *bootstrap, const char *schemas_dir) {
-    char err[512];
-    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
-    ldr_codec_t *codec =
-        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
-    if (!codec) {
-        fprintf(stderr, "poison: %s\n", err);
-        return 2;
-    }
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = codec_load(schemas_dir, &schemas);
     rd_kafka_t *rk = kafka(LDR_KAFKA_TOOL_PRODUCER, bootstrap, NULL, 0, NULL);
     int parts = partitions_of(rk, TOPIC);
     char good[19], other[19];
@@ -256,13 +274,7 @@ static int produce(const char *bootstrap, const char *schemas_dir) {
     /* The offsets: read them back from the partitions' high watermarks is
      * racy; instead read the topic from the beginning and match bytes. */
     rd_kafka_t *c = reader(bootstrap);
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new(parts);
-    for (int i = 0; i < parts; i++)
-        rd_kafka_topic_partition_list_add(l, TOPIC, i)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(c, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    assign_from_start(c, TOPIC, parts);
     int found = 0;
     time_t end = time(NULL) + 15;
     while (found < n && time(NULL) < end) {
@@ -323,13 +335,7 @@ static int check(const char *bootstrap, const char *sent_file) {
     fclose(f);
     rd_kafka_t *c = reader(bootstrap);
     int parts = partitions_of(c, DLQ_TOPIC);
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new(parts);
-    for (int i = 0; i < parts; i++)
-        rd_kafka_topic_partition_list_add(l, DLQ_TOPIC, i)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(c, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    assign_from_start(c, DLQ_TOPIC, parts);
     int bad = 0, total = 0;
     time_t end = time(NULL) + 20;
     while (time(NULL) < end) {
@@ -461,13 +467,8 @@ static int mix(char **argv) {
     long permille = atol(argv[3]);
     rng_state = (uint64_t)atoll(argv[4]) * 0x9E3779B97F4A7C15ULL + 1;
     char err[512];
-    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
-    ldr_codec_t *codec =
-        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
-    if (!codec) {
-        fprintf(stderr, "poison: %s\n", err);
-        return 2;
-    }
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = codec_load(schemas_dir, &schemas);
     FILE *in = fopen(argv[2], "r"), *sent = fopen(argv[5], "w");
     if (!in || !sent) {
         perror(!in ? argv[2] : argv[5]);
