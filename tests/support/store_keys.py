@@ -13,7 +13,7 @@ silently.
 Python:  sys.path.insert(0, "<src>/tests/support"); import store_keys
          store_keys.meta(3) -> "ldr:{p3}:meta"
 Shell:   /usr/bin/python3 tests/support/store_keys.py meta 3
-         /usr/bin/python3 tests/support/store_keys.py outbox 0 1 2  (a line each)
+         /usr/bin/python3 tests/support/store_keys.py outbox 0 1 2  (one a line)
          /usr/bin/python3 tests/support/store_keys.py partitions
          /usr/bin/python3 tests/support/store_keys.py names
 """
@@ -90,8 +90,8 @@ def main(argv):
         for a in argv[2:]:
             print(key(int(a), argv[1]))
         return 0
-    sys.stderr.write("usage: store_keys.py NAME PARTITION... | partitions | names"
-                     " (NAME: %s)\n" % " | ".join(NAMES))
+    sys.stderr.write("usage: store_keys.py NAME PARTITION... | partitions"
+                     " | names (NAME: %s)\n" % " | ".join(NAMES))
     return 2
 
 
