@@ -124,26 +124,6 @@ static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-/* The partition's lag: its high watermark minus the stored next offset
- * (or the log start, when nothing is stored yet). The watermarks come from
- * librdkafka's cache, which every fetch refreshes; a partition not fetched
- * yet is asked once per refresh (*queried), so a refresh blocks for at most
- * one short request. Returns -1 when the lag is not known. */
-int64_t wk_lag(wk_t *w, int pn, bool *queried) {
-    int64_t lo = -1, hi = -1;
-    rd_kafka_resp_err_t kerr = rd_kafka_get_watermark_offsets(
-        w->consumer, w->input_topic, pn, &lo, &hi);
-    if ((kerr || hi < 0) && !*queried) {
-        *queried = true;
-        kerr = rd_kafka_query_watermark_offsets(w->consumer, w->input_topic, pn,
-                                                &lo, &hi, 200);
-    }
-    if (kerr || hi < 0) return -1;
-    int64_t from = w->part[pn].next_offset;
-    if (from < 0) from = lo > 0 ? lo : 0;
-    return hi > from ? hi - from : 0;
-}
-
 rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n) {
     /* Offsets are stored by hand once Redis took a batch (wk_finish) and
      * committed by librdkafka in the background: a hint for lag

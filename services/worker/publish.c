@@ -268,42 +268,6 @@ void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
 
 /* ---- clock ticks --------------------------------------------------------- */
 
-/* Writes a ClockTick into each owned partition that is fully caught up and
- * whose clock is behind the wall clock (DESIGN.md, guarantee 4). Ticks go
- * into the log itself, so a replay sees the same ticks; a partition that
- * still has messages to read gets none, so a tick never jumps a replay
- * forward. */
-void wk_ticks(wk_t *w) {
-    int64_t now = ldr_clock_wall_ms();
-    bool queried = false;
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
-        wk_part_t *p = &w->part[pn];
-        if (!p->owned || p->nmsgs || !p->state ||
-            ldr_partition_clock(p->state) >= now ||
-            wk_lag(w, pn, &queried) != 0)
-            continue;
-        ldr_record_t rec = {.kind = LDR_RECORD_CLOCK_TICK};
-        rec.u.tick.tick_at = now;
-        rec.u.tick.source = ldr_str("ladder-worker");
-        const void *bytes;
-        size_t len;
-        char err[512];
-        if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
-            LDR_LOG_ERROR("tick: %s", err);
-            return;
-        }
-        rd_kafka_resp_err_t kerr = rd_kafka_producev(
-            w->producer, RD_KAFKA_V_TOPIC(w->input_topic),
-            RD_KAFKA_V_PARTITION(pn), RD_KAFKA_V_VALUE((void *)bytes, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (kerr)
-            LDR_LOG_WARN("tick for partition %d: %s", pn,
-                         rd_kafka_err2str(kerr));
-        else
-            w->ticks_written++;
-    }
-}
-
 /* ---- the producer ------------------------------------------------------- */
 
 rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {

@@ -1,8 +1,10 @@
 /* worker_int.h -- ladder-worker's shared types and internal prototypes.
  *
- * DESIGN: the worker is one program split by concern (main.c: start-up,
- * the metrics and shutdown; loop.c: the batch loop; publish.c: what goes to
- * Kafka; partitions.c: what the group assigns). They share one wk_t, owned by
+ * DESIGN: the worker is one program split by concern (main.c: start-up
+ * and shutdown; loop.c: the batch loop; publish.c: what goes to Kafka;
+ * partitions.c: what the group assigns; ticks.c: lag and clock ticks;
+ * metrics.c: the Prometheus families), with calls pointing one way: main
+ * starts the loop, the loop drives the others. They share one wk_t, owned by
  * main() and touched only by the loop's thread (the rebalance and delivery
  * callbacks run on it too, from the polls), so nothing here is locked; the
  * HTTP threads see only the svc skeleton's health and metrics registry.
@@ -132,8 +134,10 @@ static inline void wk_redis_error(wk_t *w) {
     ldr_metrics_add(w->m.redis_errors, NULL, 1);
 }
 
-/* ---- main.c: start-up, the metrics, shutdown ------------------------- */
+/* ---- metrics.c: the Prometheus families -------------------------------- */
 
+/* Creates the worker's families in the svc registry (w->metrics). */
+void wk_metrics_register(wk_t *w);
 /* Adds what the batch just stored (w->cur) did to the metrics. */
 void wk_count(wk_t *w);
 
@@ -159,9 +163,6 @@ ldr_err_t wk_trim_all(wk_t *w);
 /* Appends a dead letter for @p km to the batch in hand (w->cur). */
 void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                     ldr_err_t code, const char *why);
-/* Writes a ClockTick into each caught-up owned partition whose clock is
- * behind the wall clock. */
-void wk_ticks(wk_t *w);
 /* Appends the messages of decisions w->cur->out.v[@p from..] to w->cur. */
 void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                           int64_t src_ts_ms);
@@ -175,8 +176,14 @@ rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n);
 ldr_err_t wk_take(wk_t *w, int partition);
 void wk_drop(wk_t *w, int partition);
 void wk_seek(wk_t *w, int partition);
+
+/* ---- ticks.c: lag and clock ticks --------------------------------------- */
+
 /* The lag of owned partition @p pn, or -1 when not known; asks the cluster
  * at most once per *@p queried. */
 int64_t wk_lag(wk_t *w, int pn, bool *queried);
+/* Writes a ClockTick into each caught-up owned partition whose clock is
+ * behind the wall clock. */
+void wk_ticks(wk_t *w);
 
 #endif
