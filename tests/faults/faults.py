@@ -53,6 +53,8 @@ SRC = os.environ.get("LADDERTEST_SRC") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("LADDERTEST_BIN") or os.path.join(SRC, "build", "bin")
 TESTS_BIN = os.path.join(os.path.dirname(BIN), "tests")
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+import store_keys  # noqa: E402 (the store's key layout, owned by store.c)
 LONG = os.environ.get("LADDERTEST_LONG") == "1"
 # ladder-gen --scale 0.041 writes a little over 50,000 events (plus a tick
 # per partition for each tick row); --long ten times that.
@@ -146,9 +148,9 @@ def stored(r, parts):
     """(the sum of the stored next offsets, outbox entries left)."""
     n = o = 0
     for p in range(parts):
-        v = r("HGET", "ldr:{p%d}:meta" % p, "next_offset")
+        v = r("HGET", store_keys.meta(p), "next_offset")
         n += int(v) if v else 0
-        o += r("XLEN", "ldr:{p%d}:outbox" % p)
+        o += r("XLEN", store_keys.outbox(p))
     return n, o
 
 
@@ -163,32 +165,31 @@ def dump_state(r, parts, ent_fix=None, notice_fix=None):
     event runs stay small: each enterprise state, each notice, and each
     partition's timers as a whole. ent_fix(p, {uscc: hex}) and
     notice_fix(p, id, decision) may rewrite them first."""
-    state = {"ldr:partitions": (r("GET", "ldr:partitions") or b"").decode()}
-    known = {b"meta", b"ent", b"timers", b"outbox", b"counters", b"notices"}
-    for key in r("KEYS", "ldr:*"):
-        if key == b"ldr:partitions":
+    state = {store_keys.PARTITIONS:
+             (r("GET", store_keys.PARTITIONS) or b"").decode()}
+    for key in r("KEYS", store_keys.PATTERN):
+        if key == store_keys.PARTITIONS.encode():
             continue
-        m = re.fullmatch(rb"ldr:\{p(\d+)\}:(\w+)", key)
-        if not m or m.group(2) not in known:
+        m = store_keys.parse(key)
+        if not m or m[1] not in store_keys.NAMES:
             state["unexpected key " + key.decode(errors="replace")] = True
     for p in range(parts):
-        k = "ldr:{p%d}:" % p
-        meta = r("HGETALL", k + "meta") or []
+        meta = r("HGETALL", store_keys.meta(p)) or []
         meta = {meta[i].decode(): meta[i + 1].decode()
                 for i in range(0, len(meta), 2) if meta[i] != b"epoch"}
-        ent = r("HGETALL", k + "ent") or []
+        ent = r("HGETALL", store_keys.ent(p)) or []
         ent = {ent[i].decode(): ent[i + 1].hex() for i in range(0, len(ent), 2)}
         if ent_fix and ent:
             ent = ent_fix(p, ent)
         ent = {u: _digest(v) for u, v in ent.items()}
-        timers = r("ZRANGE", k + "timers", 0, -1, "WITHSCORES") or []
+        timers = r("ZRANGE", store_keys.timers(p), 0, -1, "WITHSCORES") or []
         timers = "%d timers, digest %s" % (len(timers) // 2, _digest(
             b"\n".join(timers)))
-        counters = r("HGETALL", k + "counters") or []
+        counters = r("HGETALL", store_keys.counters(p)) or []
         counters = {counters[i].decode(): counters[i + 1].decode()
                     for i in range(0, len(counters), 2)}
         notices = []
-        for e in r("XRANGE", k + "notices", "-", "+") or []:
+        for e in r("XRANGE", store_keys.notices(p), "-", "+") or []:
             nid = e[0].decode()
             f = e[1]
             d = json.loads(f[1]) if len(f) == 2 and f[0] == b"decision" else {

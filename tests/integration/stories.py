@@ -30,6 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import feedrows  # noqa: E402
+import store_keys  # noqa: E402
 from feedrows import STRONG, STRONG26, WEAK  # noqa: E402
 
 P22, P26 = "miit-2022", "miit-2026"
@@ -479,18 +480,18 @@ def check(out, url, partitions):
 
         # Final state in Redis: the partition whose ent hash has it.
         owners = [p for p in range(partitions)
-                  if rcmd(url, "HEXISTS", "ldr:{p%d}:ent" % p, s["uscc"]) == ["1"]]
+                  if rcmd(url, "HEXISTS", store_keys.ent(p), s["uscc"]) == ["1"]]
         if len(owners) != 1:
             fails += 1
             print("FAIL - %s: stored in partitions %s" % (s["name"], owners))
             continue
         p = owners[0]
-        flat = rcmd(url, "HGETALL", "ldr:{p%d}:counters" % p)
+        flat = rcmd(url, "HGETALL", store_keys.counters(p))
         counters = dict(zip(flat[0::2], map(int, flat[1::2])))
         states = {f.split(":")[2]: (f.split(":")[3], v) for f, v in counters.items()
                   if f.startswith("state:%s:" % s["unit"])}
         want_states = {t: (st, 1) for t, st in s["states"].items()}
-        flat = rcmd(url, "ZRANGE", "ldr:{p%d}:timers" % p, "0", "-1", "WITHSCORES")
+        flat = rcmd(url, "ZRANGE", store_keys.timers(p), "0", "-1", "WITHSCORES")
         timers = {m: int(float(v)) for m, v in zip(flat[0::2], flat[1::2])
                   if m.startswith(s["uscc"] + ":")}
         lg = {f: v for f, v in counters.items()

@@ -14,30 +14,18 @@
 # API, a Last-Event-ID resumes its partition from the store; a quiet stream
 # stays open on keep-alive comments. SIGTERM stops the API promptly with a
 # stream open. Start-up errors exit 2.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
-. "$src/tools/demo/lib.sh"
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
 check=$src/tests/integration/test_api_check.py
 worker= api= clients=
 cleanup() {
   for p in $clients $api $worker; do kill -TERM "$p" 2>/dev/null || true; done
 }
-trap cleanup EXIT
-fail() {
-  echo "FAIL - $*"
-  for f in worker api; do echo "--- $f log (last 20 lines)"; tail -n 20 "$work/$f.log" 2>/dev/null || true; done
-  exit 1
-}
+on_fail() { lt_show_logs 20 "$work/worker.log" "$work/api.log"; }
 rc=0
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
 ent() { /usr/bin/python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$work/ents.json" "$1"; }
 
 # -- start-up errors: one line, exit 2 ---------------------------------------
@@ -74,11 +62,8 @@ start_api() { # ENV...
   base=http://127.0.0.1:$port
   env "$@" LADDER_HTTP_LISTEN=127.0.0.1:$port "$bin/ladder-api" >>"$work/api.log" 2>&1 &
   api=$!
-  for _ in $(seq 1 100); do
-    curl -sf "$base/livez" >/dev/null && return 0
-    kill -0 "$api" 2>/dev/null || fail "ladder-api exited at start-up"
-    sleep 0.1
-  done
+  lt_wait_http "$base/livez" "$api" 100 0.1 && return 0
+  kill -0 "$api" 2>/dev/null || fail "ladder-api exited at start-up"
   fail "ladder-api did not answer /livez"
 }
 stop_api() {

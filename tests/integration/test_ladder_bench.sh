@@ -8,23 +8,18 @@
 # stops it with exit 1, stops every process it started and removes its
 # directory; a bad option, or a backlog that --partitions cannot hold, is
 # exit 2.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 events=20000
 secs=3
 rate=2000
 case "$bin" in
   */asan/bin) events=5000; secs=2; rate=500; echo "# sanitizer build ($bin): $events events" ;;
 esac
-work=$(mktemp -d "${TMPDIR:-/tmp}/ladder-bench-test.XXXXXX")
+lt_tmpdir work ladder-bench-test
 bench_pid=""
-cleanup() {
-  [ -n "$bench_pid" ] && kill -TERM "$bench_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- stderr"; tail -30 "$work/err.log" 2>/dev/null || true; exit 1; }
+cleanup() { [ -z "$bench_pid" ] || kill -TERM "$bench_pid" 2>/dev/null || true; }
+on_fail() { echo "--- stderr"; tail -30 "$work/err.log" 2>/dev/null || true; }
 
 rc=0; "$bin/ladder-bench" --events abc >/dev/null 2>"$work/usage.log" || rc=$?
 [ "$rc" -eq 2 ] || fail "--events abc: exit $rc, expected 2"

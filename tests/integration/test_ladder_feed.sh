@@ -6,15 +6,12 @@
 # the files', keyed messages sit in their murmur2_random partition, a tick is
 # in every partition once, and each partition holds its messages in the
 # merge order (time, file position, line). Exit statuses 0, 1 and 2.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 feed=$bin/ladder-feed
 readback=$bin/../tests/feed_readback
 fx=$src/tests/fixtures/feed
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+lt_tmpdir work ladder-feed-it
 
 # Runs ladder-feed; stderr into $work/err, the exit status into $rc.
 run_feed() {

@@ -9,21 +9,12 @@
 # --verify, equals what libladder's state machine decides; and
 # ladder-feed --dry-run rejects nothing. Small scale (0.01), so it also runs
 # under the sanitizers; the calibration is test_ladder_gen_calibration.sh.
-set -euo pipefail
-
-src=${LADDERTEST_SRC:?LADDERTEST_SRC is not set}
-bin=${LADDERTEST_BIN:?LADDERTEST_BIN is not set}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+lt_keep_going
 gen="$bin/ladder-gen"
 py=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ladder-gen-it.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-ok() { echo "ok - $*"; }
+lt_tmpdir tmp ladder-gen-it
 
 # --- usage errors: one line, exit 2 ----------------------------------------
 expect_usage() { # NEEDLE ARGS...
@@ -220,8 +211,5 @@ else
   echo "skip - ladder-feed not built"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
+lt_finish
 echo "all ladder-gen checks passed"

@@ -14,13 +14,10 @@
 # Runs at --scale 0.1. Under the sanitizers (a build whose bin/ is
 # .../asan/bin) it runs at --scale 0.01 instead, and says so: the
 # 0.1 check belongs to the normal build, which tools/test runs first.
-set -euo pipefail
-
-src=${LADDERTEST_SRC:?LADDERTEST_SRC is not set}
-bin=${LADDERTEST_BIN:?LADDERTEST_BIN is not set}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 py=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ladder-gen-cal.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+lt_tmpdir tmp ladder-gen-cal
 
 scale=0.1
 case "${bin%/}" in
@@ -33,8 +30,7 @@ esac
 "$bin/ladder-gen" --scale "$scale" --seed 1 --single --format jsonl --verify --out "$tmp/g" 2>"$tmp/gen.err" ||
   {
     cat "$tmp/gen.err"
-    echo "FAIL: ladder-gen"
-    exit 1
+    fail "ladder-gen"
   }
 cat "$tmp/gen.err"
 

@@ -5,20 +5,16 @@
 # kcat reads back exactly that many messages; expected.json still lands in
 # --out. Without kafka.bootstrap.servers, --kafka is a configuration error
 # (exit 2, one line naming the key).
-set -euo pipefail
-
-src=${LADDERTEST_SRC:?LADDERTEST_SRC is not set}
-bin=${LADDERTEST_BIN:?LADDERTEST_BIN is not set}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ladder-gen-kafka.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+lt_tmpdir tmp ladder-gen-kafka
 
 set +e
 env -u LADDER_KAFKA_BOOTSTRAP_SERVERS "$bin/ladder-gen" --scale 0.002 --seed 3 --kafka 2>"$tmp/err"
 rc=$?
 set -e
 if [ "$rc" -ne 2 ] || ! grep -q "kafka.bootstrap.servers" "$tmp/err"; then
-  echo "FAIL: --kafka without a bootstrap list: exit $rc: $(cat "$tmp/err")" >&2
-  exit 1
+  fail "--kafka without a bootstrap list: exit $rc: $(cat "$tmp/err")" >&2
 fi
 echo "ok - no bootstrap list: $(cat "$tmp/err")"
 

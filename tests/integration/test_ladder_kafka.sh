@@ -3,17 +3,16 @@
 # fault-injection commands on its FIFO without dying of bad ones, and stops
 # cleanly on SIGTERM.
 #
-# Needs LADDERTEST_BIN (the build's bin directory) and kcat. The cluster runs
+# Needs LADDERTEST_SRC, LADDERTEST_BIN (the build's bin directory) and kcat. The cluster runs
 # with --die-with-parent and the EXIT trap kills it, so a failing or killed
 # test never leaves one behind.
-set -euo pipefail
-
-: "${LADDERTEST_BIN:?set LADDERTEST_BIN to the bin directory of a build}"
-KAFKA="$LADDERTEST_BIN/ladder-kafka"
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+KAFKA="$bin/ladder-kafka"
 PY=/usr/bin/python3
 TOPICS=(ladder.events.v1 ladder.decisions.v1 ladder.dlq.v1)
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ladder-kafka-test.XXXXXX")
+lt_tmpdir tmp ladder-kafka-test
 pid=
 
 cleanup() {
@@ -21,19 +20,14 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     fi
-    rm -rf "$tmp"
 }
-trap cleanup EXIT
 
-fail() {
-    echo "not ok - $*" >&2
+on_fail() {
     if [[ -s $tmp/err ]]; then
-        echo "--- ladder-kafka stderr:" >&2
-        sed 's/^/  /' "$tmp/err" >&2
+        echo "--- ladder-kafka stderr:"
+        sed 's/^/  /' "$tmp/err"
     fi
-    exit 1
 }
-ok() { echo "ok - $*"; }
 
 # Is the cluster still running? (A child that has exited stays a zombie
 # until we wait for it, and kill -0 succeeds on a zombie.)

@@ -5,19 +5,11 @@
 # threshold, show prints the rules, and usage errors exit 2.
 # Needs LADDERTEST_SRC (repository root) and LADDERTEST_BIN (the build's
 # bin/); starts no servers.
-set -euo pipefail
-
-src=${LADDERTEST_SRC:?LADDERTEST_SRC is not set}
-bin=${LADDERTEST_BIN:?LADDERTEST_BIN is not set}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+lt_keep_going
 lp="$bin/ladder-policy"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ladder-policy-it.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+lt_tmpdir tmp ladder-policy-it
 
 # Runs "$@", storing stdout, stderr and the exit status in out, err, rc.
 run() {
@@ -234,8 +226,5 @@ for args in "--help" "eval --help" "check --help" "show --help" "eval -h"; do
   expect_in "$out" "Usage: ladder-policy" "help: ladder-policy $args"
 done
 
-if [ "$failures" -ne 0 ]; then
-  echo "test_ladder_policy: $failures failure(s)" >&2
-  exit 1
-fi
+lt_finish test_ladder_policy
 echo "test_ladder_policy: ok"

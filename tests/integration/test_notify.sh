@@ -17,30 +17,17 @@
 # notices the gate subscriber had not acknowledged (503 while a gate file
 # exists) are delivered by the next run. Start-up errors exit 2 naming the
 # key.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init --no-redis
 check=$src/tests/integration/test_notify_check.py
 notify= recv= late=
 cleanup() {
   for p in $notify $recv $late; do kill -TERM "$p" 2>/dev/null || true; done
 }
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$work"/notify*.log; do echo "--- $f (last 30 lines)"; tail -n 30 "$f"; done
-  exit 1
-}
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
-free_port() {
-  /usr/bin/python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])"
-}
+on_fail() { lt_show_logs 30 "$work"/notify*.log; }
 
 # Start-up errors: one line naming the key, exit 2.
 expect_config_error() {
@@ -60,9 +47,9 @@ expect_config_error notify.subscriber.b.url LADDER_NOTIFY_SUBSCRIBER_B_SECRET=s
   --route cancelled=ok:s-cancelled --route dead=fail:s-dead \
   --route gate=gate:$work/gate:s-gate --route slow=flaky:30:s-slow 2>"$work/recv.err" &
 recv=$!
-for _ in $(seq 1 100); do [ -s "$work/recv.port" ] && break; sleep 0.05; done
+lt_wait_file "$work/recv.port" || true
 port=$(cat "$work/recv.port")
-late_port=$(free_port)
+late_port=$(demo_free_port)
 url=http://127.0.0.1:$port
 cat >"$work/notify.conf" <<EOF
 notify.subscriber.ok.url = $url/ok
@@ -91,11 +78,8 @@ metric() { metrics | awk -v k="$1" "\$1 == k {print \$2}"; }
 start_notify() {
   "$bin/ladder-notify" --config "$work/notify.conf" >"$work/notify$1.log" 2>&1 &
   notify=$!
-  for _ in $(seq 1 200); do
-    curl -s -o /dev/null "http://$LADDER_HTTP_LISTEN/livez" && return 0
-    kill -0 "$notify" 2>/dev/null || fail "ladder-notify run $1 exited at start"
-    sleep 0.05
-  done
+  lt_wait_http "http://$LADDER_HTTP_LISTEN/livez" "$notify" && return 0
+  kill -0 "$notify" 2>/dev/null || fail "ladder-notify run $1 exited at start"
   fail "ladder-notify run $1 does not answer /livez"
 }
 stop_notify() {

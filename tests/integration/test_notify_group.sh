@@ -6,42 +6,26 @@
 # notice may be lost across both handovers; repeats carry the same id and
 # body; every signature verifies; both exit 0. Then, with every delivery
 # committed, a third notifier in the group has nothing to send.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init --no-redis
 a= b= recv= prod=
 cleanup() { for p in $a $b $recv $prod; do kill -TERM "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$work"/notify-*.log; do echo "--- $f"; cat "$f"; done
-  exit 1
-}
-free_port() {
-  /usr/bin/python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])"
-}
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+on_fail() { lt_show_logs all "$work"/notify-*.log; }
 /usr/bin/python3 "$src/tests/integration/test_notify_receiver.py" --port-file "$work/recv.port" \
   --log "$work/recv.jsonl" --route ok=ok:s-ok 2>"$work/recv.err" &
 recv=$!
-for _ in $(seq 1 100); do [ -s "$work/recv.port" ] && break; sleep 0.05; done
+lt_wait_file "$work/recv.port" || true
 cat >"$work/notify.conf" <<EOF
 notify.subscriber.ok.url = http://127.0.0.1:$(cat "$work/recv.port")/ok
 notify.subscriber.ok.secret = s-ok
 notify.deadletter.file = $work/deadletter.jsonl
 EOF
-port_a=$(free_port) port_b=$(free_port)
+port_a=$(demo_free_port) port_b=$(demo_free_port)
 ready() {
-  for _ in $(seq 1 300); do
-    [ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$1/readyz")" = 200 ] && return 0
-    sleep 0.05
-  done
+  lt_wait_ready "http://127.0.0.1:$1/readyz" 300 && return 0
   fail "ladder-notify on port $1 never became ready"
 }
 LADDER_HTTP_LISTEN=127.0.0.1:$port_a "$bin/ladder-notify" --config "$work/notify.conf" >"$work/notify-a.log" 2>&1 &
@@ -91,7 +75,7 @@ set +e; wait "$b"; rc=$?; set -e
 b=
 [ "$rc" -eq 0 ] || fail "the second notifier exit status $rc"
 mark=$(wc -l <"$work/recv.jsonl")
-port_c=$(free_port)
+port_c=$(demo_free_port)
 LADDER_HTTP_LISTEN=127.0.0.1:$port_c "$bin/ladder-notify" --config "$work/notify.conf" >"$work/notify-c.log" 2>&1 &
 a=$!
 ready "$port_c"

@@ -9,28 +9,14 @@
 # enterprise's order, with a valid signature, as a CloudEvents structured
 # body whose attributes follow CONTRACT.md and whose data is the decision's
 # JSON form, field for field as ladder-decisions prints it.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
 worker= notify= recv=
 cleanup() { for p in $worker $notify $recv; do kill -TERM "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$work"/worker.log "$work"/notify.log; do echo "--- $f (last 30 lines)"; tail -n 30 "$f"; done
-  exit 1
-}
-free_port() {
-  /usr/bin/python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])"
-}
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+on_fail() { lt_show_logs 30 "$work"/worker.log "$work"/notify.log; }
 
 want=$(/usr/bin/python3 "$src/tests/integration/stories.py" gen "$work") || fail "stories.py gen"
 
@@ -38,7 +24,7 @@ want=$(/usr/bin/python3 "$src/tests/integration/stories.py" gen "$work") || fail
   --log "$work/recv.jsonl" --bodies --route all=ok:secret-all --route cancelled=ok:secret-c \
   2>"$work/recv.err" &
 recv=$!
-for _ in $(seq 1 100); do [ -s "$work/recv.port" ] && break; sleep 0.05; done
+lt_wait_file "$work/recv.port" || true
 url=http://127.0.0.1:$(cat "$work/recv.port")
 cat >"$work/notify.conf" <<EOF
 notify.subscriber.all.url = $url/all
@@ -48,7 +34,7 @@ notify.subscriber.cancelled.secret = secret-c
 notify.subscriber.cancelled.decisions = CANCELLED
 notify.deadletter.file = $work/deadletter.jsonl
 EOF
-LADDER_HTTP_LISTEN=127.0.0.1:$(free_port) "$bin/ladder-notify" --config "$work/notify.conf" >"$work/notify.log" 2>&1 &
+LADDER_HTTP_LISTEN=127.0.0.1:$(demo_free_port) "$bin/ladder-notify" --config "$work/notify.conf" >"$work/notify.log" 2>&1 &
 notify=$!
 "$bin/ladder-worker" >"$work/worker.log" 2>&1 &
 worker=$!

@@ -2,17 +2,12 @@
 # The test fixture itself: it hands out working addresses, propagates the
 # command's status, always tears both servers down (on success, failure and
 # SIGTERM), and refuses a Redis that holds data.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 ws=$src/tests/support/with-stack
-work=$(mktemp -d)
+lt_tmpdir work ladder-with-stack-it
 own_redis=""
-cleanup() {
-  [ -n "$own_redis" ] && kill "$own_redis" 2>/dev/null && wait "$own_redis" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cleanup() { [ -z "$own_redis" ] || { kill "$own_redis" 2>/dev/null && wait "$own_redis" 2>/dev/null; }; }
 
 # Addresses work; the command's exit status comes back; everything is gone after.
 set +e

@@ -4,18 +4,12 @@
 # enterprise read back from the decisions topic, a poison message in the
 # DLQ with its headers, the outbox trimmed, no decision published twice
 # after a restart, and a clean stop on SIGTERM.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
-fail() { echo "FAIL: $*"; echo "--- worker log"; cat "$work"/worker*.log; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+on_fail() { lt_show_logs all "$work"/worker*.log; }
 export LADDER_LOG_LEVEL=debug
 
 /usr/bin/python3 - "$work/story.jsonl" <<"PY"
@@ -82,9 +76,10 @@ echo "$dlq" | grep -q "^not avro at all|ladder.error.code=BAD_FRAMING,ladder.err
 echo "ok - dead letter: $dlq"
 
 # Everything published: the outboxes are empty.
+outboxes=$(demo_keys outbox $(seq 0 7))
 for _ in $(seq 1 50); do
   left=0
-  for p in $(seq 0 7); do left=$((left + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "ldr:{p$p}:outbox"))); done
+  for k in $outboxes; do left=$((left + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "$k"))); done
   [ "$left" -eq 0 ] && break; sleep 0.2
 done
 [ "$left" -eq 0 ] || fail "$left outbox entries left"
@@ -101,9 +96,7 @@ echo "ok - SIGTERM: exit 0 after ${SECONDS}s"
 # published twice; a new event is decided once.
 "$bin/ladder-worker" >"$work/worker2.log" 2>&1 &
 worker=$!
-for _ in $(seq 1 150); do
-  grep -q "resuming at offset" "$work/worker2.log" && break; sleep 0.2
-done
+lt_wait_join "$work/worker2.log" || true
 printf "{\"kind\":\"tick\",\"tick_at\":\"2022-07-01T00:00:00Z\",\"source\":\"test\"}\n" >"$work/more.jsonl"
 "$bin/ladder-feed" "$work/more.jsonl" >/dev/null 2>&1 || fail "ladder-feed (2) failed"
 sleep 3

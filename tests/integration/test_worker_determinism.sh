@@ -7,31 +7,22 @@
 # range and then run B's (from A's end offsets). The two sets of decisions,
 # keyed by decision_id, must be identical in every field but decided_at, in
 # the same order per enterprise, and the final Redis counters equal.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
-scale=0.008
-case "$bin" in
-  */asan/bin) scale=0.003; echo "# sanitizer build ($bin): scale $scale instead of 0.008" ;;
-esac
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+lt_scale 0.008 0.003
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1; scale=$2
-work=$LADDERTEST_STACK_DIR
-. "$src/tools/demo/lib.sh"
-fail() { echo "FAIL: $*"; for f in "$work"/*.log; do echo "--- $f"; tail -15 "$f"; done; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+scale=$2
+on_fail() { lt_show_logs 15 "$work"/*.log; }
 pids=""
 cleanup() { [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true; }
-trap cleanup EXIT
 
 counters() {
-  local p
-  for p in $(seq 0 $(($(redis-cli -u "$LADDER_REDIS_URL" get ldr:partitions) - 1))); do
-    redis-cli -u "$LADDER_REDIS_URL" --raw hgetall "ldr:{p$p}:counters" | paste - - | sed "s/^/$p /"
+  local p=0 k
+  for k in $(demo_keys counters $(seq 0 $(($(redis-cli -u "$LADDER_REDIS_URL" get "$(demo_keys partitions)") - 1)))); do
+    redis-cli -u "$LADDER_REDIS_URL" --raw hgetall "$k" | paste - - | sed "s/^/$p /"
+    p=$((p + 1))
   done | awk "\$3 != 0" | sort # a field at 0 exists or not depending on the batches
 }
 

@@ -2,20 +2,17 @@
 # Dead letters: one poison message for every code of CONTRACT.md goes to
 # ladder.dlq.v1 with its bytes unchanged and the contract's headers, and
 # the valid event after them is still decided.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1; tests=$(dirname "$bin")/../tests
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+tests=$(dirname "$bin")/../tests
 [ -x "$tests/poison" ] || tests=$(dirname "$bin")/tests
-work=$LADDERTEST_STACK_DIR
-fail() { echo "FAIL: $*"; cat "$work/worker.log"; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+on_fail() { cat "$work/worker.log"; }
 "$bin/ladder-worker" >"$work/worker.log" 2>&1 &
 worker=$!
-for _ in $(seq 1 150); do grep -q "resuming at offset" "$work/worker.log" && break; sleep 0.2; done
+lt_wait_join "$work/worker.log" || true
 "$tests/poison" produce "$LADDERTEST_BOOTSTRAP" "$src/schemas" >"$work/sent.txt" || fail "poison produce"
 [ "$(awk "NF == 6" "$work/sent.txt" | wc -l)" -eq 8 ] || fail "not all 8 poison messages were sent: $(cat "$work/sent.txt")"
 "$tests/poison" check "$LADDERTEST_BOOTSTRAP" "$work/sent.txt" | tee "$work/check.txt"

@@ -3,16 +3,12 @@
 # cluster keeps about 5 MiB per partition) is reported and counted, never
 # skipped silently: the worker logs the gap and ladder_worker_lost_messages_total
 # says how many messages are gone.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" --partitions 1 bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
-fail() { echo "FAIL: $*"; tail -5 "$work/worker.log"; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+on_fail() { tail -5 "$work/worker.log"; }
 # About 12 MB of events into the one partition, before any worker runs.
 "$bin/ladder-gen" --scale 0.05 --seed 3 --single --out "$work/g" >/dev/null 2>&1 || fail "ladder-gen"
 "$bin/ladder-feed" "$work/g/events.csv" >/dev/null 2>&1 || fail "ladder-feed"
@@ -21,7 +17,7 @@ start=$(kcat -Q -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1:0:-2 2>/dev/null 
 echo "ok - the log now starts at offset $start: the messages before it are gone"
 "$bin/ladder-worker" >"$work/worker.log" 2>&1 &
 worker=$!
-for _ in $(seq 1 200); do grep -q "messages are gone" "$work/worker.log" && break; sleep 0.2; done
+lt_wait_log "$work/worker.log" "messages are gone" 200 || true
 line=$(grep -m1 "messages are gone" "$work/worker.log") || fail "no report of the evicted messages"
 echo "ok - reported: ${line#* ERROR }"
 gone=$(echo "$line" | sed -nE "s/.*: ([0-9]+) messages are gone/\1/p")

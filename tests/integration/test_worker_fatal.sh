@@ -3,16 +3,12 @@
 # "sequence desynchronization", provoked through ladder-kafka's fault
 # injection) is survived: the worker recreates the producer, re-sends the
 # outboxes from Redis, and every decision is published, with stable ids.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
-fail() { echo "FAIL: $*"; tail -8 "$work/worker.log"; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+on_fail() { tail -8 "$work/worker.log"; }
 "$bin/ladder-gen" --scale 0.0005 --seed 11 --single --until 2023-01-01T00:00:00Z --out "$work/g" >/dev/null 2>&1 || fail "ladder-gen"
 "$bin/ladder-feed" "$work/g/events.csv" >/dev/null 2>&1 || fail "ladder-feed"
 # From now on the broker answers the next Produce requests with
@@ -23,13 +19,9 @@ worker=$!
 ids() { kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.decisions.v1 -e -q -f "%h\n" 2>/dev/null | sed -E "s/.*ce_id=([^,]*),.*/\1/"; }
 # Every decision the worker made must reach the topic; the stored offsets
 # say when everything was decided, the empty outboxes when it was sent.
-total=$(kcat -Q -b "$LADDERTEST_BOOTSTRAP" $(for p in $(seq 0 7); do printf -- "-t ladder.events.v1:%d:-1 " $p; done) 2>/dev/null | awk "{s += \$NF} END {print s}")
+total=$(demo_topic_total ladder.events.v1)
 for _ in $(seq 1 300); do
-  s=0; left=0
-  for p in $(seq 0 7); do
-    s=$((s + $(redis-cli -u "$LADDERTEST_REDIS_URL" hget "ldr:{p$p}:meta" next_offset | sed "s/^$/0/")))
-    left=$((left + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "ldr:{p$p}:outbox")))
-  done
+  read -r s left <<<"$(demo_stored)"
   [ "$s" -eq "$total" ] && [ "$left" -eq 0 ] && break
   sleep 0.2
 done

@@ -6,35 +6,20 @@
 # given the same http.listen refused at start-up (exit 2, naming
 # http.listen) without disturbing the first, and the server gone after
 # SIGTERM.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
-fail() { echo "FAIL: $*"; echo "--- worker log"; cat "$work"/worker*.log; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+on_fail() { lt_show_logs all "$work"/worker*.log; }
 
-# A free loopback port: bound and released by the kernel, then taken by the
-# worker (retried below in the unlikely case another process takes it).
-free_port() {
-  /usr/bin/python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])"
-}
 worker=""
 for attempt in 1 2 3; do
-  port=$(free_port)
+  port=$(demo_free_port)
   export LADDER_HTTP_LISTEN=127.0.0.1:$port
   "$bin/ladder-worker" >"$work/worker1.log" 2>&1 &
   worker=$!
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/livez" && break
-    kill -0 "$worker" 2>/dev/null || break
-    sleep 0.05
-  done
+  lt_wait_http "http://127.0.0.1:$port/livez" "$worker" 100 || true
   kill -0 "$worker" 2>/dev/null && break
   wait "$worker" || true
   grep -q "http.listen" "$work/worker1.log" || fail "the worker did not start"
@@ -54,9 +39,7 @@ case "$first" in
 esac
 curl -s "$url/metrics" | grep -x "ladder_ready 0" >/dev/null || fail "ladder_ready is not 0 before the join"
 echo "ok - /livez 200 at start; /readyz 503 before the join: ${first% 503}"
-for _ in $(seq 1 200); do
-  [ "$(curl -s -o /dev/null -w "%{http_code}" "$url/readyz")" = 200 ] && break; sleep 0.1
-done
+lt_wait_ready "$url/readyz" 200 0.1 || true
 [ "$(curl -s "$url/readyz")" = ready ] || fail "/readyz: $(curl -s -i "$url/readyz")"
 curl -s "$url/metrics" | grep -x "ladder_ready 1" >/dev/null || fail "ladder_ready is not 1 once ready: $(curl -s "$url/metrics" | grep ladder_ready)"
 echo "ok - /readyz 200 once the partitions are assigned, and ladder_ready 1"

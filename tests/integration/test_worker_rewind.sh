@@ -7,21 +7,16 @@
 #     offsets rewind together: the worker reconnects, claims its partitions
 #     again, reloads and replays to the same final state, publishing no
 #     decision id that it had not published before.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
 port=$LADDERTEST_REDIS_PORT
 restarted=""
 cleanup() { [ -n "$restarted" ] && kill -TERM "$restarted" 2>/dev/null; wait "$restarted" 2>/dev/null || true; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$work/worker.log"; exit 1; }
+on_fail() { tail -20 "$work/worker.log"; }
 rc() { redis-cli -p "$port" "$@"; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
 
 # A small generated stream, in two halves by time.
 "$bin/ladder-gen" --scale 0.0005 --seed 7 --single --out "$work/g" >/dev/null 2>&1 || fail "ladder-gen"
@@ -35,7 +30,11 @@ feed() {
   local out; out=$("$bin/ladder-feed" "$@" 2>&1) || fail "ladder-feed: $out"
   messages=$((messages + $(echo "$out" | sed -nE "s/.* ([0-9]+) of [0-9]+ messages acknowledged.*/\1/p")))
 }
-stored() { local s=0; for p in $(seq 0 7); do s=$((s + $(rc hget "ldr:{p$p}:meta" next_offset | sed "s/^$/0/"))); done; echo $s; }
+mapfile -t meta_keys < <(demo_keys meta $(seq 0 7))
+mapfile -t ent_keys < <(demo_keys ent $(seq 0 7))
+mapfile -t counter_keys < <(demo_keys counters $(seq 0 7))
+mapfile -t timer_keys < <(demo_keys timers $(seq 0 7))
+stored() { local s=0 k; for k in "${meta_keys[@]}"; do s=$((s + $(rc hget "$k" next_offset | sed "s/^$/0/"))); done; echo $s; }
 wait_caught_up() {
   for _ in $(seq 1 200); do [ "$(stored)" -eq "$messages" ] && return 0; sleep 0.1; done
   fail "the worker did not catch up: stored $(stored) of $messages"
@@ -44,18 +43,18 @@ wait_caught_up() {
 # computed by Redis over the sorted (field, value) pairs: state values are
 # binary and hash order is not stable.
 digest='"'"'local t = redis.call("HGETALL", KEYS[1]); local a = {}; for i = 1, #t, 2 do a[#a + 1] = t[i] .. "\0" .. t[i + 1] end; table.sort(a); return redis.sha1hex(table.concat(a, "\1"))'"'"'
-state() { for p in $(seq 0 7); do rc eval "$digest" 1 "ldr:{p$p}:ent"; rc eval "$digest" 1 "ldr:{p$p}:counters"; rc zrange "ldr:{p$p}:timers" 0 -1 withscores; rc hget "ldr:{p$p}:meta" clock; done | md5sum; }
+state() { for p in $(seq 0 7); do rc eval "$digest" 1 "${ent_keys[p]}"; rc eval "$digest" 1 "${counter_keys[p]}"; rc zrange "${timer_keys[p]}" 0 -1 withscores; rc hget "${meta_keys[p]}" clock; done | md5sum; }
 ids() { kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.decisions.v1 -e -q -f "%h\n" 2>/dev/null | sed -E "s/.*ce_id=([^,]*),.*/\1/" | sort -u; }
 
 "$bin/ladder-worker" >"$work/worker.log" 2>&1 &
 worker=$!
-for _ in $(seq 1 150); do grep -q "resuming at offset" "$work/worker.log" && break; sleep 0.2; done
+lt_wait_join "$work/worker.log" || true
 feed "$work/part1.csv"
 wait_caught_up
 
 # 1. Move every stored offset back to 0 under the running worker.
 ref=$(state)
-for p in $(seq 0 7); do rc hset "ldr:{p$p}:meta" next_offset 0 >/dev/null; done
+for k in "${meta_keys[@]}"; do rc hset "$k" next_offset 0 >/dev/null; done
 printf "kind,tick_at,source\ntick,2019-01-01T00:00:00Z,test\n" >"$work/old-tick.csv"
 feed "$work/old-tick.csv" # an old tick: reaches every partition, moves no clock
 wait_caught_up

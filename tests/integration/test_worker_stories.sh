@@ -11,23 +11,14 @@
 # REVOKED/CANCELLED/EXPIRED, the re-sent rows counted as duplicates, no dead
 # letter, unique decision ids. stories.py writes the feed and the
 # expectations and compares.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
 worker=
-fail() {
-  echo "FAIL: $*"
-  echo "--- worker log (last 40 lines)"; tail -n 40 "$work/worker.log" 2>/dev/null || true
-  [ -n "$worker" ] && kill -TERM "$worker" 2>/dev/null; exit 1
-}
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+on_fail() { lt_show_logs 40 "$work/worker.log"; }
+cleanup() { [ -z "$worker" ] || kill -TERM "$worker" 2>/dev/null || true; }
 
 want=$(/usr/bin/python3 "$src/tests/integration/stories.py" gen "$work") || fail "stories.py gen"
 echo "# $(wc -l <"$work/feed.jsonl") feed rows, $want decisions expected"
@@ -51,11 +42,11 @@ echo "# $got decisions read back"
 rc=0
 /usr/bin/python3 "$src/tests/integration/stories.py" check "$work" "$LADDERTEST_REDIS_URL" 8 || rc=1
 [ "$got" -eq "$want" ] || { echo "FAIL - $got decisions on the topic, want $want"; rc=1; }
-[ "$(redis-cli -u "$LADDERTEST_REDIS_URL" get ldr:partitions)" = 8 ] || { echo "FAIL - ldr:partitions"; rc=1; }
+[ "$(redis-cli -u "$LADDERTEST_REDIS_URL" get "$(demo_keys partitions)")" = 8 ] || { echo "FAIL - ldr:partitions"; rc=1; }
 # Every REVOKED, CANCELLED and EXPIRED is a revocation notice.
 notices=0
-for p in $(seq 0 7); do
-  notices=$((notices + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "ldr:{p$p}:notices")))
+for k in $(demo_keys notices $(seq 0 7)); do
+  notices=$((notices + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "$k")))
 done
 if [ "$notices" -eq "$(cat "$work/notices")" ]; then echo "ok - $notices revocation notices in the notices streams"
 else echo "FAIL - $notices revocation notices, want $(cat "$work/notices")"; rc=1; fi

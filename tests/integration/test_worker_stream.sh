@@ -8,23 +8,14 @@
 # must agree with expected.json within max(2%, 2 enterprises), every
 # difference listed; the Redis counters lg:B:OUTCOME must equal the
 # decisions; nothing may be lost, dead-lettered or undecodable.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
-scale=0.01
-case "$bin" in
-  */asan/bin) scale=0.003; echo "# sanitizer build ($bin): scale $scale instead of 0.01" ;;
-esac
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+lt_scale 0.01 0.003
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1; scale=$2
-work=$LADDERTEST_STACK_DIR
-. "$src/tools/demo/lib.sh"
-fail() { echo "FAIL: $*"; for f in "$work"/worker.log "$work"/reader.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
-export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
-export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+scale=$2
+on_fail() { lt_show_logs 20 "$work"/worker.log "$work"/reader.log; }
 
 "$bin/ladder-gen" --scale "$scale" --seed 7 --until 2024-01-01T00:00:00Z --out "$work/gen" -q \
   || fail "ladder-gen failed"

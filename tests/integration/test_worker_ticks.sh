@@ -3,16 +3,12 @@
 # writes ClockTicks into the log itself, only into partitions it has fully
 # read and whose clock is behind the wall clock. Without ticks the same
 # timer never fires.
-set -euo pipefail
-src=${LADDERTEST_SRC:?}
-bin=${LADDERTEST_BIN:?}
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
 exec "$src/tests/support/with-stack" bash -c '
-set -euo pipefail
-src=$0; bin=$1
-work=$LADDERTEST_STACK_DIR
-fail() { echo "FAIL: $*"; tail -5 "$work"/worker*.log; exit 1; }
-export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
-export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10 LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+on_fail() { tail -5 "$work"/worker*.log; }
 # One INNOVATIVE application 30 days ago: its 7-day publicity is long over
 # by the wall clock, but nothing else will ever move its partition clock.
 /usr/bin/python3 - "$work/one.jsonl" <<"PY"
@@ -27,7 +23,7 @@ row = dict(kind="application", event_id="t1", uscc=u, enterprise_name="厦门精
 open(sys.argv[1], "w").write(json.dumps(row, ensure_ascii=False) + "\n")
 PY
 types() { kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.decisions.v1 -e -q -f "%h\n" 2>/dev/null | sed -E "s/.*ce_type=ladder\.decision\.([A-Z_]+).*/\1/" | tr "\n" " "; }
-wait_join() { for _ in $(seq 1 150); do grep -q "resuming at offset" "$1" && return; sleep 0.2; done; fail "no join"; }
+wait_join() { lt_wait_join "$1" || fail "no join"; }
 
 # Without ticks: publicity starts, and the designation never comes.
 "$bin/ladder-worker" >"$work/worker1.log" 2>&1 &

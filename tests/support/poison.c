@@ -22,6 +22,7 @@
  * worker is reached: the wrong key goes to the partition of that key, the
  * wrong partition is the key's partition + 1. */
 #include "ladder/codec.h"
+#include "ladder/config.h"
 #include "ladder/feed.h"
 #include "ladder/kafka.h"
 #include "ladder/uscc.h"
@@ -35,6 +36,61 @@
 #define TOPIC     "ladder.events.v1"
 #define DLQ_TOPIC "ladder.dlq.v1"
 
+/* Which USCC a poison message's body or key is built from: the valid one
+ * it is built around, that one with a wrong check character, or another
+ * valid one. */
+typedef enum poison_uscc {
+    POISON_NONE, /* no key */
+    POISON_GOOD,
+    POISON_BAD,
+    POISON_OTHER,
+} poison_uscc_t;
+
+/* One dead-letter code and how its bytes are made: either fixed bytes
+ * (@c raw, never keyed), or an application around @c body encoded with
+ * ladder's codec after @c spoil changed it, keyed by @c key. The message
+ * goes to the partition of its key (+ @c partition_shift), unkeyed ones to
+ * partition 0. */
+typedef struct poison_case {
+    const char *code;
+    const char *raw;
+    size_t raw_len;
+    const char *event_id;
+    poison_uscc_t body, key;
+    void (*spoil)(ldr_application_t *a);
+    int partition_shift;
+} poison_case_t;
+
+static void spoil_batch(ldr_application_t *a) {
+    a->batch = 0;
+}
+
+static void spoil_unit(ldr_application_t *a) {
+    a->reporting_unit = ldr_str("99");
+}
+
+#define RAW(bytes) .raw = (bytes), .raw_len = sizeof(bytes) - 1
+
+static const poison_case_t poison_cases[] = {
+    {"BAD_FRAMING", RAW("not avro at all")},
+    {"UNKNOWN_SCHEMA", RAW("\x00\x00\x00\x00\x63\x02")},
+    {"DECODE_FAILED",
+     RAW("\x00\x00\x00\x00\x04\x80")}, /* a ClockTick cut short */
+    {"INVALID_USCC", .event_id = "p-uscc", .body = POISON_BAD,
+     .key = POISON_BAD},
+    {"INVALID_FIELD", .event_id = "p-field", .body = POISON_GOOD,
+     .key = POISON_GOOD, .spoil = spoil_batch},
+    {"UNKNOWN_REPORTING_UNIT", .event_id = "p-unit", .body = POISON_GOOD,
+     .key = POISON_GOOD, .spoil = spoil_unit},
+    {"KEY_MISMATCH", .event_id = "p-key", .body = POISON_GOOD,
+     .key = POISON_OTHER},
+    {"WRONG_PARTITION", .event_id = "p-part", .body = POISON_GOOD,
+     .key = POISON_GOOD, .partition_shift = 1},
+};
+
+#define NPOISON ((int)(sizeof(poison_cases) / sizeof(poison_cases[0])))
+
+/* A poison message as it is sent. */
 typedef struct poison {
     const char *code;
     uint8_t value[4096];
@@ -44,33 +100,75 @@ typedef struct poison {
     int32_t partition;
 } poison_t;
 
-static rd_kafka_t *kafka(rd_kafka_type_t type, const char *bootstrap) {
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err));
-    if (type == RD_KAFKA_CONSUMER) {
-        rd_kafka_conf_set(conf, "group.id", "poison-check", err, sizeof(err));
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof(err));
-    }
-    rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
-    if (!rk) {
-        fprintf(stderr, "poison: %s\n", err);
-        exit(2);
-    }
+static void die(const char *what, const char *err) {
+    fprintf(stderr, "poison: %s%s%s\n", what, *err ? ": " : "", err);
+    exit(2);
+}
+
+/* A Kafka client built like every ladder client (ldr_kafka_conf_new():
+ * producers idempotent with the murmur2_random partitioner), with
+ * @p defaults on top and @p dr as delivery report callback when not NULL.
+ * The configuration is ladder-feed's: poison writes the input topic as
+ * ladder-feed does. The caller destroys the client. */
+static rd_kafka_t *kafka(ldr_kafka_role_t role, const char *bootstrap,
+                         const ldr_kafka_prop_t *defaults, size_t ndefaults,
+                         void (*dr)(rd_kafka_t *, const rd_kafka_message_t *,
+                                    void *)) {
+    char err[512] = "";
+    ldr_config_t *cfg = ldr_config_new("ladder-feed");
+    if (ldr_config_set(cfg, "kafka.bootstrap.servers", bootstrap, NULL, err,
+                       sizeof(err)))
+        die("", err);
+    rd_kafka_conf_t *conf =
+        ldr_kafka_conf_new(cfg, role, defaults, ndefaults, err, sizeof(err));
+    ldr_config_destroy(cfg);
+    if (!conf) die("", err);
+    if (dr) rd_kafka_conf_set_dr_msg_cb(conf, dr);
+    rd_kafka_t *rk = rd_kafka_new(
+        role == LDR_KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
+        conf, err, sizeof(err));
+    if (!rk) die("", err);
     return rk;
 }
 
+/* The reader of the input topic and the DLQ: its own group, assigned by
+ * hand, short fetch waits. */
+static rd_kafka_t *reader(const char *bootstrap) {
+    static const ldr_kafka_prop_t props[] = {{"group.id", "poison-check"},
+                                             {"fetch.wait.max.ms", "10"}};
+    return kafka(LDR_KAFKA_CONSUMER, bootstrap, props,
+                 sizeof(props) / sizeof(props[0]), NULL);
+}
+
+/* Assigns every one of the @p parts partitions of @p topic to the
+ * consumer @p c, from the beginning. */
+static void assign_from_start(rd_kafka_t *c, const char *topic, int parts) {
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(parts);
+    for (int i = 0; i < parts; i++)
+        rd_kafka_topic_partition_list_add(l, topic, i)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static int partitions_of(rd_kafka_t *rk, const char *topic) {
-    const struct rd_kafka_metadata *md;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000)) {
-        fprintf(stderr, "poison: no metadata for %s\n", topic);
-        exit(2);
-    }
-    int n = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
+    char err[512] = "";
+    int n = ldr_kafka_partition_count(rk, topic, 5000, err, sizeof(err));
+    if (n < 0) die("no metadata", err);
     return n;
+}
+
+/* Ladder's codec over the schemas in @p schemas_dir; exits 2 when they do
+ * not load. The caller destroys the codec, then *@p schemas. */
+static ldr_codec_t *codec_load(const char *schemas_dir,
+                               ldr_schemas_t **schemas) {
+    char err[512] = "";
+    *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
+    ldr_codec_t *codec =
+        *schemas ? ldr_codec_new(*schemas, err, sizeof(err)) : NULL;
+    if (!codec) die("", err);
+    return codec;
 }
 
 static void uscc(const char *body17, char out[19]) {
@@ -100,95 +198,59 @@ static void encode(ldr_codec_t *codec, const ldr_application_t *a,
     rec.u.application = *a;
     const void *out;
     char err[512];
-    if (ldr_codec_encode(codec, &rec, &out, &p->len, err, sizeof(err))) {
-        fprintf(stderr, "poison: %s\n", err);
-        exit(2);
-    }
+    if (ldr_codec_encode(codec, &rec, &out, &p->len, err, sizeof(err)))
+        die("", err);
     memcpy(p->value, out, p->len);
 }
 
-/* The eight poison messages, one per code, around the valid USCC @p good
- * (@p other is another valid USCC): keyed ones addressed to the partition
- * the worker checks them in, unkeyed ones to partition 0. */
-static int build_poisons(ldr_codec_t *codec, const char good[19],
-                         const char other[19], int parts, poison_t p[8]) {
+/* The poison messages of poison_cases, in its order, around the valid USCC
+ * @p good (@p other is another valid USCC), addressed to the partitions of
+ * @p parts where the worker checks them. */
+static void build_poisons(ldr_codec_t *codec, const char good[19],
+                          const char other[19], int parts,
+                          poison_t p[NPOISON]) {
     char bad[19];
     memcpy(bad, good, 19);
     bad[17] = bad[17] == '0' ? '1' : '0'; /* a wrong check character */
-    memset(p, 0, 8 * sizeof(*p));
-    int n = 0;
-    ldr_application_t a;
-
-    p[n].code = "BAD_FRAMING";
-    memcpy(p[n].value, "not avro at all", 15);
-    p[n].len = 15;
-    n++;
-    p[n].code = "UNKNOWN_SCHEMA";
-    memcpy(p[n].value, "\x00\x00\x00\x00\x63\x02", 6);
-    p[n].len = 6;
-    n++;
-    p[n].code = "DECODE_FAILED"; /* a ClockTick cut short */
-    memcpy(p[n].value, "\x00\x00\x00\x00\x04\x80", 6);
-    p[n].len = 6;
-    n++;
-    a = application(bad, "p-uscc");
-    p[n].code = "INVALID_USCC";
-    encode(codec, &a, &p[n]);
-    memcpy(p[n].key, bad, 19);
-    p[n].has_key = true;
-    n++;
-    a = application(good, "p-field");
-    a.batch = 0;
-    p[n].code = "INVALID_FIELD";
-    encode(codec, &a, &p[n]);
-    memcpy(p[n].key, good, 19);
-    p[n].has_key = true;
-    n++;
-    a = application(good, "p-unit");
-    a.reporting_unit = ldr_str("99");
-    p[n].code = "UNKNOWN_REPORTING_UNIT";
-    encode(codec, &a, &p[n]);
-    memcpy(p[n].key, good, 19);
-    p[n].has_key = true;
-    n++;
-    a = application(good, "p-key");
-    p[n].code = "KEY_MISMATCH";
-    encode(codec, &a, &p[n]);
-    memcpy(p[n].key, other, 19);
-    p[n].has_key = true;
-    n++;
-    a = application(good, "p-part");
-    p[n].code = "WRONG_PARTITION";
-    encode(codec, &a, &p[n]);
-    memcpy(p[n].key, good, 19);
-    p[n].has_key = true;
-    n++;
-    for (int i = 0; i < n; i++) {
-        p[i].partition =
-            !p[i].has_key ? 0
-            : strcmp(p[i].code, "WRONG_PARTITION") == 0
-                ? (ldr_kafka_partition_for_key(p[i].key, 18, parts) + 1) % parts
-                : ldr_kafka_partition_for_key(p[i].key, 18, parts);
+    const char *const usccs[] = {
+        [POISON_NONE] = NULL,
+        [POISON_GOOD] = good,
+        [POISON_BAD] = bad,
+        [POISON_OTHER] = other,
+    };
+    memset(p, 0, NPOISON * sizeof(*p));
+    for (int i = 0; i < NPOISON; i++) {
+        const poison_case_t *c = &poison_cases[i];
+        p[i].code = c->code;
+        if (c->raw) {
+            memcpy(p[i].value, c->raw, c->raw_len);
+            p[i].len = c->raw_len;
+        } else {
+            ldr_application_t a = application(usccs[c->body], c->event_id);
+            if (c->spoil) c->spoil(&a);
+            encode(codec, &a, &p[i]);
+        }
+        if (c->key != POISON_NONE) {
+            memcpy(p[i].key, usccs[c->key], 19);
+            p[i].has_key = true;
+            p[i].partition = (ldr_kafka_partition_for_key(p[i].key, 18, parts) +
+                              c->partition_shift) %
+                             parts;
+        }
     }
-    return n;
 }
 
 static int produce(const char *bootstrap, const char *schemas_dir) {
-    char err[512];
-    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
-    ldr_codec_t *codec =
-        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
-    if (!codec) {
-        fprintf(stderr, "poison: %s\n", err);
-        return 2;
-    }
-    rd_kafka_t *rk = kafka(RD_KAFKA_PRODUCER, bootstrap);
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = codec_load(schemas_dir, &schemas);
+    rd_kafka_t *rk = kafka(LDR_KAFKA_TOOL_PRODUCER, bootstrap, NULL, 0, NULL);
     int parts = partitions_of(rk, TOPIC);
     char good[19], other[19];
     uscc("91350200MA2YN5GX1", good);
     uscc("91350200MA2YN5GX2", other);
-    poison_t p[8];
-    int n = build_poisons(codec, good, other, parts, p);
+    poison_t p[NPOISON];
+    int n = NPOISON;
+    build_poisons(codec, good, other, parts, p);
     int good_part = ldr_kafka_partition_for_key(good, 18, parts);
     ldr_application_t a;
     /* And a valid application after them: the stream goes on. */
@@ -211,14 +273,8 @@ static int produce(const char *bootstrap, const char *schemas_dir) {
     }
     /* The offsets: read them back from the partitions' high watermarks is
      * racy; instead read the topic from the beginning and match bytes. */
-    rd_kafka_t *c = kafka(RD_KAFKA_CONSUMER, bootstrap);
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new(parts);
-    for (int i = 0; i < parts; i++)
-        rd_kafka_topic_partition_list_add(l, TOPIC, i)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(c, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_t *c = reader(bootstrap);
+    assign_from_start(c, TOPIC, parts);
     int found = 0;
     time_t end = time(NULL) + 15;
     while (found < n && time(NULL) < end) {
@@ -277,15 +333,9 @@ static int check(const char *bootstrap, const char *sent_file) {
         n++;
     }
     fclose(f);
-    rd_kafka_t *c = kafka(RD_KAFKA_CONSUMER, bootstrap);
+    rd_kafka_t *c = reader(bootstrap);
     int parts = partitions_of(c, DLQ_TOPIC);
-    rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new(parts);
-    for (int i = 0; i < parts; i++)
-        rd_kafka_topic_partition_list_add(l, DLQ_TOPIC, i)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(c, l);
-    rd_kafka_topic_partition_list_destroy(l);
+    assign_from_start(c, DLQ_TOPIC, parts);
     int bad = 0, total = 0;
     time_t end = time(NULL) + 20;
     while (time(NULL) < end) {
@@ -346,22 +396,18 @@ static int check(const char *bootstrap, const char *sent_file) {
         }
         rd_kafka_message_destroy(m);
     }
-    int codes[8] = {0};
-    static const char *const names[8] = {
-        "BAD_FRAMING",  "UNKNOWN_SCHEMA", "DECODE_FAILED",
-        "INVALID_USCC", "INVALID_FIELD",  "UNKNOWN_REPORTING_UNIT",
-        "KEY_MISMATCH", "WRONG_PARTITION"};
+    int codes[NPOISON] = {0};
     for (int i = 0; i < n; i++) {
         if (want[i].seen != 1) {
             printf("FAIL %s %d/%lld: seen %d times in the DLQ\n", want[i].code,
                    want[i].partition, want[i].offset, want[i].seen);
             bad++;
         }
-        for (int k = 0; k < 8; k++)
-            if (strcmp(want[i].code, names[k]) == 0) codes[k] = 1;
+        for (int k = 0; k < NPOISON; k++)
+            if (strcmp(want[i].code, poison_cases[k].code) == 0) codes[k] = 1;
     }
     int ncodes = 0;
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < NPOISON; k++)
         ncodes += codes[k];
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
@@ -369,7 +415,7 @@ static int check(const char *bootstrap, const char *sent_file) {
     printf("%d dead letters checked (%d poison messages sent, %d codes), %d "
            "problems\n",
            total, n, ncodes, bad);
-    return bad || ncodes < 8 ? 1 : 0;
+    return bad || ncodes < NPOISON ? 1 : 0;
 }
 
 /* ---- mix: a feed with poison messages among its rows ------------------ */
@@ -421,13 +467,8 @@ static int mix(char **argv) {
     long permille = atol(argv[3]);
     rng_state = (uint64_t)atoll(argv[4]) * 0x9E3779B97F4A7C15ULL + 1;
     char err[512];
-    ldr_schemas_t *schemas = ldr_schemas_load(schemas_dir, err, sizeof(err));
-    ldr_codec_t *codec =
-        schemas ? ldr_codec_new(schemas, err, sizeof(err)) : NULL;
-    if (!codec) {
-        fprintf(stderr, "poison: %s\n", err);
-        return 2;
-    }
+    ldr_schemas_t *schemas = NULL;
+    ldr_codec_t *codec = codec_load(schemas_dir, &schemas);
     FILE *in = fopen(argv[2], "r"), *sent = fopen(argv[5], "w");
     if (!in || !sent) {
         perror(!in ? argv[2] : argv[5]);
@@ -439,21 +480,12 @@ static int mix(char **argv) {
         fprintf(stderr, "poison: %s: %s\n", argv[2], err);
         return 2;
     }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    static const char *const props[][2] = {
-        {"enable.idempotence", "true"},
+    static const ldr_kafka_prop_t props[] = {
         {"linger.ms", "50"},
         {"batch.num.messages", "10000"},
         {"queue.buffering.max.messages", "1000000"}};
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err));
-    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-        rd_kafka_conf_set(conf, props[i][0], props[i][1], err, sizeof(err));
-    rd_kafka_conf_set_dr_msg_cb(conf, mix_dr);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    if (!rk) {
-        fprintf(stderr, "poison: %s\n", err);
-        return 2;
-    }
+    rd_kafka_t *rk = kafka(LDR_KAFKA_TOOL_PRODUCER, bootstrap, props,
+                           sizeof(props) / sizeof(props[0]), mix_dr);
     int parts = partitions_of(rk, TOPIC);
     /* One idempotent producer writes everything in order into an empty
      * topic, so each partition's offsets are the count sent to it. */
@@ -507,9 +539,9 @@ static int mix(char **argv) {
         other[16] = other[16] == '1' ? '2' : '1';
         other[17] = '\0';
         ldr_uscc_complete(other);
-        poison_t p[8];
+        poison_t p[NPOISON];
         build_poisons(codec, good, other, parts, p);
-        poison_t *m = &p[code++ % 8];
+        poison_t *m = &p[code++ % NPOISON];
         if (!m->has_key) m->partition = (int32_t)(rng_next() % (uint64_t)parts);
         mix_send(rk, m->partition, m->has_key ? m->key : NULL, m->value,
                  m->len);

@@ -1000,154 +1000,135 @@ static int bn_cmp_double(const void *x, const void *y) {
     return a < c ? -1 : a > c;
 }
 
-static int bn_phase_latency(bn_t *b, char *err, size_t n) {
-    int rc = -1;
-    rd_kafka_t *dec = NULL;
-    bn_seen_t *seen = NULL;
-    size_t nseen = 0, seen_cap = 0;
-    double *lat = NULL;
+/* The latency phase's state between its steps. */
+typedef struct bn_lat {
+    rd_kafka_t *dec; /* the decisions consumer */
+    bn_seen_t *seen; /* every decision read, with its arrival time */
+    size_t nseen, seen_cap;
     int64_t hwm[BN_MAX_PARTITIONS];
-    uint64_t rows = (uint64_t)(b->rate * (b->latency_s + BN_WARMUP_S));
+    uint64_t rows, done_rows, from, produced0, timed_produced0, last_sum;
+    double start, said, prod_end, settle, timed_start, next_check, moved;
+    int64_t timed_from_ms; /* decisions of rows produced before: warm-up */
+    bool have_hwm;
+} bn_lat_t;
 
-    bn_say(b, "latency: starting %d worker(s)", b->nworkers);
-    if (bn_start_workers(b, err, n) || bn_wait_ready(b, err, n)) goto out;
-    dec = bn_decisions_consumer(b, err, n);
-    if (!dec) goto out;
-    if (bn_watermarks(b, b->input_topic, NULL, b->base, err, n)) goto out;
-    uint64_t from = bn_sum(b->base, b->partitions);
-    b->track = true;
-    bn_say(b, "latency: producing %llu rows at %.0f events/s",
-           (unsigned long long)rows, b->rate);
-    uint64_t produced0 = b->produced;
-    double start = ldr_clock_mono_s(), said = start, prod_end = -1, settle = -1;
-    int64_t timed_from_ms = ldr_clock_wall_ms() + BN_WARMUP_S * 1000;
-    uint64_t timed_produced0 = 0, last_sum = 0;
-    double timed_start = -1, next_check = 0, moved = start;
-    bool have_hwm = false;
-    uint64_t done_rows = 0;
-    for (;;) {
-        if (bn_stop) {
-            bn_fail(err, n, "interrupted");
-            goto out;
+/* Produces the rows due by @p now at the asked rate; once the last one is
+ * out, records the offered rate: 0, or -1 with @p err. */
+static int bn_lat_produce(bn_t *b, bn_lat_t *L, double now, char *err,
+                          size_t n) {
+    while (L->done_rows < L->rows &&
+           (double)L->done_rows < (now - L->start) * b->rate) {
+        ldr_record_t rec;
+        int r = bn_next_row(b, &rec, err, n);
+        if (r < 0) return -1;
+        if (r == 0) {
+            bn_fail(err, n,
+                    "the generated history ended after %llu rows "
+                    "(latency)",
+                    (unsigned long long)b->rows_read);
+            return -1;
         }
-        double now = ldr_clock_mono_s();
-        if (timed_start < 0 && ldr_clock_wall_ms() >= timed_from_ms) {
-            timed_start = now;
-            timed_produced0 = b->produced;
-        }
-        while (done_rows < rows &&
-               (double)done_rows < (now - start) * b->rate) {
-            ldr_record_t rec;
-            int r = bn_next_row(b, &rec, err, n);
-            if (r < 0) goto out;
-            if (r == 0) {
-                bn_fail(err, n,
-                        "the generated history ended after %llu rows "
-                        "(latency)",
-                        (unsigned long long)b->rows_read);
-                goto out;
-            }
-            if (bn_produce_row(b, &rec, err, n)) goto out;
-            done_rows++;
-        }
-        if (done_rows == rows && prod_end < 0) {
-            prod_end = ldr_clock_mono_s();
-            if (timed_start < 0) {
-                timed_start = start;
-                timed_produced0 = produced0;
-            }
-            b->lat_messages = b->produced - timed_produced0;
-            b->offered_rate =
-                (double)b->lat_messages /
-                (prod_end - timed_start > 0 ? prod_end - timed_start : 1);
-        }
-        rd_kafka_poll(b->prod, 0);
-        rd_kafka_message_t *m;
-        while ((m = rd_kafka_consumer_poll(dec, 0)) != NULL) {
-            int64_t arrival = bn_wall_us();
-            ldr_record_t rec;
-            int32_t p;
-            int64_t off;
-            if (!m->err && bn_decode_decision(b, m, &rec) == 0 &&
-                bn_parse_cause(rec.u.decision.cause, &p, &off) == 0) {
-                if (nseen == seen_cap) {
-                    seen_cap = seen_cap ? seen_cap * 2 : 4096;
-                    seen = ldr_realloc(seen, seen_cap * sizeof(*seen));
-                }
-                seen[nseen++] = (bn_seen_t){p, off, arrival};
-            } else if (m->err) {
-                bn_fail(err, n, "reading %s: %s", b->decisions_topic,
-                        rd_kafka_message_errstr(m));
-                rd_kafka_message_destroy(m);
-                goto out;
-            }
-            rd_kafka_message_destroy(m);
-        }
-        now = ldr_clock_mono_s();
-        if (now - said >= 2) {
-            said = now;
-            bn_say(b, "latency: %llu of %llu rows produced, %zu decisions seen",
-                   (unsigned long long)done_rows, (unsigned long long)rows,
-                   nseen);
-        }
-        if (prod_end >= 0) {
-            /* all produced: once every message is acknowledged and the
-             * workers stored it all, read the decisions one more second.
-             * Checked without blocking, so that decisions keep being read
-             * (and timed) as they arrive. */
-            if (settle < 0 && now >= next_check) {
-                next_check = now + 0.05;
-                if (!have_hwm && b->delivered + b->dr_failed >= b->produced) {
-                    if (bn_flush(b, err, n) ||
-                        bn_watermarks(b, b->input_topic, NULL, hwm, err, n))
-                        goto out;
-                    have_hwm = true;
-                }
-                if (have_hwm) {
-                    int64_t next[BN_MAX_PARTITIONS];
-                    if (bn_stored(b, next, err, n)) goto out;
-                    int done = 1;
-                    uint64_t sum = bn_sum(next, b->partitions);
-                    for (int p = 0; p < b->partitions; p++)
-                        if (next[p] < hwm[p]) done = 0;
-                    if (done) settle = now;
-                    if (sum != last_sum) {
-                        last_sum = sum;
-                        moved = now;
-                    } else if (now - moved > BN_STALL_S) {
-                        bn_fail(
-                            err, n,
-                            "latency: the workers are stuck at %llu of "
-                            "%llu input messages for %d s",
-                            (unsigned long long)(sum - from),
-                            (unsigned long long)(bn_sum(hwm, b->partitions) -
-                                                 from),
-                            BN_STALL_S);
-                        goto out;
-                    }
-                }
-            } else if (settle >= 0 && now - settle > 1.0) {
-                break;
-            }
-        }
-        if (bn_workers_alive(b, err, n)) goto out;
-        ldr_clock_sleep_ms(1);
+        if (bn_produce_row(b, &rec, err, n)) return -1;
+        L->done_rows++;
     }
-    b->track = false;
-    b->lat_rows = rows;
-    lat = ldr_malloc((nseen ? nseen : 1) * sizeof(double));
+    if (L->done_rows == L->rows && L->prod_end < 0) {
+        L->prod_end = ldr_clock_mono_s();
+        if (L->timed_start < 0) {
+            L->timed_start = L->start;
+            L->timed_produced0 = L->produced0;
+        }
+        b->lat_messages = b->produced - L->timed_produced0;
+        b->offered_rate =
+            (double)b->lat_messages / (L->prod_end - L->timed_start > 0
+                                           ? L->prod_end - L->timed_start
+                                           : 1);
+    }
+    return 0;
+}
+
+/* Reads every decision waiting, without blocking, and notes its arrival
+ * time: 0, or -1 with @p err. */
+static int bn_lat_read(bn_t *b, bn_lat_t *L, char *err, size_t n) {
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(L->dec, 0)) != NULL) {
+        int64_t arrival = bn_wall_us();
+        ldr_record_t rec;
+        int32_t p;
+        int64_t off;
+        if (!m->err && bn_decode_decision(b, m, &rec) == 0 &&
+            bn_parse_cause(rec.u.decision.cause, &p, &off) == 0) {
+            if (L->nseen == L->seen_cap) {
+                L->seen_cap = L->seen_cap ? L->seen_cap * 2 : 4096;
+                L->seen = ldr_realloc(L->seen, L->seen_cap * sizeof(*L->seen));
+            }
+            L->seen[L->nseen++] = (bn_seen_t){p, off, arrival};
+        } else if (m->err) {
+            bn_fail(err, n, "reading %s: %s", b->decisions_topic,
+                    rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            return -1;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    return 0;
+}
+
+/* All produced: once every message is acknowledged and the workers stored
+ * it all, read the decisions one more second. Checked without blocking,
+ * so that decisions keep being read (and timed) as they arrive. 1 when
+ * the phase is over, 0 to go on, -1 with @p err. */
+static int bn_lat_settle(bn_t *b, bn_lat_t *L, double now, char *err,
+                         size_t n) {
+    if (L->settle >= 0) return now - L->settle > 1.0;
+    if (now < L->next_check) return 0;
+    L->next_check = now + 0.05;
+    if (!L->have_hwm && b->delivered + b->dr_failed >= b->produced) {
+        if (bn_flush(b, err, n) ||
+            bn_watermarks(b, b->input_topic, NULL, L->hwm, err, n))
+            return -1;
+        L->have_hwm = true;
+    }
+    if (!L->have_hwm) return 0;
+    int64_t next[BN_MAX_PARTITIONS];
+    if (bn_stored(b, next, err, n)) return -1;
+    int done = 1;
+    uint64_t sum = bn_sum(next, b->partitions);
+    for (int p = 0; p < b->partitions; p++)
+        if (next[p] < L->hwm[p]) done = 0;
+    if (done) L->settle = now;
+    if (sum != L->last_sum) {
+        L->last_sum = sum;
+        L->moved = now;
+    } else if (now - L->moved > BN_STALL_S) {
+        bn_fail(err, n,
+                "latency: the workers are stuck at %llu of "
+                "%llu input messages for %d s",
+                (unsigned long long)(sum - L->from),
+                (unsigned long long)(bn_sum(L->hwm, b->partitions) - L->from),
+                BN_STALL_S);
+        return -1;
+    }
+    return 0;
+}
+
+/* Matches each decision to the time its input was produced and computes
+ * the percentiles of those after the warm-up. */
+static void bn_lat_figures(bn_t *b, const bn_lat_t *L) {
+    b->lat_rows = L->rows;
+    double *lat = ldr_malloc((L->nseen ? L->nseen : 1) * sizeof(double));
     size_t nlat = 0;
-    for (size_t i = 0; i < nseen; i++) {
-        int32_t p = seen[i].partition;
-        if (p < 0 || p >= b->partitions || seen[i].offset < b->base[p] ||
-            (size_t)(seen[i].offset - b->base[p]) >= b->ts_len[p] ||
-            b->ts[p][seen[i].offset - b->base[p]] <= 0) {
+    for (size_t i = 0; i < L->nseen; i++) {
+        const bn_seen_t *s = &L->seen[i];
+        int32_t p = s->partition;
+        if (p < 0 || p >= b->partitions || s->offset < b->base[p] ||
+            (size_t)(s->offset - b->base[p]) >= b->ts_len[p] ||
+            b->ts[p][s->offset - b->base[p]] <= 0) {
             b->lat_unmatched++;
             continue;
         }
-        int64_t ts_ms = b->ts[p][seen[i].offset - b->base[p]];
-        if (ts_ms < timed_from_ms) continue; /* warm-up */
-        lat[nlat++] = (double)(seen[i].arrival_us - ts_ms * 1000) / 1000.0;
+        int64_t ts_ms = b->ts[p][s->offset - b->base[p]];
+        if (ts_ms < L->timed_from_ms) continue; /* warm-up */
+        lat[nlat++] = (double)(s->arrival_us - ts_ms * 1000) / 1000.0;
     }
     b->lat_samples = nlat;
     if (nlat) {
@@ -1161,15 +1142,66 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
            "latency: %llu decisions timed: p50 %.1f ms, p99 %.1f ms, max "
            "%.1f ms",
            (unsigned long long)nlat, b->p50_ms, b->p99_ms, b->max_ms);
+    free(lat);
+}
+
+static int bn_phase_latency(bn_t *b, char *err, size_t n) {
+    int rc = -1;
+    bn_lat_t L = {.rows = (uint64_t)(b->rate * (b->latency_s + BN_WARMUP_S)),
+                  .prod_end = -1,
+                  .settle = -1,
+                  .timed_start = -1};
+
+    bn_say(b, "latency: starting %d worker(s)", b->nworkers);
+    if (bn_start_workers(b, err, n) || bn_wait_ready(b, err, n)) goto out;
+    L.dec = bn_decisions_consumer(b, err, n);
+    if (!L.dec) goto out;
+    if (bn_watermarks(b, b->input_topic, NULL, b->base, err, n)) goto out;
+    L.from = bn_sum(b->base, b->partitions);
+    b->track = true;
+    bn_say(b, "latency: producing %llu rows at %.0f events/s",
+           (unsigned long long)L.rows, b->rate);
+    L.produced0 = b->produced;
+    L.start = L.said = L.moved = ldr_clock_mono_s();
+    L.timed_from_ms = ldr_clock_wall_ms() + BN_WARMUP_S * 1000;
+    for (;;) {
+        if (bn_stop) {
+            bn_fail(err, n, "interrupted");
+            goto out;
+        }
+        double now = ldr_clock_mono_s();
+        if (L.timed_start < 0 && ldr_clock_wall_ms() >= L.timed_from_ms) {
+            L.timed_start = now;
+            L.timed_produced0 = b->produced;
+        }
+        if (bn_lat_produce(b, &L, now, err, n)) goto out;
+        rd_kafka_poll(b->prod, 0);
+        if (bn_lat_read(b, &L, err, n)) goto out;
+        now = ldr_clock_mono_s();
+        if (now - L.said >= 2) {
+            L.said = now;
+            bn_say(b, "latency: %llu of %llu rows produced, %zu decisions seen",
+                   (unsigned long long)L.done_rows, (unsigned long long)L.rows,
+                   L.nseen);
+        }
+        if (L.prod_end >= 0) {
+            int r = bn_lat_settle(b, &L, now, err, n);
+            if (r < 0) goto out;
+            if (r > 0) break;
+        }
+        if (bn_workers_alive(b, err, n)) goto out;
+        ldr_clock_sleep_ms(1);
+    }
+    b->track = false;
+    bn_lat_figures(b, &L);
     rc = 0;
 out:
     b->track = false;
-    if (dec) {
-        rd_kafka_consumer_close(dec);
-        rd_kafka_destroy(dec);
+    if (L.dec) {
+        rd_kafka_consumer_close(L.dec);
+        rd_kafka_destroy(L.dec);
     }
-    free(seen);
-    free(lat);
+    free(L.seen);
     return rc;
 }
 
@@ -1268,6 +1300,75 @@ static int bn_met(bool measured, bool ok) {
     return !measured ? 0 : ok;
 }
 
+/* The figures as one JSON object (--json) on stdout. */
+static void bn_report_json(const bn_t *b, const bn_row_t *rows, size_t nrows) {
+    json_t *o = json_object();
+    json_t *run = json_pack(
+        "{s:I, s:I, s:i, s:i, s:f, s:i, s:I, s:I, s:I, s:f, s:I, s:I, "
+        "s:s, s:s}",
+        "events", (json_int_t)b->rows_backlog, "input_messages",
+        (json_int_t)b->messages, "partitions", b->partitions, "workers",
+        b->nworkers, "rate", b->rate, "latency_seconds", b->latency_s,
+        "latency_messages", (json_int_t)b->lat_messages, "latency_samples",
+        (json_int_t)b->lat_samples, "enterprises", (json_int_t)b->enterprises,
+        "offered_rate", b->offered_rate, "restart_backlog",
+        (json_int_t)b->restart_backlog, "script_pipeline",
+        (json_int_t)BN_SCRIPT_PIPELINE, "redis", "AOF on, appendfsync everysec",
+        "worker_kafka", "fetch.wait.max.ms=10, session.timeout.ms=6000");
+    json_object_set_new(o, "run", run);
+    json_t *fig = json_object();
+    for (size_t i = 0; i < nrows; i++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "value",
+                            isnan(rows[i].value) ? json_null()
+                                                 : json_real(rows[i].value));
+        json_object_set_new(r, "unit", json_string(rows[i].unit));
+        if (rows[i].target) {
+            json_object_set_new(r, "target", json_string(rows[i].target));
+            json_object_set_new(r, "met", json_boolean(rows[i].met == 1));
+        }
+        json_object_set_new(fig, rows[i].key, r);
+    }
+    json_object_set_new(o, "figures", fig);
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
+/* The run and the figures as a table on stdout. */
+static void bn_report_table(const bn_t *b, const bn_row_t *rows, size_t nrows) {
+    printf("ladder-worker: ladder-bench\n");
+    printf("  %llu events (%llu input messages: ticks go to every "
+           "partition), %d partitions, %d worker(s),\n"
+           "  Redis AOF on with appendfsync everysec, worker kafka "
+           "fetch.wait.max.ms=10 session.timeout.ms=6000;\n"
+           "  latency: %llu input messages offered at %.0f events/s "
+           "(asked %.0f) for %d s, %llu decisions timed;\n"
+           "  restart: SIGKILL with %llu input messages left; %llu "
+           "enterprises stored\n\n",
+           (unsigned long long)b->rows_backlog, (unsigned long long)b->messages,
+           b->partitions, b->nworkers, (unsigned long long)b->lat_messages,
+           b->offered_rate, b->rate, b->latency_s,
+           (unsigned long long)b->lat_samples,
+           (unsigned long long)b->restart_backlog,
+           (unsigned long long)b->enterprises);
+    printf("%-36s %14s %-9s %-40s %s\n", "figure", "value", "unit", "target",
+           "");
+    for (size_t i = 0; i < nrows; i++) {
+        char v[32];
+        if (isnan(rows[i].value))
+            snprintf(v, sizeof(v), "n/a");
+        else
+            snprintf(v, sizeof(v), "%.*f", rows[i].decimals, rows[i].value);
+        printf("%-36s %14s %-9s %-40s %s\n", rows[i].label, v, rows[i].unit,
+               rows[i].target ? rows[i].target : "-",
+               rows[i].met < 0 ? ""
+               : rows[i].met   ? "met"
+                               : "MISSED");
+    }
+    fflush(stdout);
+}
+
 static void bn_report(bn_t *b) {
     char lat_label[96], tgt_rate[64];
     snprintf(lat_label, sizeof(lat_label), "decision latency p50 at %.0f ev/s",
@@ -1317,71 +1418,10 @@ static void bn_report(bn_t *b) {
          bn_met(b->restart_done, b->restart_s <= TARGET_RESTART_S)},
     };
     size_t nrows = LDR_ARRAY_SIZE(rows);
-    if (b->json) {
-        json_t *o = json_object();
-        json_t *run = json_pack(
-            "{s:I, s:I, s:i, s:i, s:f, s:i, s:I, s:I, s:I, s:f, s:I, s:I, "
-            "s:s, s:s}",
-            "events", (json_int_t)b->rows_backlog, "input_messages",
-            (json_int_t)b->messages, "partitions", b->partitions, "workers",
-            b->nworkers, "rate", b->rate, "latency_seconds", b->latency_s,
-            "latency_messages", (json_int_t)b->lat_messages, "latency_samples",
-            (json_int_t)b->lat_samples, "enterprises",
-            (json_int_t)b->enterprises, "offered_rate", b->offered_rate,
-            "restart_backlog", (json_int_t)b->restart_backlog,
-            "script_pipeline", (json_int_t)BN_SCRIPT_PIPELINE, "redis",
-            "AOF on, appendfsync everysec", "worker_kafka",
-            "fetch.wait.max.ms=10, session.timeout.ms=6000");
-        json_object_set_new(o, "run", run);
-        json_t *fig = json_object();
-        for (size_t i = 0; i < nrows; i++) {
-            json_t *r = json_object();
-            json_object_set_new(
-                r, "value",
-                isnan(rows[i].value) ? json_null() : json_real(rows[i].value));
-            json_object_set_new(r, "unit", json_string(rows[i].unit));
-            if (rows[i].target) {
-                json_object_set_new(r, "target", json_string(rows[i].target));
-                json_object_set_new(r, "met", json_boolean(rows[i].met == 1));
-            }
-            json_object_set_new(fig, rows[i].key, r);
-        }
-        json_object_set_new(o, "figures", fig);
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(o);
-        return;
-    }
-    printf("ladder-worker: ladder-bench\n");
-    printf("  %llu events (%llu input messages: ticks go to every "
-           "partition), %d partitions, %d worker(s),\n"
-           "  Redis AOF on with appendfsync everysec, worker kafka "
-           "fetch.wait.max.ms=10 session.timeout.ms=6000;\n"
-           "  latency: %llu input messages offered at %.0f events/s "
-           "(asked %.0f) for %d s, %llu decisions timed;\n"
-           "  restart: SIGKILL with %llu input messages left; %llu "
-           "enterprises stored\n\n",
-           (unsigned long long)b->rows_backlog, (unsigned long long)b->messages,
-           b->partitions, b->nworkers, (unsigned long long)b->lat_messages,
-           b->offered_rate, b->rate, b->latency_s,
-           (unsigned long long)b->lat_samples,
-           (unsigned long long)b->restart_backlog,
-           (unsigned long long)b->enterprises);
-    printf("%-36s %14s %-9s %-40s %s\n", "figure", "value", "unit", "target",
-           "");
-    for (size_t i = 0; i < nrows; i++) {
-        char v[32];
-        if (isnan(rows[i].value))
-            snprintf(v, sizeof(v), "n/a");
-        else
-            snprintf(v, sizeof(v), "%.*f", rows[i].decimals, rows[i].value);
-        printf("%-36s %14s %-9s %-40s %s\n", rows[i].label, v, rows[i].unit,
-               rows[i].target ? rows[i].target : "-",
-               rows[i].met < 0 ? ""
-               : rows[i].met   ? "met"
-                               : "MISSED");
-    }
-    fflush(stdout);
+    if (b->json)
+        bn_report_json(b, rows, nrows);
+    else
+        bn_report_table(b, rows, nrows);
 }
 
 /* ---- main ------------------------------------------------------------------

@@ -144,13 +144,24 @@ static int rd_parse_offsets(const char *s, int64_t *start, int parts) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *out_path = NULL, *start_list = NULL;
-    long long target = -1;
-    long idle_ms = 2000;
-    int only_ends = 0;
+/* ---- the command line -------------------------------------------------- */
+
+/* What the command line asked for. */
+typedef struct rd_opts {
+    const char *out_path, *start_list;
+    long long target; /* --count, -1 without it */
+    long idle_ms;
+    int only_ends;
     const char *flag_key[4], *flag_val[4];
-    int nflags = 0;
+    int nflags;
+} rd_opts_t;
+
+/* rd_parse_opts(): go on with the run. */
+#define RD_CONTINUE (-1)
+
+/* Reads the options into @p o; RD_CONTINUE, or the exit status (0 after
+ * --help, 2 after a message on stderr). */
+static int rd_parse_opts(int argc, char **argv, rd_opts_t *o) {
     static const struct option opts[] = {
         {"bootstrap", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},
@@ -161,6 +172,9 @@ int main(int argc, char **argv) {
         {"end-offsets", no_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    o->target = -1;
+    o->idle_ms = 2000;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char *end;
@@ -172,15 +186,15 @@ int main(int argc, char **argv) {
             /* A repeated option replaces the earlier one: the table holds
              * one entry per key, so it cannot overflow. */
             int i = 0;
-            while (i < nflags && strcmp(flag_key[i], key) != 0)
+            while (i < o->nflags && strcmp(o->flag_key[i], key) != 0)
                 i++;
-            flag_key[i] = key;
-            flag_val[i] = optarg;
-            if (i == nflags) nflags++;
+            o->flag_key[i] = key;
+            o->flag_val[i] = optarg;
+            if (i == o->nflags) o->nflags++;
             break;
         }
-        case 'o': out_path = optarg; break;
-        case 's': start_list = optarg; break;
+        case 'o': o->out_path = optarg; break;
+        case 's': o->start_list = optarg; break;
         case 'n':
         case 'i': {
             errno = 0;
@@ -192,12 +206,12 @@ int main(int argc, char **argv) {
                 return 2;
             }
             if (c == 'n')
-                target = v;
+                o->target = v;
             else
-                idle_ms = (long)v;
+                o->idle_ms = (long)v;
             break;
         }
-        case 'e': only_ends = 1; break;
+        case 'e': o->only_ends = 1; break;
         case 'h': rd_usage(stdout); return 0;
         default: rd_usage(stderr); return 2;
         }
@@ -208,78 +222,120 @@ int main(int argc, char **argv) {
                 argv[optind]);
         return 2;
     }
-    char err[1024], pbuf[4096];
+    return RD_CONTINUE;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* Everything one run holds; rd_fini() releases it. Large: main keeps it
+ * in static storage. */
+typedef struct rd_run {
+    const rd_opts_t *o;
+    ldr_config_t *cfg;
+    const char *topic;
+    FILE *out;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    rd_kafka_t *rk;
+    int parts;
+    int64_t start[RD_MAX_PARTITIONS], next[RD_MAX_PARTITIONS],
+        end[RD_MAX_PARTITIONS];
+    long long read, lost, bad, errors;
+    int64_t last_msg;
+    ldr_record_t rec;
+    char err[1024];
+} rd_run_t;
+
+static void rd_fini(rd_run_t *r) {
+    if (r->out != stdout) fclose(r->out);
+    if (r->rk) {
+        rd_kafka_consumer_close(r->rk);
+        rd_kafka_destroy(r->rk);
+    }
+    ldr_codec_destroy(r->codec);
+    ldr_schemas_destroy(r->schemas);
+    ldr_config_destroy(r->cfg);
+}
+
+/* Loads the configuration and applies the flags over it: 0, or 2 after a
+ * message on stderr. */
+static int rd_config(rd_run_t *r) {
+    const rd_opts_t *o = r->o;
     /* ladder-bench's configuration: the reader is part of its runs. */
-    ldr_config_t *cfg =
-        ldr_svc_config_load("ladder-bench", NULL, err, sizeof(err));
-    if (!cfg) {
-        fprintf(stderr, "ladder-decisions: %s\n", err);
+    r->cfg = ldr_svc_config_load("ladder-bench", NULL, r->err, sizeof(r->err));
+    if (!r->cfg) {
+        fprintf(stderr, "ladder-decisions: %s\n", r->err);
         return 2;
     }
     ldr_log_set_program("ladder-decisions");
-    for (int i = 0; i < nflags; i++)
-        if (ldr_config_set(cfg, flag_key[i], flag_val[i], NULL, err,
-                           sizeof(err))) {
-            fprintf(stderr, "ladder-decisions: %s\n", err);
-            ldr_config_destroy(cfg);
+    for (int i = 0; i < o->nflags; i++)
+        if (ldr_config_set(r->cfg, o->flag_key[i], o->flag_val[i], NULL, r->err,
+                           sizeof(r->err))) {
+            fprintf(stderr, "ladder-decisions: %s\n", r->err);
             return 2;
         }
-    if (!ldr_config_get(cfg, "kafka.bootstrap.servers")) {
+    if (!ldr_config_get(r->cfg, "kafka.bootstrap.servers")) {
         fprintf(stderr, "ladder-decisions: no --bootstrap (or "
                         "LADDER_KAFKA_BOOTSTRAP_SERVERS) given\n");
-        ldr_config_destroy(cfg);
         return 2;
     }
-    const char *topic = ldr_config_get(cfg, "decisions.topic");
-    int rc = 2;
-    FILE *out = stdout;
-    ldr_schemas_t *schemas = NULL;
-    ldr_codec_t *codec = NULL;
-    rd_kafka_t *rk = NULL;
-    static int64_t start[RD_MAX_PARTITIONS], next[RD_MAX_PARTITIONS],
-        end[RD_MAX_PARTITIONS];
+    r->topic = ldr_config_get(r->cfg, "decisions.topic");
+    return 0;
+}
 
-    schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), pbuf,
+/* Loads the schemas, creates the consumer and counts the topic's
+ * partitions: 0, or the exit status after a message on stderr. */
+static int rd_setup(rd_run_t *r) {
+    char pbuf[4096];
+    r->schemas = ldr_schemas_load(
+        ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), pbuf,
                              sizeof(pbuf)),
-        err, sizeof(err));
-    if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
-    if (codec) rk = rd_consumer(cfg, err, sizeof(err));
-    if (!rk) {
-        fprintf(stderr, "ladder-decisions: %s\n", err);
-        goto done;
+        r->err, sizeof(r->err));
+    if (r->schemas)
+        r->codec = ldr_codec_new(r->schemas, r->err, sizeof(r->err));
+    if (r->codec) r->rk = rd_consumer(r->cfg, r->err, sizeof(r->err));
+    if (!r->rk) {
+        fprintf(stderr, "ladder-decisions: %s\n", r->err);
+        return 2;
     }
-    int parts = ldr_kafka_partition_count(rk, topic, 10000, err, sizeof(err));
-    if (parts < 1 || parts > RD_MAX_PARTITIONS) {
+    r->parts = ldr_kafka_partition_count(r->rk, r->topic, 10000, r->err,
+                                         sizeof(r->err));
+    if (r->parts < 1 || r->parts > RD_MAX_PARTITIONS) {
         fprintf(stderr, "ladder-decisions: %s\n",
-                parts < 1 ? err : "too many partitions");
-        rc = 3;
-        goto done;
+                r->parts < 1 ? r->err : "too many partitions");
+        return 3;
     }
-    if (only_ends) {
-        if (rd_ends(rk, topic, parts, end, err, sizeof(err))) {
-            fprintf(stderr, "ladder-decisions: %s\n", err);
-            rc = 3;
-            goto done;
-        }
-        for (int p = 0; p < parts; p++)
-            printf("%s%d:%lld", p ? "," : "", p, (long long)end[p]);
-        printf("\n");
-        rc = 0;
-        goto done;
+    return 0;
+}
+
+/* --end-offsets: prints "P:OFFSET,...": 0, or 3 after a message. */
+static int rd_print_ends(rd_run_t *r) {
+    if (rd_ends(r->rk, r->topic, r->parts, r->end, r->err, sizeof(r->err))) {
+        fprintf(stderr, "ladder-decisions: %s\n", r->err);
+        return 3;
     }
-    if (start_list && rd_parse_offsets(start_list, start, parts)) {
+    for (int p = 0; p < r->parts; p++)
+        printf("%s%d:%lld", p ? "," : "", p, (long long)r->end[p]);
+    printf("\n");
+    return 0;
+}
+
+/* Reads --start-offsets, opens --out, installs the signal handlers and
+ * assigns every partition: 0, or the exit status after a message. */
+static int rd_start(rd_run_t *r) {
+    const rd_opts_t *o = r->o;
+    if (o->start_list && rd_parse_offsets(o->start_list, r->start, r->parts)) {
         fprintf(stderr,
                 "ladder-decisions: --start-offsets: '%s' is not a list of "
                 "P:OFFSET for partitions 0..%d\n",
-                start_list, parts - 1);
-        goto done;
+                o->start_list, r->parts - 1);
+        return 2;
     }
-    if (out_path && !(out = fopen(out_path, "w"))) {
-        fprintf(stderr, "ladder-decisions: %s: %s\n", out_path,
+    if (o->out_path && !(r->out = fopen(o->out_path, "w"))) {
+        fprintf(stderr, "ladder-decisions: %s: %s\n", o->out_path,
                 strerror(errno));
-        out = stdout;
-        goto done;
+        r->out = stdout;
+        return 2;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -288,117 +344,132 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
 
     rd_kafka_topic_partition_list_t *tpl =
-        rd_kafka_topic_partition_list_new(parts);
-    for (int p = 0; p < parts; p++) {
-        next[p] = start[p];
-        rd_kafka_topic_partition_list_add(tpl, topic, p)->offset =
-            start[p] ? start[p] : RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_new(r->parts);
+    for (int p = 0; p < r->parts; p++) {
+        r->next[p] = r->start[p];
+        rd_kafka_topic_partition_list_add(tpl, r->topic, p)->offset =
+            r->start[p] ? r->start[p] : RD_KAFKA_OFFSET_BEGINNING;
     }
-    rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, tpl);
+    rd_kafka_resp_err_t kerr = rd_kafka_assign(r->rk, tpl);
     rd_kafka_topic_partition_list_destroy(tpl);
     if (kerr) {
         fprintf(stderr, "ladder-decisions: assign: %s\n",
                 rd_kafka_err2str(kerr));
-        rc = 3;
-        goto done;
+        return 3;
     }
+    return 0;
+}
 
-    long long read = 0, lost = 0, bad = 0, errors = 0;
+/* Takes one polled message: counts a gap as lost, writes a decision as
+ * one JSON line, counts what does not decode. Destroys @p m. */
+static void rd_take(rd_run_t *r, rd_kafka_message_t *m) {
+    int p = m->partition;
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            /* offset-out-of-range included: never skipped silently */
+            fprintf(stderr, "ladder-decisions: %s/%d: %s\n", r->topic, p,
+                    rd_kafka_message_errstr(m));
+            r->errors++;
+            if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+                m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                rd_stop = 1;
+        }
+        goto out;
+    }
+    if (p < 0 || p >= r->parts) goto out;
+    if (m->offset < r->next[p]) goto out; /* a re-fetch after a retry */
+    if (m->offset > r->next[p]) {
+        fprintf(stderr,
+                "ladder-decisions: %s/%d: offsets %lld..%lld are gone "
+                "(evicted before they were read)\n",
+                r->topic, p, (long long)r->next[p], (long long)m->offset - 1);
+        r->lost += m->offset - r->next[p];
+    }
+    r->next[p] = m->offset + 1;
+    r->last_msg = ldr_clock_mono_ms();
+    const ldr_schema_t *writer;
+    if (ldr_codec_decode(r->codec, m->payload, m->len, &r->rec, &writer, r->err,
+                         sizeof(r->err)) ||
+        r->rec.kind != LDR_RECORD_DECISION) {
+        fprintf(stderr, "ladder-decisions: %s/%d/%lld: %s\n", r->topic, p,
+                (long long)m->offset,
+                r->rec.kind != LDR_RECORD_DECISION ? "not a decision" : r->err);
+        r->bad++;
+        goto out;
+    }
+    json_t *j = ldr_decision_to_json(&r->rec.u.decision);
+    json_object_set_new(j, "partition", json_integer(p));
+    json_object_set_new(j, "offset", json_integer(m->offset));
+    char *line = json_dumps(j, JSON_COMPACT);
+    fputs(line, r->out);
+    fputc('\n', r->out);
+    free(line);
+    json_decref(j);
+    r->read++;
+out:
+    rd_kafka_message_destroy(m);
+}
+
+/* Reads until SIGINT, the drain after SIGTERM, or --count and --idle-ms
+ * say stop, then prints the summary: 0, or 1 when anything was lost,
+ * undecodable or an error. */
+static int rd_read(rd_run_t *r) {
+    const rd_opts_t *o = r->o;
     int draining = 0;
-    int64_t last_msg = ldr_clock_mono_ms(), t0 = last_msg;
-    ldr_record_t rec;
+    r->last_msg = ldr_clock_mono_ms();
+    int64_t t0 = r->last_msg;
     while (!rd_stop) {
         if (rd_drain && !draining) {
-            if (rd_ends(rk, topic, parts, end, err, sizeof(err))) {
-                fprintf(stderr, "ladder-decisions: %s\n", err);
-                errors++;
+            if (rd_ends(r->rk, r->topic, r->parts, r->end, r->err,
+                        sizeof(r->err))) {
+                fprintf(stderr, "ladder-decisions: %s\n", r->err);
+                r->errors++;
                 break;
             }
             draining = 1;
         }
         if (draining) {
             int left = 0;
-            for (int p = 0; p < parts; p++)
-                left += next[p] < end[p];
+            for (int p = 0; p < r->parts; p++)
+                left += r->next[p] < r->end[p];
             if (!left) break;
         }
-        if (target >= 0 && read >= target &&
-            ldr_clock_mono_ms() - last_msg >= idle_ms)
+        if (o->target >= 0 && r->read >= o->target &&
+            ldr_clock_mono_ms() - r->last_msg >= o->idle_ms)
             break;
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 50);
         if (!m) {
-            fflush(out);
+            fflush(r->out);
             continue;
         }
-        int p = m->partition;
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                /* offset-out-of-range included: never skipped silently */
-                fprintf(stderr, "ladder-decisions: %s/%d: %s\n", topic, p,
-                        rd_kafka_message_errstr(m));
-                errors++;
-                if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
-                    m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
-                    rd_stop = 1;
-            }
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (p < 0 || p >= parts) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->offset < next[p]) { /* a re-fetch after a retry */
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->offset > next[p]) {
-            fprintf(stderr,
-                    "ladder-decisions: %s/%d: offsets %lld..%lld are gone "
-                    "(evicted before they were read)\n",
-                    topic, p, (long long)next[p], (long long)m->offset - 1);
-            lost += m->offset - next[p];
-        }
-        next[p] = m->offset + 1;
-        last_msg = ldr_clock_mono_ms();
-        const ldr_schema_t *writer;
-        if (ldr_codec_decode(codec, m->payload, m->len, &rec, &writer, err,
-                             sizeof(err)) ||
-            rec.kind != LDR_RECORD_DECISION) {
-            fprintf(stderr, "ladder-decisions: %s/%d/%lld: %s\n", topic, p,
-                    (long long)m->offset,
-                    rec.kind != LDR_RECORD_DECISION ? "not a decision" : err);
-            bad++;
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        json_t *j = ldr_decision_to_json(&rec.u.decision);
-        json_object_set_new(j, "partition", json_integer(p));
-        json_object_set_new(j, "offset", json_integer(m->offset));
-        char *line = json_dumps(j, JSON_COMPACT);
-        fputs(line, out);
-        fputc('\n', out);
-        free(line);
-        json_decref(j);
-        read++;
-        rd_kafka_message_destroy(m);
+        rd_take(r, m);
     }
-    fflush(out);
+    fflush(r->out);
     double secs = (double)(ldr_clock_mono_ms() - t0) / 1000.0;
     fprintf(stderr,
             "ladder-decisions: %lld decisions from %d partitions of %s in "
             "%.1f s; %lld lost, %lld undecodable, %lld errors%s\n",
-            read, parts, topic, secs, lost, bad, errors,
+            r->read, r->parts, r->topic, secs, r->lost, r->bad, r->errors,
             rd_stop ? " (interrupted)" : "");
-    rc = lost || bad || errors ? 1 : 0;
-done:
-    if (out != stdout) fclose(out);
-    if (rk) {
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
+    return r->lost || r->bad || r->errors ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    rd_opts_t opts;
+    int rc = rd_parse_opts(argc, argv, &opts);
+    if (rc != RD_CONTINUE) return rc;
+    static rd_run_t run;
+    memset(&run, 0, sizeof run);
+    run.o = &opts;
+    run.out = stdout;
+    rc = rd_config(&run);
+    if (rc == 0) rc = rd_setup(&run);
+    if (rc == 0 && opts.only_ends) {
+        rc = rd_print_ends(&run);
+    } else if (rc == 0) {
+        rc = rd_start(&run);
+        if (rc == 0) rc = rd_read(&run);
     }
-    ldr_codec_destroy(codec);
-    ldr_schemas_destroy(schemas);
-    ldr_config_destroy(cfg);
+    rd_fini(&run);
     return rc;
 }

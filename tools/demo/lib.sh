@@ -2,6 +2,18 @@
 # determinism tests: how far the workers are, read from what Redis and
 # Kafka hold. Sourced, not run. Needs $bin (the programs), redis-cli, and
 # LADDER_KAFKA_BOOTSTRAP_SERVERS and LADDER_REDIS_URL in the environment.
+# Also sourced by tests/support/lib.sh, so tests and tools read the topics'
+# end offsets and the store's keys the same way.
+
+demo_lib_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# demo_keys NAME P...: the store's key NAME (meta, outbox, ...) of each
+# partition P, one a line; demo_keys partitions: the partition count's key.
+# The layout is store.c's; tests/support/store_keys.py is its one copy for
+# scripts.
+demo_keys() {
+  /usr/bin/python3 "$demo_lib_src/tests/support/store_keys.py" "$@"
+}
 
 # demo_sum "P:O,P:O,...": the sum of the offsets.
 demo_sum() {
@@ -18,13 +30,17 @@ demo_topic_total() {
 # demo_stored: the input messages the workers have stored (the sum of the
 # next offsets in Redis) and the outbox entries not yet published, "N M".
 demo_stored() {
-  local parts p n=0 o=0 v
-  parts=$(redis-cli -u "$LADDER_REDIS_URL" get ldr:partitions)
-  for p in $(seq 0 $((${parts:-0} - 1))); do
-    v=$(redis-cli -u "$LADDER_REDIS_URL" hget "ldr:{p$p}:meta" next_offset)
-    [ -n "$v" ] && [ "$v" -gt 0 ] && n=$((n + v))
-    o=$((o + $(redis-cli -u "$LADDER_REDIS_URL" xlen "ldr:{p$p}:outbox")))
-  done
+  local parts k v n=0 o=0
+  parts=$(redis-cli -u "$LADDER_REDIS_URL" get "$(demo_keys partitions)")
+  if [ "${parts:-0}" -gt 0 ]; then
+    for k in $(demo_keys meta $(seq 0 $((parts - 1)))); do
+      v=$(redis-cli -u "$LADDER_REDIS_URL" hget "$k" next_offset)
+      [ -n "$v" ] && [ "$v" -gt 0 ] && n=$((n + v))
+    done
+    for k in $(demo_keys outbox $(seq 0 $((parts - 1)))); do
+      o=$((o + $(redis-cli -u "$LADDER_REDIS_URL" xlen "$k")))
+    done
+  fi
   echo "$n $o"
 }
 

@@ -19,6 +19,11 @@ import subprocess
 import sys
 import unicodedata
 
+# The store's key layout, from its one copy for scripts.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "support"))
+import store_keys  # noqa: E402
+
 LG = "LITTLE_GIANT"
 TIERS = ("INNOVATIVE", "SPECIALIZED", LG)
 # The 14th Five-Year Plan's targets for 2025: 1,000,000 innovative SMEs,
@@ -186,19 +191,19 @@ def main():
     # ---- the Redis side ---------------------------------------------------
     r = Redis(a.redis_url)
     try:
-        parts = int((r.cmd("get", "ldr:partitions") or ["0"])[0] or 0)
+        parts = int((r.cmd("get", store_keys.PARTITIONS) or ["0"])[0] or 0)
         counters = collections.Counter()
         notices = 0
         last_notice = None
         for p in range(parts):
-            for k, v in r.hgetall(f"ldr:{{p{p}}}:counters").items():
+            for k, v in r.hgetall(store_keys.counters(p)).items():
                 counters[k] += v
-            notices += int(r.cmd("xlen", f"ldr:{{p{p}}}:notices")[0])
+            notices += int(r.cmd("xlen", store_keys.notices(p))[0])
     except (subprocess.CalledProcessError, ValueError, IndexError) as e:
         print(f"report: redis {a.redis_url}: {e}", file=sys.stderr)
         return 2
     if parts:
-        rev = r.cmd("xrevrange", "ldr:{p0}:notices", "+", "-", "COUNT", "1")
+        rev = r.cmd("xrevrange", store_keys.notices(0), "+", "-", "COUNT", "1")
         last_notice = rev
 
     # ---- little giants per batch -----------------------------------------

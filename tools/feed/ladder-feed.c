@@ -34,6 +34,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,15 @@ static void feed_usage(FILE *f) {
 
 typedef struct feed_input feed_input_t;
 
+/* What the command line asked for. */
+typedef struct feed_opts {
+    const char *config_file, *rejects_path, *format;
+    int dry_run;
+    char **names; /* the input files, "-" for standard input */
+    size_t ninputs;
+} feed_opts_t;
+
+/* Everything one run holds; feed_fini() releases it. */
 typedef struct feed_run {
     FILE *rejects;
     const char *rejects_path;
@@ -99,6 +109,18 @@ typedef struct feed_run {
     uint64_t rows_read, rows_ok, rejected, out_of_order, ticks, events;
     double t0, next_progress;
     int io_failed;
+    const feed_opts_t *o;
+    ldr_config_t *cfg;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    ldr_units_t *units;
+    ldr_validator_t *validator;
+    ldr_kafka_producer_t *producer;
+    feed_input_t *inputs;
+    feed_input_t **heap;
+    size_t nheap;
+    double start; /* when the run began; t0 once the merge starts */
+    char err[1024];
 } feed_run_t;
 
 struct feed_input {
@@ -245,9 +267,12 @@ static int feed_format_of(const char *name, const char *flag,
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *config_file = NULL, *rejects_path = NULL, *format = NULL;
-    int dry_run = 0;
+/* feed_parse_opts(): go on with the run. */
+#define FEED_CONTINUE (-1)
+
+/* Reads the options and checks the input names into @p o; FEED_CONTINUE,
+ * or the exit status (0 after --help, 2 after a message on stderr). */
+static int feed_parse_opts(int argc, char **argv, feed_opts_t *o) {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"dry-run", no_argument, NULL, 'n'},
@@ -255,12 +280,13 @@ int main(int argc, char **argv) {
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_file = optarg; break;
-        case 'n': dry_run = 1; break;
-        case 'r': rejects_path = optarg; break;
+        case 'c': o->config_file = optarg; break;
+        case 'n': o->dry_run = 1; break;
+        case 'r': o->rejects_path = optarg; break;
         case 'f':
             if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0) {
                 fprintf(stderr,
@@ -268,7 +294,7 @@ int main(int argc, char **argv) {
                         optarg);
                 return 2;
             }
-            format = optarg;
+            o->format = optarg;
             break;
         case 'h': feed_usage(stdout); return 0;
         default: feed_usage(stderr); return 2;
@@ -278,16 +304,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ladder-feed: no input file (see --help)\n");
         return 2;
     }
-    size_t ninputs = (size_t)(argc - optind);
+    o->names = argv + optind;
+    o->ninputs = (size_t)(argc - optind);
     int stdin_used = 0;
-    for (size_t i = 0; i < ninputs; i++) {
-        const char *name = argv[optind + (int)i];
+    for (size_t i = 0; i < o->ninputs; i++) {
+        const char *name = o->names[i];
         ldr_feed_format_t fmt;
         if (strcmp(name, "-") == 0 && stdin_used++) {
             fprintf(stderr, "ladder-feed: - (standard input) given twice\n");
             return 2;
         }
-        if (feed_format_of(name, format, &fmt)) {
+        if (feed_format_of(name, o->format, &fmt)) {
             fprintf(stderr,
                     "ladder-feed: %s: cannot tell the format: name it .csv "
                     "or .jsonl, or give --format\n",
@@ -295,62 +322,76 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    return FEED_CONTINUE;
+}
 
-    char err[1024], pbuf[2][4096];
-    int rc = 2;
-    ldr_config_t *cfg = NULL;
-    ldr_schemas_t *schemas = NULL;
-    ldr_codec_t *codec = NULL;
-    ldr_units_t *units = NULL;
-    ldr_validator_t *validator = NULL;
-    ldr_kafka_producer_t *producer = NULL;
-    feed_input_t *inputs = calloc(ninputs, sizeof *inputs);
-    feed_input_t **heap = calloc(ninputs, sizeof *heap);
-    feed_run_t run;
-    memset(&run, 0, sizeof run);
-    run.progress = isatty(STDERR_FILENO);
-    run.rejects_path = rejects_path;
-    size_t nheap = 0;
-    double t0 = ldr_clock_mono_s();
+static void feed_fini(feed_run_t *run) {
+    ldr_kafka_producer_destroy(run->producer);
+    for (size_t i = 0; i < run->o->ninputs; i++) {
+        ldr_feed_reader_destroy(run->inputs[i].r);
+        if (run->inputs[i].f && run->inputs[i].f != stdin)
+            fclose(run->inputs[i].f);
+    }
+    if (run->rejects) fclose(run->rejects);
+    free(run->inputs);
+    free(run->heap);
+    ldr_validator_destroy(run->validator);
+    ldr_units_destroy(run->units);
+    ldr_codec_destroy(run->codec);
+    ldr_schemas_destroy(run->schemas);
+    ldr_config_destroy(run->cfg);
+}
 
-    cfg = ldr_svc_config_load("ladder-feed", config_file, err, sizeof err);
-    if (!cfg) {
+/* Loads the configuration, the schemas and the units, and opens the
+ * rejects file: true, or false after a message on stderr. */
+static bool feed_load(feed_run_t *run) {
+    const feed_opts_t *o = run->o;
+    char pbuf[2][4096];
+    char *err = run->err;
+    size_t n = sizeof run->err;
+    run->cfg = ldr_svc_config_load("ladder-feed", o->config_file, err, n);
+    if (!run->cfg) {
         fprintf(stderr, "ladder-feed: %s\n", err);
-        goto out;
+        return false;
     }
-    schemas =
-        ldr_schemas_load(ldr_config_data_path(ldr_config_get(cfg, "schemas."
-                                                                  "dir"),
-                                              pbuf[0], sizeof pbuf[0]),
-                         err, sizeof err);
-    if (schemas) codec = ldr_codec_new(schemas, err, sizeof err);
-    if (codec)
-        units = ldr_units_load(
-            ldr_config_data_path(ldr_config_get(cfg, "units.file"), pbuf[1],
-                                 sizeof pbuf[1]),
-            err, sizeof err);
-    if (!units) {
+    run->schemas = ldr_schemas_load(
+        ldr_config_data_path(ldr_config_get(run->cfg, "schemas.dir"), pbuf[0],
+                             sizeof pbuf[0]),
+        err, n);
+    if (run->schemas) run->codec = ldr_codec_new(run->schemas, err, n);
+    if (run->codec)
+        run->units = ldr_units_load(
+            ldr_config_data_path(ldr_config_get(run->cfg, "units.file"),
+                                 pbuf[1], sizeof pbuf[1]),
+            err, n);
+    if (!run->units) {
         fprintf(stderr, "ladder-feed: %s\n", err);
-        goto out;
+        return false;
     }
-    validator = ldr_validator_new(
-        units, (int)ldr_config_get_int(cfg, "clock.max.skew.days"));
-    if (rejects_path) {
-        run.rejects = fopen(rejects_path, "wb");
-        if (!run.rejects) {
-            fprintf(stderr, "ladder-feed: --rejects %s: %s\n", rejects_path,
+    run->validator = ldr_validator_new(
+        run->units, (int)ldr_config_get_int(run->cfg, "clock.max.skew.days"));
+    if (o->rejects_path) {
+        run->rejects = fopen(o->rejects_path, "wb");
+        if (!run->rejects) {
+            fprintf(stderr, "ladder-feed: --rejects %s: %s\n", o->rejects_path,
                     strerror(errno));
-            goto out;
+            return false;
         }
     }
+    return true;
+}
 
+/* Opens every input and its reader, then the producer (not with
+ * --dry-run): true, or false after a message on stderr. */
+static bool feed_open(feed_run_t *run) {
+    const feed_opts_t *o = run->o;
     int64_t now = ldr_clock_wall_ms();
-    for (size_t i = 0; i < ninputs; i++) {
-        feed_input_t *in = &inputs[i];
-        const char *name = argv[optind + (int)i];
+    for (size_t i = 0; i < o->ninputs; i++) {
+        feed_input_t *in = &run->inputs[i];
+        const char *name = o->names[i];
         in->index = (int)i;
-        in->run = &run;
-        feed_format_of(name, format, &in->fmt);
+        in->run = run;
+        feed_format_of(name, o->format, &in->fmt);
         if (strcmp(name, "-") == 0) {
             in->name = "stdin";
             in->f = stdin;
@@ -359,30 +400,56 @@ int main(int argc, char **argv) {
             in->f = fopen(name, "rb");
             if (!in->f) {
                 fprintf(stderr, "ladder-feed: %s: %s\n", name, strerror(errno));
-                goto out;
+                return false;
             }
         }
-        ldr_feed_reader_opts_t o = {.format = in->fmt,
-                                    .validator = validator,
-                                    .now_ms = now,
-                                    .spill = feed_spill,
-                                    .spill_opaque = in};
-        in->r = ldr_feed_reader_new(in->f, &o, err, sizeof err);
+        ldr_feed_reader_opts_t ro = {.format = in->fmt,
+                                     .validator = run->validator,
+                                     .now_ms = now,
+                                     .spill = feed_spill,
+                                     .spill_opaque = in};
+        in->r = ldr_feed_reader_new(in->f, &ro, run->err, sizeof run->err);
         if (!in->r) {
-            fprintf(stderr, "ladder-feed: %s:%s\n", in->name, err);
-            goto out;
+            fprintf(stderr, "ladder-feed: %s:%s\n", in->name, run->err);
+            return false;
         }
     }
-
     /* Kafka last: a file that cannot be read fails at once. */
-    if (!dry_run) {
-        const char *topic = ldr_config_get(cfg, "input.topic");
-        producer = ldr_kafka_producer_new(cfg, topic, 10000, err, sizeof err);
-        if (!producer) {
-            fprintf(stderr, "ladder-feed: %s\n", err);
-            goto out;
+    if (!o->dry_run) {
+        const char *topic = ldr_config_get(run->cfg, "input.topic");
+        run->producer = ldr_kafka_producer_new(run->cfg, topic, 10000, run->err,
+                                               sizeof run->err);
+        if (!run->producer) {
+            fprintf(stderr, "ladder-feed: %s\n", run->err);
+            return false;
         }
     }
+    return true;
+}
+
+/* Produces (or, with --dry-run, encodes) one row: true, or false after a
+ * message on stderr. */
+static bool feed_send(feed_run_t *run, const feed_input_t *in) {
+    const ldr_record_t *rec = &in->row.rec;
+    char *err = run->err;
+    size_t n = sizeof run->err;
+    const void *bytes;
+    size_t len;
+    if (run->producer
+            ? ldr_kafka_produce_record(run->producer, run->codec, rec, err, n)
+            : ldr_codec_encode(run->codec, rec, &bytes, &len, err, n)) {
+        feed_clear_progress(run);
+        fprintf(stderr, "ladder-feed: %s:%" PRIu64 ": %s\n", in->name,
+                in->row.line, err);
+        return false;
+    }
+    return true;
+}
+
+/* Merges the inputs in (time, file, line) order and sends every valid row
+ * until the inputs end, a read fails or a signal arrives: false when a row
+ * could not be sent. */
+static bool feed_merge(feed_run_t *run) {
     /* Without SA_RESTART, so that a signal also ends a read that waits
      * on a pipe. (librdkafka's threads block signals.) */
     struct sigaction sa;
@@ -391,112 +458,104 @@ int main(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    for (size_t i = 0; i < ninputs; i++) {
-        int got = feed_advance(&inputs[i]);
-        if (got < 0) goto finish;
-        if (got > 0) heap[nheap++] = &inputs[i];
+    feed_input_t **heap = run->heap;
+    for (size_t i = 0; i < run->o->ninputs; i++) {
+        int got = feed_advance(&run->inputs[i]);
+        if (got < 0) return true;
+        if (got > 0) heap[run->nheap++] = &run->inputs[i];
     }
-    for (size_t i = nheap; i-- > 0;)
-        feed_sift_down(heap, nheap, i);
+    for (size_t i = run->nheap; i-- > 0;)
+        feed_sift_down(heap, run->nheap, i);
 
-    run.t0 = t0;
-    run.next_progress = t0 + 1.0;
-    int failed = 0;
-    while (nheap > 0 && !feed_stop) {
+    run->t0 = run->start;
+    run->next_progress = run->start + 1.0;
+    while (run->nheap > 0 && !feed_stop) {
         feed_input_t *in = heap[0];
-        const ldr_record_t *rec = &in->row.rec;
-        if (producer) {
-            if (ldr_kafka_produce_record(producer, codec, rec, err,
-                                         sizeof err)) {
-                feed_clear_progress(&run);
-                fprintf(stderr, "ladder-feed: %s:%" PRIu64 ": %s\n", in->name,
-                        in->row.line, err);
-                failed = 1;
-                break;
-            }
-        } else {
-            const void *bytes;
-            size_t len;
-            if (ldr_codec_encode(codec, rec, &bytes, &len, err, sizeof err)) {
-                feed_clear_progress(&run);
-                fprintf(stderr, "ladder-feed: %s:%" PRIu64 ": %s\n", in->name,
-                        in->row.line, err);
-                failed = 1;
-                break;
-            }
-        }
-        run.rows_ok++;
-        if (rec->kind == LDR_RECORD_CLOCK_TICK)
-            run.ticks++;
+        if (!feed_send(run, in)) return false;
+        run->rows_ok++;
+        if (in->row.rec.kind == LDR_RECORD_CLOCK_TICK)
+            run->ticks++;
         else
-            run.events++;
+            run->events++;
         int got = feed_advance(in);
         if (got < 0) break;
-        if (got == 0) heap[0] = heap[--nheap];
-        feed_sift_down(heap, nheap, 0);
+        if (got == 0) heap[0] = heap[--run->nheap];
+        feed_sift_down(heap, run->nheap, 0);
     }
+    return true;
+}
 
-finish:;
-    int interrupted = feed_stop != 0;
-    int delivery_ok = 1;
-    uint64_t produced = 0, delivered = 0;
-    if (producer) {
-        /* Wait for every acknowledgement; a second signal stops waiting. */
-        double deadline = ldr_clock_mono_s() + 330.0;
-        sig_atomic_t stops = feed_stop;
-        for (;;) {
-            ldr_err_t ferr =
-                ldr_kafka_producer_flush(producer, 500, err, sizeof err);
-            if (!ferr) break;
-            uint64_t done = ldr_kafka_producer_delivered(producer) +
-                            ldr_kafka_producer_failed(producer);
-            if (done == ldr_kafka_producer_produced(producer) ||
-                ldr_clock_mono_s() > deadline || feed_stop > stops + 1) {
-                feed_clear_progress(&run);
-                fprintf(stderr, "ladder-feed: %s\n", err);
-                delivery_ok = 0;
-                break;
-            }
+/* Waits for every acknowledgement; a second signal stops waiting. True
+ * when the producer was flushed, false after a message on stderr. */
+static bool feed_flush(feed_run_t *run) {
+    ldr_kafka_producer_t *producer = run->producer;
+    double deadline = ldr_clock_mono_s() + 330.0;
+    sig_atomic_t stops = feed_stop;
+    for (;;) {
+        ldr_err_t ferr =
+            ldr_kafka_producer_flush(producer, 500, run->err, sizeof run->err);
+        if (!ferr) return true;
+        uint64_t done = ldr_kafka_producer_delivered(producer) +
+                        ldr_kafka_producer_failed(producer);
+        if (done == ldr_kafka_producer_produced(producer) ||
+            ldr_clock_mono_s() > deadline || feed_stop > stops + 1) {
+            feed_clear_progress(run);
+            fprintf(stderr, "ladder-feed: %s\n", run->err);
+            return false;
         }
-        produced = ldr_kafka_producer_produced(producer);
-        delivered = ldr_kafka_producer_delivered(producer);
     }
-    double elapsed = ldr_clock_mono_s() - t0;
-    feed_clear_progress(&run);
+}
+
+/* Flushes the producer, prints the summary line and flushes the rejects
+ * file: the exit status (0 all good, 1 rows rejected, 2 a failure). */
+static int feed_finish(feed_run_t *run, bool sent) {
+    const feed_opts_t *o = run->o;
+    int interrupted = feed_stop != 0;
+    bool delivery_ok = true;
+    uint64_t produced = 0, delivered = 0;
+    if (run->producer) {
+        delivery_ok = feed_flush(run);
+        produced = ldr_kafka_producer_produced(run->producer);
+        delivered = ldr_kafka_producer_delivered(run->producer);
+    }
+    double elapsed = ldr_clock_mono_s() - run->start;
+    feed_clear_progress(run);
     fprintf(stderr,
             "ladder-feed: %" PRIu64 " rows read, %" PRIu64 " %s (%" PRIu64
             " events, %" PRIu64 " ticks), %" PRIu64 " rejected, %" PRIu64
             " out of order",
-            run.rows_read, run.rows_ok, dry_run ? "valid" : "produced",
-            run.events, run.ticks, run.rejected, run.out_of_order);
-    if (producer)
+            run->rows_read, run->rows_ok, o->dry_run ? "valid" : "produced",
+            run->events, run->ticks, run->rejected, run->out_of_order);
+    if (run->producer)
         fprintf(stderr, "; %" PRIu64 " of %" PRIu64 " messages acknowledged",
                 delivered, produced);
     fprintf(stderr, "; %.1f s, %.0f rows/s%s\n", elapsed,
-            elapsed > 0 ? (double)run.rows_read / elapsed : 0.0,
+            elapsed > 0 ? (double)run->rows_read / elapsed : 0.0,
             interrupted ? "; interrupted" : "");
-    if (run.rejects && fflush(run.rejects) != 0) {
-        fprintf(stderr, "ladder-feed: --rejects %s: %s\n", rejects_path,
+    if (run->rejects && fflush(run->rejects) != 0) {
+        fprintf(stderr, "ladder-feed: --rejects %s: %s\n", o->rejects_path,
                 strerror(errno));
-        run.io_failed = 1;
+        run->io_failed = 1;
     }
-    if (failed || !delivery_ok || interrupted || run.io_failed)
-        rc = 2;
-    else
-        rc = run.rejected ? 1 : 0;
-out:
-    ldr_kafka_producer_destroy(producer);
-    for (size_t i = 0; i < ninputs; i++) {
-        ldr_feed_reader_destroy(inputs[i].r);
-        if (inputs[i].f && inputs[i].f != stdin) fclose(inputs[i].f);
-    }
-    if (run.rejects) fclose(run.rejects);
-    free(inputs);
-    free(heap);
-    ldr_validator_destroy(validator);
-    ldr_units_destroy(units);
-    ldr_codec_destroy(codec);
-    ldr_schemas_destroy(schemas);
-    ldr_config_destroy(cfg);
+    if (!sent || !delivery_ok || interrupted || run->io_failed) return 2;
+    return run->rejected ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    feed_opts_t opts;
+    int rc = feed_parse_opts(argc, argv, &opts);
+    if (rc != FEED_CONTINUE) return rc;
+    feed_run_t run;
+    memset(&run, 0, sizeof run);
+    run.o = &opts;
+    run.inputs = calloc(opts.ninputs, sizeof *run.inputs);
+    run.heap = calloc(opts.ninputs, sizeof *run.heap);
+    run.progress = isatty(STDERR_FILENO);
+    run.rejects_path = opts.rejects_path;
+    run.start = ldr_clock_mono_s();
+    rc = 2;
+    if (feed_load(&run) && feed_open(&run))
+        rc = feed_finish(&run, feed_merge(&run));
+    feed_fini(&run);
     return rc;
 }

@@ -874,131 +874,160 @@ static int parse_options(int argc, char **argv, struct options *opts) {
 
 /* ------------------------------------------------------------------------ */
 
-int main(int argc, char **argv) {
+/* Everything one run holds; run_fini() releases it. */
+struct run {
     struct options opts;
-    struct cluster cl = {NULL, &opts};
-    struct control ctl = {.rfd = -1, .wfd = -1};
-    rd_kafka_t *rk = NULL;
-    rd_kafka_conf_t *conf;
-    const char *bootstraps;
+    struct cluster cl;
+    struct control ctl;
+    rd_kafka_t *rk;
+    int have_control;
+};
+
+/* --die-with-parent: SIGTERM when the parent process @p parent dies.
+ * 0, or -1 after a message on stderr. */
+static int watch_parent(pid_t parent) {
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+        fprintf(stderr, PROG ": prctl(PR_SET_PDEATHSIG): %s\n",
+                strerror(errno));
+        return -1;
+    }
+    /* The parent may have died before prctl(): then no signal comes. */
+    if (getppid() != parent) {
+        fprintf(stderr, PROG ": parent exited before start-up\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates the client handle, the mock cluster and its topics: 0, or -1
+ * after a message on stderr. */
+static int cluster_start(struct run *r) {
+    const struct options *opts = &r->opts;
     char errstr[512];
-    int have_control = 0;
-    int status = EXIT_FAILURE_STARTUP;
-    pid_t parent = getppid();
-
-    memset(&opts, 0, sizeof(opts));
-    {
-        int rc = parse_options(argc, argv, &opts);
-        if (rc >= 0) {
-            options_fini(&opts);
-            return rc;
-        }
-    }
-
-    if (signals_init() != 0) goto out;
-    if (opts.die_with_parent) {
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
-            fprintf(stderr, PROG ": prctl(PR_SET_PDEATHSIG): %s\n",
-                    strerror(errno));
-            goto out;
-        }
-        /* The parent may have died before prctl(): then no signal comes. */
-        if (getppid() != parent) {
-            fprintf(stderr, PROG ": parent exited before start-up\n");
-            goto out;
-        }
-    }
-
-    conf = rd_kafka_conf_new();
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
     if (rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr)) !=
         RD_KAFKA_CONF_OK) {
         fprintf(stderr, PROG ": %s\n", errstr);
         rd_kafka_conf_destroy(conf);
-        goto out;
+        return -1;
     }
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (rk == NULL) {
+    r->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (r->rk == NULL) {
         fprintf(stderr, PROG ": cannot create the client handle: %s\n", errstr);
         rd_kafka_conf_destroy(conf);
-        goto out;
+        return -1;
     }
-    cl.mcluster = rd_kafka_mock_cluster_new(rk, opts.brokers);
-    if (cl.mcluster == NULL) {
+    r->cl.mcluster = rd_kafka_mock_cluster_new(r->rk, opts->brokers);
+    if (r->cl.mcluster == NULL) {
         fprintf(stderr, PROG ": cannot create the mock cluster\n");
-        goto out;
+        return -1;
     }
-    for (int i = 0; i < opts.topic_cnt; i++) {
-        rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-            cl.mcluster, opts.topics[i], opts.partitions, opts.replication);
+    for (int i = 0; i < opts->topic_cnt; i++) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_mock_topic_create(r->cl.mcluster, opts->topics[i],
+                                       opts->partitions, opts->replication);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             fprintf(stderr, PROG ": cannot create topic %s: %s\n",
-                    opts.topics[i], rd_kafka_err2str(err));
-            goto out;
+                    opts->topics[i], rd_kafka_err2str(err));
+            return -1;
         }
     }
+    return 0;
+}
 
+/* Opens the control FIFO, then announces the bootstrap list (the file,
+ * stdout) and the cluster's shape (stderr): 0, or -1 after a message. */
+static int announce(struct run *r) {
+    const struct options *opts = &r->opts;
     /* Everything a client may use is ready before the announcement. */
-    if (opts.control_fifo != NULL) {
-        if (control_init(&ctl, opts.control_fifo) != 0) {
-            have_control = ctl.created; /* so that it is removed */
-            goto out;
+    if (opts->control_fifo != NULL) {
+        if (control_init(&r->ctl, opts->control_fifo) != 0) {
+            r->have_control = r->ctl.created; /* so that it is removed */
+            return -1;
         }
-        have_control = 1;
+        r->have_control = 1;
     }
-    bootstraps = rd_kafka_mock_cluster_bootstraps(cl.mcluster);
-    if (opts.bootstrap_file != NULL &&
-        write_bootstrap_file(opts.bootstrap_file, bootstraps) != 0)
-        goto out;
+    const char *bootstraps = rd_kafka_mock_cluster_bootstraps(r->cl.mcluster);
+    if (opts->bootstrap_file != NULL &&
+        write_bootstrap_file(opts->bootstrap_file, bootstraps) != 0)
+        return -1;
     printf("%s\n", bootstraps);
     if (fflush(stdout) != 0)
         fprintf(stderr,
                 PROG ": cannot write the bootstrap list to stdout: %s\n",
                 strerror(errno));
 
-    fprintf(stderr, PROG ": %d broker%s, replication %d, topics", opts.brokers,
-            opts.brokers == 1 ? "" : "s", opts.replication);
-    for (int i = 0; i < opts.topic_cnt; i++)
-        fprintf(stderr, " %s(%d)", opts.topics[i], opts.partitions);
-    if (have_control) fprintf(stderr, "; control fifo %s", opts.control_fifo);
+    fprintf(stderr, PROG ": %d broker%s, replication %d, topics", opts->brokers,
+            opts->brokers == 1 ? "" : "s", opts->replication);
+    for (int i = 0; i < opts->topic_cnt; i++)
+        fprintf(stderr, " %s(%d)", opts->topics[i], opts->partitions);
+    if (r->have_control)
+        fprintf(stderr, "; control fifo %s", opts->control_fifo);
     fprintf(stderr, "; send SIGTERM to stop\n");
+    return 0;
+}
 
+/* Runs the control commands until SIGTERM or SIGINT: 0, or -1 after a
+ * message on stderr when poll() fails. */
+static int serve(struct run *r) {
     for (;;) {
         struct pollfd pfd[2] = {
             {.fd = signal_pipe[0], .events = POLLIN},
-            {.fd = have_control ? ctl.rfd : -1, .events = POLLIN},
+            {.fd = r->have_control ? r->ctl.rfd : -1, .events = POLLIN},
         };
         int n = poll(pfd, 2, 1000);
 
         if (n < 0) {
             if (errno == EINTR) continue;
             fprintf(stderr, PROG ": poll: %s\n", strerror(errno));
-            goto out;
+            return -1;
         }
         if (pfd[0].revents != 0) {
             unsigned char signo = 0;
-            ssize_t r = read(signal_pipe[0], &signo, 1);
-            (void)r;
+            ssize_t got = read(signal_pipe[0], &signo, 1);
+            (void)got;
             signals_default();
             fprintf(stderr, PROG ": %s, stopping\n",
                     signo == SIGINT ? "SIGINT" : "SIGTERM");
-            break;
+            return 0;
         }
-        if (pfd[1].revents != 0 && control_read(&ctl, &cl) != 0) {
+        if (pfd[1].revents != 0 && control_read(&r->ctl, &r->cl) != 0) {
             /* Faults can no longer be injected, but clients still work. */
             fprintf(stderr, PROG ": control fifo closed\n");
-            control_close(&ctl);
-            have_control = 0;
+            control_close(&r->ctl);
+            r->have_control = 0;
         }
-        rd_kafka_poll(rk, 0);
+        rd_kafka_poll(r->rk, 0);
     }
-    status = EXIT_SUCCESS;
+}
 
-out:
-    if (have_control || ctl.created) control_fini(&ctl);
-    if (cl.mcluster != NULL) rd_kafka_mock_cluster_destroy(cl.mcluster);
-    if (rk != NULL) rd_kafka_destroy(rk);
-    options_fini(&opts);
+static void run_fini(struct run *r) {
+    if (r->have_control || r->ctl.created) control_fini(&r->ctl);
+    if (r->cl.mcluster != NULL) rd_kafka_mock_cluster_destroy(r->cl.mcluster);
+    if (r->rk != NULL) rd_kafka_destroy(r->rk);
+    options_fini(&r->opts);
+}
+
+int main(int argc, char **argv) {
+    static struct run r;
+    int status = EXIT_FAILURE_STARTUP;
+    pid_t parent = getppid();
+
+    r.cl.opts = &r.opts;
+    r.ctl.rfd = r.ctl.wfd = -1;
+    {
+        int rc = parse_options(argc, argv, &r.opts);
+        if (rc >= 0) {
+            options_fini(&r.opts);
+            return rc;
+        }
+    }
+    if (signals_init() == 0 &&
+        (!r.opts.die_with_parent || watch_parent(parent) == 0) &&
+        cluster_start(&r) == 0 && announce(&r) == 0 && serve(&r) == 0)
+        status = EXIT_SUCCESS;
+    run_fini(&r);
     if (status == EXIT_SUCCESS) fprintf(stderr, PROG ": stopped\n");
     return status;
 }

@@ -11,11 +11,16 @@ LADDER_PACKAGES=(
 )
 # What only tools/test needs: clang's libFuzzer for the fuzz run, Chromium
 # for the dashboard's browser test (and a CJK font, so that its screenshot
-# shows the Chinese names).
+# shows the Chinese names); Prometheus (promtool), yamllint, docker-compose
+# and Node.js for the checks of deploy/ (tests/deploy).
 LADDER_TEST_PACKAGES=(
   clang libclang-rt-14-dev
   chromium fonts-wqy-microhei
+  prometheus yamllint docker-compose nodejs
 )
+# npm: Debian's package, unless the installed nodejs (NodeSource's) ships
+# it already and conflicts with it.
+command -v npm >/dev/null || LADDER_TEST_PACKAGES+=(npm)
 
 ladder_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

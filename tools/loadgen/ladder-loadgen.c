@@ -276,10 +276,14 @@ static int lg_num(const char *opt, const char *s, double lo, double hi,
     return 0;
 }
 
-int main(int argc, char **argv) {
-    lg_conf_t c = {
-        .rate = 2000, .duration_s = 30, .warmup_s = 5, .connections = 8};
-    const char *config_file = NULL, *paths_file = NULL;
+/* lg_parse_opts(): go on with the run. */
+#define LG_CONTINUE (-1)
+
+/* Reads the options into @p c, @p config_file and @p paths_file;
+ * LG_CONTINUE, or the exit status (0 after --help, 2 after a message on
+ * stderr). */
+static int lg_parse_opts(int argc, char **argv, lg_conf_t *c,
+                         const char **config_file, const char **paths_file) {
     double conns = 8;
     static const struct option opts[] = {
         {"paths", required_argument, NULL, 'p'},
@@ -294,34 +298,33 @@ int main(int argc, char **argv) {
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int bad = 0;
         switch (o) {
-        case 'p': paths_file = optarg; break;
-        case 'r': bad = lg_num("--rate", optarg, 1, 1e6, &c.rate); break;
+        case 'p': *paths_file = optarg; break;
+        case 'r': bad = lg_num("--rate", optarg, 1, 1e6, &c->rate); break;
         case 'd':
-            bad = lg_num("--duration", optarg, 0.1, 86400, &c.duration_s);
+            bad = lg_num("--duration", optarg, 0.1, 86400, &c->duration_s);
             break;
-        case 'w': bad = lg_num("--warmup", optarg, 0, 3600, &c.warmup_s); break;
+        case 'w':
+            bad = lg_num("--warmup", optarg, 0, 3600, &c->warmup_s);
+            break;
         case 'n': bad = lg_num("--connections", optarg, 1, 1024, &conns); break;
-        case 'c': config_file = optarg; break;
+        case 'c': *config_file = optarg; break;
         case 'h': lg_usage(stdout); return 0;
         default: lg_usage(stderr); return 2;
         }
         if (bad) return 2;
     }
-    c.connections = (int)conns;
-    if (optind < argc || !paths_file) {
+    c->connections = (int)conns;
+    if (optind < argc || !*paths_file) {
         fprintf(stderr, "ladder-loadgen: %s\n",
                 optind < argc ? "unexpected argument" : "--paths is required");
         return 2;
     }
-    char err[1024];
-    /* ladder-api's configuration: http.listen is where it answers. */
-    ldr_config_t *cfg =
-        ldr_svc_config_load("ladder-api", config_file, err, sizeof(err));
-    if (!cfg) {
-        fprintf(stderr, "ladder-loadgen: %s\n", err);
-        return 2;
-    }
-    ldr_log_set_program("ladder-loadgen");
+    return LG_CONTINUE;
+}
+
+/* The target (http.listen) and the token (api.token) of @p cfg into @p c;
+ * -1 after a message on stderr. */
+static int lg_target(lg_conf_t *c, const ldr_config_t *cfg) {
     const char *listen_at = ldr_config_get(cfg, "http.listen");
     const char *colon = strrchr(listen_at, ':');
     const char *host = listen_at;
@@ -330,51 +333,109 @@ int main(int argc, char **argv) {
         host++;
         hlen -= 2;
     }
-    if (!colon || !hlen || hlen >= sizeof(c.host) ||
-        strlen(colon + 1) >= sizeof(c.port)) {
+    if (!colon || !hlen || hlen >= sizeof(c->host) ||
+        strlen(colon + 1) >= sizeof(c->port)) {
         fprintf(stderr,
                 "ladder-loadgen: http.listen: \"%s\" is not host:port\n",
                 listen_at);
-        ldr_config_destroy(cfg);
-        return 2;
+        return -1;
     }
-    memcpy(c.host, host, hlen);
-    snprintf(c.port, sizeof(c.port), "%s", colon + 1);
-    c.token = ldr_config_get(cfg, "api.token");
+    memcpy(c->host, host, hlen);
+    snprintf(c->port, sizeof(c->port), "%s", colon + 1);
+    c->token = ldr_config_get(cfg, "api.token");
+    return 0;
+}
+
+/* Reads the request paths, one a line, into c->paths; -1 after a message
+ * on stderr. */
+static int lg_read_paths(lg_conf_t *c, const char *paths_file) {
     FILE *f = fopen(paths_file, "r");
     if (!f) {
         fprintf(stderr, "ladder-loadgen: %s: %s\n", paths_file,
                 strerror(errno));
-        ldr_config_destroy(cfg);
-        return 2;
+        return -1;
     }
     char *line = NULL;
     size_t cap = 0, pcap = 0;
     ssize_t n;
+    int rc = 0;
     while ((n = getline(&line, &cap, f)) > 0) {
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
         if (!n) continue;
         if (line[0] != '/' || n > 512) {
             fprintf(stderr, "ladder-loadgen: %s:%zu: not a path\n", paths_file,
-                    c.npaths + 1);
-            return 2;
+                    c->npaths + 1);
+            rc = -1;
+            break;
         }
-        if (c.npaths == pcap) {
+        if (c->npaths == pcap) {
             pcap = pcap ? pcap * 2 : 1024;
-            c.paths = realloc(c.paths, pcap * sizeof(*c.paths));
-            if (!c.paths) abort();
+            c->paths = realloc(c->paths, pcap * sizeof(*c->paths));
+            if (!c->paths) abort();
         }
-        c.paths[c.npaths++] = strdup(line);
+        c->paths[c->npaths++] = strdup(line);
     }
     free(line);
     fclose(f);
-    if (!c.npaths) {
+    if (rc == 0 && !c->npaths) {
         fprintf(stderr, "ladder-loadgen: %s: no paths\n", paths_file);
-        return 2;
+        rc = -1;
     }
+    return rc;
+}
+
+/* Prints the request counts and the latency percentiles over all
+ * connections, and the first failure: 0, or 1 when a request failed. */
+static int lg_report(const lg_conf_t *c, const lg_conn_t *k, double wall) {
+    size_t total = 0;
+    uint64_t sent = 0, ok = 0, nf = 0, other = 0, errors = 0, reconn = 0;
+    for (int i = 0; i < c->connections; i++) {
+        total += k[i].nlat;
+        sent += k[i].sent;
+        ok += k[i].ok2xx;
+        nf += k[i].not_found;
+        other += k[i].other;
+        errors += k[i].errors;
+        reconn += k[i].reconnects;
+    }
+    double *all = malloc((total ? total : 1) * sizeof(*all));
+    if (!all) abort();
+    size_t at = 0;
+    for (int i = 0; i < c->connections; i++) {
+        memcpy(all + at, k[i].lat_ms, k[i].nlat * sizeof(*all));
+        at += k[i].nlat;
+    }
+    qsort(all, total, sizeof(*all), lg_cmp);
+    printf("requests: %llu sent in %.1f s (%.0f/s offered, %.0f/s "
+           "achieved); %llu 2xx, %llu 404, %llu other, %llu failed, %llu "
+           "reconnects\n",
+           (unsigned long long)sent, wall, c->rate, (double)sent / wall,
+           (unsigned long long)ok, (unsigned long long)nf,
+           (unsigned long long)other, (unsigned long long)errors,
+           (unsigned long long)reconn);
+    printf("latency from the scheduled send time, %zu requests after the "
+           "warm-up (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max "
+           "%.3f\n",
+           total, lg_pct(all, total, 50), lg_pct(all, total, 90),
+           lg_pct(all, total, 99), lg_pct(all, total, 99.9),
+           total ? all[total - 1] : NAN);
+    for (int i = 0; i < c->connections; i++)
+        if (k[i].errors) {
+            fprintf(stderr, "ladder-loadgen: first failure: %s\n",
+                    k[i].first_error);
+            break;
+        }
+    free(all);
+    return errors ? 1 : 0;
+}
+
+/* Probes the target, then runs one thread per connection and reports:
+ * the exit status. */
+static int lg_load(const lg_conf_t *c) {
+    char err[1024];
     /* One probe: the target must answer before the clock starts. */
-    int probe = lg_connect(&c, err, sizeof(err));
+    int probe = lg_connect(c, err, sizeof(err));
     if (probe < 0) {
         fprintf(stderr, "ladder-loadgen: %s\n", err);
         return 1;
@@ -388,65 +449,49 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "ladder-loadgen: %g requests/s to http://%s:%s over %d "
             "connections, %g s warm-up + %g s measured, %zu paths\n",
-            c.rate, c.host, c.port, c.connections, c.warmup_s, c.duration_s,
-            c.npaths);
-    lg_conn_t *k = calloc((size_t)c.connections, sizeof(*k));
-    pthread_t *th = calloc((size_t)c.connections, sizeof(*th));
+            c->rate, c->host, c->port, c->connections, c->warmup_s,
+            c->duration_s, c->npaths);
+    lg_conn_t *k = calloc((size_t)c->connections, sizeof(*k));
+    pthread_t *th = calloc((size_t)c->connections, sizeof(*th));
     if (!k || !th) abort();
     int64_t start = lg_now_ns() + 100000000; /* all threads ready */
-    for (int i = 0; i < c.connections; i++) {
-        k[i] = (lg_conn_t){.c = &c, .index = i, .start_ns = start};
+    for (int i = 0; i < c->connections; i++) {
+        k[i] = (lg_conn_t){.c = c, .index = i, .start_ns = start};
         pthread_create(&th[i], NULL, lg_run, &k[i]);
     }
-    for (int i = 0; i < c.connections; i++)
+    for (int i = 0; i < c->connections; i++)
         pthread_join(th[i], NULL);
     double wall = (double)(lg_now_ns() - start) / 1e9;
-    size_t total = 0;
-    uint64_t sent = 0, ok = 0, nf = 0, other = 0, errors = 0, reconn = 0;
-    for (int i = 0; i < c.connections; i++) {
-        total += k[i].nlat;
-        sent += k[i].sent;
-        ok += k[i].ok2xx;
-        nf += k[i].not_found;
-        other += k[i].other;
-        errors += k[i].errors;
-        reconn += k[i].reconnects;
-    }
-    double *all = malloc((total ? total : 1) * sizeof(*all));
-    if (!all) abort();
-    size_t at = 0;
-    for (int i = 0; i < c.connections; i++) {
-        memcpy(all + at, k[i].lat_ms, k[i].nlat * sizeof(*all));
-        at += k[i].nlat;
-    }
-    qsort(all, total, sizeof(*all), lg_cmp);
-    printf("requests: %llu sent in %.1f s (%.0f/s offered, %.0f/s "
-           "achieved); %llu 2xx, %llu 404, %llu other, %llu failed, %llu "
-           "reconnects\n",
-           (unsigned long long)sent, wall, c.rate, (double)sent / wall,
-           (unsigned long long)ok, (unsigned long long)nf,
-           (unsigned long long)other, (unsigned long long)errors,
-           (unsigned long long)reconn);
-    printf("latency from the scheduled send time, %zu requests after the "
-           "warm-up (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max "
-           "%.3f\n",
-           total, lg_pct(all, total, 50), lg_pct(all, total, 90),
-           lg_pct(all, total, 99), lg_pct(all, total, 99.9),
-           total ? all[total - 1] : NAN);
-    for (int i = 0; i < c.connections; i++)
-        if (k[i].errors) {
-            fprintf(stderr, "ladder-loadgen: first failure: %s\n",
-                    k[i].first_error);
-            break;
-        }
-    for (int i = 0; i < c.connections; i++)
+    int rc = lg_report(c, k, wall);
+    for (int i = 0; i < c->connections; i++)
         free(k[i].lat_ms);
     free(k);
     free(th);
-    free(all);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    lg_conf_t c = {
+        .rate = 2000, .duration_s = 30, .warmup_s = 5, .connections = 8};
+    const char *config_file = NULL, *paths_file = NULL;
+    int rc = lg_parse_opts(argc, argv, &c, &config_file, &paths_file);
+    if (rc != LG_CONTINUE) return rc;
+    char err[1024];
+    /* ladder-api's configuration: http.listen is where it answers. */
+    ldr_config_t *cfg =
+        ldr_svc_config_load("ladder-api", config_file, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "ladder-loadgen: %s\n", err);
+        return 2;
+    }
+    ldr_log_set_program("ladder-loadgen");
+    if (lg_target(&c, cfg) || lg_read_paths(&c, paths_file))
+        rc = 2;
+    else
+        rc = lg_load(&c);
     for (size_t i = 0; i < c.npaths; i++)
         free(c.paths[i]);
     free(c.paths);
     ldr_config_destroy(cfg);
-    return errors ? 1 : 0;
+    return rc;
 }

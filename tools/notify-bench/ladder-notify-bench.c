@@ -26,6 +26,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +77,45 @@ static int nb_parse_long(const char *opt, const char *s, long min, long *out) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *config_file = NULL, *out_path = NULL, *prefix = "bench";
-    const char *types_arg = "REVOKED,CANCELLED,EXPIRED";
-    long count = 1000, rate = 0, enterprises = 16, first = 1;
+/* ---- the command line -------------------------------------------------- */
+
+/* What the command line asked for. */
+typedef struct nb_opts {
+    const char *config_file, *out_path, *prefix, *types_arg;
+    long count, rate, enterprises, first;
+    int types[LDR_DECISION__COUNT * 4]; /* --types, parsed */
+    int ntypes;
+} nb_opts_t;
+
+/* nb_parse_opts(): go on with the run. */
+#define NB_CONTINUE (-1)
+
+/* Reads --types into o->types: NB_CONTINUE, or 2 after a message. */
+static int nb_parse_types(nb_opts_t *o) {
+    for (const char *p = o->types_arg; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        int t = ldr_decision_type_parse(p, len);
+        if (t < 0 || o->ntypes == (int)LDR_ARRAY_SIZE(o->types)) {
+            fprintf(stderr,
+                    "ladder-notify-bench: --types: \"%.*s\" is not a "
+                    "DecisionType\n",
+                    (int)len, p);
+            return 2;
+        }
+        o->types[o->ntypes++] = t;
+        p = end ? end + 1 : p + len;
+    }
+    if (!o->ntypes) {
+        fprintf(stderr, "ladder-notify-bench: --types: empty\n");
+        return 2;
+    }
+    return NB_CONTINUE;
+}
+
+/* Reads the options into @p o; NB_CONTINUE, or the exit status (0 after
+ * --help, 2 after a message on stderr). */
+static int nb_parse_opts(int argc, char **argv, nb_opts_t *o) {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"count", required_argument, NULL, 'n'},
@@ -91,26 +127,32 @@ int main(int argc, char **argv) {
         {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    o->prefix = "bench";
+    o->types_arg = "REVOKED,CANCELLED,EXPIRED";
+    o->count = 1000;
+    o->enterprises = 16;
+    o->first = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_file = optarg; break;
+        case 'c': o->config_file = optarg; break;
         case 'n':
-            if (nb_parse_long("--count", optarg, 0, &count)) return 2;
+            if (nb_parse_long("--count", optarg, 0, &o->count)) return 2;
             break;
         case 'r':
-            if (nb_parse_long("--rate", optarg, 0, &rate)) return 2;
+            if (nb_parse_long("--rate", optarg, 0, &o->rate)) return 2;
             break;
         case 'e':
-            if (nb_parse_long("--enterprises", optarg, 1, &enterprises))
+            if (nb_parse_long("--enterprises", optarg, 1, &o->enterprises))
                 return 2;
             break;
         case 'f':
-            if (nb_parse_long("--first", optarg, 0, &first)) return 2;
+            if (nb_parse_long("--first", optarg, 0, &o->first)) return 2;
             break;
-        case 't': types_arg = optarg; break;
-        case 'p': prefix = optarg; break;
-        case 'o': out_path = optarg; break;
+        case 't': o->types_arg = optarg; break;
+        case 'p': o->prefix = optarg; break;
+        case 'o': o->out_path = optarg; break;
         case 'h': nb_usage(stdout); return 0;
         default: nb_usage(stderr); return 2;
         }
@@ -120,124 +162,159 @@ int main(int argc, char **argv) {
                 argv[optind]);
         return 2;
     }
-    int types[LDR_DECISION__COUNT * 4];
-    int ntypes = 0;
-    for (const char *p = types_arg; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        int t = ldr_decision_type_parse(p, len);
-        if (t < 0 || ntypes == (int)LDR_ARRAY_SIZE(types)) {
-            fprintf(stderr,
-                    "ladder-notify-bench: --types: \"%.*s\" is not a "
-                    "DecisionType\n",
-                    (int)len, p);
-            return 2;
-        }
-        types[ntypes++] = t;
-        p = end ? end + 1 : p + len;
-    }
-    if (!ntypes) {
-        fprintf(stderr, "ladder-notify-bench: --types: empty\n");
-        return 2;
-    }
-    char err[1024], pbuf[4096];
+    return nb_parse_types(o);
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* Everything one run holds; nb_fini() releases it. */
+typedef struct nb_run {
+    const nb_opts_t *o;
+    ldr_config_t *cfg;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    ldr_kafka_producer_t *producer;
+    FILE *out;
+    char err[1024];
+} nb_run_t;
+
+/* One synthetic decision and the text its fields point into. */
+typedef struct nb_decision {
+    ldr_record_t rec;
+    char uscc[19], id[160], name[64], cause[64];
+} nb_decision_t;
+
+static const char *const nb_units[] = {"1100", "3100", "4403", "3502"};
+
+/* Closes --out and releases the rest: 1 when --out could not be written,
+ * else @p rc. */
+static int nb_fini(nb_run_t *r, int rc) {
+    if (r->out && fclose(r->out) != 0) rc = 1;
+    ldr_kafka_producer_destroy(r->producer);
+    ldr_codec_destroy(r->codec);
+    ldr_schemas_destroy(r->schemas);
+    ldr_config_destroy(r->cfg);
+    return rc;
+}
+
+/* Loads the configuration and the schemas, connects the producer and opens
+ * --out: 0, or 2 after a message on stderr. */
+static int nb_setup(nb_run_t *r) {
+    char pbuf[4096];
     /* ladder-notify's configuration: the topic and cluster it reads. */
-    ldr_config_t *cfg =
-        ldr_svc_config_load("ladder-notify", config_file, err, sizeof(err));
-    if (!cfg) {
-        fprintf(stderr, "ladder-notify-bench: %s\n", err);
+    r->cfg = ldr_svc_config_load("ladder-notify", r->o->config_file, r->err,
+                                 sizeof(r->err));
+    if (!r->cfg) {
+        fprintf(stderr, "ladder-notify-bench: %s\n", r->err);
         return 2;
     }
     ldr_log_set_program("ladder-notify-bench");
-    int rc = 2;
-    FILE *out = NULL;
-    ldr_kafka_producer_t *producer = NULL;
-    ldr_codec_t *codec = NULL;
-    ldr_schemas_t *schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), pbuf,
+    r->schemas = ldr_schemas_load(
+        ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), pbuf,
                              sizeof(pbuf)),
-        err, sizeof(err));
-    if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
-    if (codec)
-        producer =
-            ldr_kafka_producer_new(cfg, ldr_config_get(cfg, "decisions.topic"),
-                                   10000, err, sizeof(err));
-    if (!producer) {
-        fprintf(stderr, "ladder-notify-bench: %s\n", err);
-        goto out;
+        r->err, sizeof(r->err));
+    if (r->schemas)
+        r->codec = ldr_codec_new(r->schemas, r->err, sizeof(r->err));
+    if (r->codec)
+        r->producer = ldr_kafka_producer_new(
+            r->cfg, ldr_config_get(r->cfg, "decisions.topic"), 10000, r->err,
+            sizeof(r->err));
+    if (!r->producer) {
+        fprintf(stderr, "ladder-notify-bench: %s\n", r->err);
+        return 2;
     }
-    if (out_path && !(out = fopen(out_path, "w"))) {
+    if (r->o->out_path && !(r->out = fopen(r->o->out_path, "w"))) {
         fprintf(stderr, "ladder-notify-bench: --out %s: cannot open\n",
-                out_path);
-        goto out;
+                r->o->out_path);
+        return 2;
     }
+    return 0;
+}
+
+/* Fills @p dd with the @p i-th decision, decided now. */
+static void nb_make(const nb_opts_t *o, long i, nb_decision_t *dd) {
+    long seq = o->first + i;
+    long e = i % o->enterprises;
+    snprintf(dd->uscc, sizeof(dd->uscc), "91%s00MB%07d", nb_units[e % 4],
+             (int)(e % 10000000));
+    ldr_uscc_complete(dd->uscc);
+    snprintf(dd->id, sizeof(dd->id), "%s-%08ld", o->prefix, seq);
+    snprintf(dd->name, sizeof(dd->name), "Bench Enterprise %ld", e);
+    snprintf(dd->cause, sizeof(dd->cause), "bench/0/%ld", seq);
+    dd->rec = (ldr_record_t){.kind = LDR_RECORD_DECISION};
+    ldr_decision_t *d = &dd->rec.u.decision;
+    d->decision_id = ldr_str(dd->id);
+    d->uscc = ldr_str(dd->uscc);
+    d->enterprise_name = ldr_str(dd->name);
+    d->reporting_unit = ldr_str(nb_units[e % 4]);
+    d->has_tier = true;
+    d->tier = LDR_TIER_SPECIALIZED;
+    d->decision = (ldr_decision_type_t)o->types[i % o->ntypes];
+    d->reasons_count = 1;
+    d->reasons[0] = ldr_str("BENCH.SYNTHETIC");
+    int64_t now = ldr_clock_wall_ms();
+    d->effective_at = INT64_C(1654041600000) + seq * 1000; /* 2022-06-01 */
+    d->has_score = true;
+    d->score = (int32_t)(seq % 100);
+    d->policy_version = ldr_str("miit-2022");
+    d->cause = ldr_str(dd->cause);
+    d->decided_at = now;
+}
+
+/* Produces the decisions at --rate, waits for the acknowledgements and
+ * prints the count: 0, or 1 when one could not be produced or
+ * acknowledged. */
+static int nb_produce(nb_run_t *r) {
+    const nb_opts_t *o = r->o;
     signal(SIGTERM, nb_on_signal);
     signal(SIGINT, nb_on_signal);
-    rc = 0;
+    int rc = 0;
     double start = ldr_clock_mono_s();
-    static const char *const units[] = {"1100", "3100", "4403", "3502"};
-    for (long i = 0; i < count && !ldr_svc_stopping(); i++) {
-        if (rate > 0) {
-            double due = start + (double)i / (double)rate;
+    for (long i = 0; i < o->count && !ldr_svc_stopping(); i++) {
+        if (o->rate > 0) {
+            double due = start + (double)i / (double)o->rate;
             while (ldr_clock_mono_s() < due) {
-                ldr_kafka_producer_poll(producer);
+                ldr_kafka_producer_poll(r->producer);
                 struct timespec ts = {0, 200000};
                 nanosleep(&ts, NULL);
             }
         }
-        long seq = first + i;
-        long e = i % enterprises;
-        char uscc[19], id[160], name[64], cause[64];
-        snprintf(uscc, sizeof(uscc), "91%s00MB%07d", units[e % 4],
-                 (int)(e % 10000000));
-        ldr_uscc_complete(uscc);
-        snprintf(id, sizeof(id), "%s-%08ld", prefix, seq);
-        snprintf(name, sizeof(name), "Bench Enterprise %ld", e);
-        snprintf(cause, sizeof(cause), "bench/0/%ld", seq);
-        ldr_record_t rec = {.kind = LDR_RECORD_DECISION};
-        ldr_decision_t *d = &rec.u.decision;
-        d->decision_id = ldr_str(id);
-        d->uscc = ldr_str(uscc);
-        d->enterprise_name = ldr_str(name);
-        d->reporting_unit = ldr_str(units[e % 4]);
-        d->has_tier = true;
-        d->tier = LDR_TIER_SPECIALIZED;
-        d->decision = (ldr_decision_type_t)types[i % ntypes];
-        d->reasons_count = 1;
-        d->reasons[0] = ldr_str("BENCH.SYNTHETIC");
-        int64_t now = ldr_clock_wall_ms();
-        d->effective_at = INT64_C(1654041600000) + seq * 1000; /* 2022-06-01 */
-        d->has_score = true;
-        d->score = (int32_t)(seq % 100);
-        d->policy_version = ldr_str("miit-2022");
-        d->cause = ldr_str(cause);
-        d->decided_at = now;
+        nb_decision_t dd;
+        nb_make(o, i, &dd);
         const void *bytes;
         size_t len;
-        if (ldr_codec_encode(codec, &rec, &bytes, &len, err, sizeof(err)) ||
-            ldr_kafka_produce(producer, uscc, 18, -1, bytes, len, err,
-                              sizeof(err))) {
-            fprintf(stderr, "ladder-notify-bench: %s\n", err);
+        if (ldr_codec_encode(r->codec, &dd.rec, &bytes, &len, r->err,
+                             sizeof(r->err)) ||
+            ldr_kafka_produce(r->producer, dd.uscc, 18, -1, bytes, len, r->err,
+                              sizeof(r->err))) {
+            fprintf(stderr, "ladder-notify-bench: %s\n", r->err);
             rc = 1;
             break;
         }
-        if (out)
-            fprintf(out, "%s %s %s %ld\n", id,
-                    ldr_decision_type_name(d->decision), uscc, seq);
+        if (r->out)
+            fprintf(r->out, "%s %s %s %ld\n", dd.id,
+                    ldr_decision_type_name(dd.rec.u.decision.decision), dd.uscc,
+                    o->first + i);
     }
-    if (ldr_kafka_producer_flush(producer, 30000, err, sizeof(err))) {
-        fprintf(stderr, "ladder-notify-bench: %s\n", err);
+    if (ldr_kafka_producer_flush(r->producer, 30000, r->err, sizeof(r->err))) {
+        fprintf(stderr, "ladder-notify-bench: %s\n", r->err);
         rc = 1;
     }
     fprintf(stderr,
             "ladder-notify-bench: %llu decisions acknowledged in %.1f s\n",
-            (unsigned long long)ldr_kafka_producer_delivered(producer),
+            (unsigned long long)ldr_kafka_producer_delivered(r->producer),
             ldr_clock_mono_s() - start);
-out:
-    if (out && fclose(out) != 0) rc = 1;
-    ldr_kafka_producer_destroy(producer);
-    ldr_codec_destroy(codec);
-    ldr_schemas_destroy(schemas);
-    ldr_config_destroy(cfg);
     return rc;
+}
+
+int main(int argc, char **argv) {
+    nb_opts_t opts;
+    int rc = nb_parse_opts(argc, argv, &opts);
+    if (rc != NB_CONTINUE) return rc;
+    nb_run_t run;
+    memset(&run, 0, sizeof run);
+    run.o = &opts;
+    rc = nb_setup(&run);
+    if (rc == 0) rc = nb_produce(&run);
+    return nb_fini(&run, rc);
 }

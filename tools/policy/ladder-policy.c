@@ -546,7 +546,20 @@ static void write_error(struct out *o, const char *msg, size_t line) {
     out_str(o, "}\n");
 }
 
-static int cmd_eval(int argc, char **argv) {
+/* What the eval command line asked for: the defaults of every line. */
+struct eval_opts {
+    int tier, mode;
+    bool has_at, jansson_only;
+    int64_t at_ms;
+    const char *dir;
+};
+
+/* eval_parse_opts(): go on with the command. */
+#define EVAL_CONTINUE (-1)
+
+/* Reads the eval options into @p o; EVAL_CONTINUE, or the exit status (0
+ * after --help, EXIT_USAGE after a message on stderr). */
+static int eval_parse_opts(int argc, char **argv, struct eval_opts *o) {
     static const struct option opts[] = {
         {"tier", required_argument, NULL, 't'},
         {"mode", required_argument, NULL, 'm'},
@@ -555,16 +568,13 @@ static int cmd_eval(int argc, char **argv) {
         {"jansson-only", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int tier = -1, mode = LDR_EVAL_APPLICATION, c;
-    bool jansson_only = false;
-    bool has_at = false;
-    int64_t at_ms = 0;
-    const char *dir = NULL;
+    *o = (struct eval_opts){.tier = -1, .mode = LDR_EVAL_APPLICATION};
     char terr[200];
+    int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if ((tier = ldr_tier_parse(optarg, strlen(optarg))) < 0) {
+            if ((o->tier = ldr_tier_parse(optarg, strlen(optarg))) < 0) {
                 fprintf(stderr,
                         "ladder-policy eval: --tier: '%s' is not INNOVATIVE, "
                         "SPECIALIZED "
@@ -574,7 +584,7 @@ static int cmd_eval(int argc, char **argv) {
             }
             break;
         case 'm':
-            if ((mode = ldr_eval_mode_parse(optarg, strlen(optarg))) < 0) {
+            if ((o->mode = ldr_eval_mode_parse(optarg, strlen(optarg))) < 0) {
                 fprintf(stderr,
                         "ladder-policy eval: --mode: '%s' is not application "
                         "or review\n",
@@ -583,15 +593,15 @@ static int cmd_eval(int argc, char **argv) {
             }
             break;
         case 'a':
-            if (ldr_time_parse(optarg, strlen(optarg), &at_ms, terr,
+            if (ldr_time_parse(optarg, strlen(optarg), &o->at_ms, terr,
                                sizeof terr) != LDR_OK) {
                 fprintf(stderr, "ladder-policy eval: --at: %s\n", terr);
                 return EXIT_USAGE;
             }
-            has_at = true;
+            o->has_at = true;
             break;
-        case 'd': dir = optarg; break;
-        case 'j': jansson_only = true; break;
+        case 'd': o->dir = optarg; break;
+        case 'j': o->jansson_only = true; break;
         case 'h': eval_usage(stdout); return 0;
         default: eval_usage(stderr); return EXIT_USAGE;
         }
@@ -603,7 +613,62 @@ static int cmd_eval(int argc, char **argv) {
                 argv[optind]);
         return EXIT_USAGE;
     }
-    ldr_policies_t *set = load_policies(dir ? dir : default_policy_dir());
+    return EVAL_CONTINUE;
+}
+
+/* Evaluates one non-blank input line @p s of @p len bytes (line @p lineno)
+ * and appends its result, or its error, to @p out: false when the line
+ * was malformed. */
+static bool eval_line(const ldr_policies_t *set, const struct eval_opts *o,
+                      const char *s, size_t len, size_t lineno,
+                      struct out *out) {
+    char err[512];
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.tier = o->tier;
+    req.mode = o->mode;
+    req.has_at = o->has_at;
+    req.at_ms = o->at_ms;
+    struct request fast = req;
+    bool ok = true;
+    if (!o->jansson_only && fast_request(s, len, &fast)) {
+        req = fast;
+    } else {
+        json_error_t jerr;
+        json_t *obj = json_loadb(s, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!obj)
+            ok = line_error(err, sizeof err, "not JSON: %s (column %d)",
+                            jerr.text, jerr.column);
+        else
+            ok = read_request(obj, &req, err, sizeof err);
+        json_decref(obj);
+    }
+    if (ok && req.tier < 0)
+        ok = line_error(err, sizeof err,
+                        "no tier: give --tier or a \"tier\" field");
+    if (ok && !req.has_at)
+        ok = line_error(err, sizeof err,
+                        "no time: give --at or an \"at\" field");
+    if (ok) {
+        ldr_eval_result_t r;
+        ldr_policy_evaluate(set, (ldr_tier_t)req.tier,
+                            (ldr_eval_mode_t)req.mode, req.at_ms, &req.ind, &r);
+        if (!r.policy)
+            ok = line_error(err, sizeof err,
+                            "no policy version applies at that time");
+        else
+            write_result(out, &r);
+    }
+    if (!ok) write_error(out, err, lineno);
+    return ok;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    struct eval_opts opts;
+    int rc = eval_parse_opts(argc, argv, &opts);
+    if (rc != EVAL_CONTINUE) return rc;
+    ldr_policies_t *set =
+        load_policies(opts.dir ? opts.dir : default_policy_dir());
     if (!set) return EXIT_FAILED;
 
     setvbuf(stdout, NULL, _IOFBF,
@@ -623,49 +688,8 @@ static int cmd_eval(int argc, char **argv) {
             start++;
         if (start == len) continue;
         o.len = 0;
-        char err[512];
-        struct request req;
-        memset(&req, 0, sizeof req);
-        req.tier = tier;
-        req.mode = mode;
-        req.has_at = has_at;
-        req.at_ms = at_ms;
-        struct request fast = req;
-        bool ok = true;
-        if (!jansson_only && fast_request(line + start, len - start, &fast)) {
-            req = fast;
-        } else {
-            json_error_t jerr;
-            json_t *obj = json_loadb(line + start, len - start,
-                                     JSON_REJECT_DUPLICATES, &jerr);
-            if (!obj)
-                ok = line_error(err, sizeof err, "not JSON: %s (column %d)",
-                                jerr.text, jerr.column);
-            else
-                ok = read_request(obj, &req, err, sizeof err);
-            json_decref(obj);
-        }
-        if (ok && req.tier < 0)
-            ok = line_error(err, sizeof err,
-                            "no tier: give --tier or a \"tier\" field");
-        if (ok && !req.has_at)
-            ok = line_error(err, sizeof err,
-                            "no time: give --at or an \"at\" field");
-        if (ok) {
-            ldr_eval_result_t r;
-            ldr_policy_evaluate(set, (ldr_tier_t)req.tier,
-                                (ldr_eval_mode_t)req.mode, req.at_ms, &req.ind,
-                                &r);
-            if (!r.policy)
-                ok = line_error(err, sizeof err,
-                                "no policy version applies at that time");
-            else
-                write_result(&o, &r);
-        }
-        if (!ok) {
+        if (!eval_line(set, &opts, line + start, len - start, lineno, &o))
             bad++;
-            write_error(&o, err, lineno);
-        }
         fwrite(o.buf, 1, o.len, stdout);
     }
     free(line);

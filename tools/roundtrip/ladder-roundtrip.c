@@ -270,10 +270,24 @@ static const char *rt_check(ldr_codec_t *codec,
     return NULL;
 }
 
-int main(int argc, char **argv) {
-    const char *config_file = NULL;
-    long count = 12, timeout_ms = 20000;
-    char err[1024], pbuf[2][4096];
+/* ---- the command line -------------------------------------------------- */
+
+/* What the command line asked for. Flags override the file and the
+ * environment, so they are collected first and applied last. */
+typedef struct rt_opts {
+    const char *config_file;
+    long count, timeout_ms;
+    const char *flag_key[8];
+    const char *flag_val[8];
+    int nflags;
+} rt_opts_t;
+
+/* rt_parse_opts(): go on with the run. */
+#define RT_CONTINUE (-1)
+
+/* Reads the options into @p o; RT_CONTINUE, or the exit status (0 after
+ * --help, 2 after a message on stderr). */
+static int rt_parse_opts(int argc, char **argv, rt_opts_t *o) {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"bootstrap", required_argument, NULL, 'b'},
@@ -283,16 +297,14 @@ int main(int argc, char **argv) {
         {"timeout-ms", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    /* Flags override the file and the environment, so they are collected
-     * first and applied last. */
-    const char *flag_key[8];
-    const char *flag_val[8];
-    int nflags = 0;
+    memset(o, 0, sizeof *o);
+    o->count = 12;
+    o->timeout_ms = 20000;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'c': config_file = optarg; break;
+        case 'c': o->config_file = optarg; break;
         case 'b':
         case 'r':
         case 't': {
@@ -302,11 +314,11 @@ int main(int argc, char **argv) {
             /* A repeated option replaces the earlier one: the table holds
              * one entry per key, so it cannot overflow. */
             int i = 0;
-            while (i < nflags && strcmp(flag_key[i], key) != 0)
+            while (i < o->nflags && strcmp(o->flag_key[i], key) != 0)
                 i++;
-            flag_key[i] = key;
-            flag_val[i] = optarg;
-            if (i == nflags) nflags++;
+            o->flag_key[i] = key;
+            o->flag_val[i] = optarg;
+            if (i == o->nflags) o->nflags++;
             break;
         }
         case 'n':
@@ -322,9 +334,9 @@ int main(int argc, char **argv) {
                 return 2;
             }
             if (c == 'n')
-                count = v;
+                o->count = v;
             else
-                timeout_ms = v;
+                o->timeout_ms = v;
             break;
         }
         case 'h': rt_usage(stdout); return 0;
@@ -337,119 +349,169 @@ int main(int argc, char **argv) {
                 argv[optind]);
         return 2;
     }
-    ldr_config_t *cfg =
-        ldr_svc_config_load("ladder-roundtrip", config_file, err, sizeof(err));
-    if (!cfg) {
-        fprintf(stderr, "ladder-roundtrip: %s\n", err);
+    return RT_CONTINUE;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+/* Everything one run holds; rt_run_fini() releases it. */
+typedef struct rt_run {
+    const rt_opts_t *o;
+    ldr_config_t *cfg;
+    const char *bootstrap, *redis_url, *topic;
+    ldr_schemas_t *schemas;
+    ldr_codec_t *codec;
+    ldr_units_t *units;
+    ldr_validator_t *validator;
+    rd_kafka_t *producer, *consumer;
+    redisContext *redis;
+    rt_event_t *ev;
+    int partitions, total;
+    int64_t now;
+    char err[1024];
+} rt_run_t;
+
+static void rt_run_fini(rt_run_t *r) {
+    if (r->consumer) {
+        rd_kafka_consumer_close(r->consumer);
+        rd_kafka_destroy(r->consumer);
+    }
+    if (r->producer) rd_kafka_destroy(r->producer);
+    if (r->redis) redisFree(r->redis);
+    if (r->ev)
+        for (long i = 0; i < r->o->count + 1024; i++)
+            free(r->ev[i].bytes);
+    free(r->ev);
+    ldr_validator_destroy(r->validator);
+    ldr_units_destroy(r->units);
+    ldr_codec_destroy(r->codec);
+    ldr_schemas_destroy(r->schemas);
+    ldr_config_destroy(r->cfg);
+}
+
+/* Loads the configuration and applies the flags over it: 0, or 2 after a
+ * message on stderr. */
+static int rt_config(rt_run_t *r) {
+    const rt_opts_t *o = r->o;
+    r->cfg = ldr_svc_config_load("ladder-roundtrip", o->config_file, r->err,
+                                 sizeof(r->err));
+    if (!r->cfg) {
+        fprintf(stderr, "ladder-roundtrip: %s\n", r->err);
         return 2;
     }
-    for (int i = 0; i < nflags; i++)
-        if (ldr_config_set(cfg, flag_key[i], flag_val[i], NULL, err,
-                           sizeof(err))) {
-            fprintf(stderr, "ladder-roundtrip: %s\n", err);
-            ldr_config_destroy(cfg);
+    for (int i = 0; i < o->nflags; i++)
+        if (ldr_config_set(r->cfg, o->flag_key[i], o->flag_val[i], NULL, r->err,
+                           sizeof(r->err))) {
+            fprintf(stderr, "ladder-roundtrip: %s\n", r->err);
             return 2;
         }
-    const char *bootstrap = ldr_config_get(cfg, "kafka.bootstrap.servers");
-    const char *redis_url = ldr_config_get(cfg, "redis.url");
-    const char *topic = ldr_config_get(cfg, "input.topic");
-    if (!bootstrap) {
+    r->bootstrap = ldr_config_get(r->cfg, "kafka.bootstrap.servers");
+    r->redis_url = ldr_config_get(r->cfg, "redis.url");
+    r->topic = ldr_config_get(r->cfg, "input.topic");
+    if (!r->bootstrap) {
         fprintf(
             stderr,
             "ladder-roundtrip: kafka.bootstrap.servers is not set: start the "
             "embedded cluster with build/bin/ladder-kafka and pass the list it "
             "prints with --bootstrap\n");
-        ldr_config_destroy(cfg);
         return 2;
     }
-    signal(SIGINT, rt_on_signal);
-    signal(SIGTERM, rt_on_signal);
+    return 0;
+}
 
-    int rc = 1;
-    ldr_schemas_t *schemas = NULL;
-    ldr_codec_t *codec = NULL;
-    ldr_units_t *units = NULL;
-    ldr_validator_t *validator = NULL;
-    rd_kafka_t *producer = NULL, *consumer = NULL;
-    redisContext *redis = NULL;
-    rt_event_t *ev = calloc((size_t)count + 1024, sizeof(*ev));
-
-    schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), pbuf[0],
-                             sizeof(pbuf[0])),
-        err, sizeof(err));
-    if (schemas) codec = ldr_codec_new(schemas, err, sizeof(err));
-    if (codec)
-        units = ldr_units_load(
-            ldr_config_data_path(ldr_config_get(cfg, "units.file"), pbuf[1],
-                                 sizeof(pbuf[1])),
-            err, sizeof(err));
-    if (!units) {
-        fprintf(stderr, "ladder-roundtrip: %s\n", err);
-        rc = 2;
-        goto out;
-    }
-    validator = ldr_validator_new(units, 400);
-    if (ldr_redis_connect(redis_url, ldr_config_get(cfg, "redis.password"),
-                          2000, &redis, err, sizeof(err))) {
-        fprintf(stderr, "ladder-roundtrip: %s\n", err);
-        rc = 3;
-        goto out;
-    }
-    producer = rt_kafka(RD_KAFKA_PRODUCER, cfg);
-    consumer = rt_kafka(RD_KAFKA_CONSUMER, cfg);
-    if (!producer || !consumer) {
-        rc = 2;
-        goto out;
-    }
+/* Asks the producer how many partitions the topic has: 0, or 3 after a
+ * message on stderr. */
+static int rt_partitions(rt_run_t *r) {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(producer, topic, NULL);
-    rd_kafka_resp_err_t kerr = rd_kafka_metadata(producer, 0, rkt, &md, 5000);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->producer, r->topic, NULL);
+    rd_kafka_resp_err_t kerr =
+        rd_kafka_metadata(r->producer, 0, rkt, &md, 5000);
     rd_kafka_topic_destroy(rkt);
     if (kerr || md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "ladder-roundtrip: topic %s on %s: %s\n", topic,
-                bootstrap,
+        fprintf(stderr, "ladder-roundtrip: topic %s on %s: %s\n", r->topic,
+                r->bootstrap,
                 rd_kafka_err2str(kerr ? kerr
                                  : md ? md->topics[0].err
                                       : RD_KAFKA_RESP_ERR__FAIL));
         if (md) rd_kafka_metadata_destroy(md);
-        rc = 3;
-        goto out;
+        return 3;
     }
-    int partitions = md->topics[0].partition_cnt;
+    r->partitions = md->topics[0].partition_cnt;
     rd_kafka_metadata_destroy(md);
-    printf("kafka: %s, topic %s with %d partitions\n", bootstrap, topic,
-           partitions);
+    printf("kafka: %s, topic %s with %d partitions\n", r->bootstrap, r->topic,
+           r->partitions);
+    return 0;
+}
 
-    /* Build, validate, encode and produce. */
-    int64_t now = ldr_clock_wall_ms();
-    int total = (int)count + partitions;
-    for (int i = 0; i < total; i++) {
-        rt_event_t *e = &ev[i];
+/* Loads the schemas and units, connects Redis and both Kafka clients and
+ * reads the topic's partition count: 0, or the exit status after a message
+ * on stderr. */
+static int rt_setup(rt_run_t *r) {
+    char pbuf[2][4096];
+    signal(SIGINT, rt_on_signal);
+    signal(SIGTERM, rt_on_signal);
+    r->ev = calloc((size_t)r->o->count + 1024, sizeof(*r->ev));
+    r->schemas = ldr_schemas_load(
+        ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), pbuf[0],
+                             sizeof(pbuf[0])),
+        r->err, sizeof(r->err));
+    if (r->schemas)
+        r->codec = ldr_codec_new(r->schemas, r->err, sizeof(r->err));
+    if (r->codec)
+        r->units = ldr_units_load(
+            ldr_config_data_path(ldr_config_get(r->cfg, "units.file"), pbuf[1],
+                                 sizeof(pbuf[1])),
+            r->err, sizeof(r->err));
+    if (!r->units) {
+        fprintf(stderr, "ladder-roundtrip: %s\n", r->err);
+        return 2;
+    }
+    r->validator = ldr_validator_new(r->units, 400);
+    if (ldr_redis_connect(r->redis_url,
+                          ldr_config_get(r->cfg, "redis.password"), 2000,
+                          &r->redis, r->err, sizeof(r->err))) {
+        fprintf(stderr, "ladder-roundtrip: %s\n", r->err);
+        return 3;
+    }
+    r->producer = rt_kafka(RD_KAFKA_PRODUCER, r->cfg);
+    r->consumer = rt_kafka(RD_KAFKA_CONSUMER, r->cfg);
+    if (!r->producer || !r->consumer) return 2;
+    return rt_partitions(r);
+}
+
+/* Builds, validates, encodes and produces the events and one tick per
+ * partition, then waits for the acknowledgements: true when every one was
+ * acknowledged. */
+static bool rt_produce(rt_run_t *r) {
+    long count = r->o->count;
+    r->now = ldr_clock_wall_ms();
+    r->total = (int)count + r->partitions;
+    for (int i = 0; i < r->total; i++) {
+        rt_event_t *e = &r->ev[i];
         if (i < count) {
-            rt_make_event(e, i, units, now);
+            rt_make_event(e, i, r->units, r->now);
         } else {
             e->rec.kind = LDR_RECORD_CLOCK_TICK;
-            e->rec.u.tick.tick_at = now;
+            e->rec.u.tick.tick_at = r->now;
             e->rec.u.tick.source = ldr_str("ladder-roundtrip");
         }
-        if (ldr_validate_record(validator, &e->rec, now, now, err,
-                                sizeof(err))) {
+        if (ldr_validate_record(r->validator, &e->rec, r->now, r->now, r->err,
+                                sizeof(r->err))) {
             fprintf(stderr, "ladder-roundtrip: event %d is invalid: %s\n", i,
-                    err);
-            goto out;
+                    r->err);
+            return false;
         }
         const void *bytes;
-        if (ldr_codec_encode(codec, &e->rec, &bytes, &e->len, err,
-                             sizeof(err))) {
-            fprintf(stderr, "ladder-roundtrip: event %d: %s\n", i, err);
-            goto out;
+        if (ldr_codec_encode(r->codec, &e->rec, &bytes, &e->len, r->err,
+                             sizeof(r->err))) {
+            fprintf(stderr, "ladder-roundtrip: event %d: %s\n", i, r->err);
+            return false;
         }
         e->bytes = malloc(e->len);
         memcpy(e->bytes, bytes, e->len);
         int is_tick = e->rec.kind == LDR_RECORD_CLOCK_TICK;
-        kerr = rd_kafka_producev(
-            producer, RD_KAFKA_V_TOPIC(topic),
+        rd_kafka_resp_err_t kerr = rd_kafka_producev(
+            r->producer, RD_KAFKA_V_TOPIC(r->topic),
             RD_KAFKA_V_PARTITION(is_tick ? i - (int)count
                                          : RD_KAFKA_PARTITION_UA),
             RD_KAFKA_V_KEY(is_tick ? NULL : e->uscc, is_tick ? 0 : 18),
@@ -458,32 +520,35 @@ int main(int argc, char **argv) {
         if (kerr) {
             fprintf(stderr, "ladder-roundtrip: produce: %s\n",
                     rd_kafka_err2str(kerr));
-            goto out;
+            return false;
         }
     }
-    rd_kafka_flush(producer, (int)timeout_ms);
+    rd_kafka_flush(r->producer, (int)r->o->timeout_ms);
     int delivered = 0;
-    for (int i = 0; i < total; i++)
-        delivered += ev[i].delivered;
+    for (int i = 0; i < r->total; i++)
+        delivered += r->ev[i].delivered;
     printf(
         "produced %d events (%ld application/review/violation, %d ticks) with "
         "murmur2_random and an idempotent producer: %d acknowledged\n",
-        total, count, partitions, delivered);
-    if (delivered != total) goto out;
+        r->total, count, r->partitions, delivered);
+    return delivered == r->total;
+}
 
-    /* Read everything back from the beginning of every partition. */
+/* Reads everything back from the beginning of every partition and checks
+ * each of our messages; the tallies go to @p verified and @p failures. */
+static void rt_read_back(rt_run_t *r, int *verified, int *failures) {
     rd_kafka_topic_partition_list_t *tpl =
-        rd_kafka_topic_partition_list_new(partitions);
-    for (int p = 0; p < partitions; p++)
-        rd_kafka_topic_partition_list_add(tpl, topic, p)->offset =
+        rd_kafka_topic_partition_list_new(r->partitions);
+    for (int p = 0; p < r->partitions; p++)
+        rd_kafka_topic_partition_list_add(tpl, r->topic, p)->offset =
             RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(consumer, tpl);
+    rd_kafka_assign(r->consumer, tpl);
     rd_kafka_topic_partition_list_destroy(tpl);
-    int verified = 0, seen = 0, failures = 0;
-    int64_t deadline = ldr_clock_wall_ms() + timeout_ms;
-    while (verified + failures < total && ldr_clock_wall_ms() < deadline &&
+    int seen = 0;
+    int64_t deadline = ldr_clock_wall_ms() + r->o->timeout_ms;
+    while (*verified + *failures < r->total && ldr_clock_wall_ms() < deadline &&
            !rt_stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 100);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->consumer, 100);
         if (!m) continue;
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -494,15 +559,16 @@ int main(int argc, char **argv) {
         }
         seen++;
         rt_event_t *e = NULL;
-        for (int i = 0; i < total && !e; i++)
-            if (ev[i].partition == m->partition && ev[i].offset == m->offset)
-                e = &ev[i];
+        for (int i = 0; i < r->total && !e; i++)
+            if (r->ev[i].partition == m->partition &&
+                r->ev[i].offset == m->offset)
+                e = &r->ev[i];
         if (!e) { /* someone else's message: not ours to judge */
             rd_kafka_message_destroy(m);
             continue;
         }
-        const char *why =
-            rt_check(codec, validator, e, m, now, partitions, err, sizeof(err));
+        const char *why = rt_check(r->codec, r->validator, e, m, r->now,
+                                   r->partitions, r->err, sizeof(r->err));
         printf("  %-11s %-18s partition %d offset %-4lld %s%s\n",
                rt_kind(e->rec.kind),
                e->rec.kind == LDR_RECORD_CLOCK_TICK ? "(no key)" : e->uscc,
@@ -510,44 +576,58 @@ int main(int argc, char **argv) {
                why ? "FAILED: " : "decoded, validated, identical",
                why ? why : "");
         if (why)
-            failures++;
+            (*failures)++;
         else if (!e->verified) {
             e->verified = 1;
-            verified++;
+            (*verified)++;
         }
         rd_kafka_message_destroy(m);
     }
     printf("read back %d messages: %d of %d verified, %d failed\n", seen,
-           verified, total, failures);
+           *verified, r->total, *failures);
+}
 
-    redisReply *r = redisCommand(
-        redis, "HSET ldr:roundtrip produced %d verified %d failed %d", total,
-        verified, failures);
-    int redis_ok = r && r->type == REDIS_REPLY_INTEGER;
-    freeReplyObject(r);
-    r = redis_ok ? redisCommand(redis, "HGET ldr:roundtrip verified") : NULL;
-    redis_ok = r && r->type == REDIS_REPLY_STRING && atoi(r->str) == verified;
-    freeReplyObject(r);
-    freeReplyObject(redisCommand(redis, "DEL ldr:roundtrip"));
-    printf("redis: %s %s\n", redis_url,
+/* Stores the tallies in Redis and reads one back: true when it matched. */
+static bool rt_store_tallies(rt_run_t *r, int verified, int failures) {
+    redisReply *reply = redisCommand(
+        r->redis, "HSET ldr:roundtrip produced %d verified %d failed %d",
+        r->total, verified, failures);
+    int redis_ok = reply && reply->type == REDIS_REPLY_INTEGER;
+    freeReplyObject(reply);
+    reply =
+        redis_ok ? redisCommand(r->redis, "HGET ldr:roundtrip verified") : NULL;
+    redis_ok = reply && reply->type == REDIS_REPLY_STRING &&
+               atoi(reply->str) == verified;
+    freeReplyObject(reply);
+    freeReplyObject(redisCommand(r->redis, "DEL ldr:roundtrip"));
+    printf("redis: %s %s\n", r->redis_url,
            redis_ok ? "stored and read back the tallies"
                     : "FAILED to store the tallies");
-    rc = (verified == total && failures == 0 && redis_ok) ? 0 : 1;
+    return redis_ok;
+}
+
+/* Produces, reads back and records the tallies: 0 when every event was
+ * verified, 1 otherwise. */
+static int rt_run(rt_run_t *r) {
+    if (!rt_produce(r)) return 1;
+    int verified = 0, failures = 0;
+    rt_read_back(r, &verified, &failures);
+    bool redis_ok = rt_store_tallies(r, verified, failures);
+    int rc = (verified == r->total && failures == 0 && redis_ok) ? 0 : 1;
     printf("%s\n", rc == 0 ? "round trip OK" : "round trip FAILED");
-out:
-    if (consumer) {
-        rd_kafka_consumer_close(consumer);
-        rd_kafka_destroy(consumer);
-    }
-    if (producer) rd_kafka_destroy(producer);
-    if (redis) redisFree(redis);
-    for (long i = 0; i < count + 1024; i++)
-        free(ev[i].bytes);
-    free(ev);
-    ldr_validator_destroy(validator);
-    ldr_units_destroy(units);
-    ldr_codec_destroy(codec);
-    ldr_schemas_destroy(schemas);
-    ldr_config_destroy(cfg);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    rt_opts_t opts;
+    int rc = rt_parse_opts(argc, argv, &opts);
+    if (rc != RT_CONTINUE) return rc;
+    rt_run_t run;
+    memset(&run, 0, sizeof run);
+    run.o = &opts;
+    rc = rt_config(&run);
+    if (rc == 0) rc = rt_setup(&run);
+    if (rc == 0) rc = rt_run(&run);
+    rt_run_fini(&run);
     return rc;
 }
