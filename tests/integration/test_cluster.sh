@@ -50,6 +50,7 @@ export LADDER_REDIS_URL=$LADDERTEST_REDIS_URL
 export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
 export LADDER_KAFKA_SESSION_TIMEOUT_MS=6000
 cd "$src"
+keys() { /usr/bin/python3 "$src/tests/support/store_keys.py" "$@"; }
 
 want=$(/usr/bin/python3 "$src/tests/integration/stories.py" gen "$work") || fail "stories.py gen"
 "$bin/ladder-worker" >"$work/worker.log" 2>&1 &
@@ -66,8 +67,8 @@ grep -c "^\[$mode\] ok" "$work/check.out" | sed "s/^/# $mode: stories ok: /"
 grep "FAIL" "$work/check.out" || true
 [ "$got" -eq "$want" ] && echo "ok - $mode: $got decisions on the topic" || { echo "FAIL - $mode: $got decisions, want $want"; rc=1; }
 notices=0
-for p in $(seq 0 7); do
-  notices=$((notices + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "ldr:{p$p}:notices")))
+for k in $(keys notices $(seq 0 7)); do
+  notices=$((notices + $(redis-cli -u "$LADDERTEST_REDIS_URL" xlen "$k")))
 done
 [ "$notices" -eq "$(cat "$work/notices")" ] && echo "ok - $mode: $notices revocation notices" \
   || { echo "FAIL - $mode: $notices notices, want $(cat "$work/notices")"; rc=1; }
@@ -83,7 +84,7 @@ if [ "$mode" = cluster ]; then
   for port in $masters; do
     mine=""
     for p in $(seq 0 7); do
-      s=$(/usr/bin/redis-cli -p "$port" cluster keyslot "ldr:{p$p}:meta")
+      s=$(/usr/bin/redis-cli -p "$port" cluster keyslot "$(keys meta "$p")")
       n=$(/usr/bin/redis-cli -p "$port" cluster countkeysinslot "$s")
       # Only the owner counts keys in a slot; meta exists once claimed.
       [ "$n" -ge 1 ] && mine="$mine p$p"
@@ -92,8 +93,8 @@ if [ "$mode" = cluster ]; then
     [ -n "$mine" ] && used=$((used + 1))
   done
   total=0
-  for p in $(seq 0 7); do
-    total=$((total + $(redis-cli -u "$LADDERTEST_REDIS_URL" exists "ldr:{p$p}:meta")))
+  for k in $(keys meta $(seq 0 7)); do
+    total=$((total + $(redis-cli -u "$LADDERTEST_REDIS_URL" exists "$k")))
   done
   [ "$used" -eq 3 ] && echo "ok - the partitions are spread over all 3 masters" || { echo "FAIL - partitions on $used of 3 masters"; rc=1; }
   [ "$total" -eq 8 ] && echo "ok - every partition'"'"'s meta is on its master" || { echo "FAIL - $total of 8 partitions'"'"' meta keys"; rc=1; }
