@@ -428,7 +428,7 @@ redisReply *ldr_cluster_vcommand(ldr_cluster_t *cl, int slot, char *errstr,
     int len = redisvFormatCommand(&cmd, fmt, ap);
     if (len < 0) abort();
     redisReply *r = NULL;
-    int ask = -1, backoff = CL_BACKOFF_MS;
+    int ask = -1, backoff = CL_BACKOFF_MS, lost = 0;
     char last[160] = "";
     for (int attempt = 0; attempt < CL_ATTEMPTS; attempt++) {
         redisContext *c = ask >= 0 ? cl_node_ctx(cl, ask, errstr, n)
@@ -444,7 +444,13 @@ redisReply *ldr_cluster_vcommand(ldr_cluster_t *cl, int slot, char *errstr,
                         c->tcp.host ? c->tcp.host : "?", c->tcp.port,
                         c->errstr[0] ? c->errstr : "connection lost");
             ldr_cluster_drop(cl, c);
-            goto out;
+            /* A connection that sat idle while its node restarted fails
+             * once: retry that once on a fresh connection (and a fresh map
+             * in a cluster). The commands sent this way are reads or
+             * idempotent enough (an epoch bumped twice is still the
+             * caller's latest). */
+            if (lost++) goto out;
+            continue;
         }
         r = reply;
         ask = -1;

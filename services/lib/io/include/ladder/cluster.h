@@ -139,7 +139,9 @@ typedef enum ldr_cluster_redirect {
 ldr_cluster_redirect_t ldr_cluster_reply_kind(const redisReply *r);
 
 /** Runs one command (printf-style as redisCommand) on @p slot's node,
- *  following MOVED and ASK and retrying TRYAGAIN and CLUSTERDOWN. Returns
+ *  following MOVED and ASK, retrying TRYAGAIN and CLUSTERDOWN, and sending
+ *  it once more on a fresh connection when the connection was lost (so use
+ *  it for reads and idempotent writes only). Returns
  *  the reply (the caller frees it with freeReplyObject; it may be an error
  *  reply such as WRONGTYPE), or NULL with LDR_ERR_TRANSIENT in errstr. */
 redisReply *ldr_cluster_command(ldr_cluster_t *cl, int slot, char *errstr,
