@@ -21,6 +21,7 @@
 #ifndef LADDER_API_INT_H
 #define LADDER_API_INT_H
 
+#include "ladder/cluster.h"
 #include "ladder/http.h"
 #include "ladder/metrics.h"
 #include "ladder/svc.h"
@@ -38,28 +39,46 @@
 
 #define API_POOL_MAX 64
 
+/* A pooled "connection" is a cluster router (ldr/cluster.h): with one
+ * plain server it is that server's one connection; with a Redis Cluster it
+ * holds the slot map and a connection per master, and a partition's
+ * commands go to its master (api_ctx(), api_command()). */
 typedef struct api_pool {
     pthread_mutex_t lock;
-    redisContext *idle[API_POOL_MAX];
+    ldr_cluster_t *idle[API_POOL_MAX];
     int nidle;
     const char *url;
     const char *password;
+    ldr_cluster_mode_t mode;
     int timeout_ms;
 } api_pool_t;
 
 void api_pool_init(api_pool_t *p, const char *url, const char *password,
-                   int timeout_ms);
+                   ldr_cluster_mode_t mode, int timeout_ms);
 /** Closes the idle connections; every connection must be back. */
 void api_pool_fini(api_pool_t *p);
+/** A new router on the pool's settings (the caller destroys it), or NULL
+ *  with @p errstr set. */
+ldr_cluster_t *api_connect(api_pool_t *p, char *errstr, size_t errstr_size);
 /** A connection from the pool (a new one when none is idle), or NULL with
  *  @p errstr set when Redis cannot be reached. */
-redisContext *api_pool_get(api_pool_t *p, char *errstr, size_t errstr_size);
-/** Gives @p c back; a connection that saw an error is closed instead. */
-void api_pool_put(api_pool_t *p, redisContext *c);
+ldr_cluster_t *api_pool_get(api_pool_t *p, char *errstr, size_t errstr_size);
+/** Gives @p cl back (a router repairs its own lost connections). */
+void api_pool_put(api_pool_t *p, ldr_cluster_t *cl);
+
+/** The connection that serves partition @p p's keys, or NULL with
+ *  @p errstr set. */
+redisContext *api_ctx(ldr_cluster_t *cl, int p, char *errstr,
+                      size_t errstr_size);
+/** One command on partition @p p's node (ldr_cluster_command()); the
+ *  reply, or NULL with @p errstr set. */
+redisReply *api_command(ldr_cluster_t *cl, int p, char *errstr,
+                        size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /** The input topic's partition count as the workers recorded it, read on
- *  @p c: 0 when none is recorded yet, -1 when Redis failed. */
-int api_partitions_read(redisContext *c);
+ *  @p cl: 0 when none is recorded yet, -1 when Redis failed. */
+int api_partitions_read(ldr_cluster_t *cl);
 /** The same through the pool, cached for a second. */
 int api_partitions(api_pool_t *p);
 

@@ -112,19 +112,20 @@ static json_t *api_tier_json(const ldr_tier_rec_t *t) {
 static redisReply *api_enterprise_read(api_t *a, const char *uscc, int p,
                                        ldr_http_response_t *res) {
     char err[512];
-    redisContext *c = api_pool_get(&a->pool, err, sizeof(err));
+    ldr_cluster_t *c = api_pool_get(&a->pool, err, sizeof(err));
     if (!c) {
         api_store_error(a, res, err);
         return NULL;
     }
     char key[LDR_STORE_KEY_SIZE];
     ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_ENT);
-    redisReply *r = redisCommand(c, "HGET %s %s", key, uscc);
+    /* The enterprise's partition's node: one plain server, or the master
+     * of the partition's slot. */
+    redisReply *r =
+        api_command(c, p, err, sizeof(err), "HGET %s %s", key, uscc);
     if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
         api_store_error(a, res,
-                        r && r->type == REDIS_REPLY_ERROR
-                            ? r->str
-                            : (c->errstr[0] ? c->errstr : "HGET"));
+                        r && r->type == REDIS_REPLY_ERROR ? r->str : err);
         freeReplyObject(r);
         api_pool_put(&a->pool, c);
         return NULL;

@@ -72,13 +72,14 @@ char *api_entry_notice(const redisReply *fields, char *id, size_t id_size) {
 /* Starts following partitions [n->parts, parts): a partition known at
  * start from its current end (live), one that appears later from its
  * beginning (everything in it is new). */
-static bool api_follow(api_notices_t *n, redisContext *c, int parts,
+static bool api_follow(api_notices_t *n, ldr_cluster_t *c, int parts,
                        bool from_end) {
     for (int p = n->parts; p < parts; p++) {
-        char id[48] = "0-0", key[LDR_STORE_KEY_SIZE];
+        char id[48] = "0-0", key[LDR_STORE_KEY_SIZE], err[256];
         ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_NOTICES);
         if (from_end) {
-            redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT 1", key);
+            redisReply *r = api_command(c, p, err, sizeof(err),
+                                        "XREVRANGE %s + - COUNT 1", key);
             if (!r || r->type != REDIS_REPLY_ARRAY) {
                 freeReplyObject(r);
                 return false;
@@ -95,8 +96,100 @@ static bool api_follow(api_notices_t *n, redisContext *c, int parts,
     return true;
 }
 
+/* Takes the entries of an XREAD reply into the ring; returns how many
+ * notices it held. */
+static size_t api_take(api_notices_t *n, const redisReply *r, int parts) {
+    size_t got = 0;
+    for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
+        redisReply *st = r->element[s];
+        int p = st->elements == 2
+                    ? ldr_store_key_partition(st->element[0]->str,
+                                              LDR_STORE_KEY_NOTICES)
+                    : -1;
+        if (p < 0 || p >= parts) continue;
+        redisReply *entries = st->element[1];
+        for (size_t e = 0; e < entries->elements; e++) {
+            redisReply *en = entries->element[e];
+            if (en->elements != 2) continue;
+            char id[96];
+            char *text = api_entry_notice(en->element[1], id, sizeof(id));
+            pthread_mutex_lock(&n->lock);
+            snprintf(n->last[p], sizeof(n->last[p]), "%s", en->element[0]->str);
+            if (text) {
+                api_ring_entry_t *slot = &n->ring[n->next_seq % API_RING_CAP];
+                free(slot->data);
+                slot->data = text;
+                snprintf(slot->id, sizeof(slot->id), "%s", id);
+                n->next_seq++;
+                got++;
+            }
+            pthread_mutex_unlock(&n->lock);
+        }
+    }
+    return got;
+}
+
+static void api_received(api_notices_t *n, size_t got) {
+    if (!got) return;
+    ldr_metrics_add(n->received, NULL, (double)got);
+    pthread_mutex_lock(&n->lock);
+    pthread_cond_broadcast(&n->cond);
+    pthread_mutex_unlock(&n->lock);
+}
+
+/* Redis Cluster: a multi-key XREAD must stay in one slot, so each
+ * partition's stream is read on its own (pipelined, without BLOCK, every
+ * partition to its master, the replies read back in order), and a round
+ * that found nothing naps a tenth of a second. */
+static bool api_read_cluster(api_notices_t *n, ldr_cluster_t *cl) {
+    int parts = n->parts;
+    redisContext **ctx = ldr_calloc((size_t)parts, sizeof(*ctx));
+    char err[256];
+    bool ok = true;
+    int sent = 0;
+    for (; sent < parts && ok; sent++) {
+        char key[LDR_STORE_KEY_SIZE], id[48];
+        ldr_store_key(key, sizeof(key), sent, LDR_STORE_KEY_NOTICES);
+        pthread_mutex_lock(&n->lock);
+        memcpy(id, n->last[sent], sizeof(id));
+        pthread_mutex_unlock(&n->lock);
+        ctx[sent] = api_ctx(cl, sent, err, sizeof(err));
+        ok = ctx[sent] &&
+             redisAppendCommand(ctx[sent], "XREAD COUNT %d STREAMS %s %s",
+                                API_XREAD_COUNT, key, id) == REDIS_OK;
+    }
+    size_t got = 0;
+    for (int p = 0; p < sent && ok; p++) {
+        redisReply *r = NULL;
+        if (redisGetReply(ctx[p], (void **)&r) != REDIS_OK || !r ||
+            (r->type != REDIS_REPLY_ARRAY && r->type != REDIS_REPLY_NIL)) {
+            LDR_LOG_WARN("notices: XREAD: %s",
+                         r && r->type == REDIS_REPLY_ERROR
+                             ? r->str
+                             : (ctx[p]->errstr[0] ? ctx[p]->errstr
+                                                  : "unexpected reply"));
+            freeReplyObject(r);
+            ok = false;
+            break;
+        }
+        got += api_take(n, r, parts);
+        freeReplyObject(r);
+    }
+    free(ctx);
+    api_received(n, got);
+    if (ok && !got) api_nap(n, 0.1);
+    return ok;
+}
+
 /* One XREAD over every partition's stream; false when Redis failed. */
-static bool api_read_once(api_notices_t *n, redisContext *c) {
+static bool api_read_once(api_notices_t *n, ldr_cluster_t *cl) {
+    if (ldr_cluster_enabled(cl)) return api_read_cluster(n, cl);
+    char err[256];
+    redisContext *c = ldr_cluster_ctx(cl, 0, err, sizeof(err));
+    if (!c) {
+        LDR_LOG_WARN("notices: %s", err);
+        return false;
+    }
     int parts = n->parts;
     size_t argc = 6 + 2 * (size_t)parts;
     const char **argv = ldr_malloc(argc * sizeof(*argv));
@@ -138,54 +231,21 @@ static bool api_read_once(api_notices_t *n, redisContext *c) {
         freeReplyObject(r);
         return false;
     }
-    size_t got = 0;
-    for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
-        redisReply *st = r->element[s];
-        int p = st->elements == 2
-                    ? ldr_store_key_partition(st->element[0]->str,
-                                              LDR_STORE_KEY_NOTICES)
-                    : -1;
-        if (p < 0 || p >= parts) continue;
-        redisReply *entries = st->element[1];
-        for (size_t e = 0; e < entries->elements; e++) {
-            redisReply *en = entries->element[e];
-            if (en->elements != 2) continue;
-            char id[96];
-            char *text = api_entry_notice(en->element[1], id, sizeof(id));
-            pthread_mutex_lock(&n->lock);
-            snprintf(n->last[p], sizeof(n->last[p]), "%s", en->element[0]->str);
-            if (text) {
-                api_ring_entry_t *slot = &n->ring[n->next_seq % API_RING_CAP];
-                free(slot->data);
-                slot->data = text;
-                snprintf(slot->id, sizeof(slot->id), "%s", id);
-                n->next_seq++;
-                got++;
-            }
-            pthread_mutex_unlock(&n->lock);
-        }
-    }
+    size_t got = api_take(n, r, parts);
     freeReplyObject(r);
-    if (got) {
-        ldr_metrics_add(n->received, NULL, (double)got);
-        pthread_mutex_lock(&n->lock);
-        pthread_cond_broadcast(&n->cond);
-        pthread_mutex_unlock(&n->lock);
-    }
+    api_received(n, got);
     return true;
 }
 
 static void *api_follower(void *opaque) {
     api_notices_t *n = opaque;
-    redisContext *c = NULL;
+    ldr_cluster_t *c = NULL;
     bool started = false; /* partitions known at start begin at their end */
     double parts_at = 0;
     char err[512];
     while (!n->stopping) {
-        if (!c && ldr_redis_connect(n->pool->url, n->pool->password, 5000, &c,
-                                    err, sizeof(err))) {
+        if (!c && !(c = api_connect(n->pool, err, sizeof(err)))) {
             LDR_LOG_WARN("notices: %s; retrying", err);
-            c = NULL;
             if (api_nap(n, 1.0)) break;
             continue;
         }
@@ -194,7 +254,7 @@ static void *api_follower(void *opaque) {
             if (parts > API_PARTS_MAX) parts = API_PARTS_MAX;
             if (parts < 0 ||
                 (parts > n->parts && !api_follow(n, c, parts, !started))) {
-                redisFree(c);
+                ldr_cluster_destroy(c);
                 c = NULL;
                 if (api_nap(n, 1.0)) break;
                 continue;
@@ -208,12 +268,12 @@ static void *api_follower(void *opaque) {
             continue;
         }
         if (!api_read_once(n, c)) {
-            redisFree(c);
+            ldr_cluster_destroy(c);
             c = NULL;
             if (api_nap(n, 1.0)) break;
         }
     }
-    if (c) redisFree(c);
+    ldr_cluster_destroy(c);
     return NULL;
 }
 

@@ -42,7 +42,7 @@ static const char api_summary[] =
     "  --config FILE   key = value configuration (docs/CONFIG.md); "
     "LADDER_*\n                  variables override it\n"
     "  --help          show this help\n\n"
-    "Keys used: redis.url, redis.password, http.listen (default "
+    "Keys used: redis.url, redis.password, redis.cluster, http.listen (default "
     "127.0.0.1:8080),\napi.token, api.notices.limit, input.topic, "
     "units.file, log.level.\n\n"
     "Endpoints (docs/API.md): GET /, /v1/enterprises/{uscc}, "
@@ -91,10 +91,14 @@ static bool api_init(api_t *a, char *err, size_t err_size) {
                                             path, sizeof(path)),
                        err, err_size);
     if (!a->units) return false;
+    ldr_cluster_mode_t mode;
+    if (ldr_cluster_mode_parse(ldr_config_get(cfg, "redis.cluster"), &mode, err,
+                               err_size))
+        return false;
     api_pool_init(&a->pool, ldr_config_get(cfg, "redis.url"),
-                  ldr_config_get(cfg, "redis.password"), 5000);
+                  ldr_config_get(cfg, "redis.password"), mode, 5000);
     /* Redis first: a service that cannot reach its store says so at once. */
-    redisContext *probe = api_pool_get(&a->pool, err, err_size);
+    ldr_cluster_t *probe = api_pool_get(&a->pool, err, err_size);
     if (!probe) return false;
     api_pool_put(&a->pool, probe);
     ldr_svc_set_ready(a->svc, true, NULL);

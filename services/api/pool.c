@@ -5,8 +5,10 @@
  * (sse.c) both need lives here, below both, so neither file depends on the
  * other. hiredis connections are not thread-safe and every request runs
  * on its own thread, so a request borrows a connection from the pool for
- * the duration of its calls; a connection that saw an error is closed, not
- * given back, so the next request connects afresh. The partition count
+ * the duration of its calls. A pooled connection is a cluster router
+ * (cluster.h): one plain server's connection, or a Redis Cluster's map and
+ * a connection per master, which drops a connection that saw an error and
+ * reconnects it on its next use. The partition count
  * changes only when the input topic grows, so it is cached for a second. */
 #include "api_int.h"
 
@@ -15,55 +17,81 @@
 #include "ladder/store.h"
 #include "ladder/time.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 void api_pool_init(api_pool_t *p, const char *url, const char *password,
-                   int timeout_ms) {
+                   ldr_cluster_mode_t mode, int timeout_ms) {
     memset(p, 0, sizeof(*p));
     pthread_mutex_init(&p->lock, NULL);
     p->url = url;
     p->password = password;
+    p->mode = mode;
     p->timeout_ms = timeout_ms;
 }
 
 void api_pool_fini(api_pool_t *p) {
     for (int i = 0; i < p->nidle; i++)
-        redisFree(p->idle[i]);
+        ldr_cluster_destroy(p->idle[i]);
     p->nidle = 0;
     pthread_mutex_destroy(&p->lock);
 }
 
-redisContext *api_pool_get(api_pool_t *p, char *errstr, size_t n) {
-    pthread_mutex_lock(&p->lock);
-    redisContext *c = p->nidle ? p->idle[--p->nidle] : NULL;
-    pthread_mutex_unlock(&p->lock);
-    if (c) return c;
-    if (ldr_redis_connect(p->url, p->password, p->timeout_ms, &c, errstr, n))
-        return NULL;
-    return c;
+ldr_cluster_t *api_connect(api_pool_t *p, char *errstr, size_t n) {
+    ldr_cluster_opts_t o = {p->url,        p->password, p->mode,
+                            p->timeout_ms, NULL,        NULL};
+    ldr_cluster_t *cl = NULL;
+    if (ldr_cluster_new(&o, &cl, errstr, n)) return NULL;
+    return cl;
 }
 
-void api_pool_put(api_pool_t *p, redisContext *c) {
-    if (!c) return;
-    if (c->err) {
-        redisFree(c);
-        return;
-    }
+ldr_cluster_t *api_pool_get(api_pool_t *p, char *errstr, size_t n) {
+    pthread_mutex_lock(&p->lock);
+    ldr_cluster_t *cl = p->nidle ? p->idle[--p->nidle] : NULL;
+    pthread_mutex_unlock(&p->lock);
+    return cl ? cl : api_connect(p, errstr, n);
+}
+
+void api_pool_put(api_pool_t *p, ldr_cluster_t *cl) {
+    if (!cl) return;
     pthread_mutex_lock(&p->lock);
     if (p->nidle < API_POOL_MAX) {
-        p->idle[p->nidle++] = c;
-        c = NULL;
+        p->idle[p->nidle++] = cl;
+        cl = NULL;
     }
     pthread_mutex_unlock(&p->lock);
-    if (c) redisFree(c);
+    ldr_cluster_destroy(cl);
 }
 
-int api_partitions_read(redisContext *c) {
+static int api_slot(int p) {
     char key[LDR_STORE_KEY_SIZE];
-    ldr_store_key(key, sizeof(key), 0, LDR_STORE_KEY_PARTITIONS);
-    redisReply *r = redisCommand(c, "GET %s", key);
+    int len = ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_META);
+    return ldr_cluster_key_slot(key, (size_t)len);
+}
+
+redisContext *api_ctx(ldr_cluster_t *cl, int p, char *errstr, size_t n) {
+    return ldr_cluster_ctx(cl, ldr_cluster_enabled(cl) ? api_slot(p) : 0,
+                           errstr, n);
+}
+
+redisReply *api_command(ldr_cluster_t *cl, int p, char *errstr, size_t n,
+                        const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = ldr_cluster_vcommand(
+        cl, ldr_cluster_enabled(cl) ? api_slot(p) : 0, errstr, n, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int api_partitions_read(ldr_cluster_t *cl) {
+    char key[LDR_STORE_KEY_SIZE], err[256];
+    int len = ldr_store_key(key, sizeof(key), 0, LDR_STORE_KEY_PARTITIONS);
+    redisReply *r =
+        ldr_cluster_command(cl, ldr_cluster_key_slot(key, (size_t)len), err,
+                            sizeof(err), "GET %s", key);
     int parts = -1;
     if (r && r->type == REDIS_REPLY_NIL)
         parts = 0;
@@ -81,7 +109,7 @@ int api_partitions(api_pool_t *p) {
     int cached = atomic_load(&api_parts_cached);
     if (cached > 0 && now - atomic_load(&api_parts_at) < 1.0) return cached;
     char err[256];
-    redisContext *c = api_pool_get(p, err, sizeof(err));
+    ldr_cluster_t *c = api_pool_get(p, err, sizeof(err));
     if (!c) return -1;
     int parts = api_partitions_read(c);
     api_pool_put(p, c);

@@ -130,15 +130,17 @@ static void api_notices_page(const redisReply *r, int64_t since, int limit,
 /* Per partition, newest first in the stream's order, in pages, until
  * `limit` of them qualify or the (capped) stream ends. False when Redis
  * failed. */
-static bool api_notices_collect(redisContext *c, int parts, int64_t since,
+static bool api_notices_collect(ldr_cluster_t *c, int parts, int64_t since,
                                 int limit, api_notices_list_t *l) {
+    char err[256];
     for (int p = 0; p < parts; p++) {
         char key[LDR_STORE_KEY_SIZE], from[48] = "+";
         ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_NOTICES);
         int taken = 0;
         for (;;) {
             redisReply *r =
-                redisCommand(c, "XREVRANGE %s %s - COUNT 256", key, from);
+                api_command(c, p, err, sizeof(err),
+                            "XREVRANGE %s %s - COUNT 256", key, from);
             if (!r || r->type != REDIS_REPLY_ARRAY) {
                 freeReplyObject(r);
                 return false;
@@ -194,7 +196,7 @@ static void api_notices_get(api_t *a, const ldr_http_request_t *req,
         return;
     }
     char err[512];
-    redisContext *c = parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
+    ldr_cluster_t *c = parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
     if (parts && !c) {
         api_store_error(a, res, err);
         return;
@@ -253,13 +255,19 @@ static void api_livez(api_t *a, const ldr_http_request_t *req,
 /* Asks Redis for a PING: the API is ready exactly when its store answers.
  * The answer also sets ladder_ready, so a scrape of /metrics checks too. */
 static bool api_check_ready(api_t *a, char *err, size_t err_size) {
-    redisContext *c = api_pool_get(&a->pool, err, err_size);
-    redisReply *r = c ? redisCommand(c, "PING") : NULL;
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    if (!ok && c)
-        snprintf(err, err_size, "%s",
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
-    freeReplyObject(r);
+    ldr_cluster_t *c = api_pool_get(&a->pool, err, err_size);
+    bool ok = c != NULL;
+    /* Every master must answer: each holds some partitions. */
+    for (int i = 0; ok && i < ldr_cluster_masters(c); i++) {
+        redisContext *ctx = ldr_cluster_master(c, i, err, err_size);
+        redisReply *r = ctx ? redisCommand(ctx, "PING") : NULL;
+        ok = r && r->type == REDIS_REPLY_STATUS;
+        if (!ok && ctx)
+            snprintf(err, err_size, "%s",
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : ctx->errstr);
+        if (!r && ctx) ldr_cluster_drop(c, ctx);
+        freeReplyObject(r);
+    }
     api_pool_put(&a->pool, c);
     ldr_svc_set_ready(a->svc, ok, err);
     return ok;

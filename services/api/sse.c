@@ -82,7 +82,7 @@ static void api_sse_event(ldr_buf_t *out, const char *id, const char *data) {
 static void api_sse_catch_up(api_sse_t *s, int p, int64_t o, int k,
                              const char *upto) {
     char err[512];
-    redisContext *c = api_pool_get(s->n->pool, err, sizeof(err));
+    ldr_cluster_t *c = api_pool_get(s->n->pool, err, sizeof(err));
     if (!c) {
         ldr_buf_printf(&s->out, ": cannot read partition %d back: %s\n\n", p,
                        err);
@@ -90,8 +90,9 @@ static void api_sse_catch_up(api_sse_t *s, int p, int64_t o, int k,
     }
     char key[LDR_STORE_KEY_SIZE];
     ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_NOTICES);
-    redisReply *r = redisCommand(c, "XRANGE %s %lld-0 %s COUNT %d", key,
-                                 (long long)o + 1, upto, API_CATCH_UP_MAX);
+    redisReply *r =
+        api_command(c, p, err, sizeof(err), "XRANGE %s %lld-0 %s COUNT %d", key,
+                    (long long)o + 1, upto, API_CATCH_UP_MAX);
     size_t sent = 0;
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements;
          i++) {

@@ -66,22 +66,37 @@ static void api_count(api_t *a, api_counts_t *cs, const char *field,
 }
 
 /* Adds every partition's counters into @p cs; false when Redis failed. */
-static bool api_counts_read(api_t *a, redisContext *c, int parts,
+static bool api_counts_read(api_t *a, ldr_cluster_t *cl, int parts,
                             api_counts_t *cs) {
-    /* One round trip: every partition's counters, pipelined. */
-    for (int p = 0; p < parts; p++) {
-        char key[LDR_STORE_KEY_SIZE];
-        ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_COUNTERS);
-        redisAppendCommand(c, "HGETALL %s", key);
-    }
+    /* One round trip: every partition's counters, pipelined, each to the
+     * node of its partition (one node for a plain server); each node
+     * answers in order, so the replies are read back partition by
+     * partition from the same connections. */
+    redisContext **ctx = ldr_calloc((size_t)parts, sizeof(*ctx));
+    char err[256];
     bool ok = true;
-    for (int p = 0; p < parts; p++) {
+    int sent = 0;
+    for (; sent < parts && ok; sent++) {
+        char key[LDR_STORE_KEY_SIZE];
+        ldr_store_key(key, sizeof(key), sent, LDR_STORE_KEY_COUNTERS);
+        ctx[sent] = api_ctx(cl, sent, err, sizeof(err));
+        ok = ctx[sent] &&
+             redisAppendCommand(ctx[sent], "HGETALL %s", key) == REDIS_OK;
+    }
+    bool lost = !ok;
+    for (int p = 0; p < sent && !lost; p++) {
         redisReply *r = NULL;
-        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r ||
-            r->type != REDIS_REPLY_ARRAY) {
+        if (redisGetReply(ctx[p], (void **)&r) != REDIS_OK || !r) {
+            ok = false;
+            lost = true;
+            break;
+        }
+        if (r->type != REDIS_REPLY_ARRAY) {
+            /* A MOVED here means the map changed: refresh it next time. */
+            if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
+                ldr_cluster_stale(cl);
             ok = false;
             freeReplyObject(r);
-            if (c->err) break;
             continue;
         }
         for (size_t i = 0; i + 1 < r->elements; i += 2)
@@ -89,6 +104,15 @@ static bool api_counts_read(api_t *a, redisContext *c, int parts,
                       strtoll(r->element[i + 1]->str, NULL, 10));
         freeReplyObject(r);
     }
+    /* Replies left unread would answer the next request's commands: close
+     * every connection used (each once). */
+    for (int p = 0; lost && p < sent; p++) {
+        bool seen = !ctx[p];
+        for (int q = 0; q < p && !seen; q++)
+            seen = ctx[q] == ctx[p];
+        if (!seen) ldr_cluster_drop(cl, ctx[p]);
+    }
+    free(ctx);
     return ok;
 }
 
@@ -129,7 +153,7 @@ void api_stats(api_t *a, const ldr_http_request_t *req,
         return;
     }
     char err[512];
-    redisContext *c = parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
+    ldr_cluster_t *c = parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
     if (parts && !c) {
         api_store_error(a, res, err);
         return;

@@ -61,7 +61,8 @@ static const char wk_summary[] =
     "LADDER_*\n                  variables override it\n"
     "  --help          show this help\n\n"
     "Keys used: kafka.*, group.id, input.topic, decisions.topic, "
-    "dlq.topic,\nredis.url, redis.password, policy.dir, schemas.dir, "
+    "dlq.topic,\nredis.url, redis.password, redis.cluster, policy.dir, "
+    "schemas.dir, "
     "units.file,\nclock.max.skew.days, clock.tick.interval.ms, "
     "http.listen, log.level.\n\n"
     "Serves /livez, /readyz and /metrics (Prometheus) on "
@@ -105,7 +106,8 @@ static ldr_err_t wk_load(wk_t *w, char *err, size_t n) {
     w->tick_interval_ms = ldr_config_get_int(w->cfg, "clock.tick.interval.ms");
     w->store =
         ldr_store_new(ldr_config_get(w->cfg, "redis.url"),
-                      ldr_config_get(w->cfg, "redis.password"), 5000, err, n);
+                      ldr_config_get(w->cfg, "redis.password"),
+                      ldr_config_get(w->cfg, "redis.cluster"), 5000, err, n);
     return w->store ? LDR_OK : LDR_ERR_CONFIG;
 }
 

@@ -92,7 +92,7 @@ static ldr_err_t commit(ldr_store_t *s, ldr_partition_t *p,
 static void test_store_step_fence_cas_and_reload(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
     if (!s) fail_msg("%s", err);
     redisContext *c = raw();
     int64_t epoch;
@@ -235,7 +235,7 @@ static char *snapshot(redisContext *c, size_t *len, size_t *keys) {
 static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
     if (!s) fail_msg("%s", err);
     redisContext *c = raw();
     redisReply *r = redisCommand(c, "FLUSHALL");
@@ -304,7 +304,7 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
 static void test_store_notice_ids_follow_the_log(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, 2000, err, sizeof(err));
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
     if (!s) fail_msg("%s", err);
     redisContext *c = raw();
     int64_t t = 1654041600000LL; /* 2022-06-01 */
@@ -357,8 +357,8 @@ static void test_store_notice_ids_follow_the_log(void **state) {
 static void test_store_unreachable_redis_is_transient(void **state) {
     (void)state;
     char err[512];
-    assert_null(
-        ldr_store_new("redis://127.0.0.1:1/0", NULL, 500, err, sizeof(err)));
+    assert_null(ldr_store_new("redis://127.0.0.1:1/0", NULL, NULL, 500, err,
+                              sizeof(err)));
     assert_non_null(strstr(err, "127.0.0.1:1"));
 }
 

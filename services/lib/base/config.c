@@ -65,6 +65,7 @@ static const char *const config_programs[] = {
     "ladder-bench",  "ladder-roundtrip", NULL,
 };
 
+static const char *const config_redis_cluster[] = {"auto", "on", "off", NULL};
 static const char *const config_log_levels[] = {"error", "warn", "info",
                                                 "debug", NULL};
 
@@ -118,8 +119,24 @@ static const struct config_key config_keys[] = {
         .type = CONFIG_STRING,
         .def = "redis://127.0.0.1:6379/0",
         .desc = "Redis that keeps the state, timers, offsets and outbox: "
-                "redis://[:password@]host:port/db. The password may be "
-                "given here or in redis.password.",
+                "redis://[[user]:password@]host:port[/db] for one server, or "
+                "redis://[[user]:password@]h1:p1,h2:p2,... naming seed "
+                "nodes of a Redis Cluster (one user and password for every "
+                "node; db 0). With a user, AUTH is user and password (Redis "
+                "6 ACL). The password may be given here or in "
+                "redis.password. rediss:// (TLS) is refused: Debian's "
+                "hiredis 0.14 has no TLS.",
+    },
+    {
+        .name = "redis.cluster",
+        .type = CONFIG_ENUM,
+        .def = "auto",
+        .values = config_redis_cluster,
+        .desc = "Whether redis.url names a Redis Cluster. auto: a node that "
+                "answers cluster_enabled:1 to INFO cluster means cluster "
+                "mode (naming one master is enough); on: a node that is not "
+                "in cluster mode is a start-up error; off: the first node is "
+                "used as one plain server.",
     },
     {
         .name = "redis.password",

@@ -25,67 +25,165 @@ static int redis_parse_uint(const char *s, size_t len, long max, long *out) {
     return 0;
 }
 
+void ldr_redis_url_hosts(const ldr_redis_url_t *u, char *buf, size_t n) {
+    size_t off = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; i < u->nnodes && off < n; i++) {
+        int w = snprintf(buf + off, n - off, "%s%s:%d", i ? "," : "",
+                         u->node[i].host, u->node[i].port);
+        if (w < 0) break;
+        off += (size_t)w;
+    }
+}
+
+/* Parses one "host[:port]" of the host list into @p a. */
+static int redis_parse_addr(const char *p, size_t len, ldr_redis_addr_t *a) {
+    const char *colon = memchr(p, ':', len);
+    size_t hlen = colon ? (size_t)(colon - p) : len;
+    if (hlen == 0 || hlen >= sizeof(a->host) || memchr(p, '@', len)) return -1;
+    memcpy(a->host, p, hlen);
+    a->host[hlen] = '\0';
+    a->port = 6379;
+    if (colon) {
+        long v;
+        if (redis_parse_uint(colon + 1, len - hlen - 1, 65535, &v) || v == 0)
+            return -1;
+        a->port = (int)v;
+    }
+    return 0;
+}
+
 ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
                               char *errstr, size_t n) {
     static const char scheme[] = "redis://";
-    ldr_redis_url_t u;
-    memset(&u, 0, sizeof(u));
-    u.port = 6379;
-    if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0)
-        return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
-                           "redis.url '%s': must start with redis://",
-                           url ? url : "");
+    ldr_redis_url_t *u = calloc(1, sizeof(*u));
+    ldr_err_t err = LDR_OK;
+    if (!u) abort();
+    if (url && strncmp(url, "rediss://", 9) == 0) {
+        err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                          "redis.url: rediss:// (TLS) is not supported: "
+                          "Debian's hiredis 0.14 has no TLS; use redis://");
+        goto out;
+    }
+    if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
+        err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                          "redis.url: must start with redis://");
+        goto out;
+    }
     const char *p = url + sizeof(scheme) - 1;
-    const char *at = strchr(p, '@');
+    /* The userinfo ends at the last '@': a password may hold '@', a host
+     * list never does. */
+    const char *at = strrchr(p, '@');
     if (at) {
-        /* userinfo: [user]:password (Redis 6 ACL users are not used) */
+        /* [user]:password; without ':' the whole is the password. */
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *pw = colon ? colon + 1 : p;
+        size_t ulen = colon ? (size_t)(colon - p) : 0;
         size_t pwlen = (size_t)(at - pw);
-        if (pwlen >= sizeof(u.password))
-            return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
-                               "redis.url: password is too long");
-        memcpy(u.password, pw, pwlen);
+        if (pwlen >= sizeof(u->password) || ulen >= sizeof(u->user)) {
+            err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                              "redis.url: user or password is too long");
+            goto out;
+        }
+        memcpy(u->user, p, ulen);
+        memcpy(u->password, pw, pwlen);
         p = at + 1;
     }
     const char *slash = strchr(p, '/');
     const char *hostend = slash ? slash : p + strlen(p);
-    const char *colon = memchr(p, ':', (size_t)(hostend - p));
-    const char *hend = colon ? colon : hostend;
-    if (hend == p || (size_t)(hend - p) >= sizeof(u.host))
-        return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
-                           "redis.url '%s': missing or overlong host", url);
-    memcpy(u.host, p, (size_t)(hend - p));
-    long v;
-    if (colon) {
-        if (redis_parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535,
-                             &v) ||
-            v == 0)
-            return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
-                               "redis.url '%s': port is not 1..65535", url);
-        u.port = (int)v;
+    for (const char *h = p; h <= hostend;) {
+        const char *comma = memchr(h, ',', (size_t)(hostend - h));
+        const char *e = comma ? comma : hostend;
+        if (u->nnodes == LDR_REDIS_NODES_MAX) {
+            err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                              "redis.url: more than %d nodes",
+                              LDR_REDIS_NODES_MAX);
+            goto out;
+        }
+        if (redis_parse_addr(h, (size_t)(e - h), &u->node[u->nnodes])) {
+            err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                              "redis.url: node %d of the host list is not "
+                              "host[:port] with a port of 1..65535",
+                              u->nnodes + 1);
+            goto out;
+        }
+        u->nnodes++;
+        h = e + 1;
     }
+    char hosts[512];
+    ldr_redis_url_hosts(u, hosts, sizeof(hosts));
     if (slash && slash[1]) {
-        if (redis_parse_uint(slash + 1, strlen(slash + 1), 1000000, &v))
-            return ldr_err_set(errstr, n, LDR_ERR_CONFIG,
-                               "redis.url '%s': database is not a number", url);
-        u.db = (int)v;
+        long v;
+        if (redis_parse_uint(slash + 1, strlen(slash + 1), 1000000, &v)) {
+            err =
+                ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                            "redis.url (%s): database is not a number", hosts);
+            goto out;
+        }
+        u->db = (int)v;
     }
-    *out = u;
-    return LDR_OK;
+    if (u->nnodes > 1 && u->db != 0) {
+        err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
+                          "redis.url (%s): database %d with several nodes: a "
+                          "Redis Cluster has only database 0",
+                          hosts, u->db);
+        goto out;
+    }
+    memcpy(u->host, u->node[0].host, sizeof(u->host));
+    u->port = u->node[0].port;
+    *out = *u;
+out:
+    free(u);
+    return err;
 }
 
 static ldr_err_t redis_ok(redisContext *c, redisReply *r, const char *what,
                           char *errstr, size_t n) {
     ldr_err_t err = LDR_OK;
     if (!r)
-        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
-                          c->errstr[0] ? c->errstr : "no reply");
+        err =
+            ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis at %s:%d: %s: %s",
+                        c->tcp.host ? c->tcp.host : "?", c->tcp.port, what,
+                        c->errstr[0] ? c->errstr : "no reply");
     else if (r->type == REDIS_REPLY_ERROR)
-        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
-                          r->str);
+        err = ldr_err_set(
+            errstr, n, LDR_ERR_TRANSIENT, "redis at %s:%d: %s: %s",
+            c->tcp.host ? c->tcp.host : "?", c->tcp.port, what, r->str);
     freeReplyObject(r);
     return err;
+}
+
+ldr_err_t ldr_redis_connect_node(const ldr_redis_url_t *u, const char *host,
+                                 int port, const char *password, int db,
+                                 int timeout_ms, redisContext **out,
+                                 char *errstr, size_t n) {
+    ldr_err_t err = LDR_OK;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis at %s:%d: %s",
+                          host, port,
+                          c ? c->errstr : "cannot allocate a connection");
+        redisFree(c);
+        return err;
+    }
+    redisSetTimeout(c, tv);
+    const char *pw = password && *password ? password : u->password;
+    if (*pw && *u->user)
+        err = redis_ok(c, redisCommand(c, "AUTH %s %s", u->user, pw), "AUTH",
+                       errstr, n);
+    else if (*pw)
+        err = redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
+    if (!err && db)
+        err =
+            redis_ok(c, redisCommand(c, "SELECT %d", db), "SELECT", errstr, n);
+    if (!err) err = redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
+    if (err) {
+        redisFree(c);
+        return err;
+    }
+    *out = c;
+    return LDR_OK;
 }
 
 ldr_err_t ldr_redis_connect(const char *url, const char *password,
@@ -94,27 +192,11 @@ ldr_err_t ldr_redis_connect(const char *url, const char *password,
     ldr_redis_url_t u;
     ldr_err_t err = ldr_redis_url_parse(url, &u, errstr, n);
     if (err) return err;
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!c || c->err) {
-        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis at %s:%d: %s",
-                          u.host, u.port,
-                          c ? c->errstr : "cannot allocate a connection");
-        redisFree(c);
-        return err;
+    for (int i = 0; i < u.nnodes; i++) {
+        err =
+            ldr_redis_connect_node(&u, u.node[i].host, u.node[i].port, password,
+                                   u.db, timeout_ms, out, errstr, n);
+        if (!err) return LDR_OK;
     }
-    redisSetTimeout(c, tv);
-    const char *pw = password && *password ? password : u.password;
-    if (*pw)
-        err = redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
-    if (!err && u.db)
-        err = redis_ok(c, redisCommand(c, "SELECT %d", u.db), "SELECT", errstr,
-                       n);
-    if (!err) err = redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
-    if (err) {
-        redisFree(c);
-        return err;
-    }
-    *out = c;
-    return LDR_OK;
+    return err;
 }

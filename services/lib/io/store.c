@@ -5,11 +5,23 @@
  * not at all, and the fencing epoch checked by that function refuses a write
  * from a worker that lost its partition. The command is sent without waiting
  * for its reply, so Redis runs it while the worker prepares the next
- * partition's batch. */
+ * partition's batch.
+ *
+ * Redis Cluster: every connection comes from the router (cluster.h). With
+ * one plain server the store keeps that one connection in s->c and uses it
+ * as before, so the worker's hot path pays nothing for the router. In a
+ * cluster a partition's commands go to the master of its hash tag's slot
+ * (computed once per partition); pipelined steps of several partitions go
+ * to several nodes, and the connection of each step sent is queued so that
+ * the replies are read back in the order the steps were sent (each node
+ * answers its own in order). Any transient error in cluster mode closes
+ * the connections with unread replies and makes every call fail until
+ * ldr_store_reconnect(), exactly as the one connection does. */
 #include "ladder/store.h"
 
 #include "ladder/alloc.h"
 #include "ladder/buf.h"
+#include "ladder/cluster.h"
 #include "ladder/decision.h"
 #include "ladder/redis.h"
 
@@ -37,9 +49,17 @@ typedef struct ldr_args {
 } ldr_args_t;
 
 struct ldr_store {
-    redisContext *c;
+    ldr_cluster_t *cl;
+    redisContext *c; /* one plain server: its connection (NULL: down) */
+    bool clustered;
+    bool broken; /* cluster: a transient error since the last reconnect */
+    int *slot;   /* cluster: the slot of each partition's hash tag */
+    int nslot;
+    redisContext **sent; /* cluster: where each unread command went */
+    size_t sent_head, sent_len, sent_cap;
     char *url;
     char *password;
+    ldr_cluster_mode_t mode;
     int timeout_ms;
     ldr_args_t args;
     ldr_buf_t json; /* a notice's text */
@@ -114,29 +134,120 @@ static void store_args_fini(ldr_args_t *a) {
 
 /* ---- connection -------------------------------------------------------- */
 
+/* Cluster mode: closes every connection that still owes a reply and
+ * refuses calls until ldr_store_reconnect(), so that no reply is ever read
+ * as another command's. */
+static void store_break(ldr_store_t *s) {
+    if (!s->clustered) return;
+    for (size_t i = s->sent_head; i < s->sent_len; i++) {
+        for (size_t k = s->sent_head; k < i; k++)
+            if (s->sent[k] == s->sent[i]) goto seen;
+        ldr_cluster_drop(s->cl, s->sent[i]);
+    seen:;
+    }
+    s->sent_head = s->sent_len = 0;
+    s->broken = true;
+}
+
 /* Any failure of the connection itself leaves it dead (hiredis 0.14):
- * calls fail with LDR_ERR_TRANSIENT until ldr_store_reconnect(). */
-static ldr_err_t store_fail(ldr_store_t *s, redisReply *r, const char *what,
-                            char *errstr, size_t n) {
+ * calls fail with LDR_ERR_TRANSIENT until ldr_store_reconnect(). @p c is
+ * the connection that failed (NULL: none was reached). */
+static ldr_err_t store_fail_on(ldr_store_t *s, redisContext *c, redisReply *r,
+                               const char *what, char *errstr, size_t n) {
     ldr_err_t err;
     if (!r) {
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
-                          s->c && s->c->errstr[0] ? s->c->errstr
-                                                  : "not connected");
-        if (s->c) redisFree(s->c);
-        s->c = NULL;
+                          c && c->errstr[0] ? c->errstr : "not connected");
+        if (c) ldr_cluster_drop(s->cl, c);
+        if (!s->clustered) s->c = NULL;
     } else {
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
                           r->type == REDIS_REPLY_ERROR ? r->str
                                                        : "unexpected reply");
+        if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
+            ldr_cluster_stale(s->cl);
     }
+    store_break(s);
     freeReplyObject(r);
     return err;
 }
 
-/* Puts the command built in @p a into the connection's output buffer. */
-static int store_append(ldr_store_t *s, ldr_args_t *a) {
-    if (!s->c) return REDIS_ERR;
+static ldr_err_t store_fail(ldr_store_t *s, redisReply *r, const char *what,
+                            char *errstr, size_t n) {
+    return store_fail_on(s, s->c, r, what, errstr, n);
+}
+
+static ldr_err_t store_down(ldr_store_t *s, char *errstr, size_t n) {
+    (void)s;
+    return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis: not connected");
+}
+
+/* The slot of partition @p p's keys (cluster mode), computed once. */
+static int store_slot(ldr_store_t *s, int p) {
+    if (p >= s->nslot) {
+        int m = p + 64;
+        s->slot = ldr_realloc(s->slot, (size_t)m * sizeof(*s->slot));
+        for (int i = s->nslot; i < m; i++)
+            s->slot[i] = -1;
+        s->nslot = m;
+    }
+    if (s->slot[p] < 0) {
+        char key[LDR_STORE_KEY_SIZE];
+        int len = ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_META);
+        s->slot[p] = ldr_cluster_key_slot(key, (size_t)len);
+    }
+    return s->slot[p];
+}
+
+/* The connection for partition @p p (a key's slot when @p p < 0 is the
+ * negated slot minus one), or NULL with errstr set. */
+static redisContext *store_route(ldr_store_t *s, int p, char *errstr,
+                                 size_t n) {
+    if (!s->clustered) {
+        if (!s->c) store_down(s, errstr, n);
+        return s->c;
+    }
+    if (s->broken) {
+        store_down(s, errstr, n);
+        return NULL;
+    }
+    redisContext *c =
+        ldr_cluster_ctx(s->cl, p >= 0 ? store_slot(s, p) : -p - 1, errstr, n);
+    if (!c) store_break(s);
+    return c;
+}
+
+/* One command on partition @p p's node (see store_route() for p < 0):
+ * the reply, or NULL with errstr set (then calls fail until reconnect). */
+static redisReply *store_command(ldr_store_t *s, int p, const char *what,
+                                 char *errstr, size_t n, const char *fmt, ...) {
+    va_list ap;
+    redisReply *r;
+    if (!s->clustered) {
+        if (!s->c) {
+            store_down(s, errstr, n);
+            return NULL;
+        }
+        va_start(ap, fmt);
+        r = redisvCommand(s->c, fmt, ap);
+        va_end(ap);
+        if (!r) store_fail(s, NULL, what, errstr, n);
+        return r;
+    }
+    if (s->broken) {
+        store_down(s, errstr, n);
+        return NULL;
+    }
+    va_start(ap, fmt);
+    r = ldr_cluster_vcommand(s->cl, p >= 0 ? store_slot(s, p) : -p - 1, errstr,
+                             n, fmt, ap);
+    va_end(ap);
+    if (!r) store_break(s);
+    return r;
+}
+
+/* Puts the command built in @p a into @p c's output buffer. */
+static int store_append(redisContext *c, ldr_args_t *a) {
     char hdr[LDR_ARGS_HEAD];
     size_t h = 0;
     hdr[h++] = '*';
@@ -145,61 +256,97 @@ static int store_append(ldr_store_t *s, ldr_args_t *a) {
     hdr[h++] = '\n';
     char *start = a->data.data + LDR_ARGS_HEAD - h;
     memcpy(start, hdr, h);
-    return redisAppendFormattedCommand(s->c, start,
+    return redisAppendFormattedCommand(c, start,
                                        a->data.len - (LDR_ARGS_HEAD - h));
 }
 
-static redisReply *store_cmd(ldr_store_t *s, ldr_args_t *a) {
-    void *reply = NULL;
-    if (store_append(s, a) != REDIS_OK ||
-        redisGetReply(s->c, &reply) != REDIS_OK)
-        return NULL;
-    return reply;
+/* Cluster mode: remembers that a reply is owed on @p c. */
+static void store_sent_push(ldr_store_t *s, redisContext *c) {
+    if (!s->clustered) return;
+    if (s->sent_len == s->sent_cap) {
+        s->sent_cap = s->sent_cap ? s->sent_cap * 2 : 64;
+        s->sent = ldr_realloc(s->sent, s->sent_cap * sizeof(*s->sent));
+    }
+    s->sent[s->sent_len++] = c;
+}
+
+/* The connection that owes the oldest unread reply (NULL: none). */
+static redisContext *store_sent_pop(ldr_store_t *s) {
+    if (!s->clustered) return s->c;
+    if (s->sent_head == s->sent_len) return NULL;
+    redisContext *c = s->sent[s->sent_head++];
+    if (s->sent_head == s->sent_len) s->sent_head = s->sent_len = 0;
+    return c;
+}
+
+/* Functions persist in the AOF, but a fresh or rewound server, or a replica
+ * promoted by failover, may lack them or hold an older version: every new
+ * connection loads ours before its first command. */
+static ldr_err_t store_on_connect(void *opaque, redisContext *c, char *errstr,
+                                  size_t n) {
+    (void)opaque;
+    redisReply *r = redisCommand(c, "FUNCTION LOAD REPLACE %b", ldr_store_lua,
+                                 strlen(ldr_store_lua));
+    ldr_err_t err = LDR_OK;
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                          "redis at %s:%d: FUNCTION LOAD: %s",
+                          c->tcp.host ? c->tcp.host : "?", c->tcp.port,
+                          r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+    freeReplyObject(r);
+    return err;
 }
 
 ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t n) {
-    if (s->c) redisFree(s->c);
+    store_break(s);
+    s->sent_head = s->sent_len = 0;
     s->c = NULL;
-    redisContext *c;
-    ldr_err_t err =
-        ldr_redis_connect(s->url, s->password, s->timeout_ms, &c, errstr, n);
+    ldr_err_t err;
+    if (!s->cl) {
+        ldr_cluster_opts_t o = {s->url,        s->password,      s->mode,
+                                s->timeout_ms, store_on_connect, s};
+        err = ldr_cluster_new(&o, &s->cl, errstr, n);
+    } else {
+        err = ldr_cluster_reconnect(s->cl, errstr, n);
+    }
     if (err) return err;
-    s->c = c;
-    /* Functions persist in the AOF, but a fresh or rewound server may lack
-     * them or hold an older version: load ours every time. */
-    ldr_args_t *a = &s->args;
-    store_args_reset(a);
-    store_args_str(a, "FUNCTION");
-    store_args_str(a, "LOAD");
-    store_args_str(a, "REPLACE");
-    store_args_str(a, ldr_store_lua);
-    redisReply *r = store_cmd(s, a);
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        return store_fail(s, r, "FUNCTION LOAD", errstr, n);
-    freeReplyObject(r);
+    s->clustered = ldr_cluster_enabled(s->cl);
+    s->broken = false;
+    if (!s->clustered) {
+        s->c = ldr_cluster_ctx(s->cl, 0, errstr, n);
+        if (!s->c) return LDR_ERR_TRANSIENT;
+    }
     return LDR_OK;
 }
 
 ldr_store_t *ldr_store_new(const char *url, const char *password,
-                           int timeout_ms, char *errstr, size_t n) {
+                           const char *cluster, int timeout_ms, char *errstr,
+                           size_t n) {
     ldr_store_t *s = ldr_calloc(1, sizeof(*s));
     s->url = ldr_strdup(url);
     s->password = ldr_strdup(password ? password : "");
     s->timeout_ms = timeout_ms;
     ldr_buf_init(&s->args.data);
     ldr_buf_init(&s->json);
-    if (ldr_store_reconnect(s, errstr, n)) {
+    if (ldr_cluster_mode_parse(cluster, &s->mode, errstr, n) ||
+        ldr_store_reconnect(s, errstr, n)) {
         ldr_store_destroy(s);
         return NULL;
     }
     return s;
 }
 
+bool ldr_store_clustered(const ldr_store_t *s) {
+    return s->clustered;
+}
+
 void ldr_store_destroy(ldr_store_t *s) {
     if (!s) return;
-    if (s->c) redisFree(s->c);
+    ldr_cluster_destroy(s->cl);
     store_args_fini(&s->args);
     ldr_buf_fini(&s->json);
+    free(s->slot);
+    free(s->sent);
     free(s->url);
     free(s->password);
     free(s);
@@ -232,12 +379,12 @@ int ldr_store_key_partition(const char *key, ldr_store_key_t what) {
 
 ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
                                    size_t n) {
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    redisReply *r =
-        redisCommand(s->c, "SET %s %d", STORE_KEY_PARTITIONS, count);
-    if (!r || r->type == REDIS_REPLY_ERROR)
+    int slot = ldr_cluster_key_slot(STORE_KEY_PARTITIONS,
+                                    sizeof(STORE_KEY_PARTITIONS) - 1);
+    redisReply *r = store_command(s, -slot - 1, "SET", errstr, n, "SET %s %d",
+                                  STORE_KEY_PARTITIONS, count);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type == REDIS_REPLY_ERROR)
         return store_fail(s, r, "SET " STORE_KEY_PARTITIONS, errstr, n);
     freeReplyObject(r);
     return LDR_OK;
@@ -247,11 +394,10 @@ ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
     char meta[64];
     ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    redisReply *r = redisCommand(s->c, "HINCRBY %s epoch 1", meta);
-    if (!r || r->type != REDIS_REPLY_INTEGER)
+    redisReply *r = store_command(s, partition, "HINCRBY epoch", errstr, n,
+                                  "HINCRBY %s epoch 1", meta);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
         return store_fail(s, r, "HINCRBY epoch", errstr, n);
     *epoch = r->integer;
     freeReplyObject(r);
@@ -273,11 +419,10 @@ ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
     char meta[64], ent[64];
     ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
     ldr_store_key(ent, sizeof(ent), partition, LDR_STORE_KEY_ENT);
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    redisReply *r = redisCommand(s->c, "HMGET %s next_offset clock", meta);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    redisReply *r = store_command(s, partition, "HMGET meta", errstr, n,
+                                  "HMGET %s next_offset clock", meta);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
         return store_fail(s, r, "HMGET meta", errstr, n);
     int64_t next = -1, clock = 0;
     if ((r->element[0]->type == REDIS_REPLY_STRING &&
@@ -292,8 +437,10 @@ ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
     /* HSCAN in slices: a partition may hold hundreds of thousands. */
     char cursor[32] = "0";
     do {
-        r = redisCommand(s->c, "HSCAN %s %s COUNT 1000", ent, cursor);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        r = store_command(s, partition, "HSCAN", errstr, n,
+                          "HSCAN %s %s COUNT 1000", ent, cursor);
+        if (!r) return LDR_ERR_TRANSIENT;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
             return store_fail(s, r, "HSCAN", errstr, n);
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         redisReply *kv = r->element[1];
@@ -502,9 +649,8 @@ static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
 
 ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
                                 char *errstr, size_t n) {
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
+    redisContext *c = store_route(s, b->partition, errstr, n);
+    if (!c) return LDR_ERR_TRANSIENT;
     ldr_args_t *a = &s->args;
     store_args_reset(a);
     store_args_str(a, "FCALL");
@@ -530,22 +676,24 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
     store_args_notices(s, a, b);
     store_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
 
-    if (store_append(s, a) != REDIS_OK)
-        return store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    if (store_append(c, a) != REDIS_OK)
+        return store_fail_on(s, c, NULL, "FCALL ladder_step", errstr, n);
+    store_sent_push(s, c);
     /* Hand the command to the kernel now, so that Redis runs it while the
      * caller prepares the next partition's batch. */
     int done = 0;
     while (!done)
-        if (redisBufferWrite(s->c, &done) != REDIS_OK)
-            return store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return store_fail_on(s, c, NULL, "FCALL ladder_step", errstr, n);
     return LDR_OK;
 }
 
 ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
                                 size_t n) {
     void *reply = NULL;
-    if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
-        return store_fail(s, NULL, "FCALL ladder_step", errstr, n);
+    redisContext *c = store_sent_pop(s);
+    if (!c || redisGetReply(c, &reply) != REDIS_OK)
+        return store_fail_on(s, c, NULL, "FCALL ladder_step", errstr, n);
     redisReply *r = reply;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
         ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_FENCED,
@@ -554,7 +702,7 @@ ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
         return err;
     }
     if (r->type == REDIS_REPLY_ERROR)
-        return store_fail(s, r, "FCALL ladder_step", errstr, n);
+        return store_fail_on(s, c, r, "FCALL ladder_step", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }
@@ -574,11 +722,10 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
                            void *opaque, char *errstr, size_t n) {
     char key[64];
     ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_OUTBOX);
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    redisReply *r = redisCommand(s->c, "XRANGE %s - +", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY)
+    redisReply *r = store_command(s, partition, "XRANGE outbox", errstr, n,
+                                  "XRANGE %s - +", key);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_ARRAY)
         return store_fail(s, r, "XRANGE outbox", errstr, n);
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *entry = r->element[i];
@@ -595,13 +742,20 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
 }
 
 ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t n) {
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    redisReply *r = redisCommand(s->c, "PING");
-    if (!r || r->type != REDIS_REPLY_STATUS)
-        return store_fail(s, r, "PING", errstr, n);
-    freeReplyObject(r);
+    int masters = s->clustered ? ldr_cluster_masters(s->cl) : 1;
+    for (int i = 0; i < masters; i++) {
+        redisContext *c = s->clustered && !s->broken
+                              ? ldr_cluster_master(s->cl, i, errstr, n)
+                              : s->c;
+        if (!c) {
+            store_break(s);
+            return s->clustered ? LDR_ERR_TRANSIENT : store_down(s, errstr, n);
+        }
+        redisReply *r = redisCommand(c, "PING");
+        if (!r || r->type != REDIS_REPLY_STATUS)
+            return store_fail_on(s, c, r, "PING", errstr, n);
+        freeReplyObject(r);
+    }
     return LDR_OK;
 }
 
@@ -609,22 +763,23 @@ ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t n) {
     char key[64];
     ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_OUTBOX);
-    if (!s->c)
-        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                           "redis: not connected");
-    if (redisAppendCommand(s->c, "XTRIM %s MINID %lld-0", key,
+    redisContext *c = store_route(s, partition, errstr, n);
+    if (!c) return LDR_ERR_TRANSIENT;
+    if (redisAppendCommand(c, "XTRIM %s MINID %lld-0", key,
                            (long long)id + 1) != REDIS_OK)
-        return store_fail(s, NULL, "XTRIM outbox", errstr, n);
+        return store_fail_on(s, c, NULL, "XTRIM outbox", errstr, n);
+    store_sent_push(s, c);
     return LDR_OK;
 }
 
 ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr, size_t n) {
     void *reply = NULL;
-    if (!s->c || redisGetReply(s->c, &reply) != REDIS_OK)
-        return store_fail(s, NULL, "XTRIM outbox", errstr, n);
+    redisContext *c = store_sent_pop(s);
+    if (!c || redisGetReply(c, &reply) != REDIS_OK)
+        return store_fail_on(s, c, NULL, "XTRIM outbox", errstr, n);
     redisReply *r = reply;
     if (r->type != REDIS_REPLY_INTEGER)
-        return store_fail(s, r, "XTRIM outbox", errstr, n);
+        return store_fail_on(s, c, r, "XTRIM outbox", errstr, n);
     freeReplyObject(r);
     return LDR_OK;
 }

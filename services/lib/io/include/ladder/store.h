@@ -31,6 +31,20 @@
  * such as ladder-api, which keeps its own connections, gets every name
  * from ldr_store_key().
  *
+ * Redis Cluster: the hash tag {pN} puts all of a partition's keys in one
+ * slot (CRC16-XMODEM of "pN" modulo 16384), so the step runs on one master
+ * and the worker's pipelining per partition is unchanged. The tags are not
+ * yet placed: with an even split over M masters, partitions land where
+ * their CRC16 falls (8 partitions over 3 masters: 2, 2 and 4; 64 over 3:
+ * 20, 20 and 24). The planned placement, for every reader to mirror
+ * (tests/support, scripts) when it is made: the tag of partition p becomes
+ * "p<p>.<s>" with the smallest s = 0, 1, 2, ... whose slot lies in
+ * [t, t + 16) where t = bit-reversal of (p mod 16384) in 14 bits (the van
+ * der Corput sequence: partitions 0..2^k-1 then sit evenly 16384/2^k slots
+ * apart for every k, so any contiguous even split over any number of
+ * masters gets an even share, whatever the partition count). It renames
+ * every key, so it needs a migration of existing data.
+ *
  * @locality: one store per thread (hiredis is not thread-safe). */
 #ifndef LADDER_STORE_H
 #define LADDER_STORE_H
@@ -38,6 +52,7 @@
 #include "ladder/err.h"
 #include "ladder/machine.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,10 +82,16 @@ int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what);
  *  e.g. the streams of an XREAD), or -1 when @p key is not such a key. */
 int ldr_store_key_partition(const char *key, ldr_store_key_t what);
 
-/** Connects (redis.url, redis.password) and loads the functions. NULL
- *  with errstr set when Redis is unreachable or refuses them. */
+/** Connects (redis.url, redis.password, redis.cluster: "auto", "on" or
+ *  "off", NULL meaning auto) and loads the functions on every master. NULL
+ *  with errstr set when Redis is unreachable or refuses them, or the
+ *  configuration is wrong (cluster.h). */
 ldr_store_t *ldr_store_new(const char *url, const char *password,
-                           int timeout_ms, char *errstr, size_t errstr_size);
+                           const char *cluster, int timeout_ms, char *errstr,
+                           size_t errstr_size);
+
+/** True when the store runs on a Redis Cluster. */
+bool ldr_store_clustered(const ldr_store_t *s);
 void ldr_store_destroy(ldr_store_t *s);
 
 /** Connects again after an error (every call returns LDR_ERR_TRANSIENT
