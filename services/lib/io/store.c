@@ -29,6 +29,7 @@
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,21 +359,70 @@ static const char *const store_key_names[] = {"meta",   "ent",      "timers",
 #define STORE_KEY_PREFIX     "ldr:{p"
 #define STORE_KEY_PARTITIONS "ldr:partitions"
 
+/* ---- placement ----------------------------------------------------------
+ *
+ * Partition p's hash tag is "p<p>.<s>", with the smallest s = 0, 1, 2, ...
+ * whose slot lies in [t, t + LDR_STORE_PLACE_WINDOW), t being the 14-bit
+ * bit-reversal of (p mod 16384). The targets t of partitions 0..2^k-1 are
+ * 16384/2^k slots apart for every k (the van der Corput sequence), so the
+ * contiguous even split of redis-cli --cluster create gives every master
+ * an even share of them, whatever the number of masters. A window of 16
+ * slots needs about a thousand CRC16s per partition (at most 12,495, for
+ * p = 16383 whose window is the last slot alone), so each partition's s is
+ * searched once per process and kept: ldr_store_key() runs per batch on
+ * the worker's hot path. The table is shared by every store and thread
+ * (ladder-api names keys from several); an entry holds s + 1, 0 while not
+ * yet known, and two threads that search the same entry at once find the
+ * same s. tests/support/store_keys.py mirrors this rule. */
+#define STORE_PLACED 16384 /* partitions whose s is kept (beyond: searched) */
+
+static _Atomic int32_t store_salt_plus1[STORE_PLACED];
+
+static int32_t store_salt_search(int partition) {
+    unsigned p = (unsigned)partition % LDR_CLUSTER_SLOTS, t = 0;
+    for (int b = 0; b < 14; b++)
+        t |= ((p >> b) & 1u) << (13 - b);
+    char tag[32];
+    for (int32_t s = 0;; s++) {
+        int len = snprintf(tag, sizeof(tag), "p%d.%" PRId32, partition, s);
+        unsigned slot =
+            ldr_cluster_crc16(tag, (size_t)len) & (LDR_CLUSTER_SLOTS - 1);
+        if (slot >= t && slot < t + LDR_STORE_PLACE_WINDOW) return s;
+    }
+}
+
+static int32_t store_salt(int partition) {
+    if (partition < 0 || partition >= STORE_PLACED)
+        return store_salt_search(partition);
+    int32_t v = atomic_load_explicit(&store_salt_plus1[partition],
+                                     memory_order_relaxed);
+    if (!v) {
+        v = store_salt_search(partition) + 1;
+        atomic_store_explicit(&store_salt_plus1[partition], v,
+                              memory_order_relaxed);
+    }
+    return v - 1;
+}
+
 int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what) {
     if (what == LDR_STORE_KEY_PARTITIONS)
         return snprintf(buf, n, "%s", STORE_KEY_PARTITIONS);
-    return snprintf(buf, n, STORE_KEY_PREFIX "%d}:%s", partition,
-                    store_key_names[what]);
+    return snprintf(buf, n, STORE_KEY_PREFIX "%d.%" PRId32 "}:%s", partition,
+                    store_salt(partition), store_key_names[what]);
 }
 
 int ldr_store_key_partition(const char *key, ldr_store_key_t what) {
     if (what == LDR_STORE_KEY_PARTITIONS) return -1;
     size_t pre = sizeof(STORE_KEY_PREFIX) - 1;
     if (strncmp(key, STORE_KEY_PREFIX, pre)) return -1;
-    char *end;
+    char *end, *end2;
     long p = strtol(key + pre, &end, 10);
-    if (end == key + pre || p < 0 || p > INT32_MAX || end[0] != '}' ||
-        end[1] != ':' || strcmp(end + 2, store_key_names[what]))
+    if (end == key + pre || p < 0 || p > INT32_MAX || end[0] != '.' ||
+        end[1] < '0' || end[1] > '9')
+        return -1;
+    long s = strtol(end + 1, &end2, 10);
+    if (end2[0] != '}' || end2[1] != ':' ||
+        strcmp(end2 + 2, store_key_names[what]) || s != store_salt((int)p))
         return -1;
     return (int)p;
 }
