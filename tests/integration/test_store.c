@@ -318,6 +318,111 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     ldr_store_destroy(s);
 }
 
+/* Redis written before the tags were placed (ldr:{p5}:...) is not
+ * abandoned: the claim moves every key to its placed name with the same
+ * contents, leaves no old key behind, and the owner resumes at the stored
+ * offset. A second claim moves nothing; old keys that reappear beside a
+ * placed meta (a move interrupted after its copy) are deleted as
+ * leftovers, and the placed state is untouched. */
+static void test_store_claim_moves_the_layout_before_placement(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    redisReply *r = redisCommand(c, "FLUSHALL");
+    freeReplyObject(r);
+    int64_t epoch;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+    tick(p, &out, 2, t + 8 * DAY);
+    tick(p, &out, 3, t + 4 * 365 * DAY); /* EXPIRED: the notices stream */
+    assert_int_equal(commit(s, p, &out, epoch, 0, 4, err), LDR_OK);
+    size_t want_len, want_keys;
+    char *want = snapshot(c, &want_len, &want_keys);
+    assert_int_equal(want_keys, 4); /* timers and counters are back to empty */
+
+    /* The same partition as the layout before placement held it. */
+    for (int w = 0; w < LDR_STORE_KEY_PARTITIONS; w++) {
+        char old[LDR_STORE_KEY_SIZE];
+        const char *names[] = {"meta",   "ent",      "timers",
+                               "outbox", "counters", "notices"};
+        snprintf(old, sizeof(old), "ldr:{p5}:%s", names[w]);
+        if (ival(c, "EXISTS %s", k5((ldr_store_key_t)w)))
+            freeReplyObject(
+                redisCommand(c, "RENAME %s %s", k5((ldr_store_key_t)w), old));
+    }
+    assert_int_equal(ival(c, "EXISTS %s", k5(LDR_STORE_KEY_META)), 0);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 4);
+
+    /* A new store claims it: every key is under its placed name, with the
+     * same contents (the epoch aside, which the claim bumps), and no key of
+     * the old layout is left. */
+    ldr_store_destroy(s);
+    s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    int64_t epoch2;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch2, err, sizeof(err)), LDR_OK);
+    assert_int_equal(epoch2, epoch + 1);
+    assert_int_equal(ival(c, "HINCRBY %s epoch -1", k5(LDR_STORE_KEY_META)),
+                     epoch);
+    size_t got_len, got_keys;
+    char *got = snapshot(c, &got_len, &got_keys);
+    assert_int_equal(got_keys, want_keys);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    assert_int_equal(ival(c, "HINCRBY %s epoch 1", k5(LDR_STORE_KEY_META)),
+                     epoch2);
+    r = redisCommand(c, "KEYS ldr:{p5}:*");
+    assert_true(r && r->type == REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
+
+    /* The owner resumes at the stored offset and goes on from there. */
+    ldr_partition_t *q = ldr_partition_new(policies);
+    int64_t next;
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    assert_int_equal(next, 4);
+    assert_int_equal(ldr_partition_count(q), 2);
+    assert_int_equal(ldr_partition_clock(q), t + 4 * 365 * DAY);
+    ldr_machine_out_clear(&out);
+    app(q, &out, 4, "91440300MA5F0XYZ3P", "c", t + 4 * 365 * DAY + DAY);
+    assert_int_equal(commit(s, q, &out, epoch2, 4, 5, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 5);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 3);
+
+    /* A claim again moves nothing; leftovers of the old layout beside the
+     * placed meta are deleted and the placed state stays as it is. */
+    size_t keep_len, keep_keys;
+    char *keep = snapshot(c, &keep_len, &keep_keys);
+    freeReplyObject(redisCommand(c, "HSET ldr:{p5}:meta next_offset 2"));
+    freeReplyObject(redisCommand(c, "HSET ldr:{p5}:ent x y"));
+    int64_t epoch3;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch3, err, sizeof(err)), LDR_OK);
+    assert_int_equal(epoch3, epoch2 + 1);
+    assert_int_equal(ival(c, "EXISTS ldr:{p5}:meta ldr:{p5}:ent"), 0);
+    assert_int_equal(ival(c, "HINCRBY %s epoch -1", k5(LDR_STORE_KEY_META)),
+                     epoch2);
+    got = snapshot(c, &got_len, &got_keys);
+    assert_int_equal(got_len, keep_len);
+    assert_memory_equal(got, keep, keep_len);
+
+    free(got);
+    free(keep);
+    free(want);
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
 /* The notices stream does not depend on where batches began and ended:
  * the same messages stored as one batch or as one batch per message give
  * the same entry ids and contents. */
@@ -466,6 +571,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_step_fence_cas_and_reload),
         cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
+        cmocka_unit_test(test_store_claim_moves_the_layout_before_placement),
         cmocka_unit_test(test_store_notice_ids_follow_the_log),
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
         cmocka_unit_test(test_store_key_names_and_parses_the_layout),

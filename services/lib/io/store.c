@@ -23,6 +23,7 @@
 #include "ladder/buf.h"
 #include "ladder/cluster.h"
 #include "ladder/decision.h"
+#include "ladder/log.h"
 #include "ladder/redis.h"
 
 #include "store_lua.h"
@@ -411,6 +412,14 @@ int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what) {
                     store_salt(partition), store_key_names[what]);
 }
 
+/* The name the key had before placement (ldr:{p<p>}:<name>), for the
+ * migration at claim time. */
+static void store_old_key(char *buf, size_t n, int partition,
+                          ldr_store_key_t what) {
+    snprintf(buf, n, STORE_KEY_PREFIX "%d}:%s", partition,
+             store_key_names[what]);
+}
+
 int ldr_store_key_partition(const char *key, ldr_store_key_t what) {
     if (what == LDR_STORE_KEY_PARTITIONS) return -1;
     size_t pre = sizeof(STORE_KEY_PREFIX) - 1;
@@ -440,8 +449,159 @@ ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
     return LDR_OK;
 }
 
+/* ---- the move from the layout before placement --------------------------
+ *
+ * Keys written before the tags were placed (ldr:{pN}:...) are moved to the
+ * placed names when the partition is claimed, before its epoch is bumped,
+ * so the new owner loads them and resumes at their stored offset. On one
+ * server, one ladder_migrate call RENAMEs them atomically. In a cluster the
+ * two tags may live on different masters: every old key is DUMPed, one
+ * ladder_restore call on the placed master RESTOREs them all (the meta
+ * last; nothing when the placed meta exists already, so a slow second
+ * claimer cannot rewind a partition that its first owner has written
+ * since), and only then is every old key DELeted, in one command on the
+ * old master. A crash before the restore leaves the old keys alone; a
+ * crash after it leaves old keys beside a placed meta, and the next claim
+ * deletes them as leftovers. */
+
+static void store_migrated(int partition, long long moved, long long deleted) {
+    char from[LDR_STORE_KEY_SIZE], to[LDR_STORE_KEY_SIZE];
+    store_old_key(from, sizeof(from), partition, LDR_STORE_KEY_META);
+    ldr_store_key(to, sizeof(to), partition, LDR_STORE_KEY_META);
+    *strrchr(from, ':') = *strrchr(to, ':') = '\0';
+    if (moved)
+        LDR_LOG_INFO("partition %d: moved %lld keys from %s:* (the layout "
+                     "before placement) to %s:*",
+                     partition, moved, from, to);
+    if (deleted)
+        LDR_LOG_INFO("partition %d: deleted %lld leftover keys of %s:* (%s:* "
+                     "holds the partition)",
+                     partition, deleted, from, to);
+}
+
+static ldr_err_t store_migrate_plain(ldr_store_t *s, int partition,
+                                     char *errstr, size_t n) {
+    char keys[12][LDR_STORE_KEY_SIZE];
+    const char *argv[15];
+    size_t argl[15];
+    argv[0] = "FCALL";
+    argv[1] = "ladder_migrate";
+    argv[2] = "12";
+    for (int i = 0; i < 12; i++) {
+        if (i < 6)
+            ldr_store_key(keys[i], sizeof(keys[i]), partition,
+                          (ldr_store_key_t)i);
+        else
+            store_old_key(keys[i], sizeof(keys[i]), partition,
+                          (ldr_store_key_t)(i - 6));
+        argv[3 + i] = keys[i];
+    }
+    for (int i = 0; i < 15; i++)
+        argl[i] = strlen(argv[i]);
+    if (!s->c) return store_down(s, errstr, n);
+    redisReply *r = redisCommandArgv(s->c, 15, argv, argl);
+    if (!r) return store_fail(s, NULL, "FCALL ladder_migrate", errstr, n);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "FCALL ladder_migrate", errstr, n);
+    store_migrated(partition, r->element[0]->integer, r->element[1]->integer);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+/* One integer-valued command on @p slot (cluster mode); LDR_OK with *v. */
+static ldr_err_t store_slot_int(ldr_store_t *s, int slot, const char *what,
+                                long long *v, char *errstr, size_t n,
+                                const char *fmt, const char *key) {
+    redisReply *r = store_command(s, -slot - 1, what, errstr, n, fmt, key);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, what, errstr, n);
+    *v = r->integer;
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+static ldr_err_t store_migrate_cluster(ldr_store_t *s, int partition,
+                                       char *errstr, size_t n) {
+    char old[6][LDR_STORE_KEY_SIZE], placed[6][LDR_STORE_KEY_SIZE];
+    for (int i = 0; i < 6; i++) {
+        store_old_key(old[i], sizeof(old[i]), partition, (ldr_store_key_t)i);
+        ldr_store_key(placed[i], sizeof(placed[i]), partition,
+                      (ldr_store_key_t)i);
+    }
+    int old_slot = ldr_cluster_key_slot(old[0], strlen(old[0]));
+    long long old_meta, placed_meta, restored = -1;
+    ldr_err_t err = store_slot_int(s, old_slot, "EXISTS", &old_meta, errstr, n,
+                                   "EXISTS %s", old[0]);
+    if (err || !old_meta) return err;
+    err = store_slot_int(s, store_slot(s, partition), "EXISTS", &placed_meta,
+                         errstr, n, "EXISTS %s", placed[0]);
+    if (err) return err;
+    if (!placed_meta) {
+        redisReply *dump[6] = {NULL};
+        for (int i = 0; i < 6 && !err; i++) {
+            dump[i] = store_command(s, -old_slot - 1, "DUMP", errstr, n,
+                                    "DUMP %s", old[i]);
+            if (!dump[i])
+                err = LDR_ERR_TRANSIENT;
+            else if (dump[i]->type != REDIS_REPLY_STRING &&
+                     dump[i]->type != REDIS_REPLY_NIL) {
+                err = store_fail(s, dump[i], "DUMP", errstr, n);
+                dump[i] = NULL;
+            }
+        }
+        if (!err) {
+            const char *argv[15];
+            size_t argl[15];
+            argv[0] = "FCALL";
+            argv[1] = "ladder_restore";
+            argv[2] = "6";
+            for (int i = 0; i < 6; i++) {
+                argv[3 + i] = placed[i];
+                bool has = dump[i]->type == REDIS_REPLY_STRING;
+                argv[9 + i] = has ? dump[i]->str : "";
+                argl[9 + i] = has ? dump[i]->len : 0;
+            }
+            for (int i = 0; i < 9; i++)
+                argl[i] = strlen(argv[i]);
+            redisContext *c = store_route(s, partition, errstr, n);
+            redisReply *r = c ? redisCommandArgv(c, 15, argv, argl) : NULL;
+            if (!c)
+                err = LDR_ERR_TRANSIENT;
+            else if (!r || r->type != REDIS_REPLY_INTEGER)
+                err = store_fail_on(s, c, r, "FCALL ladder_restore", errstr, n);
+            else {
+                restored = r->integer;
+                freeReplyObject(r);
+            }
+        }
+        for (int i = 0; i < 6; i++)
+            freeReplyObject(dump[i]);
+        if (err) return err;
+    }
+    /* The old keys go only once the placed meta exists: now, or since an
+     * earlier claim (leftovers). The meta among them, so a leftover is
+     * always seen through the old meta. */
+    redisReply *r = store_command(s, -old_slot - 1, "DEL", errstr, n,
+                                  "DEL %s %s %s %s %s %s", old[1], old[2],
+                                  old[3], old[4], old[5], old[0]);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "DEL", errstr, n);
+    store_migrated(partition, restored > 0 ? restored : 0,
+                   restored > 0 ? 0 : r->integer);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
 ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
+    ldr_err_t err = s->clustered
+                        ? store_migrate_cluster(s, partition, errstr, n)
+                        : store_migrate_plain(s, partition, errstr, n);
+    if (err) return err;
     char meta[64];
     ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
     redisReply *r = store_command(s, partition, "HINCRBY epoch", errstr, n,
