@@ -32,6 +32,22 @@ static redisContext *raw(void) {
     return c;
 }
 
+/* Key @p what of partition 5 as the store names it (LDR_STORE_KEY__COUNT:
+ * "ldr:{<its tag>}", to build other names under the same tag). Four
+ * rotating buffers, so a few may be used in one call. */
+static const char *k5(ldr_store_key_t what) {
+    static char keys[4][LDR_STORE_KEY_SIZE];
+    static int next;
+    char *k = keys[next++ % 4];
+    if (what == LDR_STORE_KEY__COUNT) {
+        ldr_store_key(k, LDR_STORE_KEY_SIZE, 5, LDR_STORE_KEY_META);
+        *strrchr(k, ':') = '\0';
+    } else {
+        ldr_store_key(k, LDR_STORE_KEY_SIZE, 5, what);
+    }
+    return k;
+}
+
 static long long ival(redisContext *c, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -109,20 +125,22 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     assert_int_equal(out.count, 4);
     assert_int_equal(commit(s, p, &out, epoch, 0, 3, err), LDR_OK);
 
-    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
-    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 3);
-    assert_int_equal(ival(c, "HGET ldr:{p5}:meta clock"), t + 8 * DAY);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 2);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 3);
+    assert_int_equal(ival(c, "HGET %s clock", k5(LDR_STORE_KEY_META)),
+                     t + 8 * DAY);
     /* Each designation has a review-window and a validity-end timer. */
-    assert_int_equal(ival(c, "ZCARD ldr:{p5}:timers"), 4);
-    assert_int_equal(
-        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:DESIGNATED"), 2);
+    assert_int_equal(ival(c, "ZCARD %s", k5(LDR_STORE_KEY_TIMERS)), 4);
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     2);
     /* Counters move by the net change over the batch: NONE -> DESIGNATED,
      * so the publicity in between never shows. */
-    assert_int_equal(
-        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:PUBLICITY"),
-        -999);
-    assert_int_equal(ival(c, "XLEN ldr:{p5}:outbox"), 1);
-    assert_int_equal(ival(c, "GET ldr:{p5}:nothing"), -999);
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:PUBLICITY",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     -999);
+    assert_int_equal(ival(c, "XLEN %s", k5(LDR_STORE_KEY_OUTBOX)), 1);
+    assert_int_equal(ival(c, "GET %s:nothing", k5(LDR_STORE_KEY__COUNT)), -999);
 
     /* The compare-and-set: a batch that does not start at the stored next
      * offset is refused and writes nothing. */
@@ -131,8 +149,8 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     ldr_err_t rc = commit(s, p, &out, epoch, 7, 8, err);
     assert_int_equal(rc, LDR_ERR_FENCED);
     assert_non_null(strstr(err, "next offset is 3"));
-    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
-    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 3);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 2);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 3);
 
     /* The fence: once another owner claimed the partition, the old epoch
      * writes nothing. */
@@ -143,7 +161,7 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     app(p, &out, 3, "91440300MA5F0XYZ3P", "d", t + 9 * DAY);
     assert_int_equal(commit(s, p, &out, epoch, 3, 4, err), LDR_ERR_FENCED);
     assert_non_null(strstr(err, "owner epoch is 2"));
-    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 2);
 
     /* A new owner reloads exactly the committed state. */
     ldr_partition_t *q = ldr_partition_new(policies);
@@ -162,14 +180,15 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     tick(q, &out, 3, t + 4 * 365 * DAY);
     assert_int_equal(out.count, 4); /* 2 x REVIEW_DUE, 2 x EXPIRED */
     assert_int_equal(commit(s, q, &out, epoch2, 3, 4, err), LDR_OK);
-    assert_int_equal(ival(c, "XLEN ldr:{p5}:notices"), 2);
-    assert_int_equal(ival(c, "ZCARD ldr:{p5}:timers"), 0);
+    assert_int_equal(ival(c, "XLEN %s", k5(LDR_STORE_KEY_NOTICES)), 2);
+    assert_int_equal(ival(c, "ZCARD %s", k5(LDR_STORE_KEY_TIMERS)), 0);
     /* A counter back at zero is gone, not "0": the hash does not depend
      * on where batches began and ended. */
-    assert_int_equal(
-        ival(c, "HGET ldr:{p5}:counters state:4403:INNOVATIVE:DESIGNATED"),
-        -999);
-    redisReply *r = redisCommand(c, "XRANGE ldr:{p5}:notices - + COUNT 1");
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     -999);
+    redisReply *r =
+        redisCommand(c, "XRANGE %s - + COUNT 1", k5(LDR_STORE_KEY_NOTICES));
     assert_true(r && r->elements == 1);
     /* Its id is the causing message's offset + 1 and the decision's place
      * among that message's decisions, whatever the batch. */
@@ -185,9 +204,9 @@ static void test_store_step_fence_cas_and_reload(void **state) {
 
     /* The outbox: both batches' payloads, oldest first; trimmed once
      * published. */
-    assert_int_equal(ival(c, "XLEN ldr:{p5}:outbox"), 2);
+    assert_int_equal(ival(c, "XLEN %s", k5(LDR_STORE_KEY_OUTBOX)), 2);
     assert_int_equal(ldr_store_outbox_trim(s, 5, 3, err, sizeof(err)), LDR_OK);
-    assert_int_equal(ival(c, "XLEN ldr:{p5}:outbox"), 1);
+    assert_int_equal(ival(c, "XLEN %s", k5(LDR_STORE_KEY_OUTBOX)), 1);
 
     ldr_machine_out_fini(&out);
     ldr_partition_destroy(p);
@@ -196,10 +215,10 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     ldr_store_destroy(s);
 }
 
-/* Everything Redis holds for partition 5 (every ldr:{p5}:* key, DUMPed),
+/* Everything Redis holds for partition 5 (every key under its tag, DUMPed),
  * as one comparable blob, with its key count. Caller frees. */
 static char *snapshot(redisContext *c, size_t *len, size_t *keys) {
-    redisReply *k = redisCommand(c, "KEYS ldr:{p5}:*");
+    redisReply *k = redisCommand(c, "KEYS %s:*", k5(LDR_STORE_KEY__COUNT));
     assert_true(k && k->type == REDIS_REPLY_ARRAY);
     /* KEYS has no order: sort by name so two snapshots compare. */
     for (size_t i = 1; i < k->elements; i++)
@@ -273,8 +292,9 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     assert_int_equal(after_keys, before_keys); /* no notices stream */
     assert_int_equal(after_len, before_len);
     assert_memory_equal(after, before, before_len);
-    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 2);
-    assert_int_equal(ival(c, "HGET ldr:{p5}:meta epoch"), new_epoch);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 2);
+    assert_int_equal(ival(c, "HGET %s epoch", k5(LDR_STORE_KEY_META)),
+                     new_epoch);
 
     /* The same batch with the current epoch is taken. */
     ldr_partition_t *q = ldr_partition_new(policies);
@@ -285,12 +305,117 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     app(q, &out, 2, "91440300MA5F0XYZ2R", "b", t + 9 * DAY);
     tick(q, &out, 3, t + 4 * 365 * DAY);
     assert_int_equal(commit(s, q, &out, new_epoch, 2, 4, err), LDR_OK);
-    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 4);
-    assert_int_equal(ival(c, "HLEN ldr:{p5}:ent"), 2);
-    assert_true(ival(c, "XLEN ldr:{p5}:notices") >= 1);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 4);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 2);
+    assert_true(ival(c, "XLEN %s", k5(LDR_STORE_KEY_NOTICES)) >= 1);
 
     free(before);
     free(after);
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
+/* Redis written before the tags were placed (ldr:{p5}:...) is not
+ * abandoned: the claim moves every key to its placed name with the same
+ * contents, leaves no old key behind, and the owner resumes at the stored
+ * offset. A second claim moves nothing; old keys that reappear beside a
+ * placed meta (a move interrupted after its copy) are deleted as
+ * leftovers, and the placed state is untouched. */
+static void test_store_claim_moves_the_layout_before_placement(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    redisReply *r = redisCommand(c, "FLUSHALL");
+    freeReplyObject(r);
+    int64_t epoch;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+    tick(p, &out, 2, t + 8 * DAY);
+    tick(p, &out, 3, t + 4 * 365 * DAY); /* EXPIRED: the notices stream */
+    assert_int_equal(commit(s, p, &out, epoch, 0, 4, err), LDR_OK);
+    size_t want_len, want_keys;
+    char *want = snapshot(c, &want_len, &want_keys);
+    assert_int_equal(want_keys, 4); /* timers and counters are back to empty */
+
+    /* The same partition as the layout before placement held it. */
+    for (int w = 0; w < LDR_STORE_KEY_PARTITIONS; w++) {
+        char old[LDR_STORE_KEY_SIZE];
+        const char *names[] = {"meta",   "ent",      "timers",
+                               "outbox", "counters", "notices"};
+        snprintf(old, sizeof(old), "ldr:{p5}:%s", names[w]);
+        if (ival(c, "EXISTS %s", k5((ldr_store_key_t)w)))
+            freeReplyObject(
+                redisCommand(c, "RENAME %s %s", k5((ldr_store_key_t)w), old));
+    }
+    assert_int_equal(ival(c, "EXISTS %s", k5(LDR_STORE_KEY_META)), 0);
+    assert_int_equal(ival(c, "HGET ldr:{p5}:meta next_offset"), 4);
+
+    /* A new store claims it: every key is under its placed name, with the
+     * same contents (the epoch aside, which the claim bumps), and no key of
+     * the old layout is left. */
+    ldr_store_destroy(s);
+    s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    int64_t epoch2;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch2, err, sizeof(err)), LDR_OK);
+    assert_int_equal(epoch2, epoch + 1);
+    assert_int_equal(ival(c, "HINCRBY %s epoch -1", k5(LDR_STORE_KEY_META)),
+                     epoch);
+    size_t got_len, got_keys;
+    char *got = snapshot(c, &got_len, &got_keys);
+    assert_int_equal(got_keys, want_keys);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    assert_int_equal(ival(c, "HINCRBY %s epoch 1", k5(LDR_STORE_KEY_META)),
+                     epoch2);
+    r = redisCommand(c, "KEYS ldr:{p5}:*");
+    assert_true(r && r->type == REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
+
+    /* The owner resumes at the stored offset and goes on from there. */
+    ldr_partition_t *q = ldr_partition_new(policies);
+    int64_t next;
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    assert_int_equal(next, 4);
+    assert_int_equal(ldr_partition_count(q), 2);
+    assert_int_equal(ldr_partition_clock(q), t + 4 * 365 * DAY);
+    ldr_machine_out_clear(&out);
+    app(q, &out, 4, "91440300MA5F0XYZ3P", "c", t + 4 * 365 * DAY + DAY);
+    assert_int_equal(commit(s, q, &out, epoch2, 4, 5, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 5);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 3);
+
+    /* A claim again moves nothing; leftovers of the old layout beside the
+     * placed meta are deleted and the placed state stays as it is. */
+    size_t keep_len, keep_keys;
+    char *keep = snapshot(c, &keep_len, &keep_keys);
+    freeReplyObject(redisCommand(c, "HSET ldr:{p5}:meta next_offset 2"));
+    freeReplyObject(redisCommand(c, "HSET ldr:{p5}:ent x y"));
+    int64_t epoch3;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch3, err, sizeof(err)), LDR_OK);
+    assert_int_equal(epoch3, epoch2 + 1);
+    assert_int_equal(ival(c, "EXISTS ldr:{p5}:meta ldr:{p5}:ent"), 0);
+    assert_int_equal(ival(c, "HINCRBY %s epoch -1", k5(LDR_STORE_KEY_META)),
+                     epoch2);
+    got = snapshot(c, &got_len, &got_keys);
+    assert_int_equal(got_len, keep_len);
+    assert_memory_equal(got, keep, keep_len);
+
+    free(got);
+    free(keep);
+    free(want);
     ldr_machine_out_fini(&out);
     ldr_partition_destroy(p);
     ldr_partition_destroy(q);
@@ -329,7 +454,7 @@ static void test_store_notice_ids_follow_the_log(void **state) {
         tick(p, &out, 4, t + 5 * 365 * DAY);
         assert_int_equal(commit(s, p, &out, epoch, split ? 3 : 0, 5, err),
                          LDR_OK);
-        r = redisCommand(c, "XRANGE ldr:{p5}:notices - +");
+        r = redisCommand(c, "XRANGE %s - +", k5(LDR_STORE_KEY_NOTICES));
         assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
         ldr_buf_t b;
         ldr_buf_init(&b);
@@ -368,21 +493,61 @@ static void test_store_key_names_and_parses_the_layout(void **state) {
     (void)state;
     char key[LDR_STORE_KEY_SIZE];
     ldr_store_key(key, sizeof(key), 5, LDR_STORE_KEY_ENT);
-    assert_string_equal(key, "ldr:{p5}:ent");
+    assert_string_equal(key, "ldr:{p5.616}:ent");
     ldr_store_key(key, sizeof(key), 12, LDR_STORE_KEY_NOTICES);
-    assert_string_equal(key, "ldr:{p12}:notices");
+    assert_string_equal(key, "ldr:{p12.740}:notices");
     ldr_store_key(key, sizeof(key), 3, LDR_STORE_KEY_PARTITIONS);
     assert_string_equal(key, "ldr:partitions");
     assert_int_equal(
-        ldr_store_key_partition("ldr:{p12}:notices", LDR_STORE_KEY_NOTICES),
+        ldr_store_key_partition("ldr:{p12.740}:notices", LDR_STORE_KEY_NOTICES),
         12);
     assert_int_equal(
-        ldr_store_key_partition("ldr:{p12}:notices", LDR_STORE_KEY_ENT), -1);
+        ldr_store_key_partition("ldr:{p12.740}:notices", LDR_STORE_KEY_ENT),
+        -1);
+    /* The layout before placement, and a tag with another salt. */
+    assert_int_equal(
+        ldr_store_key_partition("ldr:{p12}:notices", LDR_STORE_KEY_NOTICES),
+        -1);
+    assert_int_equal(
+        ldr_store_key_partition("ldr:{p12.741}:notices", LDR_STORE_KEY_NOTICES),
+        -1);
     assert_int_equal(
         ldr_store_key_partition("ldr:{p}:notices", LDR_STORE_KEY_NOTICES), -1);
-    assert_int_equal(
-        ldr_store_key_partition("ldr:{p1}:noticesx", LDR_STORE_KEY_NOTICES),
-        -1);
+    assert_int_equal(ldr_store_key_partition("ldr:{p1.1840}:noticesx",
+                                             LDR_STORE_KEY_NOTICES),
+                     -1);
+}
+
+/* tests/support/store_keys.py (the fault suite's and the scripts' names)
+ * mirrors ldr_store_key(): every name of partitions 0..255 is the same. */
+static void test_store_key_python_mirror_agrees(void **state) {
+    (void)state;
+    static const char *const names[] = {"meta",   "ent",      "timers",
+                                        "outbox", "counters", "notices"};
+    for (int w = 0; w < LDR_STORE_KEY_PARTITIONS; w++) {
+        char cmd[4096];
+        int len = snprintf(cmd, sizeof(cmd),
+                           "/usr/bin/python3 " LADDER_SOURCE_DIR
+                           "/tests/support/store_keys.py %s",
+                           names[w]);
+        for (int p = 0; p < 256; p++)
+            len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " %d", p);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        char line[128];
+        int p = 0;
+        while (fgets(line, sizeof(line), f)) {
+            char key[LDR_STORE_KEY_SIZE];
+            line[strcspn(line, "\n")] = '\0';
+            ldr_store_key(key, sizeof(key), p, (ldr_store_key_t)w);
+            if (strcmp(line, key))
+                fail_msg("partition %d: store_keys.py says %s, the store %s", p,
+                         line, key);
+            p++;
+        }
+        assert_int_equal(pclose(f), 0);
+        assert_int_equal(p, 256);
+    }
 }
 
 static int setup(void **state) {
@@ -406,9 +571,11 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_step_fence_cas_and_reload),
         cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
+        cmocka_unit_test(test_store_claim_moves_the_layout_before_placement),
         cmocka_unit_test(test_store_notice_ids_follow_the_log),
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
         cmocka_unit_test(test_store_key_names_and_parses_the_layout),
+        cmocka_unit_test(test_store_key_python_mirror_agrees),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,8 @@
 # cancellation with its revocation notice, a publicity still running, so
 # that every kind of key is written), and afterwards every key
 # store_keys.py names for partition 0, and the partition count's key, exist
-# in Redis, and Redis holds no ldr key that store_keys.py does not know.
+# in Redis, and Redis holds no ldr key that store_keys.py does not know
+# (nor any of the layout before the tags were placed).
 # A change of the key layout in services/lib/io/store.c that is not made in
 # store_keys.py too fails here, before the fault suite and the demo read
 # the wrong keys.
@@ -55,6 +56,17 @@ def redis(*args):
                           check=True, capture_output=True, text=True).stdout.split("\n")[:-1]
 
 bad = 0
+# The placed tag (store.h): partition 0 aims at slot 0, and "p0.425" is the
+# first salt whose slot (2) lies in [0, 16). The names of the old layout, ldr:{p0}:...,
+# must not be written any more.
+if store_keys.meta(0) != "ldr:{p0.425}:meta" or store_keys.slot(0) != 2:
+    print("FAIL: store_keys.py names %s (slot %d), not ldr:{p0.425}:meta (slot 2)"
+          % (store_keys.meta(0), store_keys.slot(0)))
+    bad += 1
+for n in store_keys.NAMES:
+    if redis("EXISTS", store_keys.old_key(0, n)) != ["0"]:
+        print("FAIL: %s (the layout before placement) was written" % store_keys.old_key(0, n))
+        bad += 1
 named = [store_keys.PARTITIONS] + [store_keys.key(0, n) for n in store_keys.NAMES]
 for k in named:
     if redis("EXISTS", k) != ["1"]:

@@ -2,20 +2,28 @@
 """store_keys -- the Redis keys of ladder's store, for scripts.
 
 DESIGN: the key layout belongs to the store module,
-services/lib/io/store.c (ldr_key() and ldr_store_set_partitions()): it is
+services/lib/io/store.c (ldr_store_key()): it is
 the only owner, and every script that reads Redis (the fault suite, the
 integration tests, tools/demo) asks this file instead of spelling keys
 itself, so a change of the layout is made in store.c and here, nowhere
 else. integration.test_store_keys runs a worker and checks that every key
-named here for partition 0 exists afterwards, so the two cannot drift apart
-silently.
+named here for partition 0 exists afterwards, and integration.test_store
+compares every name of partitions 0..255 with ldr_store_key()'s, so the two
+cannot drift apart silently.
+
+Placement (store.h): partition p's hash tag is "p<p>.<s>", with the smallest
+s = 0, 1, 2, ... whose Redis Cluster slot (CRC16-XMODEM of the tag, modulo
+16384) lies in [t, t + 16), t being the 14-bit bit-reversal of p mod 16384;
+so that partitions spread evenly over the masters of an even split. The
+search takes about a thousand CRC16s per partition; tag() keeps each result.
 
 Python:  sys.path.insert(0, "<src>/tests/support"); import store_keys
-         store_keys.meta(3) -> "ldr:{p3}:meta"
+         store_keys.meta(3) -> "ldr:{p3.1534}:meta"
 Shell:   /usr/bin/python3 tests/support/store_keys.py meta 3
          /usr/bin/python3 tests/support/store_keys.py outbox 0 1 2  (one a line)
          /usr/bin/python3 tests/support/store_keys.py partitions
          /usr/bin/python3 tests/support/store_keys.py names
+         /usr/bin/python3 tests/support/store_keys.py slot 0 1 2  (one a line)
 """
 import re
 import sys
@@ -29,7 +37,65 @@ PARTITIONS = "ldr:partitions"
 # Every key of the store, for KEYS and SCAN.
 PATTERN = "ldr:*"
 
-_KEY = re.compile(r"ldr:\{p(\d+)\}:(\w+)")
+_KEY = re.compile(r"ldr:\{p(\d+)\.(\d+)\}:(\w+)")
+
+SLOTS = 16384
+WINDOW = 16  # LDR_STORE_PLACE_WINDOW
+
+
+def _crc16_table():
+    t = []
+    for i in range(256):
+        c = i << 8
+        for _ in range(8):
+            c = ((c << 1) ^ 0x1021) if c & 0x8000 else (c << 1)
+        t.append(c & 0xFFFF)
+    return t
+
+
+_CRC16 = _crc16_table()
+
+
+def crc16(data):
+    """CRC16-XMODEM of DATA (bytes), as Redis Cluster computes slots."""
+    c = 0
+    for b in data:
+        c = ((c << 8) & 0xFFFF) ^ _CRC16[(c >> 8) ^ b]
+    return c
+
+
+def slot_of_tag(tag):
+    """The cluster slot of a hash tag (str)."""
+    return crc16(tag.encode()) & (SLOTS - 1)
+
+
+def _reverse14(p):
+    r = 0
+    for _ in range(14):
+        r = (r << 1) | (p & 1)
+        p >>= 1
+    return r
+
+
+_TAGS = {}
+
+
+def tag(partition):
+    """The hash tag of PARTITION's keys, "p<p>.<s>" (see DESIGN above)."""
+    p = int(partition)
+    t = _TAGS.get(p)
+    if t is None:
+        target = _reverse14(p % SLOTS)
+        s = 0
+        while not target <= slot_of_tag("p%d.%d" % (p, s)) < target + WINDOW:
+            s += 1
+        t = _TAGS[p] = "p%d.%d" % (p, s)
+    return t
+
+
+def slot(partition):
+    """The cluster slot of every key of PARTITION."""
+    return slot_of_tag(tag(partition))
 
 
 def key(partition, name):
@@ -37,6 +103,12 @@ def key(partition, name):
     if name not in NAMES:
         raise ValueError("store_keys: no key %r (known: %s)"
                          % (name, ", ".join(NAMES)))
+    return "ldr:{%s}:%s" % (tag(partition), name)
+
+
+def old_key(partition, name):
+    """The name KEY had before placement (ldr:{p<p>}:<name>): the store
+    moves such keys to key()'s names when it claims the partition."""
     return "ldr:{p%d}:%s" % (int(partition), name)
 
 
@@ -75,7 +147,9 @@ def parse(k):
     if isinstance(k, bytes):
         k = k.decode(errors="replace")
     m = _KEY.fullmatch(k)
-    return (int(m.group(1)), m.group(2)) if m else None
+    if not m or tag(m.group(1)) != "p%s.%s" % (m.group(1), m.group(2)):
+        return None
+    return (int(m.group(1)), m.group(3))
 
 
 def main(argv):
@@ -85,13 +159,18 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "names":
         print(" ".join(NAMES))
         return 0
+    if len(argv) >= 3 and argv[1] == "slot" and all(a.isdigit()
+                                                    for a in argv[2:]):
+        for a in argv[2:]:
+            print(slot(int(a)))
+        return 0
     if (len(argv) >= 3 and argv[1] in NAMES
             and all(a.isdigit() for a in argv[2:])):
         for a in argv[2:]:
             print(key(int(a), argv[1]))
         return 0
     sys.stderr.write("usage: store_keys.py NAME PARTITION... | partitions"
-                     " | names (NAME: %s)\n" % " | ".join(NAMES))
+                     " | names | slot PARTITION... (NAME: %s)\n" % " | ".join(NAMES))
     return 2
 
 

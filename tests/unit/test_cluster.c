@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,17 +58,127 @@ static void test_cluster_key_slot_hash_tags(void **state) {
     assert_int_equal(slot("{bar"), ldr_cluster_crc16("{bar", 4) & 16383);
 }
 
+/* The 14-bit bit-reversal of p mod 16384: where partition p's tag aims. */
+static int reverse14(int p) {
+    int t = 0;
+    for (int b = 0; b < 14; b++)
+        t |= ((p >> b) & 1) << (13 - b);
+    return t;
+}
+
 static void test_cluster_store_keys_share_a_slot(void **state) {
     (void)state;
     /* Every key of a partition is in one slot, so the step runs on one
-     * node; ldr:partitions is elsewhere, and that is fine. */
-    for (int p = 0; p < 256; p++) {
-        char key[LDR_STORE_KEY_SIZE], tag[16];
-        snprintf(tag, sizeof(tag), "p%d", p);
-        int want = ldr_cluster_crc16(tag, strlen(tag)) & 16383;
+     * node, and that slot lies in the window its placement aims at;
+     * ldr:partitions is elsewhere, and that is fine. */
+    for (int p = 0; p < 1024; p++) {
+        char key[LDR_STORE_KEY_SIZE];
+        ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_META);
+        int want = slot(key);
+        assert_in_range(want, reverse14(p),
+                        reverse14(p) + LDR_STORE_PLACE_WINDOW - 1);
         for (int k = 0; k < LDR_STORE_KEY_PARTITIONS; k++) {
             ldr_store_key(key, sizeof(key), p, (ldr_store_key_t)k);
             assert_int_equal(slot(key), want);
+            assert_int_equal(ldr_store_key_partition(key, (ldr_store_key_t)k),
+                             p);
+        }
+    }
+}
+
+/* Tags computed independently (a Python CRC16-XMODEM by table, not
+ * store.c's): the smallest salt whose slot lies in [t, t + 16). */
+static void test_cluster_store_tags_are_placed(void **state) {
+    (void)state;
+    static const struct {
+        int p;
+        const char *key;
+        int slot;
+    } want[] = {
+        {0, "ldr:{p0.425}:meta", 2},
+        {1, "ldr:{p1.1840}:meta", 8202},
+        {2, "ldr:{p2.171}:meta", 4096},
+        {3, "ldr:{p3.1534}:meta", 12296},
+        {5, "ldr:{p5.616}:meta", 10245},
+        {7, "ldr:{p7.21}:meta", 14336},
+        {12, "ldr:{p12.740}:meta", 3075},
+        {31, "ldr:{p31.173}:meta", 15873},
+        {255, "ldr:{p255.712}:meta", 16322},
+        {1000, "ldr:{p1000.36}:meta", 1535},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char key[LDR_STORE_KEY_SIZE];
+        ldr_store_key(key, sizeof(key), want[i].p, LDR_STORE_KEY_META);
+        assert_string_equal(key, want[i].key);
+        assert_int_equal(slot(key), want[i].slot);
+    }
+    /* Smallest: no smaller salt of partition 7 hits its window. */
+    for (int s = 0; s < 21; s++) {
+        char tag[16];
+        int n = snprintf(tag, sizeof(tag), "p7.%d", s);
+        int sl = ldr_cluster_crc16(tag, (size_t)n) & 16383;
+        assert_false(sl >= 14336 && sl < 14336 + LDR_STORE_PLACE_WINDOW);
+    }
+    /* The old layout's names are not this layout's. */
+    assert_int_equal(ldr_store_key_partition("ldr:{p7}:meta", 0), -1);
+    assert_int_equal(ldr_store_key_partition("ldr:{p7.22}:meta", 0), -1);
+    assert_int_equal(ldr_store_key_partition("ldr:{p7.}:meta", 0), -1);
+}
+
+/* The masters' slot ranges as redis-cli --cluster create splits 16384
+ * slots over @p masters (its own float arithmetic): first slot of each,
+ * then 16384. */
+static void even_split(int masters, int *first) {
+    float per = 16384 / (float)masters, cursor = 0.0f;
+    long start = 0;
+    for (int i = 0; i < masters; i++) {
+        long last = lroundf(cursor + per - 1);
+        if (last > 16384 || i == masters - 1) last = 16383;
+        if (last < start) last = start;
+        first[i] = (int)start;
+        start = last + 1;
+        cursor += per;
+    }
+    first[masters] = 16384;
+}
+
+/* For 8, 32, 64 and 256 partitions over 2..6 masters with an even split,
+ * the masters' counts differ by no more than rounding forces (0 when the
+ * masters divide the partitions, else 1). The distributions are in
+ * docs/REDIS-CLUSTER.md. */
+static void test_cluster_store_partitions_spread_evenly(void **state) {
+    (void)state;
+    static const int counts[] = {8, 32, 64, 256};
+    for (int masters = 2; masters <= 6; masters++) {
+        int first[7];
+        even_split(masters, first);
+        if (masters == 3) {
+            assert_int_equal(first[1], 5461);
+            assert_int_equal(first[2], 10923);
+        }
+        for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+            int per[6] = {0};
+            char line[128];
+            int len = snprintf(line, sizeof(line),
+                               "%d partitions on %d:", counts[c], masters);
+            for (int p = 0; p < counts[c]; p++) {
+                char key[LDR_STORE_KEY_SIZE];
+                ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_META);
+                int sl = slot(key), m = 0;
+                while (sl >= first[m + 1])
+                    m++;
+                per[m]++;
+            }
+            int lo = per[0], hi = per[0];
+            for (int m = 0; m < masters; m++) {
+                lo = per[m] < lo ? per[m] : lo;
+                hi = per[m] > hi ? per[m] : hi;
+                len += snprintf(line + len, sizeof(line) - (size_t)len, " %d",
+                                per[m]);
+            }
+            print_message("%s\n", line);
+            assert_int_equal(lo, counts[c] / masters);
+            assert_int_equal(hi, (counts[c] + masters - 1) / masters);
         }
     }
 }
@@ -279,6 +390,8 @@ int main(void) {
         cmocka_unit_test(test_cluster_key_slot_known_keys),
         cmocka_unit_test(test_cluster_key_slot_hash_tags),
         cmocka_unit_test(test_cluster_store_keys_share_a_slot),
+        cmocka_unit_test(test_cluster_store_tags_are_placed),
+        cmocka_unit_test(test_cluster_store_partitions_spread_evenly),
         cmocka_unit_test(test_cluster_url_one_server),
         cmocka_unit_test(test_cluster_url_seed_list),
         cmocka_unit_test(test_cluster_url_user_and_password),

@@ -23,12 +23,14 @@
 #include "ladder/buf.h"
 #include "ladder/cluster.h"
 #include "ladder/decision.h"
+#include "ladder/log.h"
 #include "ladder/redis.h"
 
 #include "store_lua.h"
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,21 +360,78 @@ static const char *const store_key_names[] = {"meta",   "ent",      "timers",
 #define STORE_KEY_PREFIX     "ldr:{p"
 #define STORE_KEY_PARTITIONS "ldr:partitions"
 
+/* ---- placement ----------------------------------------------------------
+ *
+ * Partition p's hash tag is "p<p>.<s>", with the smallest s = 0, 1, 2, ...
+ * whose slot lies in [t, t + LDR_STORE_PLACE_WINDOW), t being the 14-bit
+ * bit-reversal of (p mod 16384). The targets t of partitions 0..2^k-1 are
+ * 16384/2^k slots apart for every k (the van der Corput sequence), so the
+ * contiguous even split of redis-cli --cluster create gives every master
+ * an even share of them, whatever the number of masters. A window of 16
+ * slots needs about a thousand CRC16s per partition (at most 12,495, for
+ * p = 16383 whose window is the last slot alone), so each partition's s is
+ * searched once per process and kept: ldr_store_key() runs per batch on
+ * the worker's hot path. The table is shared by every store and thread
+ * (ladder-api names keys from several); an entry holds s + 1, 0 while not
+ * yet known, and two threads that search the same entry at once find the
+ * same s. tests/support/store_keys.py mirrors this rule. */
+#define STORE_PLACED 16384 /* partitions whose s is kept (beyond: searched) */
+
+static _Atomic int32_t store_salt_plus1[STORE_PLACED];
+
+static int32_t store_salt_search(int partition) {
+    unsigned p = (unsigned)partition % LDR_CLUSTER_SLOTS, t = 0;
+    for (int b = 0; b < 14; b++)
+        t |= ((p >> b) & 1u) << (13 - b);
+    char tag[32];
+    for (int32_t s = 0;; s++) {
+        int len = snprintf(tag, sizeof(tag), "p%d.%" PRId32, partition, s);
+        unsigned slot =
+            ldr_cluster_crc16(tag, (size_t)len) & (LDR_CLUSTER_SLOTS - 1);
+        if (slot >= t && slot < t + LDR_STORE_PLACE_WINDOW) return s;
+    }
+}
+
+static int32_t store_salt(int partition) {
+    if (partition < 0 || partition >= STORE_PLACED)
+        return store_salt_search(partition);
+    int32_t v = atomic_load_explicit(&store_salt_plus1[partition],
+                                     memory_order_relaxed);
+    if (!v) {
+        v = store_salt_search(partition) + 1;
+        atomic_store_explicit(&store_salt_plus1[partition], v,
+                              memory_order_relaxed);
+    }
+    return v - 1;
+}
+
 int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what) {
     if (what == LDR_STORE_KEY_PARTITIONS)
         return snprintf(buf, n, "%s", STORE_KEY_PARTITIONS);
-    return snprintf(buf, n, STORE_KEY_PREFIX "%d}:%s", partition,
-                    store_key_names[what]);
+    return snprintf(buf, n, STORE_KEY_PREFIX "%d.%" PRId32 "}:%s", partition,
+                    store_salt(partition), store_key_names[what]);
+}
+
+/* The name the key had before placement (ldr:{p<p>}:<name>), for the
+ * migration at claim time. */
+static void store_old_key(char *buf, size_t n, int partition,
+                          ldr_store_key_t what) {
+    snprintf(buf, n, STORE_KEY_PREFIX "%d}:%s", partition,
+             store_key_names[what]);
 }
 
 int ldr_store_key_partition(const char *key, ldr_store_key_t what) {
     if (what == LDR_STORE_KEY_PARTITIONS) return -1;
     size_t pre = sizeof(STORE_KEY_PREFIX) - 1;
     if (strncmp(key, STORE_KEY_PREFIX, pre)) return -1;
-    char *end;
+    char *end, *end2;
     long p = strtol(key + pre, &end, 10);
-    if (end == key + pre || p < 0 || p > INT32_MAX || end[0] != '}' ||
-        end[1] != ':' || strcmp(end + 2, store_key_names[what]))
+    if (end == key + pre || p < 0 || p > INT32_MAX || end[0] != '.' ||
+        end[1] < '0' || end[1] > '9')
+        return -1;
+    long s = strtol(end + 1, &end2, 10);
+    if (end2[0] != '}' || end2[1] != ':' ||
+        strcmp(end2 + 2, store_key_names[what]) || s != store_salt((int)p))
         return -1;
     return (int)p;
 }
@@ -390,8 +449,159 @@ ldr_err_t ldr_store_set_partitions(ldr_store_t *s, int count, char *errstr,
     return LDR_OK;
 }
 
+/* ---- the move from the layout before placement --------------------------
+ *
+ * Keys written before the tags were placed (ldr:{pN}:...) are moved to the
+ * placed names when the partition is claimed, before its epoch is bumped,
+ * so the new owner loads them and resumes at their stored offset. On one
+ * server, one ladder_migrate call RENAMEs them atomically. In a cluster the
+ * two tags may live on different masters: every old key is DUMPed, one
+ * ladder_restore call on the placed master RESTOREs them all (the meta
+ * last; nothing when the placed meta exists already, so a slow second
+ * claimer cannot rewind a partition that its first owner has written
+ * since), and only then is every old key DELeted, in one command on the
+ * old master. A crash before the restore leaves the old keys alone; a
+ * crash after it leaves old keys beside a placed meta, and the next claim
+ * deletes them as leftovers. */
+
+static void store_migrated(int partition, long long moved, long long deleted) {
+    char from[LDR_STORE_KEY_SIZE], to[LDR_STORE_KEY_SIZE];
+    store_old_key(from, sizeof(from), partition, LDR_STORE_KEY_META);
+    ldr_store_key(to, sizeof(to), partition, LDR_STORE_KEY_META);
+    *strrchr(from, ':') = *strrchr(to, ':') = '\0';
+    if (moved)
+        LDR_LOG_INFO("partition %d: moved %lld keys from %s:* (the layout "
+                     "before placement) to %s:*",
+                     partition, moved, from, to);
+    if (deleted)
+        LDR_LOG_INFO("partition %d: deleted %lld leftover keys of %s:* (%s:* "
+                     "holds the partition)",
+                     partition, deleted, from, to);
+}
+
+static ldr_err_t store_migrate_plain(ldr_store_t *s, int partition,
+                                     char *errstr, size_t n) {
+    char keys[12][LDR_STORE_KEY_SIZE];
+    const char *argv[15];
+    size_t argl[15];
+    argv[0] = "FCALL";
+    argv[1] = "ladder_migrate";
+    argv[2] = "12";
+    for (int i = 0; i < 12; i++) {
+        if (i < 6)
+            ldr_store_key(keys[i], sizeof(keys[i]), partition,
+                          (ldr_store_key_t)i);
+        else
+            store_old_key(keys[i], sizeof(keys[i]), partition,
+                          (ldr_store_key_t)(i - 6));
+        argv[3 + i] = keys[i];
+    }
+    for (int i = 0; i < 15; i++)
+        argl[i] = strlen(argv[i]);
+    if (!s->c) return store_down(s, errstr, n);
+    redisReply *r = redisCommandArgv(s->c, 15, argv, argl);
+    if (!r) return store_fail(s, NULL, "FCALL ladder_migrate", errstr, n);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "FCALL ladder_migrate", errstr, n);
+    store_migrated(partition, r->element[0]->integer, r->element[1]->integer);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+/* One integer-valued command on @p slot (cluster mode); LDR_OK with *v. */
+static ldr_err_t store_slot_int(ldr_store_t *s, int slot, const char *what,
+                                long long *v, char *errstr, size_t n,
+                                const char *fmt, const char *key) {
+    redisReply *r = store_command(s, -slot - 1, what, errstr, n, fmt, key);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, what, errstr, n);
+    *v = r->integer;
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+static ldr_err_t store_migrate_cluster(ldr_store_t *s, int partition,
+                                       char *errstr, size_t n) {
+    char old[6][LDR_STORE_KEY_SIZE], placed[6][LDR_STORE_KEY_SIZE];
+    for (int i = 0; i < 6; i++) {
+        store_old_key(old[i], sizeof(old[i]), partition, (ldr_store_key_t)i);
+        ldr_store_key(placed[i], sizeof(placed[i]), partition,
+                      (ldr_store_key_t)i);
+    }
+    int old_slot = ldr_cluster_key_slot(old[0], strlen(old[0]));
+    long long old_meta, placed_meta, restored = -1;
+    ldr_err_t err = store_slot_int(s, old_slot, "EXISTS", &old_meta, errstr, n,
+                                   "EXISTS %s", old[0]);
+    if (err || !old_meta) return err;
+    err = store_slot_int(s, store_slot(s, partition), "EXISTS", &placed_meta,
+                         errstr, n, "EXISTS %s", placed[0]);
+    if (err) return err;
+    if (!placed_meta) {
+        redisReply *dump[6] = {NULL};
+        for (int i = 0; i < 6 && !err; i++) {
+            dump[i] = store_command(s, -old_slot - 1, "DUMP", errstr, n,
+                                    "DUMP %s", old[i]);
+            if (!dump[i])
+                err = LDR_ERR_TRANSIENT;
+            else if (dump[i]->type != REDIS_REPLY_STRING &&
+                     dump[i]->type != REDIS_REPLY_NIL) {
+                err = store_fail(s, dump[i], "DUMP", errstr, n);
+                dump[i] = NULL;
+            }
+        }
+        if (!err) {
+            const char *argv[15];
+            size_t argl[15];
+            argv[0] = "FCALL";
+            argv[1] = "ladder_restore";
+            argv[2] = "6";
+            for (int i = 0; i < 6; i++) {
+                argv[3 + i] = placed[i];
+                bool has = dump[i]->type == REDIS_REPLY_STRING;
+                argv[9 + i] = has ? dump[i]->str : "";
+                argl[9 + i] = has ? dump[i]->len : 0;
+            }
+            for (int i = 0; i < 9; i++)
+                argl[i] = strlen(argv[i]);
+            redisContext *c = store_route(s, partition, errstr, n);
+            redisReply *r = c ? redisCommandArgv(c, 15, argv, argl) : NULL;
+            if (!c)
+                err = LDR_ERR_TRANSIENT;
+            else if (!r || r->type != REDIS_REPLY_INTEGER)
+                err = store_fail_on(s, c, r, "FCALL ladder_restore", errstr, n);
+            else {
+                restored = r->integer;
+                freeReplyObject(r);
+            }
+        }
+        for (int i = 0; i < 6; i++)
+            freeReplyObject(dump[i]);
+        if (err) return err;
+    }
+    /* The old keys go only once the placed meta exists: now, or since an
+     * earlier claim (leftovers). The meta among them, so a leftover is
+     * always seen through the old meta. */
+    redisReply *r = store_command(s, -old_slot - 1, "DEL", errstr, n,
+                                  "DEL %s %s %s %s %s %s", old[1], old[2],
+                                  old[3], old[4], old[5], old[0]);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "DEL", errstr, n);
+    store_migrated(partition, restored > 0 ? restored : 0,
+                   restored > 0 ? 0 : r->integer);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
 ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
+    ldr_err_t err = s->clustered
+                        ? store_migrate_cluster(s, partition, errstr, n)
+                        : store_migrate_plain(s, partition, errstr, n);
+    if (err) return err;
     char meta[64];
     ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
     redisReply *r = store_command(s, partition, "HINCRBY epoch", errstr, n,

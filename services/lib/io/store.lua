@@ -2,7 +2,7 @@
 --[[
 ladder's Redis Functions: the atomic step of one batch of one partition
 (DESIGN.md, guarantees 1-3). Every key of a partition shares one hash tag,
-ldr:{pN}:..., so the step touches one cluster slot.
+ldr:{pN.S}:..., so the step touches one cluster slot.
 
 ladder_step checks, before its first write, that the caller still owns the
 partition (the owner epoch) and that the stored next offset is the first
@@ -86,4 +86,51 @@ local function step(keys, args)
   return 'OK'
 end
 
+-- The move from the layout before placement (ldr:{pN}:...) to the placed
+-- names (ldr:{pN.S}:..., store.h), called by ldr_store_claim().
+--
+-- ladder_migrate, on one plain server only (its keys lie in two slots):
+-- KEYS 1-6 the placed names, 7-12 the old ones, in the step's order. When
+-- the placed meta is absent and the old one exists, RENAMEs every old key
+-- that exists; keys of the old layout beside a placed meta are leftovers
+-- and are deleted. Returns {moved, deleted}. One call, so atomic.
+local function migrate(keys)
+  local moved, deleted = 0, 0
+  if redis.call('EXISTS', keys[7]) == 0 then return {0, 0} end
+  local placed = redis.call('EXISTS', keys[1]) == 1
+  for k = 1, 6 do
+    if redis.call('EXISTS', keys[6 + k]) == 1 then
+      if placed then
+        redis.call('DEL', keys[6 + k])
+        deleted = deleted + 1
+      else
+        redis.call('RENAME', keys[6 + k], keys[k])
+        moved = moved + 1
+      end
+    end
+  end
+  return {moved, deleted}
+end
+
+-- ladder_restore, in a cluster, on the placed names' master: KEYS 1-6 the
+-- placed names, ARGV 1-6 their DUMPs from the old names ("" for a key that
+-- did not exist). Writes nothing when the placed meta exists already
+-- (another owner moved the partition, and may have written since);
+-- otherwise RESTOREs them all, in one call, so a crash leaves either none
+-- or all. Returns the number restored (-1: the placed meta existed).
+local function restore(keys, args)
+  if redis.call('EXISTS', keys[1]) == 1 then return -1 end
+  local n = 0
+  for k = 2, 7 do
+    local i = k <= 6 and k or 1 -- the meta last
+    if args[i] ~= '' then
+      redis.call('RESTORE', keys[i], 0, args[i], 'REPLACE')
+      n = n + 1
+    end
+  end
+  return n
+end
+
 redis.register_function('ladder_step', step)
+redis.register_function('ladder_migrate', migrate)
+redis.register_function('ladder_restore', restore)

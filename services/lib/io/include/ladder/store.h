@@ -1,7 +1,7 @@
 /* store.h -- a partition's state in Redis, written one batch at a time.
  *
  * DESIGN: everything a partition needs lives under one hash tag,
- * ldr:{pN}:..., so one Redis Function call (store.lua, loaded at connect)
+ * ldr:{pN.S}:..., so one Redis Function call (store.lua, loaded at connect)
  * writes a whole batch atomically in one cluster slot: the changed
  * enterprises, their timers, the next offset and the clock, the counters,
  * the outbox entry and the revocation notices. Offsets are stored in the
@@ -15,35 +15,37 @@
  * writes nothing and returns LDR_ERR_FENCED, and the caller drops its
  * cache, reloads and seeks to the stored offset.
  *
- * Keys of partition N:
- *   ldr:{pN}:meta       hash: epoch, next_offset, clock
- *   ldr:{pN}:ent        hash: USCC -> ldr_enterprise_encode()
- *   ldr:{pN}:timers     zset: "USCC:tier:kind" -> due (ms)
- *   ldr:{pN}:outbox     stream: one entry per batch, id <next_offset>-0
- *   ldr:{pN}:counters   hash: "state:UNIT:TIER:STATE" and
- *                       "lg:BATCH:OUTCOME" -> count
- *   ldr:{pN}:notices    stream, capped: recent REVOKED, CANCELLED, EXPIRED;
- *                       entry id <offset + 1>-<n> of the decision's cause
- *                       (the same ids whatever the batch boundaries)
- *   ldr:partitions      the input topic's partition count, for the API
+ * Keys of partition N (the hash tag {pN.S} is placed, see below):
+ *   ldr:{pN.S}:meta      hash: epoch, next_offset, clock
+ *   ldr:{pN.S}:ent       hash: USCC -> ldr_enterprise_encode()
+ *   ldr:{pN.S}:timers    zset: "USCC:tier:kind" -> due (ms)
+ *   ldr:{pN.S}:outbox    stream: one entry per batch, id <next_offset>-0
+ *   ldr:{pN.S}:counters  hash: "state:UNIT:TIER:STATE" and
+ *                        "lg:BATCH:OUTCOME" -> count
+ *   ldr:{pN.S}:notices   stream, capped: recent REVOKED, CANCELLED, EXPIRED;
+ *                        entry id <offset + 1>-<n> of the decision's cause
+ *                        (the same ids whatever the batch boundaries)
+ *   ldr:partitions       the input topic's partition count, for the API
  *
  * This file and store.c are the only places that spell a key: a reader
  * such as ladder-api, which keeps its own connections, gets every name
  * from ldr_store_key().
  *
- * Redis Cluster: the hash tag {pN} puts all of a partition's keys in one
- * slot (CRC16-XMODEM of "pN" modulo 16384), so the step runs on one master
- * and the worker's pipelining per partition is unchanged. The tags are not
- * yet placed: with an even split over M masters, partitions land where
- * their CRC16 falls (8 partitions over 3 masters: 2, 2 and 4; 64 over 3:
- * 20, 20 and 24). The planned placement, for every reader to mirror
- * (tests/support, scripts) when it is made: the tag of partition p becomes
- * "p<p>.<s>" with the smallest s = 0, 1, 2, ... whose slot lies in
- * [t, t + 16) where t = bit-reversal of (p mod 16384) in 14 bits (the van
- * der Corput sequence: partitions 0..2^k-1 then sit evenly 16384/2^k slots
- * apart for every k, so any contiguous even split over any number of
- * masters gets an even share, whatever the partition count). It renames
- * every key, so it needs a migration of existing data.
+ * Redis Cluster: the hash tag puts all of a partition's keys in one slot,
+ * so the step runs on one master and the worker's pipelining per
+ * partition is unchanged. The tag is placed so that partitions spread
+ * evenly over the masters of an even split: the tag of partition N is
+ * "pN.S" with the smallest S = 0, 1, 2, ... whose slot (CRC16-XMODEM of
+ * the tag modulo 16384) lies in [t, t + LDR_STORE_PLACE_WINDOW), where t
+ * is the bit-reversal of (N mod 16384) in 14 bits. Partitions 0..2^k-1
+ * then sit 16384/2^k slots apart for every k, so the contiguous equal
+ * ranges of `redis-cli --cluster create` over any number of masters get
+ * an even share (32 partitions on 3 masters: 11, 11 and 10, where the
+ * plain {pN} gave 8, 10 and 14; docs/REDIS-CLUSTER.md has the tables).
+ * tests/support/store_keys.py mirrors the rule.
+ *
+ * Keys of the layout before placement (ldr:{pN}:...) are moved to their
+ * placed names when the partition is claimed (ldr_store_claim()).
  *
  * @locality: one store per thread (hiredis is not thread-safe). */
 #ifndef LADDER_STORE_H
@@ -73,9 +75,14 @@ typedef enum ldr_store_key {
 /** Room for any key ldr_store_key() writes, terminator included. */
 #define LDR_STORE_KEY_SIZE 48
 
+/** The width, in slots, of the window a partition's hash tag aims at. */
+#define LDR_STORE_PLACE_WINDOW 16
+
 /** Writes the name of key @p what of partition @p partition into @p buf
  *  (@p n bytes, LDR_STORE_KEY_SIZE is always enough); returns its length
- *  as snprintf() does. */
+ *  as snprintf() does. The first call for a partition searches its tag
+ *  (about a thousand CRC16s); later calls find it in a table (partitions
+ *  below 16384). Thread-safe. */
 int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what);
 
 /** The partition whose key @p what is @p key (as a Redis reply names it,
