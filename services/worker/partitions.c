@@ -38,6 +38,7 @@ ldr_err_t wk_take(wk_t *w, int partition) {
     ldr_partition_destroy(p->state);
     p->state = ldr_partition_new(w->policies);
     p->npending = 0;
+    p->generation++;
     if ((rc = ldr_store_claim(w->store, partition, &p->epoch, err,
                               sizeof(err))) ||
         (rc = ldr_store_load(w->store, partition, p->state, &p->next_offset,
@@ -46,7 +47,7 @@ ldr_err_t wk_take(wk_t *w, int partition) {
         wk_redis_error(w);
         return rc;
     }
-    wk_tag_t t = {w, partition, 0, -1};
+    wk_tag_t t = {w, partition, 0, 0, -1};
     if ((rc = ldr_store_outbox(w->store, partition, wk_publish_cb, &t, err,
                                sizeof(err)))) {
         LDR_LOG_ERROR("partition %d: %s", partition, err);

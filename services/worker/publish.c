@@ -34,6 +34,13 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                             (double)(ldr_clock_wall_ms() - tag->src_ts_ms) /
                                 1000.0);
     wk_part_t *p = &tag->w->part[tag->partition];
+    /* A report of a message produced before the outbox was produced again
+     * would count a new entry down twice (its id is the same), and an entry
+     * whose count passes 0 would never be trimmed. */
+    if (tag->generation != p->generation) {
+        free(tag);
+        return;
+    }
     for (int i = 0; i < p->npending; i++)
         if (p->pending_id[i] == tag->id) {
             p->pending_left[i]--;
@@ -136,7 +143,7 @@ void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
                                 (ssize_t)m.headers[i].name_len,
                                 m.headers[i].value, (ssize_t)m.headers[i].len);
         wk_tag_t *tag = malloc(sizeof(*tag));
-        *tag = (wk_tag_t){w, partition, id,
+        *tag = (wk_tag_t){w, partition, p->generation, id,
                           src_ts && index < nsrc ? src_ts[index] : -1};
         index++;
         p->pending_left[slot]++;
@@ -310,7 +317,8 @@ void wk_check_producer(wk_t *w) {
         wk_part_t *p = &w->part[pn];
         if (!p->owned) continue;
         p->npending = 0;
-        wk_tag_t t = {w, pn, 0, -1};
+        p->generation++;
+        wk_tag_t t = {w, pn, 0, 0, -1};
         if (ldr_store_outbox(w->store, pn, wk_publish_cb, &t, err, sizeof(err)))
             LDR_LOG_WARN("partition %d: %s (re-sent on the next take)", pn,
                          err);

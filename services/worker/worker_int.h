@@ -87,6 +87,10 @@ typedef struct wk_part {
     int pending_left[WK_PENDING_MAX];
     bool pending_failed[WK_PENDING_MAX];
     int npending;
+    /* bumped whenever the pending entries are forgotten and the outbox is
+     * produced again (wk_take, a new producer): a delivery report of a
+     * message produced before then belongs to no pending entry any more */
+    uint32_t generation;
     wk_batch_t batch;
 } wk_part_t;
 
@@ -126,6 +130,7 @@ typedef struct wk {
 typedef struct wk_tag {
     wk_t *w;
     int32_t partition;
+    uint32_t generation; /* the partition's, when it was produced */
     int64_t id;
     int64_t src_ts_ms; /* a decision's input message time, or -1 */
 } wk_tag_t;
