@@ -1300,7 +1300,10 @@ def scenario_cluster_master_kill(run, rng, total):
     for at in points(rng, total, 2 if LONG else 1, 0.25, 0.75, 0.2):
         run.wait_stored(at)
         owners = partitions_by_master(run)
-        victim = rng.choice(sorted(p for p in owners if p not in dead))
+        # A random partition's master (ports differ from run to run, the
+        # partitions' slots do not), never one already killed.
+        victim = run.r.master_of(store_keys.meta(rng.choice(sorted(
+            p for q in owners if q not in dead for p in owners[q]))))
         nodes = cluster_nodes(run, dead | {victim})
         replica = next(p for p, n in nodes.items()
                        if n["master"] == nodes[victim]["id"])
@@ -1401,40 +1404,46 @@ def scenario_cluster_reshard(run, rng, total):
 
 
 def scenario_cluster_freeze(run, rng, total):
-    """A master frozen (SIGSTOP) for 6 s, longer than the worker's 5 s
-    command timeout and shorter than the cluster-node-timeout (30 s), so
-    it stays master; --long: twice. Measures the progress of the
-    partitions on the other masters during the freeze."""
+    """A master frozen (SIGSTOP) for 3 s (LADDERTEST_CLUSTER_FREEZE_S),
+    shorter than the cluster-node-timeout (30 s here), so it stays master;
+    --long: twice. Measures the progress of the partitions on the other
+    masters from the first second of the freeze to its end (the first
+    second lets the batches in flight finish)."""
     run.start_reader()
     w = run.start_worker()
     run.wait_log(w, "resuming at offset")
-    secs = 6
+    secs = float(os.environ.get("LADDERTEST_CLUSTER_FREEZE_S", "3"))
     ends = end_offsets(run)
     done = []
     progress = []
     for at in points(rng, total, 2 if LONG else 1, 0.15, 0.45, 0.2):
         run.wait_stored(at)
         owners = partitions_by_master(run)
-        victim = rng.choice(sorted(owners))
+        victim = run.r.master_of(store_keys.meta(rng.randrange(PARTITIONS)))
         others = [p for q in owners if q != victim for p in owners[q]]
         before = next_offsets(run, others)
         left = sum(ends[p] - before[p] for p in others)
         m0 = run.metrics(w)
         os.kill(run.cluster_pids[victim], signal.SIGSTOP)
+        t0 = time.monotonic()
         try:
-            time.sleep(secs)
+            time.sleep(1)
+            b1 = next_offsets(run, others)
+            left = sum(ends[p] - b1[p] for p in others)
+            time.sleep(max(0, t0 + secs - time.monotonic()))
             during = next_offsets(run, others)
         finally:
             os.kill(run.cluster_pids[victim], signal.SIGCONT)
-        moved = sum(during[p] - before[p] for p in others)
+        moved = sum(during[p] - b1[p] for p in others)
         progress.append((moved, left))
         run.wait_for("the frozen master %d to answer as master" % victim,
                      lambda: is_master_ok(victim), 60)
         run.wait_stored(sum(before.values()) + 1)
         m1 = run.metrics(w)
-        done.append("master %d (partitions %s) frozen %d s at %d stored "
-                    "messages: the partitions on the other masters stored %d "
-                    "of their %d waiting messages meanwhile; %d redis errors"
+        done.append("master %d (partitions %s) frozen %g s at %d stored "
+                    "messages: from its first second to its end, the "
+                    "partitions on the other masters stored %d of their %d "
+                    "waiting messages; %d redis errors"
                     % (victim, ",".join(map(str, owners[victim])), secs,
                        sum(before.values()), moved, left,
                        m1.get("ladder_worker_redis_errors_total", 0) -
