@@ -28,6 +28,11 @@ Scenarios: kill (SIGKILL the worker at 5 random points), redis-kill
 fetch errors), workers (3 workers: SIGTERM one, SIGKILL one, add one),
 zombie (a worker frozen between deciding and storing until its partitions
 move, then resumed), poison (2% poison messages of every dead-letter code).
+On a Redis Cluster (tests/support/with-cluster, 3 masters and 3 replicas,
+the same reference): cluster-master-kill (SIGKILL of a master, its replica
+promoted), cluster-reshard (live slot moves of 3 partitions), cluster-freeze
+(a master frozen 3 s; the other masters' progress measured). See
+docs/REDIS-CLUSTER.md, "Faults on the cluster".
 
 Random choices come from one seed, printed at the start: give it back with
 --seed N or LADDERTEST_SEED=N. LADDERTEST_LONG=1 runs everything at ten
