@@ -28,6 +28,11 @@ Scenarios: kill (SIGKILL the worker at 5 random points), redis-kill
 fetch errors), workers (3 workers: SIGTERM one, SIGKILL one, add one),
 zombie (a worker frozen between deciding and storing until its partitions
 move, then resumed), poison (2% poison messages of every dead-letter code).
+On a Redis Cluster (tests/support/with-cluster, 3 masters and 3 replicas,
+the same reference): cluster-master-kill (SIGKILL of a master, its replica
+promoted), cluster-reshard (live slot moves of 3 partitions), cluster-freeze
+(a master frozen 3 s; the other masters' progress measured). See
+docs/REDIS-CLUSTER.md, "Faults on the cluster".
 
 Random choices come from one seed, printed at the start: give it back with
 --seed N or LADDERTEST_SEED=N. LADDERTEST_LONG=1 runs everything at ten
@@ -67,11 +72,16 @@ PARTITIONS = 64 if LONG else 16
 STALL_S = 60  # no progress for this long is a failure
 
 SCENARIOS = ("kill", "redis-kill", "redis-pause", "kafka", "workers",
-             "zombie", "poison")
+             "zombie", "poison", "cluster-master-kill", "cluster-reshard",
+             "cluster-freeze")
 
 
 class Failure(Exception):
     pass
+
+
+class ReplyError(Failure):
+    """An error reply from Redis (-MOVED, -ASK, -TRYAGAIN, ...)."""
 
 
 def say(msg):
@@ -118,7 +128,7 @@ class Redis:
         if t in (b"+",):
             return rest
         if t == b"-":
-            raise Failure("redis: " + rest.decode(errors="replace"))
+            raise ReplyError("redis: " + rest.decode(errors="replace"))
         if t == b":":
             return int(rest)
         if t == b"$":
@@ -142,6 +152,120 @@ class Redis:
         except (OSError, ConnectionError):
             self.close()
             raise
+
+
+# ---- Redis Cluster (the same client, routed by slot) ------------------------
+
+def _crc16(data):
+    """CRC16-XMODEM, the cluster spec's key hash."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
+
+
+def key_slot(key):
+    k = key if isinstance(key, bytes) else key.encode()
+    i = k.find(b"{")
+    if i >= 0:
+        j = k.find(b"}", i + 1)
+        if j > i + 1:
+            k = k[i + 1:j]
+    return _crc16(k) % 16384
+
+
+class ClusterRedis:
+    """Redis(port) for a Redis Cluster: each command goes to the master of
+    its key's slot (the second argument), following MOVED and ASK and
+    waiting out TRYAGAIN, CLUSTERDOWN and a lost node (a failover) for up
+    to `patience` seconds. KEYS asks every master and joins the answers.
+    The slot map is CLUSTER SLOTS from any node that answers."""
+
+    def __init__(self, ports, patience=60):
+        self.seeds = list(ports)
+        self.conns = {}
+        self.slots = None
+        self.patience = patience
+
+    def close(self):
+        for c in self.conns.values():
+            c.close()
+        self.conns = {}
+        self.slots = None
+
+    def conn(self, port):
+        if port not in self.conns:
+            self.conns[port] = Redis(port)
+        return self.conns[port]
+
+    def refresh(self):
+        for port in list(self.seeds):
+            try:
+                reply = self.conn(port)("CLUSTER", "SLOTS")
+            except (OSError, ConnectionError, Failure):
+                self.conns.pop(port, None)
+                continue
+            slots = [None] * 16384
+            for r in reply:
+                for s in range(r[0], r[1] + 1):
+                    slots[s] = int(r[2][1])
+            self.slots = slots
+            return
+        raise ConnectionError("no cluster node answers CLUSTER SLOTS")
+
+    def masters(self):
+        if not self.slots:
+            self.refresh()
+        return sorted(set(p for p in self.slots if p is not None))
+
+    def master_of(self, key):
+        if not self.slots:
+            self.refresh()
+        return self.slots[key_slot(key)]
+
+    def __call__(self, *args):
+        end = time.monotonic() + self.patience
+        while True:
+            try:
+                if args[0].upper() == "KEYS":
+                    out = []
+                    for port in self.masters():
+                        out += self.conn(port)(*args)
+                    return out
+                port = self.master_of(args[1])
+                if port is None:
+                    raise ReplyError("redis: CLUSTERDOWN slot not served")
+                return self.conn(port)(*args)
+            except ReplyError as e:
+                msg = str(e)[len("redis: "):]
+                if msg.startswith("ASK "):
+                    port = int(msg.split()[2].rsplit(":", 1)[1])
+                    c = self.conn(port)
+                    c("ASKING")
+                    try:
+                        return c(*args)
+                    except ReplyError as e2:
+                        msg = str(e2)[len("redis: "):]
+                if not msg.startswith(("MOVED ", "TRYAGAIN", "CLUSTERDOWN",
+                                       "ASK ", "LOADING", "MASTERDOWN")):
+                    raise
+                self.slots = None
+            except (OSError, ConnectionError):
+                self.slots = None
+                for c in self.conns.values():
+                    c.close()
+                self.conns = {}
+            if time.monotonic() > end:
+                raise Failure("the cluster did not answer %s %s for %d s" % (
+                    args[0], args[1] if len(args) > 1 else "",
+                    self.patience))
+            time.sleep(0.05)
+            try:
+                self.refresh()
+            except ConnectionError:
+                pass
 
 
 def stored(r, parts):
@@ -334,10 +458,17 @@ class Run:
         self.ref_dir = ref_dir
         self.work = os.environ["LADDERTEST_STACK_DIR"]
         self.redis_port = int(os.environ["LADDERTEST_REDIS_PORT"])
-        self.redis_pid = int(os.environ["LADDERTEST_REDIS_PID"])
         self.bootstrap = os.environ["LADDERTEST_BOOTSTRAP"]
         self.fifo = os.environ["LADDERTEST_KAFKA_FIFO"]
-        self.r = Redis(self.redis_port)
+        ports = os.environ.get("LADDERTEST_CLUSTER_PORTS")
+        if ports:  # tests/support/with-cluster: 3 masters, 3 replicas
+            self.cluster_ports = [int(x) for x in ports.split()]
+            self.cluster_pids = dict(zip(self.cluster_ports, (
+                int(x) for x in os.environ["LADDERTEST_REDIS_PIDS"].split())))
+            self.r = ClusterRedis(self.cluster_ports)
+        else:
+            self.redis_pid = int(os.environ["LADDERTEST_REDIS_PID"])
+            self.r = Redis(self.redis_port)
         self.procs = []
         self.workers = []
         self.nworkers = 0
@@ -564,8 +695,9 @@ class Run:
             rewound += len(re.findall(r"the store rewound", text))
         if lost:
             raise Failure("ladder_worker_lost_messages_total is %d" % lost)
-        return {"lost": int(lost), "reader": reader, "fenced_batches": fenced,
-                "rewound_partitions": rewound}
+        fig = {"lost": int(lost), "reader": reader, "fenced_batches": fenced,
+               "rewound_partitions": rewound}
+        return fig
 
     def compare(self, ref_decisions, ref_state):
         by_id, order, dups = load_decisions(self.reader_out)
@@ -1084,10 +1216,268 @@ def scenario_poison(run, rng, info, ref_decisions, ref_state):
     return fig
 
 
+# ---- scenarios on a Redis Cluster (tests/support/with-cluster) -------------
+
+CLUSTER_SCENARIOS = ("cluster-master-kill", "cluster-reshard",
+                     "cluster-freeze")
+# with-cluster's cluster-node-timeout for each scenario: short where a
+# replica must take over quickly, long where a frozen master must stay
+# master (a freeze longer than the timeout would be a failover).
+CLUSTER_NODE_TIMEOUT_MS = {"cluster-master-kill": 2000,
+                           "cluster-reshard": 2000,
+                           "cluster-freeze": 30000}
+
+
+def ask(port, *args):
+    """One command on one node, on a connection of its own."""
+    r = Redis(port)
+    try:
+        return r(*args)
+    finally:
+        r.close()
+
+
+def cluster_nodes(run, avoid=()):
+    """{port: {"id", "role", "master", "flags"}} as CLUSTER NODES of the
+    first node (not in `avoid`) that answers sees them."""
+    for port in run.cluster_ports:
+        if port in avoid:
+            continue
+        try:
+            text = ask(port, "CLUSTER", "NODES").decode()
+        except (OSError, ConnectionError, Failure):
+            continue
+        nodes = {}
+        for line in text.splitlines():
+            w = line.split()
+            flags = w[2].split(",")
+            nodes[int(w[1].split("@")[0].rsplit(":", 1)[1])] = {
+                "id": w[0], "flags": flags, "master":
+                None if w[3] == "-" else w[3],
+                "role": "master" if "master" in flags else "replica"}
+        return nodes
+    raise Failure("no cluster node answers CLUSTER NODES")
+
+
+def partitions_by_master(run):
+    """{master port: [partitions whose keys live there]} by the slot map."""
+    run.r.refresh()
+    out = {}
+    for p in range(PARTITIONS):
+        out.setdefault(run.r.master_of(store_keys.meta(p)), []).append(p)
+    return out
+
+
+def next_offsets(run, parts):
+    """{partition: stored next offset}, read from each partition's master
+    only (a frozen master of other partitions is never asked)."""
+    out = {}
+    for p in parts:
+        v = run.r("HGET", store_keys.meta(p), "next_offset")
+        out[p] = int(v) if v else 0
+    return out
+
+
+def end_offsets(run, topic="ladder.events.v1"):
+    out = subprocess.run([os.path.join(BIN, "ladder-decisions"), "--topic",
+                          topic, "--end-offsets"], env=run.env,
+                         capture_output=True, text=True, check=True)
+    return {int(e.split(":")[0]): int(e.split(":")[1])
+            for e in out.stdout.strip().split(",")}
+
+
+def is_master_ok(port):
+    try:
+        return (ask(port, "ROLE")[0] == b"master" and b"cluster_state:ok" in
+                ask(port, "CLUSTER", "INFO"))
+    except (OSError, ConnectionError, Failure):
+        return False
+
+
+def scenario_cluster_master_kill(run, rng, total):
+    """SIGKILL of a master that holds partitions, mid-stream; its replica
+    is promoted (cluster-node-timeout 2 s) and the worker carries on
+    there. --long: twice, two different masters."""
+    run.start_reader()
+    w = run.start_worker()
+    run.wait_log(w, "resuming at offset")
+    kills = []
+    dead = set()
+    for at in points(rng, total, 2 if LONG else 1, 0.25, 0.75, 0.2):
+        run.wait_stored(at)
+        owners = partitions_by_master(run)
+        # A random partition's master (ports differ from run to run, the
+        # partitions' slots do not), never one already killed.
+        victim = run.r.master_of(store_keys.meta(rng.choice(sorted(
+            p for q in owners if q not in dead for p in owners[q]))))
+        nodes = cluster_nodes(run, dead | {victim})
+        replica = next(p for p, n in nodes.items()
+                       if n["master"] == nodes[victim]["id"])
+        n_back = run.log(w).count("redis is back")
+        s, _ = run.progress()
+        t0 = time.monotonic()
+        os.kill(run.cluster_pids[victim], signal.SIGKILL)
+        dead.add(victim)
+        run.r.seeds = [p for p in run.cluster_ports if p not in dead]
+        run.r.close()
+        run.wait_for("replica %d of the killed master %d to be promoted" % (
+            replica, victim), lambda: is_master_ok(replica), 60)
+        took = time.monotonic() - t0
+        # The other nodes learn the new owner of the slots by gossip.
+        run.wait_for("the cluster to give the killed master's partitions "
+                     "%s to %d" % (owners[victim], replica),
+                     lambda: sorted(partitions_by_master(run).get(
+                         replica, [])) == sorted(owners[victim]), 30)
+        after, _ = run.progress()
+        run.wait_for("the worker to log 'redis is back'",
+                     lambda: run.log(w).count("redis is back") > n_back, 90)
+        kills.append("master %d (partitions %s) at %d stored messages, "
+                     "replica %d promoted in %.1f s, %d stored after the "
+                     "promotion" % (victim, ",".join(map(str, owners[victim])),
+                                    s, replica, took, after))
+        say("    SIGKILL " + kills[-1])
+    m = run.metrics(w)
+    if w["proc"].poll() is not None:
+        raise Failure("the worker did not survive the failover")
+    fig = run.finish(total)
+    fig["redis_errors"] = int(m.get("ladder_worker_redis_errors_total", 0))
+    fig["faults"] = "SIGKILL of " + "; ".join(kills)
+    return fig
+
+
+def move_slot(run, slot, src, dst, pace):
+    """Moves one slot from master src to master dst while it is in use,
+    the way redis-cli --cluster reshard does (IMPORTING, MIGRATING, MIGRATE
+    key by key, SETSLOT NODE on every master), one key every `pace`
+    seconds so that the workers meet the half-moved slot (ASK, TRYAGAIN).
+    Returns the number of keys moved."""
+    sid = ask(src, "CLUSTER", "MYID").decode()
+    did = ask(dst, "CLUSTER", "MYID").decode()
+    ask(dst, "CLUSTER", "SETSLOT", slot, "IMPORTING", sid)
+    ask(src, "CLUSTER", "SETSLOT", slot, "MIGRATING", did)
+    moved = 0
+    while True:
+        keys = ask(src, "CLUSTER", "GETKEYSINSLOT", slot, 10)
+        if not keys:
+            break
+        for k in keys:
+            ask(src, "MIGRATE", "127.0.0.1", dst, k, 0, 15000)
+            moved += 1
+            time.sleep(pace)
+    masters = [p for p, n in cluster_nodes(run).items()
+               if n["role"] == "master" and "fail" not in n["flags"]]
+    for port in [dst, src] + [p for p in masters if p not in (src, dst)]:
+        ask(port, "CLUSTER", "SETSLOT", slot, "NODE", did)
+    return moved
+
+
+def scenario_cluster_reshard(run, rng, total):
+    """Live moves of the slots of 3 partitions (--long: 8), each to
+    another master, while the worker decides the log."""
+    run.start_reader()
+    w = run.start_worker()
+    run.wait_log(w, "resuming at offset")
+    k = 8 if LONG else 3
+    chosen = rng.sample(range(PARTITIONS), k)
+    done = []
+    for p, at in zip(chosen, points(rng, total, k, 0.1, 0.8, 0.5 / k)):
+        run.wait_stored(at)
+        owners = partitions_by_master(run)
+        src = run.r.master_of(store_keys.meta(p))
+        dst = rng.choice(sorted(q for q in owners if q != src) or
+                         sorted(q for q, n in cluster_nodes(run).items()
+                                if n["role"] == "master" and q != src))
+        slot = key_slot(store_keys.meta(p))
+        s, _ = run.progress()
+        t0 = time.monotonic()
+        n = move_slot(run, slot, src, dst, 0.2)
+        run.r.close()
+        if run.r.master_of(store_keys.meta(p)) != dst or \
+                ask(dst, "CLUSTER", "COUNTKEYSINSLOT", slot) < 1 or \
+                ask(src, "CLUSTER", "COUNTKEYSINSLOT", slot) != 0:
+            raise Failure("partition %d's slot %d did not end up on %d" % (
+                p, slot, dst))
+        done.append("partition %d (slot %d, %d keys) from %d to %d at %d "
+                    "stored messages in %.1f s" % (p, slot, n, src, dst, s,
+                                                   time.monotonic() - t0))
+        say("    moved " + done[-1])
+    m = run.metrics(w)
+    fig = run.finish(total)
+    fig["redis_errors"] = int(m.get("ladder_worker_redis_errors_total", 0))
+    fig["recoveries"] = run.log(w).count("redis is back")
+    fig["faults"] = "live slot moves: " + "; ".join(done)
+    return fig
+
+
+def scenario_cluster_freeze(run, rng, total):
+    """A master frozen (SIGSTOP) for 3 s (LADDERTEST_CLUSTER_FREEZE_S),
+    shorter than the cluster-node-timeout (30 s here), so it stays master;
+    --long: twice. Measures the progress of the partitions on the other
+    masters from the first second of the freeze to its end (the first
+    second lets the batches in flight finish)."""
+    run.start_reader()
+    w = run.start_worker()
+    run.wait_log(w, "resuming at offset")
+    secs = float(os.environ.get("LADDERTEST_CLUSTER_FREEZE_S", "3"))
+    ends = end_offsets(run)
+    done = []
+    progress = []
+    for at in points(rng, total, 2 if LONG else 1, 0.15, 0.45, 0.2):
+        run.wait_stored(at)
+        owners = partitions_by_master(run)
+        victim = run.r.master_of(store_keys.meta(rng.randrange(PARTITIONS)))
+        others = [p for q in owners if q != victim for p in owners[q]]
+        before = next_offsets(run, others)
+        left = sum(ends[p] - before[p] for p in others)
+        m0 = run.metrics(w)
+        os.kill(run.cluster_pids[victim], signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            time.sleep(1)
+            b1 = next_offsets(run, others)
+            left = sum(ends[p] - b1[p] for p in others)
+            time.sleep(max(0, t0 + secs - time.monotonic()))
+            during = next_offsets(run, others)
+        finally:
+            os.kill(run.cluster_pids[victim], signal.SIGCONT)
+        moved = sum(during[p] - b1[p] for p in others)
+        progress.append((moved, left))
+        run.wait_for("the frozen master %d to answer as master" % victim,
+                     lambda: is_master_ok(victim), 60)
+        run.wait_stored(sum(before.values()) + 1)
+        m1 = run.metrics(w)
+        done.append("master %d (partitions %s) frozen %g s at %d stored "
+                    "messages: from its first second to its end, the "
+                    "partitions on the other masters stored %d of their %d "
+                    "waiting messages; %d redis errors"
+                    % (victim, ",".join(map(str, owners[victim])), secs,
+                       sum(before.values()), moved, left,
+                       m1.get("ladder_worker_redis_errors_total", 0) -
+                       m0.get("ladder_worker_redis_errors_total", 0)))
+        say("    " + done[-1])
+    fig = run.finish(total)
+    fig["faults"] = "; ".join(done)
+    fig["other_masters_progress"] = [m for m, _ in progress]
+    stuck = [(m, l) for m, l in progress if m == 0 and l > 0]
+    if stuck:
+        msg = ("the partitions on the other masters made no progress while "
+               "one master was frozen (%s): one frozen node stalls them all"
+               % ", ".join("0 of %d waiting messages" % l for _, l in stuck))
+        if os.environ.get("LADDERTEST_CLUSTER_FREEZE_STRICT") == "1":
+            raise Failure(msg)
+        say("KNOWN ISSUE (not failed; LADDERTEST_CLUSTER_FREEZE_STRICT=1 "
+            "fails on it): " + msg)
+        fig["known_issue"] = msg
+    return fig
+
+
 SCENARIO_FNS = {
     "kill": scenario_kill, "redis-kill": scenario_redis_kill,
     "redis-pause": scenario_redis_pause, "kafka": scenario_kafka,
     "workers": scenario_workers, "zombie": scenario_zombie,
+    "cluster-master-kill": scenario_cluster_master_kill,
+    "cluster-reshard": scenario_cluster_reshard,
+    "cluster-freeze": scenario_cluster_freeze,
 }
 
 
@@ -1168,10 +1558,14 @@ def main():
     if os.environ.get("LADDERTEST_FAULTS_IN_STACK") != "1":
         # Each run in a private stack of its own, sized for the log.
         env = dict(os.environ, LADDERTEST_FAULTS_IN_STACK="1")
+        stack = [os.path.join(SRC, "tests/support/with-stack")]
+        if name.startswith("cluster-"):
+            stack = [os.path.join(SRC, "tests/support/with-cluster"),
+                     "--node-timeout", str(CLUSTER_NODE_TIMEOUT_MS[name])]
         return subprocess.call(
-            [os.path.join(SRC, "tests/support/with-stack"), "--partitions",
-             str(PARTITIONS), "/usr/bin/python3", os.path.abspath(__file__),
-             name, "--seed", str(seed), "--ref", ref_dir], env=env)
+            stack + ["--partitions", str(PARTITIONS), "/usr/bin/python3",
+                     os.path.abspath(__file__), name, "--seed", str(seed),
+                     "--ref", ref_dir], env=env)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     say("# faults.%s: seed %d (rerun: LADDERTEST_SEED=%d, or faults.py %s "
         "--seed %d)%s" % (name, seed, seed, name, seed,

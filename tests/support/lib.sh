@@ -60,7 +60,8 @@
 #                       joined its group and claimed its partitions
 # and from tools/demo/lib.sh: demo_topic_total TOPIC (messages in TOPIC),
 # demo_stored ("N M": input messages stored, outbox entries left),
-# demo_keys NAME P... (the store's keys), demo_free_port (a free loopback
+# demo_keys NAME P... (the store's keys), demo_redis ARG... (redis-cli on
+# LADDER_REDIS_URL, one server or a cluster: -c), demo_free_port (a free loopback
 # port), demo_wait_caught_up, demo_stop.
 
 lt_tmpdirs=()

@@ -15,6 +15,22 @@ demo_keys() {
   /usr/bin/python3 "$demo_lib_src/tests/support/store_keys.py" "$@"
 }
 
+# demo_redis ARG...: redis-cli against LADDER_REDIS_URL, whether it names
+# one server or a Redis Cluster's seed list (redis://[auth@]h1:p1,h2:p2):
+# then the first node, and -c, so that redis-cli follows the cluster's
+# redirections to the master of each key (harmless on one server). The
+# userinfo ends at the last '@', as in the services' URL rules.
+demo_redis() {
+  local url=$LADDER_REDIS_URL rest auth="" hosts
+  rest=${url#redis://}
+  case "$rest" in *@*) auth=${rest%@*}@; rest=${rest##*@} ;; esac
+  hosts=${rest%%/*}
+  case "$hosts" in
+    *,*) redis-cli -c -u "redis://$auth${hosts%%,*}" "$@" ;;
+    *) redis-cli -c -u "$url" "$@" ;;
+  esac
+}
+
 # demo_sum "P:O,P:O,...": the sum of the offsets.
 demo_sum() {
   local s=0 e
@@ -31,14 +47,14 @@ demo_topic_total() {
 # next offsets in Redis) and the outbox entries not yet published, "N M".
 demo_stored() {
   local parts k v n=0 o=0
-  parts=$(redis-cli -u "$LADDER_REDIS_URL" get "$(demo_keys partitions)")
+  parts=$(demo_redis get "$(demo_keys partitions)")
   if [ "${parts:-0}" -gt 0 ]; then
     for k in $(demo_keys meta $(seq 0 $((parts - 1)))); do
-      v=$(redis-cli -u "$LADDER_REDIS_URL" hget "$k" next_offset)
+      v=$(demo_redis hget "$k" next_offset)
       [ -n "$v" ] && [ "$v" -gt 0 ] && n=$((n + v))
     done
     for k in $(demo_keys outbox $(seq 0 $((parts - 1)))); do
-      o=$((o + $(redis-cli -u "$LADDER_REDIS_URL" xlen "$k")))
+      o=$((o + $(demo_redis xlen "$k")))
     done
   fi
   echo "$n $o"
