@@ -15,6 +15,13 @@
  * process behind. The ladder programs are found beside ladder-bench
  * (/proc/self/exe), never through PATH.
  *
+ * With --redis-cluster M the store is a Redis Cluster of M masters (the
+ * same redis.conf, no replicas: on one machine a replica only adds CPU)
+ * joined by redis-cli --cluster create; the workers get the seed list.
+ * ladder-bench reads Redis only through the store's router (ldr_cluster_*)
+ * and names keys only with ldr_store_key(), so the key layout and its hash
+ * tags stay the store's; INFO figures are summed over the masters.
+ *
  * The phases, in order:
  *  1. ladder-gen writes one merged history (--single); the first --events
  *     rows are produced to the input topic BEFORE any worker starts, so the
