@@ -7,7 +7,9 @@
 # temporary directory are gone afterwards. A SIGTERM in the middle of a run
 # stops it with exit 1, stops every process it started and removes its
 # directory; a bad option, or a backlog that --partitions cannot hold, is
-# exit 2.
+# exit 2. A short run on a 3-master Redis Cluster (--redis-cluster 3)
+# reports where the partitions live and positive costs, summed over the
+# masters.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 events=20000
@@ -64,6 +66,30 @@ grep -q "sustained:" "$work/err.log" && grep -q "ceiling: passthrough" "$work/er
   || fail "progress on stderr does not name every phase"
 [ -z "$(ls -A "$work/tmp")" ] || fail "the temporary directory was left behind: $(ls "$work/tmp")"
 echo "ok - progress names every phase on stderr; the temporary directory is removed"
+
+rc=0; "$bin/ladder-bench" --redis-cluster 2 >/dev/null 2>"$work/usage.log" || rc=$?
+[ "$rc" -eq 2 ] || fail "--redis-cluster 2: exit $rc, expected 2"
+grep -q -- "--redis-cluster" "$work/usage.log" || fail "--redis-cluster 2: the error does not name the option"
+rc=0
+TMPDIR=$work/tmp "$bin/ladder-bench" --events 5000 --latency-seconds 1 --rate 500 --redis-cluster 3 --json \
+  >"$work/cluster.json" 2>"$work/err.log" || rc=$?
+[ "$rc" -eq 0 ] || fail "ladder-bench --redis-cluster 3 exited $rc"
+/usr/bin/python3 - "$work/cluster.json" <<'PY' || fail "the cluster run's JSON is not as expected: $(cat "$work/cluster.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+run, fig = d["run"], d["figures"]
+pl = run["partitions_per_master"]
+assert run["redis_masters"] == 3 and len(pl) == 3, pl
+assert sum(m["partitions"] for m in pl) == run["partitions"], pl
+assert all(m["node"].startswith("127.0.0.1:") for m in pl), pl
+for k in ("sustained_events_per_s", "script_per_event_events_per_s",
+          "worker_cpu_us_per_event", "redis_cpu_us_per_event",
+          "redis_commands_per_event", "redis_bytes_per_enterprise"):
+    assert fig[k]["value"] and fig[k]["value"] > 0, (k, fig[k])
+print("# partitions per master: " + " ".join(str(m["partitions"]) for m in pl))
+PY
+[ -z "$(ls -A "$work/tmp")" ] || fail "the cluster run left its temporary directory behind"
+echo "ok - --redis-cluster 3: partitions per master add up, costs summed over the masters; --redis-cluster 2 is exit 2"
 
 # SIGTERM during the run: exit 1, every child stopped, directory removed.
 TMPDIR=$work/tmp "$bin/ladder-bench" --events "$events" --latency-seconds "$secs" --rate "$rate" \

@@ -46,7 +46,8 @@ typedef struct bn_ceiling_args {
     ldr_codec_t *codec;
     const char *input_topic;
     const char *output_topic; /* passthrough only */
-    const char *redis_url;    /* script per event only */
+    const char *redis_url;    /* script per event only; a seed list for a
+                                 cluster */
     int partitions;
     const int64_t *end; /* per input partition: consume offsets [0, end) */
     volatile sig_atomic_t *stop;

@@ -24,6 +24,7 @@
 
 #include "ladder/alloc.h"
 #include "ladder/kafka.h"
+#include "ladder/cluster.h"
 #include "ladder/redis.h"
 
 #include <stdbool.h>
@@ -282,8 +283,8 @@ static const char bn_script[] =
     "redis.call('HSET', KEYS[3], 'next_offset', ARGV[4])\n"
     "return n\n";
 
-static int bn_script_replies(redisContext *c, int pending, char *errstr,
-                             size_t n) {
+static int bn_script_replies1(redisContext *c, int pending, char *errstr,
+                              size_t n) {
     for (int i = 0; i < pending; i++) {
         void *rep = NULL;
         if (redisGetReply(c, &rep) != REDIS_OK) {
@@ -301,6 +302,34 @@ static int bn_script_replies(redisContext *c, int pending, char *errstr,
     return 0;
 }
 
+/* Reads the answers to what was sent to every master since the last call. */
+static int bn_script_replies(ldr_cluster_t *cl, int *pending, char *errstr,
+                             size_t n) {
+    for (int i = 0; i < ldr_cluster_masters(cl); i++) {
+        if (!pending[i]) continue;
+        redisContext *c = ldr_cluster_master(cl, i, errstr, n);
+        if (!c || bn_script_replies1(c, pending[i], errstr, n)) return -1;
+        pending[i] = 0;
+    }
+    return 0;
+}
+
+/* used_cpu_sys + used_cpu_user and total_commands_processed, summed over
+ * every master. */
+static void bn_script_info(ldr_cluster_t *cl, double *cpu, double *cmd) {
+    char e[256];
+    double v;
+    *cpu = *cmd = 0;
+    for (int i = 0; i < ldr_cluster_masters(cl); i++) {
+        redisContext *c = ldr_cluster_master(cl, i, e, sizeof(e));
+        if (!c) continue;
+        if (bn_redis_info(c, "cpu", "used_cpu_sys", &v) == 0) *cpu += v;
+        if (bn_redis_info(c, "cpu", "used_cpu_user", &v) == 0) *cpu += v;
+        if (bn_redis_info(c, "stats", "total_commands_processed", &v) == 0)
+            *cmd += v;
+    }
+}
+
 static ldr_str_t bn_record_uscc(const ldr_record_t *rec) {
     switch (rec->kind) {
     case LDR_RECORD_APPLICATION: return rec->u.application.uscc;
@@ -313,22 +342,43 @@ static ldr_str_t bn_record_uscc(const ldr_record_t *rec) {
 int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
                       char *errstr, size_t n) {
     bn_reader_t rd;
-    redisContext *c = NULL;
-    int rc = -1, failed = 0, pending = 0;
+    ldr_cluster_t *cl = NULL;
+    int rc = -1, failed = 0, total_pending = 0;
+    int pending[LDR_CLUSTER_NODES_MAX] = {0};
+    int *master = NULL; /* per partition: the master of its hash tag */
     char sha[64] = "";
-    double cpu0 = 0, cpu1 = 0, cmd0 = 0, cmd1 = 0, v;
+    double cpu0 = 0, cpu1 = 0, cmd0 = 0, cmd1 = 0;
     memset(r, 0, sizeof(*r));
     memset(&rd, 0, sizeof(rd));
-    if (ldr_redis_connect(a->redis_url, NULL, 30000, &c, errstr, n)) goto out;
-    redisReply *rep = redisCommand(c, "SCRIPT LOAD %s", bn_script);
-    if (!rep || rep->type != REDIS_REPLY_STRING) {
-        snprintf(errstr, n, "script per event: SCRIPT LOAD: %s",
-                 rep ? rep->str : c->errstr);
-        if (rep) freeReplyObject(rep);
+    ldr_cluster_opts_t o = {.url = a->redis_url, .timeout_ms = 30000};
+    if (ldr_cluster_new(&o, &cl, errstr, n)) goto out;
+    for (int i = 0; i < ldr_cluster_masters(cl); i++) {
+        redisContext *c = ldr_cluster_master(cl, i, errstr, n);
+        if (!c) goto out;
+        redisReply *rep = redisCommand(c, "SCRIPT LOAD %s", bn_script);
+        if (!rep || rep->type != REDIS_REPLY_STRING) {
+            snprintf(errstr, n, "script per event: SCRIPT LOAD: %s",
+                     rep ? rep->str : c->errstr);
+            if (rep) freeReplyObject(rep);
+            goto out;
+        }
+        snprintf(sha, sizeof(sha), "%s", rep->str);
+        freeReplyObject(rep);
+    }
+    master = calloc((size_t)a->partitions, sizeof(int));
+    if (!master) {
+        snprintf(errstr, n, "out of memory");
         goto out;
     }
-    snprintf(sha, sizeof(sha), "%s", rep->str);
-    freeReplyObject(rep);
+    for (int p = 0; p < a->partitions; p++) {
+        char tag[32];
+        int len = snprintf(tag, sizeof(tag), "bench:{p%d}:ent", p);
+        redisContext *c = ldr_cluster_ctx(
+            cl, ldr_cluster_key_slot(tag, (size_t)len), errstr, n);
+        if (!c) goto out;
+        for (int i = 0; i < ldr_cluster_masters(cl); i++)
+            if (ldr_cluster_master(cl, i, errstr, n) == c) master[p] = i;
+    }
     if (bn_reader_open(&rd, a, errstr, n)) goto out;
     double last_seen_s = ldr_clock_mono_s();
     while (rd.seen < rd.total) {
@@ -339,8 +389,9 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
         rd_kafka_message_t *m = bn_reader_next(&rd, 100, &failed, errstr, n);
         if (!m) {
             if (failed) goto out;
-            if (pending && bn_script_replies(c, pending, errstr, n)) goto out;
-            pending = 0;
+            if (total_pending && bn_script_replies(cl, pending, errstr, n))
+                goto out;
+            total_pending = 0;
             if (ldr_clock_mono_s() - last_seen_s > 60) {
                 snprintf(errstr, n,
                          "script per event: nothing to read for 60 s after "
@@ -351,12 +402,7 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
             }
             continue;
         }
-        if (rd.seen == 1) {
-            if (bn_redis_info(c, "cpu", "used_cpu_sys", &v) == 0) cpu0 += v;
-            if (bn_redis_info(c, "cpu", "used_cpu_user", &v) == 0) cpu0 += v;
-            if (bn_redis_info(c, "stats", "total_commands_processed", &v) == 0)
-                cmd0 = v;
-        }
+        if (rd.seen == 1) bn_script_info(cl, &cpu0, &cmd0);
         last_seen_s = ldr_clock_mono_s();
         ldr_record_t rec;
         char derr[256];
@@ -373,22 +419,25 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
         snprintf(meta, sizeof(meta), "bench:{p%d}:meta", (int)m->partition);
         snprintf(cause, sizeof(cause), "%s/%d/%lld", a->input_topic,
                  (int)m->partition, (long long)m->offset);
+        int node = master[m->partition];
+        redisContext *c = ldr_cluster_master(cl, node, errstr, n);
+        if (!c) {
+            rd_kafka_message_destroy(m);
+            goto out;
+        }
         redisAppendCommand(c, "EVALSHA %s 3 %s %s %s %b %s %s %lld", sha, ent,
                            dec, meta, uscc.ptr, uscc.len, kind ? kind : "?",
                            cause, (long long)m->offset + 1);
         rd_kafka_message_destroy(m);
-        if (++pending == BN_SCRIPT_PIPELINE) {
-            if (bn_script_replies(c, pending, errstr, n)) goto out;
-            pending = 0;
+        pending[node]++;
+        if (++total_pending == BN_SCRIPT_PIPELINE) {
+            if (bn_script_replies(cl, pending, errstr, n)) goto out;
+            total_pending = 0;
         }
     }
-    if (pending && bn_script_replies(c, pending, errstr, n)) goto out;
-    pending = 0;
+    if (total_pending && bn_script_replies(cl, pending, errstr, n)) goto out;
     double end_s = ldr_clock_mono_s();
-    if (bn_redis_info(c, "cpu", "used_cpu_sys", &v) == 0) cpu1 += v;
-    if (bn_redis_info(c, "cpu", "used_cpu_user", &v) == 0) cpu1 += v;
-    if (bn_redis_info(c, "stats", "total_commands_processed", &v) == 0)
-        cmd1 = v;
+    bn_script_info(cl, &cpu1, &cmd1);
     r->messages = rd.total;
     r->seconds = end_s - rd.first_s;
     r->rate = r->seconds > 0 ? (double)r->messages / r->seconds : 0;
@@ -397,6 +446,7 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
     rc = 0;
 out:
     bn_reader_close(&rd);
-    if (c) redisFree(c);
+    free(master);
+    ldr_cluster_destroy(cl);
     return rc;
 }

@@ -15,6 +15,13 @@
  * process behind. The ladder programs are found beside ladder-bench
  * (/proc/self/exe), never through PATH.
  *
+ * With --redis-cluster M the store is a Redis Cluster of M masters (the
+ * same redis.conf, no replicas: on one machine a replica only adds CPU)
+ * joined by redis-cli --cluster create; the workers get the seed list.
+ * ladder-bench reads Redis only through the store's router (ldr_cluster_*)
+ * and names keys only with ldr_store_key(), so the key layout and its hash
+ * tags stay the store's; INFO figures are summed over the masters.
+ *
  * The phases, in order:
  *  1. ladder-gen writes one merged history (--single); the first --events
  *     rows are produced to the input topic BEFORE any worker starts, so the
@@ -43,9 +50,11 @@
 #include "bench.h"
 
 #include "ladder/alloc.h"
+#include "ladder/cluster.h"
 #include "ladder/feed.h"
 #include "ladder/redis.h"
 #include "ladder/schema.h"
+#include "ladder/store.h"
 #include "ladder/svc.h"
 
 #include <curl/curl.h>
@@ -76,6 +85,12 @@ extern char **environ;
 #define PROG              "ladder-bench"
 #define BN_MAX_WORKERS    16
 #define BN_MAX_PARTITIONS 1024
+/* --redis-cluster: redis-cli --cluster create wants at least 3 masters */
+#define BN_MIN_MASTERS 3
+#define BN_MAX_MASTERS 16
+/* A cluster node's bus port is its port + 10000, so nodes take ports up to
+ * 55535 only. */
+#define BN_CLUSTER_PORT_MAX 55535
 /* Bytes of input the embedded cluster keeps per partition, with a margin
  * under its 5 MiB. */
 #define BN_PARTITION_BYTES (4.0 * 1024 * 1024)
@@ -130,6 +145,7 @@ typedef struct bn {
     double rate;
     int latency_s;
     int nworkers;
+    int masters; /* --redis-cluster M; 0: one plain redis-server */
     bool keep, json;
     const char *config_file;
     bool usage_error; /* the run failed because of an option (exit 2) */
@@ -140,10 +156,17 @@ typedef struct bn {
     char bindir[1024];
     char dir[1024];
     double t0;
-    bn_proc_t kafka, redis, gen, workers[BN_MAX_WORKERS];
-    int generation; /* of workers, for log names */
-    char redis_url[64];
-    redisContext *rc;
+    bn_proc_t kafka, gen, workers[BN_MAX_WORKERS];
+    bn_proc_t redis[BN_MAX_MASTERS]; /* one, or the cluster's masters */
+    int nredis;
+    int generation;                           /* of workers, for log names */
+    char redis_url[BN_MAX_MASTERS * 24 + 16]; /* the seed list */
+    /* every read of Redis goes through the router, which serves one plain
+     * server and a cluster alike */
+    ldr_cluster_t *cl;
+    int part_master[BN_MAX_PARTITIONS]; /* partition -> master index */
+    int master_parts[BN_MAX_MASTERS];   /* partitions per master */
+    char master_addr[BN_MAX_MASTERS][32];
     uint64_t own_commands; /* sent by ladder-bench to Redis */
     const char *input_topic, *decisions_topic, *dlq_topic;
     int partitions;
@@ -406,8 +429,35 @@ static double bn_proc_hwm_kb(pid_t pid) {
 /* ---- the stack -------------------------------------------------------------
  */
 
-static int bn_start_redis(bn_t *b, char *err, size_t n) {
+/* A port for a cluster node: free, and so is its bus port (+10000), both
+ * within BN_CLUSTER_PORT_MAX + 10000. -1 when none is found. */
+static int bn_free_cluster_port(void) {
+    for (int attempt = 0; attempt < 200; attempt++) {
+        int port = 20000 + (int)(random() % (BN_CLUSTER_PORT_MAX - 20000 + 1));
+        int ok = 1;
+        for (int q = port; q <= port + 10000 && ok; q += 10000) {
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+            if (fd < 0) return -1;
+            struct sockaddr_in a;
+            memset(&a, 0, sizeof(a));
+            a.sin_family = AF_INET;
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            a.sin_port = htons((uint16_t)q);
+            if (bind(fd, (struct sockaddr *)&a, sizeof(a))) ok = 0;
+            close(fd);
+        }
+        if (ok) return port;
+    }
+    errno = EADDRINUSE;
+    return -1;
+}
+
+/* Starts redis-server number @p i (the project's redis.conf: AOF on,
+ * appendfsync everysec; in cluster mode with --cluster-enabled yes and its
+ * own directory) and waits for its PONG. *port gets its port. */
+static int bn_start_redis1(bn_t *b, int i, int *port, char *err, size_t n) {
     char server[PATH_MAX], conf_buf[PATH_MAX], portbuf[16], logpath[PATH_MAX];
+    char dir[1100], name[32], nodes[PATH_MAX], url[64];
     if (bn_find_in_path("redis-server", server, sizeof(server)))
         return bn_fail(err, n,
                        "redis-server is not installed or not on PATH "
@@ -416,29 +466,180 @@ static int bn_start_redis(bn_t *b, char *err, size_t n) {
                                             sizeof(conf_buf));
     if (access(conf, R_OK))
         return bn_fail(err, n, "%s: %s", conf, strerror(errno));
-    snprintf(logpath, sizeof(logpath), "%s/redis-server.log", b->dir);
+    if (b->masters) {
+        snprintf(dir, sizeof(dir), "%s/redis-%d", b->dir, i);
+        if (mkdir(dir, 0700) && errno != EEXIST)
+            return bn_fail(err, n, "%s: %s", dir, strerror(errno));
+        snprintf(name, sizeof(name), "redis-%d", i);
+    } else {
+        snprintf(dir, sizeof(dir), "%s", b->dir);
+        snprintf(name, sizeof(name), "redis");
+    }
+    snprintf(logpath, sizeof(logpath), "%s/redis-server.log", dir);
+    snprintf(nodes, sizeof(nodes), "%s/nodes.conf", dir);
+    bn_proc_t *proc = &b->redis[i];
     for (int attempt = 0; attempt < 10; attempt++) {
-        int port = bn_free_port();
-        if (port < 0)
-            return bn_fail(err, n, "no free port: %s", strerror(errno));
-        snprintf(portbuf, sizeof(portbuf), "%d", port);
-        char *argv[] = {server,        (char *)conf, "--port",    portbuf,
-                        "--dir",       b->dir,       "--logfile", logpath,
-                        "--daemonize", "no",         NULL};
-        if (bn_spawn(b, &b->redis, "redis", argv, NULL, err, n)) return -1;
-        snprintf(b->redis_url, sizeof(b->redis_url), "redis://127.0.0.1:%d/0",
-                 port);
-        for (int i = 0; i < 100 && bn_alive(&b->redis); i++) {
-            if (ldr_redis_connect(b->redis_url, NULL, 30000, &b->rc, err, n) ==
-                LDR_OK)
+        int p = b->masters ? bn_free_cluster_port() : bn_free_port();
+        if (p < 0) return bn_fail(err, n, "no free port: %s", strerror(errno));
+        snprintf(portbuf, sizeof(portbuf), "%d", p);
+        char *argv[] = {server,
+                        (char *)conf,
+                        "--port",
+                        portbuf,
+                        "--dir",
+                        dir,
+                        "--logfile",
+                        logpath,
+                        "--daemonize",
+                        "no",
+                        b->masters ? "--cluster-enabled" : NULL,
+                        "yes",
+                        "--cluster-config-file",
+                        nodes,
+                        "--cluster-node-timeout",
+                        "5000",
+                        NULL};
+        if (bn_spawn(b, proc, name, argv, NULL, err, n)) return -1;
+        snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", p);
+        for (int k = 0; k < 100 && bn_alive(proc); k++) {
+            redisContext *c = NULL;
+            if (ldr_redis_connect(url, NULL, 30000, &c, err, n) == LDR_OK) {
+                redisFree(c);
+                *port = p;
                 return 0;
+            }
             ldr_clock_sleep_ms(50);
         }
-        bn_stop_proc(&b->redis, SIGKILL, 1);
+        bn_stop_proc(proc, SIGKILL, 1);
     }
     char tail[400];
     return bn_fail(err, n, "redis-server did not start: %s",
                    bn_log_tail(logpath, tail, sizeof(tail)));
+}
+
+/* cluster_state:ok on every node (each then sees every slot served). */
+static int bn_cluster_ok(const int *ports, int count) {
+    for (int i = 0; i < count; i++) {
+        char url[64], e[256];
+        redisContext *c = NULL;
+        snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", ports[i]);
+        if (ldr_redis_connect(url, NULL, 5000, &c, e, sizeof(e))) return 0;
+        redisReply *r = redisCommand(c, "CLUSTER INFO");
+        int ok = r && r->type == REDIS_REPLY_STRING &&
+                 strstr(r->str, "cluster_state:ok");
+        if (r) freeReplyObject(r);
+        redisFree(c);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* Joins the masters with redis-cli --cluster create (no replicas: a replica
+ * would only add CPU on the same machine, and the figures are about the
+ * masters' work) and waits for cluster_state:ok on every node. */
+static int bn_create_cluster(bn_t *b, const int *ports, char *err, size_t n) {
+    char cli[PATH_MAX], addr[BN_MAX_MASTERS][32];
+    if (bn_find_in_path("redis-cli", cli, sizeof(cli)))
+        return bn_fail(err, n,
+                       "redis-cli is not installed or not on PATH "
+                       "(./tools/test installs it)");
+    char *argv[BN_MAX_MASTERS + 8];
+    int k = 0;
+    argv[k++] = cli;
+    argv[k++] = "--cluster";
+    argv[k++] = "create";
+    for (int i = 0; i < b->nredis; i++) {
+        snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d", ports[i]);
+        argv[k++] = addr[i];
+    }
+    argv[k++] = "--cluster-replicas";
+    argv[k++] = "0";
+    argv[k++] = "--cluster-yes";
+    argv[k] = NULL;
+    bn_proc_t create;
+    memset(&create, 0, sizeof(create));
+    if (bn_spawn(b, &create, "cluster-create", argv, NULL, err, n)) return -1;
+    double until = ldr_clock_mono_s() + 60;
+    while (bn_alive(&create)) {
+        if (bn_stop || ldr_clock_mono_s() > until) {
+            bn_stop_proc(&create, SIGTERM, 2);
+            return bn_fail(err, n,
+                           bn_stop ? "interrupted"
+                                   : "redis-cli --cluster create "
+                                     "did not finish within 60 s");
+        }
+        ldr_clock_sleep_ms(50);
+    }
+    char tail[400];
+    if (!WIFEXITED(create.status) || WEXITSTATUS(create.status))
+        return bn_fail(err, n, "redis-cli --cluster create failed: %s",
+                       bn_log_tail(create.log, tail, sizeof(tail)));
+    while (!bn_cluster_ok(ports, b->nredis)) {
+        if (bn_stop) return bn_fail(err, n, "interrupted");
+        if (ldr_clock_mono_s() > until)
+            return bn_fail(err, n,
+                           "the cluster did not reach "
+                           "cluster_state:ok within 60 s");
+        ldr_clock_sleep_ms(100);
+    }
+    return 0;
+}
+
+/* Where every partition's keys live: the master serving the slot of its
+ * meta key (the router's map is CLUSTER SLOTS, its slot function CLUSTER
+ * KEYSLOT's rule; all keys of a partition share one hash tag). */
+static int bn_placement(bn_t *b, char *err, size_t n) {
+    int masters = ldr_cluster_masters(b->cl);
+    if (masters > BN_MAX_MASTERS)
+        return bn_fail(err, n, "%d masters, more than %d", masters,
+                       BN_MAX_MASTERS);
+    memset(b->master_parts, 0, sizeof(b->master_parts));
+    for (int i = 0; i < masters; i++) {
+        redisContext *c = ldr_cluster_master(b->cl, i, err, n);
+        if (!c) return -1;
+        snprintf(b->master_addr[i], sizeof(b->master_addr[i]), "%s:%d",
+                 c->tcp.host ? c->tcp.host : "?", c->tcp.port);
+    }
+    char key[LDR_STORE_KEY_SIZE];
+    for (int p = 0; p < b->partitions; p++) {
+        int len = ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_META);
+        redisContext *c = ldr_cluster_ctx(
+            b->cl, ldr_cluster_key_slot(key, (size_t)len), err, n);
+        if (!c) return -1;
+        b->part_master[p] = -1;
+        for (int i = 0; i < masters; i++)
+            if (ldr_cluster_master(b->cl, i, err, n) == c)
+                b->part_master[p] = i;
+        if (b->part_master[p] < 0)
+            return bn_fail(err, n, "partition %d: its master is not known", p);
+        b->master_parts[b->part_master[p]]++;
+    }
+    return 0;
+}
+
+/* One redis-server, or --redis-cluster M masters joined into a cluster;
+ * then the router (b->cl) that every read of Redis goes through. */
+static int bn_start_redis(bn_t *b, char *err, size_t n) {
+    int ports[BN_MAX_MASTERS];
+    b->nredis = b->masters ? b->masters : 1;
+    srandom((unsigned)getpid() ^ (unsigned)bn_wall_us());
+    size_t off =
+        (size_t)snprintf(b->redis_url, sizeof(b->redis_url), "redis://");
+    for (int i = 0; i < b->nredis; i++) {
+        if (bn_start_redis1(b, i, &ports[i], err, n)) return -1;
+        off += (size_t)snprintf(b->redis_url + off, sizeof(b->redis_url) - off,
+                                "%s127.0.0.1:%d", i ? "," : "", ports[i]);
+    }
+    if (!b->masters)
+        snprintf(b->redis_url + off, sizeof(b->redis_url) - off, "/0");
+    else if (bn_create_cluster(b, ports, err, n))
+        return -1;
+    ldr_cluster_opts_t o = {.url = b->redis_url,
+                            .mode =
+                                b->masters ? LDR_CLUSTER_ON : LDR_CLUSTER_OFF,
+                            .timeout_ms = 30000};
+    if (ldr_cluster_new(&o, &b->cl, err, n)) return -1;
+    return 0;
 }
 
 static int bn_start_kafka(bn_t *b, char *err, size_t n) {
@@ -688,33 +889,48 @@ static int bn_check_retained(bn_t *b, char *err, size_t n) {
 
 /* ---- Redis --------------------------------------------------------------- */
 
-/* Every partition's stored next offset (0 when none yet). */
+/* The connection that serves partition @p p's keys. */
+static redisContext *bn_part_ctx(bn_t *b, int p, char *err, size_t n) {
+    return ldr_cluster_master(b->cl, b->part_master[p], err, n);
+}
+
+/* Every partition's stored next offset (0 when none yet): one pipeline per
+ * master, the answers read back in the order they were asked (each master
+ * answers its own in order). */
 static int bn_stored(bn_t *b, int64_t *next, char *err, size_t n) {
-    char key[64];
+    char key[LDR_STORE_KEY_SIZE];
+    redisContext *ctx[BN_MAX_PARTITIONS];
     for (int p = 0; p < b->partitions; p++) {
-        snprintf(key, sizeof(key), "ldr:{p%d}:meta", p);
-        redisAppendCommand(b->rc, "HGET %s next_offset", key);
+        ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_META);
+        if (!(ctx[p] = bn_part_ctx(b, p, err, n))) return -1;
+        redisAppendCommand(ctx[p], "HGET %s next_offset", key);
     }
     b->own_commands += (uint64_t)b->partitions;
     int rc = 0;
     for (int p = 0; p < b->partitions; p++) {
         void *v = NULL;
-        if (redisGetReply(b->rc, &v) != REDIS_OK)
-            return bn_fail(err, n, "Redis: %s", b->rc->errstr);
+        if (redisGetReply(ctx[p], &v) != REDIS_OK)
+            return bn_fail(err, n, "Redis: %s", ctx[p]->errstr);
         redisReply *r = v;
         next[p] = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
         if (r->type == REDIS_REPLY_ERROR)
-            rc = bn_fail(err, n, "HGET ldr:{p%d}:meta: %s", p, r->str);
+            rc = bn_fail(err, n, "HGET next_offset of partition %d: %s", p,
+                         r->str);
         freeReplyObject(r);
     }
     return rc;
 }
 
+/* A numeric INFO field summed over every master. */
 static double bn_info(bn_t *b, const char *section, const char *field) {
-    double v = 0;
-    b->own_commands++;
-    bn_redis_info(b->rc, section, field, &v);
-    return v;
+    double sum = 0, v;
+    char e[256];
+    for (int i = 0; i < ldr_cluster_masters(b->cl); i++) {
+        redisContext *c = ldr_cluster_master(b->cl, i, e, sizeof(e));
+        b->own_commands++;
+        if (c && bn_redis_info(c, section, field, &v) == 0) sum += v;
+    }
+    return sum;
 }
 
 static double bn_redis_cpu(bn_t *b) {
@@ -724,8 +940,12 @@ static double bn_redis_cpu(bn_t *b) {
 
 static uint64_t bn_enterprises(bn_t *b) {
     uint64_t total = 0;
+    char key[LDR_STORE_KEY_SIZE], e[256];
     for (int p = 0; p < b->partitions; p++) {
-        redisReply *r = redisCommand(b->rc, "HLEN ldr:{p%d}:ent", p);
+        int len = ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_ENT);
+        redisReply *r =
+            ldr_cluster_command(b->cl, ldr_cluster_key_slot(key, (size_t)len),
+                                e, sizeof(e), "HLEN %s", key);
         b->own_commands++;
         if (r && r->type == REDIS_REPLY_INTEGER) total += (uint64_t)r->integer;
         if (r) freeReplyObject(r);
@@ -1305,7 +1525,7 @@ static void bn_report_json(const bn_t *b, const bn_row_t *rows, size_t nrows) {
     json_t *o = json_object();
     json_t *run = json_pack(
         "{s:I, s:I, s:i, s:i, s:f, s:i, s:I, s:I, s:I, s:f, s:I, s:I, "
-        "s:s, s:s}",
+        "s:s, s:s, s:i}",
         "events", (json_int_t)b->rows_backlog, "input_messages",
         (json_int_t)b->messages, "partitions", b->partitions, "workers",
         b->nworkers, "rate", b->rate, "latency_seconds", b->latency_s,
@@ -1314,7 +1534,15 @@ static void bn_report_json(const bn_t *b, const bn_row_t *rows, size_t nrows) {
         "offered_rate", b->offered_rate, "restart_backlog",
         (json_int_t)b->restart_backlog, "script_pipeline",
         (json_int_t)BN_SCRIPT_PIPELINE, "redis", "AOF on, appendfsync everysec",
-        "worker_kafka", "fetch.wait.max.ms=10, session.timeout.ms=6000");
+        "worker_kafka", "fetch.wait.max.ms=10, session.timeout.ms=6000",
+        "redis_masters", b->masters);
+    /* where the partitions' keys live: one entry per master */
+    json_t *pl = json_array();
+    for (int i = 0; i < b->nredis; i++)
+        json_array_append_new(pl,
+                              json_pack("{s:s, s:i}", "node", b->master_addr[i],
+                                        "partitions", b->master_parts[i]));
+    json_object_set_new(run, "partitions_per_master", pl);
     json_object_set_new(o, "run", run);
     json_t *fig = json_object();
     for (size_t i = 0; i < nrows; i++) {
@@ -1345,13 +1573,24 @@ static void bn_report_table(const bn_t *b, const bn_row_t *rows, size_t nrows) {
            "  latency: %llu input messages offered at %.0f events/s "
            "(asked %.0f) for %d s, %llu decisions timed;\n"
            "  restart: SIGKILL with %llu input messages left; %llu "
-           "enterprises stored\n\n",
+           "enterprises stored;\n",
            (unsigned long long)b->rows_backlog, (unsigned long long)b->messages,
            b->partitions, b->nworkers, (unsigned long long)b->lat_messages,
            b->offered_rate, b->rate, b->latency_s,
            (unsigned long long)b->lat_samples,
            (unsigned long long)b->restart_backlog,
            (unsigned long long)b->enterprises);
+    if (b->masters) {
+        printf("  Redis Cluster: %d masters, no replicas; partitions per "
+               "master (by slot):",
+               b->nredis);
+        for (int i = 0; i < b->nredis; i++)
+            printf(" %s %d", b->master_addr[i], b->master_parts[i]);
+        printf("\n");
+    } else {
+        printf("  Redis: one redis-server\n");
+    }
+    printf("\n");
     printf("%-36s %14s %-9s %-40s %s\n", "figure", "value", "unit", "target",
            "");
     for (size_t i = 0; i < nrows; i++) {
@@ -1447,6 +1686,9 @@ static void bn_usage(FILE *out) {
             "  --latency-seconds S   length of the latency phase (default "
             "20)\n"
             "  --workers N           workers, 1 to %d (default 1)\n"
+            "  --redis-cluster M     a Redis Cluster of M masters (%d to %d, "
+            "no\n"
+            "                        replicas) instead of one redis-server\n"
             "  --keep                keep the temporary directory (logs, "
             "AOF, history)\n"
             "  --json                print the figures as JSON instead of "
@@ -1460,7 +1702,7 @@ static void bn_usage(FILE *out) {
             "(targets are\n"
             "shown as met or MISSED in the table), 1 the run failed, 2 "
             "usage.\n",
-            BN_MAX_WORKERS);
+            BN_MAX_WORKERS, BN_MIN_MASTERS, BN_MAX_MASTERS);
 }
 
 static int bn_parse_ll(const char *opt, const char *s, long long lo,
@@ -1488,8 +1730,9 @@ static void bn_cleanup(bn_t *b) {
         rd_kafka_destroy(b->prod);
     }
     bn_stop_proc(&b->kafka, SIGTERM, 10);
-    if (b->rc) redisFree(b->rc);
-    bn_stop_proc(&b->redis, SIGTERM, 10);
+    ldr_cluster_destroy(b->cl);
+    for (int i = 0; i < BN_MAX_MASTERS; i++)
+        bn_stop_proc(&b->redis[i], SIGTERM, 10);
     if (b->reader) ldr_feed_reader_destroy(b->reader);
     if (b->feed) fclose(b->feed);
     if (b->dir[0]) {
@@ -1612,7 +1855,18 @@ static int bn_run(bn_t *b, char *err, size_t n) {
 
     bn_say(b, "stack: redis-server and ladder-kafka (%d partitions)",
            b->partitions);
-    if (bn_start_redis(b, err, n)) return -1;
+    if (bn_start_redis(b, err, n) || bn_placement(b, err, n)) return -1;
+    if (b->masters) {
+        char line[256];
+        size_t off = 0;
+        for (int i = 0; i < b->nredis; i++)
+            off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%d",
+                                    i ? "/" : "", b->master_parts[i]);
+        bn_say(b,
+               "stack: a Redis Cluster of %d masters; partitions per "
+               "master %s",
+               b->nredis, line);
+    }
     b->baseline_mem = bn_info(b, "memory", "used_memory");
     if (bn_start_kafka(b, err, n)) return -1;
     /* The backlog's producer: ladder's producer settings with a long
@@ -1656,6 +1910,7 @@ int main(int argc, char **argv) {
         {"rate", required_argument, NULL, 'r'},
         {"latency-seconds", required_argument, NULL, 's'},
         {"workers", required_argument, NULL, 'w'},
+        {"redis-cluster", required_argument, NULL, 'R'},
         {"keep", no_argument, NULL, 'k'},
         {"json", no_argument, NULL, 'j'},
         {"config", required_argument, NULL, 'c'},
@@ -1686,6 +1941,12 @@ int main(int argc, char **argv) {
             if (bn_parse_ll("--workers", optarg, 1, BN_MAX_WORKERS, &v))
                 return 2;
             b->nworkers = (int)v;
+            break;
+        case 'R':
+            if (bn_parse_ll("--redis-cluster", optarg, BN_MIN_MASTERS,
+                            BN_MAX_MASTERS, &v))
+                return 2;
+            b->masters = (int)v;
             break;
         case 'k': b->keep = true; break;
         case 'j': b->json = true; break;

@@ -84,8 +84,9 @@ start=$SECONDS
 DEMO_PIDS=$pids demo_wait_caught_up "$(demo_topic_total ladder.events.v1)" 120 30
 echo "    decided in $((SECONDS - start)) s"
 ents=0
-for p in $(seq 0 $(( $(redis-cli -u "$LADDER_REDIS_URL" get ldr:partitions) - 1 ))); do
-  ents=$((ents + $(redis-cli -u "$LADDER_REDIS_URL" hlen "ldr:{p$p}:ent")))
+nparts=$(redis-cli -u "$LADDER_REDIS_URL" get "$(/usr/bin/python3 tests/support/store_keys.py partitions)")
+for key in $(/usr/bin/python3 tests/support/store_keys.py ent $(seq 0 $((nparts - 1)))); do
+  ents=$((ents + $(redis-cli -u "$LADDER_REDIS_URL" hlen "$key")))
 done
 echo "    the register: $ents enterprises; redis used_memory $(redis-cli -u "$LADDER_REDIS_URL" info memory | sed -n "s/^used_memory_human:\(.*\)\r$/\1/p")"
 kill -TERM $pids; wait $pids || true; pids=
