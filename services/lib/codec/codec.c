@@ -421,6 +421,68 @@ static int codec_scalar_compatible(avro_type_t wt, ldr_fkind_t k) {
     }
 }
 
+/* Enums: map each writer symbol to ladder's value, -1 for one ladder lacks
+ * (an error only when a message carries it). */
+static void codec_compile_enum(avro_schema_t ws, const ldr_rfield_t *target,
+                               ldr_wnode_t *n) {
+    ldr_fkind_t k = target ? target->kind : F_STRING;
+    n->min_size = 1;
+    n->nsym = avro_schema_enum_number_of_symbols(ws);
+    const ldr_renum_t *en = target ? target->en : NULL;
+    int want = target && (k == F_ENUM || k == F_OPT_ENUM || k == F_ENUM_SET);
+    n->compatible =
+        !target ||
+        (want && en && strcmp(avro_schema_type_name(ws), en->name) == 0);
+    if (n->compatible && en) {
+        n->symmap = ldr_calloc((size_t)(n->nsym ? n->nsym : 1), sizeof(int));
+        for (int i = 0; i < n->nsym; i++) {
+            const char *sym = avro_schema_enum_get(ws, i);
+            n->symmap[i] = sym ? en->parse(sym, strlen(sym)) : -1;
+        }
+    }
+}
+
+static ldr_err_t codec_compile_array(ldr_compile_t *cc, avro_schema_t ws,
+                                     const ldr_rfield_t *target,
+                                     ldr_wnode_t *n) {
+    ldr_fkind_t k = target ? target->kind : F_STRING;
+    ldr_err_t err = LDR_OK;
+    n->min_size = 1;
+    avro_schema_t items = avro_schema_array_items(ws);
+    if (!target) {
+        err = codec_compile(cc, items, NULL, NULL, NULL, &n->items);
+        n->compatible = 1;
+    } else if (k == F_ENUM_SET || k == F_STRING_LIST) {
+        /* Enum items need the symbol map of the set's enum; string
+         * items are stored by the array walk itself. */
+        err = codec_compile(cc, items, k == F_ENUM_SET ? target : NULL, NULL,
+                            NULL, &n->items);
+        avro_type_t it = n->items ? n->items->type : AVRO_NULL;
+        n->compatible = !err && n->items->compatible &&
+                        (k == F_ENUM_SET ? it == AVRO_ENUM : it == AVRO_STRING);
+    }
+    return err;
+}
+
+/* Unions: every branch is compiled against the same target; the union may
+ * be stored if any branch may (the walk checks the branch it meets). */
+static ldr_err_t codec_compile_union(ldr_compile_t *cc, avro_schema_t ws,
+                                     const ldr_rfield_t *target,
+                                     const ldr_rrec_t *rrec, json_t *rjson,
+                                     ldr_wnode_t *n) {
+    ldr_err_t err = LDR_OK;
+    n->min_size = 1;
+    n->nbranch = (int)avro_schema_union_size(ws);
+    n->branches =
+        ldr_calloc((size_t)(n->nbranch ? n->nbranch : 1), sizeof(*n->branches));
+    for (int i = 0; i < n->nbranch && !err; i++) {
+        err = codec_compile(cc, avro_schema_union_branch(ws, i), target, rrec,
+                            rjson, &n->branches[i]);
+        if (!err && n->branches[i]->compatible) n->compatible = 1;
+    }
+    return err;
+}
+
 static ldr_err_t codec_compile(ldr_compile_t *cc, avro_schema_t ws,
                                const ldr_rfield_t *target,
                                const ldr_rrec_t *rrec, json_t *rjson,
@@ -456,61 +518,17 @@ static ldr_err_t codec_compile(ldr_compile_t *cc, avro_schema_t ws,
         n->min_size = (int)(n->fixed_size > 1024 ? 1024 : n->fixed_size);
         n->compatible = !target;
         break;
-    case AVRO_ENUM: {
-        n->min_size = 1;
-        n->nsym = avro_schema_enum_number_of_symbols(ws);
-        const ldr_renum_t *en = target ? target->en : NULL;
-        int want =
-            target && (k == F_ENUM || k == F_OPT_ENUM || k == F_ENUM_SET);
-        n->compatible =
-            !target ||
-            (want && en && strcmp(avro_schema_type_name(ws), en->name) == 0);
-        if (n->compatible && en) {
-            n->symmap =
-                ldr_calloc((size_t)(n->nsym ? n->nsym : 1), sizeof(int));
-            for (int i = 0; i < n->nsym; i++) {
-                const char *sym = avro_schema_enum_get(ws, i);
-                n->symmap[i] = sym ? en->parse(sym, strlen(sym)) : -1;
-            }
-        }
-        break;
-    }
-    case AVRO_ARRAY: {
-        n->min_size = 1;
-        avro_schema_t items = avro_schema_array_items(ws);
-        if (!target) {
-            err = codec_compile(cc, items, NULL, NULL, NULL, &n->items);
-            n->compatible = 1;
-        } else if (k == F_ENUM_SET || k == F_STRING_LIST) {
-            /* Enum items need the symbol map of the set's enum; string
-             * items are stored by the array walk itself. */
-            err = codec_compile(cc, items, k == F_ENUM_SET ? target : NULL,
-                                NULL, NULL, &n->items);
-            avro_type_t it = n->items ? n->items->type : AVRO_NULL;
-            n->compatible =
-                !err && n->items->compatible &&
-                (k == F_ENUM_SET ? it == AVRO_ENUM : it == AVRO_STRING);
-        }
-        break;
-    }
+    case AVRO_ENUM: codec_compile_enum(ws, target, n); break;
+    case AVRO_ARRAY: err = codec_compile_array(cc, ws, target, n); break;
     case AVRO_MAP:
         n->min_size = 1;
         err = codec_compile(cc, avro_schema_map_values(ws), NULL, NULL, NULL,
                             &n->items);
         n->compatible = !target;
         break;
-    case AVRO_UNION: {
-        n->min_size = 1;
-        n->nbranch = (int)avro_schema_union_size(ws);
-        n->branches = ldr_calloc((size_t)(n->nbranch ? n->nbranch : 1),
-                                 sizeof(*n->branches));
-        for (int i = 0; i < n->nbranch && !err; i++) {
-            err = codec_compile(cc, avro_schema_union_branch(ws, i), target,
-                                rrec, rjson, &n->branches[i]);
-            if (!err && n->branches[i]->compatible) n->compatible = 1;
-        }
+    case AVRO_UNION:
+        err = codec_compile_union(cc, ws, target, rrec, rjson, n);
         break;
-    }
     case AVRO_RECORD:
         if (target && (k != F_RECORD || !rrec ||
                        strcmp(avro_schema_type_name(ws), rrec->name) != 0)) {
@@ -823,109 +841,156 @@ static ldr_err_t codec_walk_items(ldr_cursor_t *c, const ldr_wnode_t *n,
     }
 }
 
+/* The per-type steps of codec_walk. Each is called from one place, so the
+ * compiler inlines them back into the switch: the walk stays one function
+ * per nesting level on the hot path, with no call per field. */
+
+static ldr_err_t codec_walk_null(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                 void *base) {
+    if (t) {
+        if (!codec_fkind_optional(t->kind))
+            return codec_bad(c, "null for a required field");
+        codec_set_has(base, t, false);
+    }
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_boolean(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                    void *base) {
+    ldr_err_t err;
+    if ((err = codec_need(c, 1))) return err;
+    uint8_t b = *c->p++;
+    if (b > 1) return codec_bad(c, "boolean byte %u is neither 0 nor 1", b);
+    if (t) *AT(base, t->off, bool) = b;
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_int(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                void *base) {
+    ldr_err_t err;
+    int32_t v = 0;
+    if ((err = codec_read_int(c, &v))) return err;
+    if (!t) return LDR_OK;
+    if (t->kind == F_INT || t->kind == F_OPT_INT)
+        *AT(base, t->off, int32_t) = v;
+    else if (t->kind == F_LONG || t->kind == F_OPT_LONG)
+        *AT(base, t->off, int64_t) = v;
+    else
+        *AT(base, t->off, double) = v;
+    codec_set_has(base, t, true);
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_long(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                 void *base) {
+    ldr_err_t err;
+    int64_t v = 0;
+    if ((err = codec_read_long(c, &v))) return err;
+    if (!t) return LDR_OK;
+    if (t->kind == F_DOUBLE)
+        *AT(base, t->off, double) = (double)v;
+    else
+        *AT(base, t->off, int64_t) = v;
+    codec_set_has(base, t, true);
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_float(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                  void *base) {
+    ldr_err_t err;
+    if ((err = codec_need(c, 4))) return err;
+    uint32_t u = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 |
+                 (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    c->p += 4;
+    if (t) *AT(base, t->off, double) = f;
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_double(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                   void *base) {
+    ldr_err_t err;
+    if ((err = codec_need(c, 8))) return err;
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | c->p[i];
+    double d;
+    memcpy(&d, &u, 8);
+    c->p += 8;
+    if (t) *AT(base, t->off, double) = d;
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_string(ldr_cursor_t *c, const ldr_rfield_t *t,
+                                   void *base) {
+    ldr_err_t err;
+    ldr_str_t s;
+    if ((err = codec_read_bytes(c, &s))) return err;
+    if (t) {
+        *AT(base, t->off, ldr_str_t) = s;
+        codec_set_has(base, t, true);
+    }
+    return LDR_OK;
+}
+
+static ldr_err_t codec_walk_enum(ldr_cursor_t *c, const ldr_wnode_t *n,
+                                 const ldr_rfield_t *t, void *base) {
+    ldr_err_t err;
+    int64_t idx = 0;
+    if ((err = codec_read_long(c, &idx))) return err;
+    if (idx < 0 || idx >= n->nsym)
+        return codec_bad(c, "enum index %lld out of range 0..%d",
+                         (long long)idx, n->nsym - 1);
+    if (t) {
+        int v = n->symmap[idx];
+        if (v < 0) return codec_bad(c, "enum symbol unknown to ladder");
+        *AT(base, t->off, int) = v;
+        codec_set_has(base, t, true);
+    }
+    return LDR_OK;
+}
+
+/* The branch a union's value is written in, checked against the target. */
+static ldr_err_t codec_walk_branch(ldr_cursor_t *c, const ldr_wnode_t *n,
+                                   const ldr_rfield_t *t,
+                                   const ldr_wnode_t **out) {
+    ldr_err_t err;
+    int64_t idx = 0;
+    if ((err = codec_read_long(c, &idx))) return err;
+    if (idx < 0 || idx >= n->nbranch)
+        return codec_bad(c, "union branch %lld out of range 0..%d",
+                         (long long)idx, n->nbranch - 1);
+    const ldr_wnode_t *b = n->branches[idx];
+    if (t && !b->compatible)
+        return codec_bad(c, "union branch %lld cannot be read as %s",
+                         (long long)idx, t->name);
+    *out = b;
+    return LDR_OK;
+}
+
 static ldr_err_t codec_walk(ldr_cursor_t *c, const ldr_wnode_t *n,
                             const ldr_rfield_t *t, void *base) {
     ldr_err_t err;
     switch (n->type) {
-    case AVRO_NULL:
-        if (t) {
-            if (!codec_fkind_optional(t->kind))
-                return codec_bad(c, "null for a required field");
-            codec_set_has(base, t, false);
-        }
-        return LDR_OK;
-    case AVRO_BOOLEAN: {
-        if ((err = codec_need(c, 1))) return err;
-        uint8_t b = *c->p++;
-        if (b > 1) return codec_bad(c, "boolean byte %u is neither 0 nor 1", b);
-        if (t) *AT(base, t->off, bool) = b;
-        return LDR_OK;
-    }
-    case AVRO_INT32: {
-        int32_t v = 0;
-        if ((err = codec_read_int(c, &v))) return err;
-        if (!t) return LDR_OK;
-        if (t->kind == F_INT || t->kind == F_OPT_INT)
-            *AT(base, t->off, int32_t) = v;
-        else if (t->kind == F_LONG || t->kind == F_OPT_LONG)
-            *AT(base, t->off, int64_t) = v;
-        else
-            *AT(base, t->off, double) = v;
-        codec_set_has(base, t, true);
-        return LDR_OK;
-    }
-    case AVRO_INT64: {
-        int64_t v = 0;
-        if ((err = codec_read_long(c, &v))) return err;
-        if (!t) return LDR_OK;
-        if (t->kind == F_DOUBLE)
-            *AT(base, t->off, double) = (double)v;
-        else
-            *AT(base, t->off, int64_t) = v;
-        codec_set_has(base, t, true);
-        return LDR_OK;
-    }
-    case AVRO_FLOAT: {
-        if ((err = codec_need(c, 4))) return err;
-        uint32_t u = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 |
-                     (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
-        float f;
-        memcpy(&f, &u, 4);
-        c->p += 4;
-        if (t) *AT(base, t->off, double) = f;
-        return LDR_OK;
-    }
-    case AVRO_DOUBLE: {
-        if ((err = codec_need(c, 8))) return err;
-        uint64_t u = 0;
-        for (int i = 7; i >= 0; i--)
-            u = u << 8 | c->p[i];
-        double d;
-        memcpy(&d, &u, 8);
-        c->p += 8;
-        if (t) *AT(base, t->off, double) = d;
-        return LDR_OK;
-    }
+    case AVRO_NULL: return codec_walk_null(c, t, base);
+    case AVRO_BOOLEAN: return codec_walk_boolean(c, t, base);
+    case AVRO_INT32: return codec_walk_int(c, t, base);
+    case AVRO_INT64: return codec_walk_long(c, t, base);
+    case AVRO_FLOAT: return codec_walk_float(c, t, base);
+    case AVRO_DOUBLE: return codec_walk_double(c, t, base);
     case AVRO_STRING:
-    case AVRO_BYTES: {
-        ldr_str_t s;
-        if ((err = codec_read_bytes(c, &s))) return err;
-        if (t) {
-            *AT(base, t->off, ldr_str_t) = s;
-            codec_set_has(base, t, true);
-        }
-        return LDR_OK;
-    }
+    case AVRO_BYTES: return codec_walk_string(c, t, base);
     case AVRO_FIXED:
         if ((err = codec_need(c, (size_t)n->fixed_size))) return err;
         c->p += n->fixed_size;
         return LDR_OK;
-    case AVRO_ENUM: {
-        int64_t idx = 0;
-        if ((err = codec_read_long(c, &idx))) return err;
-        if (idx < 0 || idx >= n->nsym)
-            return codec_bad(c, "enum index %lld out of range 0..%d",
-                             (long long)idx, n->nsym - 1);
-        if (t) {
-            int v = n->symmap[idx];
-            if (v < 0) return codec_bad(c, "enum symbol unknown to ladder");
-            *AT(base, t->off, int) = v;
-            codec_set_has(base, t, true);
-        }
-        return LDR_OK;
-    }
+    case AVRO_ENUM: return codec_walk_enum(c, n, t, base);
     case AVRO_ARRAY: return codec_walk_items(c, n, t, base, 0);
     case AVRO_MAP: return codec_walk_items(c, n, NULL, NULL, 1);
     case AVRO_UNION: {
-        int64_t idx = 0;
-        if ((err = codec_read_long(c, &idx))) return err;
-        if (idx < 0 || idx >= n->nbranch)
-            return codec_bad(c, "union branch %lld out of range 0..%d",
-                             (long long)idx, n->nbranch - 1);
-        const ldr_wnode_t *b = n->branches[idx];
-        if (t && !b->compatible)
-            return codec_bad(c, "union branch %lld cannot be read as %s",
-                             (long long)idx, t->name);
+        const ldr_wnode_t *b = NULL;
+        if ((err = codec_walk_branch(c, n, t, &b))) return err;
         return codec_walk(c, b, t, base);
     }
     case AVRO_RECORD:

@@ -102,6 +102,74 @@ static void schema_fullname(const char *name, const char *ns, ldr_buf_t *out) {
 static ldr_err_t schema_pcf(json_t *node, const char *ns, json_t *defined,
                             ldr_buf_t *out, int depth, char *errstr, size_t n);
 
+/* The ,"fields":[...] of record @p full; nested names take @p inner_ns. */
+static ldr_err_t schema_pcf_fields(json_t *node, const char *full,
+                                   const char *inner_ns, json_t *defined,
+                                   ldr_buf_t *out, int depth, char *errstr,
+                                   size_t n) {
+    json_t *fields = json_object_get(node, "fields");
+    if (!json_is_array(fields))
+        return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                           "%s: \"fields\" is not an array", full);
+    ldr_err_t err = LDR_OK;
+    ldr_buf_append_str(out, ",\"fields\":[");
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f) {
+        json_t *fname = json_object_get(f, "name");
+        json_t *ftype = json_object_get(f, "type");
+        if (!json_is_string(fname) || !ftype) {
+            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                              "%s: field %zu needs \"name\" and "
+                              "\"type\"",
+                              full, i);
+            break;
+        }
+        if (i) ldr_buf_append_byte(out, ',');
+        ldr_buf_printf(out,
+                       "{\"name\":\"%s\",\"type\":", json_string_value(fname));
+        err = schema_pcf(ftype, inner_ns, defined, out, depth + 1, errstr, n);
+        if (err) break;
+        ldr_buf_append_byte(out, '}');
+    }
+    ldr_buf_append_byte(out, ']');
+    return err;
+}
+
+/* The ,"symbols":[...] of enum @p full. */
+static ldr_err_t schema_pcf_symbols(json_t *node, const char *full,
+                                    ldr_buf_t *out, char *errstr, size_t n) {
+    json_t *syms = json_object_get(node, "symbols");
+    if (!json_is_array(syms))
+        return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                           "%s: \"symbols\" is not an array", full);
+    ldr_err_t err = LDR_OK;
+    ldr_buf_append_str(out, ",\"symbols\":[");
+    size_t i;
+    json_t *s;
+    json_array_foreach(syms, i, s) {
+        if (!json_is_string(s) || !schema_valid_name(json_string_value(s))) {
+            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                              "%s: symbol %zu is not a valid name", full, i);
+            break;
+        }
+        ldr_buf_printf(out, "%s\"%s\"", i ? "," : "", json_string_value(s));
+    }
+    ldr_buf_append_byte(out, ']');
+    return err;
+}
+
+/* The ,"size":N of fixed @p full. */
+static ldr_err_t schema_pcf_size(json_t *node, const char *full, ldr_buf_t *out,
+                                 char *errstr, size_t n) {
+    json_t *size = json_object_get(node, "size");
+    if (!json_is_integer(size) || json_integer_value(size) < 0)
+        return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                           "%s: \"size\" is not a non-negative integer", full);
+    ldr_buf_printf(out, ",\"size\":%lld", (long long)json_integer_value(size));
+    return LDR_OK;
+}
+
 static ldr_err_t schema_pcf_named(json_t *node, const char *type,
                                   const char *ns, json_t *defined,
                                   ldr_buf_t *out, int depth, char *errstr,
@@ -142,68 +210,13 @@ static ldr_err_t schema_pcf_named(json_t *node, const char *type,
     ldr_buf_append_str(out, "{\"name\":\"");
     ldr_buf_append_str(out, full.data);
     ldr_buf_printf(out, "\",\"type\":\"%s\"", type);
-    if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0) {
-        json_t *fields = json_object_get(node, "fields");
-        if (!json_is_array(fields)) {
-            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                              "%s: \"fields\" is not an array", full.data);
-        } else {
-            ldr_buf_append_str(out, ",\"fields\":[");
-            size_t i;
-            json_t *f;
-            json_array_foreach(fields, i, f) {
-                json_t *fname = json_object_get(f, "name");
-                json_t *ftype = json_object_get(f, "type");
-                if (!json_is_string(fname) || !ftype) {
-                    err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                                      "%s: field %zu needs \"name\" and "
-                                      "\"type\"",
-                                      full.data, i);
-                    break;
-                }
-                if (i) ldr_buf_append_byte(out, ',');
-                ldr_buf_printf(out, "{\"name\":\"%s\",\"type\":",
-                               json_string_value(fname));
-                err = schema_pcf(ftype, inner_ns, defined, out, depth + 1,
-                                 errstr, n);
-                if (err) break;
-                ldr_buf_append_byte(out, '}');
-            }
-            ldr_buf_append_byte(out, ']');
-        }
-    } else if (strcmp(type, "enum") == 0) {
-        json_t *syms = json_object_get(node, "symbols");
-        if (!json_is_array(syms)) {
-            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                              "%s: \"symbols\" is not an array", full.data);
-        } else {
-            ldr_buf_append_str(out, ",\"symbols\":[");
-            size_t i;
-            json_t *s;
-            json_array_foreach(syms, i, s) {
-                if (!json_is_string(s) ||
-                    !schema_valid_name(json_string_value(s))) {
-                    err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                                      "%s: symbol %zu is not a valid name",
-                                      full.data, i);
-                    break;
-                }
-                ldr_buf_printf(out, "%s\"%s\"", i ? "," : "",
-                               json_string_value(s));
-            }
-            ldr_buf_append_byte(out, ']');
-        }
-    } else { /* fixed */
-        json_t *size = json_object_get(node, "size");
-        if (!json_is_integer(size) || json_integer_value(size) < 0) {
-            err = ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                              "%s: \"size\" is not a non-negative integer",
-                              full.data);
-        } else {
-            ldr_buf_printf(out, ",\"size\":%lld",
-                           (long long)json_integer_value(size));
-        }
-    }
+    if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0)
+        err = schema_pcf_fields(node, full.data, inner_ns, defined, out, depth,
+                                errstr, n);
+    else if (strcmp(type, "enum") == 0)
+        err = schema_pcf_symbols(node, full.data, out, errstr, n);
+    else /* fixed */
+        err = schema_pcf_size(node, full.data, out, errstr, n);
     ldr_buf_append_byte(out, '}');
     free(inner_ns);
 out:
@@ -450,10 +463,99 @@ static int schema_safe_relpath(const char *p) {
     return *p && p[0] != '/' && !strstr(p, "..");
 }
 
+/* Parses and registers every schema file the index's "ids" lists. */
+static ldr_err_t schema_load_ids(ldr_schemas_t *r, const char *dir,
+                                 const char *path, json_t *ids, char *errstr,
+                                 size_t n) {
+    char why[512];
+    const char *key;
+    json_t *val;
+    json_object_foreach(ids, key, val) {
+        int32_t id;
+        if (schema_parse_id(key, &id))
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                               "%s: ids: \"%s\" is not a schema id "
+                               "(1..2^31-1)",
+                               path, key);
+        if (!json_is_string(val) ||
+            !schema_safe_relpath(json_string_value(val)))
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                               "%s: ids.%s: not a relative path inside %s",
+                               path, key, dir);
+        char file[4096];
+        snprintf(file, sizeof(file), "%s/%s", dir, json_string_value(val));
+        size_t len;
+        char *text = schema_read_file(file, &len, why, sizeof(why));
+        if (!text)
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s: ids.%s: %s",
+                               path, key, why);
+        ldr_err_t err = ldr_schemas_add(
+            r, id, text, len, json_string_value(val), NULL, why, sizeof(why));
+        free(text);
+        if (err)
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s/%s", dir, why);
+    }
+    return LDR_OK;
+}
+
+/* The index's "fingerprints" must map exactly the registered schemas. */
+static ldr_err_t schema_check_fingerprints(const ldr_schemas_t *r,
+                                           const char *path, json_t *fps,
+                                           char *errstr, size_t n) {
+    /* Every schema's fingerprint must be listed, for its own file. */
+    for (size_t i = 0; i < r->count; i++) {
+        char hex[17];
+        snprintf(hex, sizeof(hex), "%016llx",
+                 (unsigned long long)r->v[i]->fingerprint);
+        json_t *f = json_object_get(fps, hex);
+        if (!json_is_string(f) || strcmp(json_string_value(f), r->v[i]->origin))
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                               "%s: fingerprints: %s (id %d) has fingerprint "
+                               "%s, which the index does not map to it",
+                               path, r->v[i]->origin, (int)r->v[i]->id, hex);
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(fps, key, val) {
+        int found = 0;
+        for (size_t i = 0; i < r->count && !found; i++) {
+            char hex[17];
+            snprintf(hex, sizeof(hex), "%016llx",
+                     (unsigned long long)r->v[i]->fingerprint);
+            found = strcmp(hex, key) == 0;
+        }
+        if (!found)
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                               "%s: fingerprints: %s matches no schema in "
+                               "\"ids\"",
+                               path, key);
+    }
+    return LDR_OK;
+}
+
+/* Sets r->current from the index's "current": one schema per record kind. */
+static ldr_err_t schema_load_current(ldr_schemas_t *r, const char *path,
+                                     json_t *current, char *errstr, size_t n) {
+    for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++) {
+        const char *name = ldr_record_kind_fullname(k);
+        json_t *jid = json_object_get(current, name);
+        const ldr_schema_t *s =
+            json_is_integer(jid)
+                ? schema_schemas_find_id(r, (int32_t)json_integer_value(jid))
+                : NULL;
+        if (!s || (int)s->kind != k)
+            return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                               "%s: current.\"%s\" must name the id of a "
+                               "schema of that record",
+                               path, name);
+        r->current[k] = s;
+    }
+    return LDR_OK;
+}
+
 ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
     ldr_schemas_t *r = ldr_calloc(1, sizeof(*r));
     char path[4096];
-    char why[512];
     snprintf(path, sizeof(path), "%s/index.json", dir);
     json_error_t jerr;
     json_t *index = json_load_file(path, 0, &jerr);
@@ -473,86 +575,10 @@ ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr, size_t n) {
                     path);
         goto fail;
     }
-    const char *key;
-    json_t *val;
-    json_object_foreach(ids, key, val) {
-        int32_t id;
-        if (schema_parse_id(key, &id)) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                        "%s: ids: \"%s\" is not a schema id (1..2^31-1)", path,
-                        key);
-            goto fail;
-        }
-        if (!json_is_string(val) ||
-            !schema_safe_relpath(json_string_value(val))) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                        "%s: ids.%s: not a relative path inside %s", path, key,
-                        dir);
-            goto fail;
-        }
-        char file[4096];
-        snprintf(file, sizeof(file), "%s/%s", dir, json_string_value(val));
-        size_t len;
-        char *text = schema_read_file(file, &len, why, sizeof(why));
-        if (!text) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s: ids.%s: %s", path, key,
-                        why);
-            goto fail;
-        }
-        ldr_err_t err = ldr_schemas_add(
-            r, id, text, len, json_string_value(val), NULL, why, sizeof(why));
-        free(text);
-        if (err) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA, "%s/%s", dir, why);
-            goto fail;
-        }
-    }
-    /* Every schema's fingerprint must be listed, for its own file. */
-    for (size_t i = 0; i < r->count; i++) {
-        char hex[17];
-        snprintf(hex, sizeof(hex), "%016llx",
-                 (unsigned long long)r->v[i]->fingerprint);
-        json_t *f = json_object_get(fps, hex);
-        if (!json_is_string(f) ||
-            strcmp(json_string_value(f), r->v[i]->origin)) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                        "%s: fingerprints: %s (id %d) has fingerprint %s, "
-                        "which the index does not map to it",
-                        path, r->v[i]->origin, (int)r->v[i]->id, hex);
-            goto fail;
-        }
-    }
-    json_object_foreach(fps, key, val) {
-        int found = 0;
-        for (size_t i = 0; i < r->count && !found; i++) {
-            char hex[17];
-            snprintf(hex, sizeof(hex), "%016llx",
-                     (unsigned long long)r->v[i]->fingerprint);
-            found = strcmp(hex, key) == 0;
-        }
-        if (!found) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                        "%s: fingerprints: %s matches no schema in \"ids\"",
-                        path, key);
-            goto fail;
-        }
-    }
-    for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++) {
-        const char *name = ldr_record_kind_fullname(k);
-        json_t *jid = json_object_get(current, name);
-        const ldr_schema_t *s =
-            json_is_integer(jid)
-                ? schema_schemas_find_id(r, (int32_t)json_integer_value(jid))
-                : NULL;
-        if (!s || (int)s->kind != k) {
-            ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
-                        "%s: current.\"%s\" must name the id of a schema of "
-                        "that record",
-                        path, name);
-            goto fail;
-        }
-        r->current[k] = s;
-    }
+    if (schema_load_ids(r, dir, path, ids, errstr, n) ||
+        schema_check_fingerprints(r, path, fps, errstr, n) ||
+        schema_load_current(r, path, current, errstr, n))
+        goto fail;
     json_decref(index);
     return r;
 fail:

@@ -200,9 +200,9 @@ static int enterprise_get_str(ldr_rd_t *r, char *dst, size_t size) {
     return 0;
 }
 
-ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
-                                size_t len) {
-    ldr_rd_t r = {data, (const uint8_t *)data + len};
+/* Empties @p e for a decode, keeping its USCC and the storage of its case,
+ * event and history arrays so a reload allocates nothing new. */
+static void enterprise_decode_reset(ldr_enterprise_t *e) {
     char uscc[sizeof(e->uscc)];
     memcpy(uscc, e->uscc, sizeof(uscc));
     /* Keep the arrays, forget their contents. */
@@ -221,57 +221,63 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
     e->cases_cap = cases_cap;
     e->events = events;
     e->events_cap = events_cap;
+}
 
-    uint64_t n;
-    if (r.p >= r.end || *r.p++ != LDR_ENTERPRISE_FORMAT) goto bad;
+/* The format byte, unit, name and ban: 0, or -1 when corrupt. */
+static int enterprise_get_head(ldr_rd_t *r, ldr_enterprise_t *e) {
+    if (r->p >= r->end || *r->p++ != LDR_ENTERPRISE_FORMAT) return -1;
     uint64_t name_len;
-    if (enterprise_get_str(&r, e->unit, sizeof(e->unit)) ||
-        enterprise_get_varint(&r, &name_len) ||
+    if (enterprise_get_str(r, e->unit, sizeof(e->unit)) ||
+        enterprise_get_varint(r, &name_len) ||
         name_len >= LDR_ENTERPRISE_NAME_MAX ||
-        name_len > (uint64_t)(r.end - r.p))
-        goto bad;
-    ldr_enterprise_set_name(e, (const char *)r.p, (size_t)name_len);
-    r.p += name_len;
-    if (enterprise_get_svarint(&r, &e->ban_until)) goto bad;
-    for (int t = 0; t < LDR_TIER__COUNT; t++) {
-        ldr_tier_rec_t *tr = &e->tiers[t];
-        if (r.p >= r.end) goto bad;
-        uint8_t sb = *r.p++;
-        if ((sb & 3) > LDR_TIER_STATE_REVIEW_DUE || sb > 7) goto bad;
-        tr->state = (ldr_tier_state_t)(sb & 3);
-        tr->held = (sb & 4) != 0;
-        if (tr->state == LDR_TIER_STATE_NONE) {
-            if (tr->held) goto bad;
-            continue;
-        }
-        int64_t batch;
-        if (enterprise_get_svarint(&r, &batch) || batch < INT32_MIN ||
-            batch > INT32_MAX ||
-            enterprise_get_svarint(&r, &tr->publicity_end) ||
-            enterprise_get_svarint(&r, &tr->valid_from) ||
-            enterprise_get_svarint(&r, &tr->valid_until) ||
-            enterprise_get_str(&r, tr->policy, sizeof(tr->policy)))
-            goto bad;
-        tr->batch = (int32_t)batch;
-        for (int k = 0; k < LDR_TIMER__COUNT; k++)
-            if (enterprise_get_svarint(&r, &tr->timer_due[k])) goto bad;
-    }
+        name_len > (uint64_t)(r->end - r->p))
+        return -1;
+    ldr_enterprise_set_name(e, (const char *)r->p, (size_t)name_len);
+    r->p += name_len;
+    return enterprise_get_svarint(r, &e->ban_until);
+}
+
+/* One tier record: 0, or -1 when corrupt. */
+static int enterprise_get_tier(ldr_rd_t *r, ldr_tier_rec_t *tr) {
+    if (r->p >= r->end) return -1;
+    uint8_t sb = *r->p++;
+    if ((sb & 3) > LDR_TIER_STATE_REVIEW_DUE || sb > 7) return -1;
+    tr->state = (ldr_tier_state_t)(sb & 3);
+    tr->held = (sb & 4) != 0;
+    if (tr->state == LDR_TIER_STATE_NONE) return tr->held ? -1 : 0;
+    int64_t batch;
+    if (enterprise_get_svarint(r, &batch) || batch < INT32_MIN ||
+        batch > INT32_MAX || enterprise_get_svarint(r, &tr->publicity_end) ||
+        enterprise_get_svarint(r, &tr->valid_from) ||
+        enterprise_get_svarint(r, &tr->valid_until) ||
+        enterprise_get_str(r, tr->policy, sizeof(tr->policy)))
+        return -1;
+    tr->batch = (int32_t)batch;
+    for (int k = 0; k < LDR_TIMER__COUNT; k++)
+        if (enterprise_get_svarint(r, &tr->timer_due[k])) return -1;
+    return 0;
+}
+
+/* The open cases and the sorted event hashes: 0, or -1 when corrupt. */
+static int enterprise_get_cases_events(ldr_rd_t *r, ldr_enterprise_t *e) {
+    uint64_t n;
     /* Counts are bounded by the bytes left before anything is allocated. */
-    if (enterprise_get_varint(&r, &n) || n > (uint64_t)(r.end - r.p)) goto bad;
+    if (enterprise_get_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        return -1;
     for (uint64_t i = 0; i < n; i++) {
         char id[LDR_ENTERPRISE_ID_MAX];
-        if (enterprise_get_str(&r, id, sizeof(id))) goto bad;
+        if (enterprise_get_str(r, id, sizeof(id))) return -1;
         ldr_enterprise_case_add(e, ldr_str(id));
     }
-    if (enterprise_get_varint(&r, &n) || n > (uint64_t)(r.end - r.p) / 8)
-        goto bad;
+    if (enterprise_get_varint(r, &n) || n > (uint64_t)(r->end - r->p) / 8)
+        return -1;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t h = 0;
         for (int k = 0; k < 8; k++)
-            h |= (uint64_t)r.p[k] << (8 * k);
-        r.p += 8;
+            h |= (uint64_t)r->p[k] << (8 * k);
+        r->p += 8;
         /* Stored sorted; a list that is not is corrupt. */
-        if (i && h <= e->events[e->events_count - 1]) goto bad;
+        if (i && h <= e->events[e->events_count - 1]) return -1;
         if (e->events_count == e->events_cap) {
             e->events_cap = e->events_cap ? e->events_cap * 2 : 2;
             e->events =
@@ -279,20 +285,37 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
         }
         e->events[e->events_count++] = h;
     }
+    return 0;
+}
+
+/* The decision history, every entry checked: 0, or -1 when corrupt. */
+static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e) {
     uint64_t hcount, hlen;
-    if (enterprise_get_varint(&r, &hcount) ||
+    if (enterprise_get_varint(r, &hcount) ||
         hcount > LDR_ENTERPRISE_HISTORY_MAX ||
-        enterprise_get_varint(&r, &hlen) || hlen > (uint64_t)(r.end - r.p))
-        goto bad;
-    ldr_buf_append(&e->history, r.p, (size_t)hlen);
+        enterprise_get_varint(r, &hlen) || hlen > (uint64_t)(r->end - r->p))
+        return -1;
+    ldr_buf_append(&e->history, r->p, (size_t)hlen);
     ldr_buf_shrink(&e->history);
-    r.p += hlen;
+    r->p += hlen;
     e->history_count = (int)hcount;
     /* Every entry must read back: check them now, not when the API asks. */
     for (int i = 0; i < e->history_count; i++) {
         ldr_history_entry_t h;
-        if (ldr_enterprise_history_get(e, i, &h)) goto bad;
+        if (ldr_enterprise_history_get(e, i, &h)) return -1;
     }
+    return 0;
+}
+
+ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
+                                size_t len) {
+    ldr_rd_t r = {data, (const uint8_t *)data + len};
+    enterprise_decode_reset(e);
+    if (enterprise_get_head(&r, e)) goto bad;
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        if (enterprise_get_tier(&r, &e->tiers[t])) goto bad;
+    if (enterprise_get_cases_events(&r, e) || enterprise_get_history(&r, e))
+        goto bad;
     if (r.p != r.end) goto bad;
     return LDR_OK;
 bad:
