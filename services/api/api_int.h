@@ -167,6 +167,12 @@ void api_error(ldr_http_response_t *res, int status, const char *code,
 void api_store_error(api_t *a, ldr_http_response_t *res, const char *what);
 /** api_store_error() for a partition count that cannot be read. */
 void api_partitions_error(api_t *a, ldr_http_response_t *res);
+/** The partition count and a pooled store connection for a handler that
+ *  reads every partition (*@p c NULL when there are none yet); false after
+ *  answering the request with the error. The caller gives *@p c back with
+ *  api_pool_put(). */
+bool api_open_partitions(api_t *a, ldr_http_response_t *res, int *parts,
+                         ldr_cluster_t **c);
 json_t *api_time(int64_t ms);
 json_t *api_opt_time(bool has, int64_t ms);
 

@@ -76,6 +76,22 @@ void api_partitions_error(api_t *a, ldr_http_response_t *res) {
     api_store_error(a, res, what);
 }
 
+bool api_open_partitions(api_t *a, ldr_http_response_t *res, int *parts,
+                         ldr_cluster_t **c) {
+    *parts = api_partitions(&a->pool);
+    if (*parts < 0) {
+        api_partitions_error(a, res);
+        return false;
+    }
+    char err[512];
+    *c = *parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
+    if (*parts && !*c) {
+        api_store_error(a, res, err);
+        return false;
+    }
+    return true;
+}
+
 /* ---- GET /v1/notices ----------------------------------------------------- */
 
 typedef struct api_notice {
@@ -190,17 +206,9 @@ static void api_notices_get(api_t *a, const ldr_http_request_t *req,
     int64_t since = INT64_MIN;
     int limit;
     if (!api_notices_query(a, req, res, &since, &limit)) return;
-    int parts = api_partitions(&a->pool);
-    if (parts < 0) {
-        api_partitions_error(a, res);
-        return;
-    }
-    char err[512];
-    ldr_cluster_t *c = parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
-    if (parts && !c) {
-        api_store_error(a, res, err);
-        return;
-    }
+    int parts;
+    ldr_cluster_t *c;
+    if (!api_open_partitions(a, res, &parts, &c)) return;
     api_notices_list_t l = {NULL, 0, 0};
     bool ok = api_notices_collect(c, parts, since, limit, &l);
     api_pool_put(&a->pool, c);

@@ -147,17 +147,9 @@ void api_stats(api_t *a, const ldr_http_request_t *req,
                   only);
         return;
     }
-    int parts = api_partitions(&a->pool);
-    if (parts < 0) {
-        api_partitions_error(a, res);
-        return;
-    }
-    char err[512];
-    ldr_cluster_t *c = parts ? api_pool_get(&a->pool, err, sizeof(err)) : NULL;
-    if (parts && !c) {
-        api_store_error(a, res, err);
-        return;
-    }
+    int parts;
+    ldr_cluster_t *c;
+    if (!api_open_partitions(a, res, &parts, &c)) return;
     size_t nunits = ldr_units_count(a->units);
     api_counts_t *cs = ldr_calloc(1, sizeof(*cs));
     cs->unit = ldr_calloc(nunits ? nunits : 1, sizeof(*cs->unit));
