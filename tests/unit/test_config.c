@@ -27,29 +27,7 @@
 
 #include "ladder/config.h"
 
-#define FIXTURES LADDER_SOURCE_DIR "/tests/fixtures/config/"
-
-static char errstr[512];
-
-static void assert_contains(const char *hay, const char *needle) {
-    if (!hay || !strstr(hay, needle))
-        fail_msg("\"%s\" does not contain \"%s\"", hay ? hay : "(null)",
-                 needle);
-}
-
-/* Loads fixture @p name into a new config for @p program and returns the
- * result; errstr holds the message. */
-static ldr_err_t load_fixture(ldr_config_t *cfg, const char *name) {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-    errstr[0] = '\0';
-    return ldr_config_load_file(cfg, path, errstr, sizeof(errstr));
-}
-
-static ldr_err_t load_env(ldr_config_t *cfg, char *const *envp) {
-    errstr[0] = '\0';
-    return ldr_config_load_env(cfg, envp, errstr, sizeof(errstr));
-}
+#include "../support/config_fixtures.h"
 
 /* A file error must name the file, the line and the key. */
 static void check_file_error(const char *name, const char *line,

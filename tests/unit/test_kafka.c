@@ -16,27 +16,7 @@
 #include "ladder/alloc.h"
 #include "ladder/kafka.h"
 
-#define FIXTURES LADDER_SOURCE_DIR "/tests/fixtures/config/"
-
-static char errstr[512];
-
-static void assert_contains(const char *hay, const char *needle) {
-    if (!hay || !strstr(hay, needle))
-        fail_msg("\"%s\" does not contain \"%s\"", hay ? hay : "(null)",
-                 needle);
-}
-
-static ldr_err_t load_fixture(ldr_config_t *cfg, const char *name) {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-    errstr[0] = '\0';
-    return ldr_config_load_file(cfg, path, errstr, sizeof(errstr));
-}
-
-static ldr_err_t load_env(ldr_config_t *cfg, char *const *envp) {
-    errstr[0] = '\0';
-    return ldr_config_load_env(cfg, envp, errstr, sizeof(errstr));
-}
+#include "../support/config_fixtures.h"
 
 /* The value librdkafka holds for @p prop, or "" when unset. */
 static const char *conf_value(rd_kafka_conf_t *conf, const char *prop) {
