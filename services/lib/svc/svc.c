@@ -170,10 +170,6 @@ ldr_http_t *ldr_svc_http(const ldr_svc_t *svc) {
     return svc->http;
 }
 
-const char *ldr_svc_program(const ldr_svc_t *svc) {
-    return svc->spec.program;
-}
-
 /* ---- health --------------------------------------------------------------
  */
 
@@ -215,7 +211,8 @@ void ldr_svc_livez(ldr_svc_t *svc, ldr_http_response_t *res) {
     }
 }
 
-void ldr_svc_readyz(ldr_svc_t *svc, ldr_http_response_t *res) {
+static void svc_readyz_cb(void *opaque, ldr_http_response_t *res) {
+    ldr_svc_t *svc = opaque;
     pthread_mutex_lock(&svc->health_lock);
     if (svc->ready) {
         ldr_buf_append_str(&res->body, "ready\n");
@@ -233,10 +230,6 @@ void ldr_svc_metrics_page(ldr_svc_t *svc, ldr_http_response_t *res) {
 
 static void svc_livez_cb(void *opaque, ldr_http_response_t *res) {
     ldr_svc_livez(opaque, res);
-}
-
-static void svc_readyz_cb(void *opaque, ldr_http_response_t *res) {
-    ldr_svc_readyz(opaque, res);
 }
 
 static void svc_metrics_cb(void *opaque, ldr_http_response_t *res) {

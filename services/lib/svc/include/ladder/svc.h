@@ -70,7 +70,6 @@ ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
 ldr_config_t *ldr_svc_config(const ldr_svc_t *svc);
 ldr_metrics_t *ldr_svc_metrics(const ldr_svc_t *svc);
 ldr_http_t *ldr_svc_http(const ldr_svc_t *svc);
-const char *ldr_svc_program(const ldr_svc_t *svc);
 
 /** Registers /livez, /readyz and /metrics on the service's HTTP server
  *  (ladder-api routes them itself, through its authorization). */
@@ -92,7 +91,6 @@ void ldr_svc_set_ready(ldr_svc_t *svc, bool ready, const char *why);
 
 /** The answers of the three routes, for a service that routes them itself. */
 void ldr_svc_livez(ldr_svc_t *svc, ldr_http_response_t *res);
-void ldr_svc_readyz(ldr_svc_t *svc, ldr_http_response_t *res);
 void ldr_svc_metrics_page(ldr_svc_t *svc, ldr_http_response_t *res);
 
 /** True once SIGTERM or SIGINT has arrived (or ldr_svc_stop() was called).
