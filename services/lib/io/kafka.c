@@ -26,6 +26,9 @@ struct ldr_kafka_producer {
     unsigned since_poll;
     int fatal;
     char first_error[512];
+    /* the fatal error's text: it names the cause whatever delivery report
+     * came before it, so the caller always learns the producer is dead */
+    char fatal_error[512];
 };
 
 static _Thread_local ldr_err_t kafka_new_error = LDR_OK;
@@ -55,9 +58,8 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
     char why[256];
     rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
     p->fatal = 1;
-    if (!p->first_error[0])
-        snprintf(p->first_error, sizeof p->first_error, "fatal error: %s (%s)",
-                 orig ? why : reason, rd_kafka_err2name(orig));
+    snprintf(p->fatal_error, sizeof p->fatal_error, "fatal error: %s (%s)",
+             orig ? why : reason, rd_kafka_err2name(orig));
 }
 
 /* librdkafka's own log lines, through ladder's logger. kafka.* keys go to
@@ -281,7 +283,7 @@ ldr_err_t ldr_kafka_produce(ldr_kafka_producer_t *p, const void *key,
     for (;;) {
         if (p->fatal)
             return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "kafka: %s",
-                               p->first_error);
+                               p->fatal_error);
         if (rd_kafka_produce(p->rkt,
                              partition < 0 ? RD_KAFKA_PARTITION_UA : partition,
                              RD_KAFKA_MSG_F_COPY, (void *)value, len, key,
@@ -336,14 +338,16 @@ ldr_err_t ldr_kafka_producer_flush(ldr_kafka_producer_t *p, int timeout_ms,
     rd_kafka_poll(p->rk, 0);
     uint64_t pending = p->produced - p->delivered - p->failed;
     if (p->failed == 0 && pending == 0) return LDR_OK;
+    /* A fatal error is the cause of every failure it brings: name it even
+     * when a failed delivery report was served before the error callback. */
+    const char *why = p->fatal ? p->fatal_error : p->first_error;
     return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                        "kafka: %llu of %llu messages not acknowledged (%llu "
                        "failed, %llu still pending)%s%s",
                        (unsigned long long)(p->failed + pending),
                        (unsigned long long)p->produced,
                        (unsigned long long)p->failed,
-                       (unsigned long long)pending,
-                       p->first_error[0] ? ": " : "", p->first_error);
+                       (unsigned long long)pending, why[0] ? ": " : "", why);
 }
 
 uint64_t ldr_kafka_producer_produced(const ldr_kafka_producer_t *p) {
