@@ -40,8 +40,10 @@ void api_pool_fini(api_pool_t *p) {
 }
 
 ldr_cluster_t *api_connect(api_pool_t *p, char *errstr, size_t n) {
-    ldr_cluster_opts_t o = {p->url,        p->password, p->mode,
-                            p->timeout_ms, NULL,        NULL};
+    ldr_cluster_opts_t o = {.url = p->url,
+                            .password = p->password,
+                            .mode = p->mode,
+                            .timeout_ms = p->timeout_ms};
     ldr_cluster_t *cl = NULL;
     if (ldr_cluster_new(&o, &cl, errstr, n)) return NULL;
     return cl;

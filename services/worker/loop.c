@@ -1,17 +1,23 @@
 /* loop.c -- ladder-worker's loop: poll a batch, decide it, store it in one
- * atomic step, publish it; recover when Redis goes away; refresh the
- * gauges and readiness; say when clock ticks are due.
+ * atomic step, publish it; take a partition again when its Redis master
+ * comes back; refresh the gauges and readiness; say when clock ticks are
+ * due.
  *
  * DESIGN: one thread does all of it, so the per-partition state, the
- * metrics the loop writes and the outbox bookkeeping need no lock. Every
- * partition's step is sent to Redis before the first answer is read
- * (wk_prepare, then wk_answer), so Redis works on one batch while the next
- * is decided, and a batch is acted on (wk_finish) only once every answer
- * was read, because nothing else may use the connection in between. A
- * batch's counts reach the metrics only once it is stored, so a batch that
- * is refused or replayed is not counted twice. Redis unreachable at any
- * point sends the loop to wk_recover, which replays from the stored
- * offsets: nothing is half-applied, because the step is all or nothing. */
+ * metrics the loop writes and the outbox bookkeeping need no lock. Each
+ * round sends every ready partition's step to Redis before reading any
+ * answer (wk_prepare), so Redis works on one batch while the next is
+ * decided, then waits up to WK_ROUND_WAIT_MS for the answers
+ * (wk_answers). Each partition has at most one step in flight, and its
+ * next batch is decided only once that step was answered; a partition
+ * whose master is slow or frozen waits alone, and the others go on
+ * deciding (the store reads each master's answers on their own
+ * connection). A batch's counts reach the metrics only once it is stored,
+ * so a batch that is refused or replayed is not counted twice. A partition
+ * whose master cannot be reached goes down (wk_down): its messages are
+ * dropped, it is paused in Kafka, and wk_retry takes it again and seeks
+ * to the stored offset once the master answers. Nothing is half-applied,
+ * because the step is all or nothing. */
 #include "worker_int.h"
 
 #include <stdio.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ladder/alloc.h"
 #include "ladder/clock.h"
 #include "ladder/kafka.h"
 #include "ladder/log.h"
@@ -122,10 +129,45 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
     return LDR_OK;
 }
 
-/* Sends the atomic step of the decided batch in hand to Redis. */
-static ldr_err_t wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first) {
+/* Destroys @p n messages of @p msgs. */
+static void wk_destroy_msgs(rd_kafka_message_t **msgs, size_t *n) {
+    for (size_t i = 0; i < *n; i++)
+        rd_kafka_message_destroy(msgs[i]);
+    *n = 0;
+}
+
+/* Pauses or resumes the consumption of input partition @p pn. */
+static void wk_pause(wk_t *w, int pn, bool pause) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, w->input_topic, pn);
+    if (pause)
+        rd_kafka_pause_partitions(w->consumer, l);
+    else
+        rd_kafka_resume_partitions(w->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+void wk_down(wk_t *w, int pn, const char *why) {
+    wk_part_t *p = &w->part[pn];
+    wk_destroy_msgs(p->msgs, &p->nmsgs);
+    if (!p->owned || p->down) return;
+    p->down = true;
+    if (!w->ndown++) {
+        w->retry_delay_ms = WK_RETRY_MIN_MS;
+        w->next_retry_ms = ldr_clock_mono_ms() + w->retry_delay_ms;
+        ldr_svc_set_ready(w->svc, false, "redis is unreachable");
+    }
+    wk_pause(w, pn, true);
+    LDR_LOG_WARN("partition %d: %s; paused until its Redis master answers", pn,
+                 why);
+}
+
+/* Sends the atomic step of the decided batch in hand to Redis; its
+ * messages move to the batch. */
+static void wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first) {
     char err[512];
     int64_t next = p->msgs[p->nmsgs - 1]->offset + 1;
+    wk_batch_t *bt = w->cur;
     ldr_store_batch_t b = {0};
     b.partition = pn;
     b.epoch = p->epoch;
@@ -133,32 +175,39 @@ static ldr_err_t wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first) {
     b.next_offset = next;
     b.clock = ldr_partition_clock(p->state);
     b.dirty = ldr_partition_take_dirty(p->state, &b.dirty_count);
-    b.decisions = w->cur->out.v;
-    b.decisions_count = w->cur->out.count;
-    b.outbox = w->cur->payload.len ? w->cur->payload.data : NULL;
-    b.outbox_len = w->cur->payload.len;
+    b.decisions = bt->out.v;
+    b.decisions_count = bt->out.count;
+    b.outbox = bt->payload.len ? bt->payload.data : NULL;
+    b.outbox_len = bt->payload.len;
     b.notices_maxlen = 10000;
     wk_test_hold(); /* TEST-ONLY: LADDERTEST_HOLD_BEFORE_STORE */
-    ldr_err_t rc = ldr_store_commit_send(w->store, &b, err, sizeof(err));
-    if (rc) {
-        LDR_LOG_WARN("%s", err);
+    if (ldr_store_commit_send(w->store, &b, err, sizeof(err))) {
+        /* The cache holds the batch Redis never got: reloaded on retry. */
         wk_redis_error(w);
-        return rc;
+        wk_down(w, pn, err);
+        return;
     }
-    p->batch.next = next;
-    p->batch.sent = true;
-    return LDR_OK;
+    rd_kafka_message_t **held = bt->msgs;
+    size_t held_cap = bt->cap;
+    bt->msgs = p->msgs;
+    bt->nmsgs = p->nmsgs;
+    bt->cap = p->cap;
+    p->msgs = held;
+    p->cap = held_cap;
+    p->nmsgs = 0;
+    bt->next = next;
+    bt->sent = true;
+    bt->round = w->round;
+    bt->generation = p->generation;
+    w->round_owed++;
 }
 
 /* Decides the batch in hand and sends its atomic step to Redis, without
- * waiting for the answer (wk_answer reads it). Returns LDR_ERR_TRANSIENT
- * when Redis is down (the batch is dropped and will be replayed). */
-static ldr_err_t wk_prepare(wk_t *w, int pn) {
+ * waiting for the answer (wk_on_answer takes it). */
+static void wk_prepare(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
-    p->batch.sent = false;
-    if (!p->nmsgs) return LDR_OK;
     int64_t now = ldr_clock_wall_ms();
-    if (!wk_skip_applied(w, p, pn)) return LDR_OK;
+    if (!wk_skip_applied(w, p, pn)) return;
     int64_t first = p->msgs[0]->offset;
     w->cur = &p->batch;
     w->cur->started = ldr_clock_mono_s();
@@ -167,48 +216,18 @@ static ldr_err_t wk_prepare(wk_t *w, int pn) {
     memset(&w->cur->tally, 0, sizeof(w->cur->tally));
     w->cur->nsrc = 0;
     for (size_t i = 0; i < p->nmsgs; i++)
-        if (wk_decide(w, p, pn, p->msgs[i], now) == LDR_ERR_TRANSIENT)
-            return LDR_ERR_TRANSIENT;
-    return wk_send(w, p, pn, first);
+        if (wk_decide(w, p, pn, p->msgs[i], now) == LDR_ERR_TRANSIENT) {
+            wk_down(w, pn, "the decoder cannot go on");
+            return;
+        }
+    wk_send(w, p, pn, first);
 }
 
-/* Reads Redis's answer to the step wk_prepare sent for the partition, and
- * only that: nothing else may use the connection until every step sent has
- * been answered (ldr_store_commit_recv), so acting on the answer is
- * wk_finish's job. Returns LDR_ERR_TRANSIENT when Redis is down. */
-static ldr_err_t wk_answer(wk_t *w, int pn) {
-    wk_batch_t *bt = &w->part[pn].batch;
-    bt->sent = false;
-    ldr_err_t rc =
-        ldr_store_commit_recv(w->store, pn, bt->why, sizeof(bt->why));
-    if (rc == LDR_OK || rc == LDR_ERR_FENCED) {
-        bt->result = rc;
-        bt->answered = true;
-        return LDR_OK;
-    }
-    LDR_LOG_WARN("%s", bt->why);
-    wk_redis_error(w);
-    return rc;
-}
-
-/* Finishes an answered batch: once stored, publishes its outbox entry;
- * when fenced, reloads the partition and seeks to the stored offset. */
+/* Finishes a stored batch: publishes its outbox entry and moves the
+ * partition on. */
 static void wk_finish(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
     wk_batch_t *bt = &p->batch;
-    bt->answered = false;
-    if (bt->result == LDR_ERR_FENCED) {
-        /* Another owner wrote, or Redis rewound: the cache is not the
-         * truth any more. */
-        w->fenced++;
-        ldr_metrics_add(w->m.fenced, NULL, 1);
-        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", bt->why);
-        for (size_t i = 0; i < p->nmsgs; i++)
-            rd_kafka_message_destroy(p->msgs[i]);
-        p->nmsgs = 0;
-        if (wk_take(w, pn) == LDR_OK) wk_seek(w, pn);
-        return;
-    }
     w->cur = bt;
     p->next_offset = bt->next;
     wk_count(w);
@@ -218,11 +237,9 @@ static void wk_finish(wk_t *w, int pn) {
     /* The committed Kafka offset is a hint for lag monitoring only: stored
      * here, committed by librdkafka every auto.commit.interval.ms (a commit
      * request per batch cost the worker and the brokers dearly). */
-    const rd_kafka_message_t *last = p->msgs[p->nmsgs - 1];
+    const rd_kafka_message_t *last = bt->msgs[bt->nmsgs - 1];
     rd_kafka_offset_store(last->rkt, last->partition, last->offset);
-    for (size_t i = 0; i < p->nmsgs; i++)
-        rd_kafka_message_destroy(p->msgs[i]);
-    p->nmsgs = 0;
+    wk_destroy_msgs(bt->msgs, &bt->nmsgs);
     ldr_metrics_observe(w->m.batch_seconds, NULL,
                         ldr_clock_mono_s() - bt->started);
     /* A batch's decisions take 1.2 KB each: a partition that once had a
@@ -238,53 +255,131 @@ static void wk_finish(wk_t *w, int pn) {
     }
 }
 
-/* Redis went away: drop every batch in hand, reconnect with backoff, claim
- * the partitions again and replay from the stored offsets. */
-static void wk_recover(wk_t *w) {
-    int delay_ms = 100;
-    char err[512];
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+/* Every partition on master @p node goes down: the master's connection
+ * was lost, and it may have restarted with older state. */
+static void wk_node_lost(wk_t *w, int node, const char *why) {
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        if (w->part[pn].owned && !w->part[pn].down &&
+            ldr_store_partition_node(w->store, pn) == node)
+            wk_down(w, pn, why);
+}
+
+/* The answer to a step. */
+static void wk_step_answered(wk_t *w, const ldr_store_answer_t *a) {
+    wk_part_t *p = &w->part[a->partition];
+    wk_batch_t *bt = &p->batch;
+    if (!bt->sent) return;
+    bt->sent = false;
+    if (bt->round == w->round) w->round_owed--;
+    if (!p->owned || bt->generation != p->generation) {
+        /* Revoked or taken again since: the store has the truth. */
+        wk_destroy_msgs(bt->msgs, &bt->nmsgs);
+        return;
+    }
+    if (a->result == LDR_OK) {
+        wk_finish(w, a->partition);
+        return;
+    }
+    wk_destroy_msgs(bt->msgs, &bt->nmsgs);
+    if (a->result == LDR_ERR_FENCED) {
+        /* Another owner wrote, or Redis rewound: the cache is not the
+         * truth any more. */
+        w->fenced++;
+        ldr_metrics_add(w->m.fenced, NULL, 1);
+        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", a->why);
+        wk_destroy_msgs(p->msgs, &p->nmsgs);
+        if (wk_take(w, a->partition) == LDR_OK)
+            wk_seek(w, a->partition);
+        else
+            wk_down(w, a->partition, "reloading after a fenced step failed");
+        return;
+    }
+    wk_redis_error(w);
+    if (a->node_lost) wk_node_lost(w, a->node, a->why);
+    wk_down(w, a->partition, a->why);
+}
+
+/* ldr_store_poll()'s callback. */
+static void wk_on_answer(void *opaque, const ldr_store_answer_t *a) {
+    wk_t *w = opaque;
+    if (a->partition >= WK_MAX_PARTITIONS) return;
+    switch (a->op) {
+    case LDR_STORE_OP_STEP: wk_step_answered(w, a); return;
+    case LDR_STORE_OP_TRIM:
+        wk_trim_answered(w, a->partition, a->result == LDR_OK);
+        break;
+    case LDR_STORE_OP_PING: break;
+    }
+    if (a->result == LDR_OK) return;
+    wk_redis_error(w);
+    if (a->node_lost)
+        wk_node_lost(w, a->node, a->why);
+    else if (a->partition >= 0)
+        wk_down(w, a->partition, a->why);
+    else
+        LDR_LOG_WARN("%s", a->why);
+}
+
+/* Reads the answers of the steps this round sent, waiting for them up to
+ * WK_ROUND_WAIT_MS: a master slower than that does not hold the others'
+ * partitions back (its answers are taken in a later round). */
+static void wk_answers(wk_t *w) {
+    int64_t start = ldr_clock_mono_ms();
+    if (!w->round_owed) {
+        /* Nothing of this round: take what has come, waiting a little
+         * when answers are owed so that the loop does not spin. */
+        ldr_store_poll(w->store, ldr_store_owed(w->store) ? 10 : 0,
+                       wk_on_answer, w);
+        return;
+    }
+    while (w->round_owed > 0 && !ldr_svc_stopping()) {
+        int64_t left = start + WK_ROUND_WAIT_MS - ldr_clock_mono_ms();
+        if (left <= 0) break;
+        ldr_store_poll(w->store, (int)left, wk_on_answer, w);
+    }
+}
+
+void wk_settle(wk_t *w) {
+    while (ldr_store_owed(w->store))
+        ldr_store_poll(w->store, 100, wk_on_answer, w);
+}
+
+/* Takes the down partitions again whose master answers: one failure per
+ * master per attempt, then the next attempt after a growing delay. */
+static void wk_retry(wk_t *w) {
+    int failed[16], nfailed = 0;
+    int back = 0;
+    ldr_metrics_add(w->m.redis_retries, NULL, 1);
+    for (int pn = 0; pn < WK_MAX_PARTITIONS && !ldr_svc_stopping(); pn++) {
         wk_part_t *p = &w->part[pn];
-        for (size_t i = 0; i < p->nmsgs; i++)
-            rd_kafka_message_destroy(p->msgs[i]);
-        p->nmsgs = 0;
-        /* Steps sent or answered are forgotten: what Redis holds is
-         * reloaded below, whichever of them it took. */
-        p->batch.sent = false;
-        p->batch.answered = false;
-    }
-    rd_kafka_topic_partition_list_t *assigned = NULL;
-    rd_kafka_assignment(w->consumer, &assigned);
-    if (assigned) rd_kafka_pause_partitions(w->consumer, assigned);
-    w->store_down = true;
-    ldr_svc_set_ready(w->svc, false, "redis is unreachable");
-    while (!ldr_svc_stopping()) {
+        if (!p->owned || !p->down || p->batch.sent) continue;
+        int node = ldr_store_partition_node(w->store, pn);
+        bool skip = false;
+        for (int i = 0; i < nfailed && !skip; i++)
+            skip = failed[i] == node;
+        if (skip) continue;
         ldr_svc_heartbeat(w->svc);
-        ldr_metrics_add(w->m.redis_retries, NULL, 1);
-        if (ldr_store_reconnect(w->store, err, sizeof(err)) == LDR_OK) {
-            bool ok = true;
-            for (int pn = 0; pn < WK_MAX_PARTITIONS && ok; pn++)
-                if (w->part[pn].owned) ok = wk_take(w, pn) == LDR_OK;
-            if (ok) break;
-        } else {
-            LDR_LOG_WARN("%s; retrying in %d ms", err, delay_ms);
-            wk_redis_error(w);
+        if (wk_take(w, pn) != LDR_OK) {
+            if (nfailed < (int)LDR_ARRAY_SIZE(failed)) failed[nfailed++] = node;
+            continue;
         }
-        rd_kafka_poll(w->producer, delay_ms);
-        delay_ms = delay_ms < 5000 ? delay_ms * 2 : 5000;
+        p->down = false;
+        w->ndown--;
+        back++;
+        wk_seek(w, pn);
+        wk_pause(w, pn, false);
     }
-    if (assigned) {
-        for (int i = 0; i < assigned->cnt; i++) {
-            int pn = assigned->elems[i].partition;
-            if (pn >= 0 && pn < WK_MAX_PARTITIONS && w->part[pn].owned)
-                wk_seek(w, pn);
-        }
-        rd_kafka_resume_partitions(w->consumer, assigned);
-        rd_kafka_topic_partition_list_destroy(assigned);
+    if (!w->ndown) {
+        w->next_refresh_ms = 0;
+        LDR_LOG_INFO("redis is back: resumed from the stored offsets");
+        return;
     }
-    w->store_down = false;
-    w->next_refresh_ms = 0;
-    LDR_LOG_INFO("redis is back: resumed from the stored offsets");
+    if (!back && w->retry_delay_ms < WK_RETRY_MAX_MS) w->retry_delay_ms *= 2;
+    if (w->retry_delay_ms > WK_RETRY_MAX_MS)
+        w->retry_delay_ms = WK_RETRY_MAX_MS;
+    w->next_retry_ms = ldr_clock_mono_ms() + w->retry_delay_ms;
+    LDR_LOG_WARN("%d partitions wait for their Redis master; retrying in %d ms",
+                 w->ndown, w->retry_delay_ms);
 }
 
 /* ---- gauges, readiness and ticks --------------------------------------- */
@@ -316,20 +411,23 @@ static void wk_refresh(wk_t *w) {
     }
     ldr_metrics_set(w->m.assigned, NULL, owned);
     ldr_metrics_set(w->m.backlog, NULL, pending);
-    if (w->store_down)
-        snprintf(why, sizeof(why), "redis is unreachable");
+    if (w->ndown)
+        snprintf(why, sizeof(why),
+                 "redis is unreachable for %d of the %d partitions", w->ndown,
+                 owned);
     else if (!owned)
         snprintf(why, sizeof(why), "no partitions assigned");
     ldr_svc_set_ready(w->svc, !why[0], why);
 }
 
-/* Gathers a batch: polls until the queue runs dry or the batch is
- * full, and hands each message to its partition's batch in hand. */
-static void wk_gather(wk_t *w) {
+/* Gathers a batch: polls until the queue runs dry or the batch is full
+ * (waiting up to @p wait_ms for the first message), and hands each message
+ * to its partition's batch in hand. */
+static void wk_gather(wk_t *w, int wait_ms) {
     size_t n = 0;
     for (;;) {
         rd_kafka_message_t *km =
-            rd_kafka_consumer_poll(w->consumer, n ? 0 : 100);
+            rd_kafka_consumer_poll(w->consumer, n ? 0 : wait_ms);
         if (!km) break;
         if (km->err) {
             if (km->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -338,7 +436,7 @@ static void wk_gather(wk_t *w) {
             continue;
         }
         if (km->partition < 0 || km->partition >= WK_MAX_PARTITIONS ||
-            !w->part[km->partition].owned) {
+            !w->part[km->partition].owned || w->part[km->partition].down) {
             rd_kafka_message_destroy(km);
             continue;
         }
@@ -358,43 +456,30 @@ void wk_run(wk_t *w) {
         if (ldr_clock_wall_ms() >= w->next_refresh_ms) {
             wk_refresh(w);
             w->next_refresh_ms = ldr_clock_wall_ms() + WK_REFRESH_MS;
-            /* An idle worker sends Redis nothing, so a Redis
-             * restarted from an older AOF (state and offsets
-             * rewound) would go unnoticed until the next message:
-             * ask it. */
-            char err[512];
-            if (ldr_store_ping(w->store, err, sizeof(err))) {
-                LDR_LOG_WARN("%s", err);
-                wk_redis_error(w);
-                wk_recover(w);
-            }
+            /* An idle worker sends Redis nothing, so a Redis restarted
+             * from an older AOF (state and offsets rewound) would go
+             * unnoticed until the next message: ask every master. */
+            ldr_store_ping_send(w->store);
         }
-        wk_gather(w);
+        if (w->ndown && ldr_clock_mono_ms() >= w->next_retry_ms) wk_retry(w);
+        wk_gather(w, ldr_store_owed(w->store) ? 0 : 100);
         /* Every partition's step is sent before the first answer is
          * read, so Redis works on one while the next is decided. A
-         * partition's next batch is decided only after its step was
-         * answered. */
-        bool down = false;
-        for (int pn = 0; pn < WK_MAX_PARTITIONS && !down; pn++)
-            if (w->part[pn].nmsgs && wk_prepare(w, pn) == LDR_ERR_TRANSIENT)
-                down = true;
-        for (int pn = 0; pn < WK_MAX_PARTITIONS && !down; pn++)
-            if (w->part[pn].batch.sent && wk_answer(w, pn) == LDR_ERR_TRANSIENT)
-                down = true;
-        if (down) {
-            wk_recover(w);
-        } else {
-            for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
-                if (w->part[pn].batch.answered) wk_finish(w, pn);
+         * partition's next batch is decided only once its step was
+         * answered; a partition whose master is slow waits alone. */
+        w->round++;
+        w->round_owed = 0;
+        for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+            wk_part_t *p = &w->part[pn];
+            if (p->nmsgs && !p->batch.sent && !p->down) wk_prepare(w, pn);
         }
+        wk_answers(w);
         rd_kafka_poll(w->producer, 0);
         wk_check_producer(w);
         if (w->tick_interval_ms > 0 && ldr_clock_wall_ms() >= w->next_tick_ms) {
             wk_ticks(w);
             w->next_tick_ms = ldr_clock_wall_ms() + w->tick_interval_ms;
         }
-        /* Redis gone while trimming: recover now, not at the next
-         * batch, which may never come. */
-        if (wk_trim_all(w) == LDR_ERR_TRANSIENT) wk_recover(w);
+        wk_trim_all(w);
     }
 }

@@ -149,6 +149,7 @@ static ldr_err_t wk_subscribe(wk_t *w, char *err, size_t n) {
 static void wk_shutdown(wk_t *w) {
     ldr_svc_stopped(w->svc);
     LDR_LOG_INFO("stopping: publishing what is stored");
+    wk_settle(w);
     rd_kafka_flush(w->producer, 8000);
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
         if (w->part[pn].npending) wk_trim(w, pn);
@@ -174,6 +175,9 @@ static void wk_shutdown(wk_t *w) {
     w->cfg = NULL;
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_batch_t *bt = &w->part[pn].batch;
+        for (size_t i = 0; i < bt->nmsgs; i++)
+            rd_kafka_message_destroy(bt->msgs[i]);
+        free(bt->msgs);
         free(bt->src_ts);
         ldr_machine_out_fini(&bt->out);
         ldr_buf_fini(&bt->payload);

@@ -24,6 +24,8 @@ void wk_drop(wk_t *w, int partition) {
     ldr_partition_destroy(p->state);
     p->state = NULL;
     if (p->owned) ldr_metrics_remove(w->m.lag, LDR_METRICS_LABELS(p->label));
+    if (p->down) w->ndown--;
+    p->down = false;
     p->owned = false;
 }
 
@@ -94,24 +96,27 @@ static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     wk_t *w = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* A partition whose master cannot be reached now is assigned all
+         * the same and goes down at once: the loop takes it when the
+         * master answers, and the others start meanwhile. */
+        bool unreached[WK_MAX_PARTITIONS] = {false};
         for (int i = 0; i < parts->cnt; i++) {
             int pn = parts->elems[i].partition;
             if (pn < 0 || pn >= WK_MAX_PARTITIONS) continue;
-            while (!ldr_svc_stopping() && wk_take(w, pn) != LDR_OK) {
-                char e[512];
-                ldr_clock_sleep_ms(1000);
-                ldr_svc_heartbeat(w->svc);
-                ldr_metrics_add(w->m.redis_retries, NULL, 1);
-                if (ldr_store_reconnect(w->store, e, sizeof(e))) {
-                    LDR_LOG_WARN("%s", e);
-                    wk_redis_error(w);
-                }
+            ldr_svc_heartbeat(w->svc);
+            if (wk_take(w, pn) != LDR_OK) {
+                unreached[pn] = true;
+                w->part[pn].owned = true;
+                continue;
             }
             parts->elems[i].offset = w->part[pn].next_offset >= 0
                                          ? w->part[pn].next_offset
                                          : RD_KAFKA_OFFSET_BEGINNING;
         }
         rd_kafka_assign(rk, parts);
+        for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+            if (unreached[pn])
+                wk_down(w, pn, "its Redis master did not answer the claim");
     } else {
         rd_kafka_flush(w->producer, 10000);
         for (int i = 0; i < parts->cnt; i++) {

@@ -89,32 +89,40 @@ void wk_trim(wk_t *w, int partition) {
     wk_trimmed(p, done);
 }
 
-/* Trims the acknowledged outbox entries of every partition in one round
- * trip (a round trip per partition cost more than the trimming). */
-ldr_err_t wk_trim_all(wk_t *w) {
-    int sent[WK_MAX_PARTITIONS], done[WK_MAX_PARTITIONS];
-    int nsent = 0;
+/* Trims the acknowledged outbox entries of every partition, pipelined (a
+ * round trip per partition cost more than the trimming), one trim in
+ * flight per partition. */
+void wk_trim_all(wk_t *w) {
     char err[512];
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
-        if (!p->npending || !(done[pn] = wk_trimmable(p))) continue;
-        if (ldr_store_outbox_trim_send(
-                w->store, pn, p->pending_id[done[pn] - 1], err, sizeof(err))) {
-            LDR_LOG_WARN("%s", err);
+        if (!p->npending || p->trim_inflight || p->down) continue;
+        int done = wk_trimmable(p);
+        if (!done) continue;
+        if (ldr_store_outbox_trim_send(w->store, pn, p->pending_id[done - 1],
+                                       err, sizeof(err))) {
             wk_redis_error(w);
-            return LDR_ERR_TRANSIENT; /* the connection is gone */
+            wk_down(w, pn, err);
+            continue;
         }
-        sent[nsent++] = pn;
+        p->trim_inflight = true;
+        p->trim_id = p->pending_id[done - 1];
+        p->trim_generation = p->generation;
     }
-    for (int i = 0; i < nsent; i++) {
-        if (ldr_store_outbox_trim_recv(w->store, err, sizeof(err))) {
-            LDR_LOG_WARN("%s", err);
-            wk_redis_error(w);
-            return LDR_ERR_TRANSIENT; /* the connection is gone */
-        }
-        wk_trimmed(&w->part[sent[i]], done[sent[i]]);
+}
+
+void wk_trim_answered(wk_t *w, int partition, bool ok) {
+    wk_part_t *p = &w->part[partition];
+    /* By id, not by count: wk_trim may have trimmed some meanwhile. A trim
+     * sent before the partition was taken again is not about the pending
+     * entries any more. */
+    if (ok && p->trim_inflight && p->trim_generation == p->generation) {
+        int done = 0;
+        while (done < p->npending && p->pending_id[done] <= p->trim_id)
+            done++;
+        wk_trimmed(p, done);
     }
-    return LDR_OK;
+    p->trim_inflight = false;
 }
 
 /* Produces every message of one outbox entry. @p src_ts, when not NULL,

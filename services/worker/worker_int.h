@@ -46,13 +46,23 @@
 #define WK_CODES         9 /* dead-letter codes: -ldr_err_t 1..8 */
 /* Outbox entries of a partition produced and not yet all acknowledged. */
 #define WK_PENDING_MAX 64
+/* How long a round waits for the answers to the steps it sent before it
+ * goes on without the slow ones (their partitions wait, the others not). */
+#define WK_ROUND_WAIT_MS 250
+/* Retrying the partitions whose Redis master is unreachable: the first
+ * delay, doubled up to the last. */
+#define WK_RETRY_MIN_MS 100
+#define WK_RETRY_MAX_MS 2000
 
 enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
 
 /* What a partition's batch in hand makes, from deciding it until Redis
  * has answered its step: the batches of several partitions are in flight
- * at once (wk_run). */
+ * at once (wk_run), each partition's one at a time. */
 typedef struct wk_batch {
+    /* its messages, from the moment its step is sent */
+    rd_kafka_message_t **msgs;
+    size_t nmsgs, cap;
     ldr_machine_out_t out;
     ldr_buf_t payload; /* the outbox entry */
     /* the input message timestamp (ms, -1: none) of each message of the
@@ -64,20 +74,22 @@ typedef struct wk_batch {
         uint64_t events[WK_KINDS][WK_OUTCOMES];
         uint64_t dead_letters[WK_CODES];
     } tally;
-    int64_t next;   /* the offset after its last message */
-    double started; /* when deciding it began (monotonic seconds) */
-    bool sent;      /* its step is on its way to Redis */
-    bool answered;  /* Redis answered: result and why hold the answer */
-    ldr_err_t result;
-    char why[512];
+    int64_t next;        /* the offset after its last message */
+    double started;      /* when deciding it began (monotonic seconds) */
+    bool sent;           /* its step is owed an answer */
+    uint64_t round;      /* the loop round that sent it */
+    uint32_t generation; /* the partition's, when it was sent */
 } wk_batch_t;
 
 typedef struct wk_part {
     bool owned;
+    /* its Redis master is unreachable: paused in Kafka, its batches
+     * dropped, taken again by wk_retry */
+    bool down;
     int64_t epoch;
     int64_t next_offset; /* the offset the next batch must start at */
     ldr_partition_t *state;
-    /* messages of the batch in hand */
+    /* messages fetched and not yet in a batch sent */
     rd_kafka_message_t **msgs;
     size_t nmsgs;
     size_t cap;
@@ -87,6 +99,9 @@ typedef struct wk_part {
     int pending_left[WK_PENDING_MAX];
     bool pending_failed[WK_PENDING_MAX];
     int npending;
+    bool trim_inflight; /* a trim is owed an answer ... */
+    int64_t trim_id;    /* ... for the entries up to this id */
+    uint32_t trim_generation;
     /* bumped whenever the pending entries are forgotten and the outbox is
      * produced again (wk_take, a new producer): a delivery report of a
      * message produced before then belongs to no pending entry any more */
@@ -111,7 +126,11 @@ typedef struct wk {
     int partitions; /* of the input topic */
     wk_part_t part[WK_MAX_PARTITIONS];
     wk_batch_t *cur; /* the batch being decided or counted */
-    bool store_down;
+    int ndown;       /* owned partitions that are down */
+    uint64_t round;  /* loop rounds */
+    int round_owed;  /* steps this round sent and not yet answered */
+    int64_t next_retry_ms;
+    int retry_delay_ms;
     uint64_t events, decisions, dead_letters, fenced;
     struct {
         ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
@@ -150,6 +169,12 @@ void wk_count(wk_t *w);
 
 /* Runs until ldr_svc_stopping(). */
 void wk_run(wk_t *w);
+/* Takes every answer Redis owes (the store gives up on a master after its
+ * timeout), so that what is stored gets published before a stop. */
+void wk_settle(wk_t *w);
+/* Partition @p pn's Redis master cannot be reached (@p why): drops its
+ * messages and batch, pauses it and leaves it to wk_retry. */
+void wk_down(wk_t *w, int pn, const char *why);
 
 /* ---- publish.c: what goes to Kafka ------------------------------------ */
 
@@ -164,7 +189,11 @@ void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
 /* ldr_store_outbox()'s callback: @p opaque is a wk_tag_t. */
 void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len);
 void wk_trim(wk_t *w, int partition);
-ldr_err_t wk_trim_all(wk_t *w);
+/* Sends a trim of the acknowledged outbox entries of every partition that
+ * has some (the answers come through wk_on_answer). */
+void wk_trim_all(wk_t *w);
+/* The answer to a trim wk_trim_all sent. */
+void wk_trim_answered(wk_t *w, int partition, bool ok);
 /* Appends a dead letter for @p km to the batch in hand (w->cur). */
 void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                     ldr_err_t code, const char *why);

@@ -375,6 +375,7 @@ static void test_cluster_unreachable_seeds_are_transient(void **state) {
                             LDR_CLUSTER_AUTO,
                             500,
                             NULL,
+                            NULL,
                             NULL};
     ldr_cluster_t *cl = NULL;
     assert_int_equal(ldr_cluster_new(&o, &cl, errstr, sizeof(errstr)),

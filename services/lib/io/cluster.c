@@ -13,7 +13,9 @@
 #include "ladder/cluster.h"
 
 #include "ladder/alloc.h"
+#include "ladder/clock.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +29,22 @@
 #define CL_ATTEMPTS   6
 #define CL_BACKOFF_MS 25
 
+/* A node that stopped answering (a timeout, a refused connection) is not
+ * tried again for a while, doubling from CL_RETRY_MIN_MS to
+ * CL_RETRY_MAX_MS, and is then probed with a CL_PROBE_MS timeout before
+ * it gets the full one back: a frozen master must cost the callers of the
+ * other masters a short probe now and then, never the whole timeout on
+ * every call. */
+#define CL_RETRY_MIN_MS 100
+#define CL_RETRY_MAX_MS 2000
+#define CL_PROBE_MS     500
+
 typedef struct cl_node {
     ldr_redis_addr_t addr;
-    redisContext *c;
+    redisContext *c;  /* commands: at most one reply owed, read at once */
+    redisContext *pc; /* the pipeline: its replies are the caller's */
+    int64_t retry_at; /* monotonic ms: no connection attempt before */
+    int backoff_ms;   /* 0: not failed since its last good connection */
 } cl_node_t;
 
 struct ldr_cluster {
@@ -38,6 +53,7 @@ struct ldr_cluster {
     char hosts[512]; /* the URL's host list, for messages */
     int timeout_ms;
     ldr_cluster_hook_t hook;
+    ldr_cluster_drop_hook_t on_drop;
     void *opaque;
     bool enabled;
     bool stale;
@@ -137,54 +153,117 @@ ldr_err_t ldr_cluster_map_parse(const redisReply *r, const char *seed_host,
  */
 
 static ldr_err_t cl_open(ldr_cluster_t *cl, const ldr_redis_addr_t *a, int db,
-                         redisContext **out, char *errstr, size_t n) {
+                         int timeout_ms, redisContext **out, char *errstr,
+                         size_t n) {
     return ldr_redis_connect_node(&cl->url, a->host, a->port, cl->password, db,
-                                  cl->timeout_ms, out, errstr, n);
+                                  timeout_ms, out, errstr, n);
 }
 
-/* Connects node @p i when it is not, running the hook. */
-static redisContext *cl_node_ctx(ldr_cluster_t *cl, int i, char *errstr,
-                                 size_t n) {
+/* True when @p c failed because its node did not answer in time (hiredis
+ * 0.14 reports a receive timeout as the read's EAGAIN). */
+static bool cl_timed_out(const redisContext *c) {
+    return c->err == REDIS_ERR_IO &&
+           (strcmp(c->errstr, strerror(EAGAIN)) == 0 ||
+            strcmp(c->errstr, strerror(ETIMEDOUT)) == 0);
+}
+
+/* Node @p i does not answer: no new connection to it for a while. */
+static void cl_backoff(ldr_cluster_t *cl, int i) {
     cl_node_t *nd = &cl->node[i];
-    if (nd->c) return nd->c;
+    nd->backoff_ms = nd->backoff_ms ? nd->backoff_ms * 2 : CL_RETRY_MIN_MS;
+    if (nd->backoff_ms > CL_RETRY_MAX_MS) nd->backoff_ms = CL_RETRY_MAX_MS;
+    nd->retry_at = ldr_clock_mono_ms() + nd->backoff_ms;
+}
+
+/* Closes node @p i's connections; the pipeline's through the drop hook,
+ * so that its caller learns which replies will never come. */
+static void cl_close_node(ldr_cluster_t *cl, int i, const char *why) {
+    cl_node_t *nd = &cl->node[i];
+    if (nd->pc) {
+        if (cl->on_drop) cl->on_drop(cl->opaque, nd->pc, why);
+        redisFree(nd->pc);
+        nd->pc = NULL;
+    }
+    if (nd->c) redisFree(nd->c);
+    nd->c = NULL;
+}
+
+/* A new connection to node @p i, hooked, or NULL with errstr set: at once
+ * while the node is backing off, after a short probe when it failed last. */
+static redisContext *cl_node_open(ldr_cluster_t *cl, int i, char *errstr,
+                                  size_t n) {
+    cl_node_t *nd = &cl->node[i];
+    int64_t wait = nd->retry_at - ldr_clock_mono_ms();
+    if (wait > 0) {
+        ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                    "redis at %s:%d: not answering; next attempt in %lld ms",
+                    nd->addr.host, nd->addr.port, (long long)wait);
+        return NULL;
+    }
+    int t = nd->backoff_ms && cl->timeout_ms > CL_PROBE_MS ? CL_PROBE_MS
+                                                           : cl->timeout_ms;
     redisContext *c;
-    if (cl_open(cl, &nd->addr, cl->enabled ? 0 : cl->url.db, &c, errstr, n)) {
+    if (cl_open(cl, &nd->addr, cl->enabled ? 0 : cl->url.db, t, &c, errstr,
+                n)) {
+        cl_backoff(cl, i);
         cl->stale = cl->enabled;
         return NULL;
     }
     if (cl->hook && cl->hook(cl->opaque, c, errstr, n)) {
         redisFree(c);
+        cl_backoff(cl, i);
         cl->stale = cl->enabled;
         return NULL;
     }
-    nd->c = c;
+    if (t != cl->timeout_ms) {
+        struct timeval tv = {cl->timeout_ms / 1000,
+                             (cl->timeout_ms % 1000) * 1000};
+        redisSetTimeout(c, tv);
+    }
+    nd->backoff_ms = 0;
+    nd->retry_at = 0;
     return c;
 }
 
-static void cl_close_all(ldr_cluster_t *cl) {
-    for (int i = 0; i < cl->nnodes; i++) {
-        if (cl->node[i].c) redisFree(cl->node[i].c);
-        cl->node[i].c = NULL;
-    }
+/* Node @p i's command connection, connected when it is not. */
+static redisContext *cl_node_ctx(ldr_cluster_t *cl, int i, char *errstr,
+                                 size_t n) {
+    cl_node_t *nd = &cl->node[i];
+    if (!nd->c) nd->c = cl_node_open(cl, i, errstr, n);
+    return nd->c;
 }
 
-/* Installs @p m, keeping the connections of masters that stay masters. */
+/* Node @p i's pipeline connection, connected when it is not. */
+static redisContext *cl_node_pipe(ldr_cluster_t *cl, int i, char *errstr,
+                                  size_t n) {
+    cl_node_t *nd = &cl->node[i];
+    if (!nd->pc) nd->pc = cl_node_open(cl, i, errstr, n);
+    return nd->pc;
+}
+
+static void cl_close_all(ldr_cluster_t *cl) {
+    for (int i = 0; i < cl->nnodes; i++)
+        cl_close_node(cl, i, "closed to reconnect");
+}
+
+/* Installs @p m, keeping the connections and retry state of masters that
+ * stay masters. */
 static void cl_install(ldr_cluster_t *cl, const ldr_cluster_map_t *m) {
-    redisContext *keep[LDR_CLUSTER_NODES_MAX] = {0};
+    cl_node_t keep[LDR_CLUSTER_NODES_MAX];
+    memset(keep, 0, sizeof(keep[0]) * (size_t)m->nnodes);
     for (int i = 0; i < cl->nnodes; i++) {
-        for (int k = 0; k < m->nnodes && cl->node[i].c; k++)
+        for (int k = 0; k < m->nnodes; k++)
             if (m->node[k].port == cl->node[i].addr.port &&
                 strcmp(m->node[k].host, cl->node[i].addr.host) == 0) {
-                keep[k] = cl->node[i].c;
-                cl->node[i].c = NULL;
+                keep[k] = cl->node[i];
+                cl->node[i].c = cl->node[i].pc = NULL;
             }
-        if (cl->node[i].c) redisFree(cl->node[i].c);
-        cl->node[i].c = NULL;
+        cl_close_node(cl, i, "no longer a master");
     }
     cl->nnodes = m->nnodes;
     for (int k = 0; k < m->nnodes; k++) {
+        cl->node[k] = keep[k];
         cl->node[k].addr = m->node[k];
-        cl->node[k].c = keep[k];
     }
     memcpy(cl->slot, m->slot, sizeof(cl->slot));
     cl->stale = false;
@@ -211,27 +290,39 @@ static ldr_err_t cl_slots(redisContext *c, const char *host,
 }
 
 /* Reloads the map from the first node that answers: a connected master,
- * then any known master, then the seeds. */
+ * then any known master not backing off, then the seeds, each given
+ * CL_PROBE_MS to answer (CLUSTER SLOTS is quick; a frozen master must not
+ * hold the refresh for the whole timeout). A pipeline connection is never
+ * asked: it may owe replies. */
 static ldr_err_t cl_refresh(ldr_cluster_t *cl, char *errstr, size_t n) {
     ldr_cluster_map_t *m = ldr_malloc(sizeof(*m));
     ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                                 "redis (%s): no node answers", cl->hosts);
+    int probe = cl->timeout_ms > CL_PROBE_MS ? CL_PROBE_MS : cl->timeout_ms;
+    struct timeval short_tv = {probe / 1000, (probe % 1000) * 1000};
+    struct timeval full_tv = {cl->timeout_ms / 1000,
+                              (cl->timeout_ms % 1000) * 1000};
+    int64_t now = ldr_clock_mono_ms();
     for (int i = 0; i < cl->nnodes; i++) {
-        if (!cl->node[i].c) continue;
-        if (!(err =
-                  cl_slots(cl->node[i].c, cl->node[i].addr.host, m, errstr, n)))
-            goto done;
-        if (cl->node[i].c->err) {
-            redisFree(cl->node[i].c);
-            cl->node[i].c = NULL;
+        redisContext *c = cl->node[i].c;
+        if (!c) continue;
+        redisSetTimeout(c, short_tv);
+        err = cl_slots(c, cl->node[i].addr.host, m, errstr, n);
+        if (c->err) {
+            if (cl_timed_out(c)) cl_backoff(cl, i);
+            cl_close_node(cl, i, c->errstr);
+        } else {
+            redisSetTimeout(c, full_tv);
         }
+        if (!err) goto done;
     }
     int total = cl->nnodes + cl->url.nnodes;
     for (int i = 0; i < total; i++) {
+        if (i < cl->nnodes && cl->node[i].retry_at > now) continue;
         ldr_redis_addr_t a =
             i < cl->nnodes ? cl->node[i].addr : cl->url.node[i - cl->nnodes];
         redisContext *c;
-        if (cl_open(cl, &a, 0, &c, errstr, n)) {
+        if (cl_open(cl, &a, 0, probe, &c, errstr, n)) {
             err = LDR_ERR_TRANSIENT;
             continue;
         }
@@ -260,7 +351,7 @@ static ldr_err_t cl_start(ldr_cluster_t *cl, ldr_cluster_mode_t mode,
     for (int i = 0; i < cl->url.nnodes; i++) {
         const ldr_redis_addr_t *a = &cl->url.node[i];
         redisContext *c;
-        if ((err = cl_open(cl, a, 0, &c, errstr, n))) continue;
+        if ((err = cl_open(cl, a, 0, cl->timeout_ms, &c, errstr, n))) continue;
         bool cluster = false;
         if (mode != LDR_CLUSTER_OFF) {
             redisReply *r = redisCommand(c, "INFO cluster");
@@ -285,8 +376,8 @@ static ldr_err_t cl_start(ldr_cluster_t *cl, ldr_cluster_mode_t mode,
                                    a->host, a->port);
             cl->enabled = false;
             cl->nnodes = 1;
+            memset(&cl->node[0], 0, sizeof(cl->node[0]));
             cl->node[0].addr = *a;
-            cl->node[0].c = NULL;
             memset(cl->slot, 0, sizeof(cl->slot));
             return cl_node_ctx(cl, 0, errstr, n) ? LDR_OK : LDR_ERR_TRANSIENT;
         }
@@ -318,6 +409,7 @@ ldr_err_t ldr_cluster_new(const ldr_cluster_opts_t *o, ldr_cluster_t **out,
              o->password ? o->password : "");
     cl->timeout_ms = o->timeout_ms;
     cl->hook = o->on_connect;
+    cl->on_drop = o->on_drop;
     cl->opaque = o->opaque;
     if ((err = cl_start(cl, o->mode, errstr, n))) goto fail;
     *out = cl;
@@ -346,28 +438,76 @@ redisContext *ldr_cluster_master(ldr_cluster_t *cl, int i, char *errstr,
     return cl_node_ctx(cl, i, errstr, n);
 }
 
-redisContext *ldr_cluster_ctx(ldr_cluster_t *cl, int slot, char *errstr,
-                              size_t n) {
-    if (!cl->enabled) return cl_node_ctx(cl, 0, errstr, n);
-    if (cl->stale && cl_refresh(cl, errstr, n)) return NULL;
+/* The node serving @p slot (refreshing a stale map first), or -1 with
+ * errstr set. */
+static int cl_route(ldr_cluster_t *cl, int slot, char *errstr, size_t n) {
+    if (!cl->enabled) return 0;
+    if (cl->stale && cl_refresh(cl, errstr, n)) return -1;
     int idx = cl->slot[slot & (LDR_CLUSTER_SLOTS - 1)];
     if (idx == LDR_CLUSTER_NO_NODE) {
         ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                     "redis cluster (%s): no master serves slot %d", cl->hosts,
                     slot);
         cl->stale = true;
-        return NULL;
+        return -1;
     }
-    return cl_node_ctx(cl, idx, errstr, n);
+    return idx;
+}
+
+redisContext *ldr_cluster_ctx(ldr_cluster_t *cl, int slot, char *errstr,
+                              size_t n) {
+    int idx = cl_route(cl, slot, errstr, n);
+    return idx < 0 ? NULL : cl_node_ctx(cl, idx, errstr, n);
+}
+
+redisContext *ldr_cluster_pipe(ldr_cluster_t *cl, int slot, char *errstr,
+                               size_t n) {
+    int idx = cl_route(cl, slot, errstr, n);
+    return idx < 0 ? NULL : cl_node_pipe(cl, idx, errstr, n);
+}
+
+redisContext *ldr_cluster_master_pipe(ldr_cluster_t *cl, int i, char *errstr,
+                                      size_t n) {
+    return cl_node_pipe(cl, i, errstr, n);
+}
+
+int ldr_cluster_slot_node(const ldr_cluster_t *cl, int slot) {
+    if (!cl->enabled) return 0;
+    int idx = cl->slot[slot & (LDR_CLUSTER_SLOTS - 1)];
+    return idx == LDR_CLUSTER_NO_NODE ? -1 : idx;
+}
+
+int ldr_cluster_node_of(const ldr_cluster_t *cl, const redisContext *c) {
+    for (int i = 0; i < cl->nnodes; i++)
+        if (c && (cl->node[i].c == c || cl->node[i].pc == c)) return i;
+    return -1;
+}
+
+const ldr_redis_addr_t *ldr_cluster_node_addr(const ldr_cluster_t *cl, int i) {
+    return i >= 0 && i < cl->nnodes ? &cl->node[i].addr : NULL;
+}
+
+/* Closes the connections of @p c's node; it backs off when it stopped
+ * answering (@p unresponsive, or a timeout on @p c). */
+static void cl_drop(ldr_cluster_t *cl, redisContext *c, bool unresponsive) {
+    int i = ldr_cluster_node_of(cl, c);
+    if (i >= 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "%s",
+                 c->err ? c->errstr
+                        : (unresponsive ? "no answer in time" : "dropped"));
+        if (unresponsive || cl_timed_out(c)) cl_backoff(cl, i);
+        cl_close_node(cl, i, why);
+    }
+    cl->stale = cl->enabled;
 }
 
 void ldr_cluster_drop(ldr_cluster_t *cl, redisContext *c) {
-    for (int i = 0; i < cl->nnodes; i++)
-        if (cl->node[i].c == c) {
-            redisFree(c);
-            cl->node[i].c = NULL;
-        }
-    cl->stale = cl->enabled;
+    cl_drop(cl, c, false);
+}
+
+void ldr_cluster_unresponsive(ldr_cluster_t *cl, redisContext *c) {
+    cl_drop(cl, c, true);
 }
 
 void ldr_cluster_stale(ldr_cluster_t *cl) {

@@ -7,20 +7,22 @@
  * for its reply, so Redis runs it while the worker prepares the next
  * partition's batch.
  *
- * Redis Cluster: every connection comes from the router (cluster.h). With
- * one plain server the store keeps that one connection in s->c and uses it
- * as before, so the worker's hot path pays nothing for the router. In a
- * cluster a partition's commands go to the master of its hash tag's slot
- * (computed once per partition); pipelined steps of several partitions go
- * to several nodes, and the connection of each step sent is queued so that
- * the replies are read back in the order the steps were sent (each node
- * answers its own in order). Any transient error in cluster mode closes
- * the connections with unread replies and makes every call fail until
- * ldr_store_reconnect(), exactly as the one connection does. */
+ * Connections come from the router (cluster.h), for one plain server (one
+ * master holding every slot) as for a Redis Cluster. A partition's commands
+ * go to the master of its hash tag's slot (computed once per partition).
+ * Commands whose answer is read at once (claim, load, outbox) use each
+ * master's command connection. Steps, trims and pings are pipelined on
+ * each master's pipeline connection: every one sent is queued with that
+ * connection (a master answers its own in order), and ldr_store_poll()
+ * reads whichever connections have answers, so a slow or frozen master
+ * delays only the partitions it holds. A pipeline that fails, or owes an
+ * answer for longer than the timeout, is closed; every answer it owed is
+ * then delivered as LDR_ERR_TRANSIENT with node_lost set. */
 #include "ladder/store.h"
 
 #include "ladder/alloc.h"
 #include "ladder/buf.h"
+#include "ladder/clock.h"
 #include "ladder/cluster.h"
 #include "ladder/decision.h"
 #include "ladder/log.h"
@@ -30,6 +32,7 @@
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,15 +53,30 @@ typedef struct ldr_args {
     size_t count;
 } ldr_args_t;
 
+/* An answer owed on a pipeline connection. */
+typedef struct store_owed {
+    int partition; /* -1: none (a PING) */
+    ldr_store_op_t op;
+    int64_t sent_ms; /* monotonic */
+} store_owed_t;
+
+/* A master's pipeline connection and the answers it owes, oldest first. */
+typedef struct store_pipe {
+    redisContext *c;
+    int node;
+    store_owed_t *q;
+    size_t head, len, cap; /* q[head..len) */
+} store_pipe_t;
+
 struct ldr_store {
     ldr_cluster_t *cl;
-    redisContext *c; /* one plain server: its connection (NULL: down) */
-    bool clustered;
-    bool broken; /* cluster: a transient error since the last reconnect */
-    int *slot;   /* cluster: the slot of each partition's hash tag */
+    int *slot; /* the slot of each partition's hash tag */
     int nslot;
-    redisContext **sent; /* cluster: where each unread command went */
-    size_t sent_head, sent_len, sent_cap;
+    store_pipe_t *pipe; /* the pipelines that owe or owed answers */
+    size_t npipe, pipe_cap;
+    ldr_store_answer_t *done; /* answers not yet delivered */
+    size_t ndone, done_cap;
+    size_t owed;
     char *url;
     char *password;
     ldr_cluster_mode_t mode;
@@ -136,32 +154,18 @@ static void store_args_fini(ldr_args_t *a) {
 
 /* ---- connection -------------------------------------------------------- */
 
-/* Cluster mode: closes every connection that still owes a reply and
- * refuses calls until ldr_store_reconnect(), so that no reply is ever read
- * as another command's. */
-static void store_break(ldr_store_t *s) {
-    if (!s->clustered) return;
-    for (size_t i = s->sent_head; i < s->sent_len; i++) {
-        for (size_t k = s->sent_head; k < i; k++)
-            if (s->sent[k] == s->sent[i]) goto seen;
-        ldr_cluster_drop(s->cl, s->sent[i]);
-    seen:;
-    }
-    s->sent_head = s->sent_len = 0;
-    s->broken = true;
-}
-
-/* Any failure of the connection itself leaves it dead (hiredis 0.14):
- * calls fail with LDR_ERR_TRANSIENT until ldr_store_reconnect(). @p c is
- * the connection that failed (NULL: none was reached). */
-static ldr_err_t store_fail_on(ldr_store_t *s, redisContext *c, redisReply *r,
-                               const char *what, char *errstr, size_t n) {
+/* A failed command on a command connection: the router closed the
+ * connection already (reply NULL); an error reply that redirects marks the
+ * map stale. Returns LDR_ERR_TRANSIENT with errstr set and frees @p r. */
+static ldr_err_t store_fail(ldr_store_t *s, redisReply *r, const char *what,
+                            char *errstr, size_t n) {
     ldr_err_t err;
     if (!r) {
+        char cause[256];
+        snprintf(cause, sizeof(cause), "%s",
+                 errstr && errstr[0] ? errstr : "no answer");
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
-                          c && c->errstr[0] ? c->errstr : "not connected");
-        if (c) ldr_cluster_drop(s->cl, c);
-        if (!s->clustered) s->c = NULL;
+                          cause);
     } else {
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
                           r->type == REDIS_REPLY_ERROR ? r->str
@@ -169,22 +173,11 @@ static ldr_err_t store_fail_on(ldr_store_t *s, redisContext *c, redisReply *r,
         if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
             ldr_cluster_stale(s->cl);
     }
-    store_break(s);
     freeReplyObject(r);
     return err;
 }
 
-static ldr_err_t store_fail(ldr_store_t *s, redisReply *r, const char *what,
-                            char *errstr, size_t n) {
-    return store_fail_on(s, s->c, r, what, errstr, n);
-}
-
-static ldr_err_t store_down(ldr_store_t *s, char *errstr, size_t n) {
-    (void)s;
-    return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis: not connected");
-}
-
-/* The slot of partition @p p's keys (cluster mode), computed once. */
+/* The slot of partition @p p's keys, computed once. */
 static int store_slot(ldr_store_t *s, int p) {
     if (p >= s->nslot) {
         int m = p + 64;
@@ -201,50 +194,38 @@ static int store_slot(ldr_store_t *s, int p) {
     return s->slot[p];
 }
 
-/* The connection for partition @p p (a key's slot when @p p < 0 is the
- * negated slot minus one), or NULL with errstr set. */
-static redisContext *store_route(ldr_store_t *s, int p, char *errstr,
-                                 size_t n) {
-    if (!s->clustered) {
-        if (!s->c) store_down(s, errstr, n);
-        return s->c;
-    }
-    if (s->broken) {
-        store_down(s, errstr, n);
-        return NULL;
-    }
-    redisContext *c =
-        ldr_cluster_ctx(s->cl, p >= 0 ? store_slot(s, p) : -p - 1, errstr, n);
-    if (!c) store_break(s);
-    return c;
+/* The slot meant by @p p: partition p's when p >= 0, else slot -p - 1. */
+static int store_where(ldr_store_t *s, int p) {
+    return p >= 0 ? store_slot(s, p) : -p - 1;
 }
 
-/* One command on partition @p p's node (see store_route() for p < 0):
- * the reply, or NULL with errstr set (then calls fail until reconnect). */
+/* One command on the master of @p p (see store_where()), its answer read
+ * at once: the reply, or NULL with errstr set. */
 static redisReply *store_command(ldr_store_t *s, int p, const char *what,
                                  char *errstr, size_t n, const char *fmt, ...) {
     va_list ap;
-    redisReply *r;
-    if (!s->clustered) {
-        if (!s->c) {
-            store_down(s, errstr, n);
-            return NULL;
-        }
-        va_start(ap, fmt);
-        r = redisvCommand(s->c, fmt, ap);
-        va_end(ap);
-        if (!r) store_fail(s, NULL, what, errstr, n);
-        return r;
-    }
-    if (s->broken) {
-        store_down(s, errstr, n);
-        return NULL;
-    }
     va_start(ap, fmt);
-    r = ldr_cluster_vcommand(s->cl, p >= 0 ? store_slot(s, p) : -p - 1, errstr,
-                             n, fmt, ap);
+    redisReply *r =
+        ldr_cluster_vcommand(s->cl, store_where(s, p), errstr, n, fmt, ap);
     va_end(ap);
-    if (!r) store_break(s);
+    if (!r) store_fail(s, NULL, what, errstr, n);
+    return r;
+}
+
+/* store_command() with an argument vector, on the command connection of
+ * partition @p p's master (no redirection is followed: the claim that
+ * calls it is retried whole). */
+static redisReply *store_argv(ldr_store_t *s, int p, const char *what, int argc,
+                              const char **argv, const size_t *argl,
+                              char *errstr, size_t n) {
+    redisContext *c = ldr_cluster_ctx(s->cl, store_where(s, p), errstr, n);
+    if (!c) return NULL;
+    redisReply *r = redisCommandArgv(c, argc, argv, argl);
+    if (!r) {
+        ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
+                    c->errstr[0] ? c->errstr : "no answer");
+        ldr_cluster_drop(s->cl, c);
+    }
     return r;
 }
 
@@ -262,23 +243,203 @@ static int store_append(redisContext *c, ldr_args_t *a) {
                                        a->data.len - (LDR_ARGS_HEAD - h));
 }
 
-/* Cluster mode: remembers that a reply is owed on @p c. */
-static void store_sent_push(ldr_store_t *s, redisContext *c) {
-    if (!s->clustered) return;
-    if (s->sent_len == s->sent_cap) {
-        s->sent_cap = s->sent_cap ? s->sent_cap * 2 : 64;
-        s->sent = ldr_realloc(s->sent, s->sent_cap * sizeof(*s->sent));
-    }
-    s->sent[s->sent_len++] = c;
+/* ---- the pipelines --------------------------------------------------------
+ */
+
+static store_pipe_t *store_pipe_of(ldr_store_t *s, const redisContext *c) {
+    for (size_t i = 0; i < s->npipe; i++)
+        if (s->pipe[i].c == c) return &s->pipe[i];
+    return NULL;
 }
 
-/* The connection that owes the oldest unread reply (NULL: none). */
-static redisContext *store_sent_pop(ldr_store_t *s) {
-    if (!s->clustered) return s->c;
-    if (s->sent_head == s->sent_len) return NULL;
-    redisContext *c = s->sent[s->sent_head++];
-    if (s->sent_head == s->sent_len) s->sent_head = s->sent_len = 0;
-    return c;
+static void store_answer(ldr_store_t *s, const store_owed_t *o, int node,
+                         ldr_err_t result, bool node_lost, const char *why) {
+    if (s->ndone == s->done_cap) {
+        s->done_cap = s->done_cap ? s->done_cap * 2 : 64;
+        s->done = ldr_realloc(s->done, s->done_cap * sizeof(*s->done));
+    }
+    ldr_store_answer_t *a = &s->done[s->ndone++];
+    a->op = o->op;
+    a->partition = o->partition;
+    a->node = node;
+    a->result = result;
+    a->node_lost = node_lost;
+    snprintf(a->why, sizeof(a->why), "%s", why ? why : "");
+    s->owed--;
+}
+
+/* The router closes a pipeline (cluster.h's on_drop): every answer it owed
+ * is lost. */
+static void store_on_drop(void *opaque, redisContext *c, const char *why) {
+    ldr_store_t *s = opaque;
+    store_pipe_t *pp = store_pipe_of(s, c);
+    if (!pp) return;
+    char msg[sizeof(s->done[0].why)];
+    snprintf(msg, sizeof(msg), "redis at %s:%d: %s",
+             c->tcp.host ? c->tcp.host : "?", c->tcp.port, why);
+    for (size_t i = pp->head; i < pp->len; i++)
+        store_answer(s, &pp->q[i], pp->node, LDR_ERR_TRANSIENT, true, msg);
+    free(pp->q);
+    *pp = s->pipe[--s->npipe];
+}
+
+/* Remembers that @p c owes an answer to @p op of @p partition. */
+static void store_owe(ldr_store_t *s, redisContext *c, int partition,
+                      ldr_store_op_t op) {
+    store_pipe_t *pp = store_pipe_of(s, c);
+    if (!pp) {
+        if (s->npipe == s->pipe_cap) {
+            s->pipe_cap = s->pipe_cap ? s->pipe_cap * 2 : 8;
+            s->pipe = ldr_realloc(s->pipe, s->pipe_cap * sizeof(*s->pipe));
+        }
+        pp = &s->pipe[s->npipe++];
+        memset(pp, 0, sizeof(*pp));
+        pp->c = c;
+    }
+    pp->node = ldr_cluster_node_of(s->cl, c);
+    if (pp->len == pp->cap) {
+        if (pp->head) {
+            memmove(pp->q, pp->q + pp->head,
+                    (pp->len - pp->head) * sizeof(*pp->q));
+            pp->len -= pp->head;
+            pp->head = 0;
+        }
+        if (pp->len == pp->cap) {
+            pp->cap = pp->cap ? pp->cap * 2 : 64;
+            pp->q = ldr_realloc(pp->q, pp->cap * sizeof(*pp->q));
+        }
+    }
+    pp->q[pp->len++] = (store_owed_t){partition, op, ldr_clock_mono_ms()};
+    s->owed++;
+}
+
+/* Hands what was appended to @p c to the kernel, so that Redis works on it
+ * while the caller goes on. A failure closes the pipeline (its answers are
+ * delivered as lost). */
+static void store_flush(ldr_store_t *s, redisContext *c) {
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            ldr_cluster_drop(s->cl, c);
+            return;
+        }
+}
+
+/* The outcome of @p o from its reply @p r (freed here). */
+static void store_settle(ldr_store_t *s, const store_owed_t *o, int node,
+                         redisReply *r) {
+    char why[sizeof(s->done[0].why)] = "";
+    ldr_err_t result = LDR_OK;
+    static const char *const what[] = {"FCALL ladder_step", "XTRIM outbox",
+                                       "PING"};
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (o->op == LDR_STORE_OP_STEP && strncmp(r->str, "FENCED", 6) == 0) {
+            result = LDR_ERR_FENCED;
+            snprintf(why, sizeof(why), "partition %d: %s", o->partition,
+                     r->str);
+        } else {
+            result = LDR_ERR_TRANSIENT;
+            snprintf(why, sizeof(why), "redis %s: %s", what[o->op], r->str);
+            if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
+                ldr_cluster_stale(s->cl);
+        }
+    } else if ((o->op == LDR_STORE_OP_TRIM && r->type != REDIS_REPLY_INTEGER) ||
+               (o->op == LDR_STORE_OP_PING && r->type != REDIS_REPLY_STATUS)) {
+        result = LDR_ERR_TRANSIENT;
+        snprintf(why, sizeof(why), "redis %s: unexpected reply", what[o->op]);
+    }
+    freeReplyObject(r);
+    store_answer(s, o, node, result, false, why);
+}
+
+/* Settles every answer @p c has read in full. False when the pipeline was
+ * closed (a protocol error). */
+static bool store_pipe_read(ldr_store_t *s, redisContext *c) {
+    for (;;) {
+        store_pipe_t *pp = store_pipe_of(s, c);
+        if (!pp || pp->head == pp->len) return pp != NULL;
+        void *reply = NULL;
+        if (redisGetReplyFromReader(c, &reply) != REDIS_OK) {
+            ldr_cluster_drop(s->cl, c);
+            return false;
+        }
+        if (!reply) return true;
+        store_owed_t o = pp->q[pp->head++];
+        if (pp->head == pp->len) pp->head = pp->len = 0;
+        store_settle(s, &o, pp->node, reply);
+    }
+}
+
+/* Reads the answers that have come, waiting up to @p timeout_ms for one
+ * when none has; closes the pipelines that owe an answer older than the
+ * timeout. */
+static void store_read(ldr_store_t *s, int timeout_ms) {
+    enum { MAXFD = 64 };
+    struct pollfd fds[MAXFD];
+    redisContext *ctx[MAXFD];
+    int nfd = 0;
+    int64_t now = ldr_clock_mono_ms(), first = INT64_MAX;
+    for (size_t i = 0; i < s->npipe && nfd < MAXFD; i++) {
+        store_pipe_t *pp = &s->pipe[i];
+        if (pp->head == pp->len) continue;
+        if (pp->q[pp->head].sent_ms < first) first = pp->q[pp->head].sent_ms;
+        ctx[nfd] = pp->c;
+        fds[nfd++] = (struct pollfd){pp->c->fd, POLLIN, 0};
+    }
+    if (!nfd) return;
+    /* Answers read already (with an earlier one) need no wait. */
+    size_t before = s->ndone;
+    for (int i = 0; i < nfd; i++)
+        store_pipe_read(s, ctx[i]);
+    if (s->ndone > before) timeout_ms = 0;
+    int64_t left = first + s->timeout_ms - now;
+    if (left < timeout_ms) timeout_ms = left < 0 ? 0 : (int)left;
+    if (poll(fds, (nfds_t)nfd, timeout_ms) > 0)
+        for (int i = 0; i < nfd; i++) {
+            if (!fds[i].revents || !store_pipe_of(s, ctx[i])) continue;
+            if (redisBufferRead(ctx[i]) != REDIS_OK)
+                ldr_cluster_drop(s->cl, ctx[i]);
+            else
+                store_pipe_read(s, ctx[i]);
+        }
+    now = ldr_clock_mono_ms();
+    for (int i = 0; i < nfd; i++) {
+        store_pipe_t *pp = store_pipe_of(s, ctx[i]);
+        if (pp && pp->head < pp->len &&
+            now - pp->q[pp->head].sent_ms >= s->timeout_ms)
+            ldr_cluster_unresponsive(s->cl, ctx[i]);
+    }
+}
+
+size_t ldr_store_owed(const ldr_store_t *s) {
+    return s->owed;
+}
+
+size_t ldr_store_poll(ldr_store_t *s, int timeout_ms, ldr_store_answer_fn fn,
+                      void *opaque) {
+    if (!s->ndone) store_read(s, timeout_ms);
+    size_t i = 0;
+    /* @p fn may call the store, and a call may close a pipeline and add
+     * answers: they are delivered in this same loop. */
+    for (; i < s->ndone; i++) {
+        ldr_store_answer_t a = s->done[i];
+        fn(opaque, &a);
+    }
+    s->ndone = 0;
+    return i;
+}
+
+int ldr_store_partition_node(ldr_store_t *s, int partition) {
+    return ldr_cluster_slot_node(s->cl, store_slot(s, partition));
+}
+
+const char *ldr_store_node_name(ldr_store_t *s, int node, char *buf, size_t n) {
+    const ldr_redis_addr_t *a = ldr_cluster_node_addr(s->cl, node);
+    if (a)
+        snprintf(buf, n, "%s:%d", a->host, a->port);
+    else
+        snprintf(buf, n, "master %d", node);
+    return buf;
 }
 
 /* Functions persist in the AOF, but a fresh or rewound server, or a replica
@@ -300,25 +461,13 @@ static ldr_err_t store_on_connect(void *opaque, redisContext *c, char *errstr,
 }
 
 ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t n) {
-    store_break(s);
-    s->sent_head = s->sent_len = 0;
-    s->c = NULL;
-    ldr_err_t err;
     if (!s->cl) {
         ldr_cluster_opts_t o = {s->url,        s->password,      s->mode,
-                                s->timeout_ms, store_on_connect, s};
-        err = ldr_cluster_new(&o, &s->cl, errstr, n);
-    } else {
-        err = ldr_cluster_reconnect(s->cl, errstr, n);
+                                s->timeout_ms, store_on_connect, s,
+                                store_on_drop};
+        return ldr_cluster_new(&o, &s->cl, errstr, n);
     }
-    if (err) return err;
-    s->clustered = ldr_cluster_enabled(s->cl);
-    s->broken = false;
-    if (!s->clustered) {
-        s->c = ldr_cluster_ctx(s->cl, 0, errstr, n);
-        if (!s->c) return LDR_ERR_TRANSIENT;
-    }
-    return LDR_OK;
+    return ldr_cluster_reconnect(s->cl, errstr, n);
 }
 
 ldr_store_t *ldr_store_new(const char *url, const char *password,
@@ -339,16 +488,19 @@ ldr_store_t *ldr_store_new(const char *url, const char *password,
 }
 
 bool ldr_store_clustered(const ldr_store_t *s) {
-    return s->clustered;
+    return ldr_cluster_enabled(s->cl);
 }
 
 void ldr_store_destroy(ldr_store_t *s) {
     if (!s) return;
-    ldr_cluster_destroy(s->cl);
+    ldr_cluster_destroy(s->cl); /* closes the pipelines: store_on_drop */
     store_args_fini(&s->args);
     ldr_buf_fini(&s->json);
     free(s->slot);
-    free(s->sent);
+    for (size_t i = 0; i < s->npipe; i++)
+        free(s->pipe[i].q);
+    free(s->pipe);
+    free(s->done);
     free(s->url);
     free(s->password);
     free(s);
@@ -498,9 +650,9 @@ static ldr_err_t store_migrate_plain(ldr_store_t *s, int partition,
     }
     for (int i = 0; i < 15; i++)
         argl[i] = strlen(argv[i]);
-    if (!s->c) return store_down(s, errstr, n);
-    redisReply *r = redisCommandArgv(s->c, 15, argv, argl);
-    if (!r) return store_fail(s, NULL, "FCALL ladder_migrate", errstr, n);
+    redisReply *r = store_argv(s, partition, "FCALL ladder_migrate", 15, argv,
+                               argl, errstr, n);
+    if (!r) return LDR_ERR_TRANSIENT;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER ||
         r->element[1]->type != REDIS_REPLY_INTEGER)
@@ -566,12 +718,12 @@ static ldr_err_t store_migrate_cluster(ldr_store_t *s, int partition,
             }
             for (int i = 0; i < 9; i++)
                 argl[i] = strlen(argv[i]);
-            redisContext *c = store_route(s, partition, errstr, n);
-            redisReply *r = c ? redisCommandArgv(c, 15, argv, argl) : NULL;
-            if (!c)
+            redisReply *r = store_argv(s, partition, "FCALL ladder_restore", 15,
+                                       argv, argl, errstr, n);
+            if (!r)
                 err = LDR_ERR_TRANSIENT;
-            else if (!r || r->type != REDIS_REPLY_INTEGER)
-                err = store_fail_on(s, c, r, "FCALL ladder_restore", errstr, n);
+            else if (r->type != REDIS_REPLY_INTEGER)
+                err = store_fail(s, r, "FCALL ladder_restore", errstr, n);
             else {
                 restored = r->integer;
                 freeReplyObject(r);
@@ -598,7 +750,7 @@ static ldr_err_t store_migrate_cluster(ldr_store_t *s, int partition,
 
 ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
-    ldr_err_t err = s->clustered
+    ldr_err_t err = ldr_cluster_enabled(s->cl)
                         ? store_migrate_cluster(s, partition, errstr, n)
                         : store_migrate_plain(s, partition, errstr, n);
     if (err) return err;
@@ -859,7 +1011,8 @@ static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
 
 ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
                                 char *errstr, size_t n) {
-    redisContext *c = store_route(s, b->partition, errstr, n);
+    redisContext *c =
+        ldr_cluster_pipe(s->cl, store_slot(s, b->partition), errstr, n);
     if (!c) return LDR_ERR_TRANSIENT;
     ldr_args_t *a = &s->args;
     store_args_reset(a);
@@ -886,41 +1039,31 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
     store_args_notices(s, a, b);
     store_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
 
-    if (store_append(c, a) != REDIS_OK)
-        return store_fail_on(s, c, NULL, "FCALL ladder_step", errstr, n);
-    store_sent_push(s, c);
-    /* Hand the command to the kernel now, so that Redis runs it while the
-     * caller prepares the next partition's batch. */
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK)
-            return store_fail_on(s, c, NULL, "FCALL ladder_step", errstr, n);
+    if (store_append(c, a) != REDIS_OK) abort(); /* out of memory */
+    store_owe(s, c, b->partition, LDR_STORE_OP_STEP);
+    store_flush(s, c);
     return LDR_OK;
 }
 
-ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
-                                size_t n) {
-    void *reply = NULL;
-    redisContext *c = store_sent_pop(s);
-    if (!c || redisGetReply(c, &reply) != REDIS_OK)
-        return store_fail_on(s, c, NULL, "FCALL ladder_step", errstr, n);
-    redisReply *r = reply;
-    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
-        ldr_err_t err = ldr_err_set(errstr, n, LDR_ERR_FENCED,
-                                    "partition %d: %s", partition, r->str);
-        freeReplyObject(r);
-        return err;
-    }
-    if (r->type == REDIS_REPLY_ERROR)
-        return store_fail_on(s, c, r, "FCALL ladder_step", errstr, n);
-    freeReplyObject(r);
-    return LDR_OK;
+/* Waits for every answer owed (for the one-call forms below, which need
+ * nothing else in flight) and returns the last one's result. */
+static void store_last(void *opaque, const ldr_store_answer_t *a) {
+    *(ldr_store_answer_t *)opaque = *a;
+}
+
+static ldr_err_t store_await(ldr_store_t *s, char *errstr, size_t n) {
+    ldr_store_answer_t last = {.result = LDR_ERR_TRANSIENT};
+    while (s->owed || s->ndone)
+        ldr_store_poll(s, s->timeout_ms, store_last, &last);
+    if (last.result) ldr_err_set(errstr, n, last.result, "%s", last.why);
+    return last.result;
 }
 
 ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
                            char *errstr, size_t n) {
+    if (s->owed || s->ndone) abort(); /* see store.h */
     ldr_err_t err = ldr_store_commit_send(s, b, errstr, n);
-    return err ? err : ldr_store_commit_recv(s, b->partition, errstr, n);
+    return err ? err : store_await(s, errstr, n);
 }
 
 /* ---- outbox -----------------------------------------------------------------
@@ -951,51 +1094,45 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
     return LDR_OK;
 }
 
-ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t n) {
-    int masters = s->clustered ? ldr_cluster_masters(s->cl) : 1;
+void ldr_store_ping_send(ldr_store_t *s) {
+    char err[256];
+    int masters = ldr_cluster_masters(s->cl);
     for (int i = 0; i < masters; i++) {
-        redisContext *c = s->clustered && !s->broken
-                              ? ldr_cluster_master(s->cl, i, errstr, n)
-                              : s->c;
-        if (!c) {
-            store_break(s);
-            return s->clustered ? LDR_ERR_TRANSIENT : store_down(s, errstr, n);
-        }
-        redisReply *r = redisCommand(c, "PING");
-        if (!r || r->type != REDIS_REPLY_STATUS)
-            return store_fail_on(s, c, r, "PING", errstr, n);
-        freeReplyObject(r);
+        redisContext *c = ldr_cluster_master_pipe(s->cl, i, err, sizeof(err));
+        if (!c) continue; /* backing off: its partitions know already */
+        store_pipe_t *pp = store_pipe_of(s, c);
+        if (pp && pp->head < pp->len) continue; /* answers are due anyway */
+        if (redisAppendCommand(c, "PING") != REDIS_OK) abort();
+        store_owe(s, c, -1, LDR_STORE_OP_PING);
+        store_flush(s, c);
     }
-    return LDR_OK;
 }
 
 ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t n) {
     char key[64];
     ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_OUTBOX);
-    redisContext *c = store_route(s, partition, errstr, n);
+    redisContext *c =
+        ldr_cluster_pipe(s->cl, store_slot(s, partition), errstr, n);
     if (!c) return LDR_ERR_TRANSIENT;
     if (redisAppendCommand(c, "XTRIM %s MINID %lld-0", key,
                            (long long)id + 1) != REDIS_OK)
-        return store_fail_on(s, c, NULL, "XTRIM outbox", errstr, n);
-    store_sent_push(s, c);
-    return LDR_OK;
-}
-
-ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr, size_t n) {
-    void *reply = NULL;
-    redisContext *c = store_sent_pop(s);
-    if (!c || redisGetReply(c, &reply) != REDIS_OK)
-        return store_fail_on(s, c, NULL, "XTRIM outbox", errstr, n);
-    redisReply *r = reply;
-    if (r->type != REDIS_REPLY_INTEGER)
-        return store_fail_on(s, c, r, "XTRIM outbox", errstr, n);
-    freeReplyObject(r);
+        abort();
+    store_owe(s, c, partition, LDR_STORE_OP_TRIM);
+    store_flush(s, c);
     return LDR_OK;
 }
 
 ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
                                 char *errstr, size_t n) {
-    ldr_err_t err = ldr_store_outbox_trim_send(s, partition, id, errstr, n);
-    return err ? err : ldr_store_outbox_trim_recv(s, errstr, n);
+    char key[64];
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_OUTBOX);
+    redisReply *r =
+        store_command(s, partition, "XTRIM outbox", errstr, n,
+                      "XTRIM %s MINID %lld-0", key, (long long)id + 1);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "XTRIM outbox", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
 }

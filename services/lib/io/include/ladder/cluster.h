@@ -11,15 +11,27 @@
  * so naming one master is enough), on requires it, off uses the first node
  * as a plain server.
  *
+ * Each master has two connections, both made on first use: one for
+ * commands whose reply is read at once (ldr_cluster_ctx, _command), and a
+ * pipeline (ldr_cluster_pipe) whose replies its caller reads when it
+ * likes, so that a slow or frozen master delays only the work sent to it.
+ * The router never sends anything of its own on a pipeline, and tells the
+ * caller through the on_drop hook whenever it closes one (its unread
+ * replies will never come).
+ *
  * Faults: MOVED refreshes the map and retries; ASK sends ASKING and the
  * command once to the target; TRYAGAIN and CLUSTERDOWN are retried with a
  * short backoff a bounded number of times, then LDR_ERR_TRANSIENT. A lost
- * node is transient too: its connection is dropped and the map is marked
+ * node is transient too: its connections are dropped and the map is marked
  * stale, and the next routed call (or ldr_cluster_reconnect()) refreshes it
- * from any reachable known node or seed. Every new connection runs the
- * caller's on_connect hook first (the store loads its Redis Functions
- * there), so a replica promoted by failover gets them before its first
- * command.
+ * from any reachable known node or seed. A node that did not answer in
+ * time (or refused a connection) backs off: for 100 ms doubling to 2 s no
+ * connection to it is tried (calls fail at once), and the next one is a
+ * probe with a 500 ms timeout, so that a frozen master costs the callers
+ * of the other masters a short probe now and then, never the full timeout
+ * on every call. Every new connection runs the caller's on_connect hook
+ * first (the store loads its Redis Functions there), so a replica promoted
+ * by failover gets them before its first command.
  *
  * Ownership: the cluster owns every connection it hands out; a caller never
  * frees one, and a connection is valid until the next call that may drop or
@@ -82,6 +94,10 @@ ldr_err_t ldr_cluster_map_parse(const redisReply *r, const char *seed_host,
 typedef ldr_err_t (*ldr_cluster_hook_t)(void *opaque, redisContext *c,
                                         char *errstr, size_t errstr_size);
 
+/** Runs just before a pipeline connection is closed (@p why says why). */
+typedef void (*ldr_cluster_drop_hook_t)(void *opaque, redisContext *pipe,
+                                        const char *why);
+
 typedef struct ldr_cluster_opts {
     const char *url;      /* redis.url */
     const char *password; /* redis.password: overrides the URL's if set */
@@ -89,6 +105,7 @@ typedef struct ldr_cluster_opts {
     int timeout_ms;
     ldr_cluster_hook_t on_connect; /* NULL: none */
     void *opaque;
+    ldr_cluster_drop_hook_t on_drop; /* NULL: none */
 } ldr_cluster_opts_t;
 
 /** Parses the URL, finds a reachable node and, in cluster mode, loads the
@@ -115,9 +132,29 @@ int ldr_cluster_masters(const ldr_cluster_t *cl);
 redisContext *ldr_cluster_master(ldr_cluster_t *cl, int i, char *errstr,
                                  size_t errstr_size);
 
-/** Closes @p c after an I/O error on it (the cluster's own connection) and
- *  marks the map stale. */
+/** The pipeline connection to the master of @p slot (or master @p i),
+ *  connected and hooked when needed, as ldr_cluster_ctx(). Its replies are
+ *  the caller's to read; see ldr_cluster_opts_t.on_drop. */
+redisContext *ldr_cluster_pipe(ldr_cluster_t *cl, int slot, char *errstr,
+                               size_t errstr_size);
+redisContext *ldr_cluster_master_pipe(ldr_cluster_t *cl, int i, char *errstr,
+                                      size_t errstr_size);
+
+/** The master serving @p slot by the current map (0 for a plain server),
+ *  -1 when none; the master whose connection @p c is, or -1; master @p i's
+ *  address (NULL when there is no such master). Indices change when the
+ *  map is refreshed. */
+int ldr_cluster_slot_node(const ldr_cluster_t *cl, int slot);
+int ldr_cluster_node_of(const ldr_cluster_t *cl, const redisContext *c);
+const ldr_redis_addr_t *ldr_cluster_node_addr(const ldr_cluster_t *cl, int i);
+
+/** Closes the connections of @p c's master after an I/O error on @p c (one
+ *  of the cluster's own) and marks the map stale; a timeout on @p c makes
+ *  the master back off. */
 void ldr_cluster_drop(ldr_cluster_t *cl, redisContext *c);
+/** ldr_cluster_drop() for a master that did not answer in time: it backs
+ *  off whatever @p c's error says. */
+void ldr_cluster_unresponsive(ldr_cluster_t *cl, redisContext *c);
 
 /** Marks the map stale: the next routed call refreshes it first (after a
  *  MOVED read from a pipeline, say). */

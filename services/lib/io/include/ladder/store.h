@@ -101,9 +101,10 @@ ldr_store_t *ldr_store_new(const char *url, const char *password,
 bool ldr_store_clustered(const ldr_store_t *s);
 void ldr_store_destroy(ldr_store_t *s);
 
-/** Connects again after an error (every call returns LDR_ERR_TRANSIENT
- *  while the connection is down). The caller must claim its partitions
- *  again afterwards: a reconnect may follow a Redis restart. */
+/** Closes every connection and connects again (the answers owed are
+ *  delivered as lost). The caller must claim its partitions again
+ *  afterwards: a reconnect may follow a Redis restart. Calls reconnect by
+ *  themselves when needed; this is for a caller that wants it now. */
 ldr_err_t ldr_store_reconnect(ldr_store_t *s, char *errstr, size_t errstr_size);
 
 /** Records the input topic's partition count. */
@@ -138,24 +139,12 @@ typedef struct ldr_store_batch {
     int notices_maxlen; /* cap of the notices stream (approximate) */
 } ldr_store_batch_t;
 
-/** The atomic step. LDR_OK, LDR_ERR_FENCED (nothing written) or
- *  LDR_ERR_TRANSIENT (Redis unreachable: nothing or everything written;
- *  reconnect, reload and replay). */
+/** The atomic step, sent and its answer awaited: LDR_OK, LDR_ERR_FENCED
+ *  (nothing written) or LDR_ERR_TRANSIENT (Redis unreachable: nothing or
+ *  everything written; reload and replay). Only while nothing else is
+ *  owed (ldr_store_owed() is 0): it aborts otherwise. */
 ldr_err_t ldr_store_commit(ldr_store_t *s, const ldr_store_batch_t *b,
                            char *errstr, size_t errstr_size);
-
-/** ldr_store_commit() in two halves, so that Redis runs one partition's
- *  step while the caller prepares the next: _send() writes the step to the
- *  connection (the batch may be reused once it returns) and _recv() reads
- *  the outcome of the oldest step sent and not yet read, with the same
- *  results as ldr_store_commit(). Every send needs its recv, in order,
- *  before any other call on the store; after LDR_ERR_TRANSIENT from either,
- *  the connection is gone and the steps not yet read have unknown
- *  outcomes (reconnect, reload and replay, as for ldr_store_commit()). */
-ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
-                                char *errstr, size_t errstr_size);
-ldr_err_t ldr_store_commit_recv(ldr_store_t *s, int partition, char *errstr,
-                                size_t errstr_size);
 
 /** The partition's pending outbox entries, oldest first: calls @p fn with
  *  each entry's id (its batch's next offset) and payload. */
@@ -164,23 +153,71 @@ ldr_err_t ldr_store_outbox(ldr_store_t *s, int partition,
                                       const void *payload, size_t len),
                            void *opaque, char *errstr, size_t errstr_size);
 
-/** Checks that the connection is alive: LDR_OK or LDR_ERR_TRANSIENT (the
- *  connection is then gone: reconnect, as after any transient error). A
- *  worker with nothing to do calls it so that a Redis restarted from an
- *  older AOF is noticed without waiting for the next message. */
-ldr_err_t ldr_store_ping(ldr_store_t *s, char *errstr, size_t errstr_size);
-
-/** Drops outbox entries up to and including @p id, once published. */
+/** Drops outbox entries up to and including @p id, once published (on the
+ *  command connection: it may run while steps are owed). */
 ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
                                 char *errstr, size_t errstr_size);
 
-/** ldr_store_outbox_trim() in two halves, to trim many partitions in one
- *  round trip: every _send() needs its _recv(), in order, as for
- *  ldr_store_commit_send(). */
+/* ---- the pipeline ---------------------------------------------------------
+ *
+ * The worker sends steps, trims and pings without waiting, and reads the
+ * answers with ldr_store_poll(). Each master has a pipeline connection of
+ * its own and answers in the order it was sent, so a slow or frozen master
+ * delays only what was sent to it. An answer owed for longer than the
+ * timeout, or a failed connection, closes that master's pipeline: every
+ * answer it owed is delivered as LDR_ERR_TRANSIENT with node_lost set (the
+ * master may have restarted: its partitions must be reloaded), and the
+ * master backs off (cluster.h). Blocking calls (claim, load, outbox, trim)
+ * use other connections, so they may run while answers are owed. */
+
+typedef enum ldr_store_op {
+    LDR_STORE_OP_STEP,
+    LDR_STORE_OP_TRIM,
+    LDR_STORE_OP_PING,
+} ldr_store_op_t;
+
+typedef struct ldr_store_answer {
+    ldr_store_op_t op;
+    int partition; /* -1 for a PING */
+    int node;      /* the master it was sent to (ldr_store_partition_node) */
+    /* LDR_OK; LDR_ERR_FENCED (a step: nothing written); LDR_ERR_TRANSIENT
+     * (nothing or everything written: reload the partition and replay) */
+    ldr_err_t result;
+    bool node_lost; /* the master's pipeline was closed: reload them all */
+    char why[256];  /* what went wrong, for the log */
+} ldr_store_answer_t;
+
+typedef void (*ldr_store_answer_fn)(void *opaque, const ldr_store_answer_t *a);
+
+/** Sends the atomic step without waiting (the batch may be reused once it
+ *  returns). LDR_OK: an answer will come through ldr_store_poll(), even if
+ *  the connection fails; LDR_ERR_TRANSIENT: the partition's master cannot
+ *  be reached now, nothing was sent and no answer will come. */
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t errstr_size);
+/** ldr_store_outbox_trim() without waiting, as ldr_store_commit_send(). */
 ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t errstr_size);
-ldr_err_t ldr_store_outbox_trim_recv(ldr_store_t *s, char *errstr,
-                                     size_t errstr_size);
+/** PINGs every master whose pipeline owes nothing (a master backing off is
+ *  skipped). A worker with nothing to do sends it now and then, so that a
+ *  Redis restarted from an older AOF is noticed without waiting for the
+ *  next message: its answer is node_lost. */
+void ldr_store_ping_send(ldr_store_t *s);
+
+/** Answers owed and not yet delivered. */
+size_t ldr_store_owed(const ldr_store_t *s);
+/** Delivers every answer that has come to @p fn, in the order each master
+ *  answered, waiting up to @p timeout_ms for the first when none has come;
+ *  closes the pipelines whose oldest answer is overdue. Returns how many
+ *  were delivered. @p fn may call the store. */
+size_t ldr_store_poll(ldr_store_t *s, int timeout_ms, ldr_store_answer_fn fn,
+                      void *opaque);
+
+/** The master that holds @p partition by the current slot map (0 for one
+ *  server; -1 when none serves it), as ldr_store_answer_t.node; its
+ *  "host:port" for messages. */
+int ldr_store_partition_node(ldr_store_t *s, int partition);
+const char *ldr_store_node_name(ldr_store_t *s, int node, char *buf, size_t n);
 
 /** The outcome a LITTLE_GIANT decision counts as per batch ("designated",
  *  "renewed", "revoked_review_failed", "revoked_no_submission",
