@@ -507,7 +507,8 @@ static int setup(void **state) {
     policies = ldr_policies_load_dir(LADDER_SOURCE_DIR "/deploy/policy", err,
                                      sizeof(err));
     if (!policies) fail_msg("%s", err);
-    ldr_cluster_opts_t o = {url, NULL, LDR_CLUSTER_ON, 2000, NULL, NULL};
+    ldr_cluster_opts_t o = {
+        .url = url, .mode = LDR_CLUSTER_ON, .timeout_ms = 2000};
     if (ldr_cluster_new(&o, &cl, err, sizeof(err))) fail_msg("%s", err);
     return 0;
 }
