@@ -10,9 +10,13 @@
  * every message, checks that it re-encodes to the very same bytes, that it
  * sits in the partition its key hashes to and that the key is its USCC, and
  * records the tallies in Redis to show the store is reachable. Nothing is
- * trusted that was not read back. */
+ * trusted that was not read back. Redis is reached through the cluster
+ * router (cluster.h), as the worker and the API reach it, so that the check
+ * means the same on one server and on a Redis Cluster, where the tallies'
+ * key lives on whichever master owns its slot. */
 #include "ladder/alloc.h"
 #include "ladder/clock.h"
+#include "ladder/cluster.h"
 #include "ladder/codec.h"
 #include "ladder/kafka.h"
 #include "ladder/units_file.h"
@@ -69,7 +73,9 @@ static void rt_usage(FILE *f) {
         "                     variables override it, and the flags below both\n"
         "  --bootstrap LIST   kafka.bootstrap.servers (ladder-kafka prints "
         "it)\n"
-        "  --redis-url URL    redis.url, redis://host:port/db\n"
+        "  --redis-url URL    redis.url, redis://host:port/db, or the seed "
+        "list\n"
+        "                     redis://h1:p1,h2:p2,... of a Redis Cluster\n"
         "  --topic NAME       input.topic (default ladder.events.v1)\n"
         "  --count N          events to send besides the ticks, 1..%d (default "
         "12)\n"
@@ -78,7 +84,7 @@ static void rt_usage(FILE *f) {
         "  --help             show this help\n\n"
         "Keys used: kafka.* (passed to librdkafka), redis.url, "
         "redis.password,\n"
-        "input.topic, schemas.dir, units.file.\n\n"
+        "redis.cluster, input.topic, schemas.dir, units.file.\n\n"
         "Exit status: 0 every event verified, 1 a check failed, 2 bad usage,\n"
         "configuration or data files, 3 Kafka or Redis unreachable.\n",
         RT_MAX_EVENTS);
@@ -359,12 +365,13 @@ typedef struct rt_run {
     const rt_opts_t *o;
     ldr_config_t *cfg;
     const char *bootstrap, *redis_url, *topic;
+    ldr_cluster_mode_t redis_mode;
     ldr_schemas_t *schemas;
     ldr_codec_t *codec;
     ldr_units_t *units;
     ldr_validator_t *validator;
     rd_kafka_t *producer, *consumer;
-    redisContext *redis;
+    ldr_cluster_t *redis;
     rt_event_t *ev;
     int partitions, total;
     int64_t now;
@@ -377,7 +384,7 @@ static void rt_run_fini(rt_run_t *r) {
         rd_kafka_destroy(r->consumer);
     }
     if (r->producer) rd_kafka_destroy(r->producer);
-    if (r->redis) redisFree(r->redis);
+    ldr_cluster_destroy(r->redis);
     if (r->ev)
         for (long i = 0; i < r->o->count + 1024; i++)
             free(r->ev[i].bytes);
@@ -408,6 +415,11 @@ static int rt_config(rt_run_t *r) {
     r->bootstrap = ldr_config_get(r->cfg, "kafka.bootstrap.servers");
     r->redis_url = ldr_config_get(r->cfg, "redis.url");
     r->topic = ldr_config_get(r->cfg, "input.topic");
+    if (ldr_cluster_mode_parse(ldr_config_get(r->cfg, "redis.cluster"),
+                               &r->redis_mode, r->err, sizeof(r->err))) {
+        fprintf(stderr, "ladder-roundtrip: %s\n", r->err);
+        return 2;
+    }
     if (!r->bootstrap) {
         fprintf(
             stderr,
@@ -467,9 +479,12 @@ static int rt_setup(rt_run_t *r) {
         return 2;
     }
     r->validator = ldr_validator_new(r->units, 400);
-    if (ldr_redis_connect(r->redis_url,
-                          ldr_config_get(r->cfg, "redis.password"), 2000,
-                          &r->redis, r->err, sizeof(r->err))) {
+    ldr_cluster_opts_t ro = {.url = r->redis_url,
+                             .password =
+                                 ldr_config_get(r->cfg, "redis.password"),
+                             .mode = r->redis_mode,
+                             .timeout_ms = 2000};
+    if (ldr_cluster_new(&ro, &r->redis, r->err, sizeof(r->err))) {
         fprintf(stderr, "ladder-roundtrip: %s\n", r->err);
         return 3;
     }
@@ -587,20 +602,38 @@ static void rt_read_back(rt_run_t *r, int *verified, int *failures) {
            *verified, r->total, *failures);
 }
 
+/* The tallies' key. On a Redis Cluster it lives on the master that owns
+ * its slot, which need not be the first node of redis.url: the commands go
+ * to that slot through the router, never to a connection of our own. */
+static const char rt_tallies_key[] = "ldr:roundtrip";
+
 /* Stores the tallies in Redis and reads one back: true when it matched. */
 static bool rt_store_tallies(rt_run_t *r, int verified, int failures) {
-    redisReply *reply = redisCommand(
-        r->redis, "HSET ldr:roundtrip produced %d verified %d failed %d",
-        r->total, verified, failures);
+    int slot = ldr_cluster_key_slot(rt_tallies_key, sizeof(rt_tallies_key) - 1);
+    char err[512];
+    redisReply *reply =
+        ldr_cluster_command(r->redis, slot, err, sizeof(err),
+                            "HSET %s produced %d verified %d failed %d",
+                            rt_tallies_key, r->total, verified, failures);
     int redis_ok = reply && reply->type == REDIS_REPLY_INTEGER;
     freeReplyObject(reply);
-    reply =
-        redis_ok ? redisCommand(r->redis, "HGET ldr:roundtrip verified") : NULL;
+    reply = redis_ok ? ldr_cluster_command(r->redis, slot, err, sizeof(err),
+                                           "HGET %s verified", rt_tallies_key)
+                     : NULL;
     redis_ok = reply && reply->type == REDIS_REPLY_STRING &&
                atoi(reply->str) == verified;
     freeReplyObject(reply);
-    freeReplyObject(redisCommand(r->redis, "DEL ldr:roundtrip"));
-    printf("redis: %s %s\n", r->redis_url,
+    freeReplyObject(ldr_cluster_command(r->redis, slot, err, sizeof(err),
+                                        "DEL %s", rt_tallies_key));
+    /* The host list, never the URL: it may hold the password. */
+    ldr_redis_url_t u;
+    char hosts[1024] = "", cluster[48] = "";
+    if (ldr_redis_url_parse(r->redis_url, &u, err, sizeof(err)) == LDR_OK)
+        ldr_redis_url_hosts(&u, hosts, sizeof(hosts));
+    if (ldr_cluster_enabled(r->redis))
+        snprintf(cluster, sizeof(cluster), " (a cluster of %d masters)",
+                 ldr_cluster_masters(r->redis));
+    printf("redis: %s%s %s\n", hosts, cluster,
            redis_ok ? "stored and read back the tallies"
                     : "FAILED to store the tallies");
     return redis_ok;
