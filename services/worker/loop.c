@@ -61,10 +61,27 @@ static bool wk_skip_applied(wk_t *w, wk_part_t *p, int pn) {
         if (!p->nmsgs) return false;
     }
     int64_t first = p->msgs[0]->offset;
-    /* The batch must start where the store says (or at offset 0 when
-     * nothing was stored yet). Anything else means the log no longer holds
-     * those messages (evicted): reported and counted, never skipped
-     * silently. */
+    if (p->next_offset < 0 && first > 0) {
+        /* Nothing stored: this is a rebuild (a new or a lost Redis), and
+         * the state is a function of the whole log. A log whose head is
+         * gone cannot give it back, so the worker says so and stops
+         * rather than build a register that misses designations. */
+        LDR_LOG_ERROR("partition %d: nothing is stored for it and the input "
+                      "log starts at offset %lld, not 0: the state cannot be "
+                      "rebuilt from this log (its first %lld messages are "
+                      "gone); stopping (docs/OPERATIONS.md, recovering from "
+                      "a lost Redis)",
+                      pn, (long long)first, (long long)first);
+        for (size_t i = 0; i < p->nmsgs; i++)
+            rd_kafka_message_destroy(p->msgs[i]);
+        p->nmsgs = 0;
+        w->exit_code = WK_EXIT_LOG_HEAD_GONE;
+        ldr_svc_stop();
+        return false;
+    }
+    /* The batch must start where the store says. Anything else means the
+     * log no longer holds those messages (evicted): reported and counted,
+     * never skipped silently. */
     int64_t expected = p->next_offset >= 0 ? p->next_offset : 0;
     if (first != expected) {
         LDR_LOG_ERROR("partition %d: expected offset %lld, the log starts at "

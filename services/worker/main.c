@@ -70,7 +70,8 @@ static const char wk_summary[] =
     "Stops on SIGTERM or SIGINT after the batch in hand, with every "
     "decision\npublished. Exit status: 0 after a clean stop, 2 for a "
     "configuration\nerror or a dependency that is not there at "
-    "start-up.\n";
+    "start-up, 3 when a partition\nwith nothing stored finds the input "
+    "log's start above offset 0 (its\nstate cannot be rebuilt).\n";
 
 /* A start-up failure: one line, exit 2 (the HTTP server stops with the
  * svc). */
@@ -226,6 +227,7 @@ int main(int argc, char **argv) {
     }
     if (wk_subscribe(&w, err, sizeof(err))) return wk_fail(&w, err);
     wk_run(&w);
+    int status = w.exit_code;
     wk_shutdown(&w);
-    return 0;
+    return status;
 }

@@ -49,6 +49,8 @@
 /* How long a round waits for the answers to the steps it sent before it
  * goes on without the slow ones (their partitions wait, the others not). */
 #define WK_ROUND_WAIT_MS 250
+/* Exit status of a rebuild that finds the head of the input log gone. */
+#define WK_EXIT_LOG_HEAD_GONE 3
 /* Retrying the partitions whose Redis master is unreachable: the first
  * delay, doubled up to the last. */
 #define WK_RETRY_MIN_MS 100
@@ -142,6 +144,7 @@ typedef struct wk {
     int64_t tick_interval_ms; /* clock.tick.interval.ms; 0: no ticks */
     int64_t next_tick_ms;
     uint64_t ticks_written, producers_recreated;
+    int exit_code; /* 0, or WK_EXIT_LOG_HEAD_GONE */
 } wk_t;
 
 /* The opaque of one produced message (freed by its delivery report), and
