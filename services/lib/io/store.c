@@ -824,6 +824,24 @@ ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
+    /* An HSCAN cursor is only good on the node that gave it: when a
+     * reshard moves the partition's slot between two slices, the next
+     * slice is read from the new node with the old cursor and entries are
+     * missed. Nothing writes the partition while its owner loads it, and
+     * every entry read is a real one, so the state is whole exactly when
+     * it holds as many enterprises as the hash does. */
+    r = store_command(s, partition, "HLEN", errstr, n, "HLEN %s", ent);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "HLEN", errstr, n);
+    long long want = r->integer;
+    freeReplyObject(r);
+    size_t got = ldr_partition_count(p);
+    if ((long long)got != want)
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "%s: read %zu of %lld enterprises (the slot moved "
+                           "while it was read): reading it again",
+                           ent, got, want);
     ldr_partition_set_clock(p, clock);
     *next_offset = next;
     return LDR_OK;

@@ -118,7 +118,9 @@ ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
 
 /** Reads the partition's enterprises and clock into @p p (which should be
  *  empty) and its next offset (-1 when nothing was ever stored: start at
- *  the beginning of the log). */
+ *  the beginning of the log). LDR_ERR_TRANSIENT when the read was not
+ *  whole (a reshard moved the slot between two HSCAN slices): @p p then
+ *  holds part of the state; load again into an empty one. */
 ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                          int64_t *next_offset, char *errstr,
                          size_t errstr_size);
