@@ -30,6 +30,7 @@
 
 #include "store_lua.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A command is built straight into Redis's wire format (RESP) in one
  * buffer that is reused from batch to batch, and handed to hiredis already
@@ -229,8 +231,9 @@ static redisReply *store_argv(ldr_store_t *s, int p, const char *what, int argc,
     return r;
 }
 
-/* Puts the command built in @p a into @p c's output buffer. */
-static int store_append(redisContext *c, ldr_args_t *a) {
+/* The command built in @p a, in the protocol: its "*<count>" header is
+ * written into the room left before the arguments. Sets *@p len. */
+static const char *store_args_frame(ldr_args_t *a, size_t *len) {
     char hdr[LDR_ARGS_HEAD];
     size_t h = 0;
     hdr[h++] = '*';
@@ -239,8 +242,8 @@ static int store_append(redisContext *c, ldr_args_t *a) {
     hdr[h++] = '\n';
     char *start = a->data.data + LDR_ARGS_HEAD - h;
     memcpy(start, hdr, h);
-    return redisAppendFormattedCommand(c, start,
-                                       a->data.len - (LDR_ARGS_HEAD - h));
+    *len = a->data.len - (LDR_ARGS_HEAD - h);
+    return start;
 }
 
 /* ---- the pipelines --------------------------------------------------------
@@ -315,14 +318,44 @@ static void store_owe(ldr_store_t *s, redisContext *c, int partition,
 
 /* Hands what was appended to @p c to the kernel, so that Redis works on it
  * while the caller goes on. A failure closes the pipeline (its answers are
- * delivered as lost). */
-static void store_flush(ldr_store_t *s, redisContext *c) {
+ * delivered as lost) and returns false. */
+static bool store_flush(ldr_store_t *s, redisContext *c) {
     int done = 0;
     while (!done)
         if (redisBufferWrite(c, &done) != REDIS_OK) {
             ldr_cluster_drop(s->cl, c);
+            return false;
+        }
+    return true;
+}
+
+/* Writes the command built in @p a to @p c's socket straight from a's
+ * buffer, after anything hiredis still holds. A step is often megabytes,
+ * and hiredis 0.14 would copy it into its output buffer, grown from empty
+ * for every command (it frees the buffer after each full write) and
+ * memmoved after each partial write: allocations, copies and page faults
+ * that grow with the step. a's buffer is kept from step to step. The
+ * socket blocks with the connection's timeout, as hiredis's writes do; a
+ * failure closes the pipeline, as store_flush() does. */
+static void store_write(ldr_store_t *s, redisContext *c, ldr_args_t *a) {
+    if (!store_flush(s, c)) return;
+    size_t left;
+    const char *p = store_args_frame(a, &left);
+    while (left) {
+        ssize_t w = write(c->fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            /* as hiredis reports it, so that the router tells a
+             * timeout from a lost connection */
+            c->err = REDIS_ERR_IO;
+            snprintf(c->errstr, sizeof(c->errstr), "%s",
+                     strerror(w < 0 ? errno : EPIPE));
+            ldr_cluster_drop(s->cl, c);
             return;
         }
+        p += w;
+        left -= (size_t)w;
+    }
 }
 
 /* The outcome of @p o from its reply @p r (freed here). */
@@ -1057,9 +1090,8 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
     store_args_notices(s, a, b);
     store_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
 
-    if (store_append(c, a) != REDIS_OK) abort(); /* out of memory */
     store_owe(s, c, b->partition, LDR_STORE_OP_STEP);
-    store_flush(s, c);
+    store_write(s, c, a);
     return LDR_OK;
 }
 
