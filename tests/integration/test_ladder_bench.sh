@@ -84,6 +84,7 @@ assert sum(m["partitions"] for m in pl) == run["partitions"], pl
 assert all(m["node"].startswith("127.0.0.1:") for m in pl), pl
 for k in ("sustained_events_per_s", "script_per_event_events_per_s",
           "worker_cpu_us_per_event", "redis_cpu_us_per_event",
+          "worker_cpu_us_per_event_all", "redis_cpu_us_per_event_all",
           "redis_commands_per_event", "redis_bytes_per_enterprise"):
     assert fig[k]["value"] and fig[k]["value"] > 0, (k, fig[k])
 print("# partitions per master: " + " ".join(str(m["partitions"]) for m in pl))
