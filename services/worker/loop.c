@@ -325,7 +325,8 @@ static void wk_on_answer(void *opaque, const ldr_store_answer_t *a) {
     case LDR_STORE_OP_TRIM:
         wk_trim_answered(w, a->partition, a->result == LDR_OK);
         break;
-    case LDR_STORE_OP_PING: break;
+    case LDR_STORE_OP_PING:
+    case LDR_STORE_OP_BEAT: break;
     }
     if (a->result == LDR_OK) return;
     wk_redis_error(w);
@@ -437,6 +438,24 @@ static void wk_refresh(wk_t *w) {
     ldr_svc_set_ready(w->svc, !why[0], why);
 }
 
+/* Refreshes the heartbeat of every owned partition whose master answers:
+ * one pipelined HSET each, every LDR_STORE_BEAT_INTERVAL_MS, so that
+ * ladder-admin tells a live owner from one that only claimed last. It is
+ * sent even while nothing arrives (an idle owner is alive too), and never
+ * from the per-message path. */
+static void wk_beat(wk_t *w) {
+    char err[512];
+    int64_t now = ldr_clock_wall_ms();
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        if (!p->owned || p->down) continue;
+        if (ldr_store_beat_send(w->store, pn, now, err, sizeof(err))) {
+            wk_redis_error(w);
+            wk_down(w, pn, err);
+        }
+    }
+}
+
 /* Gathers a batch: polls until the queue runs dry or the batch is full
  * (waiting up to @p wait_ms for the first message), and hands each message
  * to its partition's batch in hand. */
@@ -477,6 +496,10 @@ void wk_run(wk_t *w) {
              * from an older AOF (state and offsets rewound) would go
              * unnoticed until the next message: ask every master. */
             ldr_store_ping_send(w->store);
+        }
+        if (ldr_clock_mono_ms() >= w->next_beat_ms) {
+            wk_beat(w);
+            w->next_beat_ms = ldr_clock_mono_ms() + LDR_STORE_BEAT_INTERVAL_MS;
         }
         if (w->ndown && ldr_clock_mono_ms() >= w->next_retry_ms) wk_retry(w);
         wk_gather(w, ldr_store_owed(w->store) ? 0 : 100);

@@ -68,6 +68,7 @@ ldr_err_t wk_take(wk_t *w, int partition) {
         ldr_metrics_add(w->m.rewound, NULL, (double)(cached - stored));
     }
     p->owned = true;
+    w->next_beat_ms = 0; /* its heartbeat at the loop's next round */
     LDR_LOG_INFO("partition %d: owner epoch %lld, %zu enterprises, resuming "
                  "at offset %lld",
                  partition, (long long)p->epoch, ldr_partition_count(p->state),

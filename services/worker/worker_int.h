@@ -141,6 +141,7 @@ typedef struct wk {
         ldr_metric_t *redis_errors, *redis_retries, *fenced, *lost, *rewound;
     } m;
     int64_t next_refresh_ms;
+    int64_t next_beat_ms;     /* the next heartbeat of the owned partitions */
     int64_t tick_interval_ms; /* clock.tick.interval.ms; 0: no ticks */
     int64_t next_tick_ms;
     uint64_t ticks_written, producers_recreated;

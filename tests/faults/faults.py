@@ -301,7 +301,8 @@ def dump_state(r, parts, ent_fix=None, notice_fix=None):
     for p in range(parts):
         meta = r("HGETALL", store_keys.meta(p)) or []
         meta = {meta[i].decode(): meta[i + 1].decode()
-                for i in range(0, len(meta), 2) if meta[i] != b"epoch"}
+                for i in range(0, len(meta), 2)
+                if meta[i] not in (b"epoch", b"heartbeat")}
         ent = r("HGETALL", store_keys.ent(p)) or []
         ent = {ent[i].decode(): ent[i + 1].hex() for i in range(0, len(ent), 2)}
         if ent_fix and ent:

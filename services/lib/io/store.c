@@ -364,7 +364,7 @@ static void store_settle(ldr_store_t *s, const store_owed_t *o, int node,
     char why[sizeof(s->done[0].why)] = "";
     ldr_err_t result = LDR_OK;
     static const char *const what[] = {"FCALL ladder_step", "XTRIM outbox",
-                                       "PING"};
+                                       "PING", "HSET heartbeat"};
     if (r->type == REDIS_REPLY_ERROR) {
         if (o->op == LDR_STORE_OP_STEP && strncmp(r->str, "FENCED", 6) == 0) {
             result = LDR_ERR_FENCED;
@@ -376,7 +376,8 @@ static void store_settle(ldr_store_t *s, const store_owed_t *o, int node,
             if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
                 ldr_cluster_stale(s->cl);
         }
-    } else if ((o->op == LDR_STORE_OP_TRIM && r->type != REDIS_REPLY_INTEGER) ||
+    } else if (((o->op == LDR_STORE_OP_TRIM || o->op == LDR_STORE_OP_BEAT) &&
+                r->type != REDIS_REPLY_INTEGER) ||
                (o->op == LDR_STORE_OP_PING && r->type != REDIS_REPLY_STATUS)) {
         result = LDR_ERR_TRANSIENT;
         snprintf(why, sizeof(why), "redis %s: unexpected reply", what[o->op]);
@@ -1183,6 +1184,282 @@ ldr_err_t ldr_store_outbox_trim(ldr_store_t *s, int partition, int64_t id,
     if (!r) return LDR_ERR_TRANSIENT;
     if (r->type != REDIS_REPLY_INTEGER)
         return store_fail(s, r, "XTRIM outbox", errstr, n);
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_beat_send(ldr_store_t *s, int partition, int64_t now_ms,
+                              char *errstr, size_t n) {
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_META);
+    redisContext *c =
+        ldr_cluster_pipe(s->cl, store_slot(s, partition), errstr, n);
+    if (!c) return LDR_ERR_TRANSIENT;
+    if (redisAppendCommand(c, "HSET %s heartbeat %lld", key,
+                           (long long)now_ms) != REDIS_OK)
+        abort();
+    store_owe(s, c, partition, LDR_STORE_OP_BEAT);
+    store_flush(s, c);
+    return LDR_OK;
+}
+
+/* ---- the operator's view --------------------------------------------------
+ *
+ * Reads for ladder-admin, on the command connections. None of them writes
+ * but ldr_store_rebuild(), which is one Redis function call. */
+
+/* The integer of a bulk string or integer reply; @p dflt for nil. -1 when
+ * it is neither a number nor nil. */
+static int store_reply_i64(const redisReply *r, int64_t dflt, int64_t *out) {
+    if (r->type == REDIS_REPLY_NIL) {
+        *out = dflt;
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *out = r->integer;
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_STRING) return store_parse_i64(r->str, out);
+    return -1;
+}
+
+ldr_err_t ldr_store_info(ldr_store_t *s, int partition, ldr_store_info_t *info,
+                         char *errstr, size_t n) {
+    char key[LDR_STORE_KEY__COUNT][LDR_STORE_KEY_SIZE];
+    for (int i = 0; i < LDR_STORE_KEY_PARTITIONS; i++)
+        ldr_store_key(key[i], sizeof(key[i]), partition, (ldr_store_key_t)i);
+    redisReply *r = store_command(s, partition, "HMGET meta", errstr, n,
+                                  "HMGET %s epoch next_offset clock heartbeat",
+                                  key[LDR_STORE_KEY_META]);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+        return store_fail(s, r, "HMGET meta", errstr, n);
+    ldr_store_info_t out = {0};
+    if (store_reply_i64(r->element[0], 0, &out.epoch) ||
+        store_reply_i64(r->element[1], -1, &out.next_offset) ||
+        store_reply_i64(r->element[2], 0, &out.clock) ||
+        store_reply_i64(r->element[3], -1, &out.heartbeat_ms)) {
+        freeReplyObject(r);
+        return ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                           "%s: a field is not a number",
+                           key[LDR_STORE_KEY_META]);
+    }
+    freeReplyObject(r);
+    long long *dst[] = {&out.enterprises, &out.timers, &out.outbox,
+                        &out.notices};
+    for (int i = 0; i < 4; i++) {
+        const char *key_i = key[i == 0   ? LDR_STORE_KEY_ENT
+                                : i == 1 ? LDR_STORE_KEY_TIMERS
+                                : i == 2 ? LDR_STORE_KEY_OUTBOX
+                                         : LDR_STORE_KEY_NOTICES];
+        const char *what = i == 0 ? "HLEN" : i == 1 ? "ZCARD" : "XLEN";
+        r = i == 0
+                ? store_command(s, partition, what, errstr, n, "HLEN %s", key_i)
+            : i == 1 ? store_command(s, partition, what, errstr, n, "ZCARD %s",
+                                     key_i)
+                     : store_command(s, partition, what, errstr, n, "XLEN %s",
+                                     key_i);
+        if (!r) return LDR_ERR_TRANSIENT;
+        if (r->type != REDIS_REPLY_INTEGER)
+            return store_fail(s, r, what, errstr, n);
+        *dst[i] = r->integer;
+        freeReplyObject(r);
+    }
+    *info = out;
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_get_partitions(ldr_store_t *s, int *count, char *errstr,
+                                   size_t n) {
+    int slot = ldr_cluster_key_slot(STORE_KEY_PARTITIONS,
+                                    sizeof(STORE_KEY_PARTITIONS) - 1);
+    redisReply *r = store_command(s, -slot - 1, "GET", errstr, n, "GET %s",
+                                  STORE_KEY_PARTITIONS);
+    if (!r) return LDR_ERR_TRANSIENT;
+    int64_t v;
+    if (store_reply_i64(r, 0, &v) || v < 0 || v > INT32_MAX) {
+        if (r->type == REDIS_REPLY_ERROR)
+            return store_fail(s, r, "GET " STORE_KEY_PARTITIONS, errstr, n);
+        freeReplyObject(r);
+        return ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                           "%s is not a partition count", STORE_KEY_PARTITIONS);
+    }
+    freeReplyObject(r);
+    *count = (int)v;
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_enterprise(ldr_store_t *s, int partition, const char *uscc,
+                               ldr_enterprise_t *e, bool *found, char *errstr,
+                               size_t n) {
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_ENT);
+    redisReply *r =
+        store_command(s, partition, "HGET", errstr, n, "HGET %s %s", key, uscc);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        *found = false;
+        return LDR_OK;
+    }
+    if (r->type != REDIS_REPLY_STRING)
+        return store_fail(s, r, "HGET", errstr, n);
+    ldr_err_t err = LDR_OK;
+    if (ldr_enterprise_decode(e, r->str, r->len))
+        err = ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                          "%s: the state of %s does not decode", key, uscc);
+    else
+        *found = true;
+    freeReplyObject(r);
+    return err;
+}
+
+ldr_err_t ldr_store_timers(ldr_store_t *s, int partition, const char *uscc,
+                           void (*fn)(void *opaque, int tier, int kind,
+                                      int64_t due),
+                           void *opaque, char *errstr, size_t n) {
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_TIMERS);
+    /* Members are "USCC:tier:kind" (store_timer_member()). */
+    char cursor[32] = "0", match[64];
+    snprintf(match, sizeof(match), "%s:*", uscc);
+    do {
+        redisReply *r = store_command(s, partition, "ZSCAN", errstr, n,
+                                      "ZSCAN %s %s MATCH %s COUNT 1000", key,
+                                      cursor, match);
+        if (!r) return LDR_ERR_TRANSIENT;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+            return store_fail(s, r, "ZSCAN", errstr, n);
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *kv = r->element[1];
+        for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+            const char *m = kv->element[i]->str;
+            size_t len = kv->element[i]->len, u = strlen(uscc);
+            int64_t due;
+            if (len != u + 4 || m[u] != ':' || m[u + 2] != ':' ||
+                store_parse_i64(kv->element[i + 1]->str, &due))
+                continue;
+            fn(opaque, m[u + 1] - '0', m[u + 3] - '0', due);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_notices(ldr_store_t *s, int partition,
+                            void (*fn)(void *opaque, const char *id,
+                                       const char *json, size_t len),
+                            void *opaque, char *errstr, size_t n) {
+    char key[LDR_STORE_KEY_SIZE];
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_NOTICES);
+    redisReply *r = store_command(s, partition, "XRANGE notices", errstr, n,
+                                  "XRANGE %s - +", key);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return store_fail(s, r, "XRANGE notices", errstr, n);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *entry = r->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+        redisReply *fields = entry->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2)
+            if (strcmp(fields->element[f]->str, "decision") == 0)
+                fn(opaque, entry->element[0]->str, fields->element[f + 1]->str,
+                   fields->element[f + 1]->len);
+    }
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+int ldr_store_check(ldr_store_t *s,
+                    void (*fn)(void *opaque, const char *node, const char *what,
+                               bool ok, const char *detail),
+                    void *opaque) {
+    int failed = 0, masters = ldr_cluster_masters(s->cl);
+    for (int i = 0; i < masters; i++) {
+        char name[300], err[512] = "", detail[512];
+        ldr_store_node_name(s, i, name, sizeof(name));
+        redisContext *c = ldr_cluster_master(s->cl, i, err, sizeof(err));
+        redisReply *r = c ? redisCommand(c, "PING") : NULL;
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        snprintf(detail, sizeof(detail), "%s",
+                 ok ? "PONG"
+                 : r && r->type == REDIS_REPLY_ERROR
+                     ? r->str
+                     : (c && c->errstr[0] ? c->errstr
+                                          : (err[0] ? err : "no answer")));
+        if (c && !r) ldr_cluster_drop(s->cl, c);
+        freeReplyObject(r);
+        fn(opaque, name, "ping", ok, detail);
+        if (!ok) {
+            failed++;
+            continue;
+        }
+        r = redisCommand(c, "FUNCTION LIST LIBRARYNAME ladder");
+        ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+        snprintf(detail, sizeof(detail), "%s",
+                 ok ? "library ladder loaded"
+                 : r && r->type == REDIS_REPLY_ERROR
+                     ? r->str
+                     : "library ladder is missing (FUNCTION LOAD failed?)");
+        if (!r) ldr_cluster_drop(s->cl, c);
+        freeReplyObject(r);
+        fn(opaque, name, "functions", ok, detail);
+        failed += !ok;
+        if (!ok || !ldr_cluster_enabled(s->cl)) continue;
+        r = redisCommand(c, "CLUSTER INFO");
+        const char *st = r && r->type == REDIS_REPLY_STRING
+                             ? strstr(r->str, "cluster_state:")
+                             : NULL;
+        ok = st && strncmp(st + 14, "ok", 2) == 0;
+        if (st)
+            snprintf(detail, sizeof(detail), "%.*s", (int)strcspn(st, "\r\n"),
+                     st);
+        else
+            snprintf(detail, sizeof(detail), "%s",
+                     r && r->type == REDIS_REPLY_ERROR ? r->str
+                                                       : "no CLUSTER INFO");
+        if (!r) ldr_cluster_drop(s->cl, c);
+        freeReplyObject(r);
+        fn(opaque, name, "cluster_state", ok, detail);
+        failed += !ok;
+    }
+    return failed;
+}
+
+ldr_err_t ldr_store_rebuild(ldr_store_t *s, int partition,
+                            int64_t alive_since_ms, int64_t *epoch,
+                            int64_t *heartbeat_ms, char *errstr, size_t n) {
+    char keys[6][LDR_STORE_KEY_SIZE], since[24] = "";
+    const char *argv[10];
+    size_t argl[10];
+    argv[0] = "FCALL";
+    argv[1] = "ladder_rebuild";
+    argv[2] = "6";
+    for (int i = 0; i < 6; i++) {
+        ldr_store_key(keys[i], sizeof(keys[i]), partition, (ldr_store_key_t)i);
+        argv[3 + i] = keys[i];
+    }
+    if (alive_since_ms >= 0)
+        snprintf(since, sizeof(since), "%lld", (long long)alive_since_ms);
+    argv[9] = since;
+    for (int i = 0; i < 10; i++)
+        argl[i] = strlen(argv[i]);
+    redisReply *r = store_argv(s, partition, "FCALL ladder_rebuild", 10, argv,
+                               argl, errstr, n);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "ALIVE ", 6) == 0) {
+        int64_t beat = -1;
+        const char *b = strrchr(r->str, ' ');
+        store_parse_i64(b + 1, &beat);
+        *heartbeat_ms = beat;
+        freeReplyObject(r);
+        return ldr_err_set(errstr, n, LDR_ERR_FENCED,
+                           "partition %d: its owner's heartbeat is fresh",
+                           partition);
+    }
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "FCALL ladder_rebuild", errstr, n);
+    *epoch = r->integer;
     freeReplyObject(r);
     return LDR_OK;
 }

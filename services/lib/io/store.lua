@@ -11,7 +11,7 @@ returns an error starting with FENCED. A function that failed half-way
 would not be rolled back (PITFALLS.md), so every check comes first and every
 write after it is unconditional.
 
-KEYS: 1 meta (hash: epoch, next_offset, clock), 2 enterprises (hash: USCC ->
+KEYS: 1 meta (hash: epoch, next_offset, clock, heartbeat), 2 enterprises (hash: USCC ->
 state), 3 timers (zset: "USCC:tier:kind" -> due), 4 outbox (stream),
 5 counters (hash), 6 notices (stream).
 ARGV: epoch, first_offset, next_offset, clock,
@@ -131,6 +131,28 @@ local function restore(keys, args)
   return n
 end
 
+-- ladder_rebuild, for ladder-admin rebuild: KEYS 1-6 as the step's.
+-- ARGV 1: the heartbeat (ms) from which the owner counts as alive ("": no
+-- check). Refuses, writing nothing, when the meta's heartbeat is that
+-- recent (an error starting with ALIVE). Otherwise bumps the owner epoch,
+-- so that a running owner's next step is fenced, deletes the other five
+-- keys and every meta field but the epoch, so that the next owner finds
+-- nothing stored and replays the log from offset 0. Returns the new epoch.
+-- One call, so atomic: the check and the writes see the same heartbeat.
+local function rebuild(keys, args)
+  if args[1] ~= '' then
+    local beat = redis.call('HGET', keys[1], 'heartbeat')
+    if beat and tonumber(beat) and tonumber(beat) >= tonumber(args[1]) then
+      return redis.error_reply('ALIVE heartbeat ' .. beat)
+    end
+  end
+  local epoch = redis.call('HINCRBY', keys[1], 'epoch', 1)
+  redis.call('DEL', keys[2], keys[3], keys[4], keys[5], keys[6])
+  redis.call('HDEL', keys[1], 'next_offset', 'clock', 'heartbeat')
+  return epoch
+end
+
 redis.register_function('ladder_step', step)
+redis.register_function('ladder_rebuild', rebuild)
 redis.register_function('ladder_migrate', migrate)
 redis.register_function('ladder_restore', restore)

@@ -16,7 +16,7 @@
  * cache, reloads and seeks to the stored offset.
  *
  * Keys of partition N (the hash tag {pN.S} is placed, see below):
- *   ldr:{pN.S}:meta      hash: epoch, next_offset, clock
+ *   ldr:{pN.S}:meta      hash: epoch, next_offset, clock, heartbeat
  *   ldr:{pN.S}:ent       hash: USCC -> ldr_enterprise_encode()
  *   ldr:{pN.S}:timers    zset: "USCC:tier:kind" -> due (ms)
  *   ldr:{pN.S}:outbox    stream: one entry per batch, id <next_offset>-0
@@ -44,6 +44,12 @@
  * plain {pN} gave 8, 10 and 14; docs/REDIS-CLUSTER.md has the tables).
  * tests/support/store_keys.py mirrors the rule.
  *
+ * The heartbeat (wall-clock ms) is refreshed by the owner every
+ * LDR_STORE_BEAT_INTERVAL_MS (ldr_store_beat_send): the epoch says who
+ * claimed last, the heartbeat whether that owner is still alive, which is
+ * what ladder-admin rebuild asks before it drops a partition
+ * (ldr_store_rebuild).
+ *
  * Keys of the layout before placement (ldr:{pN}:...) are moved to their
  * placed names when the partition is claimed (ldr_store_claim()).
  *
@@ -52,6 +58,7 @@
 #define LADDER_STORE_H
 
 #include "ladder/err.h"
+#include "ladder/enterprise.h"
 #include "ladder/machine.h"
 
 #include <stdbool.h>
@@ -176,6 +183,7 @@ typedef enum ldr_store_op {
     LDR_STORE_OP_STEP,
     LDR_STORE_OP_TRIM,
     LDR_STORE_OP_PING,
+    LDR_STORE_OP_BEAT,
 } ldr_store_op_t;
 
 typedef struct ldr_store_answer {
@@ -206,6 +214,13 @@ ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
  *  next message: its answer is node_lost. */
 void ldr_store_ping_send(ldr_store_t *s);
 
+/** Refreshes the heartbeat of @p partition (one HSET of its meta, the
+ *  wall-clock time @p now_ms) without waiting, as
+ *  ldr_store_outbox_trim_send(). The owner sends one per partition every
+ *  LDR_STORE_BEAT_INTERVAL_MS, off the per-message path. */
+ldr_err_t ldr_store_beat_send(ldr_store_t *s, int partition, int64_t now_ms,
+                              char *errstr, size_t errstr_size);
+
 /** Answers owed and not yet delivered. */
 size_t ldr_store_owed(const ldr_store_t *s);
 /** Delivers every answer that has come to @p fn, in the order each master
@@ -220,6 +235,77 @@ size_t ldr_store_poll(ldr_store_t *s, int timeout_ms, ldr_store_answer_fn fn,
  *  "host:port" for messages. */
 int ldr_store_partition_node(ldr_store_t *s, int partition);
 const char *ldr_store_node_name(ldr_store_t *s, int node, char *buf, size_t n);
+
+/* ---- the operator's view (ladder-admin) ------------------------------- */
+
+/** How often an owner refreshes each partition's heartbeat, and the age
+ *  below which the owner counts as alive (three intervals: one lost or
+ *  late refresh does not make a live owner look dead). Both sides read the
+ *  wall clock, so the hosts' clocks must agree (NTP) to well within it. */
+#define LDR_STORE_BEAT_INTERVAL_MS 2000
+#define LDR_STORE_BEAT_FRESH_MS    (3 * LDR_STORE_BEAT_INTERVAL_MS)
+
+/** What the store holds for one partition. */
+typedef struct ldr_store_info {
+    int64_t epoch;        /* owner epoch; 0: never claimed */
+    int64_t next_offset;  /* -1: nothing stored (replay from offset 0) */
+    int64_t clock;        /* the partition's event-time clock (ms); 0: none */
+    int64_t heartbeat_ms; /* the owner's last heartbeat; -1: none */
+    long long enterprises, timers, outbox, notices; /* entries of each key */
+} ldr_store_info_t;
+
+/** Reads the partition's meta and the sizes of its keys into @p info. */
+ldr_err_t ldr_store_info(ldr_store_t *s, int partition, ldr_store_info_t *info,
+                         char *errstr, size_t errstr_size);
+
+/** The input topic's partition count the workers recorded
+ *  (ldr_store_set_partitions()); *@p count is 0 when none was. */
+ldr_err_t ldr_store_get_partitions(ldr_store_t *s, int *count, char *errstr,
+                                   size_t errstr_size);
+
+/** Reads and decodes the stored state of @p uscc in @p partition into
+ *  @p e, which the caller initialised (ldr_enterprise_init) and finalises.
+ *  *@p found is false (and @p e untouched) when there is none. */
+ldr_err_t ldr_store_enterprise(ldr_store_t *s, int partition, const char *uscc,
+                               ldr_enterprise_t *e, bool *found, char *errstr,
+                               size_t errstr_size);
+
+/** Calls @p fn with each timer of @p uscc that the partition's timers set
+ *  holds (tier, kind as ldr_timer_kind_t, due ms), in no particular
+ *  order. */
+ldr_err_t ldr_store_timers(ldr_store_t *s, int partition, const char *uscc,
+                           void (*fn)(void *opaque, int tier, int kind,
+                                      int64_t due),
+                           void *opaque, char *errstr, size_t errstr_size);
+
+/** Calls @p fn with every entry of the partition's notices stream, oldest
+ *  first: its id and the decision's JSON form (not NUL-terminated). */
+ldr_err_t ldr_store_notices(ldr_store_t *s, int partition,
+                            void (*fn)(void *opaque, const char *id,
+                                       const char *json, size_t len),
+                            void *opaque, char *errstr, size_t errstr_size);
+
+/** Checks every master: it answers PING, holds the ladder functions
+ *  (FUNCTION LIST) and, in a cluster, reports cluster_state:ok. Calls
+ *  @p fn once per check with the master's "host:port", what was checked
+ *  ("ping", "functions", "cluster_state"), whether it passed and what was
+ *  found. Returns the number of checks that failed. */
+int ldr_store_check(ldr_store_t *s,
+                    void (*fn)(void *opaque, const char *node, const char *what,
+                               bool ok, const char *detail),
+                    void *opaque);
+
+/** Drops partition @p partition's state so that its next owner replays
+ *  the input log from offset 0: in one atomic call, bumps the owner epoch
+ *  (a running owner's next step is fenced, and it reloads the empty
+ *  partition) and deletes every other key and meta field. With
+ *  @p alive_since_ms >= 0, refuses when the heartbeat is that recent or
+ *  newer: LDR_ERR_FENCED (nothing written), with the heartbeat in
+ *  *@p heartbeat_ms. On success the new epoch is in *@p epoch. */
+ldr_err_t ldr_store_rebuild(ldr_store_t *s, int partition,
+                            int64_t alive_since_ms, int64_t *epoch,
+                            int64_t *heartbeat_ms, char *errstr,
+                            size_t errstr_size);
 
 /** The outcome a LITTLE_GIANT decision counts as per batch ("designated",
  *  "renewed", "revoked_review_failed", "revoked_no_submission",
