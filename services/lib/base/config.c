@@ -60,9 +60,11 @@ struct config_key {
 };
 
 static const char *const config_programs[] = {
-    "ladder-worker", "ladder-api",       "ladder-notify",
-    "ladder-feed",   "ladder-gen",       "ladder-policy",
-    "ladder-bench",  "ladder-roundtrip", NULL,
+    "ladder-worker", "ladder-api",
+    "ladder-notify", "ladder-feed",
+    "ladder-gen",    "ladder-policy",
+    "ladder-bench",  "ladder-roundtrip",
+    "ladder-admin",  NULL,
 };
 
 static const char *const config_redis_cluster[] = {"auto", "on", "off", NULL};
@@ -76,11 +78,13 @@ static const struct config_key config_keys[] = {
         .name = "group.id",
         .type = CONFIG_STRING,
         .per_program = {{"ladder-worker", "ladder-worker"},
-                        {"ladder-notify", "ladder-notify"}},
+                        {"ladder-notify", "ladder-notify"},
+                        {"ladder-admin", "ladder-worker"}},
         .desc = "Kafka consumer group of the program's input consumer; the "
                 "workers of one group share the input partitions between "
                 "them. ladder-api joins no group: it assigns partitions "
-                "itself.",
+                "itself. ladder-admin joins none either: it reads this "
+                "group's committed offsets.",
     },
     {
         .name = "input.topic",
