@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# ladder-admin against a private stack: check passes on a good stack and
+# names the broken piece (exit 1) when Redis or Kafka cannot be reached;
+# partition and enterprise show what the worker stored (compared with what
+# Redis holds, through tests/support/store_keys.py); rebuild is refused
+# while the owner's heartbeat is fresh, allowed once the worker stopped,
+# and a restarted worker replays the partition to the same state.
+. "$(dirname "$0")/../support/lib.sh"
+lt_init
+exec "$src/tests/support/with-stack" --partitions 4 bash -c '
+. "$LADDERTEST_SRC/tests/support/lib.sh"
+lt_stack_init
+A=$bin/ladder-admin
+wpid=""
+cleanup() { [ -z "$wpid" ] || demo_stop "$wpid" || true; }
+on_fail() { lt_show_logs 10 "$work/worker.log" "$work/worker2.log" "$work/out"; }
+# jget FILE EXPR: EXPR of the JSON object in FILE (as j), printed.
+jget() { /usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+rc() { demo_redis "$@"; }
+
+# ---- check -------------------------------------------------------------
+s=0; "$A" check >"$work/out" 2>&1 || s=$?
+[ "$s" -eq 0 ] || fail "check on a good stack exited $s"
+grep -q "^all checks passed" "$work/out" || fail "check did not say all passed"
+[ "$(grep -c "^ok " "$work/out")" -ge 8 ] || fail "check printed too few ok lines"
+"$A" check --json >"$work/check.json" || fail "check --json failed"
+[ "$(jget "$work/check.json" "j[\"ok\"] and all(c[\"ok\"] for c in j[\"checks\"])")" = True ] || fail "check --json is not ok"
+ok "check passes on a good stack ($(grep -c "^ok " "$work/out") checks)"
+
+dead=$(demo_free_port)
+s=0; LADDER_REDIS_URL=redis://127.0.0.1:$dead/0 "$A" check --timeout-ms 2000 >"$work/out" 2>&1 || s=$?
+[ "$s" -eq 1 ] || fail "check with Redis down exited $s, want 1"
+grep -q "^FAIL redis: .*fix: start Redis" "$work/out" || fail "check did not name Redis: $(grep FAIL "$work/out")"
+grep -q "^ok   kafka topic ladder.events.v1" "$work/out" || fail "check lost the Kafka lines"
+ok "Redis down: $(grep -m1 "^FAIL" "$work/out" | cut -c1-100)"
+s=0; LADDER_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$dead "$A" check --timeout-ms 2000 >"$work/out" 2>&1 || s=$?
+[ "$s" -eq 1 ] || fail "check with Kafka down exited $s, want 1"
+grep -q "^FAIL kafka: .*fix: start the Kafka cluster" "$work/out" || fail "check did not name Kafka: $(grep FAIL "$work/out")"
+grep -q "^ok   redis: " "$work/out" || fail "check lost the Redis lines"
+ok "Kafka down: $(grep -m1 "^FAIL" "$work/out" | cut -c1-100)"
+s=0; LADDER_NO_SUCH_KEY=1 "$A" check >"$work/out" 2>&1 || s=$?
+[ "$s" -eq 2 ] && grep -q "^FAIL config: " "$work/out" || fail "a bad configuration gave $s: $(cat "$work/out")"
+ok "a bad configuration: exit 2"
+
+# ---- a small stream, one worker ---------------------------------------
+"$bin/ladder-gen" --scale 0.001 --seed 3 --single --out "$work/g" >/dev/null 2>&1 || fail "ladder-gen"
+"$bin/ladder-feed" "$work/g/events.csv" >/dev/null 2>&1 || fail "ladder-feed"
+total=$(demo_topic_total ladder.events.v1)
+"$bin/ladder-worker" >"$work/worker.log" 2>&1 & wpid=$!
+DEMO_PIDS=$wpid demo_wait_caught_up "$total" 30 || fail "the worker did not store the $total events"
+ok "the worker stored $total events"
+
+# the partition with the most enterprises
+p=0; best=-1
+for i in 0 1 2 3; do n=$(rc hlen "$(demo_keys ent $i)"); [ "$n" -gt "$best" ] && { best=$n; p=$i; }; done
+meta=$(demo_keys meta $p); ent=$(demo_keys ent $p); timers=$(demo_keys timers $p); notices=$(demo_keys notices $p)
+
+# ---- partition ---------------------------------------------------------
+"$A" partition $p --json >"$work/part.json" || fail "partition $p failed"
+want="$(rc hget "$meta" epoch) $(rc hget "$meta" next_offset) $(rc hlen "$ent") $(rc zcard "$timers") $(rc xlen "$notices")"
+got=$(jget "$work/part.json" "j[\"owner_epoch\"], j[\"next_offset\"], j[\"enterprises\"], j[\"timers\"], j[\"notices\"]" | tr -d "(),")
+[ "$got" = "$want" ] || fail "partition $p says epoch/offset/enterprises/timers/notices $got, Redis holds $want"
+[ "$(jget "$work/part.json" "j[\"log_end\"] == j[\"next_offset\"] and j[\"lag\"] == 0 and j[\"log_start\"] == 0")" = True ] || fail "partition $p: log bounds or lag wrong: $(cat "$work/part.json")"
+[ "$(jget "$work/part.json" "j[\"owner_alive\"] and 0 <= j[\"heartbeat_age_ms\"] < 6000")" = True ] || fail "partition $p: no fresh heartbeat: $(cat "$work/part.json")"
+# the worker may have refreshed it since: not older, at most one refresh on
+d=$(( $(rc hget "$meta" heartbeat) - $(jget "$work/part.json" "j[\"heartbeat_ms\"]") ))
+[ "$d" -ge 0 ] && [ "$d" -le 3000 ] || fail "the heartbeat differs from Redis by $d ms"
+"$A" partition $p >"$work/out" || fail "partition $p (text) failed"
+grep -q "owner alive" "$work/out" || fail "partition text does not say the owner is alive"
+ok "partition $p: epoch, offset $(jget "$work/part.json" "j[\"next_offset\"]"), $(jget "$work/part.json" "j[\"enterprises\"]") enterprises, lag 0, heartbeat as Redis holds them"
+s=0; "$A" partition 4 >/dev/null 2>&1 || s=$?
+[ "$s" -eq 2 ] || fail "partition 4 of 4 exited $s, want 2"
+
+# ---- enterprise --------------------------------------------------------
+# one with a notice when the partition has one, else the first
+u=$(rc xrange "$notices" - + count 1 | /usr/bin/python3 -c "import json,sys
+for l in sys.stdin:
+    l = l.strip()
+    if l.startswith(\"{\"): print(json.loads(l)[\"uscc\"]); break")
+[ -n "$u" ] || u=$(rc hkeys "$ent" | head -1)
+"$A" enterprise "$u" --json >"$work/ent.json" || fail "enterprise $u failed"
+[ "$(jget "$work/ent.json" "\"%d %s\" % (j[\"partition\"], j[\"uscc\"])")" = "$p $u" ] || fail "enterprise $u: wrong partition or USCC"
+want=$(rc zscan "$timers" 0 match "$u:*" count 100000 | tail -n +2 | paste - - | sort | tr "\t" " ")
+got=$(jget "$work/ent.json" "\"\\n\".join(sorted(\"%s:%d:%d %d\" % (j[\"uscc\"], [\"INNOVATIVE\",\"SPECIALIZED\",\"LITTLE_GIANT\"].index(t[\"tier\"]), [\"PUBLICITY_END\",\"REVIEW_WINDOW\",\"VALIDITY_END\"].index(t[\"kind\"]), t[\"due_ms\"]) for t in j[\"timers\"]))")
+[ "$got" = "$want" ] || fail "enterprise $u: timers $got, Redis holds $want"
+want=$(rc xrange "$notices" - + | grep -c "\"uscc\":\"$u\"" || true)
+[ "$(jget "$work/ent.json" "len(j[\"notices\"])")" = "$want" ] || fail "enterprise $u: notices differ from the stream ($want)"
+[ "$(jget "$work/ent.json" "len(j[\"history\"]) > 0 and j[\"found\"]")" = True ] || fail "enterprise $u: no history"
+"$A" enterprise "$u" >"$work/out" || fail "enterprise $u (text) failed"
+grep -q "^enterprise $u: .* partition $p" "$work/out" || fail "enterprise text: $(head -1 "$work/out")"
+ok "enterprise $u: partition $p, $(jget "$work/ent.json" "len(j[\"timers\"])") timers and $want notices as Redis holds them"
+s=0; "$A" enterprise 91350100M000100Y43 >/dev/null 2>&1 || s=$?
+[ "$s" -eq 1 ] || fail "an unknown enterprise exited $s, want 1"
+s=0; "$A" enterprise 123 >/dev/null 2>&1 || s=$?
+[ "$s" -eq 2 ] || fail "an invalid USCC exited $s, want 2"
+ok "unknown enterprise: 1, invalid USCC: 2"
+
+# ---- rebuild -----------------------------------------------------------
+# the partition as the worker stored it: enterprises, timers, counters, offset, clock
+digest() {
+  { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hgetall "$(demo_keys counters $p)" | paste - - | sort; rc hget "$meta" next_offset; rc hget "$meta" clock; } | md5sum; }
+before=$(digest)
+epoch=$(rc hget "$meta" epoch)
+s=0; "$A" rebuild --partition $p --json >"$work/rb.json" 2>&1 || s=$?
+[ "$s" -eq 1 ] || fail "rebuild under a running worker exited $s, want 1"
+[ "$(jget "$work/rb.json" "j[\"outcome\"]")" = refused_owner_alive ] || fail "rebuild: $(cat "$work/rb.json")"
+[ "$(digest)" = "$before" ] && [ "$(rc hget "$meta" epoch)" = "$epoch" ] || fail "a refused rebuild changed the store"
+ok "rebuild refused while the worker runs: $(jget "$work/rb.json" "j[\"message\"]" | cut -c1-70)"
+demo_stop "$wpid" || fail "the worker exited $? on SIGTERM"; wpid=""
+# the heartbeat ages past 3 intervals
+sleep 6.5
+s=0; "$A" rebuild --partition $p >"$work/out" 2>&1 || s=$?
+[ "$s" -eq 0 ] || fail "rebuild after the worker stopped exited $s: $(cat "$work/out")"
+[ "$(rc hlen "$ent")" -eq 0 ] && [ -z "$(rc hget "$meta" next_offset)" ] && [ "$(rc exists "$timers")" -eq 0 ] || fail "rebuild left state behind"
+[ "$(rc hget "$meta" epoch)" -eq $((epoch + 1)) ] || fail "rebuild did not bump the epoch"
+ok "rebuild after the worker stopped: $(cut -c1-90 "$work/out")"
+"$bin/ladder-worker" >"$work/worker2.log" 2>&1 & wpid=$!
+DEMO_PIDS=$wpid demo_wait_caught_up "$total" 30 || fail "the restarted worker did not store the $total events"
+grep -q "partition $p: owner epoch .*, 0 enterprises, resuming at offset -1" "$work/worker2.log" || fail "the restarted worker did not replay partition $p from the start"
+[ "$(digest)" = "$before" ] || fail "partition $p replayed to a different state"
+ok "the restarted worker replayed partition $p to the same state"
+' "$src" "$bin"
