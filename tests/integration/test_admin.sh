@@ -4,7 +4,9 @@
 # partition and enterprise show what the worker stored (compared with what
 # Redis holds, through tests/support/store_keys.py); rebuild is refused
 # while the owner's heartbeat is fresh, allowed once the worker stopped,
-# and a restarted worker replays the partition to the same state.
+# and a restarted worker replays the partition to the same state; with
+# --force under a running worker, the worker is fenced at its next batch
+# and replays the partition itself.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" --partitions 4 bash -c '
@@ -119,4 +121,17 @@ DEMO_PIDS=$wpid demo_wait_caught_up "$total" 30 || fail "the restarted worker di
 grep -q "partition $p: owner epoch .*, 0 enterprises, resuming at offset -1" "$work/worker2.log" || fail "the restarted worker did not replay partition $p from the start"
 [ "$(digest)" = "$before" ] || fail "partition $p replayed to a different state"
 ok "the restarted worker replayed partition $p to the same state"
+
+# --force under the running worker: it is fenced at its next batch (one
+# message that is a dead letter) and replays the partition itself.
+state() { { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; } | md5sum; }
+was=$(state); next=$(rc hget "$meta" next_offset)
+"$A" rebuild --partition $p --force >"$work/out" 2>&1 || fail "rebuild --force under the worker: $(cat "$work/out")"
+[ "$(rc hlen "$ent")" -eq 0 ] || fail "rebuild --force left state behind"
+echo "not an event" | kcat -P -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -p $p -k 91350100M000100Y43 || fail "kcat"
+lt_retry 100 0.2 test "$(rc hget "$meta" next_offset)" = $((next + 1)) || fail "the worker did not replay partition $p after rebuild --force (next offset $(rc hget "$meta" next_offset))"
+# its first claim at start, then the reload after the fence
+[ "$(grep -c "partition $p: owner epoch .*, 0 enterprises, resuming at offset -1" "$work/worker2.log")" -eq 2 ] || fail "the running worker did not reload partition $p empty"
+[ "$(state)" = "$was" ] || fail "partition $p replayed to a different state after rebuild --force"
+ok "rebuild --force under a running worker: it reloaded partition $p and replayed it to the same state"
 ' "$src" "$bin"
