@@ -550,6 +550,84 @@ static void test_store_key_python_mirror_agrees(void **state) {
     }
 }
 
+/* ldr_store_poll()'s callback for one answer: keeps it. */
+static void keep_answer(void *opaque, const ldr_store_answer_t *a) {
+    *(ldr_store_answer_t *)opaque = *a;
+}
+
+/* The heartbeat lands in the meta hash; ldr_store_info() reads what was
+ * stored; a rebuild is refused while the heartbeat is fresh, and otherwise
+ * drops the partition (nothing stored: the next owner replays from 0) and
+ * bumps the epoch, so the old owner's next step is fenced. */
+static void test_store_heartbeat_info_and_rebuild(void **state) {
+    (void)state;
+    char err[512];
+    redisContext *c = raw();
+    redisReply *r = redisCommand(c, "FLUSHALL");
+    freeReplyObject(r);
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    int64_t epoch;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL;
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    tick(p, &out, 1, t + 8 * DAY);
+    assert_int_equal(commit(s, p, &out, epoch, 0, 2, err), LDR_OK);
+
+    int64_t beat = 1700000000000LL;
+    assert_int_equal(ldr_store_beat_send(s, 5, beat, err, sizeof(err)), LDR_OK);
+    ldr_store_answer_t a = {.result = LDR_ERR_TRANSIENT};
+    while (ldr_store_owed(s))
+        ldr_store_poll(s, 1000, keep_answer, &a);
+    assert_int_equal(a.op, LDR_STORE_OP_BEAT);
+    assert_int_equal(a.result, LDR_OK);
+
+    ldr_store_info_t info;
+    assert_int_equal(ldr_store_info(s, 5, &info, err, sizeof(err)), LDR_OK);
+    assert_int_equal(info.epoch, epoch);
+    assert_int_equal(info.next_offset, 2);
+    assert_int_equal(info.heartbeat_ms, beat);
+    assert_int_equal(info.enterprises, 1);
+    assert_true(info.timers > 0);
+
+    int64_t after = 0, seen = -1;
+    assert_int_equal(
+        ldr_store_rebuild(s, 5, beat, &after, &seen, err, sizeof(err)),
+        LDR_ERR_FENCED);
+    assert_int_equal(seen, beat);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 1);
+    assert_int_equal(ival(c, "HGET %s epoch", k5(LDR_STORE_KEY_META)), epoch);
+
+    assert_int_equal(
+        ldr_store_rebuild(s, 5, beat + 1, &after, &seen, err, sizeof(err)),
+        LDR_OK);
+    assert_int_equal(after, epoch + 1);
+    assert_int_equal(ldr_store_info(s, 5, &info, err, sizeof(err)), LDR_OK);
+    assert_int_equal(info.epoch, epoch + 1);
+    assert_int_equal(info.next_offset, -1);
+    assert_int_equal(info.heartbeat_ms, -1);
+    assert_int_equal(
+        info.enterprises + info.timers + info.outbox + info.notices, 0);
+    assert_int_equal(ival(c, "EXISTS %s", k5(LDR_STORE_KEY_COUNTERS)), 0);
+
+    /* The old owner's next step is fenced and writes nothing. */
+    tick(p, &out, 2, t + 9 * DAY);
+    assert_int_equal(commit(s, p, &out, epoch, 2, 3, err), LDR_ERR_FENCED);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 0);
+    /* --force: no heartbeat check. */
+    assert_int_equal(
+        ldr_store_rebuild(s, 5, -1, &after, &seen, err, sizeof(err)), LDR_OK);
+    assert_int_equal(after, epoch + 2);
+
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_store_destroy(s);
+    redisFree(c);
+}
+
 static int setup(void **state) {
     (void)state;
     url = getenv("LADDERTEST_REDIS_URL");
@@ -576,6 +654,7 @@ int main(void) {
         cmocka_unit_test(test_store_unreachable_redis_is_transient),
         cmocka_unit_test(test_store_key_names_and_parses_the_layout),
         cmocka_unit_test(test_store_key_python_mirror_agrees),
+        cmocka_unit_test(test_store_heartbeat_info_and_rebuild),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
