@@ -695,7 +695,7 @@ int main(int argc, char **argv) {
     if (ldr_http_start(http, o.listen, err, sizeof(err))) {
         /* The wrapper names the setting "http.listen"; here it is --listen. */
         const char *msg = strncmp(err, "http.listen: ", 13) ? err : err + 13;
-        fprintf(stderr, PROG ": --listen: %s\n", msg);
+        fprintf(stderr, PROG ": --listen %s\n", msg);
         goto out;
     }
     int port = ldr_http_port(http);

@@ -559,8 +559,8 @@ ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
         if (h->tls_cert)
             return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                                "http.listen: \"%s\": the HTTPS server did "
-                               "not start: is the certificate and key a "
-                               "matching PEM pair? (see the log)",
+                               "not start: are the certificate and the "
+                               "key a matching PEM pair? (see the log)",
                                addr);
         return ldr_err_set(errstr, errstr_size, LDR_ERR_IO,
                            "http.listen: \"%s\": the HTTP server did not "
