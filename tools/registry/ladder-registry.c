@@ -18,7 +18,10 @@
  * parses it (avro_schema_from_json_length()); its error text is copied at
  * once (PITFALLS.md: one process-global buffer). Compatibility is not
  * checked: every valid schema is accepted as the subject's next version,
- * and 409 is never sent.
+ * and 409 is never sent. The compatibility levels of /config are only
+ * recorded and echoed (clients such as @kafkajs/confluent-schema-registry
+ * set one on first registration and read it back on the next); the
+ * global level reads NONE until set, which is what is enforced.
  *
  * The HTTP server is the project's wrapper (ladder/http.h) on one thread:
  * handlers run one at a time, so the tables need no lock. Errors are
@@ -61,8 +64,21 @@ enum {
     ERR_VERSION_NOT_FOUND = 40402,
     ERR_SCHEMA_NOT_FOUND = 40403,
     ERR_INVALID_SCHEMA = 42201,
+    ERR_SUBJECT_CONFIG_NOT_FOUND = 40408,
     ERR_INVALID_VERSION = 42202,
+    ERR_INVALID_COMPATIBILITY = 42203,
 };
+
+/* A compatibility level as /config records it (never enforced). */
+typedef struct reg_config {
+    char *subject;
+    const char *level; /* one of config_levels */
+} reg_config_t;
+
+static const char *const config_levels[] = {
+    "NONE",           "BACKWARD",           "BACKWARD_TRANSITIVE",
+    "FORWARD",        "FORWARD_TRANSITIVE", "FULL",
+    "FULL_TRANSITIVE"};
 
 typedef struct reg_schema {
     char *text;      /* as first registered */
@@ -80,7 +96,10 @@ typedef struct registry {
     size_t nschemas;
     reg_subject_t *subjects; /* in order of first registration */
     size_t nsubjects;
-    char *auth; /* "Basic <base64 of user:password>", or NULL */
+    char *auth;            /* "Basic <base64 of user:password>", or NULL */
+    const char *level;     /* the global compatibility level */
+    reg_config_t *configs; /* subject levels */
+    size_t nconfigs;
 } registry_t;
 
 /* ---- the tables ----------------------------------------------------- */
@@ -161,8 +180,11 @@ static void reg_fini(registry_t *r) {
         free(r->subjects[i].name);
         free(r->subjects[i].ids);
     }
+    for (size_t i = 0; i < r->nconfigs; i++)
+        free(r->configs[i].subject);
     free(r->schemas);
     free(r->subjects);
+    free(r->configs);
     free(r->auth);
 }
 
@@ -346,11 +368,58 @@ static void on_subjects(void *opaque, const ldr_http_request_t *req,
     reply_json(res, 200, a);
 }
 
+/* /config and /config/{subject}: GET reads the recorded level, PUT
+ * {"compatibility": LEVEL} records one. */
 static void on_config(void *opaque, const ldr_http_request_t *req,
                       ldr_http_response_t *res) {
     registry_t *r = opaque;
     if (!reg_allowed(r, req, res)) return;
-    reply_json(res, 200, json_pack("{s:s}", "compatibilityLevel", "NONE"));
+    const char *subject = ldr_http_request_param(req, "subject");
+    reg_config_t *c = NULL;
+    for (size_t i = 0; subject && i < r->nconfigs && !c; i++)
+        if (!strcmp(r->configs[i].subject, subject)) c = &r->configs[i];
+    if (method_is(req, "GET") || method_is(req, "HEAD")) {
+        const char *global = ldr_http_request_query(req, "defaultToGlobal");
+        if (c || !subject || (global && !strcmp(global, "true")))
+            reply_json(res, 200,
+                       json_pack("{s:s}", "compatibilityLevel",
+                                 c ? c->level : r->level));
+        else
+            reply_error(res, ERR_SUBJECT_CONFIG_NOT_FOUND,
+                        "Subject does not have subject-level compatibility "
+                        "configured");
+        return;
+    }
+    if (!method_is(req, "PUT")) {
+        reply_method_not_allowed(res, "GET, HEAD, PUT");
+        return;
+    }
+    size_t len;
+    const char *body = ldr_http_request_body(req, &len);
+    json_t *root = json_loadb(body, len, 0, NULL);
+    const char *want =
+        json_string_value(json_object_get(root, "compatibility"));
+    const char *level = NULL;
+    for (size_t i = 0; want && i < sizeof(config_levels) / sizeof(char *); i++)
+        if (!strcmp(want, config_levels[i])) level = config_levels[i];
+    json_decref(root);
+    if (!level) {
+        reply_error(res, ERR_INVALID_COMPATIBILITY,
+                    "Invalid compatibility level. Valid values are none, "
+                    "backward, forward, full, backward_transitive, "
+                    "forward_transitive, and full_transitive");
+        return;
+    }
+    if (!subject) {
+        r->level = level;
+    } else if (c) {
+        c->level = level;
+    } else {
+        r->configs =
+            ldr_realloc(r->configs, (r->nconfigs + 1) * sizeof(*r->configs));
+        r->configs[r->nconfigs++] = (reg_config_t){ldr_strdup(subject), level};
+    }
+    reply_json(res, 200, json_pack("{s:s}", "compatibility", level));
 }
 
 /* GET lists the versions, POST registers. */
@@ -660,7 +729,7 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
     ldr_log_set_program(PROG);
-    registry_t reg = {0};
+    registry_t reg = {.level = "NONE"};
     ldr_http_t *http = ldr_http_new();
     ldr_buf_t cert, key;
     ldr_buf_init(&cert);
@@ -681,7 +750,8 @@ int main(int argc, char **argv) {
 
     ldr_http_route(http, "/schemas/ids/{id}", on_schema_by_id, &reg);
     ldr_http_route(http, "/subjects", on_subjects, &reg);
-    ldr_http_route(http, "/config", on_config, &reg);
+    ldr_http_route_any(http, "/config", on_config, &reg);
+    ldr_http_route_any(http, "/config/{subject}", on_config, &reg);
     ldr_http_route_any(http, "/subjects/{subject}", on_subject, &reg);
     ldr_http_route_any(http, "/subjects/{subject}/versions", on_versions, &reg);
     ldr_http_route(http, "/subjects/{subject}/versions/{version}", on_version,
