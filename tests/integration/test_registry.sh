@@ -176,6 +176,21 @@ status=$(curl -s -o "$tmp/body" -w '%{http_code}' -H 'Content-Type: application/
 body=$(cat "$tmp/body")
 expect 200 "id=$id"
 
+what="a subject without a level of its own: 404/40408"
+req GET /config/decisions-value
+expect 404 "error_code=40408"
+what="the global level reads NONE (nothing is enforced)"
+req GET /config
+expect 200 "compatibilityLevel=NONE"
+what="a subject's level is recorded"
+req PUT /config/decisions-value '{"compatibility":"BACKWARD"}'
+expect 200 "compatibility=BACKWARD"
+req GET /config/decisions-value
+expect 200 "compatibilityLevel=BACKWARD"
+what="an unknown level: 422/42203"
+req PUT /config/decisions-value '{"compatibility":"SIDEWAYS"}'
+expect 422 "error_code=42203"
+
 # ---- basic auth -----------------------------------------------------------
 start auth --basic-auth 'alice:s3cret:with colon'
 url=http://127.0.0.1:$port
