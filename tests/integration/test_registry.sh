@@ -96,6 +96,7 @@ ok "--help says the state is in memory only"
 
 # ---- the API over HTTP ----------------------------------------------------
 start plain
+plain_pid=$pid
 url=http://127.0.0.1:$port
 
 what="register DesignationDecision"
@@ -243,10 +244,11 @@ timeout 10 "$REG" --listen 127.0.0.1:0 --tls-cert "$tmp/ca.pem" --tls-key "$tmp/
 ok "a certificate that does not match the key: exit 2"
 
 # ---- stopping -------------------------------------------------------------
-start stop
-kill -TERM "$pid"
+# The registry that took every request above: under ASan+UBSan a leak or
+# an error on any path so far makes this exit non-zero.
+kill -TERM "$plain_pid"
 rc=0
-wait "$pid" || rc=$?
+wait "$plain_pid" || rc=$?
 [[ $rc == 0 ]] || fail "SIGTERM: exit $rc, expected 0"
-grep -q "stopping" "$tmp/stop.log" || fail "SIGTERM: no stopping line"
+grep -q "stopping" "$tmp/plain.log" || fail "SIGTERM: no stopping line"
 ok "SIGTERM stops it with exit 0"

@@ -68,3 +68,10 @@ curl -sf -u "$creds" "$url/schemas/ids/$id" >"$tmp/by_id.json" || fail "curl: no
     "$tmp/by_id.json" "$src/schemas/designation_decision.avsc" ||
     fail "the schema served for id $id is not the file's text"
 ok "curl sees the client's id $id, one version, and the file's text by id"
+
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=
+[[ $rc == 0 ]] || fail "ladder-registry exited $rc after SIGTERM, expected 0"
+ok "ladder-registry stops with exit 0"
