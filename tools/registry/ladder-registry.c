@@ -14,20 +14,20 @@
  * fingerprints with), so one schema gets one id whichever subject it is
  * registered under and however its JSON is laid out. The text returned is
  * the text of the first registration, as Avro-C drops logicalType and
- * default when it writes a schema back out. A schema is valid when Avro-C
- * parses it (avro_schema_from_json_length()); its error text is copied at
- * once (PITFALLS.md: one process-global buffer). Compatibility is not
- * checked: every valid schema is accepted as the subject's next version,
+ * default when it writes a schema back out. A schema is valid when the
+ * codec's loader would take it (ldr_schema_check(): JSON, Avro-C's
+ * avro_schema_from_json_length(), a canonical form), so the registry
+ * never hands out an id that ladder's decoder then refuses. Compatibility is
+ * not checked: every valid schema is accepted as the subject's next version,
  * and 409 is never sent. The compatibility levels of /config are only
  * recorded and echoed (clients such as @kafkajs/confluent-schema-registry
  * set one on first registration and read it back on the next); the
- * global level reads NONE until set, which is what is enforced.
+ * global level reads NONE until set, as nothing is enforced.
  *
  * The HTTP server is the project's wrapper (ladder/http.h) on one thread:
  * handlers run one at a time, so the tables need no lock. Errors are
  * Confluent's: {"error_code": N, "message": "..."} with the HTTP status
  * the code starts with (40401 -> 404). */
-#include <avro.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -127,18 +127,10 @@ static int reg_subject_version(const reg_subject_t *s, int32_t id) {
  * caller frees). Returns 0, or -1 with the reason in @p why. */
 static int reg_parse(const char *text, size_t len, char **canonical, char *why,
                      size_t why_size) {
-    avro_schema_t schema = NULL;
-    if (avro_schema_from_json_length(text, len, &schema)) {
-        snprintf(why, why_size, "Invalid schema: %s", avro_strerror());
-        return -1;
-    }
-    avro_schema_decref(schema);
-    char err[512];
-    if (ldr_schema_canonical_form(text, len, canonical, err, sizeof(err))) {
-        snprintf(why, why_size, "Invalid schema: %s", err);
-        return -1;
-    }
-    return 0;
+    return ldr_schema_check(text, len, "Invalid schema", canonical, NULL, why,
+                            why_size)
+               ? -1
+               : 0;
 }
 
 /* Registers @p text (parsed already, @p canonical owned by the call) under
@@ -543,23 +535,6 @@ static int name_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The full name of a named schema: "name" qualified by "namespace". */
-static char *reg_fullname(const char *text, size_t len) {
-    json_t *root = json_loadb(text, len, 0, NULL);
-    const char *name = json_string_value(json_object_get(root, "name"));
-    const char *ns = json_string_value(json_object_get(root, "namespace"));
-    char *full = NULL;
-    if (name) {
-        ldr_buf_t b;
-        ldr_buf_init(&b);
-        if (ns && *ns && !strchr(name, '.')) ldr_buf_printf(&b, "%s.", ns);
-        ldr_buf_append_str(&b, name);
-        full = ldr_buf_steal(&b);
-    }
-    json_decref(root);
-    return full;
-}
-
 /* --preload DIR: every DIR/ *.avsc in name order, under its full name.
  * 0, or -1 after one line on stderr. */
 static int reg_preload(registry_t *r, const char *dir) {
@@ -587,11 +562,9 @@ static int reg_preload(registry_t *r, const char *dir) {
         ldr_buf_init(&b);
         char *canonical = NULL, *full = NULL;
         if (ldr_buf_read_file(&b, path, LDR_HTTP_BODY_MAX, why, sizeof(why)) ||
-            reg_parse(b.data, b.len, &canonical, why, sizeof(why)) ||
-            !(full = reg_fullname(b.data, b.len))) {
-            if (canonical) snprintf(why, sizeof(why), "not a named schema");
-            fprintf(stderr, PROG ": --preload: %s: %s\n", path, why);
-            free(canonical);
+            ldr_schema_check(b.data, b.len, path, &canonical, &full, why,
+                             sizeof(why))) {
+            fprintf(stderr, PROG ": --preload: %s\n", why);
             rc = -1;
         } else {
             reg_register(r, full, b.data, canonical);
