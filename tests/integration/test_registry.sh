@@ -192,6 +192,24 @@ what="an unknown level: 422/42203"
 req PUT /config/decisions-value '{"compatibility":"SIDEWAYS"}'
 expect 422 "error_code=42203"
 
+# ---- --preload --------------------------------------------------------------
+start preload --preload "$src/schemas"
+url=http://127.0.0.1:$port
+what="--preload registers every schemas/*.avsc under its full name, in file-name order"
+req GET /subjects
+expect 200 '0=ladder.v1.ApplicationSubmitted' '1=ladder.v1.ClockTick' \
+    '2=ladder.v1.DesignationDecision' '3=ladder.v1.ReviewSubmitted' '4=ladder.v1.ViolationReported'
+what="a preloaded schema registered again keeps its id"
+req POST /subjects/ladder.v1.DesignationDecision/versions "$dd"
+expect 200 "id=3"
+mkdir "$tmp/badschemas"
+echo '{"type":"record","name":"X","fields":[{"name":"a","type":"nope"}]}' >"$tmp/badschemas/x.avsc"
+rc=0
+"$REG" --listen 127.0.0.1:0 --preload "$tmp/badschemas" 2>"$tmp/preload.err" || rc=$?
+[[ $rc == 2 ]] && grep -q "x.avsc" "$tmp/preload.err" ||
+    fail "an invalid .avsc under --preload: exit $rc, $(cat "$tmp/preload.err")"
+ok "an invalid .avsc under --preload: exit 2, naming the file"
+
 # ---- basic auth -----------------------------------------------------------
 start auth --basic-auth 'alice:s3cret:with colon'
 url=http://127.0.0.1:$port
