@@ -181,6 +181,38 @@ static void test_schema_canonical_form_rejects_bad_schemas(void **state) {
     }
 }
 
+static void test_schema_check_gives_canonical_form_and_name(void **state) {
+    (void)state;
+    static const char text[] =
+        "{ \"namespace\": \"a.b\", \"name\": \"R\", \"type\": \"record\",\n"
+        "  \"doc\": \"x\", \"fields\": [{\"name\": \"f\", \"type\": \"long\"}] "
+        "}";
+    char *canonical = NULL, *full = NULL, err[256];
+    assert_int_equal(ldr_schema_check(text, strlen(text), "t", &canonical,
+                                      &full, err, sizeof(err)),
+                     LDR_OK);
+    assert_string_equal(canonical, "{\"name\":\"a.b.R\",\"type\":\"record\","
+                                   "\"fields\":[{\"name\":\"f\",\"type\":"
+                                   "\"long\"}]}");
+    assert_string_equal(full, "a.b.R");
+    free(canonical);
+    free(full);
+    /* A type Avro does not know, and text that is not JSON: the origin
+     * leads the message and nothing is handed out. */
+    static const char *const bad[] = {
+        "{\"type\":\"record\",\"name\":\"X\",\"fields\":[{\"name\":\"a\","
+        "\"type\":\"nope\"}]}",
+        "{\"type\":", "\"strin\""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        canonical = NULL;
+        assert_int_equal(ldr_schema_check(bad[i], strlen(bad[i]), "origin",
+                                          &canonical, NULL, err, sizeof(err)),
+                         LDR_ERR_SCHEMA);
+        assert_null(canonical);
+        assert_int_equal(strncmp(err, "origin: ", 8), 0);
+    }
+}
+
 static void test_schema_load_repository_schemas(void **state) {
     (void)state;
     char err[512];
@@ -320,6 +352,7 @@ int main(void) {
         cmocka_unit_test(test_schema_canonical_form_matches_spec_vectors),
         cmocka_unit_test(test_schema_canonical_form_strips_logical_types),
         cmocka_unit_test(test_schema_canonical_form_rejects_bad_schemas),
+        cmocka_unit_test(test_schema_check_gives_canonical_form_and_name),
         cmocka_unit_test(test_schema_load_repository_schemas),
         cmocka_unit_test(test_schema_load_rejects_stale_fingerprint),
         cmocka_unit_test(test_schema_load_rejects_missing_file_and_bad_index),

@@ -392,6 +392,23 @@ fail:
     return LDR_ERR_SCHEMA;
 }
 
+ldr_err_t ldr_schema_check(const char *json_text, size_t len,
+                           const char *origin, char **canonical,
+                           char **fullname, char *errstr, size_t errstr_size) {
+    ldr_schema_t *s = NULL;
+    ldr_err_t err =
+        schema_parse(0, json_text, len, origin, &s, errstr, errstr_size);
+    if (err) return err;
+    *canonical = s->canonical;
+    s->canonical = NULL;
+    if (fullname) {
+        *fullname = s->fullname;
+        s->fullname = NULL;
+    }
+    schema_free(s);
+    return LDR_OK;
+}
+
 static void schema_schemas_push(ldr_schemas_t *r, ldr_schema_t *s) {
     if (r->count == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 8;

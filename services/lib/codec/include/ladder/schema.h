@@ -38,6 +38,16 @@ ldr_err_t ldr_schema_canonical_form(const char *json_text, size_t len,
                                     char **out, char *errstr,
                                     size_t errstr_size);
 
+/** Checks a schema given as JSON text the way loading does: it is JSON,
+ *  Avro-C accepts it, and it has a Parsing Canonical Form. On success
+ *  *canonical and (when @p fullname is not NULL) *fullname, the full name
+ *  of a named type or else the type's name, are NUL-terminated strings
+ *  the caller frees; on error nothing is allocated and @p errstr says why,
+ *  starting with "@p origin: " (LDR_ERR_SCHEMA). */
+ldr_err_t ldr_schema_check(const char *json_text, size_t len,
+                           const char *origin, char **canonical,
+                           char **fullname, char *errstr, size_t errstr_size);
+
 /** Loads @p dir/index.json and every schema it names.
  *  Returns NULL with errstr set (naming the file) on any problem. */
 ldr_schemas_t *ldr_schemas_load(const char *dir, char *errstr,
