@@ -68,6 +68,7 @@ static const char *const config_programs[] = {
 static const char *const config_redis_cluster[] = {"auto", "on", "off", NULL};
 static const char *const config_log_levels[] = {"error", "warn", "info",
                                                 "debug", NULL};
+static const char *const config_log_formats[] = {"text", "json", NULL};
 
 #define CONFIG_NO_MAX LLONG_MAX
 
@@ -286,6 +287,16 @@ static const struct config_key config_keys[] = {
         .def = "info",
         .values = config_log_levels,
         .desc = "Most verbose level of the log lines written to stderr.",
+    },
+    {
+        .name = "log.format",
+        .type = CONFIG_ENUM,
+        .def = "text",
+        .values = config_log_formats,
+        .desc = "Form of the log lines on stderr. text: `TIME PROGRAM[PID] "
+                "LEVEL message`; json: one JSON object per line with time "
+                "(while log.timestamps is on), level, program, pid, event "
+                "(the message) and, where the line has them, fields.",
     },
     {
         .name = "log.timestamps",

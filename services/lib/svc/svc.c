@@ -89,6 +89,10 @@ ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
     ldr_log_level_t level;
     if (ldr_log_parse_level(ldr_config_get(cfg, "log.level"), &level) == LDR_OK)
         ldr_log_set_level(level);
+    ldr_log_format_t format;
+    if (ldr_log_parse_format(ldr_config_get(cfg, "log.format"), &format) ==
+        LDR_OK)
+        ldr_log_set_format(format);
     ldr_log_set_timestamps(ldr_config_get_bool(cfg, "log.timestamps"));
     return cfg;
 }
@@ -247,9 +251,13 @@ ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
     const char *listen_at = ldr_config_get(svc->cfg, "http.listen");
     ldr_err_t err = ldr_http_start(svc->http, listen_at, errstr, errstr_size);
     if (err) return err;
-    if (what)
-        LDR_LOG_INFO("serving %s on %s (port %d)", what, listen_at,
-                     ldr_http_port(svc->http));
+    if (what) {
+        char port[16];
+        snprintf(port, sizeof(port), "%d", ldr_http_port(svc->http));
+        LDR_LOG_KV(LDR_LOG_LEVEL_INFO,
+                   ((const char *[]){"listen", listen_at, "port", port, NULL}),
+                   "serving %s on %s (port %s)", what, listen_at, port);
+    }
     return LDR_OK;
 }
 
@@ -277,6 +285,11 @@ int ldr_svc_wait(ldr_svc_t *svc) {
 }
 
 int ldr_svc_fail(const ldr_svc_t *svc, const char *why) {
-    fprintf(stderr, "%s: %s\n", svc->spec.program, why);
+    /* The configuration is loaded by now: a collector that parses the log
+     * lines gets the reason as one of them. */
+    if (ldr_log_get_format() == LDR_LOG_FORMAT_JSON)
+        ldr_log_write(LDR_LOG_LEVEL_ERROR, "%s", why);
+    else
+        fprintf(stderr, "%s: %s\n", svc->spec.program, why);
     return 2;
 }

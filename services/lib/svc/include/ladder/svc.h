@@ -5,8 +5,9 @@
  *
  *   - the command line: --config FILE and --help (ldr_svc_new());
  *   - the configuration: the file, then the LADDER_* variables, then
- *     log.level, with one line on stderr and exit status 2 for any error
- *     (ldr_svc_config_load(), also for the command-line tools);
+ *     log.level, log.format and log.timestamps, with one line on stderr and
+ * exit status 2 for any error (ldr_svc_config_load(), also for the command-line
+ * tools);
  *   - one signal model: SIGTERM and SIGINT ask for a graceful stop, which
  *     the loop sees through ldr_svc_stopping() and a waiting main thread
  *     through ldr_svc_wait(); SIGPIPE is ignored, so a write to a peer that
@@ -60,8 +61,8 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
 void ldr_svc_destroy(ldr_svc_t *svc);
 
 /** A new configuration of @p program: the file @p path (NULL: none), then
- *  the LADDER_* variables of the environment, then log.level and
- *  log.timestamps applied. NULL with one line in @p errstr on error. For
+ *  the LADDER_* variables of the environment, then log.level, log.format
+ *  and log.timestamps applied. NULL with one line in @p errstr on error. For
  *  the command-line tools, whose options differ from a service's; the
  *  caller destroys the result. */
 ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
