@@ -155,7 +155,7 @@ static size_t log_json_escape(char *out, size_t *n, size_t cap, const char *s,
                 continue;
             }
             /* Not UTF-8: the text \xNN, as ldr_escape_show() writes it. */
-            tl = (size_t)snprintf(tmp, sizeof(tmp), "\\\\x%02X", c);
+            tl = (size_t)snprintf(tmp, sizeof(tmp), "\\\\x%02x", c);
         }
         if (!log_put(out, n, cap, tmp, tl)) break;
         i++;
