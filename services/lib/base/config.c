@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "ladder/alloc.h"
+#include "ladder/redact.h"
 
 enum config_type {
     CONFIG_STRING,
@@ -640,6 +641,9 @@ static ldr_err_t config_check_value(const struct config_key *k,
                                     const char *value, const char *where,
                                     char *errstr, size_t errstr_size) {
     char expect[256];
+    /* What the errors below quote: a secret key's value is never shown. */
+    char shown[512];
+    value = ldr_redact_config_value(k->name, value, shown, sizeof(shown));
     if (k->refused)
         return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG, "%s: %s", where,
                            k->refused);
@@ -850,10 +854,12 @@ ldr_err_t ldr_config_load_file(ldr_config_t *cfg, const char *path,
         char *eq = strchr(s, '=');
         if (!eq) {
             /* Name the first word as the key: usually it is one. */
+            char shown[512];
             err = ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                               "%s:%lu: %.*s: no '=' in \"%s\" (expected "
                               "key = value)",
-                              path, lineno, (int)strcspn(s, " \t"), s, s);
+                              path, lineno, (int)strcspn(s, " \t"), s,
+                              ldr_redact_config_line(s, shown, sizeof(shown)));
             goto out;
         }
         *eq = '\0';
@@ -1025,13 +1031,20 @@ ldr_err_t ldr_config_each_kafka(const ldr_config_t *cfg,
         const struct config_value *v = &cfg->set.v[i];
         if (!config_is_kafka(v->key)) continue;
         const char *prop = v->key + CONFIG_KAFKA_PREFIX_LEN;
-        char why[512];
-        if (fn(opaque, prop, v->value, why, sizeof(why)) != LDR_OK)
+        char why[512], shown[512];
+        if (fn(opaque, prop, v->value, why, sizeof(why)) != LDR_OK) {
+            /* librdkafka quotes the value back: not a secret one. */
+            if (ldr_redact_is_secret_key(v->key))
+                ldr_redact_secret_in(why, v->value, shown, sizeof(shown));
+            else
+                ldr_redact_url(why, shown, sizeof(shown));
             /* A variable's name does not spell the key; a file line's
              * prefix already does. */
             return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                                "%s: librdkafka refused %s: %s", v->where,
-                               v->rank == CONFIG_RANK_ENV ? v->key : "it", why);
+                               v->rank == CONFIG_RANK_ENV ? v->key : "it",
+                               shown);
+        }
     }
     return LDR_OK;
 }
