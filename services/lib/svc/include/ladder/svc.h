@@ -3,7 +3,11 @@
  * DESIGN: ladder-worker, ladder-notify and ladder-api start, configure,
  * report health and stop the same way, so that is written once, here:
  *
- *   - the command line: --config FILE and --help (ldr_svc_new());
+ *   - the command line: --config FILE, --help and --version
+ *     (ldr_svc_new(); the tools call ldr_svc_version() themselves);
+ *   - what the program is: ldr_svc_version() prints the version, the
+ *     commit and the library versions, and every /metrics page carries
+ *     ladder_build_info{version,commit,program} 1;
  *   - the configuration: the file, then the LADDER_* variables, then
  *     log.level, log.format and log.timestamps, with one line on stderr and
  * exit status 2 for any error (ldr_svc_config_load(), also for the command-line
@@ -30,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ladder/config.h"
 #include "ladder/err.h"
@@ -50,15 +55,24 @@ typedef struct ldr_svc_spec {
 /** Parses the command line and loads the configuration (see the DESIGN
  *  note), installs the signal model and creates the metrics registry and
  *  the HTTP server (not started). Returns NULL when the program is to exit
- *  now, with *@p exit_code 0 (after --help) or 2 (a usage or configuration
- *  error, said in one line on stderr). The caller destroys the result with
- *  ldr_svc_destroy(). */
+ *  now, with *@p exit_code 0 (after --help or --version) or 2 (a usage or
+ * configuration error, said in one line on stderr). The caller destroys the
+ * result with ldr_svc_destroy(). */
 ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
                        int *exit_code);
 
 /** Destroys @p svc: stops the HTTP server (joining its threads), then frees
  *  the registry and the configuration. NULL is fine. */
 void ldr_svc_destroy(ldr_svc_t *svc);
+
+/** Writes @p program's version lines (version.h: the version, the commit,
+ *  and the librdkafka, hiredis and Avro-C versions) to @p out. */
+void ldr_svc_version_print(const char *program, FILE *out);
+
+/** When the command line asks for --version (ldr_version_requested()),
+ *  prints the version lines on stdout and returns 1: the caller exits 0.
+ *  Returns 0 otherwise. The tools call it first thing in main(). */
+int ldr_svc_version(const char *program, int argc, char **argv);
 
 /** A new configuration of @p program: the file @p path (NULL: none), then
  *  the LADDER_* variables of the environment, then log.level, log.format
