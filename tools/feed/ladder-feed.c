@@ -73,7 +73,8 @@ static void feed_usage(FILE *f) {
             "  --format FMT       csv or jsonl, for files (and -) without "
             ".csv or\n"
             "                     .jsonl at the end of their name\n"
-            "  --help             show this help\n\n"
+            "  --help             show this help\n"
+            "  --version          show the version and exit\n\n"
             "Each rejected row is reported on stderr as FILE:LINE: FIELD: "
             "reason.\n"
             "Keys used: kafka.* (passed to librdkafka; "
@@ -542,6 +543,7 @@ static int feed_finish(feed_run_t *run, bool sent) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-feed", argc, argv)) return 0;
     feed_opts_t opts;
     int rc = feed_parse_opts(argc, argv, &opts);
     if (rc != FEED_CONTINUE) return rc;
