@@ -1191,6 +1191,22 @@ ldr_err_t ldr_config_write_reference(FILE *out) {
                 "malformed or out of range, or a key appears twice in the "
                 "file. Variables that do not start with `LADDER_` (such "
                 "as the tests' `LADDERTEST_` ones) are ignored.");
+    fputs("\n", out);
+    config_wrap(out, "",
+                "Secrets are never shown: an error or log line quotes the "
+                "value of a key whose last part is `password`, `secret` or "
+                "`token` (and `*basic.auth.user.info`, "
+                "`kafka.sasl.oauthbearer.config`, `kafka.ssl.key.pem`) as "
+                "`***`, and the password of a URL "
+                "(`redis://user:***@host`, `https://user:***@host`) the same "
+                "way.");
+    fputs("\n", out);
+    config_wrap(out, "",
+                "Every program answers `--version` with its name and the "
+                "project version, the commit it was built from, and the "
+                "librdkafka, hiredis and Avro-C versions, one per line, and "
+                "exits 0; the services' /metrics pages carry "
+                "`ladder_build_info{version,commit,program} 1`.");
     fputs("\n## Kafka client properties\n\n", out);
     config_wrap(out, "",
                 "Keys starting with `kafka.` go to librdkafka unchanged, "
