@@ -23,10 +23,11 @@
  * for log collectors that parse lines: "time" only while log.timestamps is
  * on, "fields" only when the call gave some (LDR_LOG_KV()). The message is
  * escaped for JSON as it is written: valid UTF-8 passes through, control
- * characters become \u00XX and a byte that is not UTF-8 is written as the
- * text \xNN, so any message, whatever it holds, stays one valid JSON line.
- * A message that does not fit is cut before it is escaped into the line
- * and ends in "...", still inside the string.
+ * characters become \u00xx and a byte that is not UTF-8 is written as the
+ * text \xnn (as ldr_escape_show() writes it), so any message, whatever it
+ * holds, stays one valid JSON line. A message that does not fit is cut
+ * between two characters as it is escaped, never inside an escape, and ends
+ * in "..." inside the string.
  *
  * The level, the program name, the format and the timestamp switch are
  * process-wide, like Redis's verbosity: a program sets them once at start-up
