@@ -125,7 +125,8 @@ int ldr_svc_wait(ldr_svc_t *svc);
 void ldr_svc_stopped(ldr_svc_t *svc);
 
 /** Exit status 2 after a start-up failure: prints "PROGRAM: @p why" on
- *  stderr. */
+ *  stderr, or with log.format = json one ERROR line whose event is
+ *  @p why. */
 int ldr_svc_fail(const ldr_svc_t *svc, const char *why);
 
 #endif
