@@ -4,7 +4,8 @@
 # quote, a backslash, a newline and bytes that are not UTF-8, the stop on
 # SIGTERM) writes nothing on stderr but JSON objects, one a line, each with
 # time, level, program, pid and event, and fields where the line has them;
-# a bad log.format is a start-up error naming the variable and the values.
+# so does a second worker refused at start-up (http.listen taken); a bad
+# log.format is a start-up error naming the variable and the values.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" bash -c '
@@ -25,6 +26,13 @@ export LADDER_LOG_FORMAT=json LADDER_LOG_LEVEL=debug
 "$bin/ladder-worker" >"$work/worker.out" 2>"$work/worker.err" &
 worker=$!
 lt_wait_join "$work/worker.err" || fail "the worker did not join"
+# A second worker on the same http.listen stops at start-up: its reason is
+# a JSON line too.
+set +e
+"$bin/ladder-worker" >/dev/null 2>"$work/second.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "a second worker on the same http.listen: exit $rc, want 2"
 # A key no USCC can be: the dead letter is logged with it.
 printf "not avro" | kcat -P -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -p 0 \
   -k "$(printf "91\"\\\\\n\377\376x")" 2>/dev/null
@@ -32,8 +40,10 @@ lt_wait_log "$work/worker.err" "dead letter" || fail "no dead-letter line"
 kill -TERM "$worker"
 wait "$worker" || fail "the worker did not stop cleanly"
 
-/usr/bin/python3 - "$work/worker.err" <<"PY" || fail "stderr is not JSON lines"
+/usr/bin/python3 - "$work/worker.err" "$work/second.err" <<"PY" || fail "stderr is not JSON lines"
 import json, re, sys
+second = [json.loads(l) for l in open(sys.argv[2], "rb").read().decode("utf-8").splitlines()]
+assert any(r["level"] == "ERROR" and "http.listen" in r["event"] for r in second), second
 raw = open(sys.argv[1], "rb").read()
 assert raw.endswith(b"\n"), "the last line is not ended"
 lines = raw.split(b"\n")[:-1]
