@@ -104,6 +104,11 @@ static void test_redact_config_value_and_line(void **state) {
                         "redis://u:***@h:1/0");
     assert_string_equal(
         ldr_redact_config_value("log.level", "loud", buf, sizeof(buf)), "loud");
+    /* A value is one word: a blank inside the password hides it whole. */
+    assert_string_equal(ldr_redact_config_value("redis.url",
+                                                "redis://u:pa ss\"@h:1", buf,
+                                                sizeof(buf)),
+                        "redis://u:***@h:1");
     static const struct {
         const char *in, *out;
     } lines[] = {

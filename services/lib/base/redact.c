@@ -42,13 +42,16 @@ static int redact_scheme_char(char c) {
            c == '-' || c == '.';
 }
 
-/* Appends @p text with its URLs' passwords masked. */
-static void redact_urls(struct redact_out *o, const char *text) {
+/* Appends @p text with its URLs' passwords masked. @p whole: the text is
+ * one value (a configuration value), so a URL's user information may run
+ * to its last '@' even across blanks and quotes, as redis.url's parser
+ * reads it; in running text a URL ends at a blank or a quote. */
+static void redact_urls(struct redact_out *o, const char *text, int whole) {
     const char *p = text;
     const char *sep;
     while ((sep = strstr(p, "://")) != NULL) {
         const char *auth = sep + 3;
-        size_t word = redact_word(auth);
+        size_t word = whole ? strlen(auth) : redact_word(auth);
         const char *at = NULL;
         for (const char *c = auth; c < auth + word; c++)
             if (*c == '@') at = c;
@@ -82,7 +85,7 @@ static void redact_urls(struct redact_out *o, const char *text) {
 const char *ldr_redact_url(const char *text, char *buf, size_t size) {
     struct redact_out o;
     redact_init(&o, buf, size);
-    if (text) redact_urls(&o, text);
+    if (text) redact_urls(&o, text, 0);
     return buf;
 }
 
@@ -111,7 +114,7 @@ const char *ldr_redact_config_value(const char *key, const char *value,
     if (ldr_redact_is_secret_key(key))
         redact_put(&o, LDR_REDACT_MASK, strlen(LDR_REDACT_MASK));
     else if (value)
-        redact_urls(&o, value);
+        redact_urls(&o, value, 1);
     return buf;
 }
 
@@ -136,7 +139,7 @@ const char *ldr_redact_config_line(const char *line, char *buf, size_t size) {
             return buf;
         }
     }
-    redact_urls(&o, line);
+    redact_urls(&o, line, 0);
     return buf;
 }
 

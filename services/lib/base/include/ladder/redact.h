@@ -34,8 +34,9 @@ const char *ldr_redact_url(const char *text, char *buf, size_t size);
 int ldr_redact_is_secret_key(const char *key);
 
 /** @p value as a message may show it for @p key: LDR_REDACT_MASK for a
- *  secret key, else @p value with its URLs redacted (ldr_redact_url()),
- *  into @p buf. Returns @p buf. */
+ *  secret key, else @p value with its URLs redacted as ldr_redact_url()
+ *  does, except that the value is taken as one word (a password with a
+ *  blank in it is hidden whole), into @p buf. Returns @p buf. */
 const char *ldr_redact_config_value(const char *key, const char *value,
                                     char *buf, size_t size);
 
