@@ -3,7 +3,8 @@
 # the same five lines (the program's name and the project version of the
 # top-level CMakeLists.txt, the commit it was built from, and the
 # librdkafka, hiredis and Avro-C versions, as pkg-config knows them); then
-# ladder_build_info{version,commit,program} 1 on a worker's /metrics.
+# ladder_build_info{version,commit,program} 1 on a worker's /metrics. The
+# build script records "unknown" as the commit outside a git checkout.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 
@@ -39,6 +40,14 @@ for exe in "$bin"/ladder-*; do
   n=$((n + 1))
 done
 ok "$n programs print the version lines (ladder $version, commit $commit)"
+
+# Outside a git checkout the build records the commit as "unknown".
+mkdir "$tmp/nogit"
+cmake -DSRC="$tmp/nogit" -DOUT="$tmp/nogit/info.h" -DVERSION="$version" \
+  -P "$src/cmake/build_info.cmake"
+grep -qx "#define LADDER_BUILD_COMMIT \"unknown\"" "$tmp/nogit/info.h" \
+  || fail "outside git: $(cat "$tmp/nogit/info.h")"
+ok "outside a git checkout the commit is unknown"
 
 export version commit
 exec "$src/tests/support/with-stack" bash -c '
