@@ -44,7 +44,7 @@ done <"$work/block.sh"
 [ -n "${USCC:-}" ] && [ -n "${BOOTSTRAP:-}" ] || fail "the block sets no USCC or BOOTSTRAP"
 grep -q "key $USCC\$" cmd*.err || fail "ladder-feed --encode names another key than the USCC of the README"
 
-lt_retry 100 0.1 grep -q "^$USCC .*ce_type=ladder\.decision\." consume.out \
+lt_retry 300 0.1 grep -q "^$USCC .*ce_type=ladder\.decision\." consume.out \
   || fail "no decision keyed $USCC from the documented consumer"
 line=$(grep -m1 "^$USCC " consume.out)
 ok "the documented consumer printed: $line"
