@@ -16,6 +16,7 @@
 #include "ladder/clock.h"
 #include "ladder/cloudevents.h"
 #include "ladder/log.h"
+#include "ladder/redact.h"
 #include "ladder/time.h"
 
 #include <errno.h>
@@ -99,8 +100,9 @@ static nt_attempt_t nt_post(nt_sub_t *s, const nt_notice_t *n, char *why,
     if (rc == CURLE_ABORTED_BY_CALLBACK && atomic_load(&s->n->stopping))
         return NT_ABORTED;
     if (rc != CURLE_OK) {
-        snprintf(why, why_size, "%s",
-                 s->curl_err[0] ? s->curl_err : curl_easy_strerror(rc));
+        /* libcurl may name the URL, and a URL may carry a password. */
+        ldr_redact_url(s->curl_err[0] ? s->curl_err : curl_easy_strerror(rc),
+                       why, why_size);
         *reason = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection";
         return NT_FAILED;
     }

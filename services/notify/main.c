@@ -59,6 +59,7 @@
 #include "ladder/alloc.h"
 #include "ladder/clock.h"
 #include "ladder/log.h"
+#include "ladder/redact.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +216,10 @@ static ldr_err_t nt_check_url(const char *key, const char *url, char *err,
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
     ldr_err_t rc = LDR_OK;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+    char shown[512];
+    const char *raw = url;
+    url = ldr_redact_url(raw, shown, sizeof(shown)); /* what errors quote */
+    if (curl_url_set(u, CURLUPART_URL, raw, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         rc = ldr_err_set(err, n, LDR_ERR_CONFIG,

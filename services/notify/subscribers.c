@@ -18,6 +18,7 @@
 #include "ladder/alloc.h"
 #include "ladder/clock.h"
 #include "ladder/log.h"
+#include "ladder/redact.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -113,7 +114,9 @@ void nt_subs_start(nt_t *nt) {
             abort();
         }
         s->started = true;
-        LDR_LOG_INFO("subscriber %s: %s", s->name, s->url);
+        char shown[512];
+        LDR_LOG_INFO("subscriber %s: %s", s->name,
+                     ldr_redact_url(s->url, shown, sizeof(shown)));
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -44,6 +44,27 @@ set -e
 diff -u <(sed 's/^bad.jsonl:/stdin:/' "$fx/bad.jsonl.expected") <(row_lines .) || fail "stdin rejects"
 echo "ok - standard input (-) with --format"
 
+echo "== --encode: one row's message value into a file or stdout, its key on stderr"
+head -n 1 "$fx/application.jsonl" >"$work/one.jsonl"
+uscc=$(sed 's/.*"uscc":"\([^"]*\)".*/\1/' "$work/one.jsonl")
+run_feed --encode "$work/one.avro" "$work/one.jsonl"
+[ "$rc" -eq 0 ] || { cat "$work/err"; fail "--encode gave $rc"; }
+grep -qx "ladder-feed: --encode: $(stat -c %s "$work/one.avro") bytes, key $uscc" "$work/err" \
+  || fail "--encode: no line with the size and key: $(cat "$work/err")"
+[ "$(head -c 5 "$work/one.avro" | od -An -tx1 | tr -d " ")" = 0000000001 ] \
+  || fail "--encode: not Confluent framing with schema id 1"
+run_feed --encode - "$work/one.jsonl"
+cmp "$work/out" "$work/one.avro" || fail "--encode - differs from --encode FILE"
+head -n 2 "$fx/application.jsonl" >"$work/two.jsonl"
+run_feed --encode "$work/two.avro" "$work/two.jsonl"
+[ "$rc" -eq 2 ] && grep -q "two.jsonl:2: --encode writes one row" "$work/err" \
+  || fail "--encode of two rows: exit $rc: $(cat "$work/err")"
+sed 's/"reporting_unit":"[0-9]*"/"reporting_unit":"99"/' "$work/one.jsonl" >"$work/none.jsonl"
+run_feed --encode "$work/none.avro" "$work/none.jsonl"
+[ "$rc" -eq 2 ] && grep -q "the feed has no valid row" "$work/err" \
+  || fail "--encode of a rejected row: exit $rc: $(cat "$work/err")"
+echo "ok - --encode writes the one row's value (file or -), refuses a second row and an empty feed"
+
 echo "== an over-long line is one reject, and reading goes on at the next line"
 {
   head -n 2 "$fx/application.csv"

@@ -1729,7 +1729,8 @@ static void bn_usage(FILE *out) {
             "client;\n"
             "                        also given to ladder-gen and the "
             "workers)\n"
-            "  --help                show this help and exit\n\n"
+            "  --help                show this help and exit\n"
+            "  --version             show the version and exit\n\n"
             "Progress goes to stderr. Exit status: 0 the run completed "
             "(targets are\n"
             "shown as met or MISSED in the table), 1 the run failed, 2 "
@@ -1930,6 +1931,7 @@ static int bn_run(bn_t *b, char *err, size_t n) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-bench", argc, argv)) return 0;
     static bn_t bench;
     bn_t *b = &bench;
     b->events = 1000000;

@@ -70,7 +70,8 @@ static void rd_usage(FILE *f) {
         "  --idle-ms MS           see --count (default 2000)\n"
         "  --end-offsets          print the topic's end offsets as "
         "P:OFFSET,... and exit\n"
-        "  --help                 show this help\n\n"
+        "  --help                 show this help\n"
+        "  --version              show the version and exit\n\n"
         "LADDER_* variables and kafka.* keys apply as for every program "
         "(docs/CONFIG.md).\nSIGTERM: read every partition up to its current "
         "end, then stop; SIGINT: stop\nat once. A summary goes to stderr.\n\n"
@@ -455,6 +456,7 @@ static int rd_read(rd_run_t *r) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-decisions", argc, argv)) return 0;
     rd_opts_t opts;
     int rc = rd_parse_opts(argc, argv, &opts);
     if (rc != RD_CONTINUE) return rc;

@@ -17,7 +17,12 @@
  * fed again. Valid rows are encoded by the codec and produced by the
  * project's producer (murmur2_random, idempotent); the program ends only
  * after every message was acknowledged or failed, and exits 0 only when all
- * were acknowledged and nothing was rejected. */
+ * were acknowledged and nothing was rejected.
+ *
+ * --encode FILE writes the one valid row of a feed, encoded exactly as it
+ * would be produced (Confluent framing), to FILE instead, and connects to
+ * nothing: the value for another producer, such as kcat, to send. One row
+ * only, so the file is one message. */
 #include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/units_file.h"
@@ -55,7 +60,7 @@ static void feed_on_signal(int sig) {
 static void feed_usage(FILE *f) {
     fprintf(f,
             "Usage: ladder-feed [--config FILE] [--dry-run] [--rejects FILE]\n"
-            "                   [--format csv|jsonl] FILE...\n"
+            "                   [--format csv|jsonl] [--encode OUT] FILE...\n"
             "Validate provincial feeds (docs/FEED.md) and produce their rows "
             "to the\n"
             "input topic as Avro events, merged in time order across the "
@@ -73,7 +78,15 @@ static void feed_usage(FILE *f) {
             "  --format FMT       csv or jsonl, for files (and -) without "
             ".csv or\n"
             "                     .jsonl at the end of their name\n"
-            "  --help             show this help\n\n"
+            "  --encode OUT       write the feed's one valid row to OUT (- for "
+            "standard\n"
+            "                     output) as the message value it would be "
+            "produced as\n"
+            "                     (Avro, Confluent framing), and its key on "
+            "stderr;\n"
+            "                     connect to nothing\n"
+            "  --help             show this help\n"
+            "  --version          show the version and exit\n\n"
             "Each rejected row is reported on stderr as FILE:LINE: FIELD: "
             "reason.\n"
             "Keys used: kafka.* (passed to librdkafka; "
@@ -94,6 +107,7 @@ typedef struct feed_input feed_input_t;
 /* What the command line asked for. */
 typedef struct feed_opts {
     const char *config_file, *rejects_path, *format;
+    const char *encode_path; /* --encode: NULL, a file or "-" */
     int dry_run;
     char **names; /* the input files, "-" for standard input */
     size_t ninputs;
@@ -103,6 +117,8 @@ typedef struct feed_opts {
 typedef struct feed_run {
     FILE *rejects;
     const char *rejects_path;
+    FILE *encode;                          /* --encode's output */
+    int encoded;                           /* the row was written to it */
     const feed_input_t *rejects_header_of; /* whose header was written last */
     int progress;                          /* stderr is a terminal */
     int progress_shown;                    /* a progress line is on screen */
@@ -278,6 +294,7 @@ static int feed_parse_opts(int argc, char **argv, feed_opts_t *o) {
         {"dry-run", no_argument, NULL, 'n'},
         {"rejects", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'},
+        {"encode", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -287,6 +304,11 @@ static int feed_parse_opts(int argc, char **argv, feed_opts_t *o) {
         case 'c': o->config_file = optarg; break;
         case 'n': o->dry_run = 1; break;
         case 'r': o->rejects_path = optarg; break;
+        case 'e':
+            /* Nothing is produced: the row goes to the file. */
+            o->encode_path = optarg;
+            o->dry_run = 1;
+            break;
         case 'f':
             if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0) {
                 fprintf(stderr,
@@ -333,6 +355,7 @@ static void feed_fini(feed_run_t *run) {
             fclose(run->inputs[i].f);
     }
     if (run->rejects) fclose(run->rejects);
+    if (run->encode && run->encode != stdout) fclose(run->encode);
     free(run->inputs);
     free(run->heap);
     ldr_validator_destroy(run->validator);
@@ -378,6 +401,47 @@ static bool feed_load(feed_run_t *run) {
             return false;
         }
     }
+    if (o->encode_path) {
+        run->encode = strcmp(o->encode_path, "-") == 0
+                          ? stdout
+                          : fopen(o->encode_path, "wb");
+        if (!run->encode) {
+            fprintf(stderr, "ladder-feed: --encode %s: %s\n", o->encode_path,
+                    strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* --encode: writes the row's encoded value to the file and its key to
+ * stderr; false after a message when a second row comes. */
+static bool feed_encode_out(feed_run_t *run, const feed_input_t *in,
+                            const void *bytes, size_t len) {
+    const ldr_record_t *rec = &in->row.rec;
+    if (run->encoded) {
+        feed_clear_progress(run);
+        fprintf(stderr,
+                "ladder-feed: %s:%" PRIu64 ": --encode writes one row, and "
+                "this is the second valid one\n",
+                in->name, in->row.line);
+        return false;
+    }
+    if (fwrite(bytes, 1, len, run->encode) != len) run->io_failed = 1;
+    run->encoded = 1;
+    ldr_str_t key = {NULL, 0};
+    switch (rec->kind) {
+    case LDR_RECORD_APPLICATION: key = rec->u.application.uscc; break;
+    case LDR_RECORD_REVIEW: key = rec->u.review.uscc; break;
+    case LDR_RECORD_VIOLATION: key = rec->u.violation.uscc; break;
+    default: break;
+    }
+    if (key.ptr)
+        fprintf(stderr, "ladder-feed: --encode: %zu bytes, key %.*s\n", len,
+                (int)key.len, key.ptr);
+    else
+        fprintf(stderr, "ladder-feed: --encode: %zu bytes, no key (a tick)\n",
+                len);
     return true;
 }
 
@@ -443,6 +507,7 @@ static bool feed_send(feed_run_t *run, const feed_input_t *in) {
                 in->row.line, err);
         return false;
     }
+    if (run->encode) return feed_encode_out(run, in, bytes, len);
     return true;
 }
 
@@ -532,6 +597,15 @@ static int feed_finish(feed_run_t *run, bool sent) {
     fprintf(stderr, "; %.1f s, %.0f rows/s%s\n", elapsed,
             elapsed > 0 ? (double)run->rows_read / elapsed : 0.0,
             interrupted ? "; interrupted" : "");
+    if (run->encode && !run->encoded && sent && !interrupted) {
+        fprintf(stderr, "ladder-feed: --encode: the feed has no valid row\n");
+        run->io_failed = 1;
+    }
+    if (run->encode && fflush(run->encode) != 0) {
+        fprintf(stderr, "ladder-feed: --encode %s: %s\n", o->encode_path,
+                strerror(errno));
+        run->io_failed = 1;
+    }
     if (run->rejects && fflush(run->rejects) != 0) {
         fprintf(stderr, "ladder-feed: --rejects %s: %s\n", o->rejects_path,
                 strerror(errno));
@@ -542,6 +616,7 @@ static int feed_finish(feed_run_t *run, bool sent) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-feed", argc, argv)) return 0;
     feed_opts_t opts;
     int rc = feed_parse_opts(argc, argv, &opts);
     if (rc != FEED_CONTINUE) return rc;

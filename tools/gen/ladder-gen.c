@@ -79,6 +79,7 @@ static const char usage_text[] =
     "                    expected.json says (and refuses nothing)\n"
     "  -q, --quiet       no progress and no summary\n"
     "  -h, --help        this help\n"
+    "  --version         show the version and exit\n"
     "\n"
     "Progress goes to stderr when it is a terminal; a summary ends the run.\n"
     "Exit status: 0 done (with --kafka: every message acknowledged), 1\n"
@@ -846,6 +847,7 @@ static int gen_run(gen_run_t *r) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-gen", argc, argv)) return 0;
     gen_opts_t opts;
     int rc = gen_parse_opts(argc, argv, &opts);
     if (rc == GEN_CONTINUE) rc = gen_check_opts(&opts);

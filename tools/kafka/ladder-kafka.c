@@ -34,12 +34,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#ifndef LADDER_VERSION
-#define LADDER_VERSION "unknown"
+#include "ladder/version.h"
+
+/* --version prints what every ladder program prints (version.h). This
+ * program links only librdkafka and libladder's base, so the hiredis
+ * version comes from its header alone, and Avro-C's from pkg-config. */
+#ifndef LADDER_AVRO_VERSION
+#define LADDER_AVRO_VERSION "unknown"
 #endif
+#define KAFKA_STR_(x) #x
+#define KAFKA_STR(x)  KAFKA_STR_(x)
+#define KAFKA_HIREDIS_VERSION                                                  \
+    KAFKA_STR(HIREDIS_MAJOR)                                                   \
+    "." KAFKA_STR(HIREDIS_MINOR) "." KAFKA_STR(HIREDIS_PATCH)
 
 #define PROG "ladder-kafka"
 
@@ -850,8 +861,11 @@ static int parse_options(int argc, char **argv, struct options *opts) {
         case OPT_DIE_WITH_PARENT: opts->die_with_parent = 1; break;
         case OPT_HELP: print_help(); return EXIT_SUCCESS;
         case OPT_VERSION:
-            printf(PROG " %s (librdkafka %s)\n", LADDER_VERSION,
-                   rd_kafka_version_str());
+            ldr_version_print(
+                stdout, PROG,
+                &(ldr_version_libs_t){.rdkafka = rd_kafka_version_str(),
+                                      .hiredis = KAFKA_HIREDIS_VERSION,
+                                      .avro = LADDER_AVRO_VERSION});
             return EXIT_SUCCESS;
         default: usage_hint(); return EXIT_USAGE;
         }

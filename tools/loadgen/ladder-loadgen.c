@@ -256,7 +256,8 @@ static void lg_usage(FILE *f) {
                "                     (default 127.0.0.1:8080), the token its "
                "api.token;\n"
                "                     LADDER_* variables override it\n"
-               "  --help             show this help\n\n"
+               "  --help             show this help\n"
+               "  --version          show the version and exit\n\n"
                "Exit status: 0 when every request was answered, 1 when some "
                "failed, 2 for bad\nusage.\n");
 }
@@ -471,6 +472,7 @@ static int lg_load(const lg_conf_t *c) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-loadgen", argc, argv)) return 0;
     lg_conf_t c = {
         .rate = 2000, .duration_s = 30, .warmup_s = 5, .connections = 8};
     const char *config_file = NULL, *paths_file = NULL;

@@ -59,7 +59,8 @@ static void nb_usage(FILE *f) {
            "  --first N        first SEQ (default 1)\n"
            "  --out FILE       write \"ID TYPE USCC SEQ\" per decision, in "
            "order\n"
-           "  --help           show this help\n\n"
+           "  --help           show this help\n"
+           "  --version        show the version and exit\n\n"
            "Exit status: 0 when Kafka acknowledged every decision, 1 when not, "
            "2 for a\nusage or configuration error.\n");
 }
@@ -308,6 +309,7 @@ static int nb_produce(nb_run_t *r) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-notify-bench", argc, argv)) return 0;
     nb_opts_t opts;
     int rc = nb_parse_opts(argc, argv, &opts);
     if (rc != NB_CONTINUE) return rc;

@@ -31,6 +31,7 @@
 #include "ladder/indicators.h"
 #include "ladder/policy.h"
 #include "ladder/record.h"
+#include "ladder/svc.h"
 #include "ladder/time.h"
 
 #define EXIT_FAILED 1
@@ -857,12 +858,14 @@ static void usage(FILE *f) {
                "  check   validate policy files (ladder-policy check --help)\n"
                "  show    print a policy version's rules (ladder-policy show "
                "--help)\n\n"
-               "  -h, --help   this help\n\n"
+               "  -h, --help   this help\n"
+               "  --version    show the version and exit\n\n"
                "Exit status: 0 ok, 1 malformed input or invalid policy files, "
                "2 usage error.\n");
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-policy", argc, argv)) return 0;
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

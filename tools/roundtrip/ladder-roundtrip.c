@@ -81,7 +81,8 @@ static void rt_usage(FILE *f) {
         "12)\n"
         "  --timeout-ms MS    how long to wait for delivery and read-back "
         "(default 20000)\n"
-        "  --help             show this help\n\n"
+        "  --help             show this help\n"
+        "  --version          show the version and exit\n\n"
         "Keys used: kafka.* (passed to librdkafka), redis.url, "
         "redis.password,\n"
         "redis.cluster, input.topic, schemas.dir, units.file.\n\n"
@@ -652,6 +653,7 @@ static int rt_run(rt_run_t *r) {
 }
 
 int main(int argc, char **argv) {
+    if (ldr_svc_version("ladder-roundtrip", argc, argv)) return 0;
     rt_opts_t opts;
     int rc = rt_parse_opts(argc, argv, &opts);
     if (rc != RT_CONTINUE) return rc;

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "ladder/alloc.h"
+#include "ladder/redact.h"
 
 enum config_type {
     CONFIG_STRING,
@@ -70,6 +71,7 @@ static const char *const config_programs[] = {
 static const char *const config_redis_cluster[] = {"auto", "on", "off", NULL};
 static const char *const config_log_levels[] = {"error", "warn", "info",
                                                 "debug", NULL};
+static const char *const config_log_formats[] = {"text", "json", NULL};
 
 #define CONFIG_NO_MAX LLONG_MAX
 
@@ -290,6 +292,16 @@ static const struct config_key config_keys[] = {
         .def = "info",
         .values = config_log_levels,
         .desc = "Most verbose level of the log lines written to stderr.",
+    },
+    {
+        .name = "log.format",
+        .type = CONFIG_ENUM,
+        .def = "text",
+        .values = config_log_formats,
+        .desc = "Form of the log lines on stderr. text: `TIME PROGRAM[PID] "
+                "LEVEL message`; json: one JSON object per line with time "
+                "(while log.timestamps is on), level, program, pid, event "
+                "(the message) and, where the line has them, fields.",
     },
     {
         .name = "log.timestamps",
@@ -633,6 +645,9 @@ static ldr_err_t config_check_value(const struct config_key *k,
                                     const char *value, const char *where,
                                     char *errstr, size_t errstr_size) {
     char expect[256];
+    /* What the errors below quote: a secret key's value is never shown. */
+    char shown[512];
+    value = ldr_redact_config_value(k->name, value, shown, sizeof(shown));
     if (k->refused)
         return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG, "%s: %s", where,
                            k->refused);
@@ -843,10 +858,12 @@ ldr_err_t ldr_config_load_file(ldr_config_t *cfg, const char *path,
         char *eq = strchr(s, '=');
         if (!eq) {
             /* Name the first word as the key: usually it is one. */
+            char shown[512];
             err = ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                               "%s:%lu: %.*s: no '=' in \"%s\" (expected "
                               "key = value)",
-                              path, lineno, (int)strcspn(s, " \t"), s, s);
+                              path, lineno, (int)strcspn(s, " \t"), s,
+                              ldr_redact_config_line(s, shown, sizeof(shown)));
             goto out;
         }
         *eq = '\0';
@@ -1018,13 +1035,20 @@ ldr_err_t ldr_config_each_kafka(const ldr_config_t *cfg,
         const struct config_value *v = &cfg->set.v[i];
         if (!config_is_kafka(v->key)) continue;
         const char *prop = v->key + CONFIG_KAFKA_PREFIX_LEN;
-        char why[512];
-        if (fn(opaque, prop, v->value, why, sizeof(why)) != LDR_OK)
+        char why[512], shown[512];
+        if (fn(opaque, prop, v->value, why, sizeof(why)) != LDR_OK) {
+            /* librdkafka quotes the value back: not a secret one. */
+            if (ldr_redact_is_secret_key(v->key))
+                ldr_redact_secret_in(why, v->value, shown, sizeof(shown));
+            else
+                ldr_redact_url(why, shown, sizeof(shown));
             /* A variable's name does not spell the key; a file line's
              * prefix already does. */
             return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                                "%s: librdkafka refused %s: %s", v->where,
-                               v->rank == CONFIG_RANK_ENV ? v->key : "it", why);
+                               v->rank == CONFIG_RANK_ENV ? v->key : "it",
+                               shown);
+        }
     }
     return LDR_OK;
 }
@@ -1171,6 +1195,22 @@ ldr_err_t ldr_config_write_reference(FILE *out) {
                 "malformed or out of range, or a key appears twice in the "
                 "file. Variables that do not start with `LADDER_` (such "
                 "as the tests' `LADDERTEST_` ones) are ignored.");
+    fputs("\n", out);
+    config_wrap(out, "",
+                "Secrets are never shown: an error or log line quotes the "
+                "value of a key whose last part is `password`, `secret` or "
+                "`token` (and `*basic.auth.user.info`, "
+                "`kafka.sasl.oauthbearer.config`, `kafka.ssl.key.pem`) as "
+                "`***`, and the password of a URL "
+                "(`redis://user:***@host`, `https://user:***@host`) the same "
+                "way.");
+    fputs("\n", out);
+    config_wrap(out, "",
+                "Every program answers `--version` with its name and the "
+                "project version, the commit it was built from, and the "
+                "librdkafka, hiredis and Avro-C versions, one per line, and "
+                "exits 0; the services' /metrics pages carry "
+                "`ladder_build_info{version,commit,program} 1`.");
     fputs("\n## Kafka client properties\n\n", out);
     config_wrap(out, "",
                 "Keys starting with `kafka.` go to librdkafka unchanged, "

@@ -11,6 +11,7 @@
 #include "ladder/clock.h"
 #include "ladder/alloc.h"
 #include "ladder/log.h"
+#include "ladder/redact.h"
 
 #include <stdbool.h>
 #include <librdkafka/rdkafka.h>
@@ -66,12 +67,18 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
  * every client, so each warns about the others' properties (CONFWARN):
  * that is expected, and only shown at debug level. */
 static void kafka_log(int level, const char *fac, const char *buf) {
+    /* A line may name a URL (a proxy, a token endpoint) with a password
+     * in it; the redaction runs only for lines that are written. */
+    char shown[LDR_LOG_LINE_MAX];
     if (strcmp(fac, "CONFWARN") == 0 || level >= 6)
-        LDR_LOG_DEBUG("rdkafka: %s: %s", fac, buf);
+        LDR_LOG_DEBUG("rdkafka: %s: %s", fac,
+                      ldr_redact_url(buf, shown, sizeof shown));
     else if (level >= 4)
-        LDR_LOG_WARN("rdkafka: %s: %s", fac, buf);
+        LDR_LOG_WARN("rdkafka: %s: %s", fac,
+                     ldr_redact_url(buf, shown, sizeof shown));
     else
-        LDR_LOG_ERROR("rdkafka: %s: %s", fac, buf);
+        LDR_LOG_ERROR("rdkafka: %s: %s", fac,
+                      ldr_redact_url(buf, shown, sizeof shown));
 }
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -87,7 +94,9 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 static void kafka_log_quiet_cb(const rd_kafka_t *rk, int level, const char *fac,
                                const char *buf) {
     (void)rk;
-    LDR_LOG_DEBUG("rdkafka: %d %s: %s", level, fac, buf);
+    char shown[LDR_LOG_LINE_MAX];
+    LDR_LOG_DEBUG("rdkafka: %d %s: %s", level, fac,
+                  ldr_redact_url(buf, shown, sizeof shown));
 }
 
 /* Every producer: the contract's partitioner and idempotence (CONTRACT.md),
@@ -257,11 +266,13 @@ ldr_kafka_producer_t *ldr_kafka_producer_new(const ldr_config_t *cfg,
         if (md) rd_kafka_metadata_destroy(md);
         if (ldr_clock_mono_ms() >= deadline ||
             kafka_new_error == LDR_ERR_CONFIG) {
+            char shown[512];
             ldr_err_set(
                 errstr, n, kafka_new_error,
                 "kafka: no partitions of topic %s from %s within %d ms (%s): "
                 "is the cluster running?",
-                topic, bootstrap, timeout_ms,
+                topic, ldr_redact_url(bootstrap, shown, sizeof shown),
+                timeout_ms,
                 rd_kafka_err2str(kerr ? kerr : RD_KAFKA_RESP_ERR__TIMED_OUT));
             ldr_kafka_producer_destroy(p);
             return NULL;

@@ -20,9 +20,13 @@
 #include <sys/select.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+
 #include "ladder/alloc.h"
 #include "ladder/clock.h"
 #include "ladder/log.h"
+#include "ladder/version.h"
 
 extern char **environ;
 
@@ -89,12 +93,42 @@ ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
     ldr_log_level_t level;
     if (ldr_log_parse_level(ldr_config_get(cfg, "log.level"), &level) == LDR_OK)
         ldr_log_set_level(level);
+    ldr_log_format_t format;
+    if (ldr_log_parse_format(ldr_config_get(cfg, "log.format"), &format) ==
+        LDR_OK)
+        ldr_log_set_format(format);
     ldr_log_set_timestamps(ldr_config_get_bool(cfg, "log.timestamps"));
     return cfg;
 }
 
+#ifndef LADDER_AVRO_VERSION
+#define LADDER_AVRO_VERSION "unknown"
+#endif
+#define SVC_STR_(x) #x
+#define SVC_STR(x)  SVC_STR_(x)
+#define SVC_HIREDIS_VERSION                                                    \
+    SVC_STR(HIREDIS_MAJOR) "." SVC_STR(HIREDIS_MINOR) "." SVC_STR(HIREDIS_PATCH)
+
+void ldr_svc_version_print(const char *program, FILE *out) {
+    /* Avro-C has no version macro or function: CMake records the version
+     * pkg-config reports (LADDER_AVRO_VERSION). */
+    const ldr_version_libs_t libs = {
+        .rdkafka = rd_kafka_version_str(),
+        .hiredis = SVC_HIREDIS_VERSION,
+        .avro = LADDER_AVRO_VERSION,
+    };
+    ldr_version_print(out, program, &libs);
+}
+
+int ldr_svc_version(const char *program, int argc, char **argv) {
+    if (!ldr_version_requested(argc, argv)) return 0;
+    ldr_svc_version_print(program, stdout);
+    return 1;
+}
+
 static void svc_usage(const ldr_svc_spec_t *spec, FILE *f) {
-    fprintf(f, "Usage: %s [--config FILE]\n%s", spec->program, spec->summary);
+    fprintf(f, "Usage: %s [--config FILE] [--version]\n%s", spec->program,
+            spec->summary);
 }
 
 ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
@@ -103,6 +137,7 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
         {NULL, 0, NULL, 0}};
     int c;
     *exit_code = 2;
@@ -112,6 +147,10 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
             config_file = optarg;
         } else if (c == 'h') {
             svc_usage(spec, stdout);
+            *exit_code = 0;
+            return NULL;
+        } else if (c == 'v') {
+            ldr_svc_version_print(spec->program, stdout);
             *exit_code = 0;
             return NULL;
         } else {
@@ -140,6 +179,16 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
         svc->metrics, "ladder_ready",
         "1 while the program is ready (what /readyz answers), 0 otherwise.",
         NULL);
+    /* Which build is running, as the Prometheus convention has it: a
+     * gauge of 1 whose labels say it. */
+    ldr_metric_t *build = ldr_metrics_gauge(
+        svc->metrics, "ladder_build_info",
+        "1, labelled with the version, commit and name of the program.",
+        "version,commit,program");
+    ldr_metrics_set(
+        build,
+        LDR_METRICS_LABELS(ldr_version(), ldr_version_commit(), spec->program),
+        1);
     svc->http = ldr_http_new();
     pthread_mutex_init(&svc->health_lock, NULL);
     atomic_store(&svc->running, true);
@@ -247,9 +296,13 @@ ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
     const char *listen_at = ldr_config_get(svc->cfg, "http.listen");
     ldr_err_t err = ldr_http_start(svc->http, listen_at, errstr, errstr_size);
     if (err) return err;
-    if (what)
-        LDR_LOG_INFO("serving %s on %s (port %d)", what, listen_at,
-                     ldr_http_port(svc->http));
+    if (what) {
+        char port[16];
+        snprintf(port, sizeof(port), "%d", ldr_http_port(svc->http));
+        LDR_LOG_KV(LDR_LOG_LEVEL_INFO,
+                   ((const char *[]){"listen", listen_at, "port", port, NULL}),
+                   "serving %s on %s (port %s)", what, listen_at, port);
+    }
     return LDR_OK;
 }
 
@@ -277,6 +330,11 @@ int ldr_svc_wait(ldr_svc_t *svc) {
 }
 
 int ldr_svc_fail(const ldr_svc_t *svc, const char *why) {
-    fprintf(stderr, "%s: %s\n", svc->spec.program, why);
+    /* The configuration is loaded by now: a collector that parses the log
+     * lines gets the reason as one of them. */
+    if (ldr_log_get_format() == LDR_LOG_FORMAT_JSON)
+        ldr_log_write(LDR_LOG_LEVEL_ERROR, "%s", why);
+    else
+        fprintf(stderr, "%s: %s\n", svc->spec.program, why);
     return 2;
 }

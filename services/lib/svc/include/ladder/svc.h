@@ -3,10 +3,15 @@
  * DESIGN: ladder-worker, ladder-notify and ladder-api start, configure,
  * report health and stop the same way, so that is written once, here:
  *
- *   - the command line: --config FILE and --help (ldr_svc_new());
+ *   - the command line: --config FILE, --help and --version
+ *     (ldr_svc_new(); the tools call ldr_svc_version() themselves);
+ *   - what the program is: ldr_svc_version() prints the version, the
+ *     commit and the library versions, and every /metrics page carries
+ *     ladder_build_info{version,commit,program} 1;
  *   - the configuration: the file, then the LADDER_* variables, then
- *     log.level, with one line on stderr and exit status 2 for any error
- *     (ldr_svc_config_load(), also for the command-line tools);
+ *     log.level, log.format and log.timestamps, with one line on stderr and
+ * exit status 2 for any error (ldr_svc_config_load(), also for the command-line
+ * tools);
  *   - one signal model: SIGTERM and SIGINT ask for a graceful stop, which
  *     the loop sees through ldr_svc_stopping() and a waiting main thread
  *     through ldr_svc_wait(); SIGPIPE is ignored, so a write to a peer that
@@ -29,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ladder/config.h"
 #include "ladder/err.h"
@@ -49,9 +55,9 @@ typedef struct ldr_svc_spec {
 /** Parses the command line and loads the configuration (see the DESIGN
  *  note), installs the signal model and creates the metrics registry and
  *  the HTTP server (not started). Returns NULL when the program is to exit
- *  now, with *@p exit_code 0 (after --help) or 2 (a usage or configuration
- *  error, said in one line on stderr). The caller destroys the result with
- *  ldr_svc_destroy(). */
+ *  now, with *@p exit_code 0 (after --help or --version) or 2 (a usage or
+ * configuration error, said in one line on stderr). The caller destroys the
+ * result with ldr_svc_destroy(). */
 ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
                        int *exit_code);
 
@@ -59,9 +65,18 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
  *  the registry and the configuration. NULL is fine. */
 void ldr_svc_destroy(ldr_svc_t *svc);
 
+/** Writes @p program's version lines (version.h: the version, the commit,
+ *  and the librdkafka, hiredis and Avro-C versions) to @p out. */
+void ldr_svc_version_print(const char *program, FILE *out);
+
+/** When the command line asks for --version (ldr_version_requested()),
+ *  prints the version lines on stdout and returns 1: the caller exits 0.
+ *  Returns 0 otherwise. The tools call it first thing in main(). */
+int ldr_svc_version(const char *program, int argc, char **argv);
+
 /** A new configuration of @p program: the file @p path (NULL: none), then
- *  the LADDER_* variables of the environment, then log.level and
- *  log.timestamps applied. NULL with one line in @p errstr on error. For
+ *  the LADDER_* variables of the environment, then log.level, log.format
+ *  and log.timestamps applied. NULL with one line in @p errstr on error. For
  *  the command-line tools, whose options differ from a service's; the
  *  caller destroys the result. */
 ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
@@ -115,7 +130,8 @@ int ldr_svc_wait(ldr_svc_t *svc);
 void ldr_svc_stopped(ldr_svc_t *svc);
 
 /** Exit status 2 after a start-up failure: prints "PROGRAM: @p why" on
- *  stderr. */
+ *  stderr, or with log.format = json one ERROR line whose event is
+ *  @p why. */
 int ldr_svc_fail(const ldr_svc_t *svc, const char *why);
 
 #endif
