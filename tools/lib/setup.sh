@@ -12,11 +12,12 @@ LADDER_PACKAGES=(
 # What only tools/test needs: clang's libFuzzer for the fuzz run, Chromium
 # for the dashboard's browser test (and a CJK font, so that its screenshot
 # shows the Chinese names); Prometheus (promtool), yamllint, docker-compose
-# and Node.js for the checks of deploy/ (tests/deploy).
+# and Node.js for the checks of deploy/ (tests/deploy); openssl for the
+# test CA of ladder-registry's HTTPS test.
 LADDER_TEST_PACKAGES=(
   clang libclang-rt-14-dev
   chromium fonts-wqy-microhei
-  prometheus yamllint docker-compose nodejs
+  prometheus yamllint docker-compose nodejs openssl
 )
 # npm: Debian's package, unless the installed nodejs (NodeSource's) ships
 # it already and conflicts with it.

@@ -9,7 +9,14 @@
  * segment by segment against the decoded path MHD hands over; the request
  * a route handler sees is a view of MHD's connection (query arguments and
  * headers are looked up there) plus the path parameters, copied out of the
- * path. MHD's own error messages go to the ladder log at WARN. */
+ * path. MHD's own error messages go to the ladder log at WARN.
+ *
+ * A route that takes every method (ldr_http_route_any()) is recognized
+ * when the headers arrive, and its body is gathered into a buffer that
+ * hangs off the connection's request pointer until MHD says the upload
+ * ended; MHD's request-completed callback frees it, whichever way the
+ * request ended. Every other request keeps the old rule: a GET or HEAD is
+ * answered once read, anything else at once. */
 #include "ladder/http.h"
 
 #include "ladder/alloc.h"
@@ -42,7 +49,17 @@ typedef struct http_route {
     ldr_http_handler_fn fn;
     ldr_http_route_fn route_fn;
     void *opaque;
+    bool any_method; /* ldr_http_route_any() */
 } http_route_t;
+
+/* The body of a request to an ldr_http_route_any() route. */
+typedef struct http_body {
+    ldr_buf_t buf;
+    bool too_large;
+} http_body_t;
+
+/* The request pointer of a GET or HEAD between MHD's two calls. */
+static int http_seen;
 
 struct ldr_http {
     struct MHD_Daemon *daemon;
@@ -52,6 +69,7 @@ struct ldr_http {
     ldr_http_route_fn fallback;
     void *fallback_opaque;
     unsigned thread_per_connection; /* 0: one thread; else max connections */
+    char *tls_cert, *tls_key;       /* PEM; NULL: plain HTTP */
 };
 
 struct ldr_http_request {
@@ -63,6 +81,7 @@ struct ldr_http_request {
     const char *param_name[HTTP_PARAMS_MAX]; /* into the pattern */
     size_t param_name_len[HTTP_PARAMS_MAX];
     char *param_value[HTTP_PARAMS_MAX]; /* owned */
+    const http_body_t *body;            /* NULL: no body read */
 };
 
 const char *ldr_http_request_method(const ldr_http_request_t *req) {
@@ -96,6 +115,15 @@ const char *ldr_http_request_query(const ldr_http_request_t *req,
     return value ? value : "";
 }
 
+const char *ldr_http_request_body(const ldr_http_request_t *req, size_t *len) {
+    if (!req->body || !req->body->buf.len) {
+        *len = 0;
+        return "";
+    }
+    *len = req->body->buf.len;
+    return req->body->buf.data;
+}
+
 const char *ldr_http_request_header(const ldr_http_request_t *req,
                                     const char *name) {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
@@ -124,11 +152,14 @@ void ldr_http_destroy(ldr_http_t *h) {
     for (size_t i = 0; i < h->nroutes; i++)
         free(h->routes[i].path);
     free(h->routes);
+    free(h->tls_cert);
+    free(h->tls_key);
     free(h);
 }
 
 static void http_add(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
-                     ldr_http_route_fn route_fn, void *opaque) {
+                     ldr_http_route_fn route_fn, void *opaque,
+                     bool any_method) {
     if (h->daemon || path[0] != '/') {
         fprintf(stderr, "ldr_http_get: %s: %s\n", path,
                 h->daemon ? "the server has started" : "not a path");
@@ -141,16 +172,17 @@ static void http_add(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
         }
     h->routes = ldr_realloc(h->routes, (h->nroutes + 1) * sizeof(*h->routes));
     h->routes[h->nroutes++] =
-        (http_route_t){ldr_strdup(path), fn, route_fn, opaque};
+        (http_route_t){ldr_strdup(path), fn, route_fn, opaque, any_method};
 }
 
 void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
                   void *opaque) {
-    http_add(h, path, fn, NULL, opaque);
+    http_add(h, path, fn, NULL, opaque, false);
 }
 
-void ldr_http_route(ldr_http_t *h, const char *pattern, ldr_http_route_fn fn,
-                    void *opaque) {
+static void http_add_route(ldr_http_t *h, const char *pattern,
+                           ldr_http_route_fn fn, void *opaque,
+                           bool any_method) {
     int params = 0;
     for (const char *c = pattern; *c; c++)
         params += *c == '{';
@@ -159,7 +191,24 @@ void ldr_http_route(ldr_http_t *h, const char *pattern, ldr_http_route_fn fn,
                 pattern, HTTP_PARAMS_MAX);
         abort();
     }
-    http_add(h, pattern, NULL, fn, opaque);
+    http_add(h, pattern, NULL, fn, opaque, any_method);
+}
+
+void ldr_http_route(ldr_http_t *h, const char *pattern, ldr_http_route_fn fn,
+                    void *opaque) {
+    http_add_route(h, pattern, fn, opaque, false);
+}
+
+void ldr_http_route_any(ldr_http_t *h, const char *pattern,
+                        ldr_http_route_fn fn, void *opaque) {
+    http_add_route(h, pattern, fn, opaque, true);
+}
+
+void ldr_http_tls(ldr_http_t *h, const char *cert_pem, const char *key_pem) {
+    free(h->tls_cert);
+    free(h->tls_key);
+    h->tls_cert = ldr_strdup(cert_pem);
+    h->tls_key = ldr_strdup(key_pem);
 }
 
 void ldr_http_fallback(ldr_http_t *h, ldr_http_route_fn fn, void *opaque) {
@@ -259,33 +308,75 @@ static http_result_t http_send(struct MHD_Connection *conn, int status,
     return ret;
 }
 
+/* True when @p url is a route of ldr_http_route_any(). */
+static bool http_takes_body(const ldr_http_t *h, const char *url) {
+    ldr_http_request_t req = {0};
+    bool found = false;
+    for (size_t i = 0; i < h->nroutes && !found; i++) {
+        found =
+            h->routes[i].any_method && http_match(h->routes[i].path, url, &req);
+        http_request_fini(&req);
+    }
+    return found;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn,
+                           void **con_cls,
+                           enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (*con_cls && *con_cls != &http_seen) {
+        http_body_t *body = *con_cls;
+        ldr_buf_fini(&body->buf);
+        free(body);
+    }
+    *con_cls = NULL;
+}
+
 static http_result_t http_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
     (void)version;
-    (void)upload_data;
     ldr_http_t *h = cls;
     /* MHD calls once when the headers are in and again for the body and
      * its end. An answer given on the first call makes MHD close the
      * connection afterwards (the request was not read to its end), so a
      * GET or HEAD is answered on the second call and its connection stays
-     * open for the next request; any other method is refused at once,
-     * without reading its body. */
-    static int seen;
-    bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) ||
-                   !strcmp(method, MHD_HTTP_METHOD_HEAD);
-    if (allowed && !*con_cls) {
-        *con_cls = &seen;
+     * open for the next request; so is a request to a route that takes
+     * every method, once its body is read; any other method is refused at
+     * once, without reading its body. */
+    bool get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
+               !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    if (!*con_cls) {
+        if (get) {
+            *con_cls = &http_seen;
+            return MHD_YES;
+        }
+        if (http_takes_body(h, url)) {
+            http_body_t *body = ldr_calloc(1, sizeof(*body));
+            ldr_buf_init(&body->buf);
+            *con_cls = body;
+            return MHD_YES;
+        }
+    } else if (*upload_data_size) {
+        if (*con_cls != &http_seen) { /* a GET's body is dropped */
+            http_body_t *body = *con_cls;
+            if (body->buf.len + *upload_data_size > LDR_HTTP_BODY_MAX)
+                body->too_large = true;
+            else
+                ldr_buf_append(&body->buf, upload_data, *upload_data_size);
+        }
+        *upload_data_size = 0;
         return MHD_YES;
     }
-    if (allowed && *upload_data_size) {
-        *upload_data_size = 0; /* a GET with a body: dropped */
-        return MHD_YES;
-    }
+    http_body_t *body =
+        *con_cls && *con_cls != &http_seen ? (http_body_t *)*con_cls : NULL;
     static const char text[] = "text/plain; charset=utf-8";
     const http_route_t *route = NULL;
-    ldr_http_request_t req = {.conn = conn, .method = method, .path = url};
+    ldr_http_request_t req = {
+        .conn = conn, .method = method, .path = url, .body = body};
     for (size_t i = 0; i < h->nroutes && !route; i++) {
         if (h->routes[i].fn ? !strcmp(h->routes[i].path, url)
                             : http_match(h->routes[i].path, url, &req))
@@ -297,7 +388,11 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
     ldr_buf_init(&res.body);
     ldr_buf_init(&res.headers);
     const char *allow = NULL;
-    if (!route || !allowed) {
+    bool allowed = get || (route && route->any_method);
+    if (body && body->too_large) {
+        res.status = 413;
+        ldr_buf_append_str(&res.body, "request body too large\n");
+    } else if (!route || !allowed) {
         res.status = route ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND;
         allow = route ? "GET, HEAD" : NULL;
         http_request_fini(&req);
@@ -428,6 +523,9 @@ ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
     if (h->daemon)
         return ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG,
                            "http.listen: the server has started already");
+    if (h->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                           "http.listen: this libmicrohttpd has no TLS");
     ldr_err_t rc = LDR_OK;
     int port = 0;
     int fd = http_bind(addr, &port, &rc, errstr, errstr_size);
@@ -438,16 +536,32 @@ ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
     pthread_sigmask(SIG_BLOCK, &all, &old);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (h->thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (h->tls_cert)
+        flags |= MHD_USE_TLS;
+    else
+        tls[0].option = MHD_OPTION_END;
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
         http_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
         MHD_OPTION_CONNECTION_LIMIT,
         h->thread_per_connection ? h->thread_per_connection : (unsigned)64,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL, MHD_OPTION_ARRAY,
+        tls, MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->daemon) {
         close(fd);
+        if (h->tls_cert)
+            return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                               "http.listen: \"%s\": the HTTPS server did "
+                               "not start: are the certificate and the "
+                               "key a matching PEM pair? (see the log)",
+                               addr);
         return ldr_err_set(errstr, errstr_size, LDR_ERR_IO,
                            "http.listen: \"%s\": the HTTP server did not "
                            "start (see the log)",

@@ -54,7 +54,7 @@ static void svc_on_signal(int sig) {
     errno = saved;
 }
 
-static void svc_signals(void) {
+void ldr_svc_signals(void) {
     if (svc_pipe[0] < 0 && pipe2(svc_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         svc_pipe[0] = svc_pipe[1] = -1;
     struct sigaction sa;
@@ -145,7 +145,7 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
     atomic_store(&svc->running, true);
     ldr_svc_heartbeat(svc);
     ldr_svc_set_ready(svc, false, "starting");
-    svc_signals();
+    ldr_svc_signals();
     return svc;
 }
 
@@ -272,7 +272,7 @@ int ldr_svc_wait(ldr_svc_t *svc) {
             }
         }
     }
-    ldr_svc_stopped(svc);
+    if (svc) ldr_svc_stopped(svc);
     return svc_stop_signal;
 }
 

@@ -28,6 +28,12 @@
  * (ldr_http_thread_per_connection()); its handlers then run concurrently
  * and must be thread-safe.
  *
+ * A small REST server (ladder-registry) also needs the other methods and
+ * their bodies, and HTTPS: ldr_http_route_any() hands every method of a
+ * route to its handler with the body read in full (at most
+ * LDR_HTTP_BODY_MAX bytes; more is answered 413 without calling it), and
+ * ldr_http_tls() makes the server speak TLS (libmicrohttpd's GnuTLS).
+ *
  *     ldr_http_t *h = ldr_http_new();
  *     ldr_http_get(h, "/livez", live_fn, ctx);
  *     if (ldr_http_start(h, ldr_config_get(cfg, "http.listen"), err, n))
@@ -83,7 +89,11 @@ void ldr_http_response_stream(ldr_http_response_t *res, ldr_http_stream_fn fn,
 /** A request as ldr_http_route() handlers see it; valid during the call. */
 typedef struct ldr_http_request ldr_http_request_t;
 
-/** "GET" or "HEAD" for a route; any method for the fallback. */
+/** The largest request body ldr_http_route_any() reads. */
+#define LDR_HTTP_BODY_MAX (1024 * 1024)
+
+/** "GET" or "HEAD" for a route; any method for the fallback and for
+ *  ldr_http_route_any(). */
 const char *ldr_http_request_method(const ldr_http_request_t *req);
 /** The path, percent-decoded, without the query string. */
 const char *ldr_http_request_path(const ldr_http_request_t *req);
@@ -97,6 +107,10 @@ const char *ldr_http_request_param(const ldr_http_request_t *req,
  *  when given without a value ("?since" or "?since="). */
 const char *ldr_http_request_query(const ldr_http_request_t *req,
                                    const char *name);
+/** The request body of an ldr_http_route_any() route, NUL-terminated
+ *  (also when it holds a NUL), with its length in *@p len; "" for any
+ *  other request. */
+const char *ldr_http_request_body(const ldr_http_request_t *req, size_t *len);
 /** The value of request header @p name (any case), or NULL. */
 const char *ldr_http_request_header(const ldr_http_request_t *req,
                                     const char *name);
@@ -129,6 +143,19 @@ void ldr_http_get(ldr_http_t *h, const char *path, ldr_http_handler_fn fn,
  *  are tried in registration order. Same rules as ldr_http_get(). */
 void ldr_http_route(ldr_http_t *h, const char *pattern, ldr_http_route_fn fn,
                     void *opaque);
+
+/** Like ldr_http_route(), but the handler gets every method, and the
+ *  request body through ldr_http_request_body(); it answers the methods
+ *  it does not take itself (405 with an Allow header). A body longer than
+ *  LDR_HTTP_BODY_MAX is answered 413 without calling the handler. */
+void ldr_http_route_any(ldr_http_t *h, const char *pattern,
+                        ldr_http_route_fn fn, void *opaque);
+
+/** Serves HTTPS with the PEM certificate (chain) @p cert_pem and the PEM
+ *  private key @p key_pem (both copied). Only before ldr_http_start(),
+ *  which fails with LDR_ERR_CONFIG when libmicrohttpd has no TLS or
+ *  refuses the pair. */
+void ldr_http_tls(ldr_http_t *h, const char *cert_pem, const char *key_pem);
 
 /** Answers what no route takes: an unknown path arrives with status 404
  *  preset, a known path with a method other than GET or HEAD with 405

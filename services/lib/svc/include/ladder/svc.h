@@ -105,6 +105,11 @@ void ldr_svc_set_ready(ldr_svc_t *svc, bool ready, const char *why);
 void ldr_svc_livez(ldr_svc_t *svc, ldr_http_response_t *res);
 void ldr_svc_metrics_page(ldr_svc_t *svc, ldr_http_response_t *res);
 
+/** Installs the signal model alone (ldr_svc_new() does it for a
+ *  service), for a program with options of its own that then waits with
+ *  ldr_svc_wait(NULL). */
+void ldr_svc_signals(void);
+
 /** True once SIGTERM or SIGINT has arrived (or ldr_svc_stop() was called).
  *  Async-signal-safe to read; polled by the services' loops. */
 bool ldr_svc_stopping(void);
@@ -114,7 +119,7 @@ void ldr_svc_stop(void);
 
 /** Blocks until a stop is asked for, and returns the signal that asked
  *  (SIGTERM or SIGINT; 0 for ldr_svc_stop()). /livez answers "stopping"
- *  from then on. */
+ *  from then on. @p svc may be NULL (after ldr_svc_signals()). */
 int ldr_svc_wait(ldr_svc_t *svc);
 
 /** Marks the service as stopping (/livez 503 "stopping"), for a service
