@@ -300,6 +300,7 @@ static void nt_free(nt_t *nt) {
     nt_subs_free(nt);
     ldr_codec_destroy(nt->codec);
     ldr_schemas_destroy(nt->schemas);
+    ldr_registry_destroy(nt->registry);
     pthread_mutex_destroy(&nt->deadletter_lock);
     /* Last: the partitions' gauges above live in its registry. */
     ldr_svc_destroy(nt->svc);
@@ -349,11 +350,7 @@ static ldr_err_t nt_start(nt_t *nt, char *err, size_t n) {
     ldr_svc_health_routes(nt->svc);
     if (ldr_svc_serve(nt->svc, "/livez, /readyz and /metrics", err, n))
         return LDR_ERR_CONFIG;
-    char pbuf[4096];
-    nt->schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(nt->cfg, "schemas.dir"), pbuf,
-                             sizeof(pbuf)),
-        err, n);
+    nt->schemas = ldr_svc_schemas_load(nt->cfg, false, &nt->registry, err, n);
     if (nt->schemas) nt->codec = ldr_codec_new(nt->schemas, err, n);
     if (!nt->codec || !(nt->consumer = nt_consumer(nt, err, n)))
         return LDR_ERR_CONFIG;

@@ -85,6 +85,7 @@ typedef struct nt {
     ldr_svc_t *svc;
     ldr_config_t *cfg; /* the svc's */
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry;
     ldr_codec_t *codec;
     rd_kafka_t *consumer;
     const char *topic;

@@ -102,7 +102,13 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
     ldr_record_t rec;
     ldr_err_t rc = ldr_codec_decode(w->codec, km->payload, km->len, &rec, NULL,
                                     err, sizeof(err));
-    if (rc == LDR_ERR_TRANSIENT) return rc;
+    if (rc == LDR_ERR_TRANSIENT) {
+        /* the schema registry did not answer for an id not cached yet:
+         * the message waits, it is not a dead letter */
+        LDR_LOG_WARN("partition %d: offset %lld: %s", pn, (long long)km->offset,
+                     err);
+        return rc;
+    }
     int kind = !rc && rec.kind > 0 && rec.kind < WK_KINDS ? (int)rec.kind : 0;
     if (!rc && rec.kind == LDR_RECORD_DECISION) {
         rc = LDR_ERR_DECODE_FAILED;
@@ -234,7 +240,7 @@ static void wk_prepare(wk_t *w, int pn) {
     w->cur->nsrc = 0;
     for (size_t i = 0; i < p->nmsgs; i++)
         if (wk_decide(w, p, pn, p->msgs[i], now) == LDR_ERR_TRANSIENT) {
-            wk_down(w, pn, "the decoder cannot go on");
+            wk_down(w, pn, "a schema could not be resolved");
             return;
         }
     wk_send(w, p, pn, first);

@@ -62,7 +62,7 @@ static const char wk_summary[] =
     "  --help          show this help\n\n"
     "Keys used: kafka.*, group.id, input.topic, decisions.topic, "
     "dlq.topic,\nredis.url, redis.password, redis.cluster, policy.dir, "
-    "schemas.dir, "
+    "schemas.dir, schema.registry.*, "
     "units.file,\nclock.max.skew.days, clock.tick.interval.ms, "
     "http.listen, log.level.\n\n"
     "Serves /livez, /readyz and /metrics (Prometheus) on "
@@ -91,10 +91,7 @@ static ldr_err_t wk_load(wk_t *w, char *err, size_t n) {
                              sizeof(pbuf[0])),
         err, n);
     if (w->policies)
-        w->schemas = ldr_schemas_load(
-            ldr_config_data_path(ldr_config_get(w->cfg, "schemas.dir"), pbuf[1],
-                                 sizeof(pbuf[1])),
-            err, n);
+        w->schemas = ldr_svc_schemas_load(w->cfg, true, &w->registry, err, n);
     if (w->schemas) w->codec = ldr_codec_new(w->schemas, err, n);
     if (w->codec)
         w->units = ldr_units_load(
@@ -188,6 +185,7 @@ static void wk_shutdown(wk_t *w) {
     ldr_units_destroy(w->units);
     ldr_codec_destroy(w->codec);
     ldr_schemas_destroy(w->schemas);
+    ldr_registry_destroy(w->registry);
     ldr_policies_destroy(w->policies);
 }
 

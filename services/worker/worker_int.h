@@ -116,6 +116,7 @@ typedef struct wk {
     ldr_config_t *cfg; /* the svc's */
     ldr_policies_t *policies;
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry; /* NULL: local schema ids */
     ldr_codec_t *codec;
     ldr_units_t *units;
     ldr_validator_t *validator;

@@ -467,16 +467,24 @@ static void test_config_origin_strings(void **state) {
     ldr_config_destroy(cfg);
 }
 
-static void test_config_schema_registry_url_refused(void **state) {
+/* The registry's keys load from a file and the environment; a timeout
+ * outside its bounds names the key. */
+static void test_config_schema_registry_keys(void **state) {
     (void)state;
-    check_file_error("schema_registry.conf", "2", "schema.registry.url",
-                     "the schema-registry client is not implemented yet; "
-                     "remove the key to use the local schema ids");
+    check_file_error("schema_registry.conf", "5",
+                     "schema.registry.request.timeout.ms", "100");
     ldr_config_t *cfg = ldr_config_new("ladder-worker");
-    char *envp[] = {"LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:8081", NULL};
-    assert_int_equal(load_env(cfg, envp), LDR_ERR_CONFIG);
-    assert_contains(errstr, "environment: LADDER_SCHEMA_REGISTRY_URL: the "
-                            "schema-registry client is not implemented yet");
+    char *envp[] = {"LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:8081",
+                    "LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=u:p",
+                    "LADDER_SCHEMA_REGISTRY_REQUEST_TIMEOUT_MS=250", NULL};
+    assert_int_equal(load_env(cfg, envp), LDR_OK);
+    assert_string_equal(ldr_config_get(cfg, "schema.registry.url"),
+                        "http://127.0.0.1:8081");
+    assert_string_equal(
+        ldr_config_get(cfg, "schema.registry.basic.auth.user.info"), "u:p");
+    assert_int_equal(
+        ldr_config_get_int(cfg, "schema.registry.request.timeout.ms"), 250);
+    assert_null(ldr_config_get(cfg, "schema.registry.ssl.ca.location"));
     ldr_config_destroy(cfg);
 }
 
@@ -704,7 +712,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_config_precedence_independent_of_load_order),
         cmocka_unit_test(test_config_origin_strings),
         cmocka_unit_test(test_config_data_path_falls_back_to_the_source_tree),
-        cmocka_unit_test(test_config_schema_registry_url_refused),
+        cmocka_unit_test(test_config_schema_registry_keys),
         cmocka_unit_test(test_config_key_match_patterns),
         cmocka_unit_test(test_config_variable_match_patterns),
         cmocka_unit_test(test_config_unknown_key_getter_aborts),

@@ -346,6 +346,40 @@ static void test_schema_fetcher_fills_misses_once(void **state) {
     ldr_schemas_destroy(s);
 }
 
+/* On a registry's ids, the local ids no longer resolve (id 1 goes to the
+ * fetcher), the current schemas carry the ids given, and the fingerprints
+ * still find the local schemas. */
+static void test_schema_use_ids_moves_to_registry_ids(void **state) {
+    (void)state;
+    char err[512];
+    ldr_schemas_t *s = ldr_schemas_load(SCHEMAS, err, sizeof(err));
+    assert_non_null(s);
+    const ldr_schema_t *dec = ldr_schemas_current(s, LDR_RECORD_DECISION);
+    uint64_t fp = ldr_schema_fingerprint(dec);
+    int32_t ids[LDR_RECORD_DECISION + 1] = {0};
+    ids[LDR_RECORD_DECISION] = 77;
+    ids[LDR_RECORD_CLOCK_TICK] = 78;
+    assert_int_equal(ldr_schemas_use_ids(s, ids, err, sizeof(err)), LDR_OK);
+    assert_int_equal(ldr_schema_id(dec), 77);
+    assert_int_equal(
+        ldr_schema_id(ldr_schemas_current(s, LDR_RECORD_CLOCK_TICK)), 78);
+    assert_true(ldr_schema_id(ldr_schemas_current(s, LDR_RECORD_APPLICATION)) <
+                0);
+    assert_ptr_equal(ldr_schemas_by_fingerprint(s, fp), dec);
+    const ldr_schema_t *x;
+    assert_int_equal(ldr_schemas_by_id(s, 77, &x, err, sizeof(err)), LDR_OK);
+    assert_ptr_equal(x, dec);
+    ldr_schemas_set_fetcher(s, fake_fetch, NULL);
+    fetch_calls = 0;
+    assert_int_equal(ldr_schemas_by_id(s, 1, &x, err, sizeof(err)),
+                     LDR_ERR_UNKNOWN_SCHEMA);
+    assert_int_equal(fetch_calls, 1);
+    ids[LDR_RECORD_CLOCK_TICK] = 77;
+    assert_int_equal(ldr_schemas_use_ids(s, ids, err, sizeof(err)),
+                     LDR_ERR_SCHEMA);
+    ldr_schemas_destroy(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_crc64_empty_is_the_spec_constant),
@@ -357,6 +391,7 @@ int main(void) {
         cmocka_unit_test(test_schema_load_rejects_stale_fingerprint),
         cmocka_unit_test(test_schema_load_rejects_missing_file_and_bad_index),
         cmocka_unit_test(test_schema_fetcher_fills_misses_once),
+        cmocka_unit_test(test_schema_use_ids_moves_to_registry_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -236,6 +236,7 @@ typedef struct rd_run {
     const char *topic;
     FILE *out;
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry;
     ldr_codec_t *codec;
     rd_kafka_t *rk;
     int parts;
@@ -255,6 +256,7 @@ static void rd_fini(rd_run_t *r) {
     }
     ldr_codec_destroy(r->codec);
     ldr_schemas_destroy(r->schemas);
+    ldr_registry_destroy(r->registry);
     ldr_config_destroy(r->cfg);
 }
 
@@ -287,11 +289,8 @@ static int rd_config(rd_run_t *r) {
 /* Loads the schemas, creates the consumer and counts the topic's
  * partitions: 0, or the exit status after a message on stderr. */
 static int rd_setup(rd_run_t *r) {
-    char pbuf[4096];
-    r->schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), pbuf,
-                             sizeof(pbuf)),
-        r->err, sizeof(r->err));
+    r->schemas = ldr_svc_schemas_load(r->cfg, false, &r->registry, r->err,
+                                      sizeof(r->err));
     if (r->schemas)
         r->codec = ldr_codec_new(r->schemas, r->err, sizeof(r->err));
     if (r->codec) r->rk = rd_consumer(r->cfg, r->err, sizeof(r->err));

@@ -128,6 +128,7 @@ typedef struct feed_run {
     const feed_opts_t *o;
     ldr_config_t *cfg;
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry;
     ldr_codec_t *codec;
     ldr_units_t *units;
     ldr_validator_t *validator;
@@ -362,6 +363,7 @@ static void feed_fini(feed_run_t *run) {
     ldr_units_destroy(run->units);
     ldr_codec_destroy(run->codec);
     ldr_schemas_destroy(run->schemas);
+    ldr_registry_destroy(run->registry);
     ldr_config_destroy(run->cfg);
 }
 
@@ -377,10 +379,8 @@ static bool feed_load(feed_run_t *run) {
         fprintf(stderr, "ladder-feed: %s\n", err);
         return false;
     }
-    run->schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(run->cfg, "schemas.dir"), pbuf[0],
-                             sizeof pbuf[0]),
-        err, n);
+    run->schemas =
+        ldr_svc_schemas_load(run->cfg, !o->dry_run, &run->registry, err, n);
     if (run->schemas) run->codec = ldr_codec_new(run->schemas, err, n);
     if (run->codec)
         run->units = ldr_units_load(

@@ -113,12 +113,36 @@ static const struct config_key config_keys[] = {
     {
         .name = "schema.registry.url",
         .type = CONFIG_STRING,
-        .refused = "the schema-registry client is not implemented yet; "
-                   "remove the key to use the local schema ids",
-        .desc = "URL of a schema registry to resolve schema ids against. "
-                "Planned: until the client exists, setting this key is a "
-                "start-up error, and the schema ids are the local ones of "
-                "schemas.dir.",
+        .desc = "URL of a Confluent-compatible schema registry "
+                "(http(s)://host:port). When set, producers register the "
+                "current schemas under their record names at start and "
+                "write the registry's ids, and readers resolve ids with it "
+                "(cached); unset, the ids are the local ones of "
+                "schemas.dir (docs/SCHEMA-REGISTRY.md).",
+    },
+    {
+        .name = "schema.registry.basic.auth.user.info",
+        .type = CONFIG_STRING,
+        .desc = "user:password for the schema registry's basic "
+                "authentication.",
+    },
+    {
+        .name = "schema.registry.ssl.ca.location",
+        .type = CONFIG_STRING,
+        .desc = "PEM file of the CA that signed the schema registry's TLS "
+                "certificate (https://); unset, the system's CAs.",
+    },
+    {
+        .name = "schema.registry.request.timeout.ms",
+        .type = CONFIG_INT,
+        .def = "5000",
+        .min = 100,
+        .max = 120000,
+        .desc = "Timeout of one request to the schema registry. A "
+                "registration at start is tried 4 times with a doubling "
+                "backoff; a schema id that is not cached while the registry "
+                "does not answer is a transient fault (the partition "
+                "waits).",
     },
     {
         .name = "redis.url",

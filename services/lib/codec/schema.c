@@ -612,6 +612,25 @@ void ldr_schemas_destroy(ldr_schemas_t *r) {
     free(r);
 }
 
+ldr_err_t ldr_schemas_use_ids(ldr_schemas_t *r,
+                              const int32_t ids[LDR_RECORD_DECISION + 1],
+                              char *errstr, size_t n) {
+    for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++)
+        for (int j = k + 1; j <= LDR_RECORD_DECISION; j++)
+            if (ids[k] > 0 && ids[k] == ids[j])
+                return ldr_err_set(errstr, n, LDR_ERR_SCHEMA,
+                                   "schema id %d given to two records",
+                                   (int)ids[k]);
+    /* Local ids become negative: no id on the wire (a positive int32 in
+     * practice) finds them any more, while their fingerprints still do. */
+    for (size_t i = 0; i < r->count; i++)
+        r->v[i]->id = -(int32_t)(i + 1);
+    for (int k = LDR_RECORD_APPLICATION; k <= LDR_RECORD_DECISION; k++)
+        if (ids[k] > 0 && r->current[k])
+            ((ldr_schema_t *)r->current[k])->id = ids[k];
+    return LDR_OK;
+}
+
 void ldr_schemas_set_fetcher(ldr_schemas_t *r, ldr_schema_fetch_fn fn,
                              void *opaque) {
     r->fetch = fn;

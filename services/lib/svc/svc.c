@@ -338,3 +338,23 @@ int ldr_svc_fail(const ldr_svc_t *svc, const char *why) {
         fprintf(stderr, "%s: %s\n", svc->spec.program, why);
     return 2;
 }
+
+ldr_schemas_t *ldr_svc_schemas_load(const ldr_config_t *cfg, bool producer,
+                                    ldr_registry_t **registry, char *errstr,
+                                    size_t n) {
+    char path[4096];
+    *registry = NULL;
+    ldr_schemas_t *schemas = ldr_schemas_load(
+        ldr_config_data_path(ldr_config_get(cfg, "schemas.dir"), path,
+                             sizeof(path)),
+        errstr, n);
+    if (!schemas) return NULL;
+    if (ldr_registry_from_config(cfg, registry, errstr, n) == LDR_OK &&
+        (!*registry || ldr_registry_attach(*registry, schemas, producer, errstr,
+                                           n) == LDR_OK))
+        return schemas;
+    ldr_schemas_destroy(schemas);
+    ldr_registry_destroy(*registry);
+    *registry = NULL;
+    return NULL;
+}

@@ -64,6 +64,15 @@ typedef ldr_err_t (*ldr_schema_fetch_fn)(void *opaque, int32_t id,
 void ldr_schemas_set_fetcher(ldr_schemas_t *schemas, ldr_schema_fetch_fn fn,
                              void *opaque);
 
+/** Moves the set onto a registry's ids: the ids of the local files stop
+ *  resolving (the registry's ids name other schemas), each record's
+ *  current schema takes @p ids[kind] when that is above 0 (then written
+ *  with it), and ids fetched later join as they are. LDR_ERR_SCHEMA when
+ *  two records would share an id. */
+ldr_err_t ldr_schemas_use_ids(ldr_schemas_t *schemas,
+                              const int32_t ids[LDR_RECORD_DECISION + 1],
+                              char *errstr, size_t errstr_size);
+
 /** Adds schema text under @p id (origin names it in messages).
  *  *out (optional) is set only on success; the registry owns the schema. */
 ldr_err_t ldr_schemas_add(ldr_schemas_t *schemas, int32_t id,

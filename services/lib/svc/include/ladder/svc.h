@@ -37,6 +37,7 @@
 #include <stdio.h>
 
 #include "ladder/config.h"
+#include "ladder/registry.h"
 #include "ladder/err.h"
 #include "ladder/http.h"
 #include "ladder/metrics.h"
@@ -81,6 +82,17 @@ int ldr_svc_version(const char *program, int argc, char **argv);
  *  caller destroys the result. */
 ldr_config_t *ldr_svc_config_load(const char *program, const char *path,
                                   char *errstr, size_t errstr_size);
+
+/** Loads the schemas of schemas.dir and, when schema.registry.url is set,
+ *  puts them on the registry's ids (ldr_registry_attach(): a @p producer
+ *  registers the current schemas and writes the registry's ids; every
+ *  program resolves unknown ids through it). *@p registry is the client
+ *  (NULL without one), to be destroyed after the schemas. NULL with one
+ *  line in @p errstr on error (a registry down or refusing at start is
+ *  one). */
+ldr_schemas_t *ldr_svc_schemas_load(const ldr_config_t *cfg, bool producer,
+                                    ldr_registry_t **registry, char *errstr,
+                                    size_t errstr_size);
 
 ldr_config_t *ldr_svc_config(const ldr_svc_t *svc);
 ldr_metrics_t *ldr_svc_metrics(const ldr_svc_t *svc);
