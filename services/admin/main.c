@@ -51,7 +51,8 @@ static void adm_main_usage(FILE *f) {
             "  --json            one JSON object on stdout instead of text\n"
             "  --timeout-ms MS   how long a Kafka or Redis request may take "
             "(%d)\n"
-            "  --help            this help; COMMAND --help: the command's\n\n"
+            "  --help            this help; COMMAND --help: the command's\n"
+            "  --version         the version, its commit, the libraries\n\n"
             "Exit status: 0 ok; 1 a check failed, the operation was refused "
             "or what was\nasked for does not exist; 2 bad usage or "
             "configuration; 3 Kafka or Redis\ncould not be reached. "
@@ -263,6 +264,7 @@ int main(int argc, char **argv) {
     static const struct option opts[] = {ADM_COMMON_OPTS, {NULL, 0, NULL, 0}};
     adm_t a = {.timeout_ms = ADM_TIMEOUT_MS};
     ldr_log_set_program(ADM_PROGRAM);
+    if (ldr_svc_version(ADM_PROGRAM, argc, argv)) return ADM_EXIT_OK;
     int c;
     /* "+": stop at the command; its own options follow it. */
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {

@@ -16,7 +16,7 @@ avro=$(pkg-config --modversion avro-c)
 lt_tmpdir tmp version
 
 required="ladder-worker ladder-api ladder-notify ladder-kafka ladder-feed ladder-gen
-ladder-policy ladder-bench ladder-roundtrip ladder-decisions"
+ladder-policy ladder-bench ladder-roundtrip ladder-decisions ladder-admin ladder-registry"
 for p in $required; do [ -x "$bin/$p" ] || fail "$p is not built"; done
 
 n=0

@@ -53,10 +53,6 @@
 #define CONTENT_TYPE   "application/vnd.schemaregistry.v1+json"
 #define PEM_MAX        (1024 * 1024)
 
-#ifndef LADDER_VERSION
-#define LADDER_VERSION "unknown"
-#endif
-
 /* Confluent's error codes. */
 enum {
     ERR_UNAUTHORIZED = 40101,
@@ -648,7 +644,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
         case O_AUTH: o->basic_auth = optarg; break;
         case O_PRELOAD: o->preload = optarg; break;
         case O_HELP: usage(stdout); return 0;
-        case O_VERSION: printf(PROG " %s\n", LADDER_VERSION); return 0;
+        case O_VERSION: ldr_svc_version_print(PROG, stdout); return 0;
         default:
             if (optopt)
                 fprintf(stderr, PROG ": option --%s needs a value\n",
