@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Waits up to @p ms, or less when stopping. Returns false when stopping. */
@@ -135,8 +136,9 @@ static bool nt_dead_letter(nt_sub_t *s, const nt_notice_t *n, long attempts,
     json_decref(line);
     bool ok = false;
     pthread_mutex_lock(&nt->deadletter_lock);
+    /* 0600 and no symbolic link: the notices are the register's data. */
     int fd = open(nt->deadletter_path,
-                  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0 && text) {
         size_t len = strlen(text);
         text[len] = '\n'; /* replaces the NUL: written with its length */
@@ -217,8 +219,16 @@ void nt_sub_curl(nt_sub_t *s) {
 }
 
 bool nt_deadletter_writable(const char *path, char *err, size_t n) {
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        snprintf(err, n,
+                 "notify.deadletter.file: %s is a symbolic link; name the "
+                 "file itself",
+                 path);
+        return false;
+    }
     if (access(path, F_OK) == 0) {
-        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0) {
             close(fd);
             return true;

@@ -169,6 +169,14 @@ print("ok - %d dead-letter lines (subscriber, attempts, last error, the CloudEve
 PY
 stop_notify 1
 curl -s -o /dev/null "http://$LADDER_HTTP_LISTEN/livez" && fail "the HTTP server still answers after the stop"
+[ "$(stat -c %a "$work/deadletter.jsonl")" = 600 ] || fail "the dead-letter file is mode $(stat -c %a "$work/deadletter.jsonl"), want 600"
+ln -s "$work/deadletter.jsonl" "$work/deadletter-link.jsonl"
+rc=0
+LADDER_NOTIFY_DEADLETTER_FILE=$work/deadletter-link.jsonl timeout 20 "$bin/ladder-notify" --config "$work/notify.conf" \
+  >"$work/notify-link.log" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] && grep -q "deadletter-link.jsonl is a symbolic link" "$work/notify-link.log" \
+  || fail "a dead-letter file that is a symbolic link: exit $rc, $(tail -2 "$work/notify-link.log")"
+echo "ok - the dead-letter file is mode 600; a symbolic link in its place is refused at start"
 mark1=$(wc -l <"$work/recv.jsonl")
 
 # ---- run 2: the gate subscriber answers 503 and is stopped mid-way

@@ -77,6 +77,13 @@ static ldr_http_t *start(void) {
     return h;
 }
 
+/* The headers every answer carries, whatever its status. */
+static void assert_security_headers(const char *a) {
+    assert_non_null(strstr(a, "\r\nX-Content-Type-Options: nosniff\r\n"));
+    assert_non_null(strstr(a, "\r\nX-Frame-Options: DENY\r\n"));
+    assert_non_null(strstr(a, "\r\nReferrer-Policy: no-referrer\r\n"));
+}
+
 static void test_http_get(void **state) {
     (void)state;
     ldr_http_t *h = start();
@@ -87,6 +94,7 @@ static void test_http_get(void **state) {
     assert_non_null(strstr(a, "Content-Type: text/plain; charset=utf-8\r\n"));
     assert_non_null(strstr(a, "\r\n\r\nhello, world\n"));
     assert_int_equal(hello_calls, 1);
+    assert_security_headers(a);
     free(a);
     /* A query string does not change the path. */
     a = ask(ldr_http_port(h), "GET /hello?x=1 HTTP/1.0\r\n\r\n");
@@ -116,6 +124,7 @@ static void test_http_not_found(void **state) {
     ldr_http_t *h = start();
     char *a = ask(ldr_http_port(h), "GET /nope HTTP/1.0\r\n\r\n");
     assert_non_null(strstr(a, " 404 Not Found\r\n"));
+    assert_security_headers(a);
     free(a);
     a = ask(ldr_http_port(h), "GET /hello/ HTTP/1.0\r\n\r\n");
     assert_non_null(strstr(a, " 404 Not Found\r\n"));
