@@ -61,6 +61,7 @@ extern const adm_cmd_t adm_check_cmd;
 extern const adm_cmd_t adm_enterprise_cmd;
 extern const adm_cmd_t adm_partition_cmd;
 extern const adm_cmd_t adm_rebuild_cmd;
+extern const adm_cmd_t adm_export_cmd;
 
 /* The long options every subcommand accepts (--config, --json, --help,
  * --timeout-ms), to append to its own: ADM_COMMON_OPTS inside its table. */

@@ -34,6 +34,7 @@ static const adm_cmd_t *const adm_cmds[] = {
     &adm_enterprise_cmd,
     &adm_partition_cmd,
     &adm_rebuild_cmd,
+    &adm_export_cmd,
 };
 
 static void adm_main_usage(FILE *f) {
