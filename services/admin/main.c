@@ -28,7 +28,8 @@
 
 #define ADM_PROGRAM "ladder-admin"
 
-/* The subcommands, in the order --help lists them. */
+/* The subcommands, in the order --help lists them: one per line. */
+// clang-format off
 static const adm_cmd_t *const adm_cmds[] = {
     &adm_check_cmd,
     &adm_enterprise_cmd,
@@ -36,6 +37,7 @@ static const adm_cmd_t *const adm_cmds[] = {
     &adm_rebuild_cmd,
     &adm_export_cmd,
 };
+// clang-format on
 
 static void adm_main_usage(FILE *f) {
     fprintf(f,
