@@ -29,7 +29,7 @@ done
 if [[ ! -d $client/node_modules/@kafkajs/confluent-schema-registry ]]; then
     mkdir -p "$client"
     npm install --prefix "$client" --cache "$cache/npm" --no-audit --no-fund \
-        --no-save --loglevel=error --fetch-retries=1 --fetch-retry-maxtimeout=5000 \
+        --no-save --loglevel=error --fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=5000 \
         "$pkg" >&2 ||
         fail "npm could not install $pkg into $client (is an npm registry reachable?)"
 fi
