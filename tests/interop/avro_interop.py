@@ -7,6 +7,11 @@
                                              every field with c-*.json
   avro_interop.py write SCHEMA_DIR DIR       encode py-*.bin (+ py-*.json twins)
                                              for ladder to decode
+  avro_interop.py read-decisions AVSC DUMP JSONL
+                                             decode the decisions of a kcat dump
+                                             (-f "%p %o %S\n%s\n") with AVSC
+                                             after the 5-byte frame, compare
+                                             every field with ladder-decisions
 
 Runs as /usr/bin/python3 with Debian's python3-avro. Timestamps are
 timestamp-millis: python3-avro gives datetimes, the JSON twins hold epoch
@@ -223,6 +228,71 @@ def write(schema_dir, d):
     return 0
 
 
+def rfc3339(d):
+    """A timestamp-millis datetime as ladder's JSON form writes it."""
+    d = d.astimezone(datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (d.microsecond // 1000)
+
+
+def to_json_form(s, d):
+    """A decoded datum in ladder's JSON form (CONTRACT.md "JSON form")."""
+    if isinstance(s, avro.schema.RecordSchema):
+        return {f.name: to_json_form(f.type, d[f.name]) for f in s.fields}
+    if isinstance(s, avro.schema.UnionSchema):
+        return None if d is None else to_json_form([b for b in s.schemas if b.type != "null"][0], d)
+    if isinstance(s, avro.schema.ArraySchema):
+        return [to_json_form(s.items, x) for x in d]
+    if is_timestamp(s):
+        return rfc3339(d)
+    return d
+
+
+def read_dump(path):
+    """The messages of a kcat dump: [(partition, offset, value)]."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    out, at = [], 0
+    while at < len(buf):
+        nl = buf.index(b"\n", at)
+        p, o, size = (int(x) for x in buf[at:nl].split())
+        value = buf[nl + 1:nl + 1 + size]
+        assert len(value) == size and buf[nl + 1 + size:nl + 2 + size] == b"\n", "message %d/%d is cut short" % (p, o)
+        out.append((p, o, value))
+        at = nl + 2 + size
+    return out
+
+
+def read_decisions(avsc, dump, jsonl):
+    """python3-avro decodes the worker's decisions with the .avsc alone (the
+    schema id is only checked to be the same on every message)."""
+    with open(avsc) as f:
+        schema = avro.schema.parse(f.read())
+    ladder = {}
+    with open(jsonl) as f:
+        for line in f:
+            d = json.loads(line)
+            ladder[(d.pop("partition"), d.pop("offset"))] = d
+    messages = read_dump(dump)
+    assert messages, "the dump holds no decisions"
+    assert len(messages) == len(ladder), "kcat read %d decisions, ladder-decisions %d" % (len(messages), len(ladder))
+    ids, bad = set(), 0
+    for p, o, value in messages:
+        magic, sid = struct.unpack(">bI", value[:5])
+        assert magic == 0, "%d/%d: no Confluent magic byte" % (p, o)
+        ids.add(sid)
+        decoder = avro.io.BinaryDecoder(io.BytesIO(value[5:]))
+        datum = avro.io.DatumReader(schema).read(decoder)
+        assert decoder.reader.read() == b"", "%d/%d: bytes left after the record" % (p, o)
+        diffs = same(ladder[(p, o)], to_json_form(schema, datum), "%d/%d" % (p, o))
+        bad += bool(diffs)
+        for x in diffs[:5]:
+            print("  " + x)
+    assert len(ids) == 1, "the decisions carry several schema ids: %s" % sorted(ids)
+    print("python3-avro decoded %d decisions (schema id %d) with %s: %s" % (
+        len(messages), ids.pop(), os.path.basename(avsc), "every field equal to ladder-decisions" if not bad else "%d DIFFERENT" % bad))
+    return bad
+
+
 def mutate(t, seed):
     """Changes every value in a JSON twin, staying valid for its schema."""
     out = {}
@@ -248,5 +318,6 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     rc = {"check-schemas": lambda: check_schemas(sys.argv[2]),
           "read-ladder": lambda: read_ladder(sys.argv[2], sys.argv[3]),
-          "write": lambda: write(sys.argv[2], sys.argv[3])}[cmd]()
+          "write": lambda: write(sys.argv[2], sys.argv[3]),
+          "read-decisions": lambda: read_decisions(sys.argv[2], sys.argv[3], sys.argv[4])}[cmd]()
     sys.exit(1 if rc else 0)

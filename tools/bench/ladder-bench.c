@@ -1728,7 +1728,10 @@ static void bn_usage(FILE *out) {
             "  --config FILE         ladder configuration (kafka.* for every "
             "client;\n"
             "                        also given to ladder-gen and the "
-            "workers)\n"
+            "workers; not\n"
+            "                        schema.registry.url: the private "
+            "stack uses the\n"
+            "                        local schema ids)\n"
             "  --help                show this help and exit\n"
             "  --version             show the version and exit\n\n"
             "Progress goes to stderr. Exit status: 0 the run completed "
@@ -1930,6 +1933,18 @@ static int bn_run(bn_t *b, char *err, size_t n) {
     return 0;
 }
 
+/* The stack is private and short-lived and the workers inherit this
+ * configuration: a registry would only add a process to measure, so the run
+ * keeps the local ids rather than write them where a registry is expected.
+ * True (after one line on stderr) when schema.registry.url is set. */
+static bool bn_refuse_registry(const ldr_config_t *cfg) {
+    if (!ldr_config_get(cfg, "schema.registry.url")) return false;
+    fprintf(stderr, PROG ": schema.registry.url is set, but ladder-bench runs "
+                         "its private stack on the local schema ids: unset it "
+                         "(LADDER_SCHEMA_REGISTRY_URL)\n");
+    return true;
+}
+
 int main(int argc, char **argv) {
     if (ldr_svc_version("ladder-bench", argc, argv)) return 0;
     static bn_t bench;
@@ -2000,6 +2015,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, PROG ": %s\n", err);
         return 2;
     }
+    if (bn_refuse_registry(b->cfg)) return 2;
     b->input_topic = ldr_config_get(b->cfg, "input.topic");
     b->decisions_topic = ldr_config_get(b->cfg, "decisions.topic");
     b->dlq_topic = ldr_config_get(b->cfg, "dlq.topic");

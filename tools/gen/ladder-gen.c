@@ -71,7 +71,9 @@ static const char usage_text[] =
     "                    DIR then only receives expected.json\n"
     "  --config FILE     key = value configuration (docs/CONFIG.md):\n"
     "                    policy.dir, units.file, schemas.dir, input.topic,\n"
-    "                    kafka.* (kafka.bootstrap.servers for --kafka);\n"
+    "                    kafka.* (kafka.bootstrap.servers for --kafka),\n"
+    "                    schema.registry.* (--kafka registers the schemas\n"
+    "                    and writes the registry's ids, as ladder-feed);\n"
     "                    LADDER_* variables override it\n"
     "  --policy-dir DIR  policy files (default: the policy.dir key)\n"
     "  --verify          also replay the stream through libladder's state\n"
@@ -573,6 +575,7 @@ typedef struct gen_run {
     ldr_validator_t *val;
     gen_model_t *model;
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry; /* schema.registry.url with --kafka, or NULL */
     ldr_codec_t *codec;
     ldr_kafka_producer_t *producer;
     verify_t ver;
@@ -595,6 +598,7 @@ static void gen_run_fini(gen_run_t *r) {
     ldr_kafka_producer_destroy(r->producer);
     ldr_codec_destroy(r->codec);
     ldr_schemas_destroy(r->schemas);
+    ldr_registry_destroy(r->registry);
     gen_model_destroy(r->model);
     ldr_validator_destroy(r->val);
     ldr_units_destroy(r->units);
@@ -614,7 +618,7 @@ static int gen_setup(gen_run_t *r) {
         fprintf(stderr, "ladder-gen: %s\n", err);
         return EXIT_USAGE;
     }
-    char pbuf[4096], ubuf[4096], sbuf[4096];
+    char pbuf[4096], ubuf[4096];
     const char *pdir =
         o->policy_dir
             ? o->policy_dir
@@ -634,11 +638,10 @@ static int gen_setup(gen_run_t *r) {
             r->ver.part[p] = ldr_partition_new(r->pol);
     if (o->kafka) {
         /* Connect before generating: a wrong address should not cost the
-         * minutes of a large run. */
-        r->schemas = ldr_schemas_load(
-            ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), sbuf,
-                                 sizeof sbuf),
-            err, n);
+         * minutes of a large run. A producer like ladder-feed: with
+         * schema.registry.url the schemas are registered and the
+         * registry's ids written. */
+        r->schemas = ldr_svc_schemas_load(r->cfg, true, &r->registry, err, n);
         if (r->schemas) r->codec = ldr_codec_new(r->schemas, err, n);
         if (r->codec)
             r->producer = ldr_kafka_producer_new(

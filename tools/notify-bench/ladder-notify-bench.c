@@ -46,8 +46,10 @@ static void nb_usage(FILE *f) {
            "(murmur2_random), with decided_at = the\nmessage's Kafka create "
            "time.\n\n"
            "  --config FILE    ladder-notify's configuration (kafka.*, "
-           "decisions.topic,\n                   schemas.dir); LADDER_* "
-           "variables override it\n"
+           "decisions.topic,\n                   schemas.dir, "
+           "schema.registry.*: with schema.registry.url\n                   "
+           "the registry's ids are written); LADDER_* variables override "
+           "it\n"
            "  --count N        decisions to produce (default 1000)\n"
            "  --rate R         decisions per second (default 0: as fast as "
            "possible)\n"
@@ -173,6 +175,7 @@ typedef struct nb_run {
     const nb_opts_t *o;
     ldr_config_t *cfg;
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry; /* schema.registry.url, or NULL */
     ldr_codec_t *codec;
     ldr_kafka_producer_t *producer;
     FILE *out;
@@ -194,6 +197,7 @@ static int nb_fini(nb_run_t *r, int rc) {
     ldr_kafka_producer_destroy(r->producer);
     ldr_codec_destroy(r->codec);
     ldr_schemas_destroy(r->schemas);
+    ldr_registry_destroy(r->registry);
     ldr_config_destroy(r->cfg);
     return rc;
 }
@@ -201,7 +205,6 @@ static int nb_fini(nb_run_t *r, int rc) {
 /* Loads the configuration and the schemas, connects the producer and opens
  * --out: 0, or 2 after a message on stderr. */
 static int nb_setup(nb_run_t *r) {
-    char pbuf[4096];
     /* ladder-notify's configuration: the topic and cluster it reads. */
     r->cfg = ldr_svc_config_load("ladder-notify", r->o->config_file, r->err,
                                  sizeof(r->err));
@@ -210,10 +213,10 @@ static int nb_setup(nb_run_t *r) {
         return 2;
     }
     ldr_log_set_program("ladder-notify-bench");
-    r->schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), pbuf,
-                             sizeof(pbuf)),
-        r->err, sizeof(r->err));
+    /* A producer of decisions like the worker: with schema.registry.url
+     * it registers the schemas and writes the registry's ids. */
+    r->schemas = ldr_svc_schemas_load(r->cfg, true, &r->registry, r->err,
+                                      sizeof(r->err));
     if (r->schemas)
         r->codec = ldr_codec_new(r->schemas, r->err, sizeof(r->err));
     if (r->codec)

@@ -85,7 +85,9 @@ static void rt_usage(FILE *f) {
         "  --version          show the version and exit\n\n"
         "Keys used: kafka.* (passed to librdkafka), redis.url, "
         "redis.password,\n"
-        "redis.cluster, input.topic, schemas.dir, units.file.\n\n"
+        "redis.cluster, input.topic, schemas.dir, units.file, "
+        "schema.registry.*\n(with schema.registry.url the schemas are "
+        "registered and the registry's ids\nwritten and read back).\n\n"
         "Exit status: 0 every event verified, 1 a check failed, 2 bad usage,\n"
         "configuration or data files, 3 Kafka or Redis unreachable.\n",
         RT_MAX_EVENTS);
@@ -368,6 +370,7 @@ typedef struct rt_run {
     const char *bootstrap, *redis_url, *topic;
     ldr_cluster_mode_t redis_mode;
     ldr_schemas_t *schemas;
+    ldr_registry_t *registry; /* schema.registry.url, or NULL */
     ldr_codec_t *codec;
     ldr_units_t *units;
     ldr_validator_t *validator;
@@ -394,6 +397,7 @@ static void rt_run_fini(rt_run_t *r) {
     ldr_units_destroy(r->units);
     ldr_codec_destroy(r->codec);
     ldr_schemas_destroy(r->schemas);
+    ldr_registry_destroy(r->registry);
     ldr_config_destroy(r->cfg);
 }
 
@@ -460,20 +464,20 @@ static int rt_partitions(rt_run_t *r) {
  * reads the topic's partition count: 0, or the exit status after a message
  * on stderr. */
 static int rt_setup(rt_run_t *r) {
-    char pbuf[2][4096];
+    char pbuf[4096];
     signal(SIGINT, rt_on_signal);
     signal(SIGTERM, rt_on_signal);
     r->ev = calloc((size_t)r->o->count + 1024, sizeof(*r->ev));
-    r->schemas = ldr_schemas_load(
-        ldr_config_data_path(ldr_config_get(r->cfg, "schemas.dir"), pbuf[0],
-                             sizeof(pbuf[0])),
-        r->err, sizeof(r->err));
+    /* Both ends at once: with schema.registry.url the events are written
+     * with the ids the registry gives and read back through it. */
+    r->schemas = ldr_svc_schemas_load(r->cfg, true, &r->registry, r->err,
+                                      sizeof(r->err));
     if (r->schemas)
         r->codec = ldr_codec_new(r->schemas, r->err, sizeof(r->err));
     if (r->codec)
         r->units = ldr_units_load(
-            ldr_config_data_path(ldr_config_get(r->cfg, "units.file"), pbuf[1],
-                                 sizeof(pbuf[1])),
+            ldr_config_data_path(ldr_config_get(r->cfg, "units.file"), pbuf,
+                                 sizeof(pbuf)),
             r->err, sizeof(r->err));
     if (!r->units) {
         fprintf(stderr, "ladder-roundtrip: %s\n", r->err);

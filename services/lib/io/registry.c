@@ -199,7 +199,8 @@ static void registry_error_of(const registry_reply_t *rp, int *code, char *msg,
 }
 
 /* Sorts one finished request into ladder's errors; LDR_OK for a 200 whose
- * body is JSON (*out set). @p what names the request in messages. */
+ * body is a JSON object or array (*out set; the caller checks which). @p what
+ * names the request in messages. */
 static ldr_err_t registry_outcome(ldr_registry_t *r, CURLcode cc,
                                   const char *curl_err, registry_reply_t *rp,
                                   const char *what, json_t **out, int *code,
@@ -219,12 +220,12 @@ static ldr_err_t registry_outcome(ldr_registry_t *r, CURLcode cc,
         json_error_t je;
         *out = json_loadb(rp->body.data ? rp->body.data : "", rp->body.len, 0,
                           &je);
-        if (!*out || !json_is_object(*out)) {
+        if (!*out || !(json_is_object(*out) || json_is_array(*out))) {
             json_decref(*out);
             *out = NULL;
             return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
                                "schema registry at %s: %s: the answer is not "
-                               "a JSON object",
+                               "a JSON object or array",
                                r->url, what);
         }
         return LDR_OK;
@@ -364,6 +365,39 @@ ldr_err_t ldr_registry_fetch(void *opaque, int32_t id, char **json_text,
     }
     *json_text = ldr_strdup(json_string_value(s));
     json_decref(ans);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_registry_subjects(ldr_registry_t *r, char ***subjects,
+                                size_t *count, char *errstr, size_t n) {
+    registry_reply_t rp = {0};
+    ldr_buf_init(&rp.body);
+    char curl_err[CURL_ERROR_SIZE];
+    json_t *ans = NULL;
+    int code;
+    pthread_mutex_lock(&r->lock);
+    CURLcode cc = registry_request(r, "/subjects", NULL, &rp, curl_err);
+    pthread_mutex_unlock(&r->lock);
+    ldr_err_t err = registry_outcome(r, cc, curl_err, &rp, "listing subjects",
+                                     &ans, &code, errstr, n);
+    ldr_buf_fini(&rp.body);
+    if (err) return err;
+    size_t len = json_is_array(ans) ? json_array_size(ans) : 0;
+    for (size_t i = 0; i < len; i++)
+        if (!json_is_string(json_array_get(ans, i))) len = 0;
+    if (!json_is_array(ans) || len != json_array_size(ans)) {
+        json_decref(ans);
+        return ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                           "schema registry at %s: listing subjects: the "
+                           "answer is not an array of strings",
+                           r->url);
+    }
+    char **v = ldr_calloc(len + 1, sizeof(*v));
+    for (size_t i = 0; i < len; i++)
+        v[i] = ldr_strdup(json_string_value(json_array_get(ans, i)));
+    json_decref(ans);
+    *subjects = v;
+    *count = len;
     return LDR_OK;
 }
 

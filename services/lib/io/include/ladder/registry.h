@@ -68,6 +68,16 @@ ldr_err_t ldr_registry_register(ldr_registry_t *r, const char *subject,
 ldr_err_t ldr_registry_fetch(void *opaque, int32_t id, char **json_text,
                              char *errstr, size_t errstr_size);
 
+/** The registry's subjects (GET /subjects), for ladder-admin check: on
+ *  success *subjects is a malloc'ed array of *count malloc'ed strings
+ *  (NULL-terminated), the caller's to free, each string and then the
+ *  array. One attempt: a registry that does not answer (or answers 5xx) is
+ *  LDR_ERR_TRANSIENT, a refusal (401, 403, another 4xx) LDR_ERR_CONFIG,
+ *  both with the registry's URL and message in errstr. */
+ldr_err_t ldr_registry_subjects(ldr_registry_t *r, char ***subjects,
+                                size_t *count, char *errstr,
+                                size_t errstr_size);
+
 /** Puts @p schemas on the registry's ids: its local ids stop resolving,
  *  unknown ids are fetched from @p r, and, when @p producer, the current
  *  schema of every record is registered under its full name and written
