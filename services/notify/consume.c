@@ -220,11 +220,52 @@ static void nt_flow(nt_t *nt) {
 
 /* ---- consuming (main thread) -------------------------------------------- */
 
+/* A decision whose schema cannot be resolved now (the registry is down or
+ * slow, and its id is not cached) is neither delivered nor skipped: the
+ * partition goes back to that offset and the main thread waits, doubling
+ * from NT_RETRY_MIN_MS to NT_RETRY_MAX_MS, before it reads again. */
+#define NT_RETRY_MIN_MS 100
+#define NT_RETRY_MAX_MS 2000
+
+static void nt_retry_later(nt_t *nt, const rd_kafka_message_t *km,
+                           const char *err) {
+    if (!nt->retry_ms) {
+        LDR_LOG_WARN("%s/%d/%lld: %s; waiting for it, nothing is skipped",
+                     nt->topic, km->partition, (long long)km->offset, err);
+        nt->retry_ms = NT_RETRY_MIN_MS;
+    } else {
+        LDR_LOG_DEBUG("%s/%d/%lld: still waiting: %s", nt->topic, km->partition,
+                      (long long)km->offset, err);
+        nt->retry_ms = nt->retry_ms * 2 > NT_RETRY_MAX_MS ? NT_RETRY_MAX_MS
+                                                          : nt->retry_ms * 2;
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(nt->consumer, nt->topic, NULL);
+    rd_kafka_resp_err_t kerr =
+        rd_kafka_seek(rkt, km->partition, km->offset, 5000);
+    if (kerr)
+        LDR_LOG_WARN("%s/%d: seek to %lld: %s", nt->topic, km->partition,
+                     (long long)km->offset, rd_kafka_err2str(kerr));
+    rd_kafka_topic_destroy(rkt);
+    ldr_metrics_add(nt->m.transient, NULL, 1);
+    int64_t until = ldr_clock_mono_ms() + nt->retry_ms;
+    while (!ldr_svc_stopping() && ldr_clock_mono_ms() < until)
+        ldr_clock_sleep_ms(20);
+}
+
 static void nt_handle(nt_t *nt, rd_kafka_message_t *km) {
     int pn = km->partition;
     if (pn < 0 || pn >= NT_MAX_PARTITIONS || !nt->part[pn].owned) return;
     nt_part_t *p = &nt->part[pn];
     if (p->seen_next >= 0 && km->offset < p->seen_next) return; /* re-read */
+    ldr_record_t rec;
+    char err[512];
+    ldr_err_t rc = ldr_codec_decode(nt->codec, km->payload, km->len, &rec, NULL,
+                                    err, sizeof(err));
+    if (rc == LDR_ERR_TRANSIENT) {
+        nt_retry_later(nt, km, err);
+        return;
+    }
+    nt->retry_ms = 0;
     if (p->seen_next >= 0 && km->offset > p->seen_next) {
         /* The log no longer held these (evicted before they were read):
          * reported and counted, never skipped silently. */
@@ -242,10 +283,6 @@ static void nt_handle(nt_t *nt, rd_kafka_message_t *km) {
     rd_kafka_timestamp_type_t ts_type;
     int64_t ts = rd_kafka_message_timestamp(km, &ts_type);
     n->ts_ms = ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-    ldr_record_t rec;
-    char err[512];
-    ldr_err_t rc = ldr_codec_decode(nt->codec, km->payload, km->len, &rec, NULL,
-                                    err, sizeof(err));
     if (!rc && rec.kind != LDR_RECORD_DECISION) {
         rc = LDR_ERR_DECODE_FAILED;
         snprintf(err, sizeof(err), "not a DesignationDecision (%s)",

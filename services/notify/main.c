@@ -99,6 +99,11 @@ static void nt_metrics_register(nt_t *nt) {
         "Messages of the decisions topic that are not a decodable "
         "DesignationDecision (logged and skipped).",
         NULL);
+    nt->m.transient = ldr_metrics_counter(
+        m, "ladder_notify_schema_waits_total",
+        "Times a decision's schema could not be resolved (the schema "
+        "registry unreachable) and reading waited to try it again.",
+        NULL);
     nt->m.lost = ldr_metrics_counter(
         m, "ladder_notify_lost_messages_total",
         "Decisions the log no longer held when ladder-notify reached them "

@@ -101,9 +101,11 @@ typedef struct nt {
     bool rebalancing;     /* a commit found the group rebalancing */
     int64_t next_refresh_ms, next_commit_ms;
     uint64_t read, selected, undecodable, lost;
+    int64_t retry_ms;       /* the wait for a schema now (nt_handle), or 0 */
     ldr_metrics_t *metrics; /* the svc's registry */
     struct {
-        ldr_metric_t *decisions, *undecodable, *lost, *delivered, *failed;
+        ldr_metric_t *decisions, *undecodable, *transient, *lost, *delivered,
+            *failed;
         ldr_metric_t *dead_letters, *latency, *queue, *lag, *assigned,
             *committed, *commit_failures;
     } m;
