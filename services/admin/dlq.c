@@ -252,6 +252,8 @@ static bool dlq_selected(dlq_t *d, const dlq_letter_t *l) {
 }
 
 static void dlq_progress(dlq_t *d, bool force);
+static void dlq_ledger_text(const char *v, const char *letter, char *out,
+                            size_t n);
 
 /* Called with each letter read; returns false to stop reading. */
 typedef bool (*dlq_fn)(dlq_t *d, const dlq_letter_t *l);
@@ -591,11 +593,18 @@ static void dlq_show_text(dlq_t *d, const dlq_letter_t *l, json_t *j) {
         printf("  decoded    no: %s\n",
                json_string_value(json_object_get(j, "decode_error")));
     }
-    json_t *rp = json_object_get(j, "replay");
+    const char *rp = json_string_value(json_object_get(j, "replay"));
     const char *rpe = json_string_value(json_object_get(j, "replay_error"));
-    printf("  replay     %s\n", rpe                     ? rpe
-                                : json_string_value(rp) ? json_string_value(rp)
-                                                        : "never replayed");
+    char why[600] = "", letter[300];
+    snprintf(letter, sizeof(letter), "%s/%d/%lld", d->topic, (int)m->partition,
+             (long long)m->offset);
+    if (rp) dlq_ledger_text(rp, letter, why, sizeof(why));
+    if (rpe)
+        printf("  replay     unknown: %s\n", rpe);
+    else if (rp)
+        printf("  replay     %s: %s\n", rp, why);
+    else
+        printf("  replay     never replayed\n");
 }
 
 static bool dlq_show_one(dlq_t *d, const dlq_letter_t *l) {
