@@ -655,8 +655,11 @@ static bool dlq_show_one(dlq_t *d, const dlq_letter_t *l) {
 
 /* ---- replay ------------------------------------------------------------- */
 
-/* Where @p l goes: re-keyed by the USCC of its value when it decodes. */
-static void dlq_target(dlq_t *d, const dlq_letter_t *l, dlq_target_t *t) {
+/* Where @p l goes: re-keyed by the USCC of its value when it decodes.
+ * Returns the decoder's answer: LDR_ERR_TRANSIENT (the registry cannot be
+ * reached) means that the target is not known, with @p t->note saying
+ * why. */
+static ldr_err_t dlq_target(dlq_t *d, const dlq_letter_t *l, dlq_target_t *t) {
     const rd_kafka_message_t *m = l->m;
     ldr_record_t rec;
     ldr_str_t u;
@@ -692,6 +695,8 @@ static void dlq_target(dlq_t *d, const dlq_letter_t *l, dlq_target_t *t) {
     if (t->key)
         t->expect =
             ldr_kafka_partition_for_key(t->key, t->key_len, d->input_parts);
+    if (rc == LDR_ERR_TRANSIENT) snprintf(t->note, sizeof(t->note), "%s", err);
+    return rc;
 }
 
 /* Reports one letter's outcome: a line on stdout, or an object for
@@ -866,7 +871,13 @@ static bool dlq_replay_one(dlq_t *d, const dlq_letter_t *l) {
     if (!dlq_selected(d, l)) return true;
     d->selected++;
     dlq_target_t t;
-    dlq_target(d, l, &t);
+    if (dlq_target(d, l, &t) == LDR_ERR_TRANSIENT) {
+        /* Keeping the original key would be wrong for a KEY_MISMATCH. */
+        fprintf(stderr, "ladder-admin dlq replay: %d:%lld: %s\n",
+                (int)l->m->partition, (long long)l->m->offset, t.note);
+        dlq_status(d, ADM_EXIT_UNREACHABLE);
+        return false;
+    }
     dlq_flight_t *f = dlq_flight(d, l, &t);
     char err[512], v[400], line[2048];
     bool found = false, written = false;
@@ -1122,6 +1133,9 @@ static int dlq_check_usage(dlq_opts_t *o, int argc, char **argv) {
         return adm_usage_error(cmd, "show: give one PARTITION:OFFSET");
     if (o->action == DLQ_REPLAY && o->all && o->code)
         return adm_usage_error(cmd, "replay: give --all or --code, not both");
+    if (o->action == DLQ_REPLAY && o->partition >= 0 && !o->all && !o->code)
+        return adm_usage_error(cmd, "replay: --partition narrows --code or "
+                                    "--all; give one of them");
     if (o->action == DLQ_REPLAY && !o->all && !o->code && !o->ncoords)
         return adm_usage_error(cmd, "replay: choose letters: PARTITION:OFFSET"
                                     "..., --code CODE or --all");
