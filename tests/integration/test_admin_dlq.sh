@@ -109,6 +109,7 @@ expect 1 "no dead letter at 0:999" show 0:999
 expect 2 "choose letters" replay
 expect 2 "are for replay" list --again
 expect 2 "not both" replay --all --code KEY_MISMATCH
+expect 2 "narrows --code or --all" replay 0:0 --partition 1
 "$A" dlq --help >"$work/out" && grep -q "ladder.replay.of" "$work/out" || fail "dlq --help does not name the replay header"
 ok "usage errors exit 2 naming what is wrong; a missing letter exits 1"
 
