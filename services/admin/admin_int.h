@@ -58,6 +58,7 @@ typedef struct adm_cmd {
 } adm_cmd_t;
 
 extern const adm_cmd_t adm_check_cmd;
+extern const adm_cmd_t adm_dlq_cmd;
 extern const adm_cmd_t adm_enterprise_cmd;
 extern const adm_cmd_t adm_partition_cmd;
 extern const adm_cmd_t adm_rebuild_cmd;

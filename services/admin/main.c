@@ -1,14 +1,16 @@
 /* ladder-admin -- the operator's tool: check the stack, show what the
- * workers stored, rebuild a partition.
+ * workers stored, rebuild a partition, list and replay dead letters.
  *
  * DESIGN: one table of subcommands, each a file of its own (admin_int.h),
  * so that a new one (dlq, export) is a file and a line here. The tool
  * reads the same configuration as the services (--config FILE, then the
  * LADDER_* variables), so an operator points it at a stack exactly as the
- * workers are pointed; it joins no consumer group and commits nothing, and
- * the only subcommand that writes is rebuild, through the store's one
- * atomic call (ldr_store_rebuild). Clients are made when a subcommand
- * first needs them, so --help and usage errors never wait on a network.
+ * workers are pointed; it joins no consumer group and commits nothing. Two
+ * subcommands write: rebuild, through the store's one atomic call
+ * (ldr_store_rebuild), and dlq replay, which produces dead letters back to
+ * the input topic and keeps its ledger in the store (dlq.c). Clients are
+ * made when a subcommand first needs them, so --help and usage errors
+ * never wait on a network.
  * Every subcommand writes one answer to stdout (with --json, one JSON
  * object) and its exit status says how it went (docs/ADMIN.md). */
 #include "admin_int.h"
@@ -34,6 +36,7 @@ static const adm_cmd_t *const adm_cmds[] = {
     &adm_check_cmd,
     &adm_enterprise_cmd,
     &adm_partition_cmd,
+    &adm_dlq_cmd,
     &adm_rebuild_cmd,
     &adm_export_cmd,
 };
@@ -43,9 +46,9 @@ static void adm_main_usage(FILE *f) {
     fprintf(f,
             "Usage: " ADM_PROGRAM " [--config FILE] [--json] COMMAND [ARG]...\n"
             "The operator's tool: checks the stack, shows what the workers "
-            "stored,\nrebuilds a partition. Reads the services' "
-            "configuration: --config FILE,\nthen the LADDER_* variables "
-            "(docs/CONFIG.md).\n\nCommands:\n");
+            "stored,\nrebuilds a partition, lists and replays dead letters. "
+            "Reads the\nservices' configuration: --config FILE, then the "
+            "LADDER_* variables\n(docs/CONFIG.md).\n\nCommands:\n");
     for (size_t i = 0; i < LDR_ARRAY_SIZE(adm_cmds); i++)
         fprintf(f, "  %-11s %s\n", adm_cmds[i]->name, adm_cmds[i]->summary);
     fprintf(f,

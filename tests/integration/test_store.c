@@ -498,6 +498,8 @@ static void test_store_key_names_and_parses_the_layout(void **state) {
     assert_string_equal(key, "ldr:{p12.740}:notices");
     ldr_store_key(key, sizeof(key), 3, LDR_STORE_KEY_PARTITIONS);
     assert_string_equal(key, "ldr:partitions");
+    ldr_store_key(key, sizeof(key), 3, LDR_STORE_KEY_REPLAYS);
+    assert_string_equal(key, "ldr:dlq:replays");
     assert_int_equal(
         ldr_store_key_partition("ldr:{p12.740}:notices", LDR_STORE_KEY_NOTICES),
         12);
@@ -628,6 +630,50 @@ static void test_store_heartbeat_info_and_rebuild(void **state) {
     redisFree(c);
 }
 
+/* The replay ledger: HSETNX semantics for a first replay (a second
+ * "only new" write is refused and leaves the first value), an overwrite
+ * when asked, and a forgotten letter reads as never replayed. */
+static void test_store_replay_ledger(void **state) {
+    (void)state;
+    char err[512], v[128];
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    const char *l = "ladder.dlq.v1/3/17";
+    bool found = true, written = false;
+    assert_int_equal(
+        ldr_store_replay_get(s, l, v, sizeof(v), &found, err, sizeof(err)),
+        LDR_OK);
+    assert_false(found);
+    assert_int_equal(ldr_store_replay_set(s, l, "pending 1", true, &written,
+                                          err, sizeof(err)),
+                     LDR_OK);
+    assert_true(written);
+    assert_int_equal(ldr_store_replay_set(s, l, "pending 2", true, &written,
+                                          err, sizeof(err)),
+                     LDR_OK);
+    assert_false(written);
+    assert_int_equal(
+        ldr_store_replay_get(s, l, v, sizeof(v), &found, err, sizeof(err)),
+        LDR_OK);
+    assert_true(found);
+    assert_string_equal(v, "pending 1");
+    assert_int_equal(ldr_store_replay_set(s, l, "done 3 t/0/5", false, &written,
+                                          err, sizeof(err)),
+                     LDR_OK);
+    assert_true(written);
+    redisContext *c = raw();
+    redisReply *r = redisCommand(c, "HGET ldr:dlq:replays %s", l);
+    assert_string_equal(r->str, "done 3 t/0/5");
+    freeReplyObject(r);
+    redisFree(c);
+    assert_int_equal(ldr_store_replay_forget(s, l, err, sizeof(err)), LDR_OK);
+    assert_int_equal(
+        ldr_store_replay_get(s, l, v, sizeof(v), &found, err, sizeof(err)),
+        LDR_OK);
+    assert_false(found);
+    ldr_store_destroy(s);
+}
+
 static int setup(void **state) {
     (void)state;
     url = getenv("LADDERTEST_REDIS_URL");
@@ -655,6 +701,7 @@ int main(void) {
         cmocka_unit_test(test_store_key_names_and_parses_the_layout),
         cmocka_unit_test(test_store_key_python_mirror_agrees),
         cmocka_unit_test(test_store_heartbeat_info_and_rebuild),
+        cmocka_unit_test(test_store_replay_ledger),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

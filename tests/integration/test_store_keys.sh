@@ -73,7 +73,7 @@ for k in named:
         print("FAIL: %s is named by store_keys.py but not in Redis" % k)
         bad += 1
 for k in sorted(redis("--scan", "--pattern", store_keys.PATTERN)):
-    if k != store_keys.PARTITIONS and (store_keys.parse(k) or (0, ""))[1] not in store_keys.NAMES:
+    if k not in (store_keys.PARTITIONS, store_keys.REPLAYS) and (store_keys.parse(k) or (0, ""))[1] not in store_keys.NAMES:
         print("FAIL: %s is in Redis but store_keys.py does not know it" % k)
         bad += 1
 if not bad:

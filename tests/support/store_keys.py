@@ -22,6 +22,7 @@ Python:  sys.path.insert(0, "<src>/tests/support"); import store_keys
 Shell:   /usr/bin/python3 tests/support/store_keys.py meta 3
          /usr/bin/python3 tests/support/store_keys.py outbox 0 1 2  (one a line)
          /usr/bin/python3 tests/support/store_keys.py partitions
+         /usr/bin/python3 tests/support/store_keys.py replays
          /usr/bin/python3 tests/support/store_keys.py names
          /usr/bin/python3 tests/support/store_keys.py slot 0 1 2  (one a line)
 """
@@ -33,6 +34,10 @@ NAMES = ("meta", "ent", "timers", "outbox", "counters", "notices")
 
 # The number of partitions the workers were started with (a string).
 PARTITIONS = "ldr:partitions"
+
+# The replay ledger of ladder-admin dlq replay (a hash: dead letter
+# "TOPIC/PARTITION/OFFSET" -> "pending MS" or "done MS TOPIC/PARTITION/OFFSET").
+REPLAYS = "ldr:dlq:replays"
 
 # Every key of the store, for KEYS and SCAN.
 PATTERN = "ldr:*"
@@ -156,6 +161,9 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "partitions":
         print(PARTITIONS)
         return 0
+    if len(argv) == 2 and argv[1] == "replays":
+        print(REPLAYS)
+        return 0
     if len(argv) == 2 and argv[1] == "names":
         print(" ".join(NAMES))
         return 0
@@ -170,7 +178,7 @@ def main(argv):
             print(key(int(a), argv[1]))
         return 0
     sys.stderr.write("usage: store_keys.py NAME PARTITION... | partitions"
-                     " | names | slot PARTITION... (NAME: %s)\n" % " | ".join(NAMES))
+                     " | replays | names | slot PARTITION... (NAME: %s)\n" % " | ".join(NAMES))
     return 2
 
 

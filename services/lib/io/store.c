@@ -545,6 +545,7 @@ static const char *const store_key_names[] = {"meta",   "ent",      "timers",
                                               "outbox", "counters", "notices"};
 #define STORE_KEY_PREFIX     "ldr:{p"
 #define STORE_KEY_PARTITIONS "ldr:partitions"
+#define STORE_KEY_REPLAYS    "ldr:dlq:replays"
 
 /* ---- placement ----------------------------------------------------------
  *
@@ -594,6 +595,8 @@ static int32_t store_salt(int partition) {
 int ldr_store_key(char *buf, size_t n, int partition, ldr_store_key_t what) {
     if (what == LDR_STORE_KEY_PARTITIONS)
         return snprintf(buf, n, "%s", STORE_KEY_PARTITIONS);
+    if (what == LDR_STORE_KEY_REPLAYS)
+        return snprintf(buf, n, "%s", STORE_KEY_REPLAYS);
     return snprintf(buf, n, STORE_KEY_PREFIX "%d.%" PRId32 "}:%s", partition,
                     store_salt(partition), store_key_names[what]);
 }
@@ -607,7 +610,8 @@ static void store_old_key(char *buf, size_t n, int partition,
 }
 
 int ldr_store_key_partition(const char *key, ldr_store_key_t what) {
-    if (what == LDR_STORE_KEY_PARTITIONS) return -1;
+    if (what == LDR_STORE_KEY_PARTITIONS || what == LDR_STORE_KEY_REPLAYS)
+        return -1;
     size_t pre = sizeof(STORE_KEY_PREFIX) - 1;
     if (strncmp(key, STORE_KEY_PREFIX, pre)) return -1;
     char *end, *end2;
@@ -1286,6 +1290,59 @@ ldr_err_t ldr_store_get_partitions(ldr_store_t *s, int *count, char *errstr,
     }
     freeReplyObject(r);
     *count = (int)v;
+    return LDR_OK;
+}
+
+/* ---- the replay ledger ----------------------------------------------------
+ *
+ * One key (store.h), so its slot is computed from the name and every call
+ * is one command on that slot's master. */
+
+static int store_replays_where(void) {
+    return -ldr_cluster_key_slot(STORE_KEY_REPLAYS,
+                                 sizeof(STORE_KEY_REPLAYS) - 1) -
+           1;
+}
+
+ldr_err_t ldr_store_replay_get(ldr_store_t *s, const char *letter, char *value,
+                               size_t value_size, bool *found, char *errstr,
+                               size_t n) {
+    redisReply *r =
+        store_command(s, store_replays_where(), "HGET " STORE_KEY_REPLAYS,
+                      errstr, n, "HGET %s %s", STORE_KEY_REPLAYS, letter);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING)
+        return store_fail(s, r, "HGET " STORE_KEY_REPLAYS, errstr, n);
+    *found = r->type == REDIS_REPLY_STRING;
+    snprintf(value, value_size, "%s", *found ? r->str : "");
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_replay_set(ldr_store_t *s, const char *letter,
+                               const char *value, bool only_new, bool *written,
+                               char *errstr, size_t n) {
+    const char *cmd = only_new ? "HSETNX" : "HSET";
+    redisReply *r =
+        store_command(s, store_replays_where(), cmd, errstr, n, "%s %s %s %s",
+                      cmd, STORE_KEY_REPLAYS, letter, value);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER) return store_fail(s, r, cmd, errstr, n);
+    /* HSET answers the number of new fields (0 when it overwrote one). */
+    if (written) *written = only_new ? r->integer == 1 : true;
+    freeReplyObject(r);
+    return LDR_OK;
+}
+
+ldr_err_t ldr_store_replay_forget(ldr_store_t *s, const char *letter,
+                                  char *errstr, size_t n) {
+    redisReply *r =
+        store_command(s, store_replays_where(), "HDEL " STORE_KEY_REPLAYS,
+                      errstr, n, "HDEL %s %s", STORE_KEY_REPLAYS, letter);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "HDEL " STORE_KEY_REPLAYS, errstr, n);
+    freeReplyObject(r);
     return LDR_OK;
 }
 

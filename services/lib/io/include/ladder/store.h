@@ -26,6 +26,9 @@
  *                        entry id <offset + 1>-<n> of the decision's cause
  *                        (the same ids whatever the batch boundaries)
  *   ldr:partitions       the input topic's partition count, for the API
+ *   ldr:dlq:replays      hash: the replay ledger of ladder-admin dlq replay,
+ *                        dead letter "TOPIC/PARTITION/OFFSET" -> what became
+ *                        of it (ldr_store_replay_get())
  *
  * This file and store.c are the only places that spell a key: a reader
  * such as ladder-api, which keeps its own connections, gets every name
@@ -76,6 +79,7 @@ typedef enum ldr_store_key {
     LDR_STORE_KEY_COUNTERS,
     LDR_STORE_KEY_NOTICES,
     LDR_STORE_KEY_PARTITIONS, /* not per partition: @p partition is ignored */
+    LDR_STORE_KEY_REPLAYS,    /* not per partition either */
     LDR_STORE_KEY__COUNT
 } ldr_store_key_t;
 
@@ -306,6 +310,32 @@ ldr_err_t ldr_store_rebuild(ldr_store_t *s, int partition,
                             int64_t alive_since_ms, int64_t *epoch,
                             int64_t *heartbeat_ms, char *errstr,
                             size_t errstr_size);
+
+/* ---- the replay ledger (ladder-admin dlq replay) -----------------------
+ *
+ * One hash, LDR_STORE_KEY_REPLAYS: one key, so on a Redis Cluster it lives
+ * on one master and every call below is one command on it. A field names a
+ * dead letter, "TOPIC/PARTITION/OFFSET" of the DLQ; its value says what
+ * became of it, as the caller wrote it (ladder-admin writes "pending MS"
+ * before it produces the replay and "done MS TOPIC/PARTITION/OFFSET" after
+ * the delivery report). The ledger is never trimmed: one field per dead
+ * letter replayed. */
+
+/** What the ledger holds for @p letter, into @p value (@p value_size
+ *  bytes, truncated); *@p found false (and @p value "") when nothing. */
+ldr_err_t ldr_store_replay_get(ldr_store_t *s, const char *letter, char *value,
+                               size_t value_size, bool *found, char *errstr,
+                               size_t errstr_size);
+
+/** Writes @p value for @p letter. With @p only_new, only when the ledger
+ *  holds nothing for it (HSETNX): *@p written says whether it wrote. */
+ldr_err_t ldr_store_replay_set(ldr_store_t *s, const char *letter,
+                               const char *value, bool only_new, bool *written,
+                               char *errstr, size_t errstr_size);
+
+/** Forgets @p letter (a replay that certainly did not reach Kafka). */
+ldr_err_t ldr_store_replay_forget(ldr_store_t *s, const char *letter,
+                                  char *errstr, size_t errstr_size);
 
 /** The outcome a LITTLE_GIANT decision counts as per batch ("designated",
  *  "renewed", "revoked_review_failed", "revoked_no_submission",
