@@ -52,6 +52,45 @@ LADDER_SCHEMA_REGISTRY_URL=https://127.0.0.1:1 timeout 30 "$bin/ladder-worker" >
 grep -q "schema registry at https://127.0.0.1:1" "$work/down.log" || fail "the error does not name the registry: $(tail -2 "$work/down.log")"
 ok "registry down at start: exit 2, $(grep -m1 -o "schema registry at [^;]*" "$work/down.log" | cut -c1-100)"
 
+# 1b. A schema the registry refuses (409 incompatible, 422 invalid): a clear
+# start-up error naming the record and the answer. ladder-registry never
+# refuses a valid schema (compatibility is not enforced there), so a small
+# stand-in answers POST with the documented error body.
+cat >"$work/refuser.py" <<"PY"
+import http.server, json, sys
+status, code, msg = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"error_code": code, "message": msg}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+for refusal in "409 409 Schema being registered is incompatible with an earlier schema" \
+               "422 42201 Invalid schema"; do
+  read -r status code msg <<<"$refusal"
+  rm -f "$work/refuser.port"
+  /usr/bin/python3 "$work/refuser.py" "$work/refuser.port" "$status" "$code" "$msg" &
+  refuser=$!
+  lt_wait_file "$work/refuser.port" || fail "the refusing registry did not start"
+  rc=0
+  LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$(cat "$work/refuser.port") timeout 30 "$bin/ladder-worker" \
+    >"$work/refused.log" 2>&1 || rc=$?
+  kill "$refuser"; wait "$refuser" 2>/dev/null || true
+  [ "$rc" -eq 2 ] || fail "a worker whose schema the registry refuses with $status exited $rc, want 2"
+  grep -q "registering the schema of ladder.v1.[A-Za-z]*: HTTP $status, error code $code: $msg" "$work/refused.log" \
+    || fail "the refusal $status is not named: $(tail -2 "$work/refused.log")"
+  ok "registry refuses with $status: exit 2, $(grep -m1 -o "registering the schema of .*" "$work/refused.log" | cut -c1-110)"
+done
+
 # 2. Registry ids on the wire, and decisions decoded through it. Ten other
 # schemas first, so that the ids of the registry (from 11 on) cannot be taken
 # for the local ones (1 to 5).
