@@ -145,5 +145,14 @@ sleep 1
 kill -0 "$worker" 2>/dev/null || fail "the worker exited when the registry was gone"
 [ "$(demo_topic_total ladder.dlq.v1)" -eq "$dlq0" ] || fail "a message with an uncached id was dead-lettered while the registry was down"
 ok "registry down, uncached id $old: the partition waits, no dead letter ($(grep -m1 "schema id $old" "$work/worker.log" | cut -d" " -f3- | cut -c1-110))"
+# ... while partition 0, whose ids are cached, goes on: a copy of its first
+# message (the same key and bytes) is decided with the registry still gone.
+read -r before _ <<<"$(demo_stored)"
+kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -p 0 -o 0 -c 1 -e -q -f "%s" >"$work/copy.bin" 2>/dev/null || fail "kcat -C"
+key=$(kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -p 0 -o 0 -c 1 -e -q -f "%k" 2>/dev/null)
+kcat -P -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -p 0 -k "$key" "$work/copy.bin" 2>/dev/null || fail "kcat -P"
+for _ in $(seq 1 100); do read -r s _ <<<"$(demo_stored)"; [ "$s" -gt "$before" ] && break; sleep 0.1; done
+[ "$s" -eq $((before + 1)) ] || fail "with the registry gone, partition 0 stored $((s - before)) new messages, want 1 (its ids are cached)"
+ok "registry down, cached ids: partition 0 decided a new message while partition 1 waits"
 kill -TERM "$worker"; wait "$worker" || fail "the worker exit status $?"
 ' "$src" "$bin"
