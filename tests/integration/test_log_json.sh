@@ -5,7 +5,9 @@
 # SIGTERM) writes nothing on stderr but JSON objects, one a line, each with
 # time, level, program, pid and event, and fields where the line has them;
 # so does a second worker refused at start-up (http.listen taken); a bad
-# log.format is a start-up error naming the variable and the values.
+# log.format is a start-up error naming the variable and the values;
+# ladder-api, ladder-notify, ladder-registry and a worker whose
+# configuration does not load write JSON lines too.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" bash -c '
@@ -67,5 +69,34 @@ assert any(e.startswith("stopping") for e in events), "no stop line"
 assert with_fields >= 1, "no line with fields"
 print("ok - %d stderr lines, every one a JSON object (%d with fields)"
       % (len(lines), with_fields))
+PY
+
+# The other long-running programs write the same lines: ladder-api with its
+# Redis unreachable, ladder-notify with no subscriber, ladder-registry from
+# start to SIGTERM, and a worker whose LADDER_* configuration does not load.
+busy=$(demo_free_port)
+set +e
+LADDER_REDIS_URL=redis://127.0.0.1:$busy/0 LADDER_HTTP_LISTEN=127.0.0.1:$(demo_free_port) \
+  timeout 20 "$bin/ladder-api" >/dev/null 2>"$work/ladder-api.err"
+LADDER_HTTP_LISTEN=127.0.0.1:$(demo_free_port) timeout 20 "$bin/ladder-notify" >/dev/null 2>"$work/ladder-notify.err"
+LADDER_HTTP_LISTEN=nowhere timeout 20 "$bin/ladder-worker" >/dev/null 2>"$work/ladder-worker.err"
+set -e
+"$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" 2>"$work/ladder-registry.err" &
+reg=$!
+lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
+kill -TERM "$reg"; wait "$reg" || fail "ladder-registry did not stop cleanly"
+/usr/bin/python3 - "$work" <<"PY" || fail "a program wrote a line that is not JSON"
+import json, os, sys
+want = {"ladder-api": "redis at", "ladder-notify": "no subscriber configured",
+        "ladder-worker": "LADDER_HTTP_LISTEN", "ladder-registry": "stopping"}
+for prog, word in want.items():
+    lines = open(os.path.join(sys.argv[1], prog + ".err")).read().splitlines()
+    assert lines, "%s wrote nothing" % prog
+    recs = [json.loads(l) for l in lines]
+    assert all(r["program"] == prog and r["level"] in ("ERROR", "WARN", "INFO", "DEBUG")
+               for r in recs), (prog, recs)
+    assert any(word in r["event"] for r in recs), (prog, word, recs)
+print("ok - ladder-api, ladder-notify, ladder-registry and a worker refused by its "
+      "configuration write JSON lines too")
 PY
 ' "$src" "$bin"

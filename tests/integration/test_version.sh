@@ -59,7 +59,9 @@ worker=$!
 url=http://$LADDER_HTTP_LISTEN
 lt_wait_http "$url/metrics" "$worker" || fail "the worker does not serve /metrics"
 want="ladder_build_info{version=\"$version\",commit=\"$commit\",program=\"ladder-worker\"} 1"
-curl -s "$url/metrics" | grep -qxF "$want" \
+# the page first, then grep: grep -q stopping early must not fail curl
+page=$(curl -s "$url/metrics")
+grep -qxF "$want" <<<"$page" \
   || fail "no [$want] on /metrics: $(curl -s "$url/metrics" | grep build_info)"
 kill -TERM "$worker"; wait "$worker" || true
 ok "/metrics: $want"

@@ -601,8 +601,9 @@ static void usage(FILE *f) {
         "  --help                 this text\n"
         "  --version              the version\n"
         "\n"
-        "Stops on SIGTERM or SIGINT. Exit status 2 for a bad option or a\n"
-        "start-up failure.\n");
+        "LADDER_LOG_FORMAT=json writes the log lines as JSON, as every ladder\n"
+        "program does. Stops on SIGTERM or SIGINT. Exit status 2 for a bad\n"
+        "option or a start-up failure.\n");
 }
 
 typedef struct options {
@@ -698,6 +699,17 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
     ldr_log_set_program(PROG);
+    /* It reads no ladder configuration, but its log lines take the shape
+     * of every program's: LADDER_LOG_FORMAT=json writes JSON lines. */
+    const char *fmt = getenv("LADDER_LOG_FORMAT");
+    ldr_log_format_t format;
+    if (fmt && ldr_log_parse_format(fmt, &format) != LDR_OK) {
+        fprintf(stderr,
+                PROG ": LADDER_LOG_FORMAT: \"%s\" is not one of text, json\n",
+                fmt);
+        return EXIT_USAGE;
+    }
+    if (fmt) ldr_log_set_format(format);
     registry_t reg = {.level = "NONE"};
     ldr_http_t *http = ldr_http_new();
     ldr_buf_t cert, key;

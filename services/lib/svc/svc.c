@@ -126,6 +126,21 @@ int ldr_svc_version(const char *program, int argc, char **argv) {
     return 1;
 }
 
+/* A configuration that does not load: when LADDER_LOG_FORMAT asks for
+ * JSON, the reason is a JSON line too (a collector reading the service's
+ * output sees why it stopped); the file's log.format is not known here. */
+static void svc_config_fail(const char *program, const char *why) {
+    ldr_log_format_t format;
+    const char *env = getenv("LADDER_LOG_FORMAT");
+    if (env && ldr_log_parse_format(env, &format) == LDR_OK &&
+        format == LDR_LOG_FORMAT_JSON) {
+        ldr_log_set_format(format);
+        ldr_log_write(LDR_LOG_LEVEL_ERROR, "%s", why);
+    } else {
+        fprintf(stderr, "%s: %s\n", program, why);
+    }
+}
+
 static void svc_usage(const ldr_svc_spec_t *spec, FILE *f) {
     fprintf(f, "Usage: %s [--config FILE] [--version]\n%s", spec->program,
             spec->summary);
@@ -167,7 +182,7 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
     ldr_config_t *cfg =
         ldr_svc_config_load(spec->program, config_file, err, sizeof(err));
     if (!cfg) {
-        fprintf(stderr, "%s: %s\n", spec->program, err);
+        svc_config_fail(spec->program, err);
         return NULL;
     }
     ldr_svc_t *svc = ldr_calloc(1, sizeof(*svc));
