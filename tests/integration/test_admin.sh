@@ -129,7 +129,9 @@ was=$(state); next=$(rc hget "$meta" next_offset)
 "$A" rebuild --partition $p --force >"$work/out" 2>&1 || fail "rebuild --force under the worker: $(cat "$work/out")"
 [ "$(rc hlen "$ent")" -eq 0 ] || fail "rebuild --force left state behind"
 echo "not an event" | kcat -P -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v1 -p $p -k 91350100M000100Y43 || fail "kcat"
-lt_retry 300 0.2 test "$(rc hget "$meta" next_offset)" = $((next + 1)) || fail "the worker did not replay partition $p after rebuild --force (next offset $(rc hget "$meta" next_offset))"
+# a function, so that each try reads the offset again
+replayed() { [ "$(rc hget "$meta" next_offset)" = $((next + 1)) ]; }
+lt_retry 300 0.2 replayed || fail "the worker did not replay partition $p after rebuild --force (next offset $(rc hget "$meta" next_offset))"
 # its first claim at start, then the reload after the fence
 [ "$(grep -c "partition $p: owner epoch .*, 0 enterprises, resuming at offset -1" "$work/worker2.log")" -eq 2 ] || fail "the running worker did not reload partition $p empty"
 [ "$(state)" = "$was" ] || fail "partition $p replayed to a different state after rebuild --force"
