@@ -99,8 +99,10 @@ ok "unknown enterprise: 1, invalid USCC: 2"
 
 # ---- rebuild -----------------------------------------------------------
 # the partition as the worker stored it: enterprises, timers, counters, offset, clock
-digest() {
-  { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hgetall "$(demo_keys counters $p)" | paste - - | sort; rc hget "$meta" next_offset; rc hget "$meta" clock; } | md5sum; }
+dump() {
+  { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hgetall "$(demo_keys counters $p)" | paste - - | sort; rc hget "$meta" next_offset; rc hget "$meta" clock; }; }
+digest() { dump | md5sum; }
+dump >"$work/before.dump"
 before=$(digest)
 epoch=$(rc hget "$meta" epoch)
 s=0; "$A" rebuild --partition $p --json >"$work/rb.json" 2>&1 || s=$?
@@ -119,7 +121,7 @@ ok "rebuild after the worker stopped: $(cut -c1-90 "$work/out")"
 "$bin/ladder-worker" >"$work/worker2.log" 2>&1 & wpid=$!
 DEMO_PIDS=$wpid demo_wait_caught_up "$total" 30 || fail "the restarted worker did not store the $total events"
 grep -q "partition $p: owner epoch .*, 0 enterprises, resuming at offset -1" "$work/worker2.log" || fail "the restarted worker did not replay partition $p from the start"
-[ "$(digest)" = "$before" ] || fail "partition $p replayed to a different state"
+[ "$(digest)" = "$before" ] || fail "partition $p replayed to a different state: $(dump | diff "$work/before.dump" - | head -20)"
 ok "the restarted worker replayed partition $p to the same state"
 
 # --force under the running worker: it is fenced at its next batch (one
