@@ -13,6 +13,7 @@
 #include "ladder/enterprise.h"
 #include "ladder/kafka.h"
 #include "ladder/log.h"
+#include "ladder/redis.h"
 #include "ladder/store.h"
 #include "ladder/uscc.h"
 #include "ladder/validate.h"
@@ -124,8 +125,10 @@ static redisReply *api_enterprise_read(api_t *a, const char *uscc, int p,
     redisReply *r =
         api_command(c, p, err, sizeof(err), "HGET %s %s", key, uscc);
     if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
-        api_store_error(a, res,
-                        r && r->type == REDIS_REPLY_ERROR ? r->str : err);
+        if (r && r->type == REDIS_REPLY_ERROR)
+            snprintf(err, sizeof(err), "HGET: %s%s", r->str,
+                     ldr_redis_error_hint(r->str));
+        api_store_error(a, res, err);
         freeReplyObject(r);
         api_pool_put(&a->pool, c);
         return NULL;

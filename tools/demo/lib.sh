@@ -26,8 +26,8 @@ demo_redis() {
   case "$rest" in *@*) auth=${rest%@*}@; rest=${rest##*@} ;; esac
   hosts=${rest%%/*}
   case "$hosts" in
-    *,*) redis-cli -c -u "redis://$auth${hosts%%,*}" "$@" ;;
-    *) redis-cli -c -u "$url" "$@" ;;
+    *,*) redis-cli -c --no-auth-warning -u "redis://$auth${hosts%%,*}" "$@" ;;
+    *) redis-cli -c --no-auth-warning -u "$url" "$@" ;;
   esac
 }
 

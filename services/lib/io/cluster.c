@@ -275,10 +275,11 @@ static ldr_err_t cl_slots(redisContext *c, const char *host,
     redisReply *r = redisCommand(c, "CLUSTER SLOTS");
     ldr_err_t err;
     if (!r || r->type == REDIS_REPLY_ERROR)
-        err =
-            ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                        "redis at %s:%d: CLUSTER SLOTS: %s", host, c->tcp.port,
-                        r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                          "redis at %s:%d: CLUSTER SLOTS: %s%s", host,
+                          c->tcp.port,
+                          r ? r->str : (c->errstr[0] ? c->errstr : "no reply"),
+                          ldr_redis_error_hint(r ? r->str : NULL));
     else
         err = ldr_cluster_map_parse(r, host, m, errstr, n);
     freeReplyObject(r);
@@ -358,8 +359,9 @@ static ldr_err_t cl_start(ldr_cluster_t *cl, ldr_cluster_mode_t mode,
             if (!r || r->type != REDIS_REPLY_STRING) {
                 err = ldr_err_set(
                     errstr, n, LDR_ERR_TRANSIENT,
-                    "redis at %s:%d: INFO cluster: %s", a->host, a->port,
-                    r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer");
+                    "redis at %s:%d: INFO cluster: %s%s", a->host, a->port,
+                    r && r->type == REDIS_REPLY_ERROR ? r->str : "no answer",
+                    ldr_redis_error_hint(r ? r->str : NULL));
                 freeReplyObject(r);
                 redisFree(c);
                 continue;

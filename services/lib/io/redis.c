@@ -9,6 +9,7 @@
 #include "ladder/redis.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,12 @@ out:
     return err;
 }
 
+const char *ldr_redis_error_hint(const char *reply) {
+    if (!reply || strncmp(reply, "NOPERM", 6) != 0) return "";
+    return "; grant it to the Redis user of redis.url in the server's ACL "
+           "file (deploy/redis/users.acl)";
+}
+
 static ldr_err_t redis_ok(redisContext *c, redisReply *r, const char *what,
                           char *errstr, size_t n) {
     ldr_err_t err = LDR_OK;
@@ -146,9 +153,30 @@ static ldr_err_t redis_ok(redisContext *c, redisReply *r, const char *what,
                         c->tcp.host ? c->tcp.host : "?", c->tcp.port, what,
                         c->errstr[0] ? c->errstr : "no reply");
     else if (r->type == REDIS_REPLY_ERROR)
-        err = ldr_err_set(
-            errstr, n, LDR_ERR_TRANSIENT, "redis at %s:%d: %s: %s",
-            c->tcp.host ? c->tcp.host : "?", c->tcp.port, what, r->str);
+        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                          "redis at %s:%d: %s: %s%s",
+                          c->tcp.host ? c->tcp.host : "?", c->tcp.port, what,
+                          r->str, ldr_redis_error_hint(r->str));
+    freeReplyObject(r);
+    return err;
+}
+
+/* AUTH with @p user (empty: the default user) and @p pw. A refusal names
+ * the user and where its password comes from, never the password itself
+ * (Redis' own answer does not hold it either). */
+static ldr_err_t redis_auth(redisContext *c, const char *user, const char *pw,
+                            char *errstr, size_t n) {
+    redisReply *r = *user ? redisCommand(c, "AUTH %s %s", user, pw)
+                          : redisCommand(c, "AUTH %s", pw);
+    if (!r || r->type != REDIS_REPLY_ERROR)
+        return redis_ok(c, r, "AUTH", errstr, n);
+    ldr_err_t err = ldr_err_set(
+        errstr, n, LDR_ERR_TRANSIENT,
+        "redis at %s:%d: AUTH as user \"%s\" refused: %s (check that user's "
+        "password in redis.url or redis.password against the server's ACL "
+        "file)",
+        c->tcp.host ? c->tcp.host : "?", c->tcp.port, *user ? user : "default",
+        r->str);
     freeReplyObject(r);
     return err;
 }
@@ -169,15 +197,22 @@ ldr_err_t ldr_redis_connect_node(const ldr_redis_url_t *u, const char *host,
     }
     redisSetTimeout(c, tv);
     const char *pw = password && *password ? password : u->password;
-    if (*pw && *u->user)
-        err = redis_ok(c, redisCommand(c, "AUTH %s %s", u->user, pw), "AUTH",
-                       errstr, n);
-    else if (*pw)
-        err = redis_ok(c, redisCommand(c, "AUTH %s", pw), "AUTH", errstr, n);
+    if (*pw) err = redis_auth(c, u->user, pw, errstr, n);
     if (!err && db)
         err =
             redis_ok(c, redisCommand(c, "SELECT %d", db), "SELECT", errstr, n);
-    if (!err) err = redis_ok(c, redisCommand(c, "PING"), "PING", errstr, n);
+    if (!err) {
+        redisReply *r = redisCommand(c, "PING");
+        bool noauth = r && r->type == REDIS_REPLY_ERROR &&
+                      strncmp(r->str, "NOAUTH", 6) == 0;
+        err = redis_ok(c, r, "PING", errstr, n);
+        if (noauth)
+            err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                              "redis at %s:%d: the server wants a user and "
+                              "password, and redis.url gives none "
+                              "(redis://user:password@host:port)",
+                              host, port);
+    }
     if (err) {
         redisFree(c);
         return err;

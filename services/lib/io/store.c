@@ -169,9 +169,10 @@ static ldr_err_t store_fail(ldr_store_t *s, redisReply *r, const char *what,
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
                           cause);
     } else {
-        err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s", what,
-                          r->type == REDIS_REPLY_ERROR ? r->str
-                                                       : "unexpected reply");
+        err = ldr_err_set(
+            errstr, n, LDR_ERR_TRANSIENT, "redis %s: %s%s", what,
+            r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
+            ldr_redis_error_hint(r->type == REDIS_REPLY_ERROR ? r->str : NULL));
         if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
             ldr_cluster_stale(s->cl);
     }
@@ -372,7 +373,8 @@ static void store_settle(ldr_store_t *s, const store_owed_t *o, int node,
                      r->str);
         } else {
             result = LDR_ERR_TRANSIENT;
-            snprintf(why, sizeof(why), "redis %s: %s", what[o->op], r->str);
+            snprintf(why, sizeof(why), "redis %s: %s%s", what[o->op], r->str,
+                     ldr_redis_error_hint(r->str));
             if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
                 ldr_cluster_stale(s->cl);
         }
@@ -487,9 +489,10 @@ static ldr_err_t store_on_connect(void *opaque, redisContext *c, char *errstr,
     ldr_err_t err = LDR_OK;
     if (!r || r->type == REDIS_REPLY_ERROR)
         err = ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
-                          "redis at %s:%d: FUNCTION LOAD: %s",
+                          "redis at %s:%d: FUNCTION LOAD: %s%s",
                           c->tcp.host ? c->tcp.host : "?", c->tcp.port,
-                          r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+                          r ? r->str : (c->errstr[0] ? c->errstr : "no reply"),
+                          ldr_redis_error_hint(r ? r->str : NULL));
     freeReplyObject(r);
     return err;
 }

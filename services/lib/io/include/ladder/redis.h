@@ -8,7 +8,9 @@
  *   redis://[[user]:password@]h1:p1,h2:p2,...[/0]        Redis Cluster seeds
  *
  * One user and password serve every node; with a user, AUTH sends both
- * (Redis 6 ACL). The userinfo ends at the LAST '@', so a password may hold
+ * (Redis 6 ACL); a refused AUTH names the user, never the password, and a
+ * NOPERM reply gets a hint pointing at the ACL file (ldr_redis_error_hint).
+ * The userinfo ends at the LAST '@', so a password may hold
  * '@' (and ':' after the first). Messages never show the URL itself, only
  * the host:port list, so a password cannot leak into a log. rediss:// is
  * refused: Debian's hiredis 0.14 has no TLS. hiredis 0.14 has blocking
@@ -57,6 +59,12 @@ ldr_err_t ldr_redis_connect_node(const ldr_redis_url_t *u, const char *host,
                                  int port, const char *password, int db,
                                  int timeout_ms, redisContext **out,
                                  char *errstr, size_t errstr_size);
+
+/** The hint to append to the error reply @p reply of a command that Redis
+ *  refused: for a NOPERM (the ACL user of redis.url may not run the command
+ *  or touch the key) a sentence that points at the ACL file, otherwise "".
+ *  Static text; @p reply may be NULL. */
+const char *ldr_redis_error_hint(const char *reply);
 
 /** Connects to the first node of @p url that answers (as a plain server:
  *  no cluster routing; see cluster.h for that), sets the command timeout,
