@@ -50,7 +50,7 @@ K=0123456789abcdef0123456789abcdef # 32 bytes: with a prefix, every secret is lo
 # Start-up errors: one line naming the key, exit 2.
 expect_config_error() {
   local want=$1; shift
-  set +e; out=$(env "$@" "$bin/ladder-notify" 2>&1); rc=$?; set -e
+  set +e; out=$(env "$@" timeout 20 "$bin/ladder-notify" 2>&1); rc=$?; set -e
   [ "$rc" -eq 2 ] && grep -q -- "$want" <<<"$out" || fail "want exit 2 naming $want, got $rc: $out"
   echo "ok - start-up error names $want"
 }
