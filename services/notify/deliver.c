@@ -10,7 +10,13 @@
  * notify.deadletter.file, synced to disk before it counts as done, because
  * the offset may be committed past it right after. A stop aborts the
  * transfer in hand from curl's progress callback and cuts the backoff
- * waits short: what was abandoned is sent again after a restart. */
+ * waits short: what was abandoned is sent again after a restart.
+ *
+ * Every attempt carries X-Ladder-Timestamp (its own time, Unix seconds) and
+ * X-Ladder-Signature-V2 over "<timestamp>.<body>", and, while
+ * notify.signature.v1 is on, the old body-only X-Ladder-Signature
+ * (ladder/webhook.h). A retry is signed again with its own time, so a
+ * receiver's freshness check holds however long the backoff lasted. */
 #include "notify_int.h"
 
 #include "ladder/clock.h"
@@ -18,12 +24,12 @@
 #include "ladder/log.h"
 #include "ladder/redact.h"
 #include "ladder/time.h"
+#include "ladder/webhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,18 +69,26 @@ static size_t nt_discard(char *ptr, size_t size, size_t nmemb, void *opaque) {
     return size * nmemb;
 }
 
-/* Lower-case hex of HMAC-SHA256(@p key, @p data) into @p hex (65 bytes). */
-static void nt_sign(const char *key, const void *data, size_t len,
-                    char hex[65]) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    HMAC(EVP_sha256(), key, (int)strlen(key), data, len, mac, &mac_len);
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < mac_len && i < 32; i++) {
-        hex[2 * i] = digits[mac[i] >> 4];
-        hex[2 * i + 1] = digits[mac[i] & 15];
+/* The headers of one attempt, signed at @p now_s (Unix seconds): each
+ * attempt is signed afresh, so a retry carries the time it was sent, not
+ * the time of the first try. Freed with curl_slist_free_all(). */
+static struct curl_slist *nt_headers(const nt_sub_t *s, const nt_notice_t *n,
+                                     int64_t now_s) {
+    char hex[LDR_WEBHOOK_HEX_SIZE], line[128];
+    struct curl_slist *hdrs = NULL;
+    hdrs = curl_slist_append(hdrs, "Content-Type: " LDR_CLOUDEVENTS_CONTENT_TYPE
+                                   "; charset=utf-8");
+    snprintf(line, sizeof(line), "X-Ladder-Timestamp: %" PRId64, now_s);
+    hdrs = curl_slist_append(hdrs, line);
+    ldr_webhook_sign_v2(s->secret, now_s, n->body, n->body_len, hex);
+    snprintf(line, sizeof(line), "X-Ladder-Signature-V2: sha256=%s", hex);
+    hdrs = curl_slist_append(hdrs, line);
+    if (s->n->signature_v1) {
+        ldr_webhook_sign_v1(s->secret, n->body, n->body_len, hex);
+        snprintf(line, sizeof(line), "X-Ladder-Signature: sha256=%s", hex);
+        hdrs = curl_slist_append(hdrs, line);
     }
-    hex[64] = '\0';
+    return curl_slist_append(hdrs, "Expect:"); /* no 100-continue trip */
 }
 
 typedef enum { NT_SENT, NT_FAILED, NT_ABORTED } nt_attempt_t;
@@ -83,14 +97,7 @@ typedef enum { NT_SENT, NT_FAILED, NT_ABORTED } nt_attempt_t;
  * metric label (connection, timeout, status). */
 static nt_attempt_t nt_post(nt_sub_t *s, const nt_notice_t *n, char *why,
                             size_t why_size, const char **reason) {
-    char hex[65], sig[96];
-    nt_sign(s->secret, n->body, n->body_len, hex);
-    snprintf(sig, sizeof(sig), "X-Ladder-Signature: sha256=%s", hex);
-    struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, "Content-Type: " LDR_CLOUDEVENTS_CONTENT_TYPE
-                                   "; charset=utf-8");
-    hdrs = curl_slist_append(hdrs, sig);
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    struct curl_slist *hdrs = nt_headers(s, n, ldr_clock_wall_ms() / 1000);
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, n->body);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE,

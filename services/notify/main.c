@@ -60,6 +60,7 @@
 #include "ladder/clock.h"
 #include "ladder/log.h"
 #include "ladder/redact.h"
+#include "ladder/webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,8 +78,9 @@ static const char nt_summary[] =
     "Keys used: kafka.*, group.id, decisions.topic, schemas.dir,\n"
     "notify.subscriber.NAME.url, notify.subscriber.NAME.secret,\n"
     "notify.subscriber.NAME.decisions, notify.max.attempts,\n"
-    "notify.backoff.initial.ms, notify.backoff.max.ms, "
-    "notify.timeout.ms,\nnotify.deadletter.file, http.listen, "
+    "notify.signature.v1, notify.backoff.initial.ms, "
+    "notify.backoff.max.ms,\nnotify.timeout.ms, notify.deadletter.file, "
+    "http.listen, "
     "log.level, log.timestamps.\n\n"
     "Serves /livez, /readyz and /metrics (Prometheus) on http.listen.\n\n"
     "Stops on SIGTERM or SIGINT: requests in flight are abandoned, "
@@ -216,8 +218,11 @@ static ldr_err_t nt_parse_types(const char *key, const char *value,
     return LDR_OK;
 }
 
-static ldr_err_t nt_check_url(const char *key, const char *url, char *err,
-                              size_t n) {
+/* Checks a webhook URL; @p cleartext is set when it is plain http to a host
+ * other than this machine (worth a warning, not an error: a receiver behind
+ * a TLS-terminating proxy on the same network may be meant). */
+static ldr_err_t nt_check_url(const char *key, const char *url, bool *cleartext,
+                              char *err, size_t n) {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
     ldr_err_t rc = LDR_OK;
@@ -235,10 +240,58 @@ static ldr_err_t nt_check_url(const char *key, const char *url, char *err,
         rc = ldr_err_set(err, n, LDR_ERR_CONFIG,
                          "%s: \"%s\": only http and https URLs are allowed",
                          key, url);
+    else
+        *cleartext =
+            strcmp(scheme, "http") == 0 && !ldr_webhook_host_is_loopback(host);
     curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);
     return rc;
+}
+
+/* Reads and checks subscriber @p name into @p s. */
+static ldr_err_t nt_subscriber(nt_t *nt, const char *name, nt_sub_t *s,
+                               char *err, size_t n) {
+    char key[192];
+    snprintf(key, sizeof(key), "notify.subscriber.%s.url", name);
+    const char *url = ldr_config_get(nt->cfg, key);
+    if (!url || !*url)
+        return ldr_err_set(err, n, LDR_ERR_CONFIG,
+                           "%s is not set: subscriber %s has no webhook "
+                           "URL",
+                           key, name);
+    bool cleartext = false;
+    if (nt_check_url(key, url, &cleartext, err, n)) return LDR_ERR_CONFIG;
+    snprintf(key, sizeof(key), "notify.subscriber.%s.secret", name);
+    const char *secret = ldr_config_get(nt->cfg, key);
+    if (!secret || !*secret)
+        return ldr_err_set(err, n, LDR_ERR_CONFIG,
+                           "%s is not set: every subscriber needs a "
+                           "secret to sign its notices with",
+                           key);
+    /* The length only: the secret itself never reaches a message. */
+    if (strlen(secret) < LDR_WEBHOOK_SECRET_MIN)
+        return ldr_err_set(err, n, LDR_ERR_CONFIG,
+                           "%s is %zu bytes long; it must have at least %d "
+                           "(e.g. openssl rand -hex 32)",
+                           key, strlen(secret), LDR_WEBHOOK_SECRET_MIN);
+    snprintf(key, sizeof(key), "notify.subscriber.%s.decisions", name);
+    const char *types = ldr_config_get(nt->cfg, key);
+    if (nt_parse_types(key, types ? types : "REVOKED,CANCELLED,EXPIRED",
+                       &s->types, err, n))
+        return LDR_ERR_CONFIG;
+    if (cleartext) {
+        char shown[512];
+        LDR_LOG_WARN("subscriber %s: %s is plain http to a host that is not "
+                     "this machine: notices travel unencrypted and can be "
+                     "read or replayed on the way; use https",
+                     name, ldr_redact_url(url, shown, sizeof(shown)));
+    }
+    s->n = nt;
+    s->name = ldr_strdup(name);
+    s->url = ldr_strdup(url);
+    s->secret = ldr_strdup(secret);
+    return LDR_OK;
 }
 
 /* Reads and checks every subscriber. */
@@ -263,33 +316,8 @@ static ldr_err_t nt_subscribers(nt_t *nt, char *err, size_t n) {
             "no subscriber configured: set notify.subscriber.NAME.url and "
             "notify.subscriber.NAME.secret for at least one NAME");
     for (int i = 0; i < names.count; i++) {
-        const char *name = names.names[i];
-        char key[192];
-        nt_sub_t *s = &nt->sub[i];
-        snprintf(key, sizeof(key), "notify.subscriber.%s.url", name);
-        const char *url = ldr_config_get(nt->cfg, key);
-        if (!url || !*url)
-            return ldr_err_set(err, n, LDR_ERR_CONFIG,
-                               "%s is not set: subscriber %s has no webhook "
-                               "URL",
-                               key, name);
-        if (nt_check_url(key, url, err, n)) return LDR_ERR_CONFIG;
-        snprintf(key, sizeof(key), "notify.subscriber.%s.secret", name);
-        const char *secret = ldr_config_get(nt->cfg, key);
-        if (!secret || !*secret)
-            return ldr_err_set(err, n, LDR_ERR_CONFIG,
-                               "%s is not set: every subscriber needs a "
-                               "secret to sign its notices with",
-                               key);
-        snprintf(key, sizeof(key), "notify.subscriber.%s.decisions", name);
-        const char *types = ldr_config_get(nt->cfg, key);
-        if (nt_parse_types(key, types ? types : "REVOKED,CANCELLED,EXPIRED",
-                           &s->types, err, n))
+        if (nt_subscriber(nt, names.names[i], &nt->sub[i], err, n))
             return LDR_ERR_CONFIG;
-        s->n = nt;
-        s->name = ldr_strdup(name);
-        s->url = ldr_strdup(url);
-        s->secret = ldr_strdup(secret);
         nt->nsubs++;
     }
     return LDR_OK;
@@ -319,6 +347,7 @@ static ldr_err_t nt_configure(nt_t *nt, char *err, size_t n) {
         ldr_config_get_int(cfg, "notify.backoff.initial.ms");
     nt->backoff_max_ms = ldr_config_get_int(cfg, "notify.backoff.max.ms");
     nt->timeout_ms = ldr_config_get_int(cfg, "notify.timeout.ms");
+    nt->signature_v1 = ldr_config_get_bool(cfg, "notify.signature.v1") != 0;
     nt->deadletter_path = ldr_config_get(cfg, "notify.deadletter.file");
     nt->topic = ldr_config_get(cfg, "decisions.topic");
     if (nt_subscribers(nt, err, n)) return LDR_ERR_CONFIG;

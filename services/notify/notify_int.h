@@ -93,6 +93,7 @@ typedef struct nt {
     nt_sub_t sub[NT_MAX_SUBSCRIBERS];
     int nsubs;
     long long max_attempts, backoff_initial_ms, backoff_max_ms, timeout_ms;
+    bool signature_v1; /* also send the body-only X-Ladder-Signature */
     const char *deadletter_path;
     pthread_mutex_t deadletter_lock;
     atomic_bool stopping; /* the subscriber threads are to let go */

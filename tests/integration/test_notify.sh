@@ -15,8 +15,14 @@
 # the decisions filter, the dead-letter lines, the metrics, and across
 # restarts (SIGTERM, exit 0): nothing acknowledged is sent again, while the
 # notices the gate subscriber had not acknowledged (503 while a gate file
-# exists) are delivered by the next run. Start-up errors exit 2 naming the
-# key.
+# exists) are delivered by the next run. Every request carries
+# X-Ladder-Timestamp (the time of that attempt: retries are signed afresh)
+# and a valid X-Ladder-Signature-V2, checked by the receiver with the
+# verifier example of docs/NOTIFY.md (its copy is checked to be verbatim);
+# with notify.signature.v1 = false the old X-Ladder-Signature is absent.
+# Start-up errors exit 2 naming the key (a secret under 32 bytes without
+# showing it); a plain http URL to a host that is not loopback gives one
+# warning (password hidden), loopback ones none.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" bash -c '
@@ -29,23 +35,43 @@ cleanup() {
 }
 on_fail() { lt_show_logs 30 "$work"/notify*.log; }
 
+# The receiver runs the verifier example of docs/NOTIFY.md, verbatim.
+/usr/bin/python3 - "$src/docs/NOTIFY.md" "$src/tests/integration/test_notify_receiver.py" <<"PY" || fail "docs/NOTIFY.md example"
+import sys
+doc, recv = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+start = doc.index("```python\n", doc.index("## Verifying the signature")) + len("```python\n")
+block = doc[start:doc.index("```\n", start)]
+assert "hmac.compare_digest" in block and "TOLERANCE_S = 300" in block, block
+assert block in recv, "the receiver does not hold the example verbatim"
+print("ok - the receiver verifies with the example of docs/NOTIFY.md, verbatim")
+PY
+K=0123456789abcdef0123456789abcdef # 32 bytes: with a prefix, every secret is longer
+
 # Start-up errors: one line naming the key, exit 2.
 expect_config_error() {
   local want=$1; shift
-  set +e; out=$(env "$@" "$bin/ladder-notify" 2>&1); rc=$?; set -e
+  set +e; out=$(env "$@" timeout 20 "$bin/ladder-notify" 2>&1); rc=$?; set -e
   [ "$rc" -eq 2 ] && grep -q -- "$want" <<<"$out" || fail "want exit 2 naming $want, got $rc: $out"
   echo "ok - start-up error names $want"
 }
 expect_config_error "no subscriber configured"
 expect_config_error notify.subscriber.a.secret LADDER_NOTIFY_SUBSCRIBER_A_URL=http://127.0.0.1:1/
-expect_config_error notify.subscriber.a.url LADDER_NOTIFY_SUBSCRIBER_A_URL=ftp://127.0.0.1/ LADDER_NOTIFY_SUBSCRIBER_A_SECRET=s
-expect_config_error notify.subscriber.a.decisions LADDER_NOTIFY_SUBSCRIBER_A_URL=http://127.0.0.1:1/ LADDER_NOTIFY_SUBSCRIBER_A_SECRET=s LADDER_NOTIFY_SUBSCRIBER_A_DECISIONS=REVOKED,REVOKD
-expect_config_error notify.subscriber.b.url LADDER_NOTIFY_SUBSCRIBER_B_SECRET=s
+expect_config_error notify.subscriber.a.url LADDER_NOTIFY_SUBSCRIBER_A_URL=ftp://127.0.0.1/ LADDER_NOTIFY_SUBSCRIBER_A_SECRET=s-a-$K
+expect_config_error notify.subscriber.a.decisions LADDER_NOTIFY_SUBSCRIBER_A_URL=http://127.0.0.1:1/ LADDER_NOTIFY_SUBSCRIBER_A_SECRET=s-a-$K LADDER_NOTIFY_SUBSCRIBER_A_DECISIONS=REVOKED,REVOKD
+expect_config_error notify.subscriber.b.url LADDER_NOTIFY_SUBSCRIBER_B_SECRET=s-b-$K
+# A secret of 31 bytes: refused, the message names the key and not the secret.
+short=Short-Secret-0123456789abcdef01
+[ "${#short}" -eq 31 ] || fail "the short secret is ${#short} bytes"
+expect_config_error "notify.subscriber.a.secret is 31 bytes long; it must have at least 32" \
+  LADDER_NOTIFY_SUBSCRIBER_A_URL=http://127.0.0.1:1/ LADDER_NOTIFY_SUBSCRIBER_A_SECRET=$short
+grep -q "Short-Secret" <<<"$out" && fail "the start-up error shows the secret: $out"
+echo "ok - a secret under 32 bytes is a start-up error that does not show it"
 
 /usr/bin/python3 "$src/tests/integration/test_notify_receiver.py" --port-file "$work/recv.port" \
-  --log "$work/recv.jsonl" --route ok=ok:s-ok --route flaky=flaky:2.5:s-flaky \
-  --route cancelled=ok:s-cancelled --route dead=fail:s-dead \
-  --route gate=gate:$work/gate:s-gate --route slow=flaky:30:s-slow 2>"$work/recv.err" &
+  --log "$work/recv.jsonl" --route ok=ok:s-ok-$K --route flaky=flaky:2.5:s-flaky-$K \
+  --route cancelled=ok:s-cancelled-$K --route dead=fail:s-dead-$K \
+  --route gate=gate:$work/gate:s-gate-$K --route slow=flaky:30:s-slow-$K \
+  --route nov1=ok:s-nov1-$K 2>"$work/recv.err" &
 recv=$!
 lt_wait_file "$work/recv.port" || true
 port=$(cat "$work/recv.port")
@@ -53,19 +79,19 @@ late_port=$(demo_free_port)
 url=http://127.0.0.1:$port
 cat >"$work/notify.conf" <<EOF
 notify.subscriber.ok.url = $url/ok
-notify.subscriber.ok.secret = s-ok
+notify.subscriber.ok.secret = s-ok-$K
 notify.subscriber.flaky.url = $url/flaky
-notify.subscriber.flaky.secret = s-flaky
+notify.subscriber.flaky.secret = s-flaky-$K
 notify.subscriber.cancelled.url = $url/cancelled
-notify.subscriber.cancelled.secret = s-cancelled
+notify.subscriber.cancelled.secret = s-cancelled-$K
 notify.subscriber.cancelled.decisions = CANCELLED
 notify.subscriber.dead.url = $url/dead
-notify.subscriber.dead.secret = s-dead
+notify.subscriber.dead.secret = s-dead-$K
 notify.subscriber.dead.decisions = EXPIRED
 notify.subscriber.late.url = http://127.0.0.1:$late_port/late
-notify.subscriber.late.secret = s-late
+notify.subscriber.late.secret = s-late-$K
 notify.subscriber.gate.url = $url/gate
-notify.subscriber.gate.secret = s-gate
+notify.subscriber.gate.secret = s-gate-$K
 notify.max.attempts = 15
 notify.backoff.initial.ms = 20
 notify.backoff.max.ms = 500
@@ -73,6 +99,42 @@ notify.timeout.ms = 1000
 notify.deadletter.file = $work/deadletter.jsonl
 log.level = debug
 EOF
+# Plain http to a host that is not loopback: one warning at start, naming
+# the subscriber, the password of the URL hidden. 192.0.2.1 (TEST-NET) is
+# never contacted: the subscriber selects a type nobody produces, and the
+# process is stopped as soon as it serves /livez.
+cat >"$work/warn.conf" <<EOF
+group.id = ladder-notify-warn
+notify.subscriber.far.url = http://hook:Url-Password-1@192.0.2.1:9/x
+notify.subscriber.far.secret = s-far-$K
+notify.subscriber.far.decisions = REVIEW_DUE
+notify.subscriber.tls.url = https://192.0.2.1:9/x
+notify.subscriber.tls.secret = s-tls-$K
+notify.subscriber.tls.decisions = REVIEW_DUE
+notify.subscriber.v4.url = http://127.0.0.2:9/x
+notify.subscriber.v4.secret = s-v4-$K
+notify.subscriber.v4.decisions = REVIEW_DUE
+notify.subscriber.v6.url = http://[::1]:9/x
+notify.subscriber.v6.secret = s-v6-$K
+notify.subscriber.v6.decisions = REVIEW_DUE
+notify.subscriber.name.url = http://localhost:9/x
+notify.subscriber.name.secret = s-name-$K
+notify.subscriber.name.decisions = REVIEW_DUE
+notify.deadletter.file = $work/deadletter-warn.jsonl
+EOF
+"$bin/ladder-notify" --config "$work/warn.conf" >"$work/notify-warn.log" 2>&1 &
+notify=$!
+lt_wait_http "http://$LADDER_HTTP_LISTEN/livez" "$notify" || fail "ladder-notify with a plain http URL did not start: $(tail -3 "$work/notify-warn.log")"
+kill -TERM "$notify"
+rc=0; wait "$notify" || rc=$?
+notify=
+[ "$rc" -eq 0 ] || fail "ladder-notify with a plain http URL: exit status $rc"
+warns=$(grep " WARN .*plain http" "$work/notify-warn.log" || true)
+[ "$(grep -c . <<<"$warns")" -eq 1 ] && grep -q "subscriber far: http://hook:\*\*\*@192.0.2.1:9/x is plain http" <<<"$warns" \
+  || fail "want one warning for subscriber far, got: $warns"
+grep -q "Url-Password-1" "$work/notify-warn.log" && fail "the log shows the password of the URL"
+echo "ok - one warning for plain http to 192.0.2.1, password hidden; none for https, 127.0.0.2, [::1], localhost"
+
 metrics() { curl -s "http://$LADDER_HTTP_LISTEN/metrics"; }
 metric() { metrics | awk -v k="$1" "\$1 == k {print \$2}"; }
 start_notify() {
@@ -118,7 +180,7 @@ for _ in $(seq 1 300); do
 done
 [ "${n:-0}" -ge 2 ] || fail "no refused connection counted for the late subscriber"
 /usr/bin/python3 "$src/tests/integration/test_notify_receiver.py" --port "$late_port" \
-  --log "$work/recv.jsonl" --route late=ok:s-late 2>"$work/late.err" &
+  --log "$work/recv.jsonl" --route late=ok:s-late-$K 2>"$work/late.err" &
 late=$!
 wait_for 90 "$work/p1.txt" ok=$DEF flaky=$DEF cancelled=CANCELLED late=$DEF gate=$DEF \
   || fail "run 1: not every notice arrived"
@@ -211,7 +273,7 @@ resent=$(sed -n "$((mark1 + 1)),\$p" "$work/recv.jsonl" | grep -c "\"id\": \"p1-
 cat >"$work/slow.conf" <<EOF
 group.id = ladder-notify-slow
 notify.subscriber.slow.url = $url/slow
-notify.subscriber.slow.secret = s-slow
+notify.subscriber.slow.secret = s-slow-$K
 notify.subscriber.slow.decisions = EXPIRED
 notify.timeout.ms = 60000
 notify.backoff.initial.ms = 20
@@ -230,6 +292,33 @@ notify=
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$rc4" -eq 0 ] && [ "$ms" -lt 5000 ] || fail "run 4: exit status $rc4 after $ms ms with a request hanging"
 echo "ok - run 4: SIGTERM with a request hanging: exit status 0 after $ms ms"
+
+# ---- run 5: notify.signature.v1 = false: no X-Ladder-Signature, the
+# timestamped signature as always.
+cat >"$work/nov1.conf" <<EOF
+group.id = ladder-notify-nov1
+notify.subscriber.nov1.url = $url/nov1
+notify.subscriber.nov1.secret = s-nov1-$K
+notify.subscriber.nov1.decisions = CANCELLED,EXPIRED
+notify.signature.v1 = false
+notify.deadletter.file = $work/deadletter-nov1.jsonl
+EOF
+"$bin/ladder-notify" --config "$work/nov1.conf" >"$work/notify5.log" 2>&1 &
+notify=$!
+wait_for 60 "$work/p1.txt,$work/p2.txt" nov1=CANCELLED,EXPIRED || fail "run 5: nov1 did not get every notice"
+kill -TERM "$notify"
+rc=0; wait "$notify" || rc=$?
+notify=
+[ "$rc" -eq 0 ] || fail "run 5: exit status $rc after SIGTERM"
+/usr/bin/python3 - "$work/recv.jsonl" <<"PY" || fail "run 5: notify.signature.v1 = false"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if "\"path\": \"nov1\"" in l]
+assert len(reqs) >= 18, len(reqs)
+assert not [r for r in reqs if r["sig_v1"]], "X-Ladder-Signature sent with notify.signature.v1 = false"
+assert all(r["sig_v2_ok"] and 0 <= r["arrival_ms"] // 1000 - r["timestamp"] <= 2 for r in reqs), reqs
+print("ok - run 5: notify.signature.v1 = false: %d requests, none with X-Ladder-Signature, "
+      "every X-Ladder-Signature-V2 and X-Ladder-Timestamp valid" % len(reqs))
+PY
 
 rc=0
 /usr/bin/python3 "$check" check "$work/recv.jsonl" "$work/p1.txt,$work/p2.txt" "$work/deadletter.jsonl" \

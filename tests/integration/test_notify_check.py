@@ -93,7 +93,23 @@ def cmd_check(argv):
         check(not stray, "%s: only the selected types (%s) were sent%s"
               % (path, ",".join(types), "; also got %s" % stray[:5] if stray else ""))
         bad = [r["id"] for _, r in reqs if not r["sig_ok"]]
-        check(not bad, "%s: all %d signatures verify" % (path, len(reqs)))
+        check(not bad, "%s: all %d X-Ladder-Signature (body only) verify" % (path, len(reqs)))
+        bad = [r["id"] for _, r in reqs if not r["sig_v2_ok"]]
+        check(not bad, "%s: all %d X-Ladder-Signature-V2 verify, X-Ladder-Timestamp within 5 minutes%s"
+              % (path, len(reqs), "; not %s" % bad[:5] if bad else ""))
+        # Each attempt is stamped when it is sent: at most a second or two
+        # before it arrives here, never after.
+        bad = [(r["id"], r["attempt"], r["timestamp"], r["arrival_ms"]) for _, r in reqs
+               if r["timestamp"] is None or not 0 <= r["arrival_ms"] // 1000 - r["timestamp"] <= 2]
+        check(not bad, "%s: every X-Ladder-Timestamp is the time of its own attempt%s"
+              % (path, "; not %s" % bad[:3] if bad else ""))
+        tries = {}
+        for _, r in reqs:
+            tries.setdefault(r["id"], []).append(r)
+        spread = [t for t in tries.values() if t[-1]["arrival_ms"] - t[0]["arrival_ms"] > 1500]
+        stale = [t[0]["id"] for t in spread if len({r["timestamp"] for r in t}) == 1]
+        check(not stale, "%s: %d notices retried over more than 1.5 s, each retry signed afresh%s"
+              % (path, len(spread), "; not %s" % stale[:5] if stale else ""))
         ct = {r["content_type"] for _, r in reqs}
         check(ct <= {"application/cloudevents+json; charset=utf-8"},
               "%s: Content-Type application/cloudevents+json (%s)" % (path, ct))

@@ -15,12 +15,12 @@ a= b= recv= prod=
 cleanup() { for p in $a $b $recv $prod; do kill -TERM "$p" 2>/dev/null || true; done; }
 on_fail() { lt_show_logs all "$work"/notify-*.log; }
 /usr/bin/python3 "$src/tests/integration/test_notify_receiver.py" --port-file "$work/recv.port" \
-  --log "$work/recv.jsonl" --route ok=ok:s-ok 2>"$work/recv.err" &
+  --log "$work/recv.jsonl" --route ok=ok:s-ok-0123456789abcdef0123456789abcdef 2>"$work/recv.err" &
 recv=$!
 lt_wait_file "$work/recv.port" || true
 cat >"$work/notify.conf" <<EOF
 notify.subscriber.ok.url = http://127.0.0.1:$(cat "$work/recv.port")/ok
-notify.subscriber.ok.secret = s-ok
+notify.subscriber.ok.secret = s-ok-0123456789abcdef0123456789abcdef
 notify.deadletter.file = $work/deadletter.jsonl
 EOF
 port_a=$(demo_free_port) port_b=$(demo_free_port)
@@ -99,9 +99,9 @@ for r in reqs:
 # Repeats are the notices finished but not committed when partitions moved
 # (how many depends on how long the embedded cluster takes to settle the
 # group, which refuses commits meanwhile; not asserted).
-ok = not missing and len(ids) == 600 and all(r["sig_ok"] for r in reqs) \
+ok = not missing and len(ids) == 600 and all(r["sig_ok"] and r["sig_v2_ok"] for r in reqs) \
     and all(len(b) == 1 for b in bodies.values()) and set(bodies) == set(ids)
-print("%s - %d of %d notices delivered across two handovers (%d requests, %d repeats with the same id and body), every signature verifies%s"
+print("%s - %d of %d notices delivered across two handovers (%d requests, %d repeats with the same id and body), every signature (X-Ladder-Signature and -V2) verifies%s"
       % ("ok" if ok else "FAIL", len(ids) - len(missing), len(ids), len(reqs), len(reqs) - len(bodies),
          "" if not missing else "; missing %s" % missing[:5]))
 sys.exit(0 if ok else 1)

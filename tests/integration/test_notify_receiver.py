@@ -6,12 +6,19 @@
 
 Serves POST /PATH with HTTP/1.1 keep-alive, one thread per connection, and
 appends one JSON line per request to --log at its arrival, before answering:
-  {"path", "id", "type", "arrival_ms", "latency_ms", "sig_ok", "status",
-   "body_sha256", "attempt"} (and "body", the text, with --bodies)
+  {"path", "id", "type", "arrival_ms", "latency_ms", "sig_ok", "sig_v1",
+   "sig_v2_ok", "timestamp", "status", "body_sha256", "attempt"} (and
+   "body", the text, with --bodies)
 latency_ms = arrival - the CloudEvent's data.decided_at (the bench sets it to
 the message's Kafka create time). "attempt" counts the requests for that id
-on that path. sig_ok says whether X-Ladder-Signature is sha256=<hex of
-HMAC-SHA256(SECRET, body)>. "status" is what the route answered: a number,
+on that path. sig_v2_ok is what verify() (the receiver example of
+docs/NOTIFY.md, copied below verbatim; test_notify.sh checks the copy)
+says of X-Ladder-Timestamp and X-Ladder-Signature-V2: signed with SECRET
+and within 5 minutes of this clock. "timestamp" is X-Ladder-Timestamp as
+a number (null when absent or not one). sig_v1 says whether the old
+X-Ladder-Signature header was there, sig_ok whether it is sha256=<hex of
+HMAC-SHA256(SECRET, body)> (false when absent). "status" is what the
+route answered: a number,
 or "closed" / "timeout" for the two failures without an answer.
 
 Modes:
@@ -41,6 +48,27 @@ routes = {}
 log = None
 keep_bodies = False
 
+# ---- the receiver example of docs/NOTIFY.md, verbatim -------------------
+import hashlib
+import hmac
+import time
+
+TOLERANCE_S = 300  # 5 minutes, either way
+
+
+def verify(secret: bytes, body: bytes, timestamp: str, signature: str) -> bool:
+    """Whether a request is fresh and signed with secret. body is the raw
+    request body, timestamp the X-Ladder-Timestamp header and signature the
+    X-Ladder-Signature-V2 header ("" when one is missing)."""
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    if abs(time.time() - int(timestamp)) > TOLERANCE_S:
+        return False
+    signed = timestamp.encode() + b"." + body
+    want = "sha256=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, signature)
+# ---- end of the example ------------------------------------------------
+
 
 def decided_ms(ev):
     try:
@@ -62,7 +90,10 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.lstrip("/")
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         mode, secret = routes.get(path, ("missing", ""))
-        sig = self.headers.get("X-Ladder-Signature", "")
+        sig = self.headers.get("X-Ladder-Signature")
+        ts = self.headers.get("X-Ladder-Timestamp", "")
+        sig_v2_ok = verify(secret.encode(), body, ts,
+                           self.headers.get("X-Ladder-Signature-V2", ""))
         want = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         try:
             ev = json.loads(body)
@@ -86,7 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         d = decided_ms(ev)
         rec = {"path": path, "id": eid, "type": ev.get("type"), "arrival_ms": now,
                "latency_ms": now - d if d is not None else None,
-               "sig_ok": hmac.compare_digest(sig, want),
+               "sig_ok": sig is not None and hmac.compare_digest(sig, want),
+               "sig_v1": sig is not None, "sig_v2_ok": sig_v2_ok,
+               "timestamp": int(ts) if ts.isascii() and ts.isdigit() else None,
                "content_type": self.headers.get("Content-Type"),
                "status": status, "attempt": n,
                "body_sha256": hashlib.sha256(body).hexdigest()}

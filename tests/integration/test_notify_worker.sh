@@ -21,16 +21,16 @@ on_fail() { lt_show_logs 30 "$work"/worker.log "$work"/notify.log; }
 want=$(/usr/bin/python3 "$src/tests/integration/stories.py" gen "$work") || fail "stories.py gen"
 
 /usr/bin/python3 "$src/tests/integration/test_notify_receiver.py" --port-file "$work/recv.port" \
-  --log "$work/recv.jsonl" --bodies --route all=ok:secret-all --route cancelled=ok:secret-c \
+  --log "$work/recv.jsonl" --bodies --route all=ok:secret-all-0123456789abcdef0123456789abcdef --route cancelled=ok:secret-c-0123456789abcdef0123456789abcdef \
   2>"$work/recv.err" &
 recv=$!
 lt_wait_file "$work/recv.port" || true
 url=http://127.0.0.1:$(cat "$work/recv.port")
 cat >"$work/notify.conf" <<EOF
 notify.subscriber.all.url = $url/all
-notify.subscriber.all.secret = secret-all
+notify.subscriber.all.secret = secret-all-0123456789abcdef0123456789abcdef
 notify.subscriber.cancelled.url = $url/cancelled
-notify.subscriber.cancelled.secret = secret-c
+notify.subscriber.cancelled.secret = secret-c-0123456789abcdef0123456789abcdef
 notify.subscriber.cancelled.decisions = CANCELLED
 notify.deadletter.file = $work/deadletter.jsonl
 EOF
@@ -64,8 +64,8 @@ def check(cond, msg):
     global fails
     print(("ok - " if cond else "FAIL - ") + msg)
     fails += not cond
-for path, secret, types in (("all", "secret-all", {"REVOKED", "CANCELLED", "EXPIRED"}),
-                            ("cancelled", "secret-c", {"CANCELLED"})):
+for path, secret, types in (("all", "secret-all-0123456789abcdef0123456789abcdef", {"REVOKED", "CANCELLED", "EXPIRED"}),
+                            ("cancelled", "secret-c-0123456789abcdef0123456789abcdef", {"CANCELLED"})):
     exp = [d for d in decisions if d["decision"] in types]
     got = [r for r in reqs if r["path"] == path]
     check(len(exp) > 0, "%s: the stories make %d decisions of its types" % (path, len(exp)))
@@ -74,6 +74,8 @@ for path, secret, types in (("all", "secret-all", {"REVOKED", "CANCELLED", "EXPI
     check(all(r["status"] == 200 for r in got), "%s: every request answered 200" % path)
     ok_sig = bool(got) and all(r["sig_ok"] for r in got)  # the receiver computes the HMAC
     check(ok_sig, "%s: every X-Ladder-Signature verifies" % path)
+    ok_v2 = bool(got) and all(r["sig_v2_ok"] for r in got)  # and the docs/NOTIFY.md verifier
+    check(ok_v2, "%s: every X-Ladder-Signature-V2 verifies, X-Ladder-Timestamp within 5 minutes" % path)
     by_id = {d["decision_id"]: d for d in exp}
     form_ok = True
     for r in got:

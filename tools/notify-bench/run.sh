@@ -46,7 +46,7 @@ trap cleanup EXIT
 export LADDER_KAFKA_BOOTSTRAP_SERVERS=$LADDERTEST_BOOTSTRAP
 export LADDER_KAFKA_FETCH_WAIT_MAX_MS=10
 routes=()
-for i in $(seq 1 "$subs"); do routes+=(--route "s$i=ok:secret-$i"); done
+for i in $(seq 1 "$subs"); do routes+=(--route "s$i=ok:secret-$i-0123456789abcdef0123456789abcdef"); done
 /usr/bin/python3 "$src/tests/integration/test_notify_receiver.py" --port-file "$work/recv.port" \
   --log "$work/recv.jsonl" "${routes[@]}" 2>"$work/recv.err" &
 recv=$!
@@ -55,7 +55,7 @@ port=$(cat "$work/recv.port")
 : >"$work/notify.conf"
 for i in $(seq 1 "$subs"); do
   echo "notify.subscriber.s$i.url = http://127.0.0.1:$port/s$i" >>"$work/notify.conf"
-  echo "notify.subscriber.s$i.secret = secret-$i" >>"$work/notify.conf"
+  echo "notify.subscriber.s$i.secret = secret-$i-0123456789abcdef0123456789abcdef" >>"$work/notify.conf"
 done
 echo "notify.deadletter.file = $work/deadletter.jsonl" >>"$work/notify.conf"
 "$bin/ladder-notify" --config "$work/notify.conf" >"$work/notify.log" 2>&1 &

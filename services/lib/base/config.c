@@ -256,15 +256,30 @@ static const struct config_key config_keys[] = {
     {
         .name = "notify.subscriber.*.secret",
         .type = CONFIG_STRING,
-        .desc = "Secret of subscriber *: the key of the HMAC-SHA256 of the "
-                "body sent as `X-Ladder-Signature: sha256=<hex>`. Required "
-                "for every subscriber.",
+        .desc = "Secret of subscriber *: the key of the HMAC-SHA256 "
+                "signatures sent with each request, `X-Ladder-Signature-V2: "
+                "sha256=<hex>` over `<X-Ladder-Timestamp>.<body>` and, "
+                "while notify.signature.v1 is on, `X-Ladder-Signature: "
+                "sha256=<hex>` over the body alone. Required for every "
+                "subscriber, at least 32 bytes (e.g. `openssl rand -hex "
+                "32`); a shorter one is a start-up error.",
     },
     {
         .name = "notify.subscriber.*.decisions",
         .type = CONFIG_STRING,
         .def = "REVOKED,CANCELLED,EXPIRED",
         .desc = "Comma-separated decision types subscriber * receives.",
+    },
+    {
+        .name = "notify.signature.v1",
+        .type = CONFIG_BOOL,
+        .def = "true",
+        .desc = "Also send the old body-only signature, `X-Ladder-Signature: "
+                "sha256=<hex of HMAC-SHA256(secret, body)>`, beside "
+                "X-Ladder-Timestamp and X-Ladder-Signature-V2. It cannot "
+                "tell a fresh request from a replayed one and goes away in "
+                "a later version: turn it off once every receiver checks "
+                "X-Ladder-Signature-V2 (docs/NOTIFY.md).",
     },
     {
         .name = "notify.max.attempts",
