@@ -185,8 +185,9 @@ static size_t log_json_fields(const char *const *kv, char *buf, size_t cap) {
 
 /* One JSON line: the message is formatted first, then escaped into the
  * line, so the cut falls between characters and the line stays valid. */
-static void log_write_json(ldr_log_level_t level, const char *const *kv,
-                           const char *fmt, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void
+log_write_json(ldr_log_level_t level, const char *const *kv, const char *fmt,
+               va_list ap) {
     char msg[LDR_LOG_LINE_MAX];
     int m = vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t mlen = m < 0 ? 0 : (size_t)m;
@@ -228,8 +229,9 @@ static void log_write_json(ldr_log_level_t level, const char *const *kv,
     log_emit(line, n);
 }
 
-static void log_write_text(ldr_log_level_t level, const char *const *kv,
-                           const char *fmt, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void
+log_write_text(ldr_log_level_t level, const char *const *kv, const char *fmt,
+               va_list ap) {
     char line[LDR_LOG_LINE_MAX];
     /* Room for the newline is kept back from every step below. */
     const size_t cap = sizeof(line) - 1;
@@ -265,8 +267,9 @@ static void log_write_text(ldr_log_level_t level, const char *const *kv,
     log_emit(line, n);
 }
 
-static void log_vwrite(ldr_log_level_t level, const char *const *kv,
-                       const char *fmt, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void
+log_vwrite(ldr_log_level_t level, const char *const *kv, const char *fmt,
+           va_list ap) {
     int saved_errno = errno;
     if (ldr_log_fmt == LDR_LOG_FORMAT_JSON)
         log_write_json(level, kv, fmt, ap);
