@@ -41,10 +41,12 @@ set +e; wait "$pid"; rc=$?; set -e
 echo "ok - SIGTERM tears the stack down in ${SECONDS}s with status 143"
 
 # A Redis that holds data is refused, and the command never runs.
-port=$(( 20000 + RANDOM % 40000 ))
-redis-server --port "$port" --save "" --appendonly no --dir "$work" --daemonize no >/dev/null 2>&1 &
+# A port the kernel hands out, not a random guess that may be taken.
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
 own_redis=$!
-for _ in $(seq 1 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+redis_up() { redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; }
+lt_retry 200 0.1 redis_up || fail "the test Redis on port $port did not start: $(tail -3 "$work/redis.log")"
 redis-cli -p "$port" set precious 1 >/dev/null
 set +e
 LADDERTEST_EXTERNAL_REDIS_URL=redis://127.0.0.1:$port/0 "$ws" touch "$work/ran" 2>"$work/err"
