@@ -14,6 +14,9 @@
 #                 schemas (the kubernetes-models npm package, installed
 #                 once into the build directory); no secret in a ConfigMap;
 #                 probes on /livez and /readyz
+#   k8s-acl       the Redis ACL file the Kubernetes ConfigMap carries is
+#                 deploy/redis/users.acl, user for user (compose mounts the
+#                 file itself)
 #   LADDER_*      every variable the Dockerfile, compose and k8s files set,
 #                 per container, accepted by ladder's configuration loader
 #                 (ladder-gen loads it first and exits non-zero naming an
@@ -180,6 +183,15 @@ k8s_validate() {
 }
 check k8s-schema k8s_validate
 check k8s-policy "$py" "$helper" k8s-policy "$d"/k8s/*.yaml
+k8s_acl() {
+  # The comparison must be able to fail: a copy without one right.
+  sed 's/ +fcall / /' "$d/k8s/redis.yaml" >"$tmp/redis-acl-drift.yaml"
+  ! cmp -s "$d/k8s/redis.yaml" "$tmp/redis-acl-drift.yaml" || { echo "the self-test found no +fcall to remove"; return 1; }
+  "$py" "$helper" k8s-acl "$d/redis/users.acl" "$tmp/redis-acl-drift.yaml" >/dev/null 2>&1 &&
+    { echo "the ACL check accepted a ConfigMap copy without +fcall"; return 1; }
+  "$py" "$helper" k8s-acl "$d/redis/users.acl" "$d"/k8s/*.yaml
+}
+check k8s-acl k8s_acl
 
 # -- The Dockerfile (no image is built here): every file it copies from the
 # repository exists, and every program it builds and copies is one the

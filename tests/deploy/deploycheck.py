@@ -15,7 +15,10 @@ what the shell script hands to promtool, node and ladder's config loader.
   deploycheck.py k8s-json FILE...                every object as JSON lines
   deploycheck.py k8s-policy FILE...              no secret in a ConfigMap;
                                                  probes on /livez and /readyz
+  deploycheck.py k8s-acl USERS_ACL FILE...       every ACL file a ConfigMap
+                                                 carries equals USERS_ACL
 """
+import difflib
 import glob
 import json
 import os
@@ -210,6 +213,42 @@ def cmd_k8s_policy(paths):
           "/livez and /readyz and has requests")
 
 
+def acl_lines(text):
+    """The ACL rules of a file: trailing blanks and blank lines dropped,
+    so YAML block scalars and files compare by their content."""
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def cmd_k8s_acl(acl_path, paths):
+    want = acl_lines(open(acl_path).read())
+    copies = 0
+    bad = []
+    for path, d in k8s_docs(paths):
+        if d["kind"] != "ConfigMap":
+            continue
+        for key, text in (d.get("data") or {}).items():
+            if not key.endswith(".acl"):
+                continue
+            copies += 1
+            got = acl_lines(text)
+            where = (f"{os.path.basename(path)}: ConfigMap "
+                     f"{d['metadata']['name']} {key}")
+            if got != want:
+                diff = difflib.unified_diff(want, got, acl_path, where,
+                                            lineterm="")
+                bad.append(f"{where} differs from {acl_path}:\n"
+                           + "\n".join(diff))
+    if not copies:
+        bad.append(f"no ConfigMap carries an ACL file (*.acl): the Redis "
+                   f"of deploy/k8s would start without {acl_path}")
+    for b in bad:
+        print(b, file=sys.stderr)
+    if bad:
+        sys.exit(1)
+    print(f"{copies} ConfigMap copy of {os.path.basename(acl_path)}, "
+          f"equal to the file ({len(want)} users)")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {
@@ -221,6 +260,7 @@ def main():
         "dockerfile-env": lambda: cmd_dockerfile_env(*args),
         "k8s-json": lambda: cmd_k8s_json(args),
         "k8s-policy": lambda: cmd_k8s_policy(args),
+        "k8s-acl": lambda: cmd_k8s_acl(args[0], args[1:]),
     }[cmd]()
 
 

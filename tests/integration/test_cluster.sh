@@ -148,7 +148,8 @@ if [ "$mode" = single ]; then
   set +e
   msg=$(LADDER_REDIS_URL=rediss://u:hunter2@127.0.0.1:1 timeout 20 "$bin/ladder-worker" 2>&1 </dev/null); st=$?
   set -e
-  if [ "$st" -ne 0 ] && grep -q "TLS" <<<"$msg" && ! grep -q hunter2 <<<"$msg"; then echo "ok - rediss:// is refused without showing the password"
+  if [ "$st" -ne 0 ] && grep -q "TLS" <<<"$msg" && grep -q "stunnel" <<<"$msg" && ! grep -q hunter2 <<<"$msg"; then
+    echo "ok - rediss:// is refused naming stunnel, without showing the password"
   else echo "FAIL - rediss://: status $st: $msg"; rc=1; fi
 fi
 [ "$rc" -eq 0 ] || { echo "--- worker log (last 20 lines)"; tail -n 20 "$work/worker.log"; }

@@ -6,7 +6,8 @@
 # SLOTS, FUNCTION LOAD on every master, FCALL); ladder-api answers an
 # enterprise and /v1/stats as the api user; no node logs an ACL refusal;
 # the api user cannot write; a wrong password is a start-up error naming
-# the user, never the password.
+# the user, never the password; the api user reads from a replica after
+# READONLY.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-cluster" --partitions 4 bash -c '
@@ -64,4 +65,23 @@ case "$out" in NOPERM*) ;; *) fail "the api user ran SET: $out" ;; esac
 out=$(LADDER_REDIS_URL=$api_url demo_redis hset "$key" "$uscc" x 2>&1 || true)
 case "$out" in NOPERM*) ;; *) fail "the api user ran HSET: $out" ;; esac
 ok "the api user is refused SET and HSET on the cluster (NOPERM)"
+
+# The api user may read from a replica: READONLY, then a read of a key
+# whose slot that replica serves. Every replica takes READONLY; the one of
+# the key s master answers HLEN itself, the others redirect (MOVED). (The
+# count itself may lag: these replicas replicate as the default user.)
+served=0 replicas=0
+for p in $LADDERTEST_CLUSTER_PORTS; do
+  acl_cli "$p" role | head -1 | grep -q slave || continue
+  replicas=$((replicas + 1))
+  out=$(printf "READONLY\nHLEN %s\n" "$key" |
+    redis-cli -p "$p" --user api --pass "$acl_api_pw" --no-auth-warning 2>&1 || true)
+  case "$out" in *NOPERM*|*NOAUTH*) fail "replica $p, user api: READONLY and HLEN: $out" ;; esac
+  [ "$(echo "$out" | head -1)" = OK ] || fail "replica $p, user api: READONLY answered: $out"
+  n=$(echo "$out" | sed -n 2p)
+  case "$n" in MOVED*) ;; *[!0-9]*|"") fail "replica $p: HLEN $key answered: $out" ;;
+    *) served=$((served + 1)) ;; esac
+done
+[ "$replicas" -eq 3 ] && [ "$served" -eq 1 ] || fail "$replicas replicas, $served served $key after READONLY (want 3 and 1)"
+ok "the api user reads from a replica: READONLY on the 3 replicas, HLEN $key answered by the one of its master"
 ' "$src" "$bin"

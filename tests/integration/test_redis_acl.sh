@@ -6,7 +6,9 @@
 # ladder-admin check passes as that user; ladder-api answers an enterprise
 # and /v1/stats as the read-only api user; the ACL LOG is empty after all
 # that (no command or key ladder needs is missing from the file). The api
-# user cannot write (SET, HSET, DEL refused). A wrong password is a
+# user cannot write (SET, HSET, DEL refused); the worker user cannot reach
+# keys outside ldr:*, channels or the server's administration (FLUSHALL,
+# KEYS, CONFIG, FUNCTION DELETE, ACL, SHUTDOWN). A wrong password is a
 # start-up error naming the user, never the password; a URL without a
 # user says the server wants one; a command refused with NOPERM (the
 # worker run as the api user) names the command and points at the ACL file.
@@ -101,4 +103,13 @@ for cmd in "set ldr:x 1" "hset $key $uscc x" "del $key" "flushall"; do
   case "$out" in NOPERM*) ;; *) fail "the api user ran $cmd: $out" ;; esac
 done
 ok "the api user is refused SET, HSET, DEL and FLUSHALL (NOPERM)"
+
+# -- the worker user: ladder s keys and commands only -----------------------
+for cmd in "set other:x 1" "get other:x" "flushall" "keys ldr:x" "config get maxmemory" \
+           "function delete ladder" "acl list" "shutdown nosave" "subscribe ldr:x"; do
+  # shellcheck disable=SC2086
+  out=$(timeout 5 redis-cli -u "$worker_url" --no-auth-warning $cmd 2>&1 || true)
+  case "$out" in *NOPERM*) ;; *) fail "the worker user ran $cmd: $out" ;; esac
+done
+ok "the worker user is refused keys outside ldr:*, FLUSHALL, KEYS, CONFIG, FUNCTION DELETE, ACL, SHUTDOWN and channels (NOPERM)"
 ' "$src" "$bin"

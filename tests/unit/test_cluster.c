@@ -246,10 +246,24 @@ static void test_cluster_url_user_and_password(void **state) {
 static void test_cluster_url_refusals_never_show_the_password(void **state) {
     (void)state;
     ldr_redis_url_t u;
-    assert_int_equal(parse("rediss://u:topsecret@h1:7000", &u), LDR_ERR_CONFIG);
-    assert_contains(errstr, "TLS");
-    assert_contains(errstr, "hiredis 0.14");
-    assert_null(strstr(errstr, "topsecret"));
+    /* rediss://, one server or a seed list: refused, naming the supported
+     * path (a local stunnel in front of the tls-port) and the page that
+     * shows it, never the password. */
+    static const char *const tls_urls[] = {
+        "rediss://u:topsecret@h1:7000",
+        "rediss://u:topsecret@h1:7000,h2:7001,h3:7002",
+    };
+    for (size_t i = 0; i < sizeof(tls_urls) / sizeof(tls_urls[0]); i++) {
+        assert_int_equal(parse(tls_urls[i], &u), LDR_ERR_CONFIG);
+        assert_contains(errstr, "TLS");
+        assert_contains(errstr, "hiredis 0.14");
+        assert_contains(errstr, "stunnel");
+        assert_contains(errstr, "tls-port");
+        assert_contains(errstr, "docs/SECURITY.md");
+        assert_null(strstr(errstr, "topsecret"));
+        /* It fits the smallest buffer a service hands in (256). */
+        assert_true(strlen(errstr) < 256);
+    }
     assert_int_equal(parse("redis://u:topsecret@h1:7000,h2:7001/2", &u),
                      LDR_ERR_CONFIG);
     assert_contains(errstr, "h1:7000,h2:7001");

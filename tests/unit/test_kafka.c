@@ -137,6 +137,35 @@ static void test_kafka_conf_new_consumer_joins_the_group(void **state) {
     ldr_config_destroy(cfg);
 }
 
+/* The SASL_SSL example of docs/SECURITY.md, as variables: every property
+ * reaches librdkafka, for every client role, and librdkafka accepts it. */
+static void test_kafka_conf_new_takes_sasl_ssl(void **state) {
+    (void)state;
+    ldr_config_t *cfg = ldr_config_new("ladder-worker");
+    char *envp[] = {"LADDER_KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+                    "LADDER_KAFKA_SASL_MECHANISMS=SCRAM-SHA-512",
+                    "LADDER_KAFKA_SASL_USERNAME=ladder-worker",
+                    "LADDER_KAFKA_SASL_PASSWORD=S4sl-Pw-6021",
+                    "LADDER_KAFKA_SSL_CA_LOCATION=/etc/ssl/certs/"
+                    "ca-certificates.crt",
+                    NULL};
+    assert_int_equal(load_env(cfg, envp), LDR_OK);
+    for (int role = LDR_KAFKA_PRODUCER; role <= LDR_KAFKA_CONSUMER; role++) {
+        rd_kafka_conf_t *conf = ldr_kafka_conf_new(
+            cfg, (ldr_kafka_role_t)role, NULL, 0, errstr, sizeof(errstr));
+        assert_non_null(conf);
+        assert_string_equal(conf_value(conf, "security.protocol"), "sasl_ssl");
+        assert_string_equal(conf_value(conf, "sasl.mechanisms"),
+                            "SCRAM-SHA-512");
+        assert_string_equal(conf_value(conf, "sasl.username"), "ladder-worker");
+        assert_string_equal(conf_value(conf, "sasl.password"), "S4sl-Pw-6021");
+        assert_string_equal(conf_value(conf, "ssl.ca.location"),
+                            "/etc/ssl/certs/ca-certificates.crt");
+        rd_kafka_conf_destroy(conf);
+    }
+    ldr_config_destroy(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kafka_conf_apply_sets_properties),
@@ -145,6 +174,7 @@ int main(void) {
             test_kafka_conf_new_producer_has_the_contract_settings),
         cmocka_unit_test(test_kafka_conf_new_refuses_another_partitioner),
         cmocka_unit_test(test_kafka_conf_new_consumer_joins_the_group),
+        cmocka_unit_test(test_kafka_conf_new_takes_sasl_ssl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,12 @@ LADDER_PACKAGES=(
 # for the dashboard's browser test (and a CJK font, so that its screenshot
 # shows the Chinese names); Prometheus (promtool), yamllint, docker-compose
 # and Node.js for the checks of deploy/ (tests/deploy); openssl for the
-# test CA of ladder-registry's HTTPS test.
+# test CAs of ladder-registry's HTTPS test and the Redis TLS test, and
+# stunnel4 for the tunnel that test runs ladder through.
 LADDER_TEST_PACKAGES=(
   clang libclang-rt-14-dev
   chromium fonts-wqy-microhei
-  prometheus yamllint docker-compose nodejs openssl
+  prometheus yamllint docker-compose nodejs openssl stunnel4
 )
 # npm: Debian's package, unless the installed nodejs (NodeSource's) ships
 # it already and conflicts with it.

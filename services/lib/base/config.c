@@ -155,7 +155,8 @@ static const struct config_key config_keys[] = {
                 "node; db 0). With a user, AUTH is user and password (Redis "
                 "6 ACL). The password may be given here or in "
                 "redis.password. rediss:// (TLS) is refused: Debian's "
-                "hiredis 0.14 has no TLS.",
+                "hiredis 0.14 has no TLS; reach a Redis tls-port through a "
+                "local stunnel in client mode (docs/SECURITY.md).",
     },
     {
         .name = "redis.cluster",

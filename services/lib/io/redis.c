@@ -61,9 +61,14 @@ ldr_err_t ldr_redis_url_parse(const char *url, ldr_redis_url_t *out,
     ldr_err_t err = LDR_OK;
     if (!u) abort();
     if (url && strncmp(url, "rediss://", 9) == 0) {
+        /* The supported path is named here, not only the refusal: an
+         * operator who needs TLS can have it without a rebuild. */
         err = ldr_err_set(errstr, n, LDR_ERR_CONFIG,
-                          "redis.url: rediss:// (TLS) is not supported: "
-                          "Debian's hiredis 0.14 has no TLS; use redis://");
+                          "redis.url: rediss:// is not supported (Debian's "
+                          "hiredis 0.14 has no TLS): run a local stunnel "
+                          "(stunnel4) in client mode to the Redis tls-port "
+                          "and give redis.url its local end as redis:// "
+                          "(docs/SECURITY.md)");
         goto out;
     }
     if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0) {

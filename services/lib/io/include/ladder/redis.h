@@ -13,7 +13,9 @@
  * The userinfo ends at the LAST '@', so a password may hold
  * '@' (and ':' after the first). Messages never show the URL itself, only
  * the host:port list, so a password cannot leak into a log. rediss:// is
- * refused: Debian's hiredis 0.14 has no TLS. hiredis 0.14 has blocking
+ * refused: Debian's hiredis 0.14 has no TLS, and the message names the
+ * supported path, a local stunnel in client mode in front of a Redis
+ * tls-port (docs/SECURITY.md). hiredis 0.14 has blocking
  * connections with command timeouts only through redisSetTimeout, and a
  * connection that saw any error is dead (PITFALLS.md), so connecting always
  * sets the timeout and authenticates and selects the database again. */
