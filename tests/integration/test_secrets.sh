@@ -180,7 +180,7 @@ redis-cli -u "$LADDERTEST_REDIS_URL" ACL SETUSER ladder off >/dev/null
 redis-cli -u "$LADDERTEST_REDIS_URL" CLIENT KILL USER ladder >/dev/null || true
 code=$(curl -s -m 5 -o "$out/ladder-api.down.readyz" -w "%{http_code}" "http://127.0.0.1:$al/readyz" || true)
 [ "$code" = 503 ] || fail "the API /readyz answered $code with its Redis user refused, want 503"
-for word in "$LADDERTEST_REDIS_PORT" 127.0.0.1 WRONGPASS disabled redis; do
+for word in "$LADDERTEST_REDIS_PORT" 127.0.0.1 WRONGPASS AUTH disabled redis closed connection refused; do
   if grep -qiF -- "$word" "$out/ladder-api.down.readyz"; then
     fail "ladder-api /readyz without the token tells \"$word\": $(cat "$out/ladder-api.down.readyz")"
   fi
