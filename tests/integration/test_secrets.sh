@@ -54,9 +54,7 @@ run() {
   local name=$1 case=$2
   shift 2
   rc=0
-  local t0=$(date +%s.%N)
   timeout 30 "$bin/$name" "$@" >"$out/$name.$case.out" 2>"$out/$name.$case.err" </dev/null || rc=$?
-  echo "$name $case $(echo "$(date +%s.%N) - $t0" | bc)" >>"${TIMING:-/dev/null}"
 }
 # refused NAME CASE ARG...: run, which must fail with a message on stderr.
 refused() {
