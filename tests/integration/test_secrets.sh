@@ -215,7 +215,8 @@ together() {
 }
 redis_users() { # CASE: the programs that need Redis, in the environment given
   next_format
-  together "fails ladder-worker $1" "fails ladder-api $1" "fails ladder-admin $1 check" \
+  together "fails ladder-worker $1" "LADDER_HTTP_LISTEN=127.0.0.1:$(demo_free_port) fails ladder-api $1" \
+    "fails ladder-admin $1 check" \
     "fails ladder-roundtrip $1 --count 1 --timeout-ms 3000"
 }
 LADDER_REDIS_URL=redis://ladder:$RPW_BAD@$hostport/0 redis_users redis-wrong-pw
@@ -239,7 +240,8 @@ registry_users() { # CASE: the programs that use it, in the environment given
 }
 LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=reg$REG registry_users reg-no-colon
 LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=reg:$RPW_BAD registry_users reg-wrong-pw
-LADDER_SCHEMA_REGISTRY_URL=http://reg:$REG@127.0.0.1:$dead/ registry_users reg-down
+LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$dead/ registry_users reg-down
+LADDER_SCHEMA_REGISTRY_URL=http://reg:$REG@127.0.0.1:$dead/ registry_users reg-url-creds
 LADDER_SCHEMA_REGISTRY_URL=ftp://reg:$REG@127.0.0.1:$dead/ registry_users reg-scheme
 together "refused ladder-registry bad-auth --listen 127.0.0.1:0 --basic-auth $REG" \
   "refused ladder-bench refused --events 10"
