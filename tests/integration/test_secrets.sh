@@ -299,6 +299,10 @@ for p in $progs; do
   n=$(ls "$out" | grep "^$p\." | grep -vc "^$p\.help\." || true)
   [ "$n" -gt 0 ] || fail "$p never ran but for --help"
 done
+# a start that failed through a sanitizer report is not a refusal
+if grep -l "AddressSanitizer\|runtime error:\|LeakSanitizer" "$out"/*; then
+  fail "a sanitizer reported in the outputs above"
+fi
 leaks=0
 for f in "$out"/*; do
   for s in $secrets; do
