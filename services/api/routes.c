@@ -281,14 +281,18 @@ static bool api_check_ready(api_t *a, char *err, size_t err_size) {
     return ok;
 }
 
+/* /readyz is open, so that a probe needs no token; why the store does not
+ * answer names its address and the server's words, so only a caller that
+ * sends the token (or any caller of an API without one) is told. */
 static void api_readyz(api_t *a, const ldr_http_request_t *req,
                        ldr_http_response_t *res) {
-    (void)req;
     char err[512];
     if (api_check_ready(a, err, sizeof(err)))
         api_json(res, 200, json_pack("{s:b}", "ready", 1));
-    else
+    else if (api_authorized(a->token, req))
         api_json(res, 503, json_pack("{s:b, s:s}", "ready", 0, "reason", err));
+    else
+        api_json(res, 503, json_pack("{s:b}", "ready", 0));
 }
 
 static void api_metrics_page(api_t *a, const ldr_http_request_t *req,

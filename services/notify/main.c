@@ -228,7 +228,8 @@ static ldr_err_t nt_check_url(const char *key, const char *url, bool *cleartext,
     ldr_err_t rc = LDR_OK;
     char shown[512];
     const char *raw = url;
-    url = ldr_redact_url(raw, shown, sizeof(shown)); /* what errors quote */
+    /* What errors quote: a webhook's path is often its secret. */
+    url = ldr_redact_url_path(raw, shown, sizeof(shown));
     if (curl_url_set(u, CURLUPART_URL, raw, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
@@ -285,7 +286,7 @@ static ldr_err_t nt_subscriber(nt_t *nt, const char *name, nt_sub_t *s,
         LDR_LOG_WARN("subscriber %s: %s is plain http to a host that is not "
                      "this machine: notices travel unencrypted and can be "
                      "read or replayed on the way; use https",
-                     name, ldr_redact_url(url, shown, sizeof(shown)));
+                     name, ldr_redact_url_path(url, shown, sizeof(shown)));
     }
     s->n = nt;
     s->name = ldr_strdup(name);

@@ -116,7 +116,7 @@ void nt_subs_start(nt_t *nt) {
         s->started = true;
         char shown[512];
         LDR_LOG_INFO("subscriber %s: %s", s->name,
-                     ldr_redact_url(s->url, shown, sizeof(shown)));
+                     ldr_redact_url_path(s->url, shown, sizeof(shown)));
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -256,8 +256,7 @@ static void test_config_missing_file(void **state) {
 static void test_config_line_without_equals(void **state) {
     (void)state;
     check_file_error("no_equals.conf", "4", "redis.url",
-                     "no '=' in \"redis.url redis://127.0.0.1:6379/0\" "
-                     "(expected key = value)");
+                     "no '=' in \"redis.url ***\" (expected key = value)");
 }
 
 static void test_config_duplicate_key(void **state) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "ladder/config.h"
@@ -116,8 +117,19 @@ static void test_redact_config_value_and_line(void **state) {
         {"redis.password=hunter2", "redis.password = ***"},
         {"  api.token   tok123", "  api.token ***"},
         {"kafka.sasl.password hunter2", "kafka.sasl.password ***"},
-        {"redis.url redis://u:pw@h:1", "redis.url redis://u:***@h:1"},
-        {"log.level loud", "log.level loud"},
+        {"redis.url = redis://u:pw@h:1", "redis.url = redis://u:***@h:1"},
+        {"log.level = loud", "log.level = loud"},
+        /* Without '=' whatever follows the key is hidden, for any key. */
+        {"redis.url redis://u:pw@h:1", "redis.url ***"},
+        {"log.level loud", "log.level ***"},
+        {"api.token: tok123", "api.token ***"},
+        {"api.token:tok123", "api.token ***"},
+        {"api.tokn tok123", "api.tokn ***"},
+        {"notify.subscriber.a.url https://h/hook/abc",
+         "notify.subscriber.a.url ***"},
+        {"LADDER_API_TOKEN tok123", "LADDER_API_TOKEN ***"},
+        {"redis.url", "redis.url"},
+        {"redis.url  :", "redis.url"},
         {"", ""},
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -130,6 +142,43 @@ static void test_redact_config_value_and_line(void **state) {
                         "Invalid value \"***\" for ***");
     assert_string_equal(ldr_redact_secret_in("as is", "", buf, sizeof(buf)),
                         "as is");
+}
+
+static void test_redact_url_path_table(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"https://hooks.example.org/T0/B1/sEcReT",
+         "https://hooks.example.org/***"},
+        {"http://127.0.0.1:8080/hooks/abc", "http://127.0.0.1:8080/***"},
+        {"https://h:8443/?token=abc", "https://h:8443/***"},
+        {"https://h#frag", "https://h/***"},
+        {"https://h", "https://h"},
+        {"https://h/", "https://h/***"},
+        {"https://alice:s3cret@h/p", "https://***@h/***"},
+        {"https://alice@h/p", "https://***@h/***"},
+        {"https://u:p@ss@h:1/p", "https://***@h:1/***"},
+        /* A '/' in the password or an '@' in the path: no host shown. */
+        {"https://u:pa/ss@h/p", "https://***"},
+        {"https://h/p@q/r", "https://***"},
+        {"http://[::1/abc", "http://[::1/***"},
+        {"ftp://u:pw@h/abc", "ftp://***@h/***"},
+        {"not a url", "***"},
+        {"", "***"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[256];
+        assert_string_equal(ldr_redact_url_path(cases[i].in, buf, sizeof(buf)),
+                            cases[i].out);
+    }
+    char small[12];
+    ldr_redact_url_path("https://example.org/sEcReT", small, sizeof(small));
+    assert_string_equal(small, "https://exa");
+    assert_string_equal(ldr_redact_url_path(NULL, small, sizeof(small)), "");
+    assert_int_equal(ldr_redact_key_len("api.token: x"), 9);
+    assert_int_equal(ldr_redact_key_len(": x"), 0);
+    assert_int_equal(ldr_redact_key_len(NULL), 0);
 }
 
 /* The configuration's own errors: a file line without '=' whose key is a
@@ -151,6 +200,23 @@ static void test_redact_config_errors(void **state) {
     assert_non_null(strstr(err, "redis.password"));
     assert_non_null(strstr(err, "no '='"));
 
+    /* "key: value" and a misspelt key: the key named, the value hidden. */
+    static const char *const lines[] = {
+        "api.token: hunter2\n", "api.token:hunter2\n", "api.tokn hunter2\n"};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_true(fd >= 0);
+        size_t len = strlen(lines[i]);
+        assert_int_equal(write(fd, lines[i], len), (ssize_t)len);
+        close(fd);
+        assert_int_equal(ldr_config_load_file(cfg, path, err, sizeof(err)),
+                         LDR_ERR_CONFIG);
+        unlink(path);
+        if (strstr(err, "hunter2")) fail_msg("%s shows the value", err);
+        assert_non_null(
+            strstr(err, i < 2 ? ": api.token: no '='" : ": api.tokn: no '='"));
+    }
+
     char *env[] = {"LADDER_LOG_FORMAT=redis://u:hunter2@h", NULL};
     assert_int_equal(ldr_config_load_env(cfg, env, err, sizeof(err)),
                      LDR_ERR_CONFIG);
@@ -165,6 +231,7 @@ int main(void) {
         cmocka_unit_test(test_redact_url_cut),
         cmocka_unit_test(test_redact_secret_keys),
         cmocka_unit_test(test_redact_config_value_and_line),
+        cmocka_unit_test(test_redact_url_path_table),
         cmocka_unit_test(test_redact_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

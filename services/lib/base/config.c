@@ -897,12 +897,13 @@ ldr_err_t ldr_config_load_file(ldr_config_t *cfg, const char *path,
         if (*s == '\0' || *s == '#') continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            /* Name the first word as the key: usually it is one. */
+            /* Name the key the line starts with; the rest may be its
+             * value, a secret: the line is shown with it hidden. */
             char shown[512];
             err = ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
                               "%s:%lu: %.*s: no '=' in \"%s\" (expected "
                               "key = value)",
-                              path, lineno, (int)strcspn(s, " \t"), s,
+                              path, lineno, (int)ldr_redact_key_len(s), s,
                               ldr_redact_config_line(s, shown, sizeof(shown)));
             goto out;
         }

@@ -37,6 +37,14 @@ static size_t redact_word(const char *s) {
     return strcspn(s, " \t\r\n\"'<>");
 }
 
+/* A character of a configuration key: a table key, a kafka.* property
+ * (any case), or a LADDER_ variable. */
+static int redact_key_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+           c == '*';
+}
+
 static int redact_scheme_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+' ||
            c == '-' || c == '.';
@@ -89,6 +97,38 @@ const char *ldr_redact_url(const char *text, char *buf, size_t size) {
     return buf;
 }
 
+const char *ldr_redact_url_path(const char *url, char *buf, size_t size) {
+    struct redact_out o;
+    redact_init(&o, buf, size);
+    if (!url) return buf;
+    const char *sep = strstr(url, "://");
+    if (!sep) {
+        redact_put(&o, LDR_REDACT_MASK, strlen(LDR_REDACT_MASK));
+        return buf;
+    }
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = strrchr(auth, '@');
+    redact_put(&o, url, (size_t)(auth - url));
+    if (at && at >= auth + alen) {
+        /* A password with a '/' in it, or a path with an '@': which
+         * part is the host cannot be told, so none is shown. */
+        redact_put(&o, LDR_REDACT_MASK, strlen(LDR_REDACT_MASK));
+        return buf;
+    }
+    const char *host = auth;
+    if (at) {
+        redact_put(&o, LDR_REDACT_MASK "@", strlen(LDR_REDACT_MASK) + 1);
+        host = at + 1;
+    }
+    redact_put(&o, host, (size_t)(auth + alen - host));
+    if (auth[alen] != '\0') {
+        redact_put(&o, "/", 1);
+        redact_put(&o, LDR_REDACT_MASK, strlen(LDR_REDACT_MASK));
+    }
+    return buf;
+}
+
 static int redact_ends_with(const char *s, size_t len, const char *suffix) {
     size_t sl = strlen(suffix);
     /* A whole last segment (or segments): "api.token", not "notoken". */
@@ -118,13 +158,31 @@ const char *ldr_redact_config_value(const char *key, const char *value,
     return buf;
 }
 
+size_t ldr_redact_key_len(const char *line) {
+    size_t n = 0;
+    while (line && redact_key_char(line[n]))
+        n++;
+    return n;
+}
+
 const char *ldr_redact_config_line(const char *line, char *buf, size_t size) {
     struct redact_out o;
     redact_init(&o, buf, size);
     if (!line) return buf;
     const char *start = line + strspn(line, " \t");
     const char *eq = strchr(start, '=');
-    size_t klen = eq ? (size_t)(eq - start) : strcspn(start, " \t");
+    if (!eq) {
+        /* No '=': what follows the key is likely its value, whatever
+         * the key ("api.token: x", a misspelt "redis.pasword x"). */
+        size_t kl = ldr_redact_key_len(start);
+        redact_put(&o, line, (size_t)(start - line) + kl);
+        if (start[kl + strspn(start + kl, " \t:")] != '\0') {
+            redact_put(&o, " ", 1);
+            redact_put(&o, LDR_REDACT_MASK, strlen(LDR_REDACT_MASK));
+        }
+        return buf;
+    }
+    size_t klen = (size_t)(eq - start);
     char key[256];
     size_t kl = klen;
     while (kl && (start[kl - 1] == ' ' || start[kl - 1] == '\t'))
@@ -134,7 +192,7 @@ const char *ldr_redact_config_line(const char *line, char *buf, size_t size) {
         key[kl] = '\0';
         if (ldr_redact_is_secret_key(key)) {
             redact_put(&o, line, (size_t)(start - line) + kl);
-            redact_put(&o, eq ? " = " : " ", eq ? 3 : 1);
+            redact_put(&o, " = ", 3);
             redact_put(&o, LDR_REDACT_MASK, strlen(LDR_REDACT_MASK));
             return buf;
         }

@@ -27,6 +27,16 @@
  * elsewhere it is a user name and is kept. Returns @p buf. */
 const char *ldr_redact_url(const char *text, char *buf, size_t size);
 
+/** A URL whose path is a secret (a webhook: https://host/hooks/TOKEN) as a
+ *  message may show it: the scheme, LDR_REDACT_MASK + "@" for any user
+ *  information, the host and port, then, when a path, query or fragment
+ *  follows, "/" + LDR_REDACT_MASK in its place: "https://u:pw@h:8443/a?b"
+ *  becomes "https://" "***@h:8443/" "***". When the host cannot be told
+ *  from the rest (an '@' after the first '/', '?' or '#'), only the scheme
+ *  and "://" + LDR_REDACT_MASK are shown; without "://", LDR_REDACT_MASK.
+ *  Written into @p buf; returns @p buf. */
+const char *ldr_redact_url_path(const char *url, char *buf, size_t size);
+
 /** Non-zero when configuration key @p key (a table key or a kafka.* key,
  *  any case) holds a secret: a last segment "password", "secret" or
  *  "token", a key ending in "basic.auth.user.info", and librdkafka's
@@ -40,11 +50,17 @@ int ldr_redact_is_secret_key(const char *key);
 const char *ldr_redact_config_value(const char *key, const char *value,
                                     char *buf, size_t size);
 
-/** A configuration file line as a message may show it: its key is the text
- *  before the first '=', or before the first blank when the line has no
- *  '='. A secret key's value becomes LDR_REDACT_MASK ("redis.password =
- *  ***", "api.token ***"); any other line has its URLs redacted. Written
- *  into @p buf; returns @p buf. */
+/** How many leading characters of @p line can make up a configuration key
+ *  (letters, digits, '.', '_', '-', '*'): "api.token: x" -> 9. */
+size_t ldr_redact_key_len(const char *line);
+
+/** A configuration file line as a message may show it. With an '=', its
+ *  key is the text before it: a secret key's value becomes LDR_REDACT_MASK
+ *  ("redis.password = ***"), any other line has its URLs redacted. Without
+ *  an '=' the line is malformed and what follows its key
+ *  (ldr_redact_key_len()) is likely the value, of whatever key, so only
+ *  the key is kept: "api.token: tok" -> "api.token ***". Written into
+ *  @p buf; returns @p buf. */
 const char *ldr_redact_config_line(const char *line, char *buf, size_t size);
 
 /** Copies @p text into @p buf with every occurrence of @p secret (when it
