@@ -296,6 +296,7 @@ void ldr_http_thread_per_connection(ldr_http_t *h, unsigned max_connections) {
 
 #define HTTP_CROWDED_TIMEOUT_MS 1000
 #define HTTP_WATCHDOG_MS        100
+#define HTTP_LISTEN_BACKLOG     1024 /* the kernel caps it at somaxconn */
 #define HTTP_LOG_EVERY_MS       10000
 #define HTTP_LOG_LINES_MAX      20 /* of MHD's, per HTTP_LOG_EVERY_MS */
 /* The most of a GET's body that is read (and dropped) before the
@@ -870,7 +871,9 @@ static int http_bind(const char *addr, int *bound_port, ldr_err_t *rc,
         step = "bind";
         if (!bind(fd, ai->ai_addr, ai->ai_addrlen)) {
             step = "listen";
-            if (!listen(fd, 64)) step = NULL;
+            /* A deep queue: a burst of connections that the limits
+             * refuse at once must not crowd out a health check's. */
+            if (!listen(fd, HTTP_LISTEN_BACKLOG)) step = NULL;
         }
     }
     if (step) {
