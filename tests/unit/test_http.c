@@ -551,6 +551,45 @@ static void test_http_limits_get_body(void **state) {
     ldr_metrics_destroy(m);
 }
 
+static void client_echo(void *opaque, const ldr_http_request_t *req,
+                        ldr_http_response_t *res) {
+    (void)opaque;
+    ldr_buf_printf(&res->body, "client=%s\n", ldr_http_request_client(req));
+}
+
+/* The answer's "client=" line for @p xff (NULL: no header) on a server
+ * that trusts @p proxy (NULL: none). */
+static void assert_client(const char *proxy, const char *xff,
+                          const char *want) {
+    ldr_http_t *h = ldr_http_new();
+    ldr_http_route(h, "/who", client_echo, NULL);
+    ldr_http_limits(h, &(ldr_http_limits_t){.max_connections = 8,
+                                            .max_connections_per_client = 4,
+                                            .trusted_proxy = proxy});
+    char err[256], req[256], line[128];
+    assert_int_equal(ldr_http_start(h, "127.0.0.1:0", err, sizeof(err)),
+                     LDR_OK);
+    snprintf(req, sizeof(req), "GET /who HTTP/1.0\r\n%s%s%s\r\n",
+             xff ? "X-Forwarded-For: " : "", xff ? xff : "", xff ? "\r\n" : "");
+    char *a = ask(ldr_http_port(h), req);
+    snprintf(line, sizeof(line), "\r\n\r\nclient=%s\n", want);
+    if (!strstr(a, line)) fail_msg("wanted %s, got: %s", want, a);
+    free(a);
+    ldr_http_destroy(h);
+}
+
+/* X-Forwarded-For names the client only behind the trusted proxy, and
+ * then its last address, the one the proxy added. */
+static void test_http_limits_trusted_proxy(void **state) {
+    (void)state;
+    assert_client(NULL, "203.0.113.9", "127.0.0.1");
+    assert_client("127.0.0.1", "203.0.113.9, 198.51.100.7", "198.51.100.7");
+    assert_client("127.0.0.1", "2001:db8::1", "2001:db8::1");
+    assert_client("127.0.0.1", NULL, "127.0.0.1");
+    assert_client("127.0.0.1", "not-an-address", "127.0.0.1");
+    assert_client("10.9.9.9", "203.0.113.9", "127.0.0.1");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_get),
@@ -567,6 +606,7 @@ int main(void) {
         cmocka_unit_test(test_http_limits_per_client),
         cmocka_unit_test(test_http_limits_request_deadline),
         cmocka_unit_test(test_http_limits_get_body),
+        cmocka_unit_test(test_http_limits_trusted_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
