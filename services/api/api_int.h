@@ -25,6 +25,7 @@
 #include "ladder/http.h"
 #include "ladder/metrics.h"
 #include "ladder/svc.h"
+#include "ladder/tally.h"
 #include "ladder/units.h"
 
 #include <hiredis/hiredis.h>
@@ -103,6 +104,9 @@ typedef struct api_ring_entry {
 
 struct api_notices {
     api_pool_t *pool;
+    ldr_http_t *http;     /* counts refusals */
+    ldr_tally_t *streams; /* open streams, per client address */
+    int replay_max;       /* api.replay.max */
     ldr_metric_t *received;
     ldr_metric_t *clients;
     pthread_t thread;
@@ -131,6 +135,13 @@ api_notices_t *api_notices_start(api_pool_t *pool, ldr_metric_t *received,
  *  second); the HTTP server can then stop without waiting for clients. */
 void api_notices_stop(api_notices_t *n);
 void api_notices_destroy(api_notices_t *n);
+
+/** Caps the open streams at @p max_streams in all and
+ *  @p max_streams_per_ip per client address (more are answered 503), and a
+ *  resumed stream's replay from the store at @p replay_max notices. Before
+ *  the HTTP server starts. */
+void api_notices_limits(api_notices_t *n, ldr_http_t *http, int max_streams,
+                        int max_streams_per_ip, int replay_max);
 
 /** GET /v1/notices/stream: answers with a stream of the notices decided
  *  from now on, or from after the request's Last-Event-ID. */

@@ -311,6 +311,7 @@ void api_notices_destroy(api_notices_t *n) {
     api_notices_stop(n);
     for (size_t i = 0; i < API_RING_CAP; i++)
         free(n->ring[i].data);
+    ldr_tally_destroy(n->streams);
     pthread_cond_destroy(&n->cond);
     pthread_mutex_destroy(&n->lock);
     free(n);

@@ -43,8 +43,10 @@ static const char api_summary[] =
     "LADDER_*\n                  variables override it\n"
     "  --help          show this help\n\n"
     "Keys used: redis.url, redis.password, redis.cluster, http.listen (default "
-    "127.0.0.1:8080),\napi.token, api.notices.limit, input.topic, "
-    "units.file, log.level.\n\n"
+    "127.0.0.1:8080),\nhttp.max.connections, http.max.connections.per.ip, "
+    "http.request.timeout.ms,\nhttp.trusted.proxy, api.token, "
+    "api.notices.limit, api.sse.max.streams,\napi.sse.max.streams.per.ip, "
+    "api.replay.max, input.topic, units.file, log.level.\n\n"
     "Endpoints (docs/API.md): GET /, /v1/enterprises/{uscc}, "
     "/v1/stats[?unit=CODE],\n/v1/notices[?since=TIME&limit=N], "
     "/v1/notices/stream, /metrics, /livez, /readyz.\n\n"
@@ -77,6 +79,21 @@ static void api_metrics_init(api_t *a) {
                                           NULL);
 }
 
+/* False with one line in @p err when the caps on connections and notice
+ * streams do not fit together. */
+static bool api_limits_check(const ldr_config_t *cfg, char *err,
+                             size_t err_size) {
+    long long conns = ldr_config_get_int(cfg, "http.max.connections");
+    long long streams = ldr_config_get_int(cfg, "api.sse.max.streams");
+    if (streams < conns) return true;
+    snprintf(err, err_size,
+             "api.sse.max.streams (%lld) must be below "
+             "http.max.connections (%lld): open streams would leave no "
+             "connection for /livez and the other requests",
+             streams, conns);
+    return false;
+}
+
 /* Reads the configuration, loads the units table and checks that Redis
  * answers; false with one line in @p err. */
 static bool api_init(api_t *a, char *err, size_t err_size) {
@@ -85,6 +102,7 @@ static bool api_init(api_t *a, char *err, size_t err_size) {
     if (a->token && !*a->token) a->token = NULL;
     a->input_topic = ldr_config_get(cfg, "input.topic");
     a->notices_limit = (int)ldr_config_get_int(cfg, "api.notices.limit");
+    if (!api_limits_check(cfg, err, err_size)) return false;
     char path[4096];
     a->units =
         ldr_units_load(ldr_config_data_path(ldr_config_get(cfg, "units.file"),
@@ -105,10 +123,24 @@ static bool api_init(api_t *a, char *err, size_t err_size) {
     return true;
 }
 
+/* Sets the caps on connections and notice streams (checked by
+ * api_limits_check()). */
+static void api_limits(api_t *a) {
+    ldr_config_t *cfg = ldr_svc_config(a->svc);
+    long long conns = ldr_config_get_int(cfg, "http.max.connections");
+    long long streams = ldr_config_get_int(cfg, "api.sse.max.streams");
+    /* A stream blocks its connection's thread: one thread each. */
+    ldr_http_thread_per_connection(ldr_svc_http(a->svc), (unsigned)conns);
+    api_notices_limits(
+        a->notices, ldr_svc_http(a->svc), (int)streams,
+        (int)ldr_config_get_int(cfg, "api.sse.max.streams.per.ip"),
+        (int)ldr_config_get_int(cfg, "api.replay.max"));
+}
+
 /* Starts the HTTP server; false with one line in @p err. */
 static bool api_serve(api_t *a, char *err, size_t err_size) {
     ldr_http_t *http = ldr_svc_http(a->svc);
-    ldr_http_thread_per_connection(http, 256);
+    api_limits(a);
     api_routes(a);
     if (ldr_svc_serve(a->svc, NULL, err, err_size)) return false;
     LDR_LOG_INFO("serving the API and the dashboard on http://%s/ (port %d)%s",

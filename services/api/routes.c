@@ -106,11 +106,51 @@ static int api_notice_cmp(const void *x, const void *y) {
                   json_string_value(json_object_get(b->j, "decision_id")));
 }
 
-/* What GET /v1/notices collects: the qualifying notices, unsorted. */
+/* What GET /v1/notices collects: the best `limit` notices so far, as a
+ * binary heap whose root is the one that sorts last, so the answer's
+ * memory and sorting stay bounded by the limit however many partitions
+ * there are (each may offer up to `limit`). */
 typedef struct api_notices_list {
     api_notice_t *v;
-    size_t n, cap;
+    size_t n, cap; /* cap: the limit */
 } api_notices_list_t;
+
+static void api_heap_swap(api_notice_t *v, size_t i, size_t j) {
+    api_notice_t t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+/* Moves v[i] down while a child sorts after it. */
+static void api_heap_down(api_notices_list_t *l, size_t i) {
+    for (;;) {
+        size_t worst = i, c = 2 * i + 1;
+        for (size_t e = c; e < c + 2 && e < l->n; e++)
+            if (api_notice_cmp(&l->v[e], &l->v[worst]) > 0) worst = e;
+        if (worst == i) return;
+        api_heap_swap(l->v, i, worst);
+        i = worst;
+    }
+}
+
+/* Keeps @p x when it is among the best l->cap so far (takes its
+ * reference either way). */
+static void api_heap_offer(api_notices_list_t *l, api_notice_t x) {
+    if (l->n < l->cap) {
+        size_t i = l->n++;
+        l->v[i] = x;
+        while (i && api_notice_cmp(&l->v[i], &l->v[(i - 1) / 2]) > 0) {
+            api_heap_swap(l->v, i, (i - 1) / 2);
+            i = (i - 1) / 2;
+        }
+    } else if (l->n && api_notice_cmp(&x, &l->v[0]) < 0) {
+        json_decref(l->v[0].j);
+        l->v[0] = x;
+        api_heap_down(l, 0);
+    } else {
+        json_decref(x.j);
+    }
+}
 
 /* Adds the qualifying notices of one page of a notices stream (entries
  * newest first) to @p l, at most @p limit of partition's *@p taken; @p from
@@ -133,11 +173,7 @@ static void api_notices_page(const redisReply *r, int64_t since, int limit,
                 json_decref(j);
                 continue;
             }
-            if (l->n == l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 64;
-                l->v = ldr_realloc(l->v, l->cap * sizeof(*l->v));
-            }
-            l->v[l->n++] = (api_notice_t){j, eff};
+            api_heap_offer(l, (api_notice_t){j, eff});
             (*taken)++;
         }
     }
@@ -209,7 +245,8 @@ static void api_notices_get(api_t *a, const ldr_http_request_t *req,
     int parts;
     ldr_cluster_t *c;
     if (!api_open_partitions(a, res, &parts, &c)) return;
-    api_notices_list_t l = {NULL, 0, 0};
+    api_notices_list_t l = {ldr_malloc((size_t)limit * sizeof(api_notice_t)), 0,
+                            (size_t)limit};
     bool ok = api_notices_collect(c, parts, since, limit, &l);
     api_pool_put(&a->pool, c);
     if (!ok) {
@@ -221,12 +258,8 @@ static void api_notices_get(api_t *a, const ldr_http_request_t *req,
     }
     if (l.n) qsort(l.v, l.n, sizeof(*l.v), api_notice_cmp);
     json_t *list = json_array();
-    for (size_t i = 0; i < l.n; i++) {
-        if ((int)i < limit)
-            json_array_append_new(list, l.v[i].j);
-        else
-            json_decref(l.v[i].j);
-    }
+    for (size_t i = 0; i < l.n; i++)
+        json_array_append_new(list, l.v[i].j);
     free(l.v);
     json_t *j = json_object();
     json_object_set_new(j, "notices", list);

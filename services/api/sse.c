@@ -31,6 +31,7 @@
 #include "ladder/log.h"
 #include "ladder/redis.h"
 #include "ladder/store.h"
+#include "ladder/tally.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -43,8 +44,7 @@
 
 /* Below the HTTP server's 10 s idle timeout, which counts from the last
  * byte sent: a quiet stream would otherwise be closed. */
-#define API_KEEPALIVE_S  5
-#define API_CATCH_UP_MAX 10000
+#define API_KEEPALIVE_S 5
 
 /* Parses "P-O-N" into its three numbers. */
 static bool api_decision_id_parse(const char *id, int *p, int64_t *o, int *k) {
@@ -67,7 +67,8 @@ static bool api_decision_id_parse(const char *id, int *p, int64_t *o, int *k) {
 
 typedef struct api_sse {
     api_notices_t *n;
-    uint64_t next; /* the ring sequence to send next */
+    char client[64]; /* holds a slot of n->streams under this key */
+    uint64_t next;   /* the ring sequence to send next */
     ldr_buf_t out;
     size_t off;
     double last_write;
@@ -78,9 +79,17 @@ static void api_sse_event(ldr_buf_t *out, const char *id, const char *data) {
 }
 
 /* Appends to @p s what partition @p p holds after decision (O, K), up to
- * stream id @p upto, read back from Redis. */
+ * stream id @p upto, read back from Redis: at most api.replay.max entries,
+ * the latest, after a comment that says some were left out. */
 static void api_sse_catch_up(api_sse_t *s, int p, int64_t o, int k,
                              const char *upto) {
+    int max = s->n->replay_max;
+    if (max <= 0) {
+        ldr_buf_append_str(&s->out, ": notices missed before this stream are "
+                                    "not replayed (api.replay.max is 0): "
+                                    "GET /v1/notices lists them\n\n");
+        return;
+    }
     char err[512];
     ldr_cluster_t *c = api_pool_get(s->n->pool, err, sizeof(err));
     if (!c) {
@@ -90,12 +99,21 @@ static void api_sse_catch_up(api_sse_t *s, int p, int64_t o, int k,
     }
     char key[LDR_STORE_KEY_SIZE];
     ldr_store_key(key, sizeof(key), p, LDR_STORE_KEY_NOTICES);
+    /* Newest first, one more than sent: that one says some are left out. */
     redisReply *r =
-        api_command(c, p, err, sizeof(err), "XRANGE %s %lld-0 %s COUNT %d", key,
-                    (long long)o + 1, upto, API_CATCH_UP_MAX);
+        api_command(c, p, err, sizeof(err), "XREVRANGE %s %s %lld-0 COUNT %d",
+                    key, upto, (long long)o + 1, max + 1);
+    size_t got = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    if (got > (size_t)max) {
+        ldr_buf_printf(&s->out,
+                       ": more than %d notices of partition %d were missed: "
+                       "sending the latest %d (GET /v1/notices lists the "
+                       "rest)\n\n",
+                       max, p, max);
+        got = (size_t)max;
+    }
     size_t sent = 0;
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements;
-         i++) {
+    for (size_t i = got; i-- > 0;) {
         redisReply *en = r->element[i];
         if (en->elements != 2) continue;
         char id[96];
@@ -166,15 +184,45 @@ static ssize_t api_sse_read(void *opaque, char *buf, size_t size) {
 
 static void api_sse_free(void *opaque) {
     api_sse_t *s = opaque;
+    ldr_tally_give(s->n->streams, s->client);
     ldr_metrics_add(s->n->clients, NULL, -1);
     ldr_buf_fini(&s->out);
     free(s);
 }
 
+void api_notices_limits(api_notices_t *n, ldr_http_t *http, int max_streams,
+                        int max_streams_per_ip, int replay_max) {
+    n->http = http;
+    ldr_tally_destroy(n->streams);
+    n->streams =
+        ldr_tally_new((unsigned)max_streams, (unsigned)max_streams_per_ip);
+    n->replay_max = replay_max;
+}
+
+/* Takes a slot for a stream of @p client; false after answering 503. */
+static bool api_sse_admit(api_notices_t *n, const char *client,
+                          ldr_http_response_t *res) {
+    ldr_tally_result_t tr = ldr_tally_take(n->streams, client);
+    if (tr == LDR_TALLY_TAKEN) return true;
+    bool all = tr == LDR_TALLY_FULL;
+    ldr_http_refused(n->http, all ? "sse_streams" : "sse_streams_per_ip");
+    ldr_http_response_header(res, "Retry-After", "10");
+    ldr_http_response_header(res, "Connection", "close");
+    api_error(res, 503, "too_many_streams", "%s: try again later",
+              all ? "every notice stream this service keeps is taken "
+                    "(api.sse.max.streams)"
+                  : "this address holds as many notice streams as it may "
+                    "(api.sse.max.streams.per.ip)");
+    return false;
+}
+
 void api_notices_sse(api_notices_t *n, const ldr_http_request_t *req,
                      ldr_http_response_t *res) {
+    const char *client = ldr_http_request_client(req);
+    if (!api_sse_admit(n, client, res)) return;
     api_sse_t *s = ldr_calloc(1, sizeof(*s));
     s->n = n;
+    snprintf(s->client, sizeof(s->client), "%s", client);
     ldr_buf_init(&s->out);
     /* Something at once, so the client sees the stream open. */
     ldr_buf_append_str(&s->out, "retry: 3000\n: ladder revocation notices\n\n");

@@ -13,7 +13,8 @@
 # with Last-Event-ID gets exactly what it missed; after a restart of the
 # API, a Last-Event-ID resumes its partition from the store; a quiet stream
 # stays open on keep-alive comments. SIGTERM stops the API promptly with a
-# stream open. Start-up errors exit 2.
+# stream open. Start-up errors exit 2, limits that do not fit together
+# included.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" bash -c '
@@ -40,6 +41,10 @@ expect_exit2 "unknown option" "Usage" X=1 -- --bogus
 expect_exit2 "unreachable Redis" "127.0.0.1:1" LADDER_REDIS_URL=redis://127.0.0.1:1/0 --
 expect_exit2 "bad http.listen" "LADDER_HTTP_LISTEN" LADDER_HTTP_LISTEN=nowhere --
 expect_exit2 "bad api.notices.limit" "LADDER_API_NOTICES_LIMIT" LADDER_API_NOTICES_LIMIT=0 --
+expect_exit2 "streams above the connections" "api.sse.max.streams (512) must be below http.max.connections (512)" LADDER_API_SSE_MAX_STREAMS=512 --
+expect_exit2 "per-address limit above the total" "http.max.connections.per.ip (64) must be below http.max.connections (64)" LADDER_HTTP_MAX_CONNECTIONS=64 LADDER_HTTP_MAX_CONNECTIONS_PER_IP=64 LADDER_API_SSE_MAX_STREAMS=8 --
+expect_exit2 "trusted proxy not an address" "http.trusted.proxy: \"proxy.local\" is not an IP address" LADDER_HTTP_TRUSTED_PROXY=proxy.local --
+expect_exit2 "bad http.request.timeout.ms" "LADDER_HTTP_REQUEST_TIMEOUT_MS" LADDER_HTTP_REQUEST_TIMEOUT_MS=5 --
 "$bin/ladder-api" --help | grep -q "/v1/notices/stream" && echo "ok - --help lists the endpoints" || { echo "FAIL - --help"; rc=1; }
 
 # -- the register --------------------------------------------------------------

@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "ladder/http.h"
+#include "ladder/metrics.h"
 
 static int hello_calls;
 
@@ -412,6 +415,181 @@ static void test_http_stream(void **state) {
     assert_int_equal(stream_freed, 1);
 }
 
+/* ---- limits ---------------------------------------------------------------
+ */
+
+/* A server on 127.0.0.1:0 with @p lim, counting into @p m. */
+static ldr_http_t *start_limited(ldr_http_limits_t lim, ldr_metrics_t *m) {
+    ldr_http_t *h = ldr_http_new();
+    ldr_http_get(h, "/hello", hello, "hello, world\n");
+    lim.metrics = m;
+    ldr_http_limits(h, &lim);
+    char err[256];
+    assert_int_equal(ldr_http_start(h, "127.0.0.1:0", err, sizeof(err)),
+                     LDR_OK);
+    return h;
+}
+
+/* A connection to @p port from source address @p from. */
+static int connect_from(const char *from, int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in src = {0};
+    src.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* True when the server closes @p fd within @p ms (reads what comes). */
+static bool closed_within(int fd, int ms) {
+    struct pollfd p = {fd, POLLIN, 0};
+    char buf[4096];
+    for (int left = ms; left > 0; left -= 10) {
+        if (poll(&p, 1, 10) > 0) {
+            ssize_t r = recv(fd, buf, sizeof(buf), 0);
+            if (r <= 0) return true;
+        }
+    }
+    return false;
+}
+
+static double refused(ldr_metrics_t *m, const char *reason) {
+    ldr_buf_t out;
+    ldr_buf_init(&out);
+    ldr_metrics_render(m, &out);
+    char want[128];
+    snprintf(want, sizeof(want), "ladder_http_refused_total{reason=\"%s\"} ",
+             reason);
+    const char *at = strstr(out.data ? out.data : "", want);
+    double v = at ? atof(at + strlen(want)) : 0;
+    ldr_buf_fini(&out);
+    return v;
+}
+
+/* One address may hold only its share of the connections; others are
+ * still served. */
+static void test_http_limits_per_client(void **state) {
+    (void)state;
+    ldr_metrics_t *m = ldr_metrics_new();
+    ldr_http_t *h =
+        start_limited((ldr_http_limits_t){.max_connections = 16,
+                                          .max_connections_per_client = 2},
+                      m);
+    int port = ldr_http_port(h);
+    int a = connect_from("127.0.0.2", port),
+        b = connect_from("127.0.0.2", port);
+    usleep(100000);
+    int c = connect_from("127.0.0.2", port);
+    assert_true(closed_within(c, 1000));
+    assert_false(closed_within(a, 200));
+    char *ans = ask(port, "GET /hello HTTP/1.0\r\n\r\n");
+    assert_non_null(strstr(ans, " 200 OK\r\n"));
+    free(ans);
+    assert_true(refused(m, "per_ip") >= 1);
+    close(a);
+    close(b);
+    close(c);
+    usleep(200000);
+    /* Given back: the address may connect again. */
+    a = connect_from("127.0.0.2", port);
+    assert_false(closed_within(a, 200));
+    close(a);
+    ldr_http_destroy(h);
+    ldr_metrics_destroy(m);
+}
+
+/* A client that trickles header lines in is cut off at the deadline,
+ * although it is never idle for long. */
+static void test_http_limits_request_deadline(void **state) {
+    (void)state;
+    ldr_metrics_t *m = ldr_metrics_new();
+    ldr_http_t *h = start_limited(
+        (ldr_http_limits_t){.max_connections = 16, .request_timeout_ms = 400},
+        m);
+    int fd = connect_to(ldr_http_port(h));
+    assert_true(fd >= 0);
+    const char *line = "GET /hello HTTP/1.1\r\n";
+    assert_int_equal(send(fd, line, strlen(line), MSG_NOSIGNAL),
+                     (ssize_t)strlen(line));
+    bool cut = false;
+    for (int i = 0; i < 20 && !cut; i++) {
+        send(fd, "X-A: b\r\n", 8, MSG_NOSIGNAL);
+        cut = closed_within(fd, 100);
+    }
+    assert_true(cut);
+    assert_true(refused(m, "deadline") >= 1);
+    close(fd);
+    ldr_http_destroy(h);
+    ldr_metrics_destroy(m);
+}
+
+/* A GET's body is read (and dropped) only so far. */
+static void test_http_limits_get_body(void **state) {
+    (void)state;
+    ldr_metrics_t *m = ldr_metrics_new();
+    ldr_http_t *h = start_limited((ldr_http_limits_t){0}, m);
+    int fd = connect_to(ldr_http_port(h));
+    const char *head =
+        "GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n";
+    send(fd, head, strlen(head), MSG_NOSIGNAL);
+    static char chunk[16384];
+    memset(chunk, 'x', sizeof(chunk));
+    size_t sent = 0;
+    while (sent < 100000000 && send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) > 0)
+        sent += sizeof(chunk);
+    assert_true(sent < 100000000);
+    assert_true(closed_within(fd, 1000));
+    assert_true(refused(m, "body") >= 1);
+    close(fd);
+    ldr_http_destroy(h);
+    ldr_metrics_destroy(m);
+}
+
+static void client_echo(void *opaque, const ldr_http_request_t *req,
+                        ldr_http_response_t *res) {
+    (void)opaque;
+    ldr_buf_printf(&res->body, "client=%s\n", ldr_http_request_client(req));
+}
+
+/* The answer's "client=" line for @p xff (NULL: no header) on a server
+ * that trusts @p proxy (NULL: none). */
+static void assert_client(const char *proxy, const char *xff,
+                          const char *want) {
+    ldr_http_t *h = ldr_http_new();
+    ldr_http_route(h, "/who", client_echo, NULL);
+    ldr_http_limits(h, &(ldr_http_limits_t){.max_connections = 8,
+                                            .max_connections_per_client = 4,
+                                            .trusted_proxy = proxy});
+    char err[256], req[256], line[128];
+    assert_int_equal(ldr_http_start(h, "127.0.0.1:0", err, sizeof(err)),
+                     LDR_OK);
+    snprintf(req, sizeof(req), "GET /who HTTP/1.0\r\n%s%s%s\r\n",
+             xff ? "X-Forwarded-For: " : "", xff ? xff : "", xff ? "\r\n" : "");
+    char *a = ask(ldr_http_port(h), req);
+    snprintf(line, sizeof(line), "\r\n\r\nclient=%s\n", want);
+    if (!strstr(a, line)) fail_msg("wanted %s, got: %s", want, a);
+    free(a);
+    ldr_http_destroy(h);
+}
+
+/* X-Forwarded-For names the client only behind the trusted proxy, and
+ * then its last address, the one the proxy added. */
+static void test_http_limits_trusted_proxy(void **state) {
+    (void)state;
+    assert_client(NULL, "203.0.113.9", "127.0.0.1");
+    assert_client("127.0.0.1", "203.0.113.9, 198.51.100.7", "198.51.100.7");
+    assert_client("127.0.0.1", "2001:db8::1", "2001:db8::1");
+    assert_client("127.0.0.1", NULL, "127.0.0.1");
+    assert_client("127.0.0.1", "not-an-address", "127.0.0.1");
+    assert_client("10.9.9.9", "203.0.113.9", "127.0.0.1");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_get),
@@ -425,6 +603,10 @@ int main(void) {
         cmocka_unit_test(test_http_route_params),
         cmocka_unit_test(test_http_stream),
         cmocka_unit_test(test_http_route_any_reads_the_body),
+        cmocka_unit_test(test_http_limits_per_client),
+        cmocka_unit_test(test_http_limits_request_deadline),
+        cmocka_unit_test(test_http_limits_get_body),
+        cmocka_unit_test(test_http_limits_trusted_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

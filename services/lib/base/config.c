@@ -231,6 +231,53 @@ static const struct config_key config_keys[] = {
                 "programs give each its own.",
     },
     {
+        .name = "http.max.connections",
+        .type = CONFIG_INT,
+        .def = "64",
+        .per_program = {{"ladder-api", "512"}},
+        .min = 8,
+        .max = 10000,
+        .desc = "Connections the program's HTTP server keeps open at once; "
+                "more wait in the listen queue. ladder-api serves each on a "
+                "thread of its own. While three quarters of them are open, "
+                "a connection must deliver its request within 1 s, so the "
+                "rest stay free for /livez and for clients that do ask.",
+    },
+    {
+        .name = "http.max.connections.per.ip",
+        .type = CONFIG_INT,
+        .def = "32",
+        .min = 0,
+        .max = 10000,
+        .desc = "Connections one client address may hold open at once; "
+                "more are closed as they arrive. 0 turns the limit off. "
+                "Behind http.trusted.proxy, counted per request by "
+                "X-Forwarded-For instead. Must be below "
+                "http.max.connections.",
+    },
+    {
+        .name = "http.request.timeout.ms",
+        .type = CONFIG_INT,
+        .def = "10000",
+        .min = 100,
+        .max = 600000,
+        .desc = "Time a client has to send a whole request, headers and "
+                "body, counted from the connection's opening or the end "
+                "of the previous answer; a connection that takes longer "
+                "is closed, however steadily it trickles bytes in. An "
+                "idle connection is also closed after 10 s.",
+    },
+    {
+        .name = "http.trusted.proxy",
+        .type = CONFIG_STRING,
+        .desc = "IP address of the one reverse proxy that every client "
+                "reaches the HTTP server through. Requests from it are "
+                "counted against the per-address limits "
+                "(http.max.connections.per.ip, api.sse.max.streams.per.ip) "
+                "by the last address of their X-Forwarded-For header, which "
+                "the proxy must set. Unset, X-Forwarded-For is ignored.",
+    },
+    {
         .name = "api.token",
         .type = CONFIG_STRING,
         .desc = "Bearer token that ladder-api requires on every request "
@@ -246,6 +293,39 @@ static const struct config_key config_keys[] = {
         .max = 10000,
         .desc = "Default and largest `limit` of GET /v1/notices when the "
                 "request gives none: how many notices one answer holds.",
+    },
+    {
+        .name = "api.sse.max.streams",
+        .type = CONFIG_INT,
+        .def = "128",
+        .min = 1,
+        .max = 10000,
+        .desc = "Notice streams (GET /v1/notices/stream) ladder-api keeps "
+                "open at once; more are answered 503 with Retry-After. Each "
+                "holds a connection for as long as it lasts, so this must "
+                "be below http.max.connections: the difference stays free "
+                "for every other request.",
+    },
+    {
+        .name = "api.sse.max.streams.per.ip",
+        .type = CONFIG_INT,
+        .def = "8",
+        .min = 1,
+        .max = 10000,
+        .desc = "Notice streams one client address may hold open at once "
+                "(behind http.trusted.proxy: by X-Forwarded-For); more are "
+                "answered 503 with Retry-After.",
+    },
+    {
+        .name = "api.replay.max",
+        .type = CONFIG_INT,
+        .def = "1000",
+        .min = 0,
+        .max = 10000,
+        .desc = "Notices a stream resumed with Last-Event-ID reads back from "
+                "the store, at most: when more were missed, the latest this "
+                "many are sent, after a comment that says how many were "
+                "left out (GET /v1/notices lists the rest).",
     },
     {
         .name = "notify.subscriber.*.url",

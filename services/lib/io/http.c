@@ -20,11 +20,16 @@
 #include "ladder/http.h"
 
 #include "ladder/alloc.h"
+#include "ladder/clock.h"
 #include "ladder/log.h"
+#include "ladder/tally.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -61,6 +66,24 @@ typedef struct http_body {
 /* The request pointer of a GET or HEAD between MHD's two calls. */
 static int http_seen;
 
+/* An address as text: room for any IPv6 address. */
+#define HTTP_ADDR_SIZE 64
+
+/* One open connection (MHD's socket context), on the server's list while
+ * MHD holds it. */
+typedef struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    int64_t reading_since_ms;    /* 0: answering, not reading a request */
+    bool shut;                   /* shut down by the watchdog */
+    bool from_proxy;             /* the peer is http.trusted.proxy */
+    bool holds_addr;             /* holds a slot of per_client under addr */
+    bool holds_client;           /* holds one under client (proxied request) */
+    size_t drained;              /* bytes of the request body dropped */
+    char addr[HTTP_ADDR_SIZE];   /* the peer's address */
+    char client[HTTP_ADDR_SIZE]; /* the client of the request in hand */
+} http_conn_t;
+
 struct ldr_http {
     struct MHD_Daemon *daemon;
     int port;
@@ -70,6 +93,21 @@ struct ldr_http {
     void *fallback_opaque;
     unsigned thread_per_connection; /* 0: one thread; else max connections */
     char *tls_cert, *tls_key;       /* PEM; NULL: plain HTTP */
+    ldr_http_limits_t limits;
+    char proxy[HTTP_ADDR_SIZE];   /* limits.trusted_proxy, canonical; "" none */
+    ldr_metric_t *refused;        /* ladder_http_refused_total, or NULL */
+    atomic_uint refused_recently; /* since the watchdog last logged */
+    atomic_llong log_window_ms;   /* MHD's messages: this window's start */
+    atomic_uint log_lines;        /* and how many came in it */
+    ldr_tally_t *per_client;      /* connections per client address */
+    pthread_mutex_t conns_lock;   /* guards the list below */
+    http_conn_t *conns;
+    unsigned nconns;
+    pthread_t watchdog;
+    bool watching;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
 };
 
 struct ldr_http_request {
@@ -82,6 +120,7 @@ struct ldr_http_request {
     size_t param_name_len[HTTP_PARAMS_MAX];
     char *param_value[HTTP_PARAMS_MAX]; /* owned */
     const http_body_t *body;            /* NULL: no body read */
+    const http_conn_t *cc;              /* NULL: not tracked */
 };
 
 const char *ldr_http_request_method(const ldr_http_request_t *req) {
@@ -143,12 +182,29 @@ void ldr_http_response_stream(ldr_http_response_t *res, ldr_http_stream_fn fn,
 }
 
 ldr_http_t *ldr_http_new(void) {
-    return ldr_calloc(1, sizeof(ldr_http_t));
+    ldr_http_t *h = ldr_calloc(1, sizeof(ldr_http_t));
+    pthread_mutex_init(&h->conns_lock, NULL);
+    pthread_mutex_init(&h->stop_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->stop_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return h;
 }
+
+static void http_watchdog_stop(ldr_http_t *h);
 
 void ldr_http_destroy(ldr_http_t *h) {
     if (!h) return;
+    /* MHD first: closing its connections takes them off the list the
+     * watchdog walks. */
     if (h->daemon) MHD_stop_daemon(h->daemon);
+    http_watchdog_stop(h);
+    ldr_tally_destroy(h->per_client);
+    pthread_cond_destroy(&h->stop_cond);
+    pthread_mutex_destroy(&h->stop_lock);
+    pthread_mutex_destroy(&h->conns_lock);
     for (size_t i = 0; i < h->nroutes; i++)
         free(h->routes[i].path);
     free(h->routes);
@@ -218,6 +274,276 @@ void ldr_http_fallback(ldr_http_t *h, ldr_http_route_fn fn, void *opaque) {
 
 void ldr_http_thread_per_connection(ldr_http_t *h, unsigned max_connections) {
     h->thread_per_connection = max_connections ? max_connections : 1;
+}
+
+/* ---- limits ---------------------------------------------------------------
+ *
+ * Every connection is on h->conns from MHD's "started" notification to its
+ * "closed" one, with the time it began to wait for a request (when it
+ * opened, and again each time an answer ended). The watchdog thread shuts
+ * down, with shutdown(2), every connection that has not delivered a whole
+ * request within limits.request_timeout_ms of that time: MHD's own timeout
+ * only counts idle time, which a client that sends one header line every
+ * few seconds never lets run out. shutdown() rather than close(): MHD
+ * still owns the descriptor and closes it itself once its read fails, and
+ * the descriptor stays valid while the connection is on the list, since
+ * MHD notifies "closed" before it closes the socket. When the server is
+ * crowded (three quarters of its connections open), a request must arrive
+ * within HTTP_CROWDED_TIMEOUT_MS: a real client sends its headers at
+ * once, so what is shut down then is what holds connections without
+ * asking anything, and the remaining quarter stays free for /livez and for
+ * the clients that do ask. */
+
+#define HTTP_CROWDED_TIMEOUT_MS 1000
+#define HTTP_WATCHDOG_MS        100
+#define HTTP_LISTEN_BACKLOG     1024 /* the kernel caps it at somaxconn */
+#define HTTP_LOG_EVERY_MS       10000
+#define HTTP_LOG_LINES_MAX      20 /* of MHD's, per HTTP_LOG_EVERY_MS */
+/* The most of a GET's body that is read (and dropped) before the
+ * connection is closed; a body of a route that takes one is read up to
+ * twice LDR_HTTP_BODY_MAX, to answer 413. */
+#define HTTP_GET_BODY_MAX (64 * 1024)
+
+void ldr_http_limits(ldr_http_t *h, const ldr_http_limits_t *limits) {
+    h->limits = *limits;
+    h->limits.trusted_proxy = NULL;
+    h->proxy[0] = '\0';
+    if (limits->trusted_proxy && *limits->trusted_proxy) {
+        unsigned char bin[sizeof(struct in6_addr)];
+        int af = strchr(limits->trusted_proxy, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(af, limits->trusted_proxy, bin) == 1)
+            inet_ntop(af, bin, h->proxy, sizeof(h->proxy));
+        else
+            snprintf(h->proxy, sizeof(h->proxy), "%s", limits->trusted_proxy);
+    }
+    if (limits->metrics && !h->refused)
+        h->refused = ldr_metrics_counter(
+            limits->metrics, "ladder_http_refused_total",
+            "Connections and requests refused or cut short by a limit, by "
+            "reason (per_ip: http.max.connections.per.ip; deadline: "
+            "http.request.timeout.ms; body: a request body too long; "
+            "the API's stream caps).",
+            "reason");
+}
+
+void ldr_http_refused(ldr_http_t *h, const char *reason) {
+    atomic_fetch_add(&h->refused_recently, 1);
+    if (h->refused) ldr_metrics_add(h->refused, LDR_METRICS_LABELS(reason), 1);
+}
+
+/* The numeric text of @p sa into @p out ("" when it is not IP). */
+static void http_addr_text(const struct sockaddr *sa, char *out, size_t size) {
+    out[0] = '\0';
+    if (!sa) return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
+/* MHD's accept policy: refuses, before any thread or buffer is spent on
+ * it, a connection from an address that holds its share already. */
+static http_result_t http_accept(void *cls, const struct sockaddr *sa,
+                                 socklen_t salen) {
+    (void)salen;
+    ldr_http_t *h = cls;
+    if (!h->per_client) return MHD_YES;
+    char addr[HTTP_ADDR_SIZE];
+    http_addr_text(sa, addr, sizeof(addr));
+    if (h->proxy[0] && !strcmp(addr, h->proxy)) return MHD_YES;
+    if (ldr_tally_count(h->per_client, addr) <
+        h->limits.max_connections_per_client)
+        return MHD_YES;
+    ldr_http_refused(h, "per_ip");
+    return MHD_NO;
+}
+
+static http_conn_t *http_conn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void http_conn_started(ldr_http_t *h, struct MHD_Connection *conn,
+                              http_conn_t *cc) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    cc->fd = ci ? ci->connect_fd : -1;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    http_addr_text(ci ? ci->client_addr : NULL, cc->addr, sizeof(cc->addr));
+    cc->from_proxy = h->proxy[0] && !strcmp(cc->addr, h->proxy);
+    cc->reading_since_ms = ldr_clock_mono_ms();
+    bool refused = false;
+    if (h->per_client && !cc->from_proxy) {
+        /* The accept policy checked; this counts (same thread). */
+        cc->holds_addr =
+            ldr_tally_take(h->per_client, cc->addr) == LDR_TALLY_TAKEN;
+        refused = !cc->holds_addr;
+    }
+    pthread_mutex_lock(&h->conns_lock);
+    cc->next = h->conns;
+    if (h->conns) h->conns->prev = cc;
+    h->conns = cc;
+    h->nconns++;
+    if (refused) ldr_http_refused(h, "per_ip");
+    if (refused && cc->fd >= 0) {
+        shutdown(cc->fd, SHUT_RDWR);
+        cc->shut = true;
+    }
+    pthread_mutex_unlock(&h->conns_lock);
+}
+
+/* Gives back what the request in hand holds (a proxied client's slot). */
+static void http_conn_request_done(ldr_http_t *h, http_conn_t *cc) {
+    if (cc->holds_client) ldr_tally_give(h->per_client, cc->client);
+    cc->holds_client = false;
+    cc->client[0] = '\0';
+    cc->drained = 0;
+}
+
+static void http_conn_closed(ldr_http_t *h, http_conn_t *cc) {
+    pthread_mutex_lock(&h->conns_lock);
+    if (cc->prev)
+        cc->prev->next = cc->next;
+    else
+        h->conns = cc->next;
+    if (cc->next) cc->next->prev = cc->prev;
+    h->nconns--;
+    pthread_mutex_unlock(&h->conns_lock);
+    http_conn_request_done(h, cc);
+    if (cc->holds_addr) ldr_tally_give(h->per_client, cc->addr);
+    free(cc);
+}
+
+static void http_notify(void *cls, struct MHD_Connection *conn,
+                        void **socket_context,
+                        enum MHD_ConnectionNotificationCode code) {
+    ldr_http_t *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        http_conn_t *cc = ldr_calloc(1, sizeof(*cc));
+        *socket_context = cc;
+        http_conn_started(h, conn, cc);
+    } else if (*socket_context) {
+        http_conn_closed(h, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Marks whether @p cc waits for (part of) a request. */
+static void http_conn_reading(ldr_http_t *h, http_conn_t *cc, bool reading) {
+    if (!cc) return;
+    pthread_mutex_lock(&h->conns_lock);
+    cc->reading_since_ms = reading ? ldr_clock_mono_ms() : 0;
+    pthread_mutex_unlock(&h->conns_lock);
+}
+
+/* The client behind a connection from the trusted proxy: the last address
+ * of X-Forwarded-For (the one the proxy itself added), or the proxy's
+ * when there is none that parses. */
+static void http_forwarded_for(struct MHD_Connection *conn, http_conn_t *cc) {
+    const char *xff =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    const char *last = xff ? strrchr(xff, ',') : NULL;
+    last = last ? last + 1 : xff;
+    snprintf(cc->client, sizeof(cc->client), "%s", cc->addr);
+    if (!last) return;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    char text[HTTP_ADDR_SIZE];
+    size_t n = strcspn(last, " \t");
+    if (n >= sizeof(text)) return;
+    memcpy(text, last, n);
+    text[n] = '\0';
+    unsigned char bin[sizeof(struct in6_addr)];
+    int af = strchr(text, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(af, text, bin) == 1)
+        inet_ntop(af, bin, cc->client, sizeof(cc->client));
+}
+
+/* Once a request's headers are in: who the client is and, for a request
+ * through the trusted proxy, whether it may have one more connection's
+ * worth. False when it may not. */
+static bool http_conn_request(ldr_http_t *h, struct MHD_Connection *conn,
+                              http_conn_t *cc) {
+    if (!cc) return true;
+    if (!cc->from_proxy) {
+        snprintf(cc->client, sizeof(cc->client), "%s", cc->addr);
+        return true;
+    }
+    http_forwarded_for(conn, cc);
+    if (!h->per_client) return true;
+    cc->holds_client =
+        ldr_tally_take(h->per_client, cc->client) == LDR_TALLY_TAKEN;
+    if (!cc->holds_client) ldr_http_refused(h, "per_ip");
+    return cc->holds_client;
+}
+
+const char *ldr_http_request_client(const ldr_http_request_t *req) {
+    if (!req->cc) return "";
+    return req->cc->client[0] ? req->cc->client : req->cc->addr;
+}
+
+/* One pass of the watchdog: shuts down what took too long; how many. */
+static unsigned http_watch(ldr_http_t *h) {
+    unsigned shut = 0;
+    int64_t now = ldr_clock_mono_ms();
+    pthread_mutex_lock(&h->conns_lock);
+    int64_t limit =
+        h->limits.request_timeout_ms ? h->limits.request_timeout_ms : INT64_MAX;
+    unsigned max = h->limits.max_connections;
+    if (max && h->nconns >= max - max / 4 && limit > HTTP_CROWDED_TIMEOUT_MS)
+        limit = HTTP_CROWDED_TIMEOUT_MS;
+    for (http_conn_t *cc = h->conns; cc; cc = cc->next) {
+        if (cc->shut || !cc->reading_since_ms || cc->fd < 0 ||
+            now - cc->reading_since_ms < limit)
+            continue;
+        ldr_http_refused(h, "deadline"); /* before the client can see it */
+        shutdown(cc->fd, SHUT_RDWR);
+        cc->shut = true;
+        shut++;
+    }
+    pthread_mutex_unlock(&h->conns_lock);
+    return shut;
+}
+
+static void *http_watchdog(void *opaque) {
+    ldr_http_t *h = opaque;
+    int64_t logged_at = ldr_clock_mono_ms();
+    pthread_mutex_lock(&h->stop_lock);
+    while (!h->stopping) {
+        struct timespec ts;
+        int64_t at = ldr_clock_mono_ms() + HTTP_WATCHDOG_MS;
+        ts.tv_sec = (time_t)(at / 1000);
+        ts.tv_nsec = (long)(at % 1000) * 1000000L;
+        pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &ts);
+        if (h->stopping) break;
+        pthread_mutex_unlock(&h->stop_lock);
+        http_watch(h);
+        if (ldr_clock_mono_ms() - logged_at >= HTTP_LOG_EVERY_MS) {
+            unsigned n = atomic_exchange(&h->refused_recently, 0);
+            if (n)
+                LDR_LOG_WARN("http: %u connections or requests refused or "
+                             "cut short by limits in the last %d s (see "
+                             "ladder_http_refused_total)",
+                             n, HTTP_LOG_EVERY_MS / 1000);
+            logged_at = ldr_clock_mono_ms();
+        }
+        pthread_mutex_lock(&h->stop_lock);
+    }
+    pthread_mutex_unlock(&h->stop_lock);
+    return NULL;
+}
+
+static void http_watchdog_stop(ldr_http_t *h) {
+    if (!h->watching) return;
+    pthread_mutex_lock(&h->stop_lock);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->stop_cond);
+    pthread_mutex_unlock(&h->stop_lock);
+    pthread_join(h->watchdog, NULL);
+    h->watching = false;
 }
 
 /* Matches @p url against @p pattern segment by segment, collecting the
@@ -327,15 +653,47 @@ static bool http_takes_body(const ldr_http_t *h, const char *url) {
 static void http_completed(void *cls, struct MHD_Connection *conn,
                            void **con_cls,
                            enum MHD_RequestTerminationCode toe) {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    ldr_http_t *h = cls;
+    http_conn_t *cc = http_conn_of(conn);
+    if (cc) {
+        http_conn_request_done(h, cc);
+        http_conn_reading(h, cc, true); /* the next request's time runs */
+    }
     if (*con_cls && *con_cls != &http_seen) {
         http_body_t *body = *con_cls;
         ldr_buf_fini(&body->buf);
         free(body);
     }
     *con_cls = NULL;
+}
+
+/* Answers 503 at once and closes the connection after it. */
+static http_result_t http_refuse(struct MHD_Connection *conn, const char *why) {
+    ldr_http_response_t res = {.status = 503};
+    ldr_buf_init(&res.headers);
+    ldr_http_response_header(&res, "Retry-After", "10");
+    ldr_http_response_header(&res, MHD_HTTP_HEADER_CONNECTION, "close");
+    char body[128];
+    snprintf(body, sizeof(body), "%s\n", why);
+    http_result_t ret = http_send(conn, 503, "text/plain; charset=utf-8", body,
+                                  strlen(body), NULL, &res);
+    ldr_buf_fini(&res.headers);
+    return ret;
+}
+
+/* Counts @p n more bytes of a request body; false (and counted as
+ * refused) past what is read of one: HTTP_GET_BODY_MAX for a GET's,
+ * which is dropped, twice LDR_HTTP_BODY_MAX for a body a route takes. */
+static bool http_drain_ok(ldr_http_t *h, http_conn_t *cc, bool takes_body,
+                          size_t n) {
+    if (!cc) return true;
+    cc->drained += n;
+    if (cc->drained <= (takes_body ? 2 * (size_t)LDR_HTTP_BODY_MAX
+                                   : (size_t)HTTP_GET_BODY_MAX))
+        return true;
+    ldr_http_refused(h, "body");
+    return false;
 }
 
 static http_result_t http_access(void *cls, struct MHD_Connection *conn,
@@ -353,6 +711,9 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
      * once, without reading its body. */
     bool get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
                !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    http_conn_t *cc = http_conn_of(conn);
+    if (!*con_cls && !http_conn_request(h, conn, cc))
+        return http_refuse(conn, "too many connections from your address");
     if (!*con_cls) {
         if (get) {
             *con_cls = &http_seen;
@@ -365,6 +726,8 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
             return MHD_YES;
         }
     } else if (*upload_data_size) {
+        if (!http_drain_ok(h, cc, *con_cls != &http_seen, *upload_data_size))
+            return MHD_NO;            /* closes the connection */
         if (*con_cls != &http_seen) { /* a GET's body is dropped */
             http_body_t *body = *con_cls;
             if (body->buf.len + *upload_data_size > LDR_HTTP_BODY_MAX)
@@ -380,7 +743,7 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
     static const char text[] = "text/plain; charset=utf-8";
     const http_route_t *route = NULL;
     ldr_http_request_t req = {
-        .conn = conn, .method = method, .path = url, .body = body};
+        .conn = conn, .method = method, .path = url, .body = body, .cc = cc};
     for (size_t i = 0; i < h->nroutes && !route; i++) {
         if (h->routes[i].fn ? !strcmp(h->routes[i].path, url)
                             : http_match(h->routes[i].path, url, &req))
@@ -412,6 +775,7 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
         route->route_fn(route->opaque, &req, &res);
     }
     http_request_fini(&req);
+    http_conn_reading(h, cc, false);
     http_result_t ret = http_send(conn, res.status, res.content_type,
                                   res.body.data, res.body.len, allow, &res);
     ldr_buf_fini(&res.body);
@@ -424,7 +788,19 @@ static http_result_t http_access(void *cls, struct MHD_Connection *conn,
 static void http_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static void http_log(void *cls, const char *fmt, va_list ap) {
-    (void)cls;
+    ldr_http_t *h = cls;
+    /* Most of MHD's messages are about one client's connection; a flood
+     * of bad clients must not flood the log. */
+    int64_t now = ldr_clock_mono_ms();
+    if (now - atomic_load(&h->log_window_ms) >= HTTP_LOG_EVERY_MS) {
+        atomic_store(&h->log_window_ms, now);
+        unsigned skipped = atomic_exchange(&h->log_lines, 0);
+        if (skipped > HTTP_LOG_LINES_MAX)
+            LDR_LOG_WARN("http: %u more messages of the HTTP server were "
+                         "left out",
+                         skipped - HTTP_LOG_LINES_MAX);
+    }
+    if (atomic_fetch_add(&h->log_lines, 1) >= HTTP_LOG_LINES_MAX) return;
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     size_t n = strlen(line);
@@ -495,7 +871,9 @@ static int http_bind(const char *addr, int *bound_port, ldr_err_t *rc,
         step = "bind";
         if (!bind(fd, ai->ai_addr, ai->ai_addrlen)) {
             step = "listen";
-            if (!listen(fd, 64)) step = NULL;
+            /* A deep queue: a burst of connections that the limits
+             * refuse at once must not crowd out a health check's. */
+            if (!listen(fd, HTTP_LISTEN_BACKLOG)) step = NULL;
         }
     }
     if (step) {
@@ -538,6 +916,12 @@ ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    if (h->limits.max_connections_per_client && !h->per_client)
+        h->per_client = ldr_tally_new(0, h->limits.max_connections_per_client);
+    unsigned max = h->limits.max_connections  ? h->limits.max_connections
+                   : h->thread_per_connection ? h->thread_per_connection
+                                              : 64;
+    h->limits.max_connections = max;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (h->thread_per_connection) flags |= MHD_USE_THREAD_PER_CONNECTION;
     struct MHD_OptionItem tls[] = {
@@ -550,13 +934,14 @@ ldr_err_t ldr_http_start(ldr_http_t *h, const char *addr, char *errstr,
     else
         tls[0].option = MHD_OPTION_END;
     h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
-        http_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+        flags, 0, http_accept, h, http_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+        http_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-        MHD_OPTION_CONNECTION_LIMIT,
-        h->thread_per_connection ? h->thread_per_connection : (unsigned)64,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL, MHD_OPTION_ARRAY,
-        tls, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, max, MHD_OPTION_NOTIFY_COMPLETED,
+        http_completed, h, MHD_OPTION_NOTIFY_CONNECTION, http_notify, h,
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (h->daemon)
+        h->watching = !pthread_create(&h->watchdog, NULL, http_watchdog, h);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!h->daemon) {
         close(fd);

@@ -8,8 +8,10 @@
  * included) wakes the waiting main thread without a race. */
 #include "ladder/svc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -306,10 +308,46 @@ void ldr_svc_health_routes(ldr_svc_t *svc) {
     ldr_http_get(svc->http, "/metrics", svc_metrics_cb, svc);
 }
 
+/* Hands the http.* limits to the server; LDR_ERR_CONFIG when they do not
+ * fit together. */
+static ldr_err_t svc_http_limits(ldr_svc_t *svc, char *errstr,
+                                 size_t errstr_size) {
+    const ldr_config_t *cfg = svc->cfg;
+    ldr_http_limits_t lim = {
+        .max_connections =
+            (unsigned)ldr_config_get_int(cfg, "http.max.connections"),
+        .max_connections_per_client =
+            (unsigned)ldr_config_get_int(cfg, "http.max.connections.per.ip"),
+        .request_timeout_ms =
+            (unsigned)ldr_config_get_int(cfg, "http.request.timeout.ms"),
+        .trusted_proxy = ldr_config_get(cfg, "http.trusted.proxy"),
+        .metrics = svc->metrics,
+    };
+    if (lim.max_connections_per_client >= lim.max_connections)
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                           "http.max.connections.per.ip (%u) must be below "
+                           "http.max.connections (%u), or 0 for no "
+                           "per-address limit: one client could otherwise "
+                           "take every connection",
+                           lim.max_connections_per_client, lim.max_connections);
+    unsigned char bin[sizeof(struct in6_addr)];
+    const char *proxy = lim.trusted_proxy;
+    if (proxy && *proxy &&
+        inet_pton(strchr(proxy, ':') ? AF_INET6 : AF_INET, proxy, bin) != 1)
+        return ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                           "http.trusted.proxy: \"%.64s\" is not an IP "
+                           "address (such as 10.0.0.5 or fd00::5)",
+                           proxy);
+    ldr_http_limits(svc->http, &lim);
+    return LDR_OK;
+}
+
 ldr_err_t ldr_svc_serve(ldr_svc_t *svc, const char *what, char *errstr,
                         size_t errstr_size) {
     const char *listen_at = ldr_config_get(svc->cfg, "http.listen");
-    ldr_err_t err = ldr_http_start(svc->http, listen_at, errstr, errstr_size);
+    ldr_err_t err = svc_http_limits(svc, errstr, errstr_size);
+    if (err) return err;
+    err = ldr_http_start(svc->http, listen_at, errstr, errstr_size);
     if (err) return err;
     if (what) {
         char port[16];

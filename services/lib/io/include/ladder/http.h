@@ -34,6 +34,20 @@
  * LDR_HTTP_BODY_MAX bytes; more is answered 413 without calling it), and
  * ldr_http_tls() makes the server speak TLS (libmicrohttpd's GnuTLS).
  *
+ * A server that faces clients it does not control gets limits
+ * (ldr_http_limits()): a cap on connections in all and per client address,
+ * and a deadline for reading each request, headers and body together,
+ * that a client sending one header line every few seconds cannot stretch
+ * (libmicrohttpd's own timeout counts only idle time). A watchdog thread
+ * shuts down what passes the deadline, and shortens it while the server
+ * is crowded, so connections stay free for health checks and for clients
+ * that do ask something. Behind one reverse proxy, every client has the
+ * proxy's address; naming it as the trusted proxy keys the per-client
+ * limit on the last address of its X-Forwarded-For instead, per request.
+ * A request body is read only so far: a GET's (dropped) up to 64 KiB, a
+ * route's up to twice LDR_HTTP_BODY_MAX; more closes the connection. What
+ * a limit refuses is counted in ladder_http_refused_total{reason}.
+ *
  *     ldr_http_t *h = ldr_http_new();
  *     ldr_http_get(h, "/livez", live_fn, ctx);
  *     if (ldr_http_start(h, ldr_config_get(cfg, "http.listen"), err, n))
@@ -46,6 +60,7 @@
 
 #include "ladder/buf.h"
 #include "ladder/err.h"
+#include "ladder/metrics.h"
 
 typedef struct ldr_http ldr_http_t;
 
@@ -168,6 +183,36 @@ void ldr_http_fallback(ldr_http_t *h, ldr_http_route_fn fn, void *opaque);
  *  one thread for all: needed for streamed responses. Only before
  *  ldr_http_start(). */
 void ldr_http_thread_per_connection(ldr_http_t *h, unsigned max_connections);
+
+/** Limits against abusive clients (see the top of this file). */
+typedef struct ldr_http_limits {
+    /** Connections open at once; 0: the one given to
+     *  ldr_http_thread_per_connection(), else 64. */
+    unsigned max_connections;
+    /** Connections (or, through the trusted proxy, requests in hand) per
+     *  client address; 0: no such limit. */
+    unsigned max_connections_per_client;
+    /** Time to read a whole request, from the connection's opening or the
+     *  end of the previous answer; 0: only MHD's idle timeout. */
+    unsigned request_timeout_ms;
+    /** The address of the one reverse proxy every client comes through
+     *  (copied), or NULL. */
+    const char *trusted_proxy;
+    /** Where ladder_http_refused_total is registered; NULL: not counted. */
+    ldr_metrics_t *metrics;
+} ldr_http_limits_t;
+
+/** Sets the limits (copied). Only before ldr_http_start(). */
+void ldr_http_limits(ldr_http_t *h, const ldr_http_limits_t *limits);
+
+/** Counts one refusal by a limit of the program's own (such as a cap on
+ *  streams) in ladder_http_refused_total{reason=@p reason}. */
+void ldr_http_refused(ldr_http_t *h, const char *reason);
+
+/** The client's address as text: the peer's, or through the trusted proxy
+ *  the last address of X-Forwarded-For; "" when unknown. Valid during the
+ *  call. */
+const char *ldr_http_request_client(const ldr_http_request_t *req);
 
 /** Binds @p listen ("127.0.0.1:9464", "[::1]:0", "localhost:8080") and
  *  starts serving. Errors, with one line in @p errstr that starts with
