@@ -104,7 +104,7 @@ static void session_new(const api_auth_t *auth, int64_t expiry,
  * it has not expired: "<digits>.<32 hex>.<64 hex>". */
 static bool session_ok(const api_auth_t *auth, const char *v, size_t len) {
     const size_t tail = 1 + 2 * AUTH_NONCE_BYTES + 1 + 2 * AUTH_MAC_BYTES;
-    if (len <= tail || len - tail > 19) return false;
+    if (len <= tail || len - tail > 12) return false; /* no overflow */
     size_t digits = len - tail;
     int64_t expiry = 0;
     for (size_t i = 0; i < digits; i++) {
