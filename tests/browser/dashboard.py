@@ -246,8 +246,9 @@ def session_cookie(b, base):
 def signs_in(b, base, token):
     """The page asks for the token, refuses a wrong one, takes the right
     one and keeps an HttpOnly, SameSite=Strict cookie."""
-    ok(b.wait("document.body && document.body.dataset.signin === '1'", 30),
-       "the page asks for the token (sign-in form shown)")
+    if not ok(b.wait("document.body && document.body.dataset.signin === '1'",
+                     30), "the page asks for the token (sign-in form shown)"):
+        return False
     ok(not b.eval("document.body.dataset.loaded")
        and b.eval("document.getElementById('main').hidden"),
        "nothing of the register is shown before signing in")
@@ -269,6 +270,7 @@ def signs_in(b, base, token):
        "scripts cannot read the session cookie")
     ok(b.eval("document.getElementById('signin-token').value") == "",
        "the token is cleared from the form")
+    return True
 
 
 def signs_out(b, base):
@@ -348,7 +350,9 @@ def check(base, shot, token, feed_cmd, cancelled, search):
     b = Browser()
     try:
         b.goto(base + "/")
-        signs_in(b, base, token)
+        if not signs_in(b, base, token):
+            policy_held(b, base, token)
+            return
         s = compare(b, base, "on load")
         ok(b.wait("document.getElementById('feed-status').textContent === "
                   "'live'", 30), "the notice feed is live (EventSource open "
