@@ -11,7 +11,7 @@
  *   stats.c       GET /v1/stats
  *   follow.c      the notices follower thread and its ring
  *   sse.c         Server-Sent Events: cursors into that ring
- *   auth.c        the api.token check
+ *   auth.c        the api.token check, the session cookie and sign-in
  *   pool.c        the Redis pool, the partition count and a notice's JSON,
  *                 which both routes.c and sse.c use
  *
@@ -150,9 +150,30 @@ void api_notices_sse(api_notices_t *n, const ldr_http_request_t *req,
 
 /* ---- auth.c ------------------------------------------------------------- */
 
-/** True when @p req carries @p token (NULL: the API is open), as a bearer
- *  token or as ?token=. */
-bool api_authorized(const char *token, const ldr_http_request_t *req);
+/* The credentials ladder-api accepts: api.token and the session key derived
+ * from it (auth.c). */
+typedef struct api_auth {
+    const char *token; /* NULL: the API is open */
+    unsigned char key[32];
+    int lifetime_s; /* api.session.lifetime.s */
+} api_auth_t;
+
+/** Sets @p auth up for @p token (NULL: open) and sessions that last
+ *  @p lifetime_s seconds. */
+void api_auth_init(api_auth_t *auth, const char *token, int lifetime_s);
+/** True when the API is open, or @p req carries the token as a bearer
+ *  token or a valid, unexpired session cookie. */
+bool api_authorized(const api_auth_t *auth, const ldr_http_request_t *req);
+/** True when a token is required and @p req has ?token= (refused). */
+bool api_token_in_url(const api_auth_t *auth, const ldr_http_request_t *req);
+/** /v1/session: GET says whether a credential is required and whether
+ *  the request is signed in; POST {"token": ...} (application/json) signs
+ *  in and sets the session cookie. */
+void api_session(const api_auth_t *auth, const ldr_http_request_t *req,
+                 ldr_http_response_t *res);
+/** POST /v1/session/end (application/json): signs out (clears the
+ *  cookie). */
+void api_session_end(const ldr_http_request_t *req, ldr_http_response_t *res);
 
 /* ---- the service (main.c) and its routes (routes.c) --------------------- */
 
@@ -161,7 +182,7 @@ typedef struct api {
     ldr_units_t *units;
     api_pool_t pool;
     api_notices_t *notices;
-    const char *token; /* NULL: open */
+    api_auth_t auth;
     const char *input_topic;
     int notices_limit;
     ldr_metric_t *requests, *seconds, *sse_clients, *received, *redis_errors;

@@ -17,9 +17,10 @@
  * connection from a pool for the duration of its calls (pool.c). Answers
  * are JSON; every error is {"error": CODE, "message": TEXT} with a status
  * that says whose fault it is (400 the request, 401 the token, 404 nothing
- * there, 503 the store). With api.token set, every route but /livez and
- * /readyz requires it, as a bearer token or as ?token= (the dashboard's
- * EventSource cannot send headers; auth.c).
+ * there, 503 the store). With api.token set, every route that reads the
+ * register requires it, as a bearer token, or a session cookie that the
+ * dashboard gets by signing in once with the token (auth.c); a token in a
+ * URL is refused.
  *
  * Start-up, configuration, signals and the HTTP server are the service
  * skeleton's (svc.h), as for every ladder program; this file only wires
@@ -30,6 +31,7 @@
 #include "ladder/config.h"
 #include "ladder/log.h"
 #include "ladder/units_file.h"
+#include "ladder/webhook.h"
 
 #include <signal.h>
 #include <string.h>
@@ -45,11 +47,14 @@ static const char api_summary[] =
     "Keys used: redis.url, redis.password, redis.cluster, http.listen (default "
     "127.0.0.1:8080),\nhttp.max.connections, http.max.connections.per.ip, "
     "http.request.timeout.ms,\nhttp.trusted.proxy, api.token, "
-    "api.notices.limit, api.sse.max.streams,\napi.sse.max.streams.per.ip, "
-    "api.replay.max, input.topic, units.file, log.level.\n\n"
+    "api.session.lifetime.s, api.notices.limit,\napi.sse.max.streams, "
+    "api.sse.max.streams.per.ip, api.replay.max, input.topic,\nunits.file, "
+    "log.level.\n\n"
     "Endpoints (docs/API.md): GET /, /v1/enterprises/{uscc}, "
     "/v1/stats[?unit=CODE],\n/v1/notices[?since=TIME&limit=N], "
-    "/v1/notices/stream, /metrics, /livez, /readyz.\n\n"
+    "/v1/notices/stream, /metrics, /livez, /readyz;\n"
+    "GET and POST /v1/session (the dashboard's sign-in), POST "
+    "/v1/session/end.\n\n"
     "Stops on SIGTERM or SIGINT, ending open notice streams. Exit "
     "status: 0 after\na clean stop, 2 for a configuration error or "
     "a Redis that cannot be reached\nat start-up.\n";
@@ -98,8 +103,9 @@ static bool api_limits_check(const ldr_config_t *cfg, char *err,
  * answers; false with one line in @p err. */
 static bool api_init(api_t *a, char *err, size_t err_size) {
     ldr_config_t *cfg = ldr_svc_config(a->svc);
-    a->token = ldr_config_get(cfg, "api.token");
-    if (a->token && !*a->token) a->token = NULL;
+    const char *token = ldr_config_get(cfg, "api.token");
+    api_auth_init(&a->auth, token && *token ? token : NULL,
+                  (int)ldr_config_get_int(cfg, "api.session.lifetime.s"));
     a->input_topic = ldr_config_get(cfg, "input.topic");
     a->notices_limit = (int)ldr_config_get_int(cfg, "api.notices.limit");
     if (!api_limits_check(cfg, err, err_size)) return false;
@@ -137,6 +143,21 @@ static void api_limits(api_t *a) {
         (int)ldr_config_get_int(cfg, "api.replay.max"));
 }
 
+/* Warns when the API is open (no api.token) on an address that other
+ * machines can reach: anyone there can read the whole register. */
+static void api_warn_open(const api_t *a) {
+    const char *listen = ldr_config_get(ldr_svc_config(a->svc), "http.listen");
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s",
+             colon ? (int)(colon - listen) : (int)strlen(listen), listen);
+    if (a->auth.token || ldr_webhook_host_is_loopback(host)) return;
+    LDR_LOG_WARN("the API is open: api.token is not set and http.listen "
+                 "(%s) is not a loopback address, so anyone who can reach "
+                 "it reads the register; set api.token",
+                 listen);
+}
+
 /* Starts the HTTP server; false with one line in @p err. */
 static bool api_serve(api_t *a, char *err, size_t err_size) {
     ldr_http_t *http = ldr_svc_http(a->svc);
@@ -145,7 +166,11 @@ static bool api_serve(api_t *a, char *err, size_t err_size) {
     if (ldr_svc_serve(a->svc, NULL, err, err_size)) return false;
     LDR_LOG_INFO("serving the API and the dashboard on http://%s/ (port %d)%s",
                  ldr_config_get(ldr_svc_config(a->svc), "http.listen"),
-                 ldr_http_port(http), a->token ? "; api.token required" : "");
+                 ldr_http_port(http),
+                 a->auth.token ? "; api.token required (the dashboard "
+                                 "asks for it once)"
+                               : "");
+    api_warn_open(a);
     return true;
 }
 

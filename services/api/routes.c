@@ -1,8 +1,11 @@
 /* routes.c -- ladder-api's routes: the table, the dispatch through the
- * token check, the JSON answers, the notices list and the health routes.
+ * token check, the JSON answers, the notices list, the dashboard's files
+ * and the health routes.
  *
  * DESIGN: every request goes through api_dispatch(), which checks the
- * token (all routes but /livez and /readyz need it when api.token is set),
+ * credentials (auth.c: with api.token set, every route but the dashboard's
+ * files, the session routes, /livez and /readyz needs the token or a
+ * session cookie, and ?token= is refused everywhere),
  * runs the handler and counts the answer by route and status, so no
  * handler can forget either. Answers are JSON; every error is {"error":
  * CODE, "message": TEXT} with a status that says whose fault it is (400 the
@@ -16,7 +19,9 @@
 #include "ladder/store.h"
 #include "ladder/time.h"
 
+#include "dashboard_css.h"
 #include "dashboard_html.h"
+#include "dashboard_js.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -279,12 +284,43 @@ static void api_sse(api_t *a, const ldr_http_request_t *req,
     api_notices_sse(a->notices, req, res);
 }
 
+/* The dashboard's page and its two assets, compiled in (CMakeLists.txt).
+ * Script and style are files of their own, never inline, so the
+ * Content-Security-Policy every answer carries (default-src 'self') lets
+ * them run and would block anything injected into the page. */
 static void api_dashboard(api_t *a, const ldr_http_request_t *req,
                           ldr_http_response_t *res) {
     (void)a;
     (void)req;
     res->content_type = "text/html; charset=utf-8";
     ldr_buf_append_str(&res->body, api_dashboard_html);
+}
+
+static void api_dashboard_js(api_t *a, const ldr_http_request_t *req,
+                             ldr_http_response_t *res) {
+    (void)a;
+    (void)req;
+    res->content_type = "text/javascript; charset=utf-8";
+    ldr_buf_append_str(&res->body, api_dashboard_js_text);
+}
+
+static void api_dashboard_css(api_t *a, const ldr_http_request_t *req,
+                              ldr_http_response_t *res) {
+    (void)a;
+    (void)req;
+    res->content_type = "text/css; charset=utf-8";
+    ldr_buf_append_str(&res->body, api_dashboard_css_text);
+}
+
+static void api_session_route(api_t *a, const ldr_http_request_t *req,
+                              ldr_http_response_t *res) {
+    api_session(&a->auth, req, res);
+}
+
+static void api_session_end_route(api_t *a, const ldr_http_request_t *req,
+                                  ldr_http_response_t *res) {
+    (void)a;
+    api_session_end(req, res);
 }
 
 static void api_livez(api_t *a, const ldr_http_request_t *req,
@@ -322,7 +358,7 @@ static void api_readyz(api_t *a, const ldr_http_request_t *req,
     char err[512];
     if (api_check_ready(a, err, sizeof(err)))
         api_json(res, 200, json_pack("{s:b}", "ready", 1));
-    else if (api_authorized(a->token, req))
+    else if (api_authorized(&a->auth, req))
         api_json(res, 503, json_pack("{s:b, s:s}", "ready", 0, "reason", err));
     else
         api_json(res, 503, json_pack("{s:b}", "ready", 0));
@@ -348,12 +384,21 @@ static void api_dispatch(void *opaque, const ldr_http_request_t *req,
                          ldr_http_response_t *res) {
     api_route_t *rt = opaque;
     double t0 = ldr_clock_mono_s();
-    if (!rt->open && !api_authorized(rt->a->token, req)) {
+    if (api_token_in_url(&rt->a->auth, req)) {
+        ldr_http_response_header(res, "WWW-Authenticate",
+                                 "Bearer realm=\"ladder\"");
+        api_error(res, 401, "token_in_url",
+                  "?token= is not accepted: a token in a URL ends up in "
+                  "browser history and proxy logs. Send Authorization: "
+                  "Bearer <api.token>, or open the dashboard at / without "
+                  "?token= and sign in there");
+    } else if (!rt->open && !api_authorized(&rt->a->auth, req)) {
         ldr_http_response_header(res, "WWW-Authenticate",
                                  "Bearer realm=\"ladder\"");
         api_error(res, 401, "unauthorized",
-                  "missing or wrong token: send Authorization: Bearer "
-                  "<api.token> (or ?token=<api.token>)");
+                  "missing, wrong or expired credentials: send "
+                  "Authorization: Bearer <api.token>, or sign in on the "
+                  "dashboard at /");
     } else {
         rt->fn(rt->a, req, res);
     }
@@ -375,25 +420,36 @@ static void api_fallback(void *opaque, const ldr_http_request_t *req,
 }
 
 void api_routes(api_t *a) {
+    /* open: no credential needed (the page and its assets hold no data;
+     * the session routes check the token themselves). any: every method
+     * reaches the handler, with the request body. */
     static const struct {
         const char *pattern;
         void (*fn)(api_t *, const ldr_http_request_t *, ldr_http_response_t *);
-        bool open;
+        bool open, any;
     } table[] = {
-        {"/", api_dashboard, false},
-        {"/v1/enterprises/{uscc}", api_enterprise, false},
-        {"/v1/stats", api_stats, false},
-        {"/v1/notices", api_notices_get, false},
-        {"/v1/notices/stream", api_sse, false},
-        {"/metrics", api_metrics_page, false},
-        {"/livez", api_livez, true},
-        {"/readyz", api_readyz, true},
+        {"/", api_dashboard, true, false},
+        {"/dashboard.js", api_dashboard_js, true, false},
+        {"/dashboard.css", api_dashboard_css, true, false},
+        {"/v1/session", api_session_route, true, true},
+        {"/v1/session/end", api_session_end_route, true, true},
+        {"/v1/enterprises/{uscc}", api_enterprise, false, false},
+        {"/v1/stats", api_stats, false, false},
+        {"/v1/notices", api_notices_get, false, false},
+        {"/v1/notices/stream", api_sse, false, false},
+        {"/metrics", api_metrics_page, false, false},
+        {"/livez", api_livez, true, false},
+        {"/readyz", api_readyz, true, false},
     };
     static api_route_t routes[LDR_ARRAY_SIZE(table)];
     ldr_http_t *http = ldr_svc_http(a->svc);
     for (size_t i = 0; i < LDR_ARRAY_SIZE(table); i++) {
         routes[i] = (api_route_t){a, table[i].fn, table[i].open};
-        ldr_http_route(http, table[i].pattern, api_dispatch, &routes[i]);
+        if (table[i].any)
+            ldr_http_route_any(http, table[i].pattern, api_dispatch,
+                               &routes[i]);
+        else
+            ldr_http_route(http, table[i].pattern, api_dispatch, &routes[i]);
     }
     ldr_http_fallback(http, api_fallback, a);
 }

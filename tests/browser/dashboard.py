@@ -2,12 +2,18 @@
 """Drives headless Chromium over the DevTools protocol against ladder-api's
 dashboard (standard library only: a minimal WebSocket client is below).
 
-  dashboard.py check BASE SHOT FEED_CMD... -- USCC_CANCELLED USCC_SEARCH
-      loads BASE/, checks that the totals, the units chart and the batches
-      equal /v1/stats, that the feed goes live, runs FEED_CMD (which makes a
-      revocation of USCC_CANCELLED) and checks that the notice appears in
-      the feed within 30 s and the totals follow, searches USCC_SEARCH, and
-      saves a screenshot to SHOT
+  dashboard.py check BASE SHOT TOKEN FEED_CMD... -- USCC_CANCELLED USCC_SEARCH
+      loads BASE/ (a ladder-api with api.token TOKEN), checks that the page
+      asks for the token, refuses a wrong one and signs in with TOKEN; that
+      the totals, the units chart and the batches equal /v1/stats, that the
+      feed goes live, runs FEED_CMD (which makes a revocation of
+      USCC_CANCELLED) and checks that the notice appears in the feed within
+      30 s and the totals follow, searches USCC_SEARCH, saves a screenshot
+      to SHOT, reloads (still signed in) and signs out. Throughout: the
+      Content-Security-Policy blocked nothing (no violation event, no
+      console message), every answer carried it, the session cookie is
+      HttpOnly and SameSite=Strict and invisible to scripts, and no URL the
+      browser loaded or kept in its history holds the token
   dashboard.py shot URL SHOT
       only a screenshot of URL once its statistics are shown
 
@@ -63,6 +69,7 @@ class WebSocket:
         if b" 101 " not in head.split(b"\r\n")[0]:
             raise OSError("DevTools refused the WebSocket: " + head.decode())
         self.next_id = 0
+        self.events = []
 
     def _exact(self, n):
         buf = b""
@@ -115,6 +122,8 @@ class WebSocket:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
+            if "method" in msg:
+                self.events.append(msg)
 
 
 class Browser:
@@ -148,6 +157,18 @@ class Browser:
             pages = [t for t in json.load(r) if t["type"] == "page"]
         self.ws = WebSocket(pages[0]["webSocketDebuggerUrl"])
         self.ws.call("Page.enable")
+        # Watch what the page loads and what the browser reports: requests
+        # and answers (Network), console and security messages (Log,
+        # Runtime), and every CSP violation the page sees, recorded before
+        # any script of the page runs.
+        self.ws.call("Network.enable")
+        self.ws.call("Log.enable")
+        self.ws.call("Runtime.enable")
+        self.ws.call("Page.addScriptToEvaluateOnNewDocument", source=(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation', (e) =>"
+            " window.__csp.push(e.violatedDirective + ' ' + e.blockedURI +"
+            " ' ' + e.sourceFile + ':' + e.lineNumber));"))
         self.ws.call("Emulation.setDeviceMetricsOverride", width=1280,
                      height=1100, deviceScaleFactor=1, mobile=False)
 
@@ -173,6 +194,10 @@ class Browser:
     def goto(self, url):
         self.ws.call("Page.navigate", url=url)
 
+    def events(self, method):
+        self.ws.call("Runtime.evaluate", expression="1")  # drain pending
+        return [e["params"] for e in self.ws.events if e["method"] == method]
+
     def screenshot(self, path):
         height = self.eval("document.documentElement.scrollHeight") or 1100
         self.ws.call("Emulation.setDeviceMetricsOverride", width=1280,
@@ -197,8 +222,96 @@ class Browser:
 
 
 def stats(base):
-    with urllib.request.urlopen(base + "/v1/stats", timeout=10) as r:
+    req = urllib.request.Request(base + "/v1/stats",
+                                 headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(req, timeout=10) as r:
         return json.load(r)
+
+
+TOKEN = ""
+CSP = "default-src 'self'; frame-ancestors 'none'"
+
+
+def sign_in(b, token):
+    b.eval("document.getElementById('signin-token').value = "
+           f"{json.dumps(token)};"
+           "document.getElementById('signin-form').requestSubmit(); 1")
+
+
+def session_cookie(b, base):
+    cookies = b.ws.call("Network.getCookies", urls=[base + "/"])["cookies"]
+    return next((c for c in cookies if c["name"] == "ladder_session"), None)
+
+
+def signs_in(b, base, token):
+    """The page asks for the token, refuses a wrong one, takes the right
+    one and keeps an HttpOnly, SameSite=Strict cookie."""
+    if not ok(b.wait("document.body && document.body.dataset.signin === '1'",
+                     30), "the page asks for the token (sign-in form shown)"):
+        return False
+    ok(not b.eval("document.body.dataset.loaded")
+       and b.eval("document.getElementById('main').hidden"),
+       "nothing of the register is shown before signing in")
+    sign_in(b, "wrong-" + token)
+    ok(b.wait("document.getElementById('signin-error').textContent"
+              ".includes('not signed in')", 15)
+       and b.eval("document.body.dataset.signin === '1'"),
+       "a wrong token is refused and the form stays")
+    ok(session_cookie(b, base) is None, "no cookie after a wrong token")
+    sign_in(b, token)
+    ok(b.wait("document.body && document.body.dataset.loaded === '1'", 30),
+       "signed in with the token: the dashboard shows the statistics")
+    c = session_cookie(b, base)
+    ok(c is not None and c["httpOnly"] and c.get("sameSite") == "Strict"
+       and c["path"] == "/" and token not in c["value"],
+       "the session cookie is HttpOnly, SameSite=Strict, Path=/ and not the "
+       f"token ({c and {k: c[k] for k in ('httpOnly', 'sameSite', 'path')}})")
+    ok("ladder_session" not in b.eval("document.cookie"),
+       "scripts cannot read the session cookie")
+    ok(b.eval("document.getElementById('signin-token').value") == "",
+       "the token is cleared from the form")
+    return True
+
+
+def signs_out(b, base):
+    b.eval("document.getElementById('signout').click(); 1")
+    ok(b.wait("document.body.dataset.signin === '1'", 15),
+       "sign-out shows the sign-in form again")
+    ok(session_cookie(b, base) is None, "sign-out removed the session cookie")
+    st = b.eval("fetch('/v1/stats').then((r) => r.status)")
+    ok(st == 401, f"after sign-out the API answers the page 401 ({st})")
+
+
+def policy_held(b, base, token):
+    """Nothing blocked by the CSP, the CSP on every answer, the token in no
+    URL."""
+    seen = b.eval("window.__csp") or []
+    logged = [e["entry"]["text"] for e in b.events("Log.entryAdded")
+              if "Content Security Policy" in e["entry"].get("text", "")]
+    logged += [json.dumps(e["args"]) for e in
+               b.events("Runtime.consoleAPICalled")
+               if "Content Security Policy" in json.dumps(e["args"])]
+    ok(not seen and not logged,
+       f"the Content-Security-Policy blocked nothing (violations {seen}, "
+       f"console {logged})")
+    answers = [e["response"] for e in b.events("Network.responseReceived")
+               if e["response"]["url"].startswith(base)]
+    lacking = [a["url"] for a in answers
+               if {k.lower(): v for k, v in a["headers"].items()}
+               .get("content-security-policy") != CSP]
+    ok(answers and not lacking,
+       f"all {len(answers)} answers the page got carry the CSP"
+       + (f"; not {lacking}" if lacking else ""))
+    urls = [e["request"]["url"] for e in b.events("Network.requestWillBeSent")]
+    urls += [e["url"] for e in
+             b.ws.call("Page.getNavigationHistory")["entries"]]
+    leaks = [u for u in urls if token in u or "token=" in u]
+    ok(urls and not leaks, f"none of the {len(urls)} URLs loaded or in the "
+       f"history holds the token ({leaks})")
+    loaded = {u.split("?")[0] for u in urls}
+    ok({base + "/dashboard.js", base + "/dashboard.css",
+        base + "/v1/notices/stream"} <= loaded,
+       "the page loaded its script, its style and the notice stream")
 
 
 DOM_STATE = """(() => {
@@ -233,15 +346,17 @@ def compare(b, base, what):
     return s
 
 
-def check(base, shot, feed_cmd, cancelled, search):
+def check(base, shot, token, feed_cmd, cancelled, search):
     b = Browser()
     try:
         b.goto(base + "/")
-        ok(b.wait("document.body && document.body.dataset.loaded === '1'", 30),
-           "the dashboard loads and shows the statistics")
+        if not signs_in(b, base, token):
+            policy_held(b, base, token)
+            return
         s = compare(b, base, "on load")
         ok(b.wait("document.getElementById('feed-status').textContent === "
-                  "'live'", 30), "the notice feed is live (EventSource open)")
+                  "'live'", 30), "the notice feed is live (EventSource open "
+           "with the session cookie)")
         before = b.eval("document.querySelectorAll('#notice-feed li').length")
         ok(before >= 1, f"the feed shows the recent notices ({before})")
         t0 = time.time()
@@ -263,6 +378,16 @@ def check(base, shot, feed_cmd, cancelled, search):
            "the USCC search shows the enterprise's designations")
         n = b.screenshot(shot)
         ok(n > 10000, f"screenshot saved: {shot} ({n} bytes)")
+        before_reload = b.eval("window.__csp") or []
+        ok(not before_reload, "no CSP violation before the reload "
+           f"({before_reload})")
+        b.ws.call("Page.reload")
+        time.sleep(0.5)
+        ok(b.wait("document.body && document.body.dataset.loaded === '1' && "
+                  "!document.body.dataset.signin", 30),
+           "after a reload the page is still signed in (the cookie)")
+        signs_out(b, base)
+        policy_held(b, base, token)
     finally:
         b.close()
 
@@ -281,11 +406,12 @@ def shot_only(url, shot):
 
 
 def main():
+    global TOKEN
     if sys.argv[1] == "check":
-        base, shot = sys.argv[2], sys.argv[3]
-        rest = sys.argv[4:]
+        base, shot, TOKEN = sys.argv[2], sys.argv[3], sys.argv[4]
+        rest = sys.argv[5:]
         cut = rest.index("--")
-        check(base, shot, rest[:cut], rest[cut + 1], rest[cut + 2])
+        check(base, shot, TOKEN, rest[:cut], rest[cut + 1], rest[cut + 2])
     elif sys.argv[1] == "shot":
         shot_only(sys.argv[2], sys.argv[3])
     else:

@@ -2,10 +2,16 @@
 # The dashboard in a real browser: a ladder-worker decides the register of
 # tests/integration/test_api_feed.py, ladder-api serves it, and headless
 # Chromium (/usr/bin/chromium, driven over the DevTools protocol by
-# dashboard.py) loads GET /. Checked: the totals, the chart's units and the
-# batch table equal /v1/stats; the feed goes live; a revocation fed during
-# the test appears in the feed within 30 s and the totals follow; the USCC
-# search finds an enterprise. The screenshot is kept in the build tree
+# dashboard.py) loads GET /. ladder-api requires a token (api.token), so
+# the page asks for it: a wrong one is refused, the right one signs in
+# with an HttpOnly, SameSite=Strict session cookie. Checked then: the
+# totals, the chart's units and the batch table equal /v1/stats; the feed
+# goes live; a revocation fed during the test appears in the feed within
+# 30 s and the totals follow; the USCC search finds an enterprise; a
+# reload stays signed in; sign-out ends it. Throughout, under the
+# Content-Security-Policy every answer carries: nothing blocked (no
+# violation, no console message), and no URL the browser loaded holds the
+# token. The screenshot is kept in the build tree
 # ($LADDERTEST_ARTIFACTS/dashboard.png).
 set -euo pipefail
 src=${LADDERTEST_SRC:?}
@@ -30,12 +36,13 @@ worker=$!
 "$bin/ladder-feed" "$work/phase1.jsonl" >"$work/feed.log" 2>&1 || fail "ladder-feed: $(cat "$work/feed.log")"
 DEMO_PIDS=$worker demo_wait_caught_up "$(demo_topic_total ladder.events.v1)" 60 || fail "the worker did not decide the register"
 port=$(demo_free_port)
-LADDER_HTTP_LISTEN=127.0.0.1:$port "$bin/ladder-api" >"$work/api.log" 2>&1 &
+token=$(/usr/bin/python3 -c "import secrets; print(secrets.token_hex(32))")
+LADDER_API_TOKEN=$token LADDER_HTTP_LISTEN=127.0.0.1:$port "$bin/ladder-api" >"$work/api.log" 2>&1 &
 api=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 ent() { /usr/bin/python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$work/ents.json" "$1"; }
 rc=0
-/usr/bin/python3 "$src/tests/browser/dashboard.py" check "http://127.0.0.1:$port" "$shot" \
+/usr/bin/python3 "$src/tests/browser/dashboard.py" check "http://127.0.0.1:$port" "$shot" "$token" \
   "$bin/ladder-feed" "$work/phase2.jsonl" -- "$(ent X)" "$(ent A)" || rc=1
 kill -TERM "$api"; wait "$api" || { echo "FAIL - ladder-api exit status"; rc=1; }; api=
 kill -TERM "$worker"; wait "$worker" || true; worker=

@@ -6,7 +6,12 @@
 # against the known register, per unit and against the targets; the
 # notices with since and limit; every error (malformed, badly checked and
 # unknown USCC, unknown unit, bad since and limit, unknown route, wrong
-# method, missing and wrong token) as JSON with the right status; /livez,
+# method, missing and wrong token, ?token= refused) as JSON with the right
+# status. The dashboard's sign-in (POST /v1/session): wrong tokens, other
+# methods and content types refused; the HttpOnly, SameSite=Strict cookie
+# opens /v1/stats and the notice stream; forged and expired cookies are
+# refused; restarts keep sessions, a new token ends them; every answer
+# carries the Content-Security-Policy; an open API on 0.0.0.0 warns. /livez,
 # /readyz (503 once Redis is gone), /metrics. Live notices: two event-stream
 # clients connected before a verified violation is produced both receive
 # the CANCELLED it causes, with its decision_id as id:; a client resuming
@@ -149,6 +154,49 @@ stop_api "no stream open"
 
 start_api LADDER_API_TOKEN=s3cret-token
 /usr/bin/python3 "$check" token "$base" s3cret-token || rc=1
+
+# -- the dashboard sign-in: a session cookie instead of the token --------------
+/usr/bin/python3 "$check" session "$base" s3cret-token 43200 "$work/cookie" || rc=1
+cookie=$(cat "$work/cookie")
+# The stream authenticates with the cookie (EventSource sends no headers):
+# resuming partition $pw from the store brings the CANCELLED of W through it.
+curl -sN -H "Cookie: $cookie" -H "Last-Event-ID: $pw-0-0" "$base/v1/notices/stream" >"$work/sse5.txt" & c5=$!
+clients=$c5
+if wid3=$(wait_sse "$work/sse5.txt" "$W" "${others[@]}") && [ "$wid3" = "$wid" ]; then
+  echo "ok - the notice stream with the session cookie delivers the CANCELLED of W ($wid3)"
+else
+  echo "FAIL - stream with the session cookie: $(cat "$work/sse5.txt")"; rc=1
+fi
+kill -TERM $c5 2>/dev/null || true; wait $c5 2>/dev/null || true; clients=
+for q in "" "?token=s3cret-token"; do
+  st=$(curl -s -o "$work/sse6.txt" -w "%{http_code}" --max-time 5 "$base/v1/notices/stream$q" || true)
+  if [ "$st" = 401 ]; then echo "ok - the stream without the cookie${q:+, with $q,} -> 401"
+  else echo "FAIL - the stream without the cookie${q:+, with $q,}: $st $(head -c 300 "$work/sse6.txt")"; rc=1; fi
+done
+# The session key comes from the token: a restarted process (or another
+# replica) accepts the session, a new token ends it, and so does a lifetime
+# shorter than what is left of it.
+stop_api "the token set"
+start_api LADDER_API_TOKEN=s3cret-token
+/usr/bin/python3 "$check" cookie "$base" "$cookie" 200 || rc=1
+stop_api "the same token"
+start_api LADDER_API_TOKEN=rotated-token
+/usr/bin/python3 "$check" cookie "$base" "$cookie" 401 || rc=1
+stop_api "a rotated token"
+start_api LADDER_API_TOKEN=s3cret-token LADDER_API_SESSION_LIFETIME_S=3
+/usr/bin/python3 "$check" cookie "$base" "$cookie" 401 || rc=1
+/usr/bin/python3 "$check" expiry "$base" s3cret-token 3 || rc=1
+# Open on an address other machines reach: a warning at start.
+port2=$(demo_free_port)
+LADDER_HTTP_LISTEN=0.0.0.0:$port2 "$bin/ladder-api" >"$work/api-open.log" 2>&1 & open_api=$!
+clients=$open_api
+lt_wait_http "http://127.0.0.1:$port2/livez" "$open_api" 100 0.1 || true
+kill -TERM "$open_api"; wait "$open_api" || true; clients=
+if grep -q "WARN the API is open: api.token is not set and http.listen (0.0.0.0:$port2)" "$work/api-open.log"; then
+  echo "ok - open on 0.0.0.0 without api.token: WARN at start"
+else echo "FAIL - no warning for an open API on 0.0.0.0: $(cat "$work/api-open.log")"; rc=1; fi
+if grep -q "the API is open" "$work/api.log"; then echo "FAIL - a warning on loopback or with a token: $(grep "the API is open" "$work/api.log")"; rc=1
+else echo "ok - no such warning on 127.0.0.1 or with api.token set"; fi
 
 # Redis gone: not ready, and requests say the store is unavailable.
 kill -TERM "$worker"; wait "$worker" || true; worker=

@@ -9,7 +9,21 @@
         the national INNOVATIVE total is INNOVATIVE, and every total is the
         sum of the units'
   test_api_check.py token BASE TOKEN
-        the token guards every route but /livez and /readyz
+        the token guards every route that reads the register, as a bearer
+        token; ?token= is refused
+  test_api_check.py session BASE TOKEN LIFETIME COOKIE_FILE
+        the dashboard's sign-in: the page and its assets need no token and
+        hold no inline script or style; POST /v1/session refuses a wrong
+        token, other methods and other content types, and sets an HttpOnly,
+        SameSite=Strict cookie (not the token) that opens the API; forged
+        cookies are refused; sign-out clears it; every answer carries the
+        Content-Security-Policy. Writes the cookie ("name=value") to
+        COOKIE_FILE
+  test_api_check.py cookie BASE COOKIE STATUS
+        GET /v1/stats with COOKIE is answered STATUS
+  test_api_check.py expiry BASE TOKEN LIFETIME
+        a session of LIFETIME seconds opens the API at once and is refused
+        once it has expired
   test_api_check.py sse FILE USCC [NOT_USCC...]
         the event stream in FILE holds a CANCELLED notice of USCC whose id:
         is its decision_id, and none of the NOT_USCCs; prints that id
@@ -19,7 +33,9 @@ any failure.
 """
 import json
 import os
+import re
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -43,6 +59,10 @@ def get(base, path, headers=None, method="GET"):
                                  method=method)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
+            # An open event stream never ends: its status is the answer.
+            if r.headers.get("Content-Type", "").startswith(
+                    "text/event-stream"):
+                return r.status, dict(r.headers), ""
             return r.status, dict(r.headers), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read().decode()
@@ -223,25 +243,222 @@ def stats(base, innovative):
 
 
 def token(base, tok):
-    for path in ("/", "/v1/stats", "/v1/notices", "/metrics",
-                 "/v1/enterprises/91110000MA0000965A"):
+    for path in ("/v1/stats", "/v1/notices", "/metrics",
+                 "/v1/enterprises/91110000MA0000965A", "/v1/notices/stream"):
         st, hd, j = get_json(base, path)
         ok(st == 401 and j.get("error") == "unauthorized"
-           and hd.get("WWW-Authenticate", "").startswith("Bearer"),
-           f"{path} without the token -> 401")
+           and hd.get("WWW-Authenticate", "").startswith("Bearer")
+           and "sign in" in j.get("message", "")
+           and "token=" not in j.get("message", ""),
+           f"{path} without the token -> 401 that says how to sign in and "
+           f"does not offer ?token= ({j.get('message')})")
         st, _, j = get_json(base, path,
                             headers={"Authorization": "Bearer wrong"})
         ok(st == 401, f"{path} with a wrong token -> 401")
-    st, _, _ = get_json(base, "/v1/stats?token=" + tok[:-1])
+    st, _, _ = get_json(base, "/v1/stats",
+                        headers={"Authorization": "Bearer " + tok[:-1]})
     ok(st == 401, "a prefix of the token -> 401")
     st, _, j = get_json(base, "/v1/stats",
                         headers={"Authorization": "Bearer " + tok})
     ok(st == 200 and "national" in j, "Authorization: Bearer <token> -> 200")
-    st, _, j = get_json(base, "/v1/stats?token=" + tok)
-    ok(st == 200 and "national" in j, "?token=<token> -> 200")
+    for path in ("/v1/stats?token=" + tok, "/?token=" + tok,
+                 "/v1/notices/stream?token=" + tok):
+        st, _, j = get_json(base, path)
+        ok(st == 401 and j.get("error") == "token_in_url"
+           and "sign in" in j.get("message", ""),
+           f"{path.split('?')[0]}?token=<the right token> -> 401 "
+           f"token_in_url that says how to sign in ({j.get('message')})")
+    st, _, j = get_json(base, "/v1/stats?token=" + tok,
+                        headers={"Authorization": "Bearer " + tok})
+    ok(st == 401 and j.get("error") == "token_in_url",
+       "?token= is refused even beside a right bearer token")
     for path in ("/livez", "/readyz"):
         st, _, _ = get_json(base, path)
         ok(st == 200, f"{path} needs no token")
+
+
+CSP = "default-src 'self'; frame-ancestors 'none'"
+
+
+def post(base, path, body, ctype="application/json", headers=None,
+         method="POST"):
+    h = dict(headers or {})
+    if ctype:
+        h["Content-Type"] = ctype
+    req = urllib.request.Request(base + path, data=body.encode(), headers=h,
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def sign_in(base, tok, headers=None):
+    """POST /v1/session; (status, the Set-Cookie header or "", JSON)."""
+    st, hd, body = post(base, "/v1/session", json.dumps({"token": tok}),
+                        headers=headers)
+    try:
+        j = json.loads(body)
+    except ValueError:
+        j = {"unparsed": body}
+    return st, hd.get("Set-Cookie", ""), j
+
+
+def with_cookie(base, path, cookie):
+    return get_json(base, path, headers={"Cookie": cookie})
+
+
+def dashboard_files(base):
+    """The page and its assets: open, and nothing inline."""
+    st, hd, page = get(base, "/")
+    ok(st == 200 and hd.get("Content-Type", "").startswith("text/html")
+       and 'id="signin-form"' in page, "GET / serves the page without a token")
+    ok('<script src="/dashboard.js"' in page
+       and '<link rel="stylesheet" href="/dashboard.css">' in page,
+       "the page loads /dashboard.js and /dashboard.css")
+    code = re.sub(r"<!--.*?-->", "", page, flags=re.S)
+    inline = ("<style" in code or "style=" in code
+              or any(not m.startswith(" src=")
+                     for m in code.split("<script")[1:]))
+    ok(not inline, "the page has no inline script, <style> or style=")
+    for path, ctype, text in (("/dashboard.js", "text/javascript",
+                               "/v1/session"),
+                              ("/dashboard.css", "text/css", "--in")):
+        st, hd, body = get(base, path)
+        ok(st == 200 and hd.get("Content-Type", "").startswith(ctype)
+           and text in body, f"GET {path} without a token -> 200 {ctype}")
+
+
+def session_routes(base, tok, lifetime):
+    """Sign-in's refusals, then a sign-in; returns the cookie."""
+    st, _, j = get_json(base, "/v1/session")
+    ok(st == 200 and j == {"required": True, "signed_in": False},
+       f"GET /v1/session without a cookie: required, not signed in ({j})")
+    st, cookie, j = sign_in(base, "wrong-" + tok)
+    ok(st == 401 and not cookie and j.get("error") == "unauthorized",
+       f"a wrong token -> 401 and no cookie ({st} {j})")
+    st, cookie, _ = sign_in(base, tok[:-1])
+    ok(st == 401 and not cookie, "a prefix of the token -> 401, no cookie")
+    for ctype in ("application/x-www-form-urlencoded", "text/plain", None):
+        st, hd, _ = post(base, "/v1/session", json.dumps({"token": tok}),
+                         ctype=ctype)
+        ok(st == 415 and not hd.get("Set-Cookie"),
+           f"POST /v1/session as {ctype} -> 415, no cookie (a form of "
+           f"another site cannot sign in)")
+    st, hd, _ = post(base, "/v1/session", json.dumps({"token": tok}),
+                     method="PUT")
+    ok(st == 405 and hd.get("Allow") == "POST", "PUT /v1/session -> 405 Allow: POST")
+    st, hd, _ = post(base, "/v1/session", "{\"tok\": 1}")
+    ok(st == 400 and not hd.get("Set-Cookie"), "a body without token -> 400")
+    st, cookie, j = sign_in(base, tok)
+    attrs = [a.strip() for a in cookie.split(";")]
+    name, _, value = attrs[0].partition("=")
+    ok(st == 200 and j.get("signed_in") is True and "expires_at" in j
+       and name == "ladder_session" and len(value) > 64,
+       f"the right token -> 200 and a session cookie ({cookie})")
+    ok("HttpOnly" in attrs and "SameSite=Strict" in attrs and "Path=/" in attrs
+       and f"Max-Age={lifetime}" in attrs and "Secure" not in attrs,
+       "the cookie is HttpOnly, SameSite=Strict, Path=/, "
+       f"Max-Age={lifetime}, not Secure over plain HTTP")
+    ok(tok not in cookie, "the cookie does not hold the token")
+    _, secure, _ = sign_in(base, tok, headers={"X-Forwarded-Proto": "https"})
+    ok("Secure" in [a.strip() for a in secure.split(";")],
+       "behind a TLS proxy (X-Forwarded-Proto: https) the cookie is Secure")
+    return attrs[0]
+
+
+def forged(cookie):
+    """Variants of a good cookie that must all be refused."""
+    name, _, value = cookie.partition("=")
+    expiry, nonce, mac = value.split(".")
+    flip = "0" if mac[-1] != "0" else "1"
+    return {
+        "a changed MAC": f"{name}={expiry}.{nonce}.{mac[:-1]}{flip}",
+        "a later expiry": f"{name}={int(expiry) + 1}.{nonce}.{mac}",
+        "an earlier expiry": f"{name}={int(expiry) - 60}.{nonce}.{mac}",
+        "another nonce": f"{name}={expiry}.{nonce[::-1]}.{mac}",
+        "no MAC": f"{name}={expiry}.{nonce}.",
+        "an expiry long past": f"{name}=1.{nonce}.{mac}",
+        "garbage": f"{name}=x",
+        "empty": f"{name}=",
+        "another name": f"session={value}",
+    }
+
+
+def session(base, tok, lifetime, cookie_file):
+    dashboard_files(base)
+    cookie = session_routes(base, tok, lifetime)
+    with open(cookie_file, "w") as f:
+        f.write(cookie + "\n")
+    if not ok(cookie.count(".") == 2, "the cookie is <expiry>.<nonce>.<mac>"):
+        csp(base, tok, cookie)
+        return
+    for path in ("/v1/stats", "/v1/notices?limit=1", "/metrics",
+                 "/v1/enterprises/91110000MA0000965A"):
+        st, _, _ = with_cookie(base, path, cookie)
+        ok(st in (200, 404), f"{path} with the session cookie -> {st}")
+    st, _, j = with_cookie(base, "/v1/stats", "a=1; " + cookie + "; b=2")
+    ok(st == 200 and "national" in j,
+       "the session cookie among others -> /v1/stats 200")
+    st, _, j = with_cookie(base, "/v1/session", cookie)
+    ok(j == {"required": True, "signed_in": True},
+       "GET /v1/session with the cookie: signed in")
+    for what, bad in forged(cookie).items():
+        st, _, j = with_cookie(base, "/v1/stats", bad)
+        ok(st == 401 and j.get("error") == "unauthorized",
+           f"a forged cookie ({what}) -> 401")
+    st, _, j = with_cookie(base, "/v1/stats", "ladder_session=" + tok)
+    ok(st == 401, "the token itself as the cookie -> 401")
+    st, hd, _ = post(base, "/v1/session/end", "{}", ctype="text/plain")
+    ok(st == 415, "sign-out as text/plain -> 415")
+    st, hd, body = post(base, "/v1/session/end", "{}",
+                        headers={"Cookie": cookie})
+    out = [a.strip() for a in hd.get("Set-Cookie", "").split(";")]
+    ok(st == 200 and out[0] == "ladder_session=" and "Max-Age=0" in out,
+       f"POST /v1/session/end clears the cookie ({hd.get('Set-Cookie')})")
+    csp(base, tok, cookie)
+
+
+def csp(base, tok, cookie):
+    """Every answer, whatever its route and status, carries the policy."""
+    auth = {"Authorization": "Bearer " + tok}
+    seen = []
+    for path, headers in (("/", None), ("/dashboard.js", None),
+                          ("/dashboard.css", None), ("/v1/stats", None),
+                          ("/v1/stats", auth), ("/v1/session", None),
+                          ("/v1/stats?token=x", None), ("/metrics", auth),
+                          ("/livez", None), ("/readyz", None),
+                          ("/v1/nothing", auth),
+                          ("/v1/enterprises/bad", {"Cookie": cookie})):
+        st, hd, _ = get(base, path, headers=headers)
+        seen.append((path, st, hd.get("Content-Security-Policy")))
+    for method, path, ctype in (("POST", "/v1/session", "application/json"),
+                                ("POST", "/v1/session", "text/plain"),
+                                ("POST", "/v1/stats", "application/json")):
+        st, hd, _ = post(base, path, "{}", ctype=ctype, method=method)
+        seen.append((f"{method} {path}", st, hd.get("Content-Security-Policy")))
+    bad = [s for s in seen if s[2] != CSP]
+    ok(not bad, f"all {len(seen)} answers (statuses "
+       f"{sorted({s[1] for s in seen})}) carry Content-Security-Policy: "
+       f"{CSP}" + (f"; missing on {bad}" if bad else ""))
+
+
+def cookie_status(base, cookie, want):
+    st, _, _ = with_cookie(base, "/v1/stats", cookie)
+    ok(st == want, f"/v1/stats with the earlier session cookie -> {st} "
+       f"(want {want})")
+
+
+def expiry(base, tok, lifetime):
+    st, cookie, _ = sign_in(base, tok)
+    cookie = cookie.split(";")[0]
+    st, _, _ = with_cookie(base, "/v1/stats", cookie)
+    ok(st == 200, f"a {lifetime} s session opens /v1/stats at once")
+    time.sleep(lifetime + 1.5)
+    st, _, j = with_cookie(base, "/v1/stats", cookie)
+    ok(st == 401 and j.get("error") == "unauthorized",
+       f"{lifetime + 1.5} s later the session has expired -> 401")
 
 
 def sse(path, uscc, not_usccs):
@@ -275,6 +492,12 @@ def main():
         stats(sys.argv[2], int(sys.argv[3]))
     elif cmd == "token":
         token(sys.argv[2], sys.argv[3])
+    elif cmd == "session":
+        session(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif cmd == "cookie":
+        cookie_status(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "expiry":
+        expiry(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "sse":
         return sse(sys.argv[2], sys.argv[3], sys.argv[4:])
     return 1 if failures else 0

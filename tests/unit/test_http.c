@@ -85,6 +85,8 @@ static void assert_security_headers(const char *a) {
     assert_non_null(strstr(a, "\r\nX-Content-Type-Options: nosniff\r\n"));
     assert_non_null(strstr(a, "\r\nX-Frame-Options: DENY\r\n"));
     assert_non_null(strstr(a, "\r\nReferrer-Policy: no-referrer\r\n"));
+    assert_non_null(strstr(a, "\r\nContent-Security-Policy: default-src "
+                              "'self'; frame-ancestors 'none'\r\n"));
 }
 
 static void test_http_get(void **state) {

@@ -281,9 +281,22 @@ static const struct config_key config_keys[] = {
         .name = "api.token",
         .type = CONFIG_STRING,
         .desc = "Bearer token that ladder-api requires on every request "
-                "but /livez and /readyz (header `Authorization: Bearer "
-                "<token>`); unset, the API is open to whoever can reach "
-                "http.listen.",
+                "that reads the register (header `Authorization: Bearer "
+                "<token>`; the dashboard asks for it once and keeps a "
+                "session cookie instead; `?token=` in a URL is refused); "
+                "unset, the API is open to whoever can reach http.listen.",
+    },
+    {
+        .name = "api.session.lifetime.s",
+        .type = CONFIG_INT,
+        .def = "43200",
+        .min = 1,
+        .max = 2592000,
+        .desc = "How long, in seconds, a dashboard sign-in lasts: the "
+                "session cookie that POST /v1/session sets expires after "
+                "this, and the browser asks for api.token again. Checked "
+                "on every request, so lowering it ends longer sessions at "
+                "once.",
     },
     {
         .name = "api.notices.limit",

@@ -168,6 +168,12 @@ const char *ldr_http_request_header(const ldr_http_request_t *req,
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+bool ldr_http_request_tls(const ldr_http_request_t *req) {
+    /* MHD answers the protocol only for a TLS connection. */
+    return MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_PROTOCOL) !=
+           NULL;
+}
+
 void ldr_http_response_header(ldr_http_response_t *res, const char *name,
                               const char *value) {
     ldr_buf_append(&res->headers, name, strlen(name) + 1);
@@ -621,10 +627,13 @@ static http_result_t http_send(struct MHD_Connection *conn, int status,
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    /* On every answer: no content sniffing, no framing, no referrer. */
+    /* On every answer: no content sniffing, no framing, no referrer, and
+     * nothing but this server's own files (no inline script or style). */
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; frame-ancestors 'none'");
     if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     if (res)
         for (size_t off = 0; off < res->headers.len;) {

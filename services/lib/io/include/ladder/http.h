@@ -64,6 +64,7 @@
 
 typedef struct ldr_http ldr_http_t;
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /** Produces the next bytes of a streamed body into @p buf (at most
@@ -129,6 +130,9 @@ const char *ldr_http_request_body(const ldr_http_request_t *req, size_t *len);
 /** The value of request header @p name (any case), or NULL. */
 const char *ldr_http_request_header(const ldr_http_request_t *req,
                                     const char *name);
+
+/** True when the request came over TLS (ldr_http_tls()). */
+bool ldr_http_request_tls(const ldr_http_request_t *req);
 
 /** Answers one GET (or HEAD) request of a route, or any request the
  *  fallback gets. */
