@@ -41,13 +41,15 @@ u=$(rc hkeys "$ent" | head -1)
 [ "$(jget "$work/ent.json" "j[\"partition\"]")" = "$p" ] || fail "enterprise $u: wrong partition"
 ok "partition $p and enterprise $u as the cluster holds them ($got)"
 
-digest() { { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hget "$meta" next_offset; } | md5sum; }
+dump() { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hget "$meta" next_offset; }
+digest() { dump | md5sum; }
+dump >"$work/before.dump"
 before=$(digest)
 demo_stop "$wpid" || fail "the worker exited $? on SIGTERM"; wpid=""
 "$A" rebuild --partition $p --force >"$work/out" 2>&1 || fail "rebuild --force: $(cat "$work/out")"
 [ "$(rc hlen "$ent")" -eq 0 ] && [ -z "$(rc hget "$meta" next_offset)" ] || fail "rebuild left state behind"
 "$bin/ladder-worker" >"$work/worker2.log" 2>&1 & wpid=$!
 DEMO_PIDS=$wpid demo_wait_caught_up "$total" 30 || fail "the restarted worker did not store the $total events"
-[ "$(digest)" = "$before" ] || fail "partition $p replayed to a different state"
+[ "$(digest)" = "$before" ] || fail "partition $p replayed to a different state: $(dump | diff "$work/before.dump" - | head -20)"
 ok "rebuild on the cluster, and the replay reached the same state"
 ' "$src" "$bin"
