@@ -68,8 +68,18 @@ ok "the api user is refused SET and HSET on the cluster (NOPERM)"
 
 # The api user may read from a replica: READONLY, then a read of a key
 # whose slot that replica serves. Every replica takes READONLY; the one of
-# the key s master answers HLEN itself, the others redirect (MOVED). (The
-# count itself may lag: these replicas replicate as the default user.)
+# the key s master answers HLEN itself, the others redirect (MOVED). The
+# replicas replicate as admin (masteruser), so their links stay up with the
+# default user off, and the one that serves the key has every enterprise.
+links_up() {
+  local p
+  for p in $LADDERTEST_CLUSTER_PORTS; do
+    acl_cli "$p" role | head -1 | grep -q slave || continue
+    acl_cli "$p" info replication | grep -q "^master_link_status:up" || return 1
+  done
+}
+lt_retry 100 0.1 links_up || fail "a replica lost its master link with the default user off: $(for p in $LADDERTEST_CLUSTER_PORTS; do acl_cli "$p" info replication | grep -E "^(role|master_link_status)"; done | tr "\r\n" "  ")"
+want_n=$(acl_cli "${LADDERTEST_CLUSTER_PORTS%% *}" -c hlen "$key")
 served=0 replicas=0
 for p in $LADDERTEST_CLUSTER_PORTS; do
   acl_cli "$p" role | head -1 | grep -q slave || continue
@@ -80,8 +90,9 @@ for p in $LADDERTEST_CLUSTER_PORTS; do
   [ "$(echo "$out" | head -1)" = OK ] || fail "replica $p, user api: READONLY answered: $out"
   n=$(echo "$out" | sed -n 2p)
   case "$n" in MOVED*) ;; *[!0-9]*|"") fail "replica $p: HLEN $key answered: $out" ;;
-    *) served=$((served + 1)) ;; esac
+    *) served=$((served + 1))
+       [ "$n" = "$want_n" ] || fail "replica $p holds $n of the $want_n enterprises of $key" ;; esac
 done
 [ "$replicas" -eq 3 ] && [ "$served" -eq 1 ] || fail "$replicas replicas, $served served $key after READONLY (want 3 and 1)"
-ok "the api user reads from a replica: READONLY on the 3 replicas, HLEN $key answered by the one of its master"
+ok "the api user reads from a replica: READONLY on the 3 replicas, HLEN $key answered by the one of its master with all $want_n enterprises, every replica link up"
 ' "$src" "$bin"

@@ -31,6 +31,13 @@ acl_cli() {
 
 acl_setuser() {
   local port=$1 f line out
+  # A replica authenticates to its master as admin, as deploy/ configures
+  # it, so replication goes on once the default user is off.
+  for line in "masteruser admin" "masterauth $acl_admin_pw"; do
+    # shellcheck disable=SC2086
+    out=$(redis-cli -p "$port" --no-auth-warning config set $line 2>&1)
+    [ "$out" = OK ] || { echo "CONFIG SET ${line%% *} on port $port: $out" >&2; return 1; }
+  done
   f=$(mktemp)
   acl_file "$f"
   # Every user but default first, then default.
