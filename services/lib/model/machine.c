@@ -665,6 +665,13 @@ size_t ldr_partition_count(const ldr_partition_t *p) {
     return p->count;
 }
 
+void ldr_partition_each(const ldr_partition_t *p,
+                        void (*fn)(void *opaque, const ldr_enterprise_t *e),
+                        void *opaque) {
+    for (size_t i = 0; i < p->cap; i++)
+        if (p->slots[i]) fn(opaque, p->slots[i]);
+}
+
 static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
                            size_t len) {
     size_t i = (size_t)ldr_enterprise_event_hash(uscc, len) & (p->cap - 1);

@@ -117,6 +117,12 @@ int64_t ldr_partition_clock(const ldr_partition_t *p);
 ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
                                      size_t len);
 size_t ldr_partition_count(const ldr_partition_t *p);
+/** Calls @p fn once for every enterprise of the partition, in no
+ *  particular order (a replay's final tally). @p fn must not step the
+ *  partition. */
+void ldr_partition_each(const ldr_partition_t *p,
+                        void (*fn)(void *opaque, const ldr_enterprise_t *e),
+                        void *opaque);
 
 /** One message of the partition's log, in log order: moves the clock to
  *  max(clock, message time), fires every timer due at or before the clock
