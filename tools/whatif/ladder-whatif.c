@@ -86,6 +86,9 @@ static void usage(FILE *f) {
         "report.json,\n"
         "                     changed.csv, by-unit.svg and over-time.svg "
         "there\n"
+        "  --register FILE    write every enterprise's final state under "
+        "both\n"
+        "                     policies there (JSON Lines; docs/WHATIF.md)\n"
         "  --json             print the JSON summary on stdout instead of "
         "the table\n"
         "  --config FILE      key = value configuration (docs/CONFIG.md): "
@@ -102,6 +105,7 @@ static void usage(FILE *f) {
 
 typedef struct wi_opts {
     const char *config_file, *baseline, *variant, *out_dir, *format;
+    const char *register_path;
     const char **history;
     size_t nhistory;
     const char **sets;
@@ -138,6 +142,7 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
         {"out", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
         {"format", required_argument, NULL, 'f'},
+        {"register", required_argument, NULL, 'r'},
         {"config", required_argument, NULL, 'c'},
         {"from-kafka", no_argument, NULL, O_FROM_KAFKA},
         {"allow-partial", no_argument, NULL, O_PARTIAL},
@@ -151,6 +156,7 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
         case 'v': o->variant = optarg; break;
         case 's': push(&o->sets, &o->nsets, optarg); break;
         case 'o': o->out_dir = optarg; break;
+        case 'r': o->register_path = optarg; break;
         case 'j': o->json = true; break;
         case 'c': o->config_file = optarg; break;
         case O_FROM_KAFKA: o->from_kafka = true; break;
@@ -387,7 +393,8 @@ static void w_table(wi_run_t *run, const wi_report_opts_t *ro, FILE *f) {
 }
 static void w_json(wi_run_t *run, const wi_report_opts_t *ro, FILE *f) {
     json_t *j = wi_report_json(&run->r, ro);
-    json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_dumpf(j, f,
+               JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     fputc('\n', f);
     json_decref(j);
 }
@@ -407,11 +414,14 @@ static void w_html(wi_run_t *run, const wi_report_opts_t *ro, FILE *f) {
     wi_report_html(&run->r, ro, f);
 }
 
-/* Writes one file of --out: true, or false after a message. */
-static bool write_file(wi_run_t *run, const wi_report_opts_t *ro,
-                       const char *name, writer_fn fn) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", run->o.out_dir, name);
+static void w_register(wi_run_t *run, const wi_report_opts_t *ro, FILE *f) {
+    (void)ro;
+    wi_report_register(&run->r, f);
+}
+
+/* Writes one output file: true, or false after a message. */
+static bool write_path(wi_run_t *run, const wi_report_opts_t *ro,
+                       const char *path, writer_fn fn) {
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "ladder-whatif: %s: %s\n", path, strerror(errno));
@@ -422,6 +432,14 @@ static bool write_file(wi_run_t *run, const wi_report_opts_t *ro,
     if (fclose(f) != 0) ok = false;
     if (!ok) fprintf(stderr, "ladder-whatif: %s: cannot write\n", path);
     return ok;
+}
+
+/* Writes one file of --out. */
+static bool write_file(wi_run_t *run, const wi_report_opts_t *ro,
+                       const char *name, writer_fn fn) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", run->o.out_dir, name);
+    return write_path(run, ro, path, fn);
 }
 
 /* Prints the table or the JSON, and writes --out: 0, or 3. */
@@ -436,6 +454,9 @@ static int outputs(wi_run_t *run, double seconds) {
     else
         w_table(run, &ro, stdout);
     if (fflush(stdout) != 0) return 3;
+    if (run->o.register_path &&
+        !write_path(run, &ro, run->o.register_path, w_register))
+        return 3;
     if (!run->o.out_dir) return 0;
     if (mkdir(run->o.out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "ladder-whatif: --out %s: %s\n", run->o.out_dir,

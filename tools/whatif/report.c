@@ -448,3 +448,58 @@ void wi_report_html(const wi_replay_t *r, const wi_report_opts_t *o,
     html_changes(r, out);
     fputs("</body></html>\n", out);
 }
+
+/* ---- the register ---------------------------------------------------------
+ */
+
+typedef struct reg_ctx {
+    const wi_replay_t *r;
+    int32_t pn;
+    FILE *out;
+} reg_ctx_t;
+
+static void reg_time(FILE *out, const char *key, int64_t t) {
+    char buf[LDR_TIME_FORMAT_SIZE];
+    if (!t) {
+        fprintf(out, "\"%s\":null", key);
+        return;
+    }
+    ldr_time_format(t, buf, sizeof buf);
+    fprintf(out, "\"%s\":\"%s\"", key, buf);
+}
+
+static void reg_side(FILE *out, const ldr_enterprise_t *e) {
+    fputs("{\"tiers\":{", out);
+    for (int t = 0; t < LDR_TIER__COUNT; t++) {
+        fprintf(out, "%s\"%s\":{\"state\":\"%s\",", t ? "," : "",
+                ldr_tier_name((ldr_tier_t)t),
+                ldr_tier_state_name(e->tiers[t].state));
+        reg_time(out, "valid_until", e->tiers[t].valid_until);
+        fputc('}', out);
+    }
+    fputs("},", out);
+    reg_time(out, "ban_until", e->ban_until);
+    fputc('}', out);
+}
+
+static void reg_one(void *opaque, const ldr_enterprise_t *e) {
+    reg_ctx_t *c = opaque;
+    const ldr_enterprise_t *v = ldr_partition_find(
+        c->r->part[WI_VARIANT][c->pn], e->uscc, strlen(e->uscc));
+    fprintf(c->out, "{\"uscc\":\"%s\",\"partition\":%d,\"baseline\":", e->uscc,
+            (int)c->pn);
+    reg_side(c->out, e);
+    fputs(",\"variant\":", c->out);
+    if (v)
+        reg_side(c->out, v);
+    else
+        fputs("null", c->out);
+    fputs("}\n", c->out);
+}
+
+void wi_report_register(const wi_replay_t *r, FILE *out) {
+    for (int32_t pn = 0; pn < r->partitions; pn++) {
+        reg_ctx_t c = {r, pn, out};
+        ldr_partition_each(r->part[WI_BASE][pn], reg_one, &c);
+    }
+}

@@ -140,4 +140,10 @@ void wi_report_svg_time(const wi_replay_t *r, FILE *out);
  * the first changed enterprises. */
 void wi_report_html(const wi_replay_t *r, const wi_report_opts_t *o, FILE *out);
 
+/* Every enterprise's final state under both policies, one JSON object a
+ * line: {"uscc", "partition", "baseline": {"tiers": {TIER: {"state",
+ * "valid_until"}}, "ban_until"}, "variant": {...}}, times RFC 3339 or null,
+ * in no particular order (--register). */
+void wi_report_register(const wi_replay_t *r, FILE *out);
+
 #endif
