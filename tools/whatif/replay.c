@@ -49,6 +49,7 @@ void wi_replay_init(wi_replay_t *r, const ldr_policies_t *base,
         for (int p = 0; p < partitions; p++)
             r->part[s][p] = ldr_partition_new(r->policies[s]);
         ldr_machine_out_init(&r->out[s]);
+        r->out[s].skip_history = true;
         r->by_unit[s] = ldr_calloc(r->nunits + 1, sizeof *r->by_unit[s]);
     }
     r->next_offset = ldr_calloc((size_t)partitions, sizeof *r->next_offset);

@@ -75,6 +75,10 @@ typedef struct ldr_machine_out {
     size_t cap;
     uint64_t duplicates;   /* messages ignored as already applied */
     uint64_t timers_fired; /* timers that found their tier as expected */
+    /* Set by a replay that never stores its enterprises (ladder-whatif):
+     * the decisions are not kept in the enterprises' history, which only
+     * the store and ladder-admin read. Nothing else changes. */
+    bool skip_history;
 } ldr_machine_out_t;
 
 void ldr_machine_out_init(ldr_machine_out_t *out);
