@@ -474,7 +474,11 @@ static void reg_side(FILE *out, const ldr_enterprise_t *e) {
         fprintf(out, "%s\"%s\":{\"state\":\"%s\",", t ? "," : "",
                 ldr_tier_name((ldr_tier_t)t),
                 ldr_tier_state_name(e->tiers[t].state));
-        reg_time(out, "valid_until", e->tiers[t].valid_until);
+        /* a tier back at NONE keeps no validity (the store drops it) */
+        reg_time(out, "valid_until",
+                 e->tiers[t].state == LDR_TIER_STATE_NONE
+                     ? 0
+                     : e->tiers[t].valid_until);
         fputc('}', out);
     }
     fputs("},", out);
