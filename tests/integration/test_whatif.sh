@@ -4,8 +4,8 @@
 # (tests/integration/whatif_check.py story) gives exactly that change, in
 # the table, the JSON and the changed-enterprises CSV; two copies of the
 # same policy directory give no change on a generated history, while the
-# 2026 revision applied from 2022 does change it; and Ctrl-C stops a run
-# cleanly (exit 3, nothing written).
+# 2026 revision applied from 2022 does change it, the same with one thread
+# or three; and Ctrl-C stops a run cleanly (exit 3, nothing written).
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 lt_tmpdir work whatif
@@ -76,6 +76,17 @@ k=$(jget "$work/from22.json" "j[\"changed_enterprises\"]")
 d=$(jget "$work/from22.json" "j[\"totals\"][\"variant\"][\"designated\"][\"LITTLE_GIANT\"] - j[\"totals\"][\"baseline\"][\"designated\"][\"LITTLE_GIANT\"]")
 [ "$k" -gt 0 ] && [ "$d" -lt 0 ] || fail "the 2026 revision from 2022 changed $k enterprises, little giants by $d"
 ok "the 2026 revision from 2022: $k enterprises change, $d little giants"
+# threads split the partitions, not the answer
+for t in 1 3; do
+  "$W" --history "$work"/g/*.csv --baseline "$P" --partitions 8 --threads $t --json --out "$work/t$t" \
+    --set miit-2026.applies_from.application=2022-01-01T00:00:00Z 2>"$work/err" | grep -v seconds >"$work/t$t.json" \
+    || fail "--threads $t: $(cat "$work/err")"
+done
+for f in changed.csv over-time.svg by-unit.svg table.txt; do
+  cmp -s "$work/t1/$f" "$work/t3/$f" || fail "--threads 1 and 3 give different $f"
+done
+cmp -s "$work/t1.json" "$work/t3.json" || fail "--threads 1 and 3 give different JSON"
+ok "one thread and three give the same report"
 
 # ---- Ctrl-C ----------------------------------------------------------------
 mkfifo "$work/fifo"

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 #include "ladder/units_file.h"
 
 #define WI_REJECTS_SHOWN 20
+#define WI_THREADS_MAX   16
 
 static volatile sig_atomic_t wi_stop;
 
@@ -89,6 +91,10 @@ static void usage(FILE *f) {
         "  --register FILE    write every enterprise's final state under "
         "both\n"
         "                     policies there (JSON Lines; docs/WHATIF.md)\n"
+        "  --threads N        replay on N threads, each reading the "
+        "history and\n"
+        "                     stepping its share of the partitions "
+        "(default 2)\n"
         "  --json             print the JSON summary on stdout instead of "
         "the table\n"
         "  --config FILE      key = value configuration (docs/CONFIG.md): "
@@ -111,6 +117,7 @@ typedef struct wi_opts {
     const char **sets;
     size_t nsets;
     int partitions; /* 0: ask Kafka */
+    int threads;
     bool json, from_kafka, allow_partial;
 } wi_opts_t;
 
@@ -143,11 +150,13 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
         {"json", no_argument, NULL, 'j'},
         {"format", required_argument, NULL, 'f'},
         {"register", required_argument, NULL, 'r'},
+        {"threads", required_argument, NULL, 't'},
         {"config", required_argument, NULL, 'c'},
         {"from-kafka", no_argument, NULL, O_FROM_KAFKA},
         {"allow-partial", no_argument, NULL, O_PARTIAL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    o->threads = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -157,6 +166,15 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
         case 's': push(&o->sets, &o->nsets, optarg); break;
         case 'o': o->out_dir = optarg; break;
         case 'r': o->register_path = optarg; break;
+        case 't':
+            if (parse_int(optarg, 1, WI_THREADS_MAX, &o->threads)) {
+                fprintf(stderr,
+                        "ladder-whatif: --threads: '%s' is not a count from "
+                        "1 to %d\n",
+                        optarg, WI_THREADS_MAX);
+                return 2;
+            }
+            break;
         case 'j': o->json = true; break;
         case 'c': o->config_file = optarg; break;
         case O_FROM_KAFKA: o->from_kafka = true; break;
@@ -208,35 +226,52 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
     return WI_CONTINUE;
 }
 
+typedef struct wi_run wi_run_t;
+
+/* One thread of the replay: it reads the whole history itself and steps
+ * its own range of partitions (thread 0's replay is the run's, run->r). */
+typedef struct wi_thread {
+    wi_run_t *run;
+    int index;
+    wi_replay_t own;
+    wi_replay_t *r;
+    bool ready;
+    FILE **files;
+    ldr_feed_reader_t **readers;
+    size_t nfiles;
+    int rc;
+    char err[1024];
+} wi_thread_t;
+
 /* Everything one run holds; run_fini() releases it. */
-typedef struct wi_run {
+struct wi_run {
     wi_opts_t o;
     ldr_config_t *cfg;
     ldr_units_t *units;
     ldr_validator_t *validator;
     ldr_policies_t *policies[WI_SIDES];
     wi_replay_t r;
-    bool replay_ready;
-    /* the history files */
-    FILE **files;
-    ldr_feed_reader_t **readers;
-    size_t nfiles;
+    wi_thread_t threads[WI_THREADS_MAX];
+    int nthreads;
     uint64_t shown_rejects;
     /* progress */
     bool tty;
     double start, next_progress;
     int64_t now_ms;
     char err[1024];
-} wi_run_t;
+};
 
 static void run_fini(wi_run_t *run) {
-    for (size_t i = 0; i < run->nfiles; i++) {
-        ldr_feed_reader_destroy(run->readers[i]);
-        if (run->files[i]) fclose(run->files[i]);
+    for (int k = 0; k < run->nthreads; k++) {
+        wi_thread_t *th = &run->threads[k];
+        for (size_t i = 0; i < th->nfiles; i++) {
+            ldr_feed_reader_destroy(th->readers[i]);
+            if (th->files[i]) fclose(th->files[i]);
+        }
+        free(th->files);
+        free(th->readers);
+        if (th->ready) wi_replay_fini(th->r);
     }
-    free(run->files);
-    free(run->readers);
-    if (run->replay_ready) wi_replay_fini(&run->r);
     for (int s = 0; s < WI_SIDES; s++)
         ldr_policies_destroy(run->policies[s]);
     ldr_validator_destroy(run->validator);
@@ -314,11 +349,11 @@ static int format_of(const char *name, const char *flag,
 
 /* Opens every history file with a reader that validates as ladder-feed
  * does: true, or false after a message. */
-static bool open_history(wi_run_t *run) {
+static bool open_history(wi_run_t *run, wi_thread_t *th) {
     size_t n = run->o.nhistory;
-    run->files = ldr_calloc(n, sizeof *run->files);
-    run->readers = ldr_calloc(n, sizeof *run->readers);
-    for (size_t i = 0; i < n; i++, run->nfiles++) {
+    th->files = ldr_calloc(n, sizeof *th->files);
+    th->readers = ldr_calloc(n, sizeof *th->readers);
+    for (size_t i = 0; i < n; i++, th->nfiles++) {
         const char *name = run->o.history[i];
         ldr_feed_format_t fmt;
         if (format_of(name, run->o.format, &fmt)) {
@@ -328,16 +363,16 @@ static bool open_history(wi_run_t *run) {
                     name);
             return false;
         }
-        run->files[i] = fopen(name, "rb");
-        if (!run->files[i]) {
+        th->files[i] = fopen(name, "rb");
+        if (!th->files[i]) {
             fprintf(stderr, "ladder-whatif: %s: %s\n", name, strerror(errno));
             return false;
         }
         ldr_feed_reader_opts_t ro = {
             .format = fmt, .validator = run->validator, .now_ms = run->now_ms};
-        run->readers[i] =
-            ldr_feed_reader_new(run->files[i], &ro, run->err, sizeof run->err);
-        if (!run->readers[i]) {
+        th->readers[i] =
+            ldr_feed_reader_new(th->files[i], &ro, run->err, sizeof run->err);
+        if (!th->readers[i]) {
             fprintf(stderr, "ladder-whatif: %s:%s\n", name, run->err);
             return false;
         }
@@ -348,8 +383,9 @@ static bool open_history(wi_run_t *run) {
 /* The merge's callback: a row ladder-feed would reject is counted (and
  * the first few shown), as the worker would never have seen it. */
 static int on_row(void *opaque, size_t input, const ldr_feed_row_t *row) {
-    wi_run_t *run = opaque;
-    if (row->status == LDR_FEED_ROW_REJECTED) {
+    wi_thread_t *th = opaque;
+    wi_run_t *run = th->run;
+    if (th->index == 0 && row->status == LDR_FEED_ROW_REJECTED) {
         run->r.events++;
         run->r.rejected++;
         if (++run->shown_rejects <= WI_REJECTS_SHOWN)
@@ -359,27 +395,79 @@ static int on_row(void *opaque, size_t input, const ldr_feed_row_t *row) {
     return wi_stop != 0;
 }
 
-/* Replays the files: 0, 2 (a file cannot be read) or 3 (interrupted). */
-static int replay_files(wi_run_t *run) {
-    if (!open_history(run)) return 2;
+/* One thread's replay of the files: th->rc 0, 2 (a file cannot be read)
+ * or 3 (interrupted). Only thread 0 speaks. */
+static void *replay_files(void *opaque) {
+    wi_thread_t *th = opaque;
+    wi_run_t *run = th->run;
     ldr_feed_merge_t *m =
-        ldr_feed_merge_new(run->readers, run->nfiles, on_row, run);
+        ldr_feed_merge_new(th->readers, th->nfiles, on_row, th);
     const ldr_feed_row_t *row;
     size_t input;
-    int got, rc = 0;
+    int got;
     uint64_t n = 0;
-    while ((got = ldr_feed_merge_next(m, &row, &input, run->err,
-                                      sizeof run->err)) > 0) {
-        wi_replay_record(&run->r, &row->rec, -1, NULL, 0);
-        if ((++n & 4095) == 0) progress(run, false);
+    th->rc = 0;
+    while ((got = ldr_feed_merge_next(m, &row, &input, th->err,
+                                      sizeof th->err)) > 0) {
+        wi_replay_record(th->r, &row->rec, -1, NULL, 0);
+        if ((++n & 4095) == 0 && th->index == 0) progress(run, false);
     }
     if (got < 0 && !wi_stop) {
-        fprintf(stderr, "ladder-whatif: %s: %s\n", run->o.history[input],
-                run->err);
-        rc = 2;
+        if (th->index == 0)
+            fprintf(stderr, "ladder-whatif: %s: %s\n", run->o.history[input],
+                    th->err);
+        th->rc = 2;
     }
     ldr_feed_merge_destroy(m);
-    return wi_stop ? 3 : rc;
+    if (wi_stop) th->rc = 3;
+    if (!th->rc) wi_replay_end(th->r);
+    return NULL;
+}
+
+/* Whether the history can be read once per thread: regular files only
+ * (a pipe or a FIFO gives its rows to one reader). */
+static bool history_rereadable(const wi_run_t *run) {
+    for (size_t i = 0; i < run->o.nhistory; i++) {
+        struct stat st;
+        if (stat(run->o.history[i], &st) != 0 || !S_ISREG(st.st_mode))
+            return false;
+    }
+    return true;
+}
+
+/* Sets up the threads (each opens the files itself), runs them and merges
+ * their replays into run->r: 0, 2 or 3. */
+static int replay_threads(wi_run_t *run) {
+    int n = run->o.threads;
+    if (n > run->o.partitions) n = run->o.partitions;
+    if (!history_rereadable(run)) n = 1;
+    int skew = (int)ldr_config_get_int(run->cfg, "clock.max.skew.days");
+    for (int k = 0; k < n; k++) {
+        wi_thread_t *th = &run->threads[k];
+        run->nthreads++;
+        th->run = run;
+        th->index = k;
+        th->r = k == 0 ? &run->r : &th->own;
+        wi_replay_init(th->r, run->policies[WI_BASE], run->policies[WI_VARIANT],
+                       run->units, run->validator, skew, run->o.partitions,
+                       run->o.partitions * k / n,
+                       run->o.partitions * (k + 1) / n, run->now_ms);
+        th->ready = true;
+        if (!open_history(run, th)) return 2;
+    }
+    pthread_t tid[WI_THREADS_MAX];
+    for (int k = 1; k < n; k++)
+        pthread_create(&tid[k], NULL, replay_files, &run->threads[k]);
+    replay_files(&run->threads[0]);
+    int rc = run->threads[0].rc;
+    for (int k = 1; k < n; k++) {
+        pthread_join(tid[k], NULL);
+        if (run->threads[k].rc > rc) rc = run->threads[k].rc;
+    }
+    if (rc) return rc;
+    for (int k = 1; k < n; k++)
+        wi_replay_merge(&run->r, &run->threads[k].own);
+    return 0;
 }
 
 /* ---- outputs --------------------------------------------------------------
@@ -484,9 +572,6 @@ static int run_all(wi_run_t *run) {
                         "topic's partition count\n");
         return 2;
     }
-    wi_replay_init(&run->r, run->policies[WI_BASE], run->policies[WI_VARIANT],
-                   run->units, run->validator, run->o.partitions, run->now_ms);
-    run->replay_ready = true;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = wi_on_signal;
@@ -495,7 +580,7 @@ static int run_all(wi_run_t *run) {
     sigaction(SIGTERM, &sa, NULL);
     run->start = ldr_clock_mono_s();
     run->next_progress = run->start + 1.0;
-    int rc = replay_files(run);
+    int rc = replay_threads(run);
     if (rc == 3) {
         fprintf(stderr,
                 "\nladder-whatif: interrupted after %" PRIu64

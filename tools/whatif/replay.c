@@ -34,8 +34,8 @@ const char *wi_outcome_name(wi_outcome_t o) {
 
 void wi_replay_init(wi_replay_t *r, const ldr_policies_t *base,
                     const ldr_policies_t *variant, const ldr_units_t *units,
-                    const ldr_validator_t *validator, int partitions,
-                    int64_t now_ms) {
+                    const ldr_validator_t *validator, int max_skew_days,
+                    int partitions, int own_lo, int own_hi, int64_t now_ms) {
     memset(r, 0, sizeof *r);
     r->policies[WI_BASE] = base;
     r->policies[WI_VARIANT] = variant;
@@ -43,10 +43,13 @@ void wi_replay_init(wi_replay_t *r, const ldr_policies_t *base,
     r->validator = validator;
     r->now_ms = now_ms;
     r->partitions = partitions;
+    r->own_lo = own_lo;
+    r->own_hi = own_hi;
+    r->max_skew_days = max_skew_days;
     r->nunits = ldr_units_count(units);
     for (int s = 0; s < WI_SIDES; s++) {
         r->part[s] = ldr_calloc((size_t)partitions, sizeof *r->part[s]);
-        for (int p = 0; p < partitions; p++)
+        for (int p = own_lo; p < own_hi; p++)
             r->part[s][p] = ldr_partition_new(r->policies[s]);
         ldr_machine_out_init(&r->out[s]);
         r->out[s].skip_history = true;
@@ -209,26 +212,18 @@ static void first_of(wi_first_t *f, const ldr_machine_decision_t *d) {
                                 "%s%s", i ? ";" : "", d->reasons[i]);
 }
 
+static void insert_change(wi_replay_t *r, wi_change_t *c);
+
 static void add_change(wi_replay_t *r, const char *uscc,
                        const ldr_machine_decision_t *b,
                        const ldr_machine_decision_t *v) {
-    if ((r->nchanges + 1) * 2 > r->changes_cap) {
-        wi_change_t **old = r->changes;
-        size_t old_cap = r->changes_cap;
-        r->changes_cap = old_cap ? old_cap * 2 : 1024;
-        r->changes = ldr_calloc(r->changes_cap, sizeof *r->changes);
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i]) r->changes[change_slot(r, old[i]->uscc)] = old[i];
-        free(old);
-    }
     wi_change_t *c = ldr_calloc(1, sizeof *c);
     memcpy(c->uscc, uscc, sizeof c->uscc);
     first_of(&c->first[WI_BASE], b);
     first_of(&c->first[WI_VARIANT], v);
     c->at = b ? b->effective_at : v->effective_at;
     if (b && v && v->effective_at < c->at) c->at = v->effective_at;
-    r->changes[change_slot(r, uscc)] = c;
-    r->nchanges++;
+    insert_change(r, c);
 }
 
 /* Compares the decisions one enterprise got from this step on each side. */
@@ -325,6 +320,18 @@ void wi_replay_record(wi_replay_t *r, const ldr_record_t *rec,
         }
     }
     int64_t t = record_time(rec);
+    /* The stream's time (samples, the final tick) moves with every record
+     * the worker's time bound would take against it, so that every thread
+     * of a run, whichever partitions it owns, samples at the same
+     * instants. */
+    if (t > r->last_time && (r->last_time == INT64_MIN ||
+                             t <= ldr_validate_time_max(r->last_time, r->now_ms,
+                                                        r->max_skew_days))) {
+        sample_until(r, t);
+        r->last_time = t;
+    }
+    if (from < r->own_lo) from = r->own_lo;
+    if (to > r->own_hi) to = r->own_hi;
     for (int32_t pn = from; pn < to; pn++) {
         /* the worker's check, against this partition's clock: the two
          * sides' clocks are the same (the log alone moves them) */
@@ -336,10 +343,6 @@ void wi_replay_record(wi_replay_t *r, const ldr_record_t *rec,
             snprintf(r->last_reject, sizeof r->last_reject, "%s", err);
             r->next_offset[pn]++; /* it holds its place in the log */
             continue;
-        }
-        if (t > r->last_time) {
-            sample_until(r, t);
-            r->last_time = t;
         }
         step(r, pn, rec);
     }
@@ -392,15 +395,64 @@ static void change_final(wi_replay_t *r, wi_change_t *c) {
     }
 }
 
-void wi_replay_finish(wi_replay_t *r) {
-    if (r->last_time != INT64_MIN) {
-        ldr_record_t tick = {.kind = LDR_RECORD_CLOCK_TICK};
-        tick.u.tick.tick_at = r->last_time;
-        tick.u.tick.source = ldr_str("ladder-whatif");
-        for (int32_t pn = 0; pn < r->partitions; pn++)
-            step(r, pn, &tick);
-        sample(r, r->last_time);
+void wi_replay_end(wi_replay_t *r) {
+    if (r->last_time == INT64_MIN) return;
+    ldr_record_t tick = {.kind = LDR_RECORD_CLOCK_TICK};
+    tick.u.tick.tick_at = r->last_time;
+    tick.u.tick.source = ldr_str("ladder-whatif");
+    for (int32_t pn = r->own_lo; pn < r->own_hi; pn++)
+        step(r, pn, &tick);
+    sample(r, r->last_time);
+}
+
+static void insert_change(wi_replay_t *r, wi_change_t *c) {
+    if ((r->nchanges + 1) * 2 > r->changes_cap) {
+        wi_change_t **old = r->changes;
+        size_t old_cap = r->changes_cap;
+        r->changes_cap = old_cap ? old_cap * 2 : 1024;
+        r->changes = ldr_calloc(r->changes_cap, sizeof *r->changes);
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i]) r->changes[change_slot(r, old[i]->uscc)] = old[i];
+        free(old);
     }
+    r->changes[change_slot(r, c->uscc)] = c;
+    r->nchanges++;
+}
+
+void wi_replay_merge(wi_replay_t *dst, wi_replay_t *src) {
+    for (int s = 0; s < WI_SIDES; s++) {
+        for (int p = src->own_lo; p < src->own_hi; p++) {
+            dst->part[s][p] = src->part[s][p];
+            src->part[s][p] = NULL;
+        }
+        for (size_t u = 0; u <= dst->nunits; u++)
+            for (int k = 0; k < WI_OUTCOMES; k++)
+                for (int t = 0; t < LDR_TIER__COUNT; t++)
+                    dst->by_unit[s][u].n[k][t] += src->by_unit[s][u].n[k][t];
+        for (int k = 0; k < WI_OUTCOMES; k++)
+            for (int t = 0; t < LDR_TIER__COUNT; t++)
+                dst->total[s].n[k][t] += src->total[s].n[k][t];
+    }
+    if (src->own_lo < dst->own_lo) dst->own_lo = src->own_lo;
+    if (src->own_hi > dst->own_hi) dst->own_hi = src->own_hi;
+    /* the same instants on every thread (the stream's time) */
+    size_t n = dst->nsamples < src->nsamples ? dst->nsamples : src->nsamples;
+    dst->nsamples = n;
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s < WI_SIDES; s++)
+            for (int t = 0; t < LDR_TIER__COUNT; t++)
+                dst->samples[i].active[s][t] += src->samples[i].active[s][t];
+    for (size_t i = 0; i < src->changes_cap; i++)
+        if (src->changes[i]) {
+            insert_change(dst, src->changes[i]);
+            src->changes[i] = NULL;
+        }
+    src->nchanges = 0;
+    dst->rejected += src->rejected;
+    dst->steps_failed += src->steps_failed;
+}
+
+void wi_replay_finish(wi_replay_t *r) {
     for (int s = 0; s < WI_SIDES; s++)
         for (int32_t pn = 0; pn < r->partitions; pn++) {
             end_count_t c = {r, s};

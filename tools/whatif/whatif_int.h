@@ -72,13 +72,15 @@ typedef struct wi_replay {
     const ldr_units_t *units;
     const ldr_validator_t *validator;
     int64_t now_ms; /* processing time, for the validation bound */
+    int max_skew_days;
     int partitions;
-    ldr_partition_t **part[WI_SIDES];
+    int own_lo, own_hi; /* the partitions this replay steps: [lo, hi) */
+    ldr_partition_t **part[WI_SIDES]; /* NULL outside [own_lo, own_hi) */
     int64_t *next_offset; /* per partition: the simulated log's offsets */
     ldr_machine_out_t out[WI_SIDES];
     /* counts */
     uint64_t events, ticks, rejected, steps_failed;
-    int64_t last_time; /* latest valid event time */
+    int64_t last_time; /* the stream's time: its latest event time */
     size_t nunits;
     wi_tally_t *by_unit[WI_SIDES]; /* [nunits + 1]: the last is "unknown" */
     wi_tally_t total[WI_SIDES];
@@ -94,12 +96,14 @@ typedef struct wi_replay {
     char last_reject[512]; /* the latest rejection, for the summary */
 } wi_replay_t;
 
-/* Sets up @p r for @p partitions partitions (1..LDR_... any positive) and
- * the two policy sets (borrowed, as are units and validator). */
+/* Sets up @p r for a topic of @p partitions partitions, of which it steps
+ * [@p own_lo, @p own_hi), under the two policy sets (borrowed, as are
+ * units and validator). Threads of one run each own a range and read the
+ * whole history; wi_replay_merge() puts them together. */
 void wi_replay_init(wi_replay_t *r, const ldr_policies_t *base,
                     const ldr_policies_t *variant, const ldr_units_t *units,
-                    const ldr_validator_t *validator, int partitions,
-                    int64_t now_ms);
+                    const ldr_validator_t *validator, int max_skew_days,
+                    int partitions, int own_lo, int own_hi, int64_t now_ms);
 void wi_replay_fini(wi_replay_t *r);
 
 /* One input record in log order: validated as the worker validates it
@@ -111,9 +115,18 @@ void wi_replay_fini(wi_replay_t *r);
 void wi_replay_record(wi_replay_t *r, const ldr_record_t *rec,
                       int32_t partition, const void *key, size_t key_len);
 
-/* Ends the run as the issue asks: a tick at the latest event time to every
- * partition, then the counts of active designations, and the final state
- * of every changed enterprise. The changes are sorted by USCC. */
+/* Ends the history: a tick at the stream's latest event time to every
+ * partition the replay owns, and the last sample. */
+void wi_replay_end(wi_replay_t *r);
+
+/* Moves what @p src (an ended replay of the same history, other
+ * partitions) holds into @p dst: its partitions, counts, samples and
+ * changes. */
+void wi_replay_merge(wi_replay_t *dst, wi_replay_t *src);
+
+/* After the last merge: the counts of active designations at the end, and
+ * the final state of every changed enterprise; the changes are sorted by
+ * USCC. */
 void wi_replay_finish(wi_replay_t *r);
 
 /* ---- report.c ----------------------------------------------------------- */
