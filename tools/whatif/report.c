@@ -195,7 +195,7 @@ static void svg_legend(FILE *out, double x, double y, const char *label,
 }
 
 void wi_report_svg_units(const wi_replay_t *r, FILE *out) {
-    const double left = 150, right = 40, top = 50, row = 30, w = 760;
+    const double left = 270, right = 40, top = 50, row = 30, w = 860;
     double h = top + row * (double)r->nunits + 40;
     int64_t max = 1;
     for (size_t u = 0; u < r->nunits; u++)
