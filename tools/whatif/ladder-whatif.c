@@ -217,6 +217,12 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
                         "no history files with it\n");
         return 2;
     }
+    if (o->from_kafka) {
+        /* Planned (docs/WHATIF.md): read input.topic from offset 0. */
+        fprintf(stderr, "ladder-whatif: --from-kafka is not implemented yet: "
+                        "replay the feed files with --history\n");
+        return 2;
+    }
     if (o->allow_partial && !o->from_kafka) {
         fprintf(stderr, "ladder-whatif: --allow-partial goes with "
                         "--from-kafka\n");
