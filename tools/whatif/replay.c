@@ -464,7 +464,7 @@ void wi_replay_finish(wi_replay_t *r) {
         if (r->changes[i]) r->changes[n++] = r->changes[i];
     for (size_t i = n; i < r->changes_cap; i++)
         r->changes[i] = NULL;
-    qsort(r->changes, n, sizeof *r->changes, cmp_change);
+    if (n) qsort(r->changes, n, sizeof *r->changes, cmp_change);
     for (size_t i = 0; i < n; i++)
         change_final(r, r->changes[i]);
 }
