@@ -7,6 +7,8 @@
 # what-if baseline enterprise by enterprise: every tier's state and
 # valid_until, and ban_until. The history ends with ladder-gen's ticks, so
 # the worker's partitions and the what-if's final tick reach the same time.
+# --from-kafka reads the topic back to the same register; test_whatif_evicted
+# checks that it refuses a log whose head is gone.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" --partitions 4 bash -c '
@@ -38,4 +40,14 @@ d=$(jget "$work/whatif.json" "min(j[\"totals\"][\"baseline\"][\"active_at_end\"]
 /usr/bin/python3 "$src/tests/integration/whatif_check.py" register "$work/register.jsonl" "$bin/ladder-admin" \
   >"$work/compare.out" || fail "the worker and the what-if differ: $(head -20 "$work/compare.out")"
 ok "the worker register equals the what-if baseline: $(tail -1 "$work/compare.out")"
+
+# --from-kafka reads the same log back (the partition count from the topic)
+"$bin/ladder-whatif" --from-kafka --baseline "$src/deploy/policy" \
+  --register "$work/register-kafka.jsonl" --json >"$work/kafka.json" 2>"$work/whatif.err" \
+  || fail "ladder-whatif --from-kafka: $(cat "$work/whatif.err")"
+cmp -s <(sort "$work/register.jsonl") <(sort "$work/register-kafka.jsonl") \
+  || fail "--from-kafka gives another register than the files"
+[ "$(jget "$work/kafka.json" "j[\"totals\"], j[\"enterprises\"], j[\"rejected\"]")" = "$(jget "$work/whatif.json" "j[\"totals\"], j[\"enterprises\"], j[\"rejected\"]")" ] \
+  || fail "--from-kafka gives other totals than the files"
+ok "--from-kafka: the same register and totals as the files"
 ' "$src" "$bin"

@@ -69,7 +69,9 @@ static void usage(FILE *f) {
         "  --format FMT       csv or jsonl, for files named neither\n"
         "  --from-kafka       read input.topic from its beginning instead "
         "(refused\n"
-        "                     when the log no longer starts at offset 0)\n"
+        "                     when the log no longer starts at offset 0); "
+        "needs\n"
+        "                     kafka.bootstrap.servers\n"
         "  --allow-partial    with --from-kafka: replay what the log still "
         "holds\n"
         "  --baseline DIR     the policy directory of the register as it "
@@ -217,12 +219,6 @@ static int parse_opts(int argc, char **argv, wi_opts_t *o) {
                         "no history files with it\n");
         return 2;
     }
-    if (o->from_kafka) {
-        /* Planned (docs/WHATIF.md): read input.topic from offset 0. */
-        fprintf(stderr, "ladder-whatif: --from-kafka is not implemented yet: "
-                        "replay the feed files with --history\n");
-        return 2;
-    }
     if (o->allow_partial && !o->from_kafka) {
         fprintf(stderr, "ladder-whatif: --allow-partial goes with "
                         "--from-kafka\n");
@@ -259,6 +255,7 @@ struct wi_run {
     wi_replay_t r;
     wi_thread_t threads[WI_THREADS_MAX];
     int nthreads;
+    wi_kafka_t *kafka; /* --from-kafka, or to ask the partition count */
     uint64_t shown_rejects;
     /* progress */
     bool tty;
@@ -293,6 +290,7 @@ static void run_fini(wi_run_t *run) {
         free(th->readers);
         if (th->ready && WI_FREE_AT_EXIT) wi_replay_fini(th->r);
     }
+    wi_kafka_close(run->kafka);
     for (int s = 0; s < WI_SIDES; s++)
         ldr_policies_destroy(run->policies[s]);
     ldr_validator_destroy(run->validator);
@@ -583,16 +581,68 @@ static int outputs(wi_run_t *run, double seconds) {
     return 0;
 }
 
+/* ---- Kafka ----------------------------------------------------------------
+ */
+
+/* Opens the consumer when the input topic is needed (--from-kafka, or no
+ * --partitions) and takes the partition count from it: 0, 2 (not
+ * configured, or a count that is not the topic's) or 3 (unreachable). */
+static int kafka_open(wi_run_t *run) {
+    if (!run->o.from_kafka && run->o.partitions) return 0;
+    run->kafka =
+        wi_kafka_open(run->cfg, run->o.from_kafka, run->err, sizeof run->err);
+    if (!run->kafka) {
+        fprintf(stderr, "ladder-whatif: %s%s\n", run->err,
+                run->o.from_kafka ? ""
+                                  : "; or give --partitions N, the input "
+                                    "topic's partition count");
+        return 2;
+    }
+    int n = wi_kafka_partitions(run->kafka, run->err, sizeof run->err);
+    if (n < 1) {
+        fprintf(stderr, "ladder-whatif: %s\n", run->err);
+        return 3;
+    }
+    if (run->o.partitions && run->o.partitions != n) {
+        fprintf(stderr,
+                "ladder-whatif: --partitions %d, but %s has %d: its "
+                "messages are where %d partitions put them\n",
+                run->o.partitions, ldr_config_get(run->cfg, "input.topic"), n,
+                n);
+        return 2;
+    }
+    run->o.partitions = n;
+    return 0;
+}
+
+/* Replays the input topic on one thread into run->r: 0 or 3. */
+static int replay_kafka(wi_run_t *run) {
+    wi_thread_t *th = &run->threads[0];
+    run->nthreads = 1;
+    th->run = run;
+    th->r = &run->r;
+    wi_replay_init(th->r, run->policies[WI_BASE], run->policies[WI_VARIANT],
+                   run->units, run->validator,
+                   (int)ldr_config_get_int(run->cfg, "clock.max.skew.days"),
+                   run->o.partitions, 0, run->o.partitions, run->now_ms);
+    th->ready = true;
+    int rc = wi_kafka_replay(run->kafka, th->r, run->o.allow_partial, &wi_stop,
+                             run->err, sizeof run->err);
+    if (rc && !wi_stop) {
+        fprintf(stderr, "ladder-whatif: %s\n", run->err);
+        return rc;
+    }
+    if (!rc) wi_replay_end(th->r);
+    return rc;
+}
+
 /* ---- main -----------------------------------------------------------------
  */
 
 static int run_all(wi_run_t *run) {
     if (!load(run)) return 2;
-    if (!run->o.partitions) {
-        fprintf(stderr, "ladder-whatif: give --partitions N, the input "
-                        "topic's partition count\n");
-        return 2;
-    }
+    int rc = kafka_open(run);
+    if (rc) return rc;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = wi_on_signal;
@@ -601,8 +651,8 @@ static int run_all(wi_run_t *run) {
     sigaction(SIGTERM, &sa, NULL);
     run->start = ldr_clock_mono_s();
     run->next_progress = run->start + 1.0;
-    int rc = replay_threads(run);
-    if (rc == 3) {
+    rc = run->o.from_kafka ? replay_kafka(run) : replay_threads(run);
+    if (rc == 3 && wi_stop) {
         fprintf(stderr,
                 "\nladder-whatif: interrupted after %" PRIu64
                 " events; nothing written\n",

@@ -319,6 +319,16 @@ void wi_replay_record(wi_replay_t *r, const ldr_record_t *rec,
             to = from + 1;
         }
     }
+    if (partition >= 0 && key &&
+        ldr_kafka_partition_for_key(key, key_len, r->partitions) != partition) {
+        /* WRONG_PARTITION to the worker: a dead letter */
+        r->rejected++;
+        snprintf(r->last_reject, sizeof r->last_reject,
+                 "key hashes to partition %d of %d (murmur2_random)",
+                 (int)ldr_kafka_partition_for_key(key, key_len, r->partitions),
+                 r->partitions);
+        return;
+    }
     int64_t t = record_time(rec);
     /* The stream's time (samples, the final tick) moves with every record
      * the worker's time bound would take against it, so that every thread

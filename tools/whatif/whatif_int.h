@@ -11,6 +11,9 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <signal.h>
+
+#include "ladder/config.h"
 
 #include "ladder/enterprise.h"
 #include "ladder/machine.h"
@@ -128,6 +131,24 @@ void wi_replay_merge(wi_replay_t *dst, wi_replay_t *src);
  * the final state of every changed enterprise; the changes are sorted by
  * USCC. */
 void wi_replay_finish(wi_replay_t *r);
+
+/* ---- kafka.c ------------------------------------------------------------ */
+
+typedef struct wi_kafka wi_kafka_t;
+
+/* A consumer of input.topic (and, with @p decode, the codec): NULL with
+ * one line in @p errstr. wi_kafka_close() frees it. */
+wi_kafka_t *wi_kafka_open(const ldr_config_t *cfg, bool decode, char *errstr,
+                          size_t errstr_size);
+void wi_kafka_close(wi_kafka_t *k);
+/* The input topic's partition count, or -1 with the reason. */
+int wi_kafka_partitions(wi_kafka_t *k, char *errstr, size_t errstr_size);
+/* Replays every partition from offset 0 to the end it has now: 0, or 3
+ * with the reason in @p errstr (a log that no longer starts at 0 without
+ * @p allow_partial, Kafka unreachable) or after *@p stop. */
+int wi_kafka_replay(wi_kafka_t *k, wi_replay_t *r, bool allow_partial,
+                    volatile sig_atomic_t *stop, char *errstr,
+                    size_t errstr_size);
 
 /* ---- report.c ----------------------------------------------------------- */
 
