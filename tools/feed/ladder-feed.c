@@ -3,12 +3,10 @@
  * DESIGN: every partition of the input topic has one event-time clock
  * (POLICY.md), so the files are not fed one after another but merged into
  * one stream ordered by (event time, position of the file on the command
- * line, line number). Each file holds exactly one pending row (its reader's
- * storage keeps that row's strings alive), and a small binary heap of the
- * files picks the next row, so memory does not grow with the input. A row
- * that is earlier than the row before it in the same file is still produced
- * at its turn in the file (the merge never looks ahead), and counted and
- * reported as out of order.
+ * line, line number) by the library's merge (ladder/feed_merge.h), in
+ * memory that does not grow with the input. A row that is earlier than the
+ * row before it in the same file is still produced at its turn in the file
+ * (the merge never looks ahead), and counted and reported as out of order.
  *
  * Rows are validated by the reader with the worker's own validator, so the
  * feed rejects exactly what the worker would dead-letter. A rejected row is
@@ -28,6 +26,7 @@
 #include "ladder/units_file.h"
 #include "ladder/config.h"
 #include "ladder/feed.h"
+#include "ladder/feed_merge.h"
 #include "ladder/kafka.h"
 #include "ladder/schema.h"
 #include "ladder/svc.h"
@@ -134,8 +133,7 @@ typedef struct feed_run {
     ldr_validator_t *validator;
     ldr_kafka_producer_t *producer;
     feed_input_t *inputs;
-    feed_input_t **heap;
-    size_t nheap;
+    ldr_feed_reader_t **readers; /* the inputs' readers, for the merge */
     double start; /* when the run began; t0 once the merge starts */
     char err[1024];
 } feed_run_t;
@@ -146,7 +144,6 @@ struct feed_input {
     FILE *f;
     ldr_feed_format_t fmt;
     ldr_feed_reader_t *r;
-    ldr_feed_row_t row; /* the pending valid row */
     int has_prev;
     int64_t prev_time;
     uint64_t prev_line;
@@ -199,75 +196,49 @@ static void feed_spill(void *opaque, const void *data, size_t len) {
     if (len) in->last_spilled = ((const char *)data)[len - 1];
 }
 
-/* Reads the input's next valid row into in->row, reporting rejects on the
- * way. Returns 1 for a row, 0 at the end, -1 on a read error. */
-static int feed_advance(feed_input_t *in) {
-    feed_run_t *run = in->run;
-    char err[512];
-    for (;;) {
-        if (feed_stop) return 0;
-        if (ldr_feed_reader_next(in->r, &in->row, err, sizeof err)) {
-            if (feed_stop) return 0; /* a signal interrupted the read */
-            feed_clear_progress(run);
-            fprintf(stderr, "ladder-feed: %s: %s\n", in->name, err);
-            run->io_failed = 1;
-            return -1;
-        }
-        if (in->row.status == LDR_FEED_ROW_END) return 0;
-        run->rows_read++;
-        feed_progress(run);
-        if (in->row.status == LDR_FEED_ROW_VALID) break;
+/* The merge's callback, for every row an input yields: counts it, shows
+ * progress, reports a reject (and copies it to --rejects), and reports a
+ * valid row that is earlier than the one before it in the same file.
+ * Non-zero stops the merge (a signal arrived). */
+static int feed_on_row(void *opaque, size_t index, const ldr_feed_row_t *row) {
+    feed_run_t *run = opaque;
+    feed_input_t *in = &run->inputs[index];
+    if (feed_stop) return 1;
+    run->rows_read++;
+    feed_progress(run);
+    if (row->status != LDR_FEED_ROW_VALID) {
         run->rejected++;
         feed_clear_progress(run);
-        fprintf(stderr, "%s:%" PRIu64 ": %s: %s\n", in->name, in->row.line,
-                in->row.field, in->row.reason);
-        if (run->rejects && in->row.spilled && in->last_spilled != '\n')
+        fprintf(stderr, "%s:%" PRIu64 ": %s: %s\n", in->name, row->line,
+                row->field, row->reason);
+        if (run->rejects && row->spilled && in->last_spilled != '\n')
             fputc('\n', run->rejects);
-        if (run->rejects && !in->row.spilled) {
+        if (run->rejects && !row->spilled) {
             feed_rejects_header(in);
-            fwrite(in->row.raw, 1, in->row.raw_len, run->rejects);
-            if (in->row.raw_len && in->row.raw[in->row.raw_len - 1] != '\n')
+            fwrite(row->raw, 1, row->raw_len, run->rejects);
+            if (row->raw_len && row->raw[row->raw_len - 1] != '\n')
                 fputc('\n', run->rejects);
         }
+        return 0;
     }
-    if (in->has_prev && in->row.time < in->prev_time) {
+    if (in->has_prev && row->time < in->prev_time) {
         run->out_of_order++;
         if (++in->out_of_order <= FEED_ORDER_REPORT_MAX) {
             char a[LDR_TIME_FORMAT_SIZE], b[LDR_TIME_FORMAT_SIZE];
-            ldr_time_format(in->row.time, a, sizeof a);
+            ldr_time_format(row->time, a, sizeof a);
             ldr_time_format(in->prev_time, b, sizeof b);
             feed_clear_progress(run);
             fprintf(stderr,
                     "%s:%" PRIu64
                     ": out of order: %s is before %s (line %" PRIu64
                     "); produced in file order\n",
-                    in->name, in->row.line, a, b, in->prev_line);
+                    in->name, row->line, a, b, in->prev_line);
         }
     }
     in->has_prev = 1;
-    in->prev_time = in->row.time;
-    in->prev_line = in->row.line;
-    return 1;
-}
-
-/* The merge order: (time, file position, line). */
-static int feed_before(const feed_input_t *a, const feed_input_t *b) {
-    if (a->row.time != b->row.time) return a->row.time < b->row.time;
-    if (a->index != b->index) return a->index < b->index;
-    return a->row.line < b->row.line;
-}
-
-static void feed_sift_down(feed_input_t **heap, size_t n, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < n && feed_before(heap[l], heap[m])) m = l;
-        if (l + 1 < n && feed_before(heap[l + 1], heap[m])) m = l + 1;
-        if (m == i) return;
-        feed_input_t *t = heap[i];
-        heap[i] = heap[m];
-        heap[m] = t;
-        i = m;
-    }
+    in->prev_time = row->time;
+    in->prev_line = row->line;
+    return 0;
 }
 
 static int feed_format_of(const char *name, const char *flag,
@@ -358,7 +329,7 @@ static void feed_fini(feed_run_t *run) {
     if (run->rejects) fclose(run->rejects);
     if (run->encode && run->encode != stdout) fclose(run->encode);
     free(run->inputs);
-    free(run->heap);
+    free(run->readers);
     ldr_validator_destroy(run->validator);
     ldr_units_destroy(run->units);
     ldr_codec_destroy(run->codec);
@@ -417,14 +388,15 @@ static bool feed_load(feed_run_t *run) {
 /* --encode: writes the row's encoded value to the file and its key to
  * stderr; false after a message when a second row comes. */
 static bool feed_encode_out(feed_run_t *run, const feed_input_t *in,
-                            const void *bytes, size_t len) {
-    const ldr_record_t *rec = &in->row.rec;
+                            const ldr_feed_row_t *row, const void *bytes,
+                            size_t len) {
+    const ldr_record_t *rec = &row->rec;
     if (run->encoded) {
         feed_clear_progress(run);
         fprintf(stderr,
                 "ladder-feed: %s:%" PRIu64 ": --encode writes one row, and "
                 "this is the second valid one\n",
-                in->name, in->row.line);
+                in->name, row->line);
         return false;
     }
     if (fwrite(bytes, 1, len, run->encode) != len) run->io_failed = 1;
@@ -473,6 +445,7 @@ static bool feed_open(feed_run_t *run) {
                                      .spill = feed_spill,
                                      .spill_opaque = in};
         in->r = ldr_feed_reader_new(in->f, &ro, run->err, sizeof run->err);
+        run->readers[i] = in->r;
         if (!in->r) {
             fprintf(stderr, "ladder-feed: %s:%s\n", in->name, run->err);
             return false;
@@ -493,8 +466,9 @@ static bool feed_open(feed_run_t *run) {
 
 /* Produces (or, with --dry-run, encodes) one row: true, or false after a
  * message on stderr. */
-static bool feed_send(feed_run_t *run, const feed_input_t *in) {
-    const ldr_record_t *rec = &in->row.rec;
+static bool feed_send(feed_run_t *run, const feed_input_t *in,
+                      const ldr_feed_row_t *row) {
+    const ldr_record_t *rec = &row->rec;
     char *err = run->err;
     size_t n = sizeof run->err;
     const void *bytes;
@@ -504,10 +478,10 @@ static bool feed_send(feed_run_t *run, const feed_input_t *in) {
             : ldr_codec_encode(run->codec, rec, &bytes, &len, err, n)) {
         feed_clear_progress(run);
         fprintf(stderr, "ladder-feed: %s:%" PRIu64 ": %s\n", in->name,
-                in->row.line, err);
+                row->line, err);
         return false;
     }
-    if (run->encode) return feed_encode_out(run, in, bytes, len);
+    if (run->encode) return feed_encode_out(run, in, row, bytes, len);
     return true;
 }
 
@@ -523,31 +497,36 @@ static bool feed_merge(feed_run_t *run) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    feed_input_t **heap = run->heap;
-    for (size_t i = 0; i < run->o->ninputs; i++) {
-        int got = feed_advance(&run->inputs[i]);
-        if (got < 0) return true;
-        if (got > 0) heap[run->nheap++] = &run->inputs[i];
-    }
-    for (size_t i = run->nheap; i-- > 0;)
-        feed_sift_down(heap, run->nheap, i);
-
+    ldr_feed_merge_t *m =
+        ldr_feed_merge_new(run->readers, run->o->ninputs, feed_on_row, run);
     run->t0 = run->start;
     run->next_progress = run->start + 1.0;
-    while (run->nheap > 0 && !feed_stop) {
-        feed_input_t *in = heap[0];
-        if (!feed_send(run, in)) return false;
+    bool ok = true;
+    const ldr_feed_row_t *row;
+    size_t index;
+    int got;
+    while (!feed_stop && (got = ldr_feed_merge_next(m, &row, &index, run->err,
+                                                    sizeof run->err)) != 0) {
+        if (got < 0) {
+            if (feed_stop) break; /* a signal interrupted the read */
+            feed_clear_progress(run);
+            fprintf(stderr, "ladder-feed: %s: %s\n", run->inputs[index].name,
+                    run->err);
+            run->io_failed = 1;
+            break;
+        }
+        if (!feed_send(run, &run->inputs[index], row)) {
+            ok = false;
+            break;
+        }
         run->rows_ok++;
-        if (in->row.rec.kind == LDR_RECORD_CLOCK_TICK)
+        if (row->rec.kind == LDR_RECORD_CLOCK_TICK)
             run->ticks++;
         else
             run->events++;
-        int got = feed_advance(in);
-        if (got < 0) break;
-        if (got == 0) heap[0] = heap[--run->nheap];
-        feed_sift_down(heap, run->nheap, 0);
     }
-    return true;
+    ldr_feed_merge_destroy(m);
+    return ok;
 }
 
 /* Waits for every acknowledgement; a second signal stops waiting. True
@@ -624,7 +603,7 @@ int main(int argc, char **argv) {
     memset(&run, 0, sizeof run);
     run.o = &opts;
     run.inputs = calloc(opts.ninputs, sizeof *run.inputs);
-    run.heap = calloc(opts.ninputs, sizeof *run.heap);
+    run.readers = calloc(opts.ninputs, sizeof *run.readers);
     run.progress = isatty(STDERR_FILENO);
     run.rejects_path = opts.rejects_path;
     run.start = ldr_clock_mono_s();

@@ -61,11 +61,17 @@ struct config_key {
 };
 
 static const char *const config_programs[] = {
-    "ladder-worker", "ladder-api",
-    "ladder-notify", "ladder-feed",
-    "ladder-gen",    "ladder-policy",
-    "ladder-bench",  "ladder-roundtrip",
-    "ladder-admin",  NULL,
+    "ladder-worker",
+    "ladder-api",
+    "ladder-notify",
+    "ladder-feed",
+    "ladder-gen",
+    "ladder-policy",
+    "ladder-bench",
+    "ladder-roundtrip",
+    "ladder-admin",
+    "ladder-whatif",
+    NULL,
 };
 
 static const char *const config_redis_cluster[] = {"auto", "on", "off", NULL};

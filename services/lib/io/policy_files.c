@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "ladder/alloc.h"
 #include "ladder/buf.h"
+#include "ladder/policy_edit.h"
 
 ldr_err_t ldr_policy_load_file(const char *path, ldr_policy_t **policyp,
                                char *errstr, size_t errstr_size) {
@@ -53,16 +56,18 @@ static int cmp_names(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-ldr_policies_t *ldr_policies_load_dir(const char *dir, char *errstr,
-                                      size_t errstr_size) {
+/* The *.json files of @p dir in name order (name order makes the first
+ * error reported, and ldr_policies_get(), the same on every machine): the
+ * count, with *pathsp to free with paths_free(), or 0 after a message. */
+static size_t dir_paths(const char *dir, char ***pathsp, char *errstr,
+                        size_t errstr_size) {
     DIR *d = opendir(dir);
     char **paths = NULL;
     size_t n = 0, cap = 0;
-    ldr_policies_t *set = NULL;
     if (!d) {
         ldr_err_set(errstr, errstr_size, LDR_ERR_IO, "%s: %s", dir,
                     strerror(errno));
-        return NULL;
+        return 0;
     }
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -82,19 +87,100 @@ ldr_policies_t *ldr_policies_load_dir(const char *dir, char *errstr,
         n++;
     }
     closedir(d);
-    if (n == 0) {
+    if (n == 0)
         ldr_err_set(errstr, errstr_size, LDR_ERR_POLICY,
                     "%s: no policy files (*.json)", dir);
-        goto out;
-    }
-    /* Name order makes the first error reported, and ldr_policies_get(),
-     * the same on every machine. */
-    qsort(paths, n, sizeof *paths, cmp_names);
-    set = ldr_policies_load_files((const char *const *)paths, n, errstr,
-                                  errstr_size);
-out:
+    else
+        qsort(paths, n, sizeof *paths, cmp_names);
+    *pathsp = paths;
+    return n;
+}
+
+static void paths_free(char **paths, size_t n) {
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
+}
+
+ldr_policies_t *ldr_policies_load_dir(const char *dir, char *errstr,
+                                      size_t errstr_size) {
+    char **paths = NULL;
+    size_t n = dir_paths(dir, &paths, errstr, errstr_size);
+    ldr_policies_t *set = NULL;
+    if (n)
+        set = ldr_policies_load_files((const char *const *)paths, n, errstr,
+                                      errstr_size);
+    paths_free(paths, n);
+    return set;
+}
+
+/* Reads every file of @p paths as JSON into @p docs: false after a
+ * message naming the file. */
+static bool read_docs(char **paths, size_t n, json_t **docs, char *errstr,
+                      size_t errstr_size) {
+    for (size_t i = 0; i < n; i++) {
+        ldr_buf_t text;
+        ldr_buf_init(&text);
+        if (ldr_buf_read_file(&text, paths[i], LDR_POLICY_FILE_MAX, errstr,
+                              errstr_size)) {
+            ldr_buf_fini(&text);
+            return false;
+        }
+        json_error_t jerr;
+        docs[i] = json_loadb(text.data ? text.data : "", text.len,
+                             JSON_REJECT_DUPLICATES, &jerr);
+        ldr_buf_fini(&text);
+        if (!docs[i]) {
+            ldr_err_set(errstr, errstr_size, LDR_ERR_POLICY, "%s: line %d: %s",
+                        paths[i], jerr.line, jerr.text);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parses the edited documents as the files they came from, one set. */
+static ldr_policies_t *parse_docs(char **paths, size_t n, json_t **docs,
+                                  char *errstr, size_t errstr_size) {
+    ldr_policy_t **v = ldr_calloc(n, sizeof *v);
+    ldr_policies_t *set = NULL;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char *text = json_dumps(docs[i], JSON_PRESERVE_ORDER | JSON_COMPACT);
+        ldr_err_t rc = ldr_policy_parse(paths[i], text, strlen(text), &v[i],
+                                        errstr, errstr_size);
+        free(text);
+        if (rc) break;
+    }
+    if (i == n) set = ldr_policies_new(v, n, errstr, errstr_size);
+    for (size_t j = 0; j < i && j < n; j++)
+        ldr_policy_destroy(v[j]);
+    free(v);
+    return set;
+}
+
+ldr_policies_t *ldr_policies_load_dir_edited(const char *dir,
+                                             const char *const *sets,
+                                             size_t nsets, char *errstr,
+                                             size_t errstr_size) {
+    char **paths = NULL;
+    size_t n = dir_paths(dir, &paths, errstr, errstr_size);
+    if (!n) return NULL;
+    json_t **docs = ldr_calloc(n, sizeof *docs);
+    ldr_policies_t *set = NULL;
+    if (!read_docs(paths, n, docs, errstr, errstr_size)) goto out;
+    for (size_t k = 0; k < nsets; k++) {
+        char msg[768];
+        if (ldr_policy_edit(docs, n, sets[k], msg, sizeof msg)) {
+            ldr_err_set(errstr, errstr_size, LDR_ERR_INVALID_ARG, "%s", msg);
+            goto out;
+        }
+    }
+    set = parse_docs(paths, n, docs, errstr, errstr_size);
+out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(docs[i]);
+    free(docs);
+    paths_free(paths, n);
     return set;
 }

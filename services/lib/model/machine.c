@@ -263,6 +263,7 @@ static void machine_set_identity(ldr_enterprise_t *e, ldr_str_t name,
 /* Keeps the decisions from @p from on in the enterprise's history. */
 static void machine_record_history(ldr_enterprise_t *e,
                                    const ldr_machine_out_t *out, size_t from) {
+    if (out->skip_history) return;
     for (size_t i = from; i < out->count; i++) {
         const ldr_machine_decision_t *d = &out->v[i];
         ldr_history_entry_t h;
@@ -665,11 +666,20 @@ size_t ldr_partition_count(const ldr_partition_t *p) {
     return p->count;
 }
 
+void ldr_partition_each(const ldr_partition_t *p,
+                        void (*fn)(void *opaque, const ldr_enterprise_t *e),
+                        void *opaque) {
+    for (size_t i = 0; i < p->cap; i++)
+        if (p->slots[i]) fn(opaque, p->slots[i]);
+}
+
 static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
                            size_t len) {
     size_t i = (size_t)ldr_enterprise_event_hash(uscc, len) & (p->cap - 1);
-    while (p->slots[i] && (strlen(p->slots[i]->uscc) != len ||
-                           memcmp(p->slots[i]->uscc, uscc, len) != 0))
+    /* uscc[len] == '\0' is the length check, without a strlen per probe */
+    while (p->slots[i] && (len >= sizeof(p->slots[i]->uscc) ||
+                           memcmp(p->slots[i]->uscc, uscc, len) != 0 ||
+                           p->slots[i]->uscc[len] != '\0'))
         i = (i + 1) & (p->cap - 1);
     return i;
 }

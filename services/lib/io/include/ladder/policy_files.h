@@ -31,4 +31,16 @@ ldr_policies_t *ldr_policies_load_files(const char *const *paths, size_t n,
 ldr_policies_t *ldr_policies_load_dir(const char *dir, char *errstr,
                                       size_t errstr_size);
 
+/** Loads the `*.json` files of @p dir as ldr_policies_load_dir() does,
+ *  after applying the @p nsets assignments @p sets (`VERSION.PATH=VALUE`,
+ *  ladder/policy_edit.h) in order to their JSON: what the set would be had
+ *  the files said so. NULL on error: an assignment that names nothing is
+ *  LDR_ERR_INVALID_ARG's message alone (without a file name); a result the
+ *  loader refuses is its message, naming the file and the JSON path. The
+ *  files are not changed. The caller owns the result. */
+ldr_policies_t *ldr_policies_load_dir_edited(const char *dir,
+                                             const char *const *sets,
+                                             size_t nsets, char *errstr,
+                                             size_t errstr_size);
+
 #endif

@@ -75,6 +75,10 @@ typedef struct ldr_machine_out {
     size_t cap;
     uint64_t duplicates;   /* messages ignored as already applied */
     uint64_t timers_fired; /* timers that found their tier as expected */
+    /* Set by a replay that never stores its enterprises (ladder-whatif):
+     * the decisions are not kept in the enterprises' history, which only
+     * the store and ladder-admin read. Nothing else changes. */
+    bool skip_history;
 } ldr_machine_out_t;
 
 void ldr_machine_out_init(ldr_machine_out_t *out);
@@ -117,6 +121,12 @@ int64_t ldr_partition_clock(const ldr_partition_t *p);
 ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
                                      size_t len);
 size_t ldr_partition_count(const ldr_partition_t *p);
+/** Calls @p fn once for every enterprise of the partition, in no
+ *  particular order (a replay's final tally). @p fn must not step the
+ *  partition. */
+void ldr_partition_each(const ldr_partition_t *p,
+                        void (*fn)(void *opaque, const ldr_enterprise_t *e),
+                        void *opaque);
 
 /** One message of the partition's log, in log order: moves the clock to
  *  max(clock, message time), fires every timer due at or before the clock
