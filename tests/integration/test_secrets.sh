@@ -7,7 +7,7 @@
 # formats: the services (ladder-worker, ladder-api, ladder-notify, with
 # /metrics, /livez and /readyz asked without a token), the tools
 # (ladder-gen --kafka, ladder-feed, ladder-decisions, ladder-roundtrip,
-# ladder-notify-bench, ladder-loadgen, ladder-policy, every ladder-admin
+# ladder-notify-bench, ladder-loadgen, ladder-policy, ladder-whatif, every ladder-admin
 # command, ladder-registry, ladder-kafka, ladder-bench's refusal) and their
 # --help; then each start-up error a secret-bearing key can cause: a bad
 # value, a config line without '=', an unreachable Redis, registry or
@@ -140,6 +140,11 @@ run ladder-decisions run --count 1 --idle-ms 500
 [ "$rc" -eq 0 ] || fail "ladder-decisions exited $rc: $(tail -3 "$out/ladder-decisions.run.err")"
 LADDER_LOG_FORMAT=json run ladder-decisions end --end-offsets
 run ladder-policy check check
+run ladder-whatif run --history "$work/feed/events.csv" --baseline "$src/deploy/policy" \
+  --variant "$src/deploy/policy" --partitions 8 --out "$work/whatif"
+[ "$rc" -eq 0 ] || fail "ladder-whatif exited $rc: $(tail -3 "$out/ladder-whatif.run.err")"
+LADDER_LOG_FORMAT=json run ladder-whatif kafka --from-kafka --baseline "$src/deploy/policy" \
+  --variant "$src/deploy/policy" --json
 
 lt_wait_ready "http://127.0.0.1:$al/readyz" || fail "the API is not ready"
 lt_wait_ready "http://127.0.0.1:$wl/readyz" 200 0.1 || fail "the worker is not ready"
