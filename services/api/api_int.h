@@ -192,6 +192,7 @@ typedef struct api {
  *  @p a must outlive it. */
 void api_routes(api_t *a);
 
+/* answer.c: the JSON answers every route, auth.c and sse.c give. */
 void api_json(ldr_http_response_t *res, int status, json_t *j);
 void api_error(ldr_http_response_t *res, int status, const char *code,
                const char *fmt, ...) __attribute__((format(printf, 4, 5)));

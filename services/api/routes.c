@@ -1,5 +1,5 @@
 /* routes.c -- ladder-api's routes: the table, the dispatch through the
- * token check, the JSON answers, the notices list, the dashboard's files
+ * token check, the store errors, the notices list, the dashboard's files
  * and the health routes.
  *
  * DESIGN: every request goes through api_dispatch(), which checks the
@@ -38,40 +38,9 @@ typedef struct api_route {
 
 /* ---- answers ------------------------------------------------------------- */
 
-void api_json(ldr_http_response_t *res, int status, json_t *j) {
-    res->status = status;
-    res->content_type = "application/json";
-    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    ldr_buf_append_str(&res->body, text);
-    ldr_buf_append_byte(&res->body, '\n');
-    free(text);
-    json_decref(j);
-}
-
-void api_error(ldr_http_response_t *res, int status, const char *code,
-               const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    api_json(res, status,
-             json_pack("{s:s, s:s}", "error", code, "message", msg));
-}
-
 void api_store_error(api_t *a, ldr_http_response_t *res, const char *what) {
     ldr_metrics_add(a->redis_errors, NULL, 1);
     api_error(res, 503, "store_unavailable", "redis: %s", what);
-}
-
-json_t *api_time(int64_t ms) {
-    char buf[LDR_TIME_FORMAT_SIZE];
-    ldr_time_format(ms, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-json_t *api_opt_time(bool has, int64_t ms) {
-    return has ? api_time(ms) : json_null();
 }
 
 void api_partitions_error(api_t *a, ldr_http_response_t *res) {
