@@ -100,7 +100,7 @@ ok "unknown enterprise: 1, invalid USCC: 2"
 # ---- rebuild -----------------------------------------------------------
 # the partition as the worker stored it: enterprises, timers, counters, offset, clock
 dump() {
-  { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hgetall "$(demo_keys counters $p)" | paste - - | sort; rc hget "$meta" next_offset; rc hget "$meta" clock; }; }
+  { lt_hash_dump "$ent"; rc zrange "$timers" 0 -1 withscores; rc hgetall "$(demo_keys counters $p)" | paste - - | sort; rc hget "$meta" next_offset; rc hget "$meta" clock; }; }
 digest() { dump | md5sum; }
 dump >"$work/before.dump"
 before=$(digest)
@@ -126,7 +126,7 @@ ok "the restarted worker replayed partition $p to the same state"
 
 # --force under the running worker: it is fenced at its next batch (one
 # message that is a dead letter) and replays the partition itself.
-state() { { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; } | md5sum; }
+state() { { lt_hash_dump "$ent"; rc zrange "$timers" 0 -1 withscores; } | md5sum; }
 was=$(state); next=$(rc hget "$meta" next_offset)
 "$A" rebuild --partition $p --force >"$work/out" 2>&1 || fail "rebuild --force under the worker: $(cat "$work/out")"
 [ "$(rc hlen "$ent")" -eq 0 ] || fail "rebuild --force left state behind"

@@ -41,7 +41,7 @@ u=$(rc hkeys "$ent" | head -1)
 [ "$(jget "$work/ent.json" "j[\"partition\"]")" = "$p" ] || fail "enterprise $u: wrong partition"
 ok "partition $p and enterprise $u as the cluster holds them ($got)"
 
-dump() { rc hgetall "$ent" | paste - - | sort; rc zrange "$timers" 0 -1 withscores; rc hget "$meta" next_offset; }
+dump() { lt_hash_dump "$ent"; rc zrange "$timers" 0 -1 withscores; rc hget "$meta" next_offset; }
 digest() { dump | md5sum; }
 dump >"$work/before.dump"
 before=$(digest)

@@ -58,6 +58,11 @@
 #                       regex; TRIES of 0.2 s, default 150)
 #   lt_wait_join LOG    lt_wait_log LOG "resuming at offset": a worker has
 #                       joined its group and claimed its partitions
+#   lt_hash_dump KEY    the hash KEY as sorted "field<TAB>value" lines, each
+#                       field and value quoted with binary bytes escaped, so
+#                       that a state blob holding a newline stays on its
+#                       line (raw HGETALL output split it, and the pairs then
+#                       depended on the order Redis returned the fields in)
 # and from tools/demo/lib.sh: demo_topic_total TOPIC (messages in TOPIC),
 # demo_stored ("N M": input messages stored, outbox entries left),
 # demo_keys NAME P... (the store's keys), demo_redis ARG... (redis-cli on
@@ -146,6 +151,10 @@ lt_show_logs() {
       tail -n "$n" "$f"
     fi
   done
+}
+
+lt_hash_dump() {
+  demo_redis --no-raw hgetall "$1" | sed 's/^ *[0-9]*) //' | paste - - | LC_ALL=C sort
 }
 
 lt_retry() {
