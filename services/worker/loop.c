@@ -72,9 +72,7 @@ static bool wk_skip_applied(wk_t *w, wk_part_t *p, int pn) {
                       "gone); stopping (docs/OPERATIONS.md, recovering from "
                       "a lost Redis)",
                       pn, (long long)first, (long long)first);
-        for (size_t i = 0; i < p->nmsgs; i++)
-            rd_kafka_message_destroy(p->msgs[i]);
-        p->nmsgs = 0;
+        wk_destroy_msgs(p->msgs, &p->nmsgs);
         w->exit_code = WK_EXIT_LOG_HEAD_GONE;
         ldr_svc_stop();
         return false;
@@ -150,39 +148,6 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
         .events[kind][w->cur->out.duplicates > duplicates ? WK_DUPLICATE
                                                           : WK_APPLIED]++;
     return LDR_OK;
-}
-
-/* Destroys @p n messages of @p msgs. */
-static void wk_destroy_msgs(rd_kafka_message_t **msgs, size_t *n) {
-    for (size_t i = 0; i < *n; i++)
-        rd_kafka_message_destroy(msgs[i]);
-    *n = 0;
-}
-
-/* Pauses or resumes the consumption of input partition @p pn. */
-static void wk_pause(wk_t *w, int pn, bool pause) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, w->input_topic, pn);
-    if (pause)
-        rd_kafka_pause_partitions(w->consumer, l);
-    else
-        rd_kafka_resume_partitions(w->consumer, l);
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-void wk_down(wk_t *w, int pn, const char *why) {
-    wk_part_t *p = &w->part[pn];
-    wk_destroy_msgs(p->msgs, &p->nmsgs);
-    if (!p->owned || p->down) return;
-    p->down = true;
-    if (!w->ndown++) {
-        w->retry_delay_ms = WK_RETRY_MIN_MS;
-        w->next_retry_ms = ldr_clock_mono_ms() + w->retry_delay_ms;
-        ldr_svc_set_ready(w->svc, false, "redis is unreachable");
-    }
-    wk_pause(w, pn, true);
-    LDR_LOG_WARN("partition %d: %s; paused until its Redis master answers", pn,
-                 why);
 }
 
 /* Sends the atomic step of the decided batch in hand to Redis; its

@@ -18,9 +18,7 @@
 
 void wk_drop(wk_t *w, int partition) {
     wk_part_t *p = &w->part[partition];
-    for (size_t i = 0; i < p->nmsgs; i++)
-        rd_kafka_message_destroy(p->msgs[i]);
-    p->nmsgs = 0;
+    wk_destroy_msgs(p->msgs, &p->nmsgs);
     ldr_partition_destroy(p->state);
     p->state = NULL;
     if (p->owned) ldr_metrics_remove(w->m.lag, LDR_METRICS_LABELS(p->label));

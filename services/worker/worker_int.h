@@ -163,6 +163,21 @@ static inline void wk_redis_error(wk_t *w) {
     ldr_metrics_add(w->m.redis_errors, NULL, 1);
 }
 
+/* Destroys @p n messages of @p msgs. */
+static inline void wk_destroy_msgs(rd_kafka_message_t **msgs, size_t *n) {
+    for (size_t i = 0; i < *n; i++)
+        rd_kafka_message_destroy(msgs[i]);
+    *n = 0;
+}
+
+/* ---- down.c: a partition whose Redis master is away ------------------- */
+
+/* Partition @p pn's Redis master cannot be reached (@p why): drops its
+ * messages and batch, pauses it and leaves it to wk_retry. */
+void wk_down(wk_t *w, int pn, const char *why);
+/* Pauses or resumes the consumption of input partition @p pn. */
+void wk_pause(wk_t *w, int pn, bool pause);
+
 /* ---- metrics.c: the Prometheus families -------------------------------- */
 
 /* Creates the worker's families in the svc registry (w->metrics). */
@@ -177,9 +192,6 @@ void wk_run(wk_t *w);
 /* Takes every answer Redis owes (the store gives up on a master after its
  * timeout), so that what is stored gets published before a stop. */
 void wk_settle(wk_t *w);
-/* Partition @p pn's Redis master cannot be reached (@p why): drops its
- * messages and batch, pauses it and leaves it to wk_retry. */
-void wk_down(wk_t *w, int pn, const char *why);
 
 /* ---- publish.c: what goes to Kafka ------------------------------------ */
 
