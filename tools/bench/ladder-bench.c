@@ -793,6 +793,8 @@ static int bn_produce1(bn_t *b, int32_t partition, const void *key,
             RD_KAFKA_V_OPAQUE((void *)(intptr_t)now_ms),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            /* a full queue stays full while Kafka is gone */
+            if (bn_stop) return bn_fail(err, n, "interrupted");
             rd_kafka_poll(b->prod, 10);
             continue;
         }
