@@ -329,8 +329,11 @@ static void wk_answers(wk_t *w) {
 }
 
 void wk_settle(wk_t *w) {
-    while (ldr_store_owed(w->store))
-        ldr_store_poll(w->store, 100, wk_on_answer, w);
+    while (ldr_store_owed(w->store)) {
+        int ms = wk_wait_ms(w, 100);
+        if (!ms) return;
+        ldr_store_poll(w->store, ms, wk_on_answer, w);
+    }
 }
 
 /* Takes the down partitions again whose master answers: one failure per
@@ -376,14 +379,13 @@ static void wk_retry(wk_t *w) {
 /* Refreshes the gauges and the readiness /readyz reports. */
 static void wk_refresh(wk_t *w) {
     int owned = 0, pending = 0;
-    bool queried = false;
     char why[160] = "";
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
         pending += p->npending;
         if (!p->owned) continue;
         owned++;
-        int64_t lag = wk_lag(w, pn, &queried);
+        int64_t lag = wk_lag(w, pn);
         if (lag >= 0)
             ldr_metrics_set(w->m.lag, LDR_METRICS_LABELS(p->label),
                             (double)lag);

@@ -46,8 +46,10 @@
 
 #include "worker_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ladder/alloc.h"
 #include "ladder/kafka.h"
@@ -64,11 +66,13 @@ static const char wk_summary[] =
     "dlq.topic,\nredis.url, redis.password, redis.cluster, policy.dir, "
     "schemas.dir, schema.registry.*, "
     "units.file,\nclock.max.skew.days, clock.tick.interval.ms, "
-    "http.listen, log.level.\n\n"
+    "shutdown.timeout.ms, http.listen,\nlog.level.\n\n"
     "Serves /livez, /readyz and /metrics (Prometheus) on "
     "http.listen.\n\n"
-    "Stops on SIGTERM or SIGINT after the batch in hand, with every "
-    "decision\npublished. Exit status: 0 after a clean stop, 2 for a "
+    "Stops on SIGTERM or SIGINT after the batch in hand, within\n"
+    "shutdown.timeout.ms: what Kafka has not acknowledged by then stays "
+    "stored\nin Redis, is named in the log, and the next owner publishes "
+    "it.\nExit status: 0 after a clean stop, 2 for a "
     "configuration\nerror or a dependency that is not there at "
     "start-up, 3 when a partition\nwith nothing stored finds the input "
     "log's start above offset 0 (its\nstate cannot be rebuilt).\n";
@@ -143,16 +147,110 @@ static ldr_err_t wk_subscribe(wk_t *w, char *err, size_t n) {
     return LDR_OK;
 }
 
-/* Publishes what is stored, leaves the group and frees everything. */
-static void wk_shutdown(wk_t *w) {
-    ldr_svc_stopped(w->svc);
-    LDR_LOG_INFO("stopping: publishing what is stored");
-    wk_settle(w);
-    rd_kafka_flush(w->producer, 8000);
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
-        if (w->part[pn].npending) wk_trim(w, pn);
-    rd_kafka_consumer_close(w->consumer);
+/* Says what the stop leaves to the next owner of each partition: outbox
+ * entries Kafka has not acknowledged (stored, so published again with the
+ * same ids) and steps Redis has not answered (replayed from the stored
+ * offset if they were not applied). */
+static void wk_report_left(wk_t *w) {
+    int entries = 0, messages = 0, nparts = 0, held = 0;
+    char parts[160] = "";
+    size_t used = 0;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        const wk_part_t *p = &w->part[pn];
+        if (!p->owned || (!p->npending && !p->held_back)) continue;
+        entries += p->npending;
+        held += p->held_back;
+        for (int i = 0; i < p->npending; i++)
+            messages += p->pending_left[i];
+        if (used < sizeof(parts) - 16)
+            used += (size_t)snprintf(parts + used, sizeof(parts) - used, "%s%d",
+                                     nparts ? ", " : "", pn);
+        else if (used < sizeof(parts) - 4)
+            used += (size_t)snprintf(parts + used, sizeof(parts) - used, "...");
+        nparts++;
+    }
+    size_t owed = ldr_store_owed(w->store);
+    if (!nparts && !owed) {
+        LDR_LOG_INFO("stopping: every stored decision and dead letter is "
+                     "published");
+        return;
+    }
+    if (nparts)
+        LDR_LOG_WARN("stopping with %d outbox entries (%d messages) Kafka "
+                     "has not acknowledged%s in partitions %s: they stay "
+                     "in Redis, and the next owner of each partition "
+                     "publishes them with the same ids",
+                     entries, messages,
+                     held ? ", and later entries not produced," : "", parts);
+    if (owed)
+        LDR_LOG_WARN("stopping with %zu steps Redis has not answered: a step "
+                     "is applied whole or not at all, and the next owner "
+                     "replays from the stored offset",
+                     owed);
+}
+
+/* Leaves the group, waiting for Kafka no longer than the stop's deadline:
+ * a group that hears nothing drops this member after its session
+ * timeout, and the partitions move all the same. Returns false when Kafka
+ * did not answer in time: the consumer is then left as it is, since
+ * destroying it would wait for its group requests in flight, up to
+ * session.timeout.ms (docs/RELIABILITY.md). */
+static bool wk_close_consumer(wk_t *w) {
+    rd_kafka_queue_t *q = rd_kafka_queue_new(w->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(w->consumer, q);
+    bool closed = false;
+    if (e) {
+        LDR_LOG_WARN("leaving the group: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        /* serves the revocation while the group is left: the close
+         * forwards it to q as an event, not as a callback */
+        while (!(closed = rd_kafka_consumer_closed(w->consumer))) {
+            int ms = wk_wait_ms(w, 100);
+            if (!ms) break;
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ms);
+            if (!ev) continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                wk_rebalance(w->consumer, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), w);
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    if (!closed) {
+        LDR_LOG_WARN("stopping without Kafka's answer to leaving the group "
+                     "(shutdown.timeout.ms ran out): its partitions move "
+                     "when the group drops this member (session.timeout.ms)");
+        return false;
+    }
     rd_kafka_destroy(w->consumer);
+    return true;
+}
+
+/* Publishes what is stored, leaves the group and frees everything, within
+ * shutdown.timeout.ms whatever Kafka and Redis do: what is not published
+ * by then stays stored, and the next owner publishes it. Returns false
+ * when the consumer was left open (Kafka did not answer in time). */
+static bool wk_shutdown(wk_t *w) {
+    ldr_svc_stopped(w->svc);
+    if (!w->stop_by_ms)
+        w->stop_by_ms = ldr_clock_mono_ms() + w->shutdown_timeout_ms;
+    int budget = wk_wait_ms(w, INT_MAX);
+    LDR_LOG_INFO("stopping: publishing what is stored (%d ms left of "
+                 "shutdown.timeout.ms)",
+                 budget);
+    wk_settle(w);
+    rd_kafka_flush(w->producer, wk_wait_ms(w, INT_MAX));
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        if (w->part[pn].npending && wk_wait_ms(w, INT_MAX)) wk_trim(w, pn);
+    wk_report_left(w);
+    /* What Kafka has not acknowledged is stored: drop it, so that the
+     * producer does not wait for it (the reports free the tags). */
+    rd_kafka_purge(w->producer, RD_KAFKA_PURGE_F_QUEUE |
+                                    RD_KAFKA_PURGE_F_INFLIGHT |
+                                    RD_KAFKA_PURGE_F_NON_BLOCKING);
+    rd_kafka_poll(w->producer, 0);
+    bool closed = wk_close_consumer(w);
     rd_kafka_destroy(w->producer);
     LDR_LOG_INFO(
         "stopped: %llu events, %llu decisions, %llu dead letters, "
@@ -187,6 +285,7 @@ static void wk_shutdown(wk_t *w) {
     ldr_schemas_destroy(w->schemas);
     ldr_registry_destroy(w->registry);
     ldr_policies_destroy(w->policies);
+    return closed;
 }
 
 int main(int argc, char **argv) {
@@ -200,6 +299,7 @@ int main(int argc, char **argv) {
     int exit_code;
     if (!(w.svc = ldr_svc_new(&spec, argc, argv, &exit_code))) return exit_code;
     w.cfg = ldr_svc_config(w.svc);
+    w.shutdown_timeout_ms = ldr_config_get_int(w.cfg, "shutdown.timeout.ms");
     if (!ldr_config_get(w.cfg, "kafka.bootstrap.servers"))
         return wk_fail(&w, "kafka.bootstrap.servers is not set: "
                            "start the embedded cluster with "
@@ -226,6 +326,12 @@ int main(int argc, char **argv) {
     if (wk_subscribe(&w, err, sizeof(err))) return wk_fail(&w, err);
     wk_run(&w);
     int status = w.exit_code;
-    wk_shutdown(&w);
+    if (!wk_shutdown(&w)) {
+        /* The consumer's threads still wait for Kafka: exit without
+         * joining them (exit() would run the atexit handlers while they
+         * run). Everything of ladder's own is freed already. */
+        fflush(NULL);
+        _exit(status);
+    }
     return status;
 }

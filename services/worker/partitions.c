@@ -38,6 +38,7 @@ ldr_err_t wk_take(wk_t *w, int partition) {
     ldr_partition_destroy(p->state);
     p->state = ldr_partition_new(w->policies);
     p->npending = 0;
+    p->held_back = false;
     p->generation++;
     if ((rc = ldr_store_claim(w->store, partition, &p->epoch, err,
                               sizeof(err))) ||
@@ -91,8 +92,8 @@ void wk_seek(wk_t *w, int partition) {
     rd_kafka_topic_destroy(rkt);
 }
 
-static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                  rd_kafka_topic_partition_list_t *parts, void *opaque) {
     wk_t *w = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         /* A partition whose master cannot be reached now is assigned all
@@ -117,7 +118,7 @@ static void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (unreached[pn])
                 wk_down(w, pn, "its Redis master did not answer the claim");
     } else {
-        rd_kafka_flush(w->producer, 10000);
+        rd_kafka_flush(w->producer, wk_wait_ms(w, 10000));
         for (int i = 0; i < parts->cnt; i++) {
             int pn = parts->elems[i].partition;
             if (pn >= 0 && pn < WK_MAX_PARTITIONS) {

@@ -46,6 +46,10 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
             p->pending_left[i]--;
             if (m->err) {
                 p->pending_failed[i] = true;
+                /* purged by a stop: stored, and said so once (main.c) */
+                if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                    m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+                    continue;
                 LDR_LOG_ERROR("delivery of a batch of partition %d failed: %s",
                               (int)tag->partition, rd_kafka_err2str(m->err));
             }
@@ -130,11 +134,18 @@ void wk_trim_answered(wk_t *w, int partition, bool ok) {
 void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
                 size_t len, const int64_t *src_ts, size_t nsrc) {
     wk_part_t *p = &w->part[partition];
-    while (p->npending ==
-           WK_PENDING_MAX) { /* back-pressure: wait for acknowledgements */
-        rd_kafka_poll(w->producer, 100);
+    /* back-pressure: wait for acknowledgements, but not past a stop's
+     * deadline (Kafka may be gone) */
+    while (p->npending == WK_PENDING_MAX && !p->held_back) {
+        int ms = wk_wait_ms(w, 100);
+        if (!ms) {
+            p->held_back = true;
+            break;
+        }
+        rd_kafka_poll(w->producer, ms);
         wk_trim(w, partition);
     }
+    if (p->held_back) return; /* stored: the next owner produces it */
     int slot = p->npending++;
     p->pending_id[slot] = id;
     p->pending_left[slot] = 0;

@@ -15,18 +15,15 @@
 
 /* The partition's lag: its high watermark minus the stored next offset
  * (or the log start, when nothing is stored yet). The watermarks come from
- * librdkafka's cache, which every fetch refreshes; a partition not fetched
- * yet is asked once per refresh (*queried), so a refresh blocks for at most
- * one short request. Returns -1 when the lag is not known. */
-int64_t wk_lag(wk_t *w, int pn, bool *queried) {
+ * librdkafka's cache, which every fetch refreshes, and only from there:
+ * rd_kafka_query_watermark_offsets() waits for its request's answer past
+ * its timeout while the brokers are unreachable (docs/RELIABILITY.md), and the
+ * loop must keep coming round. Returns -1 when the lag is not known (no fetch
+ * has answered yet). */
+int64_t wk_lag(wk_t *w, int pn) {
     int64_t lo = -1, hi = -1;
     rd_kafka_resp_err_t kerr = rd_kafka_get_watermark_offsets(
         w->consumer, w->input_topic, pn, &lo, &hi);
-    if ((kerr || hi < 0) && !*queried) {
-        *queried = true;
-        kerr = rd_kafka_query_watermark_offsets(w->consumer, w->input_topic, pn,
-                                                &lo, &hi, 200);
-    }
     if (kerr || hi < 0) return -1;
     int64_t from = w->part[pn].next_offset;
     if (from < 0) from = lo > 0 ? lo : 0;
@@ -40,12 +37,10 @@ int64_t wk_lag(wk_t *w, int pn, bool *queried) {
  * forward. */
 void wk_ticks(wk_t *w) {
     int64_t now = ldr_clock_wall_ms();
-    bool queried = false;
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
         if (!p->owned || p->nmsgs || !p->state ||
-            ldr_partition_clock(p->state) >= now ||
-            wk_lag(w, pn, &queried) != 0)
+            ldr_partition_clock(p->state) >= now || wk_lag(w, pn) != 0)
             continue;
         ldr_record_t rec = {.kind = LDR_RECORD_CLOCK_TICK};
         rec.u.tick.tick_at = now;

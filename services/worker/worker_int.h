@@ -18,6 +18,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "ladder/clock.h"
 #include "ladder/codec.h"
 #include "ladder/config.h"
 #include "ladder/machine.h"
@@ -101,6 +102,10 @@ typedef struct wk_part {
     int pending_left[WK_PENDING_MAX];
     bool pending_failed[WK_PENDING_MAX];
     int npending;
+    /* the stop found its outbox entries full: the rest of its stored
+     * entries are left to the next owner, unproduced (a trim must never
+     * reach past one that was not produced) */
+    bool held_back;
     bool trim_inflight; /* a trim is owed an answer ... */
     int64_t trim_id;    /* ... for the entries up to this id */
     uint32_t trim_generation;
@@ -146,7 +151,10 @@ typedef struct wk {
     int64_t tick_interval_ms; /* clock.tick.interval.ms; 0: no ticks */
     int64_t next_tick_ms;
     uint64_t ticks_written, producers_recreated;
-    int exit_code; /* 0, or WK_EXIT_LOG_HEAD_GONE */
+    int exit_code;               /* 0, or WK_EXIT_LOG_HEAD_GONE */
+    int64_t shutdown_timeout_ms; /* shutdown.timeout.ms */
+    /* once stopping: when shutdown.timeout.ms runs out (monotonic ms) */
+    int64_t stop_by_ms;
 } wk_t;
 
 /* The opaque of one produced message (freed by its delivery report), and
@@ -161,6 +169,18 @@ typedef struct wk_tag {
 
 static inline void wk_redis_error(wk_t *w) {
     ldr_metrics_add(w->m.redis_errors, NULL, 1);
+}
+
+/* How long a wait may take: @p normal_ms, or once stopping what is left
+ * of shutdown.timeout.ms (0 once it ran out), counted from the first call
+ * that finds the worker stopping. */
+static inline int wk_wait_ms(wk_t *w, int normal_ms) {
+    if (!w->stop_by_ms) {
+        if (!ldr_svc_stopping()) return normal_ms;
+        w->stop_by_ms = ldr_clock_mono_ms() + w->shutdown_timeout_ms;
+    }
+    int64_t left = w->stop_by_ms - ldr_clock_mono_ms();
+    return left <= 0 ? 0 : left < normal_ms ? (int)left : normal_ms;
 }
 
 /* Destroys @p n messages of @p msgs. */
@@ -190,7 +210,8 @@ void wk_count(wk_t *w);
 /* Runs until ldr_svc_stopping(). */
 void wk_run(wk_t *w);
 /* Takes every answer Redis owes (the store gives up on a master after its
- * timeout), so that what is stored gets published before a stop. */
+ * timeout), so that what is stored gets published before a stop; while
+ * stopping, only until shutdown.timeout.ms runs out. */
 void wk_settle(wk_t *w);
 
 /* ---- publish.c: what goes to Kafka ------------------------------------ */
@@ -227,12 +248,16 @@ rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n);
 ldr_err_t wk_take(wk_t *w, int partition);
 void wk_drop(wk_t *w, int partition);
 void wk_seek(wk_t *w, int partition);
+/* The consumer's rebalance callback (@p opaque: the wk_t); main.c calls
+ * it too, for the rebalance events of the group's leave. */
+void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                  rd_kafka_topic_partition_list_t *parts, void *opaque);
 
 /* ---- ticks.c: lag and clock ticks --------------------------------------- */
 
-/* The lag of owned partition @p pn, or -1 when not known; asks the cluster
- * at most once per *@p queried. */
-int64_t wk_lag(wk_t *w, int pn, bool *queried);
+/* The lag of owned partition @p pn from librdkafka's cached watermarks,
+ * or -1 when not known yet; never asks the cluster. */
+int64_t wk_lag(wk_t *w, int pn);
 /* Writes a ClockTick into each caught-up owned partition whose clock is
  * behind the wall clock. */
 void wk_ticks(wk_t *w);

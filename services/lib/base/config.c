@@ -227,6 +227,22 @@ static const struct config_key config_keys[] = {
                 "which has no clock, uses the processing time.",
     },
     {
+        /* At least a second: the revocation and the group's leave need
+         * a round trip each when Kafka answers. */
+        .name = "shutdown.timeout.ms",
+        .type = CONFIG_INT,
+        .def = "10000",
+        .min = 1000,
+        .max = 600000,
+        .desc = "How long, in milliseconds, ladder-worker may take to stop "
+                "on SIGTERM or SIGINT: it waits this long at most for Redis "
+                "to answer the steps sent, for Kafka to acknowledge the "
+                "decisions stored and for the group to take its leave, "
+                "then stops whatever Kafka does and names what it left "
+                "unpublished (stored in Redis: the next owner of the "
+                "partition publishes it, with the same ids).",
+    },
+    {
         .name = "http.listen",
         .type = CONFIG_LISTEN,
         .per_program = {{"ladder-worker", "127.0.0.1:9464"},
