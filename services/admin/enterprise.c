@@ -6,10 +6,9 @@
  * recorded in Redis (the input topic's when none is recorded yet), and
  * its state is decoded with the worker's own decoder (ldr_store_enterprise
  * and enterprise.h), so what is shown is what the worker will load. Beside
- * the state: the timers the partition's timers set holds for it (they
- * mirror the state's; a difference would be a bug worth seeing), the
- * decision history the state keeps, and the partition's notices that name
- * it. */
+ * the state: the timers pending in it (the state holds them; no sorted set
+ * beside it), the decision history the state keeps, and the partition's
+ * notices that name it. */
 #include "admin_int.h"
 
 #include "ladder/enterprise.h"

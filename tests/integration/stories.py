@@ -436,6 +436,24 @@ def rcmd(url, *args):
                           capture_output=True, text=True).stdout.splitlines()
 
 
+KINDS = ("PUBLICITY_END", "REVIEW_WINDOW", "VALIDITY_END")
+
+
+def admin_timers(url, uscc):
+    """The timers pending in the stored state of uscc, as ladder-admin
+    enterprise shows them (the states hold the timers): "USCC:tier:kind"
+    -> due ms."""
+    env = dict(os.environ, LADDER_REDIS_URL=url)
+    r = subprocess.run([os.environ["LADDERTEST_BIN"] + "/ladder-admin",
+                        "enterprise", uscc, "--json"], env=env,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"ladder-admin enterprise failed": r.stderr.strip()}
+    j = json.loads(r.stdout)
+    return {"%s:%d:%d" % (uscc, TIERS.index(t["tier"]), KINDS.index(t["kind"])):
+            t["due_ms"] for t in j["timers"]}
+
+
 def check(out, url, partitions):
     exp = json.load(open(out + "/expected.json"))
     got = {}
@@ -491,9 +509,7 @@ def check(out, url, partitions):
         states = {f.split(":")[2]: (f.split(":")[3], v) for f, v in counters.items()
                   if f.startswith("state:%s:" % s["unit"])}
         want_states = {t: (st, 1) for t, st in s["states"].items()}
-        flat = rcmd(url, "ZRANGE", store_keys.timers(p), "0", "-1", "WITHSCORES")
-        timers = {m: int(float(v)) for m, v in zip(flat[0::2], flat[1::2])
-                  if m.startswith(s["uscc"] + ":")}
+        timers = admin_timers(url, s["uscc"])
         lg = {f: v for f, v in counters.items()
               if f.startswith("lg:") and f.split(":")[1] in {k.split(":")[1] for k in s["lg"]}}
         problems = []

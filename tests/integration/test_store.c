@@ -48,6 +48,15 @@ static const char *k5(ldr_store_key_t what) {
     return k;
 }
 
+/* ldr_store_timers()'s callback: counts the timers, each of a valid tier
+ * and kind with a due time. */
+static void on_timer(void *opaque, int tier, int kind, int64_t due) {
+    assert_true(tier >= 0 && tier < LDR_TIER__COUNT);
+    assert_true(kind >= 0 && kind < LDR_TIMER__COUNT);
+    assert_true(due > 0);
+    (*(int *)opaque)++;
+}
+
 static long long ival(redisContext *c, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -129,8 +138,21 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 3);
     assert_int_equal(ival(c, "HGET %s clock", k5(LDR_STORE_KEY_META)),
                      t + 8 * DAY);
-    /* Each designation has a review-window and a validity-end timer. */
-    assert_int_equal(ival(c, "ZCARD %s", k5(LDR_STORE_KEY_TIMERS)), 4);
+    /* Each designation has a review-window and a validity-end timer, held
+     * by the states only: no sorted set beside them. */
+    ldr_store_info_t info;
+    assert_int_equal(ldr_store_info(s, 5, &info, err, sizeof(err)), LDR_OK);
+    assert_int_equal(info.timers, 4);
+    assert_int_equal(ival(c, "EXISTS %s", k5(LDR_STORE_KEY_TIMERS)), 0);
+    int ntimers = 0;
+    assert_int_equal(ldr_store_timers(s, 5, "91440300MA5F0XYZ1T", on_timer,
+                                      &ntimers, err, sizeof(err)),
+                     LDR_OK);
+    assert_int_equal(ntimers, 2);
+    assert_int_equal(ldr_store_timers(s, 5, "91440300MA5F0XYZ9Z", on_timer,
+                                      &ntimers, err, sizeof(err)),
+                     LDR_OK);
+    assert_int_equal(ntimers, 2); /* no state, no timers */
     assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
                           k5(LDR_STORE_KEY_COUNTERS)),
                      2);
@@ -155,8 +177,13 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     /* The fence: once another owner claimed the partition, the old epoch
      * writes nothing. */
     int64_t epoch2;
+    /* (the claim also deletes the timers' sorted set an earlier layout
+     * kept) */
+    freeReplyObject(redisCommand(c, "ZADD %s 1 91440300MA5F0XYZ1T:0:1",
+                                 k5(LDR_STORE_KEY_TIMERS)));
     assert_int_equal(ldr_store_claim(s, 5, &epoch2, err, sizeof(err)), LDR_OK);
     assert_int_equal(epoch2, 2);
+    assert_int_equal(ival(c, "EXISTS %s", k5(LDR_STORE_KEY_TIMERS)), 0);
     ldr_machine_out_clear(&out);
     app(p, &out, 3, "91440300MA5F0XYZ3P", "d", t + 9 * DAY);
     assert_int_equal(commit(s, p, &out, epoch, 3, 4, err), LDR_ERR_FENCED);
@@ -181,7 +208,8 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     assert_int_equal(out.count, 4); /* 2 x REVIEW_DUE, 2 x EXPIRED */
     assert_int_equal(commit(s, q, &out, epoch2, 3, 4, err), LDR_OK);
     assert_int_equal(ival(c, "XLEN %s", k5(LDR_STORE_KEY_NOTICES)), 2);
-    assert_int_equal(ival(c, "ZCARD %s", k5(LDR_STORE_KEY_TIMERS)), 0);
+    assert_int_equal(ldr_store_info(s, 5, &info, err, sizeof(err)), LDR_OK);
+    assert_int_equal(info.timers, 0);
     /* A counter back at zero is gone, not "0": the hash does not depend
      * on where batches began and ended. */
     assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
@@ -276,7 +304,7 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     assert_true(new_epoch > old_epoch);
     size_t before_len, before_keys;
     char *before = snapshot(c, &before_len, &before_keys);
-    assert_int_equal(before_keys, 5); /* meta, ent, timers, counters, outbox */
+    assert_int_equal(before_keys, 4); /* meta, ent, counters, outbox */
 
     /* The zombie's next batch touches everything a batch can write: a new
      * enterprise, timers, counters, the outbox and (EXPIRED) notices. */
@@ -345,7 +373,7 @@ static void test_store_claim_moves_the_layout_before_placement(void **state) {
     assert_int_equal(commit(s, p, &out, epoch, 0, 4, err), LDR_OK);
     size_t want_len, want_keys;
     char *want = snapshot(c, &want_len, &want_keys);
-    assert_int_equal(want_keys, 4); /* timers and counters are back to empty */
+    assert_int_equal(want_keys, 4); /* counters are back to empty */
 
     /* The same partition as the layout before placement held it. */
     for (int w = 0; w < LDR_STORE_KEY_PARTITIONS; w++) {

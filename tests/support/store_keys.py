@@ -128,7 +128,9 @@ def ent(partition):
 
 
 def timers(partition):
-    """Sorted set: the pending timers by due time."""
+    """Sorted set of an earlier layout (the pending timers by due time):
+    the store writes it no more and deletes it at claim; the states hold
+    the timers."""
     return key(partition, "timers")
 
 

@@ -804,6 +804,17 @@ ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
         return store_fail(s, r, "HINCRBY epoch", errstr, n);
     *epoch = r->integer;
     freeReplyObject(r);
+    /* The timers' sorted set of an earlier layout (store_args_timers) is
+     * read by nobody. DEL, which the worker's ACL user has (UNLINK it has
+     * not); deploy/redis/redis.conf frees it in the background
+     * (lazyfree-lazy-user-del). */
+    char timers[64];
+    ldr_store_key(timers, sizeof(timers), partition, LDR_STORE_KEY_TIMERS);
+    r = store_command(s, partition, "DEL timers", errstr, n, "DEL %s", timers);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return store_fail(s, r, "DEL timers", errstr, n);
+    freeReplyObject(r);
     return LDR_OK;
 }
 
@@ -945,21 +956,6 @@ static bool store_is_notice(ldr_decision_type_t t) {
            t == LDR_DECISION_EXPIRED;
 }
 
-/* The timers' member "USCC:tier:kind" (tier and kind one digit each);
- * returns its length. */
-static size_t store_timer_member(char *out, const ldr_enterprise_t *e, int t,
-                                 int k) {
-    _Static_assert(LDR_TIER__COUNT <= 10 && LDR_TIMER__COUNT <= 10,
-                   "one digit each");
-    size_t n = strlen(e->uscc);
-    memcpy(out, e->uscc, n);
-    out[n++] = ':';
-    out[n++] = (char)('0' + t);
-    out[n++] = ':';
-    out[n++] = (char)('0' + k);
-    return n;
-}
-
 /* The states of the changed enterprises: a count, then USCC and blob. */
 static void store_args_states(ldr_args_t *a, const ldr_store_batch_t *b) {
     store_args_i64(a, (int64_t)b->dirty_count);
@@ -975,38 +971,16 @@ static void store_args_states(ldr_args_t *a, const ldr_store_batch_t *b) {
     ldr_buf_fini(&blob);
 }
 
-/* Their timers: what changed since the state was last stored, so the
- * sorted set keeps mirroring the states; the additions, then the removals. */
-static void store_args_timers(ldr_args_t *a, const ldr_store_batch_t *b) {
-    size_t nadd = store_args_placeholder(a), adds = 0;
-    for (size_t i = 0; i < b->dirty_count; i++) {
-        const ldr_partition_dirty_t *d = &b->dirty[i];
-        for (int t = 0; t < LDR_TIER__COUNT; t++)
-            for (int k = 0; k < LDR_TIMER__COUNT; k++) {
-                int64_t due = d->e->tiers[t].timer_due[k];
-                if (!due || due == d->timer_before[t][k]) continue;
-                char member[40];
-                store_args_i64(a, due);
-                store_args_add(a, member,
-                               store_timer_member(member, d->e, t, k));
-                adds++;
-            }
-    }
-    store_args_fill(a, nadd, (int64_t)adds);
-    size_t ndel = store_args_placeholder(a), dels = 0;
-    for (size_t i = 0; i < b->dirty_count; i++) {
-        const ldr_partition_dirty_t *d = &b->dirty[i];
-        for (int t = 0; t < LDR_TIER__COUNT; t++)
-            for (int k = 0; k < LDR_TIMER__COUNT; k++) {
-                if (d->e->tiers[t].timer_due[k] || !d->timer_before[t][k])
-                    continue;
-                char member[40];
-                store_args_add(a, member,
-                               store_timer_member(member, d->e, t, k));
-                dels++;
-            }
-    }
-    store_args_fill(a, ndel, (int64_t)dels);
+/* The step's two timer lists (additions, removals) stay empty: each
+ * enterprise's state holds its timers (timer_due), the worker rebuilds its
+ * timer heap from the states when it loads a partition, and ladder-admin
+ * reads them there. A sorted set beside the states doubled them (about
+ * 250 B an enterprise). The lists stay in the step's arguments so that
+ * workers of the version before, which still send them, share the Redis
+ * library with this one during a rolling upgrade. */
+static void store_args_timers(ldr_args_t *a) {
+    store_args_i64(a, 0);
+    store_args_i64(a, 0);
 }
 
 /* Counters: states move from their value at the last commit (a tier
@@ -1089,7 +1063,7 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
     store_args_i64(a, b->clock);
 
     store_args_states(a, b);
-    store_args_timers(a, b);
+    store_args_timers(a);
     store_args_counters(a, b);
 
     store_args_add(a, b->outbox ? b->outbox : "",
@@ -1230,6 +1204,65 @@ static int store_reply_i64(const redisReply *r, int64_t dflt, int64_t *out) {
     return -1;
 }
 
+/* Calls @p fn with each timer pending in @p e (tier, kind, due ms). */
+static void store_each_timer(const ldr_enterprise_t *e,
+                             void (*fn)(void *opaque, int tier, int kind,
+                                        int64_t due),
+                             void *opaque) {
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        for (int k = 0; k < LDR_TIMER__COUNT; k++)
+            if (e->tiers[t].timer_due[k])
+                fn(opaque, t, k, e->tiers[t].timer_due[k]);
+}
+
+static void store_count_timer(void *opaque, int tier, int kind, int64_t due) {
+    (void)tier;
+    (void)kind;
+    (void)due;
+    (*(long long *)opaque)++;
+}
+
+/* The timers pending in the partition's stored states: every state
+ * decoded, a thousand at a time (HSCAN), so O(enterprises); for
+ * ladder-admin, never on the worker's path. */
+static ldr_err_t store_count_timers(ldr_store_t *s, int partition,
+                                    const char *ent, long long *count,
+                                    char *errstr, size_t n) {
+    char cursor[32] = "0";
+    ldr_enterprise_t e;
+    ldr_enterprise_init(&e, "", 0);
+    ldr_err_t err = LDR_OK;
+    *count = 0;
+    do {
+        redisReply *r = store_command(s, partition, "HSCAN ent", errstr, n,
+                                      "HSCAN %s %s COUNT 1000", ent, cursor);
+        if (!r) {
+            err = LDR_ERR_TRANSIENT;
+            break;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            err = store_fail(s, r, "HSCAN ent", errstr, n);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *kv = r->element[1];
+        for (size_t i = 0; i + 1 < kv->elements && !err; i += 2) {
+            if (ldr_enterprise_decode(&e, kv->element[i + 1]->str,
+                                      kv->element[i + 1]->len))
+                err = ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                                  "%s: the state of %s does not decode", ent,
+                                  kv->element[i]->str);
+            else
+                store_each_timer(&e, store_count_timer, count);
+        }
+        freeReplyObject(r);
+    } while (!err && strcmp(cursor, "0") != 0);
+    ldr_enterprise_fini(&e);
+    return err;
+}
+
 ldr_err_t ldr_store_info(ldr_store_t *s, int partition, ldr_store_info_t *info,
                          char *errstr, size_t n) {
     char key[LDR_STORE_KEY__COUNT][LDR_STORE_KEY_SIZE];
@@ -1252,26 +1285,22 @@ ldr_err_t ldr_store_info(ldr_store_t *s, int partition, ldr_store_info_t *info,
                            key[LDR_STORE_KEY_META]);
     }
     freeReplyObject(r);
-    long long *dst[] = {&out.enterprises, &out.timers, &out.outbox,
-                        &out.notices};
-    for (int i = 0; i < 4; i++) {
+    long long *dst[] = {&out.enterprises, &out.outbox, &out.notices};
+    for (int i = 0; i < 3; i++) {
         const char *key_i = key[i == 0   ? LDR_STORE_KEY_ENT
-                                : i == 1 ? LDR_STORE_KEY_TIMERS
-                                : i == 2 ? LDR_STORE_KEY_OUTBOX
+                                : i == 1 ? LDR_STORE_KEY_OUTBOX
                                          : LDR_STORE_KEY_NOTICES];
-        const char *what = i == 0 ? "HLEN" : i == 1 ? "ZCARD" : "XLEN";
-        r = i == 0
-                ? store_command(s, partition, what, errstr, n, "HLEN %s", key_i)
-            : i == 1 ? store_command(s, partition, what, errstr, n, "ZCARD %s",
-                                     key_i)
-                     : store_command(s, partition, what, errstr, n, "XLEN %s",
-                                     key_i);
+        const char *what = i == 0 ? "HLEN" : "XLEN";
+        r = store_command(s, partition, what, errstr, n, "%s %s", what, key_i);
         if (!r) return LDR_ERR_TRANSIENT;
         if (r->type != REDIS_REPLY_INTEGER)
             return store_fail(s, r, what, errstr, n);
         *dst[i] = r->integer;
         freeReplyObject(r);
     }
+    ldr_err_t err = store_count_timers(s, partition, key[LDR_STORE_KEY_ENT],
+                                       &out.timers, errstr, n);
+    if (err) return err;
     *info = out;
     return LDR_OK;
 }
@@ -1378,32 +1407,14 @@ ldr_err_t ldr_store_timers(ldr_store_t *s, int partition, const char *uscc,
                            void (*fn)(void *opaque, int tier, int kind,
                                       int64_t due),
                            void *opaque, char *errstr, size_t n) {
-    char key[LDR_STORE_KEY_SIZE];
-    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_TIMERS);
-    /* Members are "USCC:tier:kind" (store_timer_member()). */
-    char cursor[32] = "0", match[64];
-    snprintf(match, sizeof(match), "%s:*", uscc);
-    do {
-        redisReply *r = store_command(s, partition, "ZSCAN", errstr, n,
-                                      "ZSCAN %s %s MATCH %s COUNT 1000", key,
-                                      cursor, match);
-        if (!r) return LDR_ERR_TRANSIENT;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-            return store_fail(s, r, "ZSCAN", errstr, n);
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        redisReply *kv = r->element[1];
-        for (size_t i = 0; i + 1 < kv->elements; i += 2) {
-            const char *m = kv->element[i]->str;
-            size_t len = kv->element[i]->len, u = strlen(uscc);
-            int64_t due;
-            if (len != u + 4 || m[u] != ':' || m[u + 2] != ':' ||
-                store_parse_i64(kv->element[i + 1]->str, &due))
-                continue;
-            fn(opaque, m[u + 1] - '0', m[u + 3] - '0', due);
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
-    return LDR_OK;
+    ldr_enterprise_t e;
+    ldr_enterprise_init(&e, uscc, strlen(uscc));
+    bool found = false;
+    ldr_err_t err =
+        ldr_store_enterprise(s, partition, uscc, &e, &found, errstr, n);
+    if (!err && found) store_each_timer(&e, fn, opaque);
+    ldr_enterprise_fini(&e);
+    return err;
 }
 
 ldr_err_t ldr_store_notices(ldr_store_t *s, int partition,

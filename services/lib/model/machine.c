@@ -789,11 +789,8 @@ static void machine_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
     ldr_partition_dirty_t *d = &p->dirty[p->dirty_len++];
     d->e = e;
     memcpy(d->unit_before, e->unit, sizeof(d->unit_before));
-    for (int t = 0; t < LDR_TIER__COUNT; t++) {
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
         d->state_before[t] = e->tiers[t].state;
-        memcpy(d->timer_before[t], e->tiers[t].timer_due,
-               sizeof(d->timer_before[t]));
-    }
 }
 
 const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,

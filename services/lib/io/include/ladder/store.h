@@ -3,7 +3,8 @@
  * DESIGN: everything a partition needs lives under one hash tag,
  * ldr:{pN.S}:..., so one Redis Function call (store.lua, loaded at connect)
  * writes a whole batch atomically in one cluster slot: the changed
- * enterprises, their timers, the next offset and the clock, the counters,
+ * enterprises (each state holds its timers), the next offset and the
+ * clock, the counters,
  * the outbox entry and the revocation notices. Offsets are stored in the
  * same step as the state, so a crash anywhere replays from exactly where
  * the state stands; Kafka's committed offsets are only a hint.
@@ -18,7 +19,9 @@
  * Keys of partition N (the hash tag {pN.S} is placed, see below):
  *   ldr:{pN.S}:meta      hash: epoch, next_offset, clock, heartbeat
  *   ldr:{pN.S}:ent       hash: USCC -> ldr_enterprise_encode()
- *   ldr:{pN.S}:timers    zset: "USCC:tier:kind" -> due (ms)
+ *   ldr:{pN.S}:timers    not written any more (an earlier layout's zset
+ *                        "USCC:tier:kind" -> due, which doubled the
+ *                        states' timers); deleted by ldr_store_claim()
  *   ldr:{pN.S}:outbox    stream: one entry per batch, id <next_offset>-0
  *   ldr:{pN.S}:counters  hash: "state:UNIT:TIER:STATE" and
  *                        "lg:BATCH:OUTCOME" -> count
@@ -255,10 +258,13 @@ typedef struct ldr_store_info {
     int64_t next_offset;  /* -1: nothing stored (replay from offset 0) */
     int64_t clock;        /* the partition's event-time clock (ms); 0: none */
     int64_t heartbeat_ms; /* the owner's last heartbeat; -1: none */
-    long long enterprises, timers, outbox, notices; /* entries of each key */
+    long long enterprises, outbox, notices; /* entries of each key */
+    long long timers; /* pending in the states: each one decoded */
 } ldr_store_info_t;
 
-/** Reads the partition's meta and the sizes of its keys into @p info. */
+/** Reads the partition's meta and the sizes of its keys into @p info; the
+ *  timers are counted by decoding every state (O(enterprises): for
+ *  operators' tools, not for a hot path). */
 ldr_err_t ldr_store_info(ldr_store_t *s, int partition, ldr_store_info_t *info,
                          char *errstr, size_t errstr_size);
 
@@ -274,9 +280,9 @@ ldr_err_t ldr_store_enterprise(ldr_store_t *s, int partition, const char *uscc,
                                ldr_enterprise_t *e, bool *found, char *errstr,
                                size_t errstr_size);
 
-/** Calls @p fn with each timer of @p uscc that the partition's timers set
- *  holds (tier, kind as ldr_timer_kind_t, due ms), in no particular
- *  order. */
+/** Calls @p fn with each timer pending in the stored state of @p uscc
+ *  (tier, kind as ldr_timer_kind_t, due ms), by tier then kind; nothing
+ *  when no state is stored. */
 ldr_err_t ldr_store_timers(ldr_store_t *s, int partition, const char *uscc,
                            void (*fn)(void *opaque, int tier, int kind,
                                       int64_t due),

@@ -146,7 +146,6 @@ typedef struct ldr_partition_dirty {
     /* as it was at its first change in the batch, i.e. as last stored */
     char unit_before[LDR_ENTERPRISE_UNIT_MAX];
     ldr_tier_state_t state_before[LDR_TIER__COUNT];
-    int64_t timer_before[LDR_TIER__COUNT][LDR_TIMER__COUNT];
 } ldr_partition_dirty_t;
 
 /** The enterprises changed since the last call, in first-touched order;
