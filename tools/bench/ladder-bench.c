@@ -107,6 +107,11 @@ extern char **environ;
 /* The first seconds of the latency phase are not timed: a worker and a
  * consumer that have just started fetch their first messages late. */
 #define BN_WARMUP_S 2
+/* A Redis command longer than this blocks every other client for too long
+ * (the target: no step over a few milliseconds); SLOWLOG keeps the ones
+ * above BN_SLOWLOG_US. */
+#define BN_SLOW_US    5000
+#define BN_SLOWLOG_US 1000
 
 /* The performance targets (docs/BENCHMARKS.md): each figure is printed
  * with its target and met or MISSED. */
@@ -216,6 +221,11 @@ typedef struct bn {
     bn_ceiling_result_t pt, sc;
     uint64_t lat_rows, lat_messages, lat_samples, lat_unmatched;
     double offered_rate, p50_ms, p99_ms, max_ms;
+    /* the longest command Redis ran (SLOWLOG, over every master) in the
+     * sustained phase and in the latency phase, and how many took longer
+     * than BN_SLOW_US */
+    double slow_max_us[2];
+    uint64_t slow_over[2];
     bool restart_done;
     double restart_s;
     uint64_t restart_backlog;
@@ -993,6 +1003,47 @@ static void bn_key_memory(bn_t *b) {
     }
 }
 
+/* Empties every master's SLOWLOG and has it keep each command longer
+ * than BN_SLOWLOG_US. */
+static void bn_slowlog_reset(bn_t *b) {
+    char e[256];
+    for (int i = 0; i < ldr_cluster_masters(b->cl); i++) {
+        redisContext *c = ldr_cluster_master(b->cl, i, e, sizeof(e));
+        if (!c) continue;
+        redisReply *r = redisCommand(
+            c, "CONFIG SET slowlog-log-slower-than %d slowlog-max-len 4096",
+            BN_SLOWLOG_US);
+        if (r) freeReplyObject(r);
+        r = redisCommand(c, "SLOWLOG RESET");
+        if (r) freeReplyObject(r);
+        b->own_commands += 2;
+    }
+}
+
+/* The longest command every master's SLOWLOG holds (µs), and how many
+ * took longer than BN_SLOW_US, into phase @p ph's figures. */
+static void bn_slowlog_read(bn_t *b, int ph) {
+    char e[256];
+    b->slow_max_us[ph] = 0;
+    b->slow_over[ph] = 0;
+    for (int i = 0; i < ldr_cluster_masters(b->cl); i++) {
+        redisContext *c = ldr_cluster_master(b->cl, i, e, sizeof(e));
+        redisReply *r = c ? redisCommand(c, "SLOWLOG GET 4096") : NULL;
+        b->own_commands++;
+        if (r && r->type == REDIS_REPLY_ARRAY)
+            for (size_t k = 0; k < r->elements; k++) {
+                redisReply *en = r->element[k];
+                if (en->type != REDIS_REPLY_ARRAY || en->elements < 3 ||
+                    en->element[2]->type != REDIS_REPLY_INTEGER)
+                    continue;
+                double us = (double)en->element[2]->integer;
+                if (us > b->slow_max_us[ph]) b->slow_max_us[ph] = us;
+                if (us > BN_SLOW_US) b->slow_over[ph]++;
+            }
+        if (r) freeReplyObject(r);
+    }
+}
+
 /* Forces an AOF rewrite on every master, as a busy server's growing AOF
  * would start one: the latency phase measures through it. */
 static void bn_force_rewrite(bn_t *b) {
@@ -1215,6 +1266,7 @@ static int bn_phase_sustained(bn_t *b, int64_t *hwm, char *err, size_t n) {
     double cmd0 = bn_info(b, "stats", "total_commands_processed");
     uint64_t own0 = b->own_commands;
     bn_say(b, "sustained: starting %d worker(s)", b->nworkers);
+    bn_slowlog_reset(b);
     if (bn_start_workers(b, err, n)) return -1;
     b->first_s = -1;
     b->sample_first = true;
@@ -1232,6 +1284,7 @@ static int bn_phase_sustained(bn_t *b, int64_t *hwm, char *err, size_t n) {
     b->redis_commands = cmd1 - cmd0 - (double)(own1 - own0) - 1;
     b->redis_cpu_s = bn_redis_cpu(b) - cpu0;
     b->redis_cpu_win_s = b->redis_cpu_s - (b->redis_cpu_first - cpu0);
+    bn_slowlog_read(b, 0); /* before MEMORY USAGE, itself slow */
     b->mem_bytes = bn_info(b, "memory", "used_memory");
     b->enterprises = bn_enterprises(b);
     bn_key_memory(b);
@@ -1509,6 +1562,7 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
         if (L.timed_start < 0 && ldr_clock_wall_ms() >= L.timed_from_ms) {
             L.timed_start = now;
             L.timed_produced0 = b->produced;
+            bn_slowlog_reset(b);
         }
         if (!L.rewrite_forced && L.timed_start >= 0 &&
             now - L.timed_start >= b->latency_s / 2.0) {
@@ -1534,6 +1588,7 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
         ldr_clock_sleep_ms(1);
     }
     b->track = false;
+    bn_slowlog_read(b, 1);
     bn_lat_figures(b, &L);
     rc = 0;
 out:
@@ -1798,6 +1853,17 @@ static void bn_report(bn_t *b) {
          b->worker_cpu_s * per, "us", 2, NULL, -1},
         {"redis_cpu_us_per_event_all", "Redis CPU per event (whole run)",
          b->redis_cpu_s * per, "us", 2, NULL, -1},
+        {"redis_longest_command_ms", "longest Redis command (backlog)",
+         b->slow_max_us[0] / 1000, "ms", 2, "<= 5 ms",
+         b->slow_max_us[0] <= BN_SLOW_US},
+        {"redis_commands_over_5ms", "Redis commands over 5 ms (backlog)",
+         (double)b->slow_over[0], "", 0, NULL, -1},
+        {"redis_longest_command_latency_ms", "longest Redis command (latency)",
+         b->slow_max_us[1] / 1000, "ms", 2, "<= 5 ms",
+         bn_met(lat, b->slow_max_us[1] <= BN_SLOW_US)},
+        {"redis_commands_over_5ms_latency",
+         "Redis commands over 5 ms (latency)", (double)b->slow_over[1], "", 0,
+         NULL, -1},
         {"redis_commands_per_event", "Redis commands per event",
          b->redis_commands / (double)(b->messages ? b->messages : 1), "", 4,
          NULL, -1},
