@@ -150,11 +150,11 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
     return LDR_OK;
 }
 
-/* Sends the atomic step of the decided batch in hand to Redis; its
- * messages move to the batch. */
-static void wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first) {
+/* Sends the atomic step of the first @p k messages in hand, decided, to
+ * Redis; they move to the batch, and the rest wait for the next round. */
+static void wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first, size_t k) {
     char err[512];
-    int64_t next = p->msgs[p->nmsgs - 1]->offset + 1;
+    int64_t next = p->msgs[k - 1]->offset + 1;
     wk_batch_t *bt = w->cur;
     ldr_store_batch_t b = {0};
     b.partition = pn;
@@ -175,14 +175,25 @@ static void wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first) {
         wk_down(w, pn, err);
         return;
     }
-    rd_kafka_message_t **held = bt->msgs;
-    size_t held_cap = bt->cap;
-    bt->msgs = p->msgs;
-    bt->nmsgs = p->nmsgs;
-    bt->cap = p->cap;
-    p->msgs = held;
-    p->cap = held_cap;
-    p->nmsgs = 0;
+    if (k == p->nmsgs) { /* all of them: the arrays change places */
+        rd_kafka_message_t **held = bt->msgs;
+        size_t held_cap = bt->cap;
+        bt->msgs = p->msgs;
+        bt->nmsgs = p->nmsgs;
+        bt->cap = p->cap;
+        p->msgs = held;
+        p->cap = held_cap;
+        p->nmsgs = 0;
+    } else {
+        if (bt->cap < k) {
+            bt->cap = k;
+            bt->msgs = realloc(bt->msgs, bt->cap * sizeof(*bt->msgs));
+        }
+        memcpy(bt->msgs, p->msgs, k * sizeof(*p->msgs));
+        bt->nmsgs = k;
+        memmove(p->msgs, p->msgs + k, (p->nmsgs - k) * sizeof(*p->msgs));
+        p->nmsgs -= k;
+    }
     bt->next = next;
     bt->sent = true;
     bt->round = w->round;
@@ -203,12 +214,13 @@ static void wk_prepare(wk_t *w, int pn) {
     ldr_buf_reset(&w->cur->payload);
     memset(&w->cur->tally, 0, sizeof(w->cur->tally));
     w->cur->nsrc = 0;
-    for (size_t i = 0; i < p->nmsgs; i++)
+    size_t k = p->nmsgs < WK_STEP_MAX ? p->nmsgs : WK_STEP_MAX;
+    for (size_t i = 0; i < k; i++)
         if (wk_decide(w, p, pn, p->msgs[i], now) == LDR_ERR_TRANSIENT) {
             wk_down(w, pn, "a schema could not be resolved");
             return;
         }
-    wk_send(w, p, pn, first);
+    wk_send(w, p, pn, first, k);
 }
 
 /* Finishes a stored batch: publishes its outbox entry and moves the
@@ -433,7 +445,10 @@ static void wk_beat(wk_t *w) {
  * (waiting up to @p wait_ms for the first message), and hands each message
  * to its partition's batch in hand. */
 static void wk_gather(wk_t *w, int wait_ms) {
-    size_t n = 0;
+    size_t n = 0, in_hand = 0;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        in_hand += w->part[pn].nmsgs;
+    if (in_hand >= WK_IN_HAND_MAX) return; /* the steps take them first */
     for (;;) {
         rd_kafka_message_t *km =
             rd_kafka_consumer_poll(w->consumer, n ? 0 : wait_ms);

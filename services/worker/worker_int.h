@@ -35,6 +35,15 @@
 
 #define WK_MAX_PARTITIONS 1024
 #define WK_BATCH_MAX      4096
+/* Messages of one partition decided into one step at most: a step writes
+ * every changed state in one Redis Function call, during which Redis
+ * serves nobody else, so a step of a few thousand messages blocked Redis
+ * for tens of milliseconds (ladder-bench's "longest Redis command"). The
+ * rest of a partition's messages wait for its next round. */
+#define WK_STEP_MAX 256
+/* Messages fetched and not yet in a step, over every partition, above
+ * which the loop fetches no more until steps have taken some. */
+#define WK_IN_HAND_MAX (4 * WK_BATCH_MAX)
 /* Decisions' room a partition keeps between batches (see wk_finish). */
 #define WK_KEEP_DECISIONS 256
 /* How often the loop refreshes lag, backlog and readiness. */

@@ -1023,7 +1023,7 @@ static void bn_slowlog_reset(bn_t *b) {
 /* The longest command every master's SLOWLOG holds (µs), and how many
  * took longer than BN_SLOW_US, into phase @p ph's figures. */
 static void bn_slowlog_read(bn_t *b, int ph) {
-    char e[256];
+    char e[256], longest[64] = "none";
     b->slow_max_us[ph] = 0;
     b->slow_over[ph] = 0;
     for (int i = 0; i < ldr_cluster_masters(b->cl); i++) {
@@ -1037,11 +1037,26 @@ static void bn_slowlog_read(bn_t *b, int ph) {
                     en->element[2]->type != REDIS_REPLY_INTEGER)
                     continue;
                 double us = (double)en->element[2]->integer;
-                if (us > b->slow_max_us[ph]) b->slow_max_us[ph] = us;
+                if (us > b->slow_max_us[ph]) {
+                    b->slow_max_us[ph] = us;
+                    redisReply *args = en->elements > 3 ? en->element[3] : NULL;
+                    snprintf(longest, sizeof(longest), "%s %s",
+                             args && args->type == REDIS_REPLY_ARRAY &&
+                                     args->elements > 0
+                                 ? args->element[0]->str
+                                 : "?",
+                             args && args->type == REDIS_REPLY_ARRAY &&
+                                     args->elements > 1
+                                 ? args->element[1]->str
+                                 : "");
+                }
                 if (us > BN_SLOW_US) b->slow_over[ph]++;
             }
         if (r) freeReplyObject(r);
     }
+    bn_say(b, "%s: %llu Redis commands over %d ms, the longest %.1f ms (%s)",
+           ph ? "latency" : "sustained", (unsigned long long)b->slow_over[ph],
+           BN_SLOW_US / 1000, b->slow_max_us[ph] / 1000, longest);
 }
 
 /* Forces an AOF rewrite on every master, as a busy server's growing AOF
