@@ -25,13 +25,8 @@ for tool in node npm kcat curl; do
     command -v "$tool" >/dev/null || fail "$tool is not installed (./tools/test installs it)"
 done
 [[ -x $bin/ladder-registry ]] || fail "build first: $bin/ladder-registry is missing"
-if [[ ! -d $LADDERTEST_NPM_CLIENT/node_modules/@kafkajs/confluent-schema-registry ]]; then
-    mkdir -p "$LADDERTEST_NPM_CLIENT"
-    npm install --prefix "$LADDERTEST_NPM_CLIENT" --cache "$cache/npm" --no-audit --no-fund \
-        --no-save --loglevel=error --fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=5000 \
-        "$pkg" >&2 ||
-        fail "npm could not install $pkg into $LADDERTEST_NPM_CLIENT (is an npm registry reachable?)"
-fi
+lt_npm_install "$LADDERTEST_NPM_CLIENT" "$cache/npm" "$pkg" ||
+    fail "npm could not install $pkg into $LADDERTEST_NPM_CLIENT (is an npm registry reachable?)"
 ok "$pkg is installed"
 
 exec "$src/tests/support/with-stack" --partitions 2 bash -c '

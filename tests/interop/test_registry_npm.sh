@@ -26,13 +26,8 @@ for tool in node npm curl; do
 done
 [[ -x $REG ]] || fail "build first: $REG is missing"
 
-if [[ ! -d $client/node_modules/@kafkajs/confluent-schema-registry ]]; then
-    mkdir -p "$client"
-    npm install --prefix "$client" --cache "$cache/npm" --no-audit --no-fund \
-        --no-save --loglevel=error --fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=5000 \
-        "$pkg" >&2 ||
-        fail "npm could not install $pkg into $client (is an npm registry reachable?)"
-fi
+lt_npm_install "$client" "$cache/npm" "$pkg" ||
+    fail "npm could not install $pkg into $client (is an npm registry reachable?)"
 ok "$pkg is installed in $client"
 
 lt_tmpdir tmp ladder-registry-npm

@@ -44,6 +44,9 @@
 #   lt_show_logs N FILE...
 #                       "--- FILE (last N lines)" and those lines, for each
 #                       FILE (a missing one is skipped); N=all: the whole file
+#   lt_npm_install PREFIX CACHE PKG
+#                       installs an npm package once into PREFIX; tests that
+#                       share PREFIX at once take turns
 #   lt_retry TRIES SLEEP_S CMD...
 #                       runs CMD until it succeeds, at most TRIES times with
 #                       SLEEP_S seconds between; CMD's last status
@@ -155,6 +158,25 @@ lt_show_logs() {
 
 lt_hash_dump() {
   demo_redis --no-raw hgetall "$1" | sed 's/^ *[0-9]*) //' | paste - - | LC_ALL=C sort
+}
+
+# lt_npm_install PREFIX CACHE PKG: installs the npm package PKG into PREFIX
+# (npm's cache in CACHE) unless a finished install is there. Tests that
+# share PREFIX and run at once (ctest -j) take turns (flock), and only a
+# finished install leaves its mark, so a half-written node_modules of
+# another test is never taken for an installed package.
+lt_npm_install() {
+  local prefix=$1 cache=$2 pkg=$3 mark
+  mark="$prefix/.installed-${pkg//\//_}"
+  mkdir -p "$prefix"
+  (
+    flock 9
+    [ -e "$mark" ] && exit 0
+    npm install --prefix "$prefix" --cache "$cache" --no-audit --no-fund \
+      --no-save --loglevel=error --fetch-retries=1 --fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=5000 \
+      "$pkg" >&2 || exit 1
+    touch "$mark"
+  ) 9>"$prefix/.lock"
 }
 
 lt_retry() {
