@@ -543,9 +543,13 @@ static int bn_start_redis1(bn_t *b, int i, int *port, char *err, size_t n) {
         }
         bn_stop_proc(proc, SIGKILL, 1);
     }
+    /* A refused configuration is said on stderr (proc->log), before the
+     * log file is opened. */
     char tail[400];
+    if (!bn_log_tail(logpath, tail, sizeof(tail))[0])
+        bn_log_tail(proc->log, tail, sizeof(tail));
     return bn_fail(err, n, "redis-server did not start: %s",
-                   bn_log_tail(logpath, tail, sizeof(tail)));
+                   tail[0] ? tail : "it wrote nothing");
 }
 
 /* cluster_state:ok on every node (each then sees every slot served). */
