@@ -249,9 +249,7 @@ static int ent_run(adm_t *a, int argc, char **argv) {
     bool found = false;
     ldr_err_t rc =
         ldr_store_enterprise(a->store, p, uscc, &e, &found, err, sizeof(err));
-    if (!rc && found)
-        rc = ldr_store_timers(a->store, p, uscc, ent_on_timer, &v, err,
-                              sizeof(err));
+    if (!rc && found) ldr_enterprise_each_timer(&e, ent_on_timer, &v);
     if (!rc && found)
         rc =
             ldr_store_notices(a->store, p, ent_on_notice, &v, err, sizeof(err));

@@ -233,8 +233,8 @@ static bool wk_close_consumer(wk_t *w) {
  * when the consumer was left open (Kafka did not answer in time). */
 static bool wk_shutdown(wk_t *w) {
     ldr_svc_stopped(w->svc);
-    if (!w->stop_by_ms)
-        w->stop_by_ms = ldr_clock_mono_ms() + w->shutdown_timeout_ms;
+    /* wk_run returns only once stopping: this starts the stop's clock if
+     * no wait did yet */
     int budget = wk_wait_ms(w, INT_MAX);
     LDR_LOG_INFO("stopping: publishing what is stored (%d ms left of "
                  "shutdown.timeout.ms)",

@@ -48,13 +48,26 @@ static const char *k5(ldr_store_key_t what) {
     return k;
 }
 
-/* ldr_store_timers()'s callback: counts the timers, each of a valid tier
- * and kind with a due time. */
+/* ldr_enterprise_each_timer()'s callback: counts the timers, each of a
+ * valid tier and kind with a due time. */
 static void on_timer(void *opaque, int tier, int kind, int64_t due) {
     assert_true(tier >= 0 && tier < LDR_TIER__COUNT);
     assert_true(kind >= 0 && kind < LDR_TIMER__COUNT);
     assert_true(due > 0);
     (*(int *)opaque)++;
+}
+
+/* Counts into *@p n the timers of the state of @p uscc stored in
+ * partition 5 (none when no state is stored). */
+static ldr_err_t stored_timers(ldr_store_t *s, const char *uscc, int *n,
+                               char *err, size_t errsize) {
+    ldr_enterprise_t e;
+    ldr_enterprise_init(&e, uscc, strlen(uscc));
+    bool found = false;
+    ldr_err_t rc = ldr_store_enterprise(s, 5, uscc, &e, &found, err, errsize);
+    if (!rc && found) ldr_enterprise_each_timer(&e, on_timer, n);
+    ldr_enterprise_fini(&e);
+    return rc;
 }
 
 static long long ival(redisContext *c, const char *fmt, ...) {
@@ -145,13 +158,13 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     assert_int_equal(info.timers, 4);
     assert_int_equal(ival(c, "EXISTS %s", k5(LDR_STORE_KEY_TIMERS)), 0);
     int ntimers = 0;
-    assert_int_equal(ldr_store_timers(s, 5, "91440300MA5F0XYZ1T", on_timer,
-                                      &ntimers, err, sizeof(err)),
-                     LDR_OK);
+    assert_int_equal(
+        stored_timers(s, "91440300MA5F0XYZ1T", &ntimers, err, sizeof(err)),
+        LDR_OK);
     assert_int_equal(ntimers, 2);
-    assert_int_equal(ldr_store_timers(s, 5, "91440300MA5F0XYZ9Z", on_timer,
-                                      &ntimers, err, sizeof(err)),
-                     LDR_OK);
+    assert_int_equal(
+        stored_timers(s, "91440300MA5F0XYZ9Z", &ntimers, err, sizeof(err)),
+        LDR_OK);
     assert_int_equal(ntimers, 2); /* no state, no timers */
     assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
                           k5(LDR_STORE_KEY_COUNTERS)),

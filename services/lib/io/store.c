@@ -1204,17 +1204,6 @@ static int store_reply_i64(const redisReply *r, int64_t dflt, int64_t *out) {
     return -1;
 }
 
-/* Calls @p fn with each timer pending in @p e (tier, kind, due ms). */
-static void store_each_timer(const ldr_enterprise_t *e,
-                             void (*fn)(void *opaque, int tier, int kind,
-                                        int64_t due),
-                             void *opaque) {
-    for (int t = 0; t < LDR_TIER__COUNT; t++)
-        for (int k = 0; k < LDR_TIMER__COUNT; k++)
-            if (e->tiers[t].timer_due[k])
-                fn(opaque, t, k, e->tiers[t].timer_due[k]);
-}
-
 static void store_count_timer(void *opaque, int tier, int kind, int64_t due) {
     (void)tier;
     (void)kind;
@@ -1255,7 +1244,7 @@ static ldr_err_t store_count_timers(ldr_store_t *s, int partition,
                                   "%s: the state of %s does not decode", ent,
                                   kv->element[i]->str);
             else
-                store_each_timer(&e, store_count_timer, count);
+                ldr_enterprise_each_timer(&e, store_count_timer, count);
         }
         freeReplyObject(r);
     } while (!err && strcmp(cursor, "0") != 0);
@@ -1400,20 +1389,6 @@ ldr_err_t ldr_store_enterprise(ldr_store_t *s, int partition, const char *uscc,
     else
         *found = true;
     freeReplyObject(r);
-    return err;
-}
-
-ldr_err_t ldr_store_timers(ldr_store_t *s, int partition, const char *uscc,
-                           void (*fn)(void *opaque, int tier, int kind,
-                                      int64_t due),
-                           void *opaque, char *errstr, size_t n) {
-    ldr_enterprise_t e;
-    ldr_enterprise_init(&e, uscc, strlen(uscc));
-    bool found = false;
-    ldr_err_t err =
-        ldr_store_enterprise(s, partition, uscc, &e, &found, errstr, n);
-    if (!err && found) store_each_timer(&e, fn, opaque);
-    ldr_enterprise_fini(&e);
     return err;
 }
 

@@ -50,6 +50,16 @@ void ldr_enterprise_fini(ldr_enterprise_t *e) {
     memset(e, 0, sizeof(*e));
 }
 
+void ldr_enterprise_each_timer(const ldr_enterprise_t *e,
+                               void (*fn)(void *opaque, int tier, int kind,
+                                          int64_t due),
+                               void *opaque) {
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        for (int k = 0; k < LDR_TIMER__COUNT; k++)
+            if (e->tiers[t].timer_due[k])
+                fn(opaque, t, k, e->tiers[t].timer_due[k]);
+}
+
 uint64_t ldr_enterprise_event_hash(const char *id, size_t len) {
     /* FNV-1a, then the splitmix64 finaliser to spread the bits. */
     uint64_t h = 0xcbf29ce484222325ULL;

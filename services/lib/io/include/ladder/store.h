@@ -280,14 +280,6 @@ ldr_err_t ldr_store_enterprise(ldr_store_t *s, int partition, const char *uscc,
                                ldr_enterprise_t *e, bool *found, char *errstr,
                                size_t errstr_size);
 
-/** Calls @p fn with each timer pending in the stored state of @p uscc
- *  (tier, kind as ldr_timer_kind_t, due ms), by tier then kind; nothing
- *  when no state is stored. */
-ldr_err_t ldr_store_timers(ldr_store_t *s, int partition, const char *uscc,
-                           void (*fn)(void *opaque, int tier, int kind,
-                                      int64_t due),
-                           void *opaque, char *errstr, size_t errstr_size);
-
 /** Calls @p fn with every entry of the partition's notices stream, oldest
  *  first: its id and the decision's JSON form (not NUL-terminated). */
 ldr_err_t ldr_store_notices(ldr_store_t *s, int partition,

@@ -81,6 +81,13 @@ void ldr_enterprise_init(ldr_enterprise_t *e, const char *uscc, size_t len);
 void ldr_enterprise_set_name(ldr_enterprise_t *e, const char *name, size_t len);
 /** Releases its arrays; the struct may be initialised again. */
 void ldr_enterprise_fini(ldr_enterprise_t *e);
+/** Calls @p fn with each timer pending in @p e (tier, kind as
+ *  ldr_timer_kind_t, due ms), by tier then kind: the state is the only
+ *  copy of its timers. */
+void ldr_enterprise_each_timer(const ldr_enterprise_t *e,
+                               void (*fn)(void *opaque, int tier, int kind,
+                                          int64_t due),
+                               void *opaque);
 bool ldr_enterprise_case_open(const ldr_enterprise_t *e, const char *case_id,
                               size_t len);
 bool ldr_enterprise_seen(const ldr_enterprise_t *e, const char *event_id,
