@@ -1,23 +1,29 @@
-/* loop.c -- ladder-worker's loop: poll a batch, decide it, store it in one
- * atomic step, publish it; take a partition again when its Redis master
- * comes back; refresh the gauges and readiness; say when clock ticks are
- * due.
+/* loop.c -- ladder-worker's loop: poll a batch, decide it, publish it,
+ * commit it in one atomic step once Kafka acknowledged it; take a
+ * partition again when its Redis master comes back; refresh the gauges
+ * and readiness; say when clock ticks are due.
  *
  * DESIGN: one thread does all of it, so the per-partition state, the
- * metrics the loop writes and the outbox bookkeeping need no lock. Each
- * round sends every ready partition's step to Redis before reading any
- * answer (wk_prepare), so Redis works on one batch while the next is
- * decided, then waits up to WK_ROUND_WAIT_MS for the answers
- * (wk_answers). Each partition has at most one step in flight, and its
- * next batch is decided only once that step was answered; a partition
- * whose master is slow or frozen waits alone, and the others go on
- * deciding (the store reads each master's answers on their own
- * connection). A batch's counts reach the metrics only once it is stored,
- * so a batch that is refused or replayed is not counted twice. A partition
- * whose master cannot be reached goes down (wk_down): its messages are
- * dropped, it is paused in Kafka, and wk_retry takes it again and seeks
- * to the stored offset once the master answers. Nothing is half-applied,
- * because the step is all or nothing. */
+ * metrics the loop writes and the delivery bookkeeping need no lock. A
+ * batch is decided and its decisions and dead letters produced at once
+ * (wk_prepare); once Kafka acknowledged every one of them, its state
+ * changes and next offset go to Redis in one epoch-fenced step
+ * (wk_commit_acked), never before, so what Redis holds was always
+ * published: a crash or a zombie can only make the next owner decide a
+ * batch again, and the decisions being a function of the log, it
+ * publishes the same ones with the same ids (docs/RELIABILITY.md). Each
+ * round sends every acknowledged batch's step before reading any answer,
+ * then waits up to WK_ROUND_WAIT_MS for the answers (wk_answers). Each
+ * partition has one batch on its way at a time, and its next batch is
+ * decided only once that one was committed; a partition whose master is
+ * slow or frozen waits alone, and the others go on (the store reads each
+ * master's answers on their own connection). A batch's counts reach the
+ * metrics only once it is committed, so a batch that is refused or
+ * replayed is not counted twice. A partition whose master cannot be
+ * reached goes down (wk_down): its messages are dropped, it is paused in
+ * Kafka, and wk_retry takes it again and seeks to the stored offset once
+ * the master answers. Nothing is half-applied, because the step is all or
+ * nothing. */
 #include "worker_int.h"
 
 #include <stdio.h>
@@ -143,38 +149,46 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
     int64_t ts = rd_kafka_message_timestamp(km, &ts_type);
     wk_decision_messages(w, before, now,
                          ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
-    w->events++;
     w->cur->tally
         .events[kind][w->cur->out.duplicates > duplicates ? WK_DUPLICATE
                                                           : WK_APPLIED]++;
     return LDR_OK;
 }
 
-/* Sends the atomic step of the first @p k messages in hand, decided, to
- * Redis; they move to the batch, and the rest wait for the next round. */
-static void wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first, size_t k) {
+/* Sends the atomic step of partition @p pn's batch, acknowledged by
+ * Kafka (or with nothing to publish), to Redis. */
+static void wk_send(wk_t *w, int pn) {
     char err[512];
-    int64_t next = p->msgs[k - 1]->offset + 1;
-    wk_batch_t *bt = w->cur;
+    wk_part_t *p = &w->part[pn];
+    wk_batch_t *bt = &p->batch;
     ldr_store_batch_t b = {0};
     b.partition = pn;
     b.epoch = p->epoch;
-    b.first_offset = p->next_offset >= 0 ? p->next_offset : first;
-    b.next_offset = next;
+    b.first_offset = bt->first;
+    b.next_offset = bt->next;
     b.clock = ldr_partition_clock(p->state);
     b.dirty = ldr_partition_take_dirty(p->state, &b.dirty_count);
     b.decisions = bt->out.v;
     b.decisions_count = bt->out.count;
-    b.outbox = bt->payload.len ? bt->payload.data : NULL;
-    b.outbox_len = bt->payload.len;
     b.notices_maxlen = 10000;
+    bt->publishing = false;
     wk_test_hold(); /* TEST-ONLY: LADDERTEST_HOLD_BEFORE_STORE */
     if (ldr_store_commit_send(w->store, &b, err, sizeof(err))) {
         /* The cache holds the batch Redis never got: reloaded on retry. */
         wk_redis_error(w);
+        wk_destroy_msgs(bt->msgs, &bt->nmsgs);
         wk_down(w, pn, err);
         return;
     }
+    bt->sent = true;
+    bt->round = w->round;
+    bt->generation = p->generation;
+    w->round_owed++;
+}
+
+/* Moves the first @p k messages in hand to the batch. */
+static void wk_hand_over(wk_part_t *p, size_t k) {
+    wk_batch_t *bt = &p->batch;
     if (k == p->nmsgs) { /* all of them: the arrays change places */
         rd_kafka_message_t **held = bt->msgs;
         size_t held_cap = bt->cap;
@@ -184,25 +198,22 @@ static void wk_send(wk_t *w, wk_part_t *p, int pn, int64_t first, size_t k) {
         p->msgs = held;
         p->cap = held_cap;
         p->nmsgs = 0;
-    } else {
-        if (bt->cap < k) {
-            bt->cap = k;
-            bt->msgs = realloc(bt->msgs, bt->cap * sizeof(*bt->msgs));
-        }
-        memcpy(bt->msgs, p->msgs, k * sizeof(*p->msgs));
-        bt->nmsgs = k;
-        memmove(p->msgs, p->msgs + k, (p->nmsgs - k) * sizeof(*p->msgs));
-        p->nmsgs -= k;
+        return;
     }
-    bt->next = next;
-    bt->sent = true;
-    bt->round = w->round;
-    bt->generation = p->generation;
-    w->round_owed++;
+    if (bt->cap < k) {
+        bt->cap = k;
+        bt->msgs = realloc(bt->msgs, bt->cap * sizeof(*bt->msgs));
+        if (!bt->msgs) abort();
+    }
+    memcpy(bt->msgs, p->msgs, k * sizeof(*p->msgs));
+    bt->nmsgs = k;
+    memmove(p->msgs, p->msgs + k, (p->nmsgs - k) * sizeof(*p->msgs));
+    p->nmsgs -= k;
 }
 
-/* Decides the batch in hand and sends its atomic step to Redis, without
- * waiting for the answer (wk_on_answer takes it). */
+/* Decides the batch in hand and produces its decisions and dead letters
+ * (a batch with none goes to Redis at once); wk_commit_acked sends its
+ * step once Kafka acknowledged them. */
 static void wk_prepare(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
     int64_t now = ldr_clock_wall_ms();
@@ -220,20 +231,56 @@ static void wk_prepare(wk_t *w, int pn) {
             wk_down(w, pn, "a schema could not be resolved");
             return;
         }
-    wk_send(w, p, pn, first, k);
+    wk_batch_t *bt = &p->batch;
+    bt->first = p->next_offset >= 0 ? p->next_offset : first;
+    bt->next = p->msgs[k - 1]->offset + 1;
+    bt->why = RD_KAFKA_RESP_ERR_NO_ERROR;
+    bt->retry_ms = 0;
+    wk_hand_over(p, k);
+    if (bt->payload.len)
+        wk_publish_batch(w, pn);
+    else
+        wk_send(w, pn);
 }
 
-/* Finishes a stored batch: publishes its outbox entry and moves the
- * partition on. */
+/* Sends the step of every batch whose messages Kafka all acknowledged. A
+ * batch Kafka refused is produced again after a second (librdkafka
+ * retried it for message.timeout.ms already), except while stopping: it
+ * is not committed, so the next owner decides it again. */
+static void wk_commit_acked(wk_t *w) {
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
+        wk_part_t *p = &w->part[pn];
+        wk_batch_t *bt = &p->batch;
+        if (!bt->publishing || bt->unacked > 0 || !p->owned || p->down)
+            continue;
+        if (!bt->failed) {
+            wk_send(w, pn);
+            continue;
+        }
+        if (ldr_svc_stopping()) continue;
+        int64_t now = ldr_clock_mono_ms();
+        if (!bt->retry_ms) {
+            LDR_LOG_ERROR("partition %d: Kafka did not take the batch at "
+                          "offsets %lld..%lld (%s): producing it again in "
+                          "1 s; nothing of it is committed",
+                          pn, (long long)bt->first, (long long)bt->next - 1,
+                          rd_kafka_err2str(bt->why));
+            bt->retry_ms = now + 1000;
+        } else if (now >= bt->retry_ms) {
+            bt->retry_ms = 0;
+            bt->why = RD_KAFKA_RESP_ERR_NO_ERROR;
+            wk_publish_batch(w, pn);
+        }
+    }
+}
+
+/* Finishes a committed batch: counts it and moves the partition on. */
 static void wk_finish(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
     wk_batch_t *bt = &p->batch;
     w->cur = bt;
     p->next_offset = bt->next;
     wk_count(w);
-    if (bt->payload.len)
-        wk_publish(w, pn, bt->next, bt->payload.data, bt->payload.len,
-                   bt->src_ts, bt->nsrc);
     /* The committed Kafka offset is a hint for lag monitoring only: stored
      * here, committed by librdkafka every auto.commit.interval.ms (a commit
      * request per batch cost the worker and the brokers dearly). */
@@ -286,8 +333,12 @@ static void wk_step_answered(wk_t *w, const ldr_store_answer_t *a) {
          * truth any more. */
         w->fenced++;
         ldr_metrics_add(w->m.fenced, NULL, 1);
-        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", a->why);
         wk_destroy_msgs(p->msgs, &p->nmsgs);
+        if (w->draining) { /* leaving it: the next owner has the truth */
+            LDR_LOG_WARN("%s", a->why);
+            return;
+        }
+        LDR_LOG_WARN("%s: reloading and seeking to the stored offset", a->why);
         if (wk_take(w, a->partition) == LDR_OK)
             wk_seek(w, a->partition);
         else
@@ -340,12 +391,28 @@ static void wk_answers(wk_t *w) {
     }
 }
 
-void wk_settle(wk_t *w) {
-    while (ldr_store_owed(w->store)) {
-        int ms = wk_wait_ms(w, 100);
-        if (!ms) return;
-        ldr_store_poll(w->store, ms, wk_on_answer, w);
+void wk_drain(wk_t *w, int64_t until_ms) {
+    w->draining = true;
+    for (;;) {
+        rd_kafka_poll(w->producer, 0);
+        wk_commit_acked(w);
+        bool on_way = false;
+        for (int pn = 0; pn < WK_MAX_PARTITIONS && !on_way; pn++) {
+            const wk_part_t *p = &w->part[pn];
+            on_way = p->owned && !p->down && p->batch.publishing &&
+                     !(p->batch.failed && !p->batch.unacked);
+        }
+        bool owed = ldr_store_owed(w->store) > 0;
+        if (!on_way && !owed) break;
+        int64_t left = until_ms - ldr_clock_mono_ms();
+        if (left <= 0) break;
+        int ms = left < 10 ? (int)left : 10;
+        if (owed)
+            ldr_store_poll(w->store, ms, wk_on_answer, w);
+        else
+            rd_kafka_poll(w->producer, ms);
     }
+    w->draining = false;
 }
 
 /* Takes the down partitions again whose master answers: one failure per
@@ -394,7 +461,7 @@ static void wk_refresh(wk_t *w) {
     char why[160] = "";
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
-        pending += p->npending;
+        pending += p->npending + p->batch.publishing;
         if (!p->owned) continue;
         owned++;
         int64_t lag = wk_lag(w, pn);
@@ -490,19 +557,29 @@ void wk_run(wk_t *w) {
             w->next_beat_ms = ldr_clock_mono_ms() + LDR_STORE_BEAT_INTERVAL_MS;
         }
         if (w->ndown && ldr_clock_mono_ms() >= w->next_retry_ms) wk_retry(w);
-        wk_gather(w, ldr_store_owed(w->store) ? 0 : 100);
-        /* Every partition's step is sent before the first answer is
-         * read, so Redis works on one while the next is decided. A
-         * partition's next batch is decided only once its step was
-         * answered; a partition whose master is slow waits alone. */
+        /* waits for input only when nothing else is owed */
+        bool publishing = false;
+        for (int pn = 0; pn < WK_MAX_PARTITIONS && !publishing; pn++)
+            publishing = w->part[pn].batch.publishing;
+        wk_gather(w, ldr_store_owed(w->store) || publishing ? 0 : 100);
+        /* Every idle partition's batch is decided and produced, then every
+         * acknowledged batch's step sent before the first answer is read,
+         * so Kafka and Redis work while the next is decided. A
+         * partition's next batch is decided only once its batch was
+         * committed; a partition whose master is slow waits alone. */
         w->round++;
         w->round_owed = 0;
         for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
             wk_part_t *p = &w->part[pn];
-            if (p->nmsgs && !p->batch.sent && !p->down) wk_prepare(w, pn);
+            if (p->nmsgs && !p->batch.sent && !p->batch.publishing && !p->down)
+                wk_prepare(w, pn);
         }
+        /* the delivery reports, waiting a little for them when nothing
+         * else is owed, so that the loop does not spin */
+        rd_kafka_poll(w->producer,
+                      publishing && !ldr_store_owed(w->store) ? 1 : 0);
+        wk_commit_acked(w);
         wk_answers(w);
-        rd_kafka_poll(w->producer, 0);
         wk_check_producer(w);
         if (w->tick_interval_ms > 0 && ldr_clock_wall_ms() >= w->next_tick_ms) {
             wk_ticks(w);

@@ -3,13 +3,15 @@
  * DESIGN: one thread runs the whole loop (DESIGN.md): poll a batch from the
  * consumer group, and for each partition in it decode and validate every
  * message (bad ones become dead letters, which never move the clock), run
- * the state machine over the good ones, write the changed state, the next
- * offset, the counters, the notices and the batch's outgoing messages (the
- * outbox) to Redis in one atomic step, and only then produce the outbox and
- * trim it once Kafka has acknowledged every message. The offsets Redis holds
- * are the truth: on assignment the worker claims the partition (a new owner
- * epoch), loads its state and seeks to the stored offset; Kafka's committed
- * offsets are only a hint for lag monitoring.
+ * the state machine over the good ones, produce the batch's decisions and
+ * dead letters, and once Kafka has acknowledged every one of them write
+ * the changed state, the next offset, the counters and the notices to
+ * Redis in one atomic, epoch-fenced step. The offsets Redis holds are the
+ * truth: on assignment the worker claims the partition (a new owner epoch),
+ * loads its state and seeks to the stored offset; Kafka's committed
+ * offsets are only a hint for lag monitoring. A batch that was published
+ * and not committed is decided again by the next owner: the decisions are
+ * a function of the log, so it publishes them again with the same ids.
  *
  * When the step is refused (FENCED: another owner wrote, or Redis rewound),
  * the partition's cache is dropped and reloaded and consumption resumes at
@@ -34,11 +36,12 @@
  * With clock.tick.interval.ms set, the worker writes ClockTicks into its own
  * caught-up partitions whose clock is behind the wall clock, so the timers
  * of a quiet partition fire. A fatal error of the idempotent producer is
- * survived by recreating it and re-sending the outboxes.
+ * survived by recreating it and producing again every batch not yet
+ * acknowledged.
  *
  * TEST-ONLY: when the environment variable LADDERTEST_HOLD_BEFORE_STORE
  * names a file, the worker waits, polling every 10 ms, just before sending
- * the atomic step of each batch (wk_prepare, loop.c) for as long as that file
+ * the atomic step of each batch (wk_send, loop.c) for as long as that file
  * exists. The fault suite (tests/faults) uses it to freeze a
  * worker deterministically between deciding a batch and storing it, so
  * that the owner-epoch fence is certain to refuse the batch. Unset, it
@@ -147,21 +150,24 @@ static ldr_err_t wk_subscribe(wk_t *w, char *err, size_t n) {
     return LDR_OK;
 }
 
-/* Says what the stop leaves to the next owner of each partition: outbox
- * entries Kafka has not acknowledged (stored, so published again with the
- * same ids) and steps Redis has not answered (replayed from the stored
- * offset if they were not applied). */
+/* Says what the stop leaves to the next owner of each partition: batches
+ * produced and not committed (decided again from the stored offset, their
+ * decisions published again with the same ids), outbox entries an earlier
+ * version stored that Kafka has not acknowledged (published again) and
+ * steps Redis has not answered (replayed if they were not applied). */
 static void wk_report_left(wk_t *w) {
-    int entries = 0, messages = 0, nparts = 0, held = 0;
+    int batches = 0, entries = 0, nparts = 0, held = 0;
+    size_t messages = 0;
     char parts[160] = "";
     size_t used = 0;
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         const wk_part_t *p = &w->part[pn];
-        if (!p->owned || (!p->npending && !p->held_back)) continue;
+        bool batch = p->batch.publishing && !p->down;
+        if (!p->owned || (!batch && !p->npending && !p->held_back)) continue;
+        batches += batch;
+        if (batch) messages += p->batch.nmsgs;
         entries += p->npending;
         held += p->held_back;
-        for (int i = 0; i < p->npending; i++)
-            messages += p->pending_left[i];
         if (used < sizeof(parts) - 16)
             used += (size_t)snprintf(parts + used, sizeof(parts) - used, "%s%d",
                                      nparts ? ", " : "", pn);
@@ -171,17 +177,24 @@ static void wk_report_left(wk_t *w) {
     }
     size_t owed = ldr_store_owed(w->store);
     if (!nparts && !owed) {
-        LDR_LOG_INFO("stopping: every stored decision and dead letter is "
-                     "published");
+        LDR_LOG_INFO("stopping: every decided batch is published and "
+                     "committed");
         return;
     }
-    if (nparts)
-        LDR_LOG_WARN("stopping with %d outbox entries (%d messages) Kafka "
-                     "has not acknowledged%s in partitions %s: they stay "
+    if (batches)
+        LDR_LOG_WARN("stopping with %d batches (%zu input messages) whose "
+                     "decisions Kafka has not all acknowledged, in "
+                     "partitions %s: they are not committed, and the next "
+                     "owner of each partition decides them again from the "
+                     "stored offset and publishes the same decisions with "
+                     "the same ids",
+                     batches, messages, parts);
+    if (entries || held)
+        LDR_LOG_WARN("stopping with %d outbox entries an earlier version "
+                     "stored that Kafka has not acknowledged%s: they stay "
                      "in Redis, and the next owner of each partition "
                      "publishes them with the same ids",
-                     entries, messages,
-                     held ? ", and later entries not produced," : "", parts);
+                     entries, held ? ", and later entries not produced" : "");
     if (owed)
         LDR_LOG_WARN("stopping with %zu steps Redis has not answered: a step "
                      "is applied whole or not at all, and the next owner "
@@ -227,25 +240,27 @@ static bool wk_close_consumer(wk_t *w) {
     return true;
 }
 
-/* Publishes what is stored, leaves the group and frees everything, within
- * shutdown.timeout.ms whatever Kafka and Redis do: what is not published
- * by then stays stored, and the next owner publishes it. Returns false
- * when the consumer was left open (Kafka did not answer in time). */
+/* Commits what Kafka acknowledges, leaves the group and frees everything,
+ * within shutdown.timeout.ms whatever Kafka and Redis do: what is not
+ * committed by then is decided and published again by the next owner.
+ * Returns false when the consumer was left open (Kafka did not answer in
+ * time). */
 static bool wk_shutdown(wk_t *w) {
     ldr_svc_stopped(w->svc);
     /* wk_run returns only once stopping: this starts the stop's clock if
      * no wait did yet */
     int budget = wk_wait_ms(w, INT_MAX);
-    LDR_LOG_INFO("stopping: publishing what is stored (%d ms left of "
-                 "shutdown.timeout.ms)",
+    LDR_LOG_INFO("stopping: committing what Kafka acknowledges (%d ms left "
+                 "of shutdown.timeout.ms)",
                  budget);
-    wk_settle(w);
+    wk_drain(w, ldr_clock_mono_ms() + budget);
     rd_kafka_flush(w->producer, wk_wait_ms(w, INT_MAX));
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
         if (w->part[pn].npending && wk_wait_ms(w, INT_MAX)) wk_trim(w, pn);
     wk_report_left(w);
-    /* What Kafka has not acknowledged is stored: drop it, so that the
-     * producer does not wait for it (the reports free the tags). */
+    /* What Kafka has not acknowledged is not committed (or stored by an
+     * earlier version): drop it, so that the producer does not wait for
+     * it (the reports free the tags). */
     rd_kafka_purge(w->producer, RD_KAFKA_PURGE_F_QUEUE |
                                     RD_KAFKA_PURGE_F_INFLIGHT |
                                     RD_KAFKA_PURGE_F_NON_BLOCKING);
@@ -253,7 +268,7 @@ static bool wk_shutdown(wk_t *w) {
     bool closed = wk_close_consumer(w);
     rd_kafka_destroy(w->producer);
     LDR_LOG_INFO(
-        "stopped: %llu events, %llu decisions, %llu dead letters, "
+        "stopped: %llu events, %llu decisions, %llu dead letters committed, "
         "%llu fenced batches, %llu ticks written, %llu producers "
         "recreated",
         (unsigned long long)w->events, (unsigned long long)w->decisions,

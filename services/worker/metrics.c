@@ -45,8 +45,11 @@ void wk_metrics_register(wk_t *w) {
         "minus the stored next offset.",
         "partition");
     w->m.backlog = ldr_metrics_gauge(
-        m, "ladder_worker_outbox_backlog",
-        "Outbox entries produced to Kafka but not yet trimmed from Redis.",
+        m, "ladder_worker_unacknowledged_batches",
+        "Batches whose decisions and dead letters are produced to Kafka and "
+        "not all acknowledged yet (not committed until they are), and outbox "
+        "entries an earlier version left, produced again and not yet "
+        "trimmed.",
         NULL);
     w->m.assigned =
         ldr_metrics_gauge(m, "ladder_worker_partitions_assigned",
@@ -99,8 +102,13 @@ void wk_count(wk_t *w) {
                                 LDR_METRICS_LABELS(kinds[k], outcomes[o]),
                                 (double)w->cur->tally.events[k][o]);
     uint64_t duplicates = 0;
-    for (int k = 0; k < WK_KINDS; k++)
+    for (int k = 0; k < WK_KINDS; k++) {
         duplicates += w->cur->tally.events[k][WK_DUPLICATE];
+        w->dead_letters += w->cur->tally.events[k][WK_DEAD_LETTER];
+        for (int o = 0; o < WK_OUTCOMES; o++)
+            w->events += o == WK_DEAD_LETTER ? 0 : w->cur->tally.events[k][o];
+    }
+    w->decisions += w->cur->out.count;
     if (duplicates) ldr_metrics_add(w->m.duplicates, NULL, (double)duplicates);
     for (int c = 1; c < WK_CODES; c++)
         if (w->cur->tally.dead_letters[c])

@@ -4,11 +4,12 @@
  * DESIGN: the offsets Redis holds are the truth, Kafka's committed offsets
  * only a hint. On assignment the worker claims the partition in Redis (a
  * new owner epoch, which fences any previous owner's steps), loads its
- * state, re-sends the outbox entries a previous owner left and starts
- * consuming at the stored next offset; an assignment is not acknowledged
- * until every partition of it is taken, retrying while Redis is away. On
- * revocation the producer is flushed and the acknowledged entries trimmed
- * first, so the next owner re-sends as little as possible. */
+ * state, re-sends the outbox entries a worker of an earlier version left
+ * and starts consuming at the stored next offset; an assignment is not
+ * acknowledged until every partition of it is taken, retrying while Redis
+ * is away. On revocation the batches on their way are committed once
+ * Kafka acknowledged them and the stored entries trimmed first, so the
+ * next owner decides and re-sends as little as possible. */
 #include "worker_int.h"
 
 #include "ladder/alloc.h"
@@ -40,6 +41,14 @@ ldr_err_t wk_take(wk_t *w, int partition) {
     p->npending = 0;
     p->held_back = false;
     p->generation++;
+    /* A batch produced and not committed is decided again from the
+     * stored offset (its reports, of the generation before, are not
+     * counted). One whose step Redis has not answered yet is left to its
+     * answer, which finds the generation changed. */
+    if (p->batch.publishing) {
+        p->batch.publishing = false;
+        wk_destroy_msgs(p->batch.msgs, &p->batch.nmsgs);
+    }
     if ((rc = ldr_store_claim(w->store, partition, &p->epoch, err,
                               sizeof(err))) ||
         (rc = ldr_store_load(w->store, partition, p->state, &p->next_offset,
@@ -48,7 +57,7 @@ ldr_err_t wk_take(wk_t *w, int partition) {
         wk_redis_error(w);
         return rc;
     }
-    wk_tag_t t = {w, partition, 0, 0, -1};
+    wk_tag_t t = {w, partition, 0, false, 0, -1};
     if ((rc = ldr_store_outbox(w->store, partition, wk_publish_cb, &t, err,
                                sizeof(err)))) {
         LDR_LOG_ERROR("partition %d: %s", partition, err);
@@ -118,6 +127,7 @@ void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (unreached[pn])
                 wk_down(w, pn, "its Redis master did not answer the claim");
     } else {
+        wk_drain(w, ldr_clock_mono_ms() + wk_wait_ms(w, 10000));
         rd_kafka_flush(w->producer, wk_wait_ms(w, 10000));
         for (int i = 0; i < parts->cnt; i++) {
             int pn = parts->elems[i].partition;

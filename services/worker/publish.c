@@ -1,16 +1,18 @@
-/* publish.c -- what ladder-worker sends to Kafka: decisions, dead letters
- * and the outbox entries that carry them, clock ticks, the producer.
+/* publish.c -- what ladder-worker sends to Kafka: decisions, dead letters,
+ * clock ticks, the producer.
  *
- * DESIGN: a batch's outgoing messages are first written to Redis with its
- * state (the outbox, built here by wk_dead_letter and wk_decision_messages
- * while the batch is decided) and only produced once Redis took the step.
- * Each produced message carries a tag naming its partition and outbox
- * entry; the delivery reports (served on the loop's thread, inside
- * rd_kafka_poll) count the entry's messages down, and an entry is trimmed
- * from Redis only once every one of its messages was acknowledged, oldest
- * first, so a crash or a fatal producer error never loses a decision: the
- * entries still in Redis are produced again (same ids) by a new producer
- * or the partition's next owner. */
+ * DESIGN: a batch's outgoing messages are built here (wk_dead_letter and
+ * wk_decision_messages, in the outbox encoding) while the batch is
+ * decided, and produced before its state is committed: the loop sends the
+ * batch's step to Redis only once every one of its messages was
+ * acknowledged (docs/RELIABILITY.md). Each produced message carries a tag
+ * naming its partition; the delivery reports (served on the loop's thread,
+ * inside rd_kafka_poll) count the batch's messages down. A batch that is
+ * never acknowledged is never committed, so a crash, a zombie or a fatal
+ * producer error can only make the next owner decide it again, with the
+ * same ids: a duplicate, never a loss. The outbox entries a worker of an
+ * earlier version left in Redis are produced again on assignment and
+ * trimmed once acknowledged, oldest first. */
 #include "worker_int.h"
 
 #include <stdlib.h>
@@ -34,10 +36,21 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                             (double)(ldr_clock_wall_ms() - tag->src_ts_ms) /
                                 1000.0);
     wk_part_t *p = &tag->w->part[tag->partition];
-    /* A report of a message produced before the outbox was produced again
-     * would count a new entry down twice (its id is the same), and an entry
-     * whose count passes 0 would never be trimmed. */
+    /* A report of a message produced before the partition was taken again
+     * or its messages produced again would count them down twice. */
     if (tag->generation != p->generation) {
+        free(tag);
+        return;
+    }
+    if (tag->batch) {
+        wk_batch_t *bt = &p->batch;
+        if (bt->publishing) {
+            bt->unacked--;
+            if (m->err && !bt->failed) {
+                bt->failed = true;
+                bt->why = m->err;
+            }
+        }
         free(tag);
         return;
     }
@@ -50,7 +63,8 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                 if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                     m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
                     continue;
-                LDR_LOG_ERROR("delivery of a batch of partition %d failed: %s",
+                LDR_LOG_ERROR("delivery of a stored outbox entry of partition "
+                              "%d failed: %s",
                               (int)tag->partition, rd_kafka_err2str(m->err));
             }
         }
@@ -129,27 +143,16 @@ void wk_trim_answered(wk_t *w, int partition, bool ok) {
     p->trim_inflight = false;
 }
 
-/* Produces every message of one outbox entry. @p src_ts, when not NULL,
- * holds the input message time of each message (w->cur->src_ts). */
-void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
-                size_t len, const int64_t *src_ts, size_t nsrc) {
+/* Produces every message of @p payload (the outbox encoding) for
+ * partition @p partition, each tagged with @p id and @p batch. @p src_ts,
+ * when not NULL, holds the input message time of each message. Counts
+ * each message produced up in *@p left (the delivery reports count it
+ * down, maybe while this runs: a full queue is served by polling), and
+ * sets *@p failed when one could not be produced. */
+static void wk_produce(wk_t *w, int partition, bool batch, int64_t id,
+                       const void *payload, size_t len, const int64_t *src_ts,
+                       size_t nsrc, int *left, bool *failed) {
     wk_part_t *p = &w->part[partition];
-    /* back-pressure: wait for acknowledgements, but not past a stop's
-     * deadline (Kafka may be gone) */
-    while (p->npending == WK_PENDING_MAX && !p->held_back) {
-        int ms = wk_wait_ms(w, 100);
-        if (!ms) {
-            p->held_back = true;
-            break;
-        }
-        rd_kafka_poll(w->producer, ms);
-        wk_trim(w, partition);
-    }
-    if (p->held_back) return; /* stored: the next owner produces it */
-    int slot = p->npending++;
-    p->pending_id[slot] = id;
-    p->pending_left[slot] = 0;
-    p->pending_failed[slot] = false;
     ldr_outbox_reader_t r;
     ldr_outbox_reader_init(&r, payload, len);
     ldr_outbox_msg_t m;
@@ -162,10 +165,12 @@ void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
                                 (ssize_t)m.headers[i].name_len,
                                 m.headers[i].value, (ssize_t)m.headers[i].len);
         wk_tag_t *tag = malloc(sizeof(*tag));
-        *tag = (wk_tag_t){w, partition, p->generation, id,
-                          src_ts && index < nsrc ? src_ts[index] : -1};
+        if (!tag) abort();
+        *tag = (wk_tag_t){
+            w,     partition, p->generation,
+            batch, id,        src_ts && index < nsrc ? src_ts[index] : -1};
         index++;
-        p->pending_left[slot]++;
+        (*left)++;
         const char *topic =
             m.topic == LDR_OUTBOX_DLQ ? w->dlq_topic : w->decisions_topic;
         for (;;) {
@@ -184,26 +189,60 @@ void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
             LDR_LOG_ERROR("produce: %s", rd_kafka_err2str(kerr));
             rd_kafka_headers_destroy(hdrs);
             free(tag);
-            p->pending_left[slot]--;
-            p->pending_failed[slot] = true;
+            (*left)--;
+            *failed = true;
             break;
         }
     }
     if (err != LDR_ERR_INVALID_ARG) {
-        LDR_LOG_ERROR("partition %d: outbox entry %lld is corrupt", partition,
-                      (long long)id);
-        p->pending_failed[slot] = true;
+        LDR_LOG_ERROR("partition %d: outgoing messages %lld are corrupt",
+                      partition, (long long)id);
+        *failed = true;
     }
+}
+
+void wk_publish_batch(wk_t *w, int partition) {
+    wk_batch_t *bt = &w->part[partition].batch;
+    bt->publishing = true;
+    bt->failed = false;
+    bt->unacked = 0;
+    wk_produce(w, partition, true, bt->next, bt->payload.data, bt->payload.len,
+               bt->src_ts, bt->nsrc, &bt->unacked, &bt->failed);
+    if (bt->failed && !bt->why) bt->why = RD_KAFKA_RESP_ERR__FAIL;
+}
+
+/* Produces every message of one stored outbox entry. */
+void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
+                size_t len) {
+    wk_part_t *p = &w->part[partition];
+    /* back-pressure: wait for acknowledgements, but not past a stop's
+     * deadline (Kafka may be gone) */
+    while (p->npending == WK_PENDING_MAX && !p->held_back) {
+        int ms = wk_wait_ms(w, 100);
+        if (!ms) {
+            p->held_back = true;
+            break;
+        }
+        rd_kafka_poll(w->producer, ms);
+        wk_trim(w, partition);
+    }
+    if (p->held_back) return; /* stored: the next owner produces it */
+    int slot = p->npending++;
+    p->pending_id[slot] = id;
+    p->pending_left[slot] = 0;
+    p->pending_failed[slot] = false;
+    wk_produce(w, partition, false, id, payload, len, NULL, 0,
+               &p->pending_left[slot], &p->pending_failed[slot]);
 }
 
 void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len) {
     wk_tag_t *t = opaque;
-    wk_publish(t->w, t->partition, id, payload, len, NULL, 0);
+    wk_publish(t->w, t->partition, id, payload, len);
 }
 
-/* ---- building the outbox ------------------------------------------------ */
+/* ---- building a batch's outgoing messages -------------------------------- */
 
-/* Notes the input time of the message just appended to the outbox. */
+/* Notes the input time of the message just appended to the batch. */
 static void wk_src_ts(wk_t *w, int64_t ts_ms) {
     if (w->cur->nsrc == w->cur->src_cap) {
         w->cur->src_cap = w->cur->src_cap ? w->cur->src_cap * 2 : 256;
@@ -242,7 +281,6 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
     wk_header(&m, "ladder.source.offset", off);
     ldr_outbox_append(&w->cur->payload, &m);
     wk_src_ts(w, -1);
-    w->dead_letters++;
     w->cur->tally.events[kind][WK_DEAD_LETTER]++;
     if (-code > 0 && -code < WK_CODES) w->cur->tally.dead_letters[-code]++;
     LDR_LOG_DEBUG("dead letter %s/%d/%lld: %s: %s", w->input_topic,
@@ -289,7 +327,6 @@ void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
         ldr_outbox_append(&w->cur->payload, &m);
         wk_src_ts(w, src_ts_ms);
     }
-    w->decisions += w->cur->out.count - from;
 }
 
 /* ---- clock ticks --------------------------------------------------------- */
@@ -312,14 +349,15 @@ rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
 
 /* An idempotent producer can fail fatally (librdkafka 2.0.2 raises a
  * spurious "sequence desynchronization" after a disconnect: PITFALLS.md).
- * Everything it had not delivered is still in the outboxes, so a new
- * producer re-sends them from Redis: consumers may see a decision twice,
- * always with the same id. */
+ * Nothing it had not delivered is committed: a new producer sends each
+ * partition's batch on its way again (and the stored outbox entries an
+ * earlier version left), so consumers may see a decision twice, always
+ * with the same id. */
 void wk_check_producer(wk_t *w) {
     char why[512];
     if (!rd_kafka_fatal_error(w->producer, why, sizeof(why))) return;
-    LDR_LOG_WARN("producer: fatal error: %s: recreating it and re-sending "
-                 "the outboxes",
+    LDR_LOG_WARN("producer: fatal error: %s: recreating it and producing "
+                 "the batches not acknowledged again",
                  why);
     rd_kafka_purge(w->producer,
                    RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -337,7 +375,8 @@ void wk_check_producer(wk_t *w) {
         if (!p->owned) continue;
         p->npending = 0;
         p->generation++;
-        wk_tag_t t = {w, pn, 0, 0, -1};
+        if (p->batch.publishing && !p->down) wk_publish_batch(w, pn);
+        wk_tag_t t = {w, pn, 0, false, 0, -1};
         if (ldr_store_outbox(w->store, pn, wk_publish_cb, &t, err, sizeof(err)))
             LDR_LOG_WARN("partition %d: %s (re-sent on the next take)", pn,
                          err);

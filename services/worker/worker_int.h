@@ -54,7 +54,8 @@
 #define WK_LIVE_STALL_MS 60000
 #define WK_KINDS         6 /* ldr_record_kind_t 1..5, 0 = not decoded */
 #define WK_CODES         9 /* dead-letter codes: -ldr_err_t 1..8 */
-/* Outbox entries of a partition produced and not yet all acknowledged. */
+/* Outbox entries an earlier version left, produced again and not yet all
+ * acknowledged, of one partition. */
 #define WK_PENDING_MAX 64
 /* How long a round waits for the answers to the steps it sent before it
  * goes on without the slow ones (their partitions wait, the others not). */
@@ -70,15 +71,17 @@ enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
 
 /* What a partition's batch in hand makes, from deciding it until Redis
  * has answered its step: the batches of several partitions are in flight
- * at once (wk_run), each partition's one at a time. */
+ * at once (wk_run), each partition's one at a time. A batch goes through
+ * two waits: Kafka's acknowledgement of every message it produced
+ * (publishing), then Redis's answer to its step (sent). */
 typedef struct wk_batch {
-    /* its messages, from the moment its step is sent */
+    /* its messages, from the moment it is decided */
     rd_kafka_message_t **msgs;
     size_t nmsgs, cap;
     ldr_machine_out_t out;
-    ldr_buf_t payload; /* the outbox entry */
+    ldr_buf_t payload; /* its outgoing messages, in the outbox encoding */
     /* the input message timestamp (ms, -1: none) of each message of the
-     * outbox entry, in order: the start of a decision's latency */
+     * payload, in order: the start of a decision's latency */
     int64_t *src_ts;
     size_t nsrc, src_cap;
     /* what the batch adds to the metrics once it is stored */
@@ -86,11 +89,17 @@ typedef struct wk_batch {
         uint64_t events[WK_KINDS][WK_OUTCOMES];
         uint64_t dead_letters[WK_CODES];
     } tally;
-    int64_t next;        /* the offset after its last message */
-    double started;      /* when deciding it began (monotonic seconds) */
-    bool sent;           /* its step is owed an answer */
-    uint64_t round;      /* the loop round that sent it */
-    uint32_t generation; /* the partition's, when it was sent */
+    int64_t first;           /* the offset its step starts at */
+    int64_t next;            /* the offset after its last message */
+    double started;          /* when deciding it began (monotonic seconds) */
+    bool publishing;         /* produced, and not yet all acknowledged ... */
+    int unacked;             /* ... by this many delivery reports to come */
+    bool failed;             /* a message of it was not delivered ... */
+    rd_kafka_resp_err_t why; /* ... for this reason (the first) */
+    int64_t retry_ms;        /* when to produce a failed batch again */
+    bool sent;               /* its step is owed an answer */
+    uint64_t round;          /* the loop round that sent it */
+    uint32_t generation;     /* the partition's, when it was sent */
 } wk_batch_t;
 
 typedef struct wk_part {
@@ -105,7 +114,8 @@ typedef struct wk_part {
     rd_kafka_message_t **msgs;
     size_t nmsgs;
     size_t cap;
-    /* outbox entries produced and not yet all acknowledged, oldest first */
+    /* outbox entries a worker of an earlier version left in Redis,
+     * produced again and not yet all acknowledged, oldest first */
     int64_t pending_id[WK_PENDING_MAX];
     char label[12]; /* the partition number, as a metric label */
     int pending_left[WK_PENDING_MAX];
@@ -148,6 +158,7 @@ typedef struct wk {
     int round_owed;  /* steps this round sent and not yet answered */
     int64_t next_retry_ms;
     int retry_delay_ms;
+    /* events, decisions and dead letters of the committed batches */
     uint64_t events, decisions, dead_letters, fenced;
     struct {
         ldr_metric_t *events, *decisions, *dead_letters, *duplicates;
@@ -164,6 +175,7 @@ typedef struct wk {
     int64_t shutdown_timeout_ms; /* shutdown.timeout.ms */
     /* once stopping: when shutdown.timeout.ms runs out (monotonic ms) */
     int64_t stop_by_ms;
+    bool draining; /* inside wk_drain */
 } wk_t;
 
 /* The opaque of one produced message (freed by its delivery report), and
@@ -172,6 +184,7 @@ typedef struct wk_tag {
     wk_t *w;
     int32_t partition;
     uint32_t generation; /* the partition's, when it was produced */
+    bool batch;          /* of the partition's batch, not of a stored entry */
     int64_t id;
     int64_t src_ts_ms; /* a decision's input message time, or -1 */
 } wk_tag_t;
@@ -218,10 +231,11 @@ void wk_count(wk_t *w);
 
 /* Runs until ldr_svc_stopping(). */
 void wk_run(wk_t *w);
-/* Takes every answer Redis owes (the store gives up on a master after its
- * timeout), so that what is stored gets published before a stop; while
- * stopping, only until shutdown.timeout.ms runs out. */
-void wk_settle(wk_t *w);
+/* Commits every batch Kafka acknowledges and takes Redis's answers, until
+ * no batch is on its way or @p until_ms (monotonic) passes: for a
+ * revocation and a stop, so that the next owner replays as little as
+ * possible. Answers taken meanwhile never claim a partition again. */
+void wk_drain(wk_t *w, int64_t until_ms);
 
 /* ---- publish.c: what goes to Kafka ------------------------------------ */
 
@@ -230,9 +244,12 @@ void wk_settle(wk_t *w);
 rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n);
 /* Recreates the producer after a fatal error and re-sends the outboxes. */
 void wk_check_producer(wk_t *w);
-/* Produces every message of one outbox entry of @p partition. */
+/* Produces every message of partition @p partition's batch (its payload),
+ * counting them in its unacked. */
+void wk_publish_batch(wk_t *w, int partition);
+/* Produces every message of one stored outbox entry of @p partition. */
 void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
-                size_t len, const int64_t *src_ts, size_t nsrc);
+                size_t len);
 /* ldr_store_outbox()'s callback: @p opaque is a wk_tag_t. */
 void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len);
 void wk_trim(wk_t *w, int partition);

@@ -71,7 +71,7 @@ printf "not avro at all" | kcat -P -b "$LADDERTEST_BOOTSTRAP" -t ladder.events.v
 metric() { curl -s "$url/metrics" | awk -v k="$1" "\$1 == k { print \$2 }"; }
 for _ in $(seq 1 150); do
   [ "$(metric "ladder_worker_decision_latency_seconds_count")" = 3 ] \
-    && [ "$(metric "ladder_worker_outbox_backlog")" = 0 ] && break
+    && [ "$(metric "ladder_worker_unacknowledged_batches")" = 0 ] && break
   sleep 0.1
 done
 curl -s "$url/metrics" >"$work/metrics.txt"
@@ -91,7 +91,7 @@ expect "ladder_worker_decisions_total{type=\"REJECTED\"}" 1
 expect "ladder_worker_decisions_total{type=\"REVOKED\"}" 0
 expect "ladder_worker_decision_latency_seconds_count" 3
 expect "ladder_worker_decision_latency_seconds_bucket{le=\"+Inf\"}" 3
-expect "ladder_worker_outbox_backlog" 0
+expect "ladder_worker_unacknowledged_batches" 0
 expect "ladder_worker_partitions_assigned" 8
 expect "ladder_worker_redis_errors_total" 0
 expect "ladder_worker_redis_retries_total" 0
@@ -106,7 +106,7 @@ batches=$(awk "\$1 == \"ladder_worker_batch_duration_seconds_count\" { print \$2
 echo "ok - $ticks ticks applied, $batches batch durations, lag 0 on all 8 partitions"
 for family in events_total:counter decisions_total:counter dead_letters_total:counter \
     duplicates_total:counter batch_duration_seconds:histogram \
-    decision_latency_seconds:histogram partition_lag:gauge outbox_backlog:gauge \
+    decision_latency_seconds:histogram partition_lag:gauge unacknowledged_batches:gauge \
     partitions_assigned:gauge redis_errors_total:counter redis_retries_total:counter \
     fenced_batches_total:counter; do
   grep -q "^# HELP ladder_worker_${family%%:*} ." "$work/metrics.txt" || fail "no HELP for $family"
