@@ -20,7 +20,15 @@ injects its faults while the workers decide it, and then checks:
   - nothing was lost: no "messages are gone" or offset-out-of-range in any
     worker's log, ladder_worker_lost_messages_total 0 on every worker
     still running, and the reader saw every offset;
-  - the scenario's own evidence that its fault happened and was handled.
+  - the scenario's own evidence that its fault happened and was handled;
+  - the duplicates are bounded: a worker publishes a batch (at most
+    STEP_MAX messages of one partition) before it commits it, and has one
+    on its way per partition, so each fault, and each batch the owner
+    epoch refused, can make a partition's messages be decided and published
+    again at most one batch's worth, and a rewound Redis what it rewound.
+    The messages whose decisions were published twice, per partition, must
+    stay within (fault events + refused batches) x STEP_MAX + the messages
+    the workers logged as rewound.
 
 Scenarios: kill (SIGKILL the worker at 5 random points), redis-kill
 (SIGKILL redis-server, lose the AOF's last second, restart), redis-pause
@@ -71,6 +79,10 @@ GEN_SEED = 20240601
 # that input and decisions fit.
 PARTITIONS = 64 if LONG else 16
 STALL_S = 60  # no progress for this long is a failure
+# The most messages of one partition in one batch (WK_STEP_MAX,
+# services/worker/worker_int.h): what one fault can make a partition's
+# owner decide and publish again.
+STEP_MAX = 256
 
 SCENARIOS = ("kill", "redis-kill", "redis-pause", "kafka", "workers",
              "zombie", "poison", "cluster-master-kill", "cluster-reshard",
@@ -377,19 +389,25 @@ def _decisions(path, fix=None):
             yield fix(d) if fix else d
 
 
-def load_decisions(path, fix=None):
+def load_decisions(path, fix=None, replayed=None):
     """Reads ladder-decisions' output without keeping it: decision_id ->
     a digest of the decision (every field but decided_at and the reader's
     partition and offset), a digest of each enterprise's ids in order, and
     the duplicates by id. Copies of one id must be identical. The reader
     writes each partition in offset order, and an enterprise's decisions
-    share a partition, so the first copy of an id is the oldest."""
+    share a partition, so the first copy of an id is the oldest. With
+    `replayed` (a dict), adds to it input partition -> the set of input
+    offsets whose decisions were published more than once (a decision id
+    is <partition>-<offset>-<n>)."""
     by_id, order, dups = {}, {}, 0
     for d in _decisions(path, fix):
         i = d["decision_id"]
         h = _digest(json.dumps(d, sort_keys=True, ensure_ascii=False))
         if i in by_id:
             dups += 1
+            if replayed is not None:
+                part, off = i.split("-")[:2]
+                replayed.setdefault(int(part), set()).add(int(off))
             if by_id[i] != h:
                 raise Failure("decision %s was published twice with different "
                               "contents" % i)
@@ -680,7 +698,7 @@ class Run:
                 raise Failure("%s did not stop cleanly (status %d): %s" % (
                     w["name"], rc, self.log(w)[-500:]))
         reader = self.stop_reader()
-        fenced = rewound = 0
+        fenced = rewound = rewound_messages = 0
         for w in self.workers:
             text = self.log(w)
             if re.search(r"messages are gone|out of range|OUT_OF_RANGE", text):
@@ -693,14 +711,19 @@ class Run:
             fenced += len(re.findall(r": reloading and seeking to the stored "
                                      r"offset", text))
             rewound += len(re.findall(r"the store rewound", text))
+            rewound_messages += sum(int(k) for k in re.findall(
+                r"the store rewound from offset \d+ to \d+: replaying "
+                r"(\d+) messages", text))
         if lost:
             raise Failure("ladder_worker_lost_messages_total is %d" % lost)
         fig = {"lost": int(lost), "reader": reader, "fenced_batches": fenced,
-               "rewound_partitions": rewound}
+               "rewound_partitions": rewound,
+               "rewound_messages_logged": rewound_messages}
         return fig
 
-    def compare(self, ref_decisions, ref_state):
-        by_id, order, dups = load_decisions(self.reader_out)
+    def compare(self, ref_decisions, ref_state, replayed=None):
+        by_id, order, dups = load_decisions(self.reader_out,
+                                            replayed=replayed)
         diff = decision_differences(ref_decisions, (by_id, order),
                                     ref_paths(self.ref_dir)["decisions"],
                                     self.reader_out)
@@ -1168,7 +1191,8 @@ def scenario_poison(run, rng, info, ref_decisions, ref_state):
         d["cause"] = fix_cause(d["cause"])
         return d
 
-    got, order, dups = load_decisions(run.reader_out, fix_decision)
+    replayed = {}
+    got, order, dups = load_decisions(run.reader_out, fix_decision, replayed)
     diff = decision_differences(ref_decisions, (got, order),
                                 ref_paths(run.ref_dir)["decisions"],
                                 run.reader_out, fix_decision)
@@ -1210,6 +1234,7 @@ def scenario_poison(run, rng, info, ref_decisions, ref_state):
         % (len(got), dups))
     fig.update(events=info["events"], messages=total, decisions=len(got),
                duplicates=dups, poison=npoison)
+    check_replayed(fig, replayed, 0)
     fig["faults"] = "%d poison messages (%.1f%%), every dead-letter code: %s" % (
         npoison, 100.0 * npoison / total,
         ", ".join("%s %d" % kv for kv in sorted(codes.items())))
@@ -1488,6 +1513,41 @@ SCENARIO_FNS = {
 }
 
 
+# The faults of each scenario that may each cost one batch per partition
+# (see check_replayed): SIGKILLs, outages, Kafka faults, worker changes,
+# the zombie's hold, a master's kill or freeze, slot moves.
+FAULT_EVENTS = {"kill": 5, "redis-kill": 1, "redis-pause": 2, "kafka": 4,
+                "workers": 3, "zombie": 1, "poison": 0,
+                "cluster-master-kill": 1, "cluster-reshard": 3,
+                "cluster-freeze": 1}
+
+
+def check_replayed(fig, replayed, events):
+    """Checks the bound on the duplicates and adds the figures: the input
+    messages decided and published again (their decisions came twice),
+    over all partitions and in the partition with most. Each fault event
+    and each batch the epoch refused may cost a partition one batch
+    (STEP_MAX messages); a rewound Redis costs what it rewound."""
+    most = max((len(v) for v in replayed.values()), default=0)
+    worst = max(replayed, key=lambda p: len(replayed[p]), default=None)
+    batches = events + fig.get("fenced_batches", 0)
+    bound = batches * STEP_MAX + fig.get("rewound_messages_logged", 0)
+    fig["replayed_messages"] = sum(len(v) for v in replayed.values())
+    fig["replayed_most_in_a_partition"] = most
+    fig["replayed_bound_per_partition"] = bound
+    if most > bound:
+        raise Failure(
+            "partition %d: the decisions of %d input messages were published "
+            "more than once, more than the bound of %d (%d fault events and "
+            "refused batches x %d messages a batch + %d messages rewound)" % (
+                worst, most, bound, batches, STEP_MAX,
+                fig.get("rewound_messages_logged", 0)))
+    say("ok - %d input messages decided and published again, at most %d in "
+        "one partition (bound %d: %d fault events and refused batches x %d "
+        "+ %d rewound)" % (fig["replayed_messages"], most, bound, batches,
+                           STEP_MAX, fig.get("rewound_messages_logged", 0)))
+
+
 def run_scenario(name, seed, ref_dir):
     rng = random.Random(seed)
     run = Run(name, ref_dir)
@@ -1514,11 +1574,13 @@ def run_scenario(name, seed, ref_dir):
                     raise Failure("the log has %d messages, the reference %d"
                                   % (total, info["messages"]))
                 fig = SCENARIO_FNS[name](run, rng, total)
-                n, dups = run.compare(ref_decisions, ref_state)
+                replayed = {}
+                n, dups = run.compare(ref_decisions, ref_state, replayed)
                 fig.update(events=info["events"], messages=total,
                            decisions=n, duplicates=dups)
                 say("ok - %d decisions identical to the reference (%d "
                     "duplicates by id); Redis state identical" % (n, dups))
+                check_replayed(fig, replayed, FAULT_EVENTS[name])
     finally:
         run.stop_all()
     fig["seconds"] = round(time.monotonic() - t0, 1)
