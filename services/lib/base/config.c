@@ -154,7 +154,7 @@ static const struct config_key config_keys[] = {
         .name = "redis.url",
         .type = CONFIG_STRING,
         .def = "redis://127.0.0.1:6379/0",
-        .desc = "Redis that keeps the state, timers, offsets and outbox: "
+        .desc = "Redis that keeps the state, timers, offsets and notices: "
                 "redis://[[user]:password@]host:port[/db] for one server, or "
                 "redis://[[user]:password@]h1:p1,h2:p2,... naming seed "
                 "nodes of a Redis Cluster (one user and password for every "

@@ -1,11 +1,12 @@
 /* store.c -- see store.h for the design and the key layout.
  *
- * DESIGN: a batch's states, timers, counters, outbox and notices are written
+ * DESIGN: a batch's states, counters, notices and next offset are written
  * by one call of the ladder_step Redis function, so they commit together or
- * not at all, and the fencing epoch checked by that function refuses a write
- * from a worker that lost its partition. The command is sent without waiting
- * for its reply, so Redis runs it while the worker prepares the next
- * partition's batch.
+ * not at all (the worker sends its outbox payload empty: it publishes a
+ * batch before committing it; the argument stays for a rolling upgrade), and
+ * the fencing epoch checked by that function refuses a write from a worker that
+ * lost its partition. The command is sent without waiting for its reply, so
+ * Redis runs it while the worker prepares the next partition's batch.
  *
  * Connections come from the router (cluster.h), for one plain server (one
  * master holding every slot) as for a Redis Cluster. A partition's commands

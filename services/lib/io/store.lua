@@ -14,7 +14,9 @@ write after it is unconditional.
 KEYS: 1 meta (hash: epoch, next_offset, clock, heartbeat), 2 enterprises (hash: USCC ->
 state), 3 timers (zset: "USCC:tier:kind" -> due; the worker now sends both
 timer lists empty, since the states hold the timers; kept for the workers
-of the version before during a rolling upgrade), 4 outbox (stream),
+of the version before during a rolling upgrade), 4 outbox (stream: the
+worker sends an empty payload, since it publishes a batch before it commits
+it; kept like the timers),
 5 counters (hash), 6 notices (stream).
 ARGV: epoch, first_offset, next_offset, clock,
       n, then n (USCC, state) pairs,
