@@ -13,10 +13,12 @@
  * batch again, and the decisions being a function of the log, it
  * publishes the same ones with the same ids (docs/RELIABILITY.md). Each
  * round sends every acknowledged batch's step before reading any answer,
- * then waits up to WK_ROUND_WAIT_MS for the answers (wk_answers). Each
- * partition has one batch on its way at a time, and its next batch is
- * decided only once that one was committed; a partition whose master is
- * slow or frozen waits alone, and the others go on (the store reads each
+ * then waits up to WK_ROUND_WAIT_MS for the answers (wk_answers), or
+ * takes only what has come while a partition has more to decide. Each
+ * partition has up to WK_INFLIGHT batches on their way, committed in
+ * order; when one is refused, the later ones are dropped and decided
+ * again from the stored offset. A partition whose master is slow or
+ * frozen waits alone, and the others go on (the store reads each
  * master's answers on their own connection). A batch's counts reach the
  * metrics only once it is committed, so a batch that is refused or
  * replayed is not counted twice. A partition whose master cannot be
@@ -58,8 +60,8 @@ static void wk_test_hold(void) {
  * start at the stored offset. Returns false when no message is left. */
 static bool wk_skip_applied(wk_t *w, wk_part_t *p, int pn) {
     size_t skip = 0;
-    while (skip < p->nmsgs && p->next_offset >= 0 &&
-           p->msgs[skip]->offset < p->next_offset)
+    while (skip < p->nmsgs && p->decided >= 0 &&
+           p->msgs[skip]->offset < p->decided)
         rd_kafka_message_destroy(p->msgs[skip++]);
     if (skip) {
         memmove(p->msgs, p->msgs + skip, (p->nmsgs - skip) * sizeof(*p->msgs));
@@ -67,7 +69,7 @@ static bool wk_skip_applied(wk_t *w, wk_part_t *p, int pn) {
         if (!p->nmsgs) return false;
     }
     int64_t first = p->msgs[0]->offset;
-    if (p->next_offset < 0 && first > 0) {
+    if (p->decided < 0 && first > 0) {
         /* Nothing stored: this is a rebuild (a new or a lost Redis), and
          * the state is a function of the whole log. A log whose head is
          * gone cannot give it back, so the worker says so and stops
@@ -86,7 +88,7 @@ static bool wk_skip_applied(wk_t *w, wk_part_t *p, int pn) {
     /* The batch must start where the store says. Anything else means the
      * log no longer holds those messages (evicted): reported and counted,
      * never skipped silently. */
-    int64_t expected = p->next_offset >= 0 ? p->next_offset : 0;
+    int64_t expected = p->decided >= 0 ? p->decided : 0;
     if (first != expected) {
         LDR_LOG_ERROR("partition %d: expected offset %lld, the log starts at "
                       "%lld: %lld messages are gone",
@@ -136,10 +138,10 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
         wk_dead_letter(w, km, kind, rc, err);
         return LDR_OK;
     }
-    size_t before = w->cur->out.count;
-    uint64_t duplicates = w->cur->out.duplicates;
+    size_t before = w->out.count;
+    uint64_t duplicates = w->out.duplicates;
     ldr_machine_cause_t cause = {w->input_topic, km->partition, km->offset};
-    rc = ldr_partition_step(p->state, &rec, &cause, &w->cur->out);
+    rc = ldr_partition_step(p->state, &rec, &cause, &w->out);
     if (rc) {
         LDR_LOG_ERROR("partition %d offset %lld: %s", pn, (long long)km->offset,
                       ldr_err_str(rc));
@@ -149,57 +151,37 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
     int64_t ts = rd_kafka_message_timestamp(km, &ts_type);
     wk_decision_messages(w, before, now,
                          ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
-    w->cur->tally
-        .events[kind][w->cur->out.duplicates > duplicates ? WK_DUPLICATE
-                                                          : WK_APPLIED]++;
+    w->cur->tally.events[kind][w->out.duplicates > duplicates ? WK_DUPLICATE
+                                                              : WK_APPLIED]++;
     return LDR_OK;
 }
 
-/* Sends the atomic step of partition @p pn's batch, acknowledged by
- * Kafka (or with nothing to publish), to Redis. */
-static void wk_send(wk_t *w, int pn) {
+/* Sends the atomic step of batch @p bt of partition @p pn, acknowledged
+ * by Kafka (or with nothing to publish), to Redis: the oldest of the
+ * partition's batches whose step is not sent yet. */
+static void wk_send(wk_t *w, int pn, wk_batch_t *bt) {
     char err[512];
     wk_part_t *p = &w->part[pn];
-    wk_batch_t *bt = &p->batch;
-    ldr_store_batch_t b = {0};
-    b.partition = pn;
-    b.epoch = p->epoch;
-    b.first_offset = bt->first;
-    b.next_offset = bt->next;
-    b.clock = ldr_partition_clock(p->state);
-    b.dirty = ldr_partition_take_dirty(p->state, &b.dirty_count);
-    b.decisions = bt->out.v;
-    b.decisions_count = bt->out.count;
-    b.notices_maxlen = 10000;
     bt->publishing = false;
     wk_test_hold(); /* TEST-ONLY: LADDERTEST_HOLD_BEFORE_STORE */
-    if (ldr_store_commit_send(w->store, &b, err, sizeof(err))) {
-        /* The cache holds the batch Redis never got: reloaded on retry. */
+    if (ldr_store_step_send(w->store, bt->step, err, sizeof(err))) {
+        /* The cache holds batches Redis never got: reloaded on retry. */
         wk_redis_error(w);
-        wk_destroy_msgs(bt->msgs, &bt->nmsgs);
+        wk_drop_batches(w, pn);
         wk_down(w, pn, err);
         return;
     }
     bt->sent = true;
     bt->round = w->round;
-    bt->generation = p->generation;
+    p->nsent++;
     w->round_owed++;
 }
 
-/* Moves the first @p k messages in hand to the batch. */
-static void wk_hand_over(wk_part_t *p, size_t k) {
-    wk_batch_t *bt = &p->batch;
-    if (k == p->nmsgs) { /* all of them: the arrays change places */
-        rd_kafka_message_t **held = bt->msgs;
-        size_t held_cap = bt->cap;
-        bt->msgs = p->msgs;
-        bt->nmsgs = p->nmsgs;
-        bt->cap = p->cap;
-        p->msgs = held;
-        p->cap = held_cap;
-        p->nmsgs = 0;
-        return;
-    }
+/* Moves the first @p k messages in hand to batch @p bt. Each array keeps
+ * its room: swapping them made the partition's grow again by doubling
+ * after every batch, and the allocator's work on those large blocks was a
+ * tenth of the worker's time. */
+static void wk_hand_over(wk_part_t *p, wk_batch_t *bt, size_t k) {
     if (bt->cap < k) {
         bt->cap = k;
         bt->msgs = realloc(bt->msgs, bt->cap * sizeof(*bt->msgs));
@@ -211,73 +193,101 @@ static void wk_hand_over(wk_part_t *p, size_t k) {
     p->nmsgs -= k;
 }
 
-/* Decides the batch in hand and produces its decisions and dead letters
- * (a batch with none goes to Redis at once); wk_commit_acked sends its
- * step once Kafka acknowledged them. */
+/* Decides the next batch of partition @p pn from the messages in hand,
+ * builds its step and produces its decisions and dead letters;
+ * wk_commit_acked sends its step once Kafka acknowledged them and every
+ * earlier batch of the partition was sent. */
 static void wk_prepare(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
     int64_t now = ldr_clock_wall_ms();
     if (!wk_skip_applied(w, p, pn)) return;
     int64_t first = p->msgs[0]->offset;
-    w->cur = &p->batch;
-    w->cur->started = ldr_clock_mono_s();
-    ldr_machine_out_clear(&w->cur->out);
-    ldr_buf_reset(&w->cur->payload);
-    memset(&w->cur->tally, 0, sizeof(w->cur->tally));
-    w->cur->nsrc = 0;
+    wk_batch_t *bt = wk_batch_at(p, p->nbatch);
+    w->cur = bt;
+    bt->started = ldr_clock_mono_s();
+    ldr_machine_out_clear(&w->out);
+    ldr_buf_reset(&w->payload);
+    memset(&bt->tally, 0, sizeof(bt->tally));
+    w->nsrc = 0;
     size_t k = p->nmsgs < WK_STEP_MAX ? p->nmsgs : WK_STEP_MAX;
     for (size_t i = 0; i < k; i++)
         if (wk_decide(w, p, pn, p->msgs[i], now) == LDR_ERR_TRANSIENT) {
+            /* the state holds part of a batch: taken again on retry */
+            wk_drop_batches(w, pn);
             wk_down(w, pn, "a schema could not be resolved");
             return;
         }
-    wk_batch_t *bt = &p->batch;
-    bt->first = p->next_offset >= 0 ? p->next_offset : first;
+    bt->first = p->decided >= 0 ? p->decided : first;
     bt->next = p->msgs[k - 1]->offset + 1;
     bt->why = RD_KAFKA_RESP_ERR_NO_ERROR;
-    bt->retry_ms = 0;
-    wk_hand_over(p, k);
-    if (bt->payload.len)
-        wk_publish_batch(w, pn);
-    else
-        wk_send(w, pn);
+    bt->sent = false;
+    for (size_t i = 0; i < w->out.count; i++)
+        if ((unsigned)w->out.v[i].decision < LDR_DECISION__COUNT)
+            bt->tally.decisions[w->out.v[i].decision]++;
+    ldr_store_batch_t b = {0};
+    b.partition = pn;
+    b.epoch = p->epoch;
+    b.first_offset = bt->first;
+    b.next_offset = bt->next;
+    b.clock = ldr_partition_clock(p->state);
+    b.dirty = ldr_partition_take_dirty(p->state, &b.dirty_count);
+    b.decisions = w->out.v;
+    b.decisions_count = w->out.count;
+    b.notices_maxlen = 10000;
+    if (!bt->step) bt->step = ldr_store_step_new();
+    ldr_store_step_build(w->store, &b, bt->step);
+    wk_hand_over(p, bt, k);
+    p->nbatch++;
+    p->decided = bt->next;
+    if (w->payload.len) {
+        wk_publish_batch(w, pn, bt);
+    } else { /* nothing to wait for */
+        bt->publishing = true;
+        bt->unacked = 0;
+        bt->failed = false;
+    }
 }
 
-/* Sends the step of every batch whose messages Kafka all acknowledged. A
- * batch Kafka refused is produced again after a second (librdkafka
- * retried it for message.timeout.ms already), except while stopping: it
- * is not committed, so the next owner decides it again. */
+/* Sends, partition by partition and in order, the step of every batch
+ * whose messages Kafka all acknowledged. A batch Kafka refused (after
+ * librdkafka retried it for message.timeout.ms) is not committed: once
+ * the steps sent before it are answered, the partition is taken again and
+ * decides it again from the stored offset, with the same ids; while
+ * stopping, it is left to the next owner. */
 static void wk_commit_acked(wk_t *w) {
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
-        wk_batch_t *bt = &p->batch;
-        if (!bt->publishing || bt->unacked > 0 || !p->owned || p->down)
+        if (p->nsent == p->nbatch || !p->owned || p->down || p->stale_steps)
             continue;
-        if (!bt->failed) {
-            wk_send(w, pn);
-            continue;
-        }
-        if (ldr_svc_stopping()) continue;
-        int64_t now = ldr_clock_mono_ms();
-        if (!bt->retry_ms) {
+        while (p->nsent < p->nbatch && !p->down) {
+            wk_batch_t *bt = wk_batch_at(p, p->nsent);
+            if (!bt->publishing || bt->unacked > 0) break;
+            if (!bt->failed) {
+                wk_send(w, pn, bt);
+                continue;
+            }
+            if (ldr_svc_stopping() || p->nsent) break;
             LDR_LOG_ERROR("partition %d: Kafka did not take the batch at "
-                          "offsets %lld..%lld (%s): producing it again in "
-                          "1 s; nothing of it is committed",
+                          "offsets %lld..%lld (%s): nothing of it is "
+                          "committed; deciding it again from the stored "
+                          "offset",
                           pn, (long long)bt->first, (long long)bt->next - 1,
                           rd_kafka_err2str(bt->why));
-            bt->retry_ms = now + 1000;
-        } else if (now >= bt->retry_ms) {
-            bt->retry_ms = 0;
-            bt->why = RD_KAFKA_RESP_ERR_NO_ERROR;
-            wk_publish_batch(w, pn);
+            wk_destroy_msgs(p->msgs, &p->nmsgs);
+            if (wk_take(w, pn) == LDR_OK)
+                wk_seek(w, pn);
+            else
+                wk_down(w, pn, "taking it again after Kafka refused a batch");
+            break;
         }
     }
 }
 
-/* Finishes a committed batch: counts it and moves the partition on. */
+/* Finishes the partition's oldest batch, committed: counts it and moves
+ * the partition on. */
 static void wk_finish(wk_t *w, int pn) {
     wk_part_t *p = &w->part[pn];
-    wk_batch_t *bt = &p->batch;
+    wk_batch_t *bt = wk_batch_at(p, 0);
     w->cur = bt;
     p->next_offset = bt->next;
     wk_count(w);
@@ -289,17 +299,11 @@ static void wk_finish(wk_t *w, int pn) {
     wk_destroy_msgs(bt->msgs, &bt->nmsgs);
     ldr_metrics_observe(w->m.batch_seconds, NULL,
                         ldr_clock_mono_s() - bt->started);
-    /* A batch's decisions take 1.2 KB each: a partition that once had a
-     * large batch does not keep that much memory for the rest of the run
-     * (with a hundred partitions, that was most of the worker's RSS). */
-    if (bt->out.cap > WK_KEEP_DECISIONS) {
-        ldr_machine_out_fini(&bt->out);
-        ldr_machine_out_init(&bt->out);
-    }
-    if (bt->payload.cap > WK_KEEP_DECISIONS * 512) {
-        ldr_buf_fini(&bt->payload);
-        ldr_buf_init(&bt->payload);
-    }
+    ldr_store_step_clear(bt->step, WK_KEEP_DECISIONS * 512);
+    bt->sent = false;
+    p->head = (p->head + 1) % WK_INFLIGHT;
+    p->nbatch--;
+    p->nsent--;
 }
 
 /* Every partition on master @p node goes down: the master's connection
@@ -314,20 +318,27 @@ static void wk_node_lost(wk_t *w, int node, const char *why) {
 /* The answer to a step. */
 static void wk_step_answered(wk_t *w, const ldr_store_answer_t *a) {
     wk_part_t *p = &w->part[a->partition];
-    wk_batch_t *bt = &p->batch;
-    if (!bt->sent) return;
-    bt->sent = false;
-    if (bt->round == w->round) w->round_owed--;
-    if (!p->owned || bt->generation != p->generation) {
-        /* Revoked or taken again since: the store has the truth. */
-        wk_destroy_msgs(bt->msgs, &bt->nmsgs);
+    if (p->stale_steps) {
+        /* the step of a batch dropped since (revoked, taken again): the
+         * store has the truth */
+        p->stale_steps--;
         return;
     }
+    if (!p->nsent) return;
+    wk_batch_t *bt = wk_batch_at(p, 0);
+    if (bt->round == w->round) w->round_owed--;
     if (a->result == LDR_OK) {
         wk_finish(w, a->partition);
         return;
     }
+    /* The later steps sent are refused too (the stored offset is not
+     * where they start): their answers are stale. */
+    bt->sent = false;
+    p->nsent--;
     wk_destroy_msgs(bt->msgs, &bt->nmsgs);
+    p->head = (p->head + 1) % WK_INFLIGHT;
+    p->nbatch--;
+    wk_drop_batches(w, a->partition);
     if (a->result == LDR_ERR_FENCED) {
         /* Another owner wrote, or Redis rewound: the cache is not the
          * truth any more. */
@@ -374,9 +385,15 @@ static void wk_on_answer(void *opaque, const ldr_store_answer_t *a) {
 
 /* Reads the answers of the steps this round sent, waiting for them up to
  * WK_ROUND_WAIT_MS: a master slower than that does not hold the others'
- * partitions back (its answers are taken in a later round). */
-static void wk_answers(wk_t *w) {
+ * partitions back (its answers are taken in a later round). With @p busy
+ * (a partition has a batch to decide), it takes only what has come: the
+ * worker decides while Redis applies. */
+static void wk_answers(wk_t *w, bool busy) {
     int64_t start = ldr_clock_mono_ms();
+    if (busy) {
+        ldr_store_poll(w->store, 0, wk_on_answer, w);
+        return;
+    }
     if (!w->round_owed) {
         /* Nothing of this round: take what has come, waiting a little
          * when answers are owed so that the loop does not spin. */
@@ -398,9 +415,10 @@ void wk_drain(wk_t *w, int64_t until_ms) {
         wk_commit_acked(w);
         bool on_way = false;
         for (int pn = 0; pn < WK_MAX_PARTITIONS && !on_way; pn++) {
-            const wk_part_t *p = &w->part[pn];
-            on_way = p->owned && !p->down && p->batch.publishing &&
-                     !(p->batch.failed && !p->batch.unacked);
+            wk_part_t *p = &w->part[pn];
+            if (!p->owned || p->down || p->nsent == p->nbatch) continue;
+            const wk_batch_t *bt = wk_batch_at(p, p->nsent);
+            on_way = bt->publishing && !(bt->failed && !bt->unacked);
         }
         bool owed = ldr_store_owed(w->store) > 0;
         if (!on_way && !owed) break;
@@ -423,7 +441,7 @@ static void wk_retry(wk_t *w) {
     ldr_metrics_add(w->m.redis_retries, NULL, 1);
     for (int pn = 0; pn < WK_MAX_PARTITIONS && !ldr_svc_stopping(); pn++) {
         wk_part_t *p = &w->part[pn];
-        if (!p->owned || !p->down || p->batch.sent) continue;
+        if (!p->owned || !p->down || p->nsent || p->stale_steps) continue;
         int node = ldr_store_partition_node(w->store, pn);
         bool skip = false;
         for (int i = 0; i < nfailed && !skip; i++)
@@ -461,7 +479,7 @@ static void wk_refresh(wk_t *w) {
     char why[160] = "";
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
-        pending += p->npending + p->batch.publishing;
+        pending += p->npending + (p->nbatch - p->nsent);
         if (!p->owned) continue;
         owned++;
         int64_t lag = wk_lag(w, pn);
@@ -560,26 +578,30 @@ void wk_run(wk_t *w) {
         /* waits for input only when nothing else is owed */
         bool publishing = false;
         for (int pn = 0; pn < WK_MAX_PARTITIONS && !publishing; pn++)
-            publishing = w->part[pn].batch.publishing;
+            publishing = w->part[pn].nsent < w->part[pn].nbatch;
         wk_gather(w, ldr_store_owed(w->store) || publishing ? 0 : 100);
-        /* Every idle partition's batch is decided and produced, then every
-         * acknowledged batch's step sent before the first answer is read,
-         * so Kafka and Redis work while the next is decided. A
-         * partition's next batch is decided only once its batch was
-         * committed; a partition whose master is slow waits alone. */
+        /* Each partition's next batch is decided and produced while it
+         * has fewer than WK_INFLIGHT on their way, then every acknowledged
+         * batch's step sent before the first answer is read, so Kafka and
+         * Redis work while the next are decided. A partition whose master
+         * is slow waits alone. */
         w->round++;
         w->round_owed = 0;
+        bool busy = false;
         for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
             wk_part_t *p = &w->part[pn];
-            if (p->nmsgs && !p->batch.sent && !p->batch.publishing && !p->down)
+            if (p->nmsgs && p->nbatch < WK_INFLIGHT && !p->stale_steps &&
+                !p->down && p->owned) {
                 wk_prepare(w, pn);
+                busy |= p->nmsgs && p->nbatch < WK_INFLIGHT;
+            }
         }
         /* the delivery reports, waiting a little for them when nothing
          * else is owed, so that the loop does not spin */
         rd_kafka_poll(w->producer,
-                      publishing && !ldr_store_owed(w->store) ? 1 : 0);
+                      publishing && !busy && !ldr_store_owed(w->store) ? 1 : 0);
         wk_commit_acked(w);
-        wk_answers(w);
+        wk_answers(w, busy);
         wk_check_producer(w);
         if (w->tick_interval_ms > 0 && ldr_clock_wall_ms() >= w->next_tick_ms) {
             wk_ticks(w);

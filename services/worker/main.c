@@ -161,11 +161,12 @@ static void wk_report_left(wk_t *w) {
     char parts[160] = "";
     size_t used = 0;
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
-        const wk_part_t *p = &w->part[pn];
-        bool batch = p->batch.publishing && !p->down;
-        if (!p->owned || (!batch && !p->npending && !p->held_back)) continue;
-        batches += batch;
-        if (batch) messages += p->batch.nmsgs;
+        wk_part_t *p = &w->part[pn];
+        int left = p->down ? 0 : p->nbatch - p->nsent;
+        if (!p->owned || (!left && !p->npending && !p->held_back)) continue;
+        batches += left;
+        for (int i = p->nsent; i < p->nsent + left; i++)
+            messages += wk_batch_at(p, i)->nmsgs;
         entries += p->npending;
         held += p->held_back;
         if (used < sizeof(parts) - 16)
@@ -284,15 +285,17 @@ static bool wk_shutdown(wk_t *w) {
     ldr_svc_destroy(w->svc);
     w->svc = NULL;
     w->cfg = NULL;
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
-        wk_batch_t *bt = &w->part[pn].batch;
-        for (size_t i = 0; i < bt->nmsgs; i++)
-            rd_kafka_message_destroy(bt->msgs[i]);
-        free(bt->msgs);
-        free(bt->src_ts);
-        ldr_machine_out_fini(&bt->out);
-        ldr_buf_fini(&bt->payload);
-    }
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        for (int i = 0; i < WK_INFLIGHT; i++) {
+            wk_batch_t *bt = &w->part[pn].batch[i];
+            for (size_t k = 0; k < bt->nmsgs; k++)
+                rd_kafka_message_destroy(bt->msgs[k]);
+            free(bt->msgs);
+            ldr_store_step_free(bt->step);
+        }
+    ldr_machine_out_fini(&w->out);
+    ldr_buf_fini(&w->payload);
+    free(w->src_ts);
     ldr_store_destroy(w->store);
     ldr_validator_destroy(w->validator);
     ldr_units_destroy(w->units);
@@ -334,10 +337,8 @@ int main(int argc, char **argv) {
     w.dlq_topic = ldr_config_get(w.cfg, "dlq.topic");
     if (wk_load(&w, err, sizeof(err)) || wk_kafka(&w, err, sizeof(err)))
         return wk_fail(&w, err);
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
-        ldr_machine_out_init(&w.part[pn].batch.out);
-        ldr_buf_init(&w.part[pn].batch.payload);
-    }
+    ldr_machine_out_init(&w.out);
+    ldr_buf_init(&w.payload);
     if (wk_subscribe(&w, err, sizeof(err))) return wk_fail(&w, err);
     wk_run(&w);
     int status = w.exit_code;

@@ -108,21 +108,20 @@ void wk_count(wk_t *w) {
         for (int o = 0; o < WK_OUTCOMES; o++)
             w->events += o == WK_DEAD_LETTER ? 0 : w->cur->tally.events[k][o];
     }
-    w->decisions += w->cur->out.count;
+
     if (duplicates) ldr_metrics_add(w->m.duplicates, NULL, (double)duplicates);
     for (int c = 1; c < WK_CODES; c++)
         if (w->cur->tally.dead_letters[c])
             ldr_metrics_add(w->m.dead_letters,
                             LDR_METRICS_LABELS(ldr_err_code((ldr_err_t)-c)),
                             (double)w->cur->tally.dead_letters[c]);
-    uint64_t types[LDR_DECISION__COUNT] = {0};
-    for (size_t i = 0; i < w->cur->out.count; i++)
-        if ((unsigned)w->cur->out.v[i].decision < LDR_DECISION__COUNT)
-            types[w->cur->out.v[i].decision]++;
-    for (int t = 0; t < LDR_DECISION__COUNT; t++)
+    const uint64_t *types = w->cur->tally.decisions;
+    for (int t = 0; t < LDR_DECISION__COUNT; t++) {
+        w->decisions += types[t];
         if (types[t])
             ldr_metrics_add(w->m.decisions,
                             LDR_METRICS_LABELS(
                                 ldr_decision_type_name((ldr_decision_type_t)t)),
                             (double)types[t]);
+    }
 }

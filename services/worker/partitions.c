@@ -17,9 +17,31 @@
 #include "ladder/kafka.h"
 #include "ladder/log.h"
 
+void wk_drop_batches(wk_t *w, int partition) {
+    wk_part_t *p = &w->part[partition];
+    for (int i = 0; i < p->nbatch; i++) {
+        wk_batch_t *bt = wk_batch_at(p, i);
+        if (bt->sent) {
+            p->stale_steps++;
+            if (bt->round == w->round && w->round_owed > 0) w->round_owed--;
+        }
+        bt->sent = false;
+        bt->publishing = false;
+        wk_destroy_msgs(bt->msgs, &bt->nmsgs);
+        if (bt->step) ldr_store_step_clear(bt->step, WK_KEEP_DECISIONS * 512);
+    }
+    p->head = 0;
+    p->nbatch = 0;
+    p->nsent = 0;
+    p->decided = p->next_offset;
+    /* their delivery reports to come count nothing down */
+    p->generation++;
+}
+
 void wk_drop(wk_t *w, int partition) {
     wk_part_t *p = &w->part[partition];
     wk_destroy_msgs(p->msgs, &p->nmsgs);
+    wk_drop_batches(w, partition);
     ldr_partition_destroy(p->state);
     p->state = NULL;
     if (p->owned) ldr_metrics_remove(w->m.lag, LDR_METRICS_LABELS(p->label));
@@ -40,15 +62,10 @@ ldr_err_t wk_take(wk_t *w, int partition) {
     p->state = ldr_partition_new(w->policies);
     p->npending = 0;
     p->held_back = false;
-    p->generation++;
-    /* A batch produced and not committed is decided again from the
-     * stored offset (its reports, of the generation before, are not
-     * counted). One whose step Redis has not answered yet is left to its
-     * answer, which finds the generation changed. */
-    if (p->batch.publishing) {
-        p->batch.publishing = false;
-        wk_destroy_msgs(p->batch.msgs, &p->batch.nmsgs);
-    }
+    /* The batches produced and not committed are decided again from the
+     * stored offset (their reports, of the generation before, are not
+     * counted); the answers their sent steps are owed are stale. */
+    wk_drop_batches(w, partition);
     if ((rc = ldr_store_claim(w->store, partition, &p->epoch, err,
                               sizeof(err))) ||
         (rc = ldr_store_load(w->store, partition, p->state, &p->next_offset,
@@ -57,6 +74,7 @@ ldr_err_t wk_take(wk_t *w, int partition) {
         wk_redis_error(w);
         return rc;
     }
+    p->decided = p->next_offset;
     wk_tag_t t = {w, partition, 0, false, 0, -1};
     if ((rc = ldr_store_outbox(w->store, partition, wk_publish_cb, &t, err,
                                sizeof(err)))) {

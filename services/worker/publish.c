@@ -43,13 +43,15 @@ static void wk_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
         return;
     }
     if (tag->batch) {
-        wk_batch_t *bt = &p->batch;
-        if (bt->publishing) {
+        for (int i = p->nsent; i < p->nbatch; i++) {
+            wk_batch_t *bt = wk_batch_at(p, i);
+            if (bt->next != tag->id || !bt->publishing) continue;
             bt->unacked--;
             if (m->err && !bt->failed) {
                 bt->failed = true;
                 bt->why = m->err;
             }
+            break;
         }
         free(tag);
         return;
@@ -201,13 +203,12 @@ static void wk_produce(wk_t *w, int partition, bool batch, int64_t id,
     }
 }
 
-void wk_publish_batch(wk_t *w, int partition) {
-    wk_batch_t *bt = &w->part[partition].batch;
+void wk_publish_batch(wk_t *w, int partition, wk_batch_t *bt) {
     bt->publishing = true;
     bt->failed = false;
     bt->unacked = 0;
-    wk_produce(w, partition, true, bt->next, bt->payload.data, bt->payload.len,
-               bt->src_ts, bt->nsrc, &bt->unacked, &bt->failed);
+    wk_produce(w, partition, true, bt->next, w->payload.data, w->payload.len,
+               w->src_ts, w->nsrc, &bt->unacked, &bt->failed);
     if (bt->failed && !bt->why) bt->why = RD_KAFKA_RESP_ERR__FAIL;
 }
 
@@ -244,13 +245,12 @@ void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len) {
 
 /* Notes the input time of the message just appended to the batch. */
 static void wk_src_ts(wk_t *w, int64_t ts_ms) {
-    if (w->cur->nsrc == w->cur->src_cap) {
-        w->cur->src_cap = w->cur->src_cap ? w->cur->src_cap * 2 : 256;
-        w->cur->src_ts =
-            realloc(w->cur->src_ts, w->cur->src_cap * sizeof(*w->cur->src_ts));
-        if (!w->cur->src_ts) abort();
+    if (w->nsrc == w->src_cap) {
+        w->src_cap = w->src_cap ? w->src_cap * 2 : 256;
+        w->src_ts = realloc(w->src_ts, w->src_cap * sizeof(*w->src_ts));
+        if (!w->src_ts) abort();
     }
-    w->cur->src_ts[w->cur->nsrc++] = ts_ms;
+    w->src_ts[w->nsrc++] = ts_ms;
 }
 
 static void wk_header(ldr_outbox_msg_t *m, const char *name,
@@ -279,7 +279,7 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
     wk_header(&m, "ladder.source.topic", w->input_topic);
     wk_header(&m, "ladder.source.partition", part);
     wk_header(&m, "ladder.source.offset", off);
-    ldr_outbox_append(&w->cur->payload, &m);
+    ldr_outbox_append(&w->payload, &m);
     wk_src_ts(w, -1);
     w->cur->tally.events[kind][WK_DEAD_LETTER]++;
     if (-code > 0 && -code < WK_CODES) w->cur->tally.dead_letters[-code]++;
@@ -290,41 +290,41 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
 
 void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                           int64_t src_ts_ms) {
-    for (size_t i = from; i < w->cur->out.count; i++) {
+    for (size_t i = from; i < w->out.count; i++) {
         ldr_record_t rec;
-        ldr_machine_decision_record(&w->cur->out.v[i], &rec);
+        ldr_machine_decision_record(&w->out.v[i], &rec);
         rec.u.decision.decided_at = decided_at;
         const void *bytes;
         size_t len;
         char err[512];
         if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
             /* The machine only makes decisions the schema can carry. */
-            LDR_LOG_ERROR("decision %s: %s", w->cur->out.v[i].decision_id, err);
+            LDR_LOG_ERROR("decision %s: %s", w->out.v[i].decision_id, err);
             abort();
         }
         /* Concatenated by hand: two snprintf calls per decision were a
          * few percent of the worker's instructions. */
         char type[64] = "ladder.decision.", source[32] = "ladder/";
         char when[LDR_TIME_FORMAT_SIZE];
-        strncat(type, ldr_decision_type_name(w->cur->out.v[i].decision),
+        strncat(type, ldr_decision_type_name(w->out.v[i].decision),
                 sizeof(type) - sizeof("ladder.decision."));
-        strncat(source, w->cur->out.v[i].reporting_unit,
+        strncat(source, w->out.v[i].reporting_unit,
                 sizeof(source) - sizeof("ladder/"));
-        ldr_time_format(w->cur->out.v[i].effective_at, when, sizeof(when));
+        ldr_time_format(w->out.v[i].effective_at, when, sizeof(when));
         ldr_outbox_msg_t m = {0};
         m.topic = LDR_OUTBOX_DECISIONS;
         m.partition = -1;
-        m.key = w->cur->out.v[i].uscc;
-        m.key_len = strlen(w->cur->out.v[i].uscc);
+        m.key = w->out.v[i].uscc;
+        m.key_len = strlen(w->out.v[i].uscc);
         m.value = bytes;
         m.value_len = len;
         wk_header(&m, "ce_specversion", "1.0");
-        wk_header(&m, "ce_id", w->cur->out.v[i].decision_id);
+        wk_header(&m, "ce_id", w->out.v[i].decision_id);
         wk_header(&m, "ce_type", type);
         wk_header(&m, "ce_source", source);
         wk_header(&m, "ce_time", when);
         wk_header(&m, "content-type", "application/avro");
-        ldr_outbox_append(&w->cur->payload, &m);
+        ldr_outbox_append(&w->payload, &m);
         wk_src_ts(w, src_ts_ms);
     }
 }
@@ -349,10 +349,11 @@ rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
 
 /* An idempotent producer can fail fatally (librdkafka 2.0.2 raises a
  * spurious "sequence desynchronization" after a disconnect: PITFALLS.md).
- * Nothing it had not delivered is committed: a new producer sends each
- * partition's batch on its way again (and the stored outbox entries an
- * earlier version left), so consumers may see a decision twice, always
- * with the same id. */
+ * Nothing it had not delivered is committed: with a new producer, each
+ * partition with batches not all acknowledged is taken again and decides
+ * them again from the stored offset (and the stored outbox entries an
+ * earlier version left are produced again), so consumers may see a
+ * decision twice, always with the same id. */
 void wk_check_producer(wk_t *w) {
     char why[512];
     if (!rd_kafka_fatal_error(w->producer, why, sizeof(why))) return;
@@ -373,9 +374,18 @@ void wk_check_producer(wk_t *w) {
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
         if (!p->owned) continue;
+        if (p->nsent < p->nbatch && !p->down) {
+            /* batches not all acknowledged: decided again from the stored
+             * offset (which produces the stored outbox too) */
+            wk_destroy_msgs(p->msgs, &p->nmsgs);
+            if (wk_take(w, pn) == LDR_OK)
+                wk_seek(w, pn);
+            else
+                wk_down(w, pn, "taking it again for the new producer failed");
+            continue;
+        }
         p->npending = 0;
         p->generation++;
-        if (p->batch.publishing && !p->down) wk_publish_batch(w, pn);
         wk_tag_t t = {w, pn, 0, false, 0, -1};
         if (ldr_store_outbox(w->store, pn, wk_publish_cb, &t, err, sizeof(err)))
             LDR_LOG_WARN("partition %d: %s (re-sent on the next take)", pn,

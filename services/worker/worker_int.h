@@ -44,8 +44,15 @@
 /* Messages fetched and not yet in a step, over every partition, above
  * which the loop fetches no more until steps have taken some. */
 #define WK_IN_HAND_MAX (4 * WK_BATCH_MAX)
-/* Decisions' room a partition keeps between batches (see wk_finish). */
+/* Decisions' room the worker keeps between batches (see wk_prepare). */
 #define WK_KEEP_DECISIONS 256
+/* Batches of one partition on their way at once: decided and published,
+ * waiting for Kafka's acknowledgement, then for Redis's answer to their
+ * step. One at a time, a partition decided one batch per Kafka round trip
+ * (linger.ms and the brokers' acknowledgement), and the batches stayed
+ * small: the cost of each step and of each produce request was shared by
+ * a few messages. */
+#define WK_INFLIGHT 4
 /* How often the loop refreshes lag, backlog and readiness. */
 #define WK_REFRESH_MS 500
 /* /readyz fails while any owned partition lags by this many messages. */
@@ -69,25 +76,22 @@
 
 enum { WK_APPLIED, WK_DUPLICATE, WK_DEAD_LETTER, WK_OUTCOMES };
 
-/* What a partition's batch in hand makes, from deciding it until Redis
- * has answered its step: the batches of several partitions are in flight
- * at once (wk_run), each partition's one at a time. A batch goes through
- * two waits: Kafka's acknowledgement of every message it produced
- * (publishing), then Redis's answer to its step (sent). */
+/* What a partition's batch makes, from deciding it until Redis has
+ * answered its step: the batches of several partitions are in flight at
+ * once (wk_run), up to WK_INFLIGHT of each partition. A batch goes
+ * through two waits: Kafka's acknowledgement of every message it produced
+ * (publishing), then Redis's answer to its step (sent). Its step is built
+ * when it is decided, and sent in the partition's order. */
 typedef struct wk_batch {
     /* its messages, from the moment it is decided */
     rd_kafka_message_t **msgs;
     size_t nmsgs, cap;
-    ldr_machine_out_t out;
-    ldr_buf_t payload; /* its outgoing messages, in the outbox encoding */
-    /* the input message timestamp (ms, -1: none) of each message of the
-     * payload, in order: the start of a decision's latency */
-    int64_t *src_ts;
-    size_t nsrc, src_cap;
+    ldr_store_step_t *step; /* its atomic step, built when it was decided */
     /* what the batch adds to the metrics once it is stored */
     struct {
         uint64_t events[WK_KINDS][WK_OUTCOMES];
         uint64_t dead_letters[WK_CODES];
+        uint64_t decisions[LDR_DECISION__COUNT];
     } tally;
     int64_t first;           /* the offset its step starts at */
     int64_t next;            /* the offset after its last message */
@@ -96,10 +100,8 @@ typedef struct wk_batch {
     int unacked;             /* ... by this many delivery reports to come */
     bool failed;             /* a message of it was not delivered ... */
     rd_kafka_resp_err_t why; /* ... for this reason (the first) */
-    int64_t retry_ms;        /* when to produce a failed batch again */
     bool sent;               /* its step is owed an answer */
     uint64_t round;          /* the loop round that sent it */
-    uint32_t generation;     /* the partition's, when it was sent */
 } wk_batch_t;
 
 typedef struct wk_part {
@@ -108,7 +110,9 @@ typedef struct wk_part {
      * dropped, taken again by wk_retry */
     bool down;
     int64_t epoch;
-    int64_t next_offset; /* the offset the next batch must start at */
+    int64_t next_offset; /* the stored offset: the next batch committed
+                            starts there */
+    int64_t decided;     /* the offset the next batch decided starts at */
     ldr_partition_t *state;
     /* messages fetched and not yet in a batch sent */
     rd_kafka_message_t **msgs;
@@ -132,8 +136,20 @@ typedef struct wk_part {
      * produced again (wk_take, a new producer): a delivery report of a
      * message produced before then belongs to no pending entry any more */
     uint32_t generation;
-    wk_batch_t batch;
+    /* its batches on their way, oldest first from head: the first nsent
+     * have their step sent */
+    wk_batch_t batch[WK_INFLIGHT];
+    int head, nbatch, nsent;
+    /* steps sent for batches dropped since (taken again, revoked): their
+     * answers are not about the batches in the ring, and no step is sent
+     * until they are in */
+    int stale_steps;
 } wk_part_t;
+
+/* The @p i-th oldest batch of partition @p p on its way. */
+static inline wk_batch_t *wk_batch_at(wk_part_t *p, int i) {
+    return &p->batch[(p->head + i) % WK_INFLIGHT];
+}
 
 typedef struct wk {
     ldr_svc_t *svc;
@@ -153,9 +169,20 @@ typedef struct wk {
     int partitions; /* of the input topic */
     wk_part_t part[WK_MAX_PARTITIONS];
     wk_batch_t *cur; /* the batch being decided or counted */
-    int ndown;       /* owned partitions that are down */
-    uint64_t round;  /* loop rounds */
-    int round_owed;  /* steps this round sent and not yet answered */
+    /* the decisions of the batch being decided: produced and built into
+     * its step at once, so one list serves every batch */
+    ldr_machine_out_t out;
+    /* their outgoing messages, in the outbox encoding, produced as soon
+     * as the batch is decided (a batch Kafka refuses is decided again
+     * from the stored offset, not produced again from here) */
+    ldr_buf_t payload;
+    /* the input message timestamp (ms, -1: none) of each message of the
+     * payload, in order: the start of a decision's latency */
+    int64_t *src_ts;
+    size_t nsrc, src_cap;
+    int ndown;      /* owned partitions that are down */
+    uint64_t round; /* loop rounds */
+    int round_owed; /* steps this round sent and not yet answered */
     int64_t next_retry_ms;
     int retry_delay_ms;
     /* events, decisions and dead letters of the committed batches */
@@ -184,9 +211,9 @@ typedef struct wk_tag {
     wk_t *w;
     int32_t partition;
     uint32_t generation; /* the partition's, when it was produced */
-    bool batch;          /* of the partition's batch, not of a stored entry */
-    int64_t id;
-    int64_t src_ts_ms; /* a decision's input message time, or -1 */
+    bool batch;          /* of a batch on its way, not of a stored entry */
+    int64_t id;          /* a batch's next offset, or an entry's id */
+    int64_t src_ts_ms;   /* a decision's input message time, or -1 */
 } wk_tag_t;
 
 static inline void wk_redis_error(wk_t *w) {
@@ -244,9 +271,9 @@ void wk_drain(wk_t *w, int64_t until_ms);
 rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n);
 /* Recreates the producer after a fatal error and re-sends the outboxes. */
 void wk_check_producer(wk_t *w);
-/* Produces every message of partition @p partition's batch (its payload),
- * counting them in its unacked. */
-void wk_publish_batch(wk_t *w, int partition);
+/* Produces every message of batch @p bt of partition @p partition (its
+ * payload), counting them in its unacked. */
+void wk_publish_batch(wk_t *w, int partition, wk_batch_t *bt);
 /* Produces every message of one stored outbox entry of @p partition. */
 void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
                 size_t len);
@@ -261,7 +288,7 @@ void wk_trim_answered(wk_t *w, int partition, bool ok);
 /* Appends a dead letter for @p km to the batch in hand (w->cur). */
 void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                     ldr_err_t code, const char *why);
-/* Appends the messages of decisions w->cur->out.v[@p from..] to w->cur. */
+/* Appends the messages of decisions w->out.v[@p from..] to w->cur. */
 void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                           int64_t src_ts_ms);
 
@@ -273,6 +300,10 @@ rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n);
 /* Claims a partition, loads its state and resends its pending outbox. */
 ldr_err_t wk_take(wk_t *w, int partition);
 void wk_drop(wk_t *w, int partition);
+/* Forgets every batch of @p partition on its way (not committed: the
+ * partition is taken again or left, and its next owner decides them
+ * again); the answers their sent steps are owed are counted as stale. */
+void wk_drop_batches(wk_t *w, int partition);
 void wk_seek(wk_t *w, int partition);
 /* The consumer's rebalance callback (@p opaque: the wk_t); main.c calls
  * it too, for the rebalance events of the group's leave. */

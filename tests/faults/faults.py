@@ -22,13 +22,13 @@ injects its faults while the workers decide it, and then checks:
     still running, and the reader saw every offset;
   - the scenario's own evidence that its fault happened and was handled;
   - the duplicates are bounded: a worker publishes a batch (at most
-    STEP_MAX messages of one partition) before it commits it, and has one
-    on its way per partition, so each fault, and each batch the owner
-    epoch refused, can make a partition's messages be decided and published
-    again at most one batch's worth, and a rewound Redis what it rewound.
-    The messages whose decisions were published twice, per partition, must
-    stay within (fault events + refused batches) x STEP_MAX + the messages
-    the workers logged as rewound.
+    STEP_MAX messages of one partition) before it commits it, and has up
+    to IN_FLIGHT on their way per partition, so each fault, and each batch
+    the owner epoch refused, can make a partition's messages be decided and
+    published again at most IN_FLIGHT batches' worth, and a rewound Redis
+    what it rewound. The messages whose decisions were published twice, per
+    partition, must stay within (fault events + refused batches) x
+    IN_FLIGHT x STEP_MAX + the messages the workers logged as rewound.
 
 Scenarios: kill (SIGKILL the worker at 5 random points), redis-kill
 (SIGKILL redis-server, lose the AOF's last second, restart), redis-pause
@@ -83,6 +83,9 @@ STALL_S = 60  # no progress for this long is a failure
 # services/worker/worker_int.h): what one fault can make a partition's
 # owner decide and publish again.
 STEP_MAX = 256
+# The batches of one partition on their way at once (WK_INFLIGHT, same
+# file): a fault costs a partition what it had in flight.
+IN_FLIGHT = 4
 
 SCENARIOS = ("kill", "redis-kill", "redis-pause", "kafka", "workers",
              "zombie", "poison", "cluster-master-kill", "cluster-reshard",
@@ -1513,7 +1516,8 @@ SCENARIO_FNS = {
 }
 
 
-# The faults of each scenario that may each cost one batch per partition
+# The faults of each scenario that may each cost a partition the batches
+# it had in flight
 # (see check_replayed): SIGKILLs, outages, Kafka faults, worker changes,
 # the zombie's hold, a master's kill or freeze, slot moves.
 FAULT_EVENTS = {"kill": 5, "redis-kill": 1, "redis-pause": 2, "kafka": 4,
@@ -1526,12 +1530,14 @@ def check_replayed(fig, replayed, events):
     """Checks the bound on the duplicates and adds the figures: the input
     messages decided and published again (their decisions came twice),
     over all partitions and in the partition with most. Each fault event
-    and each batch the epoch refused may cost a partition one batch
-    (STEP_MAX messages); a rewound Redis costs what it rewound."""
+    and each batch the epoch refused may cost a partition the batches it
+    had in flight (IN_FLIGHT x STEP_MAX messages); a rewound Redis costs
+    what it rewound."""
     most = max((len(v) for v in replayed.values()), default=0)
     worst = max(replayed, key=lambda p: len(replayed[p]), default=None)
     batches = events + fig.get("fenced_batches", 0)
-    bound = batches * STEP_MAX + fig.get("rewound_messages_logged", 0)
+    bound = (batches * IN_FLIGHT * STEP_MAX +
+             fig.get("rewound_messages_logged", 0))
     fig["replayed_messages"] = sum(len(v) for v in replayed.values())
     fig["replayed_most_in_a_partition"] = most
     fig["replayed_bound_per_partition"] = bound
@@ -1539,13 +1545,15 @@ def check_replayed(fig, replayed, events):
         raise Failure(
             "partition %d: the decisions of %d input messages were published "
             "more than once, more than the bound of %d (%d fault events and "
-            "refused batches x %d messages a batch + %d messages rewound)" % (
-                worst, most, bound, batches, STEP_MAX,
+            "refused batches x %d batches in flight x %d messages a batch + "
+            "%d messages rewound)" % (
+                worst, most, bound, batches, IN_FLIGHT, STEP_MAX,
                 fig.get("rewound_messages_logged", 0)))
     say("ok - %d input messages decided and published again, at most %d in "
         "one partition (bound %d: %d fault events and refused batches x %d "
-        "+ %d rewound)" % (fig["replayed_messages"], most, bound, batches,
-                           STEP_MAX, fig.get("rewound_messages_logged", 0)))
+        "x %d + %d rewound)" % (fig["replayed_messages"], most, bound,
+                                batches, IN_FLIGHT, STEP_MAX,
+                                fig.get("rewound_messages_logged", 0)))
 
 
 def run_scenario(name, seed, ref_dir):

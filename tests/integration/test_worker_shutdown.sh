@@ -7,9 +7,11 @@
 # The worker is held (LADDERTEST_HOLD_BEFORE_STORE) before it commits its
 # first batch, which Kafka has acknowledged; the brokers are frozen
 # (SIGSTOP: connections stay open and nothing answers, as with a network
-# gone); then the hold is lifted, so the worker commits that batch, decides
-# the next one and produces its decisions into the void. One partition, so
-# that the messages make several batches (a step takes 256 at most).
+# gone); then the hold is lifted, so the worker commits the batches Kafka
+# acknowledged, decides the next ones and produces their decisions into the
+# void. One partition, so
+# that the messages make more batches (a step takes 256 at most) than a
+# partition has on their way at once (4).
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 exec "$src/tests/support/with-stack" --partitions 1 bash -c '
@@ -22,7 +24,7 @@ on_fail() {
   [ "$kafka_frozen" -eq 0 ] || kill -CONT "$LADDERTEST_KAFKA_PID" 2>/dev/null
   tail -12 "$work/worker.log" "$work/worker2.log" 2>/dev/null
 }
-"$bin/ladder-gen" --scale 0.0005 --seed 5 --single --until 2023-01-01T00:00:00Z --out "$work/g" >/dev/null 2>&1 || fail "ladder-gen"
+"$bin/ladder-gen" --scale 0.004 --seed 5 --single --until 2023-01-01T00:00:00Z --out "$work/g" >/dev/null 2>&1 || fail "ladder-gen"
 "$bin/ladder-feed" "$work/g/events.csv" >/dev/null 2>&1 || fail "ladder-feed"
 total=$(demo_topic_total ladder.events.v1)
 ids() { kcat -C -b "$LADDERTEST_BOOTSTRAP" -t ladder.decisions.v1 -e -q -f "%h\n" 2>/dev/null | sed -E "s/.*ce_id=([^,]*),.*/\1/"; }

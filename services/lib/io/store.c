@@ -85,7 +85,8 @@ struct ldr_store {
     ldr_cluster_mode_t mode;
     int timeout_ms;
     ldr_args_t args;
-    ldr_buf_t json; /* a notice's text */
+    ldr_store_step_t *step; /* ldr_store_commit_send()'s */
+    ldr_buf_t json;         /* a notice's text */
 };
 
 static void store_args_reset(ldr_args_t *a) {
@@ -533,6 +534,7 @@ void ldr_store_destroy(ldr_store_t *s) {
     if (!s) return;
     ldr_cluster_destroy(s->cl); /* closes the pipelines: store_on_drop */
     store_args_fini(&s->args);
+    ldr_store_step_free(s->step);
     ldr_buf_fini(&s->json);
     free(s->slot);
     for (size_t i = 0; i < s->npipe; i++)
@@ -1043,12 +1045,37 @@ static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
     store_args_fill(a, nnotice, (int64_t)notices);
 }
 
-ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
-                                char *errstr, size_t n) {
-    redisContext *c =
-        ldr_cluster_pipe(s->cl, store_slot(s, b->partition), errstr, n);
-    if (!c) return LDR_ERR_TRANSIENT;
-    ldr_args_t *a = &s->args;
+/* A step built and not yet sent: its arguments, in the frame store_write
+ * sends. */
+struct ldr_store_step {
+    ldr_args_t args;
+    int partition;
+    bool built;
+};
+
+ldr_store_step_t *ldr_store_step_new(void) {
+    ldr_store_step_t *st = ldr_calloc(1, sizeof(*st));
+    ldr_buf_init(&st->args.data);
+    return st;
+}
+
+void ldr_store_step_free(ldr_store_step_t *st) {
+    if (!st) return;
+    store_args_fini(&st->args);
+    free(st);
+}
+
+void ldr_store_step_clear(ldr_store_step_t *st, size_t keep) {
+    st->built = false;
+    if (st->args.data.cap > keep) {
+        ldr_buf_fini(&st->args.data);
+        ldr_buf_init(&st->args.data);
+    }
+}
+
+void ldr_store_step_build(ldr_store_t *s, const ldr_store_batch_t *b,
+                          ldr_store_step_t *st) {
+    ldr_args_t *a = &st->args;
     store_args_reset(a);
     store_args_str(a, "FCALL");
     store_args_str(a, "ladder_step");
@@ -1072,10 +1099,27 @@ ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
 
     store_args_notices(s, a, b);
     store_args_i64(a, b->notices_maxlen > 0 ? b->notices_maxlen : 10000);
+    st->partition = b->partition;
+    st->built = true;
+}
 
-    store_owe(s, c, b->partition, LDR_STORE_OP_STEP);
-    store_write(s, c, a);
+ldr_err_t ldr_store_step_send(ldr_store_t *s, ldr_store_step_t *st,
+                              char *errstr, size_t n) {
+    if (!st->built) abort(); /* see store.h */
+    redisContext *c =
+        ldr_cluster_pipe(s->cl, store_slot(s, st->partition), errstr, n);
+    if (!c) return LDR_ERR_TRANSIENT;
+    store_owe(s, c, st->partition, LDR_STORE_OP_STEP);
+    store_write(s, c, &st->args);
+    st->built = false;
     return LDR_OK;
+}
+
+ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
+                                char *errstr, size_t n) {
+    if (!s->step) s->step = ldr_store_step_new();
+    ldr_store_step_build(s, b, s->step);
+    return ldr_store_step_send(s, s->step, errstr, n);
 }
 
 /* Waits for every answer owed (for the one-call forms below, which need

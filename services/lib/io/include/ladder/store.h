@@ -212,6 +212,29 @@ typedef void (*ldr_store_answer_fn)(void *opaque, const ldr_store_answer_t *a);
  *  be reached now, nothing was sent and no answer will come. */
 ldr_err_t ldr_store_commit_send(ldr_store_t *s, const ldr_store_batch_t *b,
                                 char *errstr, size_t errstr_size);
+/* A step built ahead of its sending: the worker decides and publishes a
+ * partition's next batches while the earlier ones wait for Kafka's
+ * acknowledgement, so each batch's step is built as soon as it is decided
+ * (its dirty list is only good until the partition's next step) and sent
+ * once its decisions are acknowledged, in the partition's order. Steps of
+ * one partition sent one after the other are applied in that order, and
+ * the offset compare-and-set refuses every step after one that was not
+ * applied. */
+typedef struct ldr_store_step ldr_store_step_t;
+
+ldr_store_step_t *ldr_store_step_new(void);
+void ldr_store_step_free(ldr_store_step_t *st);
+/** Forgets a built step that will not be sent, and lets go of its buffer
+ *  when it grew past @p keep bytes. */
+void ldr_store_step_clear(ldr_store_step_t *st, size_t keep);
+/** Builds @p b's step into @p st: everything it needs is copied, so the
+ *  batch, its dirty list and its decisions may go once this returns. */
+void ldr_store_step_build(ldr_store_t *s, const ldr_store_batch_t *b,
+                          ldr_store_step_t *st);
+/** Sends a built step, as ldr_store_commit_send() (it aborts on one not
+ *  built). The step may be built again once this returns. */
+ldr_err_t ldr_store_step_send(ldr_store_t *s, ldr_store_step_t *st,
+                              char *errstr, size_t errstr_size);
 /** ldr_store_outbox_trim() without waiting, as ldr_store_commit_send(). */
 ldr_err_t ldr_store_outbox_trim_send(ldr_store_t *s, int partition, int64_t id,
                                      char *errstr, size_t errstr_size);
