@@ -36,8 +36,8 @@
  * With clock.tick.interval.ms set, the worker writes ClockTicks into its own
  * caught-up partitions whose clock is behind the wall clock, so the timers
  * of a quiet partition fire. A fatal error of the idempotent producer is
- * survived by recreating it and producing again every batch not yet
- * acknowledged.
+ * survived by recreating it and deciding again, from the stored offset,
+ * every batch not yet acknowledged.
  *
  * TEST-ONLY: when the environment variable LADDERTEST_HOLD_BEFORE_STORE
  * names a file, the worker waits, polling every 10 ms, just before sending
@@ -48,6 +48,10 @@
  * costs one pointer test per batch. */
 
 #include "worker_int.h"
+
+#ifdef LADDER_HAVE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 #include <limits.h>
 #include <stdio.h>
@@ -133,6 +137,23 @@ static ldr_err_t wk_kafka(wk_t *w, char *err, size_t n) {
                : LDR_OK;
 }
 
+/* The allocator the worker runs on, for its start-up line: jemalloc when
+ * built with it (LADDER_JEMALLOC), else the C library's. */
+static const char *wk_allocator(void) {
+#ifdef LADDER_HAVE_JEMALLOC
+    static char name[64];
+    const char *version = NULL;
+    size_t len = sizeof(version);
+    if (mallctl("version", (void *)&version, &len, NULL, 0) == 0 && version) {
+        snprintf(name, sizeof(name), "jemalloc %.40s", version);
+        return name;
+    }
+    return "jemalloc";
+#else
+    return "the C library's malloc";
+#endif
+}
+
 /* Joins the consumer group: from here on partitions move to this worker. */
 static ldr_err_t wk_subscribe(wk_t *w, char *err, size_t n) {
     rd_kafka_poll_set_consumer(w->consumer);
@@ -145,8 +166,9 @@ static ldr_err_t wk_subscribe(wk_t *w, char *err, size_t n) {
         snprintf(err, n, "subscribe: %s", rd_kafka_err2str(kerr));
         return LDR_ERR_CONFIG;
     }
-    LDR_LOG_INFO("consuming %s (%d partitions) as group %s", w->input_topic,
-                 w->partitions, ldr_config_get(w->cfg, "group.id"));
+    LDR_LOG_INFO("consuming %s (%d partitions) as group %s; allocator: %s",
+                 w->input_topic, w->partitions,
+                 ldr_config_get(w->cfg, "group.id"), wk_allocator());
     return LDR_OK;
 }
 

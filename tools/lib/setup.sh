@@ -5,6 +5,7 @@
 LADDER_PACKAGES=(
   build-essential cmake pkg-config clang-format
   librdkafka-dev libavro-dev libhiredis-dev libjansson-dev libcmocka-dev
+  libjemalloc-dev
   libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
   redis-server redis-tools kcat curl
   python3 python3-avro
