@@ -51,8 +51,9 @@
  * step. One at a time, a partition decided one batch per Kafka round trip
  * (linger.ms and the brokers' acknowledgement), and the batches stayed
  * small: the cost of each step and of each produce request was shared by
- * a few messages. */
-#define WK_INFLIGHT 4
+ * a few messages. Two gave the rate of four (docs/BENCHMARKS.md), and a
+ * fault costs a partition what it has in flight (docs/RELIABILITY.md). */
+#define WK_INFLIGHT 2
 /* How often the loop refreshes lag, backlog and readiness. */
 #define WK_REFRESH_MS 500
 /* /readyz fails while any owned partition lags by this many messages. */

@@ -85,7 +85,7 @@ STALL_S = 60  # no progress for this long is a failure
 STEP_MAX = 256
 # The batches of one partition on their way at once (WK_INFLIGHT, same
 # file): a fault costs a partition what it had in flight.
-IN_FLIGHT = 4
+IN_FLIGHT = 2
 
 SCENARIOS = ("kill", "redis-kill", "redis-pause", "kafka", "workers",
              "zombie", "poison", "cluster-master-kill", "cluster-reshard",
