@@ -104,14 +104,14 @@ int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
 }
 
 void ldr_buf_shrink(ldr_buf_t *b) {
-    if (b->cap == b->len) return;
     if (!b->len) {
         ldr_buf_fini(b);
-        ldr_buf_init(b);
         return;
     }
-    b->data = ldr_realloc(b->data, b->len);
-    b->cap = b->len;
+    /* the data and its NUL, which stays inside the allocation */
+    if (b->cap == b->len + 1) return;
+    b->data = ldr_realloc(b->data, b->len + 1);
+    b->cap = b->len + 1;
 }
 
 int ldr_buf_read_file(ldr_buf_t *b, const char *path, size_t max, char *errstr,

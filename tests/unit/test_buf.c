@@ -1,0 +1,67 @@
+/* test_buf.c -- the growable byte buffer: the NUL after the data, which
+ * text users rely on, through growth, reset and shrink; varints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ladder/buf.h"
+
+/* A shrunk buffer (an enterprise's history in the worker's cache) is
+ * still a string: its NUL is inside the allocation, which ASan checks in
+ * the sanitized build, and it grows again from there. */
+static void test_buf_shrink_keeps_the_nul(void **state) {
+    (void)state;
+    ldr_buf_t b;
+    ldr_buf_init(&b);
+    ldr_buf_append_str(&b, "miit-2022");
+    assert_true(b.cap > b.len + 1);
+    ldr_buf_shrink(&b);
+    assert_int_equal(b.len, 9);
+    assert_int_equal(b.cap, b.len + 1);
+    assert_int_equal(b.data[b.len], '\0');
+    assert_string_equal(b.data, "miit-2022");
+    ldr_buf_append_str(&b, "/REVIEW_FAILED");
+    assert_string_equal(b.data, "miit-2022/REVIEW_FAILED");
+    ldr_buf_reset(&b);
+    ldr_buf_shrink(&b); /* empty: gives the allocation back */
+    assert_null(b.data);
+    assert_int_equal(b.cap, 0);
+    ldr_buf_append_byte(&b, 'x');
+    assert_string_equal(b.data, "x");
+    ldr_buf_fini(&b);
+}
+
+static void test_buf_varints_round_trip(void **state) {
+    (void)state;
+    static const uint64_t values[] = {
+        0, 1, 127, 128, 16383, 16384, 1u << 31, UINT64_MAX - 1, UINT64_MAX};
+    ldr_buf_t b;
+    ldr_buf_init(&b);
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+        ldr_buf_append_varint(&b, values[i]);
+    const uint8_t *p = (const uint8_t *)b.data, *end = p + b.len;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        uint64_t v = 0;
+        assert_int_equal(ldr_buf_read_varint(&p, end, &v), 0);
+        assert_true(v == values[i]);
+    }
+    assert_ptr_equal(p, end);
+    /* truncated: the last byte says more follows */
+    const uint8_t cut[] = {0x80, 0x80};
+    p = cut;
+    uint64_t v;
+    assert_int_equal(ldr_buf_read_varint(&p, cut + sizeof(cut), &v), -1);
+    ldr_buf_fini(&b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_shrink_keeps_the_nul),
+        cmocka_unit_test(test_buf_varints_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
