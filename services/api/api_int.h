@@ -83,9 +83,10 @@ int api_partitions_read(ldr_cluster_t *cl);
 /** The same through the pool, cached for a second. */
 int api_partitions(api_pool_t *p);
 
-/** Rewrites one notice as the notices stream stores it into the JSON the
- *  API serves (decided_at null: see docs/API.md); NULL when it does not
- *  parse. *effective_at_ms gets its effective_at. New reference. */
+/** Rewrites one notice as the notices stream stores it (compact, or JSON
+ *  text from an earlier version) into the JSON the API serves (decided_at
+ *  null: see docs/API.md); NULL when it does not decode. *effective_at_ms
+ *  gets its effective_at. New reference. */
 json_t *api_notice_json(const char *text, size_t len, int64_t *effective_at_ms);
 
 /* ---- follow.c and sse.c ------------------------------------------------- */

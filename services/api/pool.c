@@ -13,6 +13,7 @@
 #include "api_int.h"
 
 #include "ladder/clock.h"
+#include "ladder/decision.h"
 #include "ladder/redis.h"
 #include "ladder/store.h"
 #include "ladder/time.h"
@@ -123,6 +124,15 @@ int api_partitions(api_pool_t *p) {
 }
 
 json_t *api_notice_json(const char *text, size_t len, int64_t *eff) {
+    if (ldr_decision_is_notice(text, len)) { /* the compact form */
+        ldr_decision_t d;
+        if (ldr_decision_read_notice(text, len, &d)) return NULL;
+        json_t *j = ldr_decision_to_json(&d);
+        *eff = d.effective_at;
+        json_object_set_new(j, "decided_at", json_null());
+        return j;
+    }
+    /* JSON text, as an earlier version stored it */
     json_t *j = json_loadb(text, len, 0, NULL);
     if (!json_is_object(j)) {
         json_decref(j);

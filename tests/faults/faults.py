@@ -69,6 +69,7 @@ BIN = os.environ.get("LADDERTEST_BIN") or os.path.join(SRC, "build", "bin")
 TESTS_BIN = os.path.join(os.path.dirname(BIN), "tests")
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import store_keys  # noqa: E402 (the store's key layout, owned by store.c)
+import notice  # noqa: E402 (the notices' compact form, owned by decision.c)
 LONG = os.environ.get("LADDERTEST_LONG") == "1"
 # ladder-gen --scale 0.041 writes a little over 50,000 events (plus a tick
 # per partition for each tick row); --long ten times that.
@@ -331,8 +332,9 @@ def dump_state(r, parts, ent_fix=None, notice_fix=None):
         for e in r("XRANGE", store_keys.notices(p), "-", "+") or []:
             nid = e[0].decode()
             f = e[1]
-            d = json.loads(f[1]) if len(f) == 2 and f[0] == b"decision" else {
-                "unexpected fields": [x.decode(errors="replace") for x in f]}
+            d = notice.parse(f[1]) if len(f) == 2 and f[0] == b"decision" \
+                else {"unexpected fields": [x.decode(errors="replace")
+                                            for x in f]}
             if notice_fix:
                 nid, d = notice_fix(p, nid, d)
             notices.append([nid, d.get("decision_id"), _digest(json.dumps(

@@ -8,12 +8,14 @@
 #include <cmocka.h>
 
 #include "ladder/buf.h"
+#include "ladder/decision.h"
 #include "ladder/policy_files.h"
 #include "ladder/redis.h"
 #include "ladder/store.h"
 #include "ladder/time.h"
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,9 +240,16 @@ static void test_store_step_fence_cas_and_reload(void **state) {
         if (out.v[i].decision == LDR_DECISION_EXPIRED)
             snprintf(want, sizeof(want), "4-%d", out.v[i].n);
     assert_string_equal(r->element[0]->element[0]->str, want);
-    const char *json = r->element[0]->element[1]->element[1]->str;
-    assert_non_null(strstr(json, "\"decision\":\"EXPIRED\""));
-    assert_non_null(strstr(json, "\"reasons\":[\"NOT_RENEWED\"]"));
+    /* kept in the compact form, which gives the decision back */
+    const redisReply *v = r->element[0]->element[1]->element[1];
+    ldr_decision_t d;
+    assert_int_equal(ldr_decision_read_notice(v->str, v->len, &d), LDR_OK);
+    ldr_buf_t json;
+    ldr_buf_init(&json);
+    ldr_decision_write_json(&d, &json);
+    assert_non_null(strstr(json.data, "\"decision\":\"EXPIRED\""));
+    assert_non_null(strstr(json.data, "\"reasons\":[\"NOT_RENEWED\"]"));
+    ldr_buf_fini(&json);
     freeReplyObject(r);
 
     /* The outbox: both batches' payloads, oldest first; trimmed once
@@ -464,6 +473,23 @@ static void test_store_claim_moves_the_layout_before_placement(void **state) {
     ldr_store_destroy(s);
 }
 
+typedef struct notices_seen {
+    int count, expired;
+} notices_seen_t;
+
+static void notice_seen(void *opaque, const char *id, const char *json,
+                        size_t len) {
+    notices_seen_t *seen = opaque;
+    (void)id;
+    seen->count++;
+    json_error_t e;
+    json_t *j = json_loadb(json, len, 0, &e);
+    if (!j) fail_msg("notice %s is not JSON: %s", id, e.text);
+    const char *d = json_string_value(json_object_get(j, "decision"));
+    if (d && strcmp(d, "EXPIRED") == 0) seen->expired++;
+    json_decref(j);
+}
+
 /* The notices stream does not depend on where batches began and ended:
  * the same messages stored as one batch or as one batch per message give
  * the same entry ids and contents. */
@@ -500,20 +526,36 @@ static void test_store_notice_ids_follow_the_log(void **state) {
         ldr_buf_t b;
         ldr_buf_init(&b);
         for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *v = r->element[i]->element[1]->element[1];
+            /* kept in the compact form (decision.h) */
+            assert_true(ldr_decision_is_notice(v->str, v->len));
             ldr_buf_append_str(&b, r->element[i]->element[0]->str);
             ldr_buf_append_str(&b, " ");
-            ldr_buf_append_str(&b, r->element[i]->element[1]->element[1]->str);
+            ldr_buf_append_varint(&b, v->len);
+            ldr_buf_append(&b, v->str, v->len);
             ldr_buf_append_str(&b, "\n");
         }
-        ldr_buf_append_byte(&b, 0);
-        streams[split] = strdup(b.data);
+        streams[split] = malloc(b.len + sizeof(size_t));
+        memcpy(streams[split], &b.len, sizeof(size_t));
+        memcpy(streams[split] + sizeof(size_t), b.data, b.len);
         ldr_buf_fini(&b);
         freeReplyObject(r);
+        /* read back through the store: their JSON form */
+        notices_seen_t seen = {0};
+        assert_int_equal(
+            ldr_store_notices(s, 5, notice_seen, &seen, err, sizeof(err)),
+            LDR_OK);
+        assert_int_equal(seen.count, 2);
+        assert_int_equal(seen.expired, 2);
         ldr_machine_out_fini(&out);
         ldr_partition_destroy(p);
     }
-    assert_string_equal(streams[0], streams[1]);
-    assert_int_equal(strncmp(streams[0], "4-", 2), 0);
+    size_t len0, len1;
+    memcpy(&len0, streams[0], sizeof(size_t));
+    memcpy(&len1, streams[1], sizeof(size_t));
+    assert_int_equal(len0, len1);
+    assert_memory_equal(streams[0], streams[1], sizeof(size_t) + len0);
+    assert_int_equal(strncmp(streams[0] + sizeof(size_t), "4-", 2), 0);
     free(streams[0]);
     free(streams[1]);
     redisFree(c);

@@ -23,6 +23,7 @@ import unicodedata
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tests", "support"))
 import store_keys  # noqa: E402
+import notice  # noqa: E402 (the notices' compact form)
 
 LG = "LITTLE_GIANT"
 TIERS = ("INNOVATIVE", "SPECIALIZED", LG)
@@ -203,8 +204,12 @@ def main():
         print(f"report: redis {a.redis_url}: {e}", file=sys.stderr)
         return 2
     if parts:
-        rev = r.cmd("xrevrange", store_keys.notices(0), "+", "-", "COUNT", "1")
-        last_notice = rev
+        try:
+            rev = notice.xrange(a.redis_url, store_keys.notices(0), 1, True)
+        except (subprocess.CalledProcessError, ValueError) as e:
+            print(f"report: redis {a.redis_url}: notices: {e}", file=sys.stderr)
+            return 2
+        last_notice = rev[0][1] if rev else None
 
     # ---- little giants per batch -----------------------------------------
     rows = []
@@ -325,9 +330,9 @@ def main():
         print(f"\nRevocation notices: {notices:,} kept in the Redis notices "
               f"streams of {parts} partitions (capped), for {rv:,} REVOKED, "
               "CANCELLED and EXPIRED decisions")
-        if last_notice and len(last_notice) >= 3:
+        if last_notice:
             try:
-                d = json.loads(last_notice[2])
+                d = last_notice
                 print(f"  the latest in partition 0: {d['effective_at'][:10]} "
                       f"{d['decision']} {d['tier'] or '(all tiers)'} "
                       f"{d['enterprise_name']} {d['uscc']} "

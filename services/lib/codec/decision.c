@@ -1,4 +1,5 @@
-/* decision.c -- a decision as JSON (decision.h).
+/* decision.c -- a decision as JSON, and the notices stream's compact form
+ * (decision.h).
  *
  * DESIGN: there are two writers with the same output: ldr_decision_to_json()
  * builds a jansson object for the API and CloudEvents, and
@@ -13,6 +14,7 @@
 
 #include <jansson.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -192,4 +194,156 @@ void ldr_decision_write_json(const ldr_decision_t *d, ldr_buf_t *b) {
     decision_w_s(b, ",\"cause\":", d->cause);
     decision_w_time(b, ",\"decided_at\":", true, d->decided_at);
     ldr_buf_append_byte(b, '}');
+}
+
+/* ---- the notices stream's compact form ---------------------------------- */
+
+enum {
+    NOTICE_VALID_FROM = 1,
+    NOTICE_VALID_UNTIL = 2,
+    NOTICE_REVIEW_DEADLINE = 4,
+    NOTICE_BAN_UNTIL = 8,
+    NOTICE_CASE_ID = 16,
+    NOTICE_BATCH = 32,
+    NOTICE_SCORE = 64,
+    NOTICE_CAUSE_EVENT_ID = 128,
+};
+
+static void notice_put_str(ldr_buf_t *b, ldr_str_t s) {
+    ldr_buf_append_varint(b, s.ptr ? s.len : 0);
+    if (s.ptr && s.len) ldr_buf_append(b, s.ptr, s.len);
+}
+
+static void notice_put_int(ldr_buf_t *b, int64_t v) {
+    ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+void ldr_decision_write_notice(const ldr_decision_t *d, ldr_buf_t *b) {
+    ldr_buf_append_byte(b, LDR_DECISION_NOTICE_FORMAT);
+    notice_put_str(b, d->decision_id);
+    notice_put_str(b, d->uscc);
+    notice_put_str(b, d->enterprise_name);
+    notice_put_str(b, d->reporting_unit);
+    ldr_buf_append_byte(b, d->has_tier ? (uint8_t)d->tier : 255);
+    ldr_buf_append_byte(b, (uint8_t)d->decision);
+    ldr_buf_append_varint(b, d->reasons_count);
+    for (size_t i = 0; i < d->reasons_count; i++)
+        notice_put_str(b, d->reasons[i]);
+    notice_put_int(b, d->effective_at);
+    uint8_t flags =
+        (uint8_t)((d->has_valid_from ? NOTICE_VALID_FROM : 0) |
+                  (d->has_valid_until ? NOTICE_VALID_UNTIL : 0) |
+                  (d->has_review_deadline ? NOTICE_REVIEW_DEADLINE : 0) |
+                  (d->has_ban_until ? NOTICE_BAN_UNTIL : 0) |
+                  (d->has_case_id ? NOTICE_CASE_ID : 0) |
+                  (d->has_batch ? NOTICE_BATCH : 0) |
+                  (d->has_score ? NOTICE_SCORE : 0) |
+                  (d->has_cause_event_id ? NOTICE_CAUSE_EVENT_ID : 0));
+    ldr_buf_append_byte(b, flags);
+    if (d->has_valid_from) notice_put_int(b, d->valid_from);
+    if (d->has_valid_until) notice_put_int(b, d->valid_until);
+    if (d->has_review_deadline) notice_put_int(b, d->review_deadline);
+    if (d->has_ban_until) notice_put_int(b, d->ban_until);
+    if (d->has_case_id) notice_put_str(b, d->case_id);
+    if (d->has_batch) notice_put_int(b, d->batch);
+    if (d->has_score) notice_put_int(b, d->score);
+    if (d->has_cause_event_id) notice_put_str(b, d->cause_event_id);
+    notice_put_str(b, d->policy_version);
+    notice_put_str(b, d->cause);
+    notice_put_int(b, d->decided_at);
+}
+
+bool ldr_decision_is_notice(const void *data, size_t len) {
+    return len > 0 && *(const uint8_t *)data == LDR_DECISION_NOTICE_FORMAT;
+}
+
+typedef struct notice_rd {
+    const uint8_t *p, *end;
+    bool bad;
+} notice_rd_t;
+
+static uint64_t notice_get_varint(notice_rd_t *r) {
+    uint64_t v = 0;
+    if (!r->bad && ldr_buf_read_varint(&r->p, r->end, &v)) r->bad = true;
+    return r->bad ? 0 : v;
+}
+
+static int64_t notice_get_int(notice_rd_t *r) {
+    uint64_t u = notice_get_varint(r);
+    return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+}
+
+static int32_t notice_get_i32(notice_rd_t *r) {
+    int64_t v = notice_get_int(r);
+    if (v < INT32_MIN || v > INT32_MAX) r->bad = true;
+    return r->bad ? 0 : (int32_t)v;
+}
+
+static uint8_t notice_get_byte(notice_rd_t *r) {
+    if (r->bad || r->p == r->end) {
+        r->bad = true;
+        return 0;
+    }
+    return *r->p++;
+}
+
+static ldr_str_t notice_get_str(notice_rd_t *r) {
+    uint64_t n = notice_get_varint(r);
+    ldr_str_t s = {"", 0};
+    if (r->bad || n > (uint64_t)(r->end - r->p)) {
+        r->bad = true;
+        return s;
+    }
+    s.ptr = (const char *)r->p;
+    s.len = (size_t)n;
+    r->p += n;
+    return s;
+}
+
+ldr_err_t ldr_decision_read_notice(const void *data, size_t len,
+                                   ldr_decision_t *d) {
+    memset(d, 0, sizeof(*d));
+    notice_rd_t r = {(const uint8_t *)data, (const uint8_t *)data + len, false};
+    if (notice_get_byte(&r) != LDR_DECISION_NOTICE_FORMAT)
+        return LDR_ERR_DECODE_FAILED;
+    d->decision_id = notice_get_str(&r);
+    d->uscc = notice_get_str(&r);
+    d->enterprise_name = notice_get_str(&r);
+    d->reporting_unit = notice_get_str(&r);
+    uint8_t tier = notice_get_byte(&r);
+    d->has_tier = tier != 255;
+    if (d->has_tier && tier >= LDR_TIER__COUNT) r.bad = true;
+    d->tier = d->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
+    uint8_t type = notice_get_byte(&r);
+    if (type >= LDR_DECISION__COUNT) r.bad = true;
+    d->decision = (ldr_decision_type_t)type;
+    uint64_t reasons = notice_get_varint(&r);
+    if (reasons > LDR_DECISION_REASONS_MAX) r.bad = true;
+    for (uint64_t i = 0; i < reasons && !r.bad; i++)
+        d->reasons[i] = notice_get_str(&r);
+    d->reasons_count = r.bad ? 0 : (size_t)reasons;
+    d->effective_at = notice_get_int(&r);
+    uint8_t flags = notice_get_byte(&r);
+    if ((d->has_valid_from = flags & NOTICE_VALID_FROM))
+        d->valid_from = notice_get_int(&r);
+    if ((d->has_valid_until = flags & NOTICE_VALID_UNTIL))
+        d->valid_until = notice_get_int(&r);
+    if ((d->has_review_deadline = flags & NOTICE_REVIEW_DEADLINE))
+        d->review_deadline = notice_get_int(&r);
+    if ((d->has_ban_until = flags & NOTICE_BAN_UNTIL))
+        d->ban_until = notice_get_int(&r);
+    if ((d->has_case_id = flags & NOTICE_CASE_ID))
+        d->case_id = notice_get_str(&r);
+    if ((d->has_batch = flags & NOTICE_BATCH)) d->batch = notice_get_i32(&r);
+    if ((d->has_score = flags & NOTICE_SCORE)) d->score = notice_get_i32(&r);
+    if ((d->has_cause_event_id = flags & NOTICE_CAUSE_EVENT_ID))
+        d->cause_event_id = notice_get_str(&r);
+    d->policy_version = notice_get_str(&r);
+    d->cause = notice_get_str(&r);
+    d->decided_at = notice_get_int(&r);
+    if (r.bad || r.p != r.end) {
+        memset(d, 0, sizeof(*d));
+        return LDR_ERR_DECODE_FAILED;
+    }
+    return LDR_OK;
 }

@@ -86,7 +86,7 @@ struct ldr_store {
     int timeout_ms;
     ldr_args_t args;
     ldr_store_step_t *step; /* ldr_store_commit_send()'s */
-    ldr_buf_t json;         /* a notice's text */
+    ldr_buf_t notice;       /* a notice, compact (ldr_decision_write_notice) */
 };
 
 static void store_args_reset(ldr_args_t *a) {
@@ -517,7 +517,7 @@ ldr_store_t *ldr_store_new(const char *url, const char *password,
     s->password = ldr_strdup(password ? password : "");
     s->timeout_ms = timeout_ms;
     ldr_buf_init(&s->args.data);
-    ldr_buf_init(&s->json);
+    ldr_buf_init(&s->notice);
     if (ldr_cluster_mode_parse(cluster, &s->mode, errstr, n) ||
         ldr_store_reconnect(s, errstr, n)) {
         ldr_store_destroy(s);
@@ -535,7 +535,7 @@ void ldr_store_destroy(ldr_store_t *s) {
     ldr_cluster_destroy(s->cl); /* closes the pipelines: store_on_drop */
     store_args_fini(&s->args);
     ldr_store_step_free(s->step);
-    ldr_buf_fini(&s->json);
+    ldr_buf_fini(&s->notice);
     free(s->slot);
     for (size_t i = 0; i < s->npipe; i++)
         free(s->pipe[i].q);
@@ -1020,7 +1020,8 @@ static void store_args_counters(ldr_args_t *a, const ldr_store_batch_t *b) {
     free(cs.v);
 }
 
-/* The notices to append to the stream: a count, then entry id and JSON. */
+/* The notices to append to the stream: a count, then entry id and the
+ * notice in its compact form (decision.h). */
 static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
                                const ldr_store_batch_t *b) {
     size_t nnotice = store_args_placeholder(a), notices = 0;
@@ -1037,9 +1038,9 @@ static void store_args_notices(ldr_store_t *s, ldr_args_t *a,
         id[idn++] = '-';
         idn += store_i64_digits(id + idn, b->decisions[i].n);
         store_args_add(a, id, idn);
-        ldr_buf_reset(&s->json);
-        ldr_decision_write_json(&rec.u.decision, &s->json);
-        store_args_add(a, s->json.data, s->json.len);
+        ldr_buf_reset(&s->notice);
+        ldr_decision_write_notice(&rec.u.decision, &s->notice);
+        store_args_add(a, s->notice.data, s->notice.len);
         notices++;
     }
     store_args_fill(a, nnotice, (int64_t)notices);
@@ -1448,17 +1449,36 @@ ldr_err_t ldr_store_notices(ldr_store_t *s, int partition,
     if (!r) return LDR_ERR_TRANSIENT;
     if (r->type != REDIS_REPLY_ARRAY)
         return store_fail(s, r, "XRANGE notices", errstr, n);
-    for (size_t i = 0; i < r->elements; i++) {
+    ldr_buf_t json;
+    ldr_buf_init(&json);
+    ldr_err_t err = LDR_OK;
+    for (size_t i = 0; i < r->elements && !err; i++) {
         redisReply *entry = r->element[i];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
         redisReply *fields = entry->element[1];
-        for (size_t f = 0; f + 1 < fields->elements; f += 2)
-            if (strcmp(fields->element[f]->str, "decision") == 0)
-                fn(opaque, entry->element[0]->str, fields->element[f + 1]->str,
-                   fields->element[f + 1]->len);
+        for (size_t f = 0; f + 1 < fields->elements && !err; f += 2) {
+            if (strcmp(fields->element[f]->str, "decision") != 0) continue;
+            const redisReply *v = fields->element[f + 1];
+            if (!ldr_decision_is_notice(v->str, v->len)) {
+                /* JSON text, as an earlier version wrote it */
+                fn(opaque, entry->element[0]->str, v->str, v->len);
+                continue;
+            }
+            ldr_decision_t d;
+            if (ldr_decision_read_notice(v->str, v->len, &d)) {
+                err = ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,
+                                  "%s: entry %s does not decode", key,
+                                  entry->element[0]->str);
+                break;
+            }
+            ldr_buf_reset(&json);
+            ldr_decision_write_json(&d, &json);
+            fn(opaque, entry->element[0]->str, json.data, json.len);
+        }
     }
+    ldr_buf_fini(&json);
     freeReplyObject(r);
-    return LDR_OK;
+    return err;
 }
 
 int ldr_store_check(ldr_store_t *s,

@@ -24,7 +24,8 @@ ARGV: epoch, first_offset, next_offset, clock,
       n, then n members to remove,
       n, then n (field, delta) pairs,
       outbox payload ("" for none),
-      n, then n (entry id, notice JSON) pairs, notices_maxlen.
+      n, then n (entry id, notice) pairs, the notice in its compact
+      form (decision.h; JSON text from an earlier version), notices_maxlen.
 Notice entry ids are "<offset + 1>-<n>" of the message that caused the
 decision: they follow the log, not the batch boundaries.
 --]]

@@ -27,7 +27,10 @@
  *                        "lg:BATCH:OUTCOME" -> count
  *   ldr:{pN.S}:notices   stream, capped: recent REVOKED, CANCELLED, EXPIRED;
  *                        entry id <offset + 1>-<n> of the decision's cause
- *                        (the same ids whatever the batch boundaries)
+ *                        (the same ids whatever the batch boundaries),
+ *                        field "decision": the notice's compact form
+ *                        (decision.h), or JSON text an earlier version
+ *                        wrote
  *   ldr:partitions       the input topic's partition count, for the API
  *   ldr:dlq:replays      hash: the replay ledger of ladder-admin dlq replay,
  *                        dead letter "TOPIC/PARTITION/OFFSET" -> what became
@@ -304,7 +307,10 @@ ldr_err_t ldr_store_enterprise(ldr_store_t *s, int partition, const char *uscc,
                                size_t errstr_size);
 
 /** Calls @p fn with every entry of the partition's notices stream, oldest
- *  first: its id and the decision's JSON form (not NUL-terminated). */
+ *  first: its id and the decision's JSON form (not NUL-terminated), from
+ *  the compact form the worker stores (decision.h) or from the JSON text
+ *  an earlier version stored. LDR_ERR_DECODE_FAILED when an entry does not
+ *  decode. */
 ldr_err_t ldr_store_notices(ldr_store_t *s, int partition,
                             void (*fn)(void *opaque, const char *id,
                                        const char *json, size_t len),
