@@ -143,7 +143,12 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i) {
 
 /* ---- compact encoding -------------------------------------------------- */
 
-#define LDR_ENTERPRISE_FORMAT 2
+/* 3: a history entry's policy_version may say "the same as the oldest
+ * entry's" in one byte (most of an enterprise's decisions are under one
+ * policy version); 2, read and converted on decode: each entry spells its
+ * policy_version out. */
+#define LDR_ENTERPRISE_FORMAT     3
+#define LDR_ENTERPRISE_FORMAT_OLD 2
 
 static void enterprise_put_svarint(ldr_buf_t *b, int64_t v) {
     ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
@@ -233,9 +238,14 @@ static void enterprise_decode_reset(ldr_enterprise_t *e) {
     e->events_cap = events_cap;
 }
 
-/* The format byte, unit, name and ban: 0, or -1 when corrupt. */
-static int enterprise_get_head(ldr_rd_t *r, ldr_enterprise_t *e) {
-    if (r->p >= r->end || *r->p++ != LDR_ENTERPRISE_FORMAT) return -1;
+/* The format byte (into *@p format), unit, name and ban: 0, or -1 when
+ * corrupt. */
+static int enterprise_get_head(ldr_rd_t *r, ldr_enterprise_t *e, int *format) {
+    if (r->p >= r->end) return -1;
+    *format = *r->p++;
+    if (*format != LDR_ENTERPRISE_FORMAT &&
+        *format != LDR_ENTERPRISE_FORMAT_OLD)
+        return -1;
     uint64_t name_len;
     if (enterprise_get_str(r, e->unit, sizeof(e->unit)) ||
         enterprise_get_varint(r, &name_len) ||
@@ -298,13 +308,43 @@ static int enterprise_get_cases_events(ldr_rd_t *r, ldr_enterprise_t *e) {
     return 0;
 }
 
+static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
+                                          int format, ldr_history_entry_t *out,
+                                          bool *same_policy);
+
+/* Entries of the format before, each spelling its policy_version out,
+ * added again in this format. 0, or -1 when one does not read. */
+static int enterprise_history_convert(ldr_enterprise_t *e, const uint8_t *p,
+                                      size_t len, uint64_t count) {
+    ldr_rd_t r = {p, p + len};
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t size;
+        ldr_history_entry_t h;
+        bool same;
+        if (enterprise_get_varint(&r, &size) ||
+            size > (uint64_t)(r.end - r.p) ||
+            enterprise_history_parse(r.p, (size_t)size,
+                                     LDR_ENTERPRISE_FORMAT_OLD, &h, &same))
+            return -1;
+        r.p += size;
+        ldr_enterprise_history_add(e, &h);
+    }
+    return r.p == r.end ? 0 : -1;
+}
+
 /* The decision history, every entry checked: 0, or -1 when corrupt. */
-static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e) {
+static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e,
+                                  int format) {
     uint64_t hcount, hlen;
     if (enterprise_get_varint(r, &hcount) ||
         hcount > LDR_ENTERPRISE_HISTORY_MAX ||
         enterprise_get_varint(r, &hlen) || hlen > (uint64_t)(r->end - r->p))
         return -1;
+    if (format == LDR_ENTERPRISE_FORMAT_OLD) {
+        const uint8_t *p = r->p;
+        r->p += hlen;
+        return enterprise_history_convert(e, p, (size_t)hlen, hcount);
+    }
     ldr_buf_append(&e->history, r->p, (size_t)hlen);
     ldr_buf_shrink(&e->history);
     r->p += hlen;
@@ -321,10 +361,12 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
                                 size_t len) {
     ldr_rd_t r = {data, (const uint8_t *)data + len};
     enterprise_decode_reset(e);
-    if (enterprise_get_head(&r, e)) goto bad;
+    int format;
+    if (enterprise_get_head(&r, e, &format)) goto bad;
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         if (enterprise_get_tier(&r, &e->tiers[t])) goto bad;
-    if (enterprise_get_cases_events(&r, e) || enterprise_get_history(&r, e))
+    if (enterprise_get_cases_events(&r, e) ||
+        enterprise_get_history(&r, e, format))
         goto bad;
     if (r.p != r.end) goto bad;
     return LDR_OK;
@@ -360,8 +402,12 @@ static void enterprise_put_bytes(ldr_buf_t *b, ldr_str_t s) {
     ldr_buf_append(b, s.ptr, s.len);
 }
 
-void ldr_enterprise_history_add(ldr_enterprise_t *e,
-                                const ldr_history_entry_t *d) {
+/* Appends entry @p d in this format; @p oldest is the policy_version of
+ * the history's first entry (when there is one), which @p d's may repeat
+ * in one byte. */
+static void enterprise_history_append(ldr_enterprise_t *e,
+                                      const ldr_history_entry_t *d,
+                                      const ldr_str_t *oldest) {
     ldr_buf_t one;
     ldr_buf_init(&one);
     ldr_buf_append_varint(&one, (uint64_t)d->offset);
@@ -388,27 +434,53 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     if (d->has_score) enterprise_put_svarint(&one, d->score);
     if (d->case_id.len) enterprise_put_bytes(&one, d->case_id);
     if (d->cause_event_id.len) enterprise_put_bytes(&one, d->cause_event_id);
-    enterprise_put_bytes(&one, d->policy_version);
+    /* policy_version: 0 for the oldest entry's, else its length + 1 and
+     * its bytes */
+    if (oldest && oldest->len == d->policy_version.len &&
+        (!oldest->len ||
+         memcmp(oldest->ptr, d->policy_version.ptr, oldest->len) == 0)) {
+        ldr_buf_append_varint(&one, 0);
+    } else {
+        ldr_buf_append_varint(&one, d->policy_version.len + 1);
+        ldr_buf_append(&one, d->policy_version.ptr, d->policy_version.len);
+    }
     ldr_buf_append_varint(&one, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
         enterprise_put_bytes(&one, d->reasons[i]);
-
-    if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
-        /* Drop the oldest: its size prefix says how far. */
-        ldr_rd_t r = {(const uint8_t *)e->history.data,
-                      (const uint8_t *)e->history.data + e->history.len};
-        uint64_t size = 0;
-        enterprise_get_varint(&r, &size);
-        size_t drop = (size_t)(r.p - (const uint8_t *)e->history.data) + size;
-        memmove(e->history.data, e->history.data + drop, e->history.len - drop);
-        e->history.len -= drop;
-        e->history_count--;
-    }
     ldr_buf_append_varint(&e->history, one.len);
     ldr_buf_append(&e->history, one.data, one.len);
-    ldr_buf_shrink(&e->history); /* thousands of these stay cached */
     e->history_count++;
     ldr_buf_fini(&one);
+}
+
+void ldr_enterprise_history_add(ldr_enterprise_t *e,
+                                const ldr_history_entry_t *d) {
+    if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
+        /* Drop the oldest: the others are written again, since those that
+         * said "the oldest entry's policy" meant the one dropped. Only an
+         * enterprise with LDR_ENTERPRISE_HISTORY_MAX decisions gets here,
+         * once per decision from then on. */
+        ldr_buf_t old = e->history;
+        int count = e->history_count;
+        ldr_buf_init(&e->history);
+        e->history_count = 0;
+        ldr_enterprise_t src = *e;
+        src.history = old;
+        src.history_count = count;
+        ldr_history_entry_t h, first;
+        for (int i = 1; i < count; i++) {
+            if (ldr_enterprise_history_get(&src, i, &h)) break;
+            if (i == 1) first = h;
+            enterprise_history_append(e, &h,
+                                      i > 1 ? &first.policy_version : NULL);
+        }
+        ldr_buf_fini(&old);
+    }
+    ldr_history_entry_t first;
+    bool has_first =
+        e->history_count > 0 && ldr_enterprise_history_get(e, 0, &first) == 0;
+    enterprise_history_append(e, d, has_first ? &first.policy_version : NULL);
+    ldr_buf_shrink(&e->history); /* thousands of these stay cached */
 }
 
 static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
@@ -421,21 +493,15 @@ static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
     return 0;
 }
 
-ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
-                                     ldr_history_entry_t *out) {
-    if (i < 0 || i >= e->history_count) return LDR_ERR_INVALID_ARG;
-    ldr_rd_t r = {(const uint8_t *)e->history.data,
-                  (const uint8_t *)e->history.data + e->history.len};
-    uint64_t size = 0;
-    for (int k = 0; k < i; k++) {
-        if (enterprise_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
-            return LDR_ERR_DECODE_FAILED;
-        r.p += size;
-    }
-    if (enterprise_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
-        return LDR_ERR_DECODE_FAILED;
-    ldr_rd_t x = {r.p, r.p + size};
+/* Reads one entry of @p size bytes at @p p, written in @p format; with
+ * this format, *@p same_policy says that its policy_version is the oldest
+ * entry's (out->policy_version is then empty). */
+static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
+                                          int format, ldr_history_entry_t *out,
+                                          bool *same_policy) {
+    ldr_rd_t x = {p, p + size};
     memset(out, 0, sizeof(*out));
+    *same_policy = false;
     uint64_t off, n, cnt;
     if (enterprise_get_varint(&x, &off) || enterprise_get_varint(&x, &n) ||
         x.end - x.p < 2)
@@ -477,13 +543,63 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
     }
     if (((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id)) ||
         ((flags & LDR_H_CAUSE) &&
-         enterprise_get_view(&x, &out->cause_event_id)) ||
-        enterprise_get_view(&x, &out->policy_version) ||
-        enterprise_get_varint(&x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
+         enterprise_get_view(&x, &out->cause_event_id)))
+        return LDR_ERR_DECODE_FAILED;
+    if (format == LDR_ENTERPRISE_FORMAT_OLD) {
+        if (enterprise_get_view(&x, &out->policy_version))
+            return LDR_ERR_DECODE_FAILED;
+    } else {
+        uint64_t k;
+        if (enterprise_get_varint(&x, &k) || k > (uint64_t)(x.end - x.p) + 1)
+            return LDR_ERR_DECODE_FAILED;
+        if (k == 0) {
+            *same_policy = true;
+            out->policy_version = (ldr_str_t){"", 0};
+        } else {
+            out->policy_version = (ldr_str_t){(const char *)x.p, (size_t)k - 1};
+            x.p += k - 1;
+        }
+    }
+    if (enterprise_get_varint(&x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
         return LDR_ERR_DECODE_FAILED;
     out->reasons_count = (size_t)cnt;
     for (size_t k = 0; k < out->reasons_count; k++)
         if (enterprise_get_view(&x, &out->reasons[k]))
             return LDR_ERR_DECODE_FAILED;
     return x.p == x.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
+}
+
+ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
+                                     ldr_history_entry_t *out) {
+    if (i < 0 || i >= e->history_count) return LDR_ERR_INVALID_ARG;
+    ldr_rd_t r = {(const uint8_t *)e->history.data,
+                  (const uint8_t *)e->history.data + e->history.len};
+    uint64_t size = 0;
+    const uint8_t *first = NULL;
+    size_t first_size = 0;
+    for (int k = 0; k <= i; k++) {
+        if (enterprise_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
+            return LDR_ERR_DECODE_FAILED;
+        if (k == 0) {
+            first = r.p;
+            first_size = (size_t)size;
+        }
+        if (k < i) r.p += size;
+    }
+    bool same;
+    ldr_err_t rc = enterprise_history_parse(r.p, (size_t)size,
+                                            LDR_ENTERPRISE_FORMAT, out, &same);
+    if (rc || !same) return rc;
+    /* the oldest entry's policy_version, which the oldest spells out */
+    ldr_history_entry_t oldest;
+    bool again;
+    if (i == 0 ||
+        enterprise_history_parse(first, first_size, LDR_ENTERPRISE_FORMAT,
+                                 &oldest, &again) ||
+        again) {
+        memset(out, 0, sizeof(*out));
+        return LDR_ERR_DECODE_FAILED;
+    }
+    out->policy_version = oldest.policy_version;
+    return LDR_OK;
 }

@@ -147,9 +147,11 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
 void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out);
 
 /** Decodes what ldr_enterprise_encode wrote into @p e, which must be
- *  initialised (its USCC is kept; its arrays are reused). Every length is
- *  checked against the bytes that remain: LDR_ERR_DECODE_FAILED on
- *  anything malformed, with @p e then emptied. */
+ *  initialised (its USCC is kept; its arrays are reused), and what the
+ *  version before wrote (format 2, whose history entries each spell out
+ *  their policy version; converted). Every length is checked against the
+ *  bytes that remain: LDR_ERR_DECODE_FAILED on anything malformed, with
+ *  @p e then emptied. */
 ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
                                 size_t len);
 
