@@ -706,6 +706,14 @@ static void test_store_heartbeat_info_and_rebuild(void **state) {
     assert_int_equal(
         ldr_store_rebuild(s, 5, -1, &after, &seen, err, sizeof(err)), LDR_OK);
     assert_int_equal(after, epoch + 2);
+    /* Nothing stored means offset 0: the owner's step that starts later
+     * (the second of two in flight, when the first was not taken) is
+     * refused and writes nothing; the one from 0 is taken. */
+    assert_int_equal(commit(s, p, &out, after, 2, 3, err), LDR_ERR_FENCED);
+    assert_non_null(strstr(err, "next offset is 0"));
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 0);
+    assert_int_equal(commit(s, p, &out, after, 0, 3, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET %s next_offset", k5(LDR_STORE_KEY_META)), 3);
 
     ldr_machine_out_fini(&out);
     ldr_partition_destroy(p);

@@ -46,8 +46,12 @@ local function step(keys, args)
     return redis.error_reply('FENCED owner epoch is ' .. tostring(meta[1]) ..
                              ', not ' .. args[1])
   end
-  if meta[2] and meta[2] ~= args[2] then
-    return redis.error_reply('FENCED stored next offset is ' .. meta[2] ..
+  -- Nothing stored yet means offset 0: a partition's batches are in
+  -- flight two at a time, and the second must never be taken when the
+  -- first was not (its state changes would be missing).
+  local stored = meta[2] or '0'
+  if stored ~= args[2] then
+    return redis.error_reply('FENCED stored next offset is ' .. stored ..
                              ', batch starts at ' .. args[2])
   end
 
