@@ -273,11 +273,7 @@ static void wk_commit_acked(wk_t *w) {
                           "offset",
                           pn, (long long)bt->first, (long long)bt->next - 1,
                           rd_kafka_err2str(bt->why));
-            wk_destroy_msgs(p->msgs, &p->nmsgs);
-            if (wk_take(w, pn) == LDR_OK)
-                wk_seek(w, pn);
-            else
-                wk_down(w, pn, "taking it again after Kafka refused a batch");
+            wk_retake(w, pn, "taking it again after Kafka refused a batch");
             break;
         }
     }
@@ -344,16 +340,13 @@ static void wk_step_answered(wk_t *w, const ldr_store_answer_t *a) {
          * truth any more. */
         w->fenced++;
         ldr_metrics_add(w->m.fenced, NULL, 1);
-        wk_destroy_msgs(p->msgs, &p->nmsgs);
         if (w->draining) { /* leaving it: the next owner has the truth */
+            wk_destroy_msgs(p->msgs, &p->nmsgs);
             LDR_LOG_WARN("%s", a->why);
             return;
         }
         LDR_LOG_WARN("%s: reloading and seeking to the stored offset", a->why);
-        if (wk_take(w, a->partition) == LDR_OK)
-            wk_seek(w, a->partition);
-        else
-            wk_down(w, a->partition, "reloading after a fenced step failed");
+        wk_retake(w, a->partition, "reloading after a fenced step failed");
         return;
     }
     wk_redis_error(w);
@@ -602,7 +595,11 @@ void wk_run(wk_t *w) {
                       publishing && !busy && !ldr_store_owed(w->store) ? 1 : 0);
         wk_commit_acked(w);
         wk_answers(w, busy);
-        wk_check_producer(w);
+        if (wk_check_producer(w))
+            for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+                if (wk_unacked(&w->part[pn]))
+                    wk_retake(w, pn,
+                              "taking it again for the new producer failed");
         if (w->tick_interval_ms > 0 && ldr_clock_wall_ms() >= w->next_tick_ms) {
             wk_ticks(w);
             w->next_tick_ms = ldr_clock_wall_ms() + w->tick_interval_ms;

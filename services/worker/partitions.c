@@ -119,6 +119,14 @@ void wk_seek(wk_t *w, int partition) {
     rd_kafka_topic_destroy(rkt);
 }
 
+void wk_retake(wk_t *w, int partition, const char *why) {
+    wk_destroy_msgs(w->part[partition].msgs, &w->part[partition].nmsgs);
+    if (wk_take(w, partition) == LDR_OK)
+        wk_seek(w, partition);
+    else
+        wk_down(w, partition, why);
+}
+
 void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                   rd_kafka_topic_partition_list_t *parts, void *opaque) {
     wk_t *w = opaque;

@@ -350,13 +350,14 @@ rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
 /* An idempotent producer can fail fatally (librdkafka 2.0.2 raises a
  * spurious "sequence desynchronization" after a disconnect: PITFALLS.md).
  * Nothing it had not delivered is committed: with a new producer, each
- * partition with batches not all acknowledged is taken again and decides
- * them again from the stored offset (and the stored outbox entries an
- * earlier version left are produced again), so consumers may see a
- * decision twice, always with the same id. */
-void wk_check_producer(wk_t *w) {
+ * partition with batches not all acknowledged is taken again by the caller
+ * and decides them again from the stored offset (the take produces its
+ * stored outbox too); the others produce again the stored outbox entries
+ * an earlier version left. Consumers may see a decision twice, always
+ * with the same id. */
+bool wk_check_producer(wk_t *w) {
     char why[512];
-    if (!rd_kafka_fatal_error(w->producer, why, sizeof(why))) return;
+    if (!rd_kafka_fatal_error(w->producer, why, sizeof(why))) return false;
     LDR_LOG_WARN("producer: fatal error: %s: recreating it and producing "
                  "the batches not acknowledged again",
                  why);
@@ -373,17 +374,7 @@ void wk_check_producer(wk_t *w) {
     w->producers_recreated++;
     for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
         wk_part_t *p = &w->part[pn];
-        if (!p->owned) continue;
-        if (p->nsent < p->nbatch && !p->down) {
-            /* batches not all acknowledged: decided again from the stored
-             * offset (which produces the stored outbox too) */
-            wk_destroy_msgs(p->msgs, &p->nmsgs);
-            if (wk_take(w, pn) == LDR_OK)
-                wk_seek(w, pn);
-            else
-                wk_down(w, pn, "taking it again for the new producer failed");
-            continue;
-        }
+        if (!p->owned || wk_unacked(p)) continue;
         p->npending = 0;
         p->generation++;
         wk_tag_t t = {w, pn, 0, false, 0, -1};
@@ -391,4 +382,5 @@ void wk_check_producer(wk_t *w) {
             LDR_LOG_WARN("partition %d: %s (re-sent on the next take)", pn,
                          err);
     }
+    return true;
 }

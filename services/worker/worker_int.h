@@ -147,6 +147,12 @@ typedef struct wk_part {
     int stale_steps;
 } wk_part_t;
 
+/* Partition @p p has batches produced and not all committed, which a new
+ * producer must make it decide again. */
+static inline bool wk_unacked(const wk_part_t *p) {
+    return p->owned && !p->down && p->nsent < p->nbatch;
+}
+
 /* The @p i-th oldest batch of partition @p p on its way. */
 static inline wk_batch_t *wk_batch_at(wk_part_t *p, int i) {
     return &p->batch[(p->head + i) % WK_INFLIGHT];
@@ -270,8 +276,10 @@ void wk_drain(wk_t *w, int64_t until_ms);
 /* A producer of decisions, dead letters and ticks whose delivery reports
  * go to @p w. NULL with @p err set on error; rd_kafka_destroy() frees it. */
 rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n);
-/* Recreates the producer after a fatal error and re-sends the outboxes. */
-void wk_check_producer(wk_t *w);
+/* Recreates the producer after a fatal error and re-sends the stored
+ * outboxes of the partitions with no batch to decide again; true when it
+ * did, and the caller then takes those partitions again (wk_retake). */
+bool wk_check_producer(wk_t *w);
 /* Produces every message of batch @p bt of partition @p partition (its
  * payload), counting them in its unacked. */
 void wk_publish_batch(wk_t *w, int partition, wk_batch_t *bt);
@@ -306,6 +314,10 @@ void wk_drop(wk_t *w, int partition);
  * again); the answers their sent steps are owed are counted as stale. */
 void wk_drop_batches(wk_t *w, int partition);
 void wk_seek(wk_t *w, int partition);
+/* Takes @p partition again from what Redis holds: drops the messages in
+ * hand, reloads, seeks to the stored offset; takes it down (@p why) when
+ * Redis does not answer. */
+void wk_retake(wk_t *w, int partition, const char *why);
 /* The consumer's rebalance callback (@p opaque: the wk_t); main.c calls
  * it too, for the rebalance events of the group's leave. */
 void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,

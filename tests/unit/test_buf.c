@@ -50,6 +50,22 @@ static void test_buf_varints_round_trip(void **state) {
         assert_true(v == values[i]);
     }
     assert_ptr_equal(p, end);
+    /* zigzag: small magnitudes of either sign are short */
+    static const int64_t signed_values[] = {0,  -1,        1,        -64,
+                                            63, INT64_MIN, INT64_MAX};
+    ldr_buf_reset(&b);
+    for (size_t i = 0; i < sizeof(signed_values) / sizeof(signed_values[0]);
+         i++)
+        ldr_buf_append_svarint(&b, signed_values[i]);
+    assert_int_equal(b.len, 1 + 1 + 1 + 1 + 1 + 10 + 10);
+    p = (const uint8_t *)b.data;
+    end = p + b.len;
+    for (size_t i = 0; i < sizeof(signed_values) / sizeof(signed_values[0]);
+         i++) {
+        int64_t sv = 0;
+        assert_int_equal(ldr_buf_read_svarint(&p, end, &sv), 0);
+        assert_true(sv == signed_values[i]);
+    }
     /* truncated: the last byte says more follows */
     const uint8_t cut[] = {0x80, 0x80};
     p = cut;

@@ -103,6 +103,17 @@ int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     return -1;
 }
 
+void ldr_buf_append_svarint(ldr_buf_t *b, int64_t v) {
+    ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+int ldr_buf_read_svarint(const uint8_t **p, const uint8_t *end, int64_t *v) {
+    uint64_t u;
+    if (ldr_buf_read_varint(p, end, &u)) return -1;
+    *v = (int64_t)((u >> 1) ^ (0 - (u & 1)));
+    return 0;
+}
+
 void ldr_buf_shrink(ldr_buf_t *b) {
     if (!b->len) {
         ldr_buf_fini(b);

@@ -214,10 +214,6 @@ static void notice_put_str(ldr_buf_t *b, ldr_str_t s) {
     if (s.ptr && s.len) ldr_buf_append(b, s.ptr, s.len);
 }
 
-static void notice_put_int(ldr_buf_t *b, int64_t v) {
-    ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
 void ldr_decision_write_notice(const ldr_decision_t *d, ldr_buf_t *b) {
     ldr_buf_append_byte(b, LDR_DECISION_NOTICE_FORMAT);
     notice_put_str(b, d->decision_id);
@@ -229,7 +225,7 @@ void ldr_decision_write_notice(const ldr_decision_t *d, ldr_buf_t *b) {
     ldr_buf_append_varint(b, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
         notice_put_str(b, d->reasons[i]);
-    notice_put_int(b, d->effective_at);
+    ldr_buf_append_svarint(b, d->effective_at);
     uint8_t flags =
         (uint8_t)((d->has_valid_from ? NOTICE_VALID_FROM : 0) |
                   (d->has_valid_until ? NOTICE_VALID_UNTIL : 0) |
@@ -240,17 +236,17 @@ void ldr_decision_write_notice(const ldr_decision_t *d, ldr_buf_t *b) {
                   (d->has_score ? NOTICE_SCORE : 0) |
                   (d->has_cause_event_id ? NOTICE_CAUSE_EVENT_ID : 0));
     ldr_buf_append_byte(b, flags);
-    if (d->has_valid_from) notice_put_int(b, d->valid_from);
-    if (d->has_valid_until) notice_put_int(b, d->valid_until);
-    if (d->has_review_deadline) notice_put_int(b, d->review_deadline);
-    if (d->has_ban_until) notice_put_int(b, d->ban_until);
+    if (d->has_valid_from) ldr_buf_append_svarint(b, d->valid_from);
+    if (d->has_valid_until) ldr_buf_append_svarint(b, d->valid_until);
+    if (d->has_review_deadline) ldr_buf_append_svarint(b, d->review_deadline);
+    if (d->has_ban_until) ldr_buf_append_svarint(b, d->ban_until);
     if (d->has_case_id) notice_put_str(b, d->case_id);
-    if (d->has_batch) notice_put_int(b, d->batch);
-    if (d->has_score) notice_put_int(b, d->score);
+    if (d->has_batch) ldr_buf_append_svarint(b, d->batch);
+    if (d->has_score) ldr_buf_append_svarint(b, d->score);
     if (d->has_cause_event_id) notice_put_str(b, d->cause_event_id);
     notice_put_str(b, d->policy_version);
     notice_put_str(b, d->cause);
-    notice_put_int(b, d->decided_at);
+    ldr_buf_append_svarint(b, d->decided_at);
 }
 
 bool ldr_decision_is_notice(const void *data, size_t len) {
@@ -269,8 +265,9 @@ static uint64_t notice_get_varint(notice_rd_t *r) {
 }
 
 static int64_t notice_get_int(notice_rd_t *r) {
-    uint64_t u = notice_get_varint(r);
-    return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+    int64_t v = 0;
+    if (!r->bad && ldr_buf_read_svarint(&r->p, r->end, &v)) r->bad = true;
+    return r->bad ? 0 : v;
 }
 
 static int32_t notice_get_i32(notice_rd_t *r) {

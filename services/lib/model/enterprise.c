@@ -150,10 +150,6 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i) {
 #define LDR_ENTERPRISE_FORMAT     3
 #define LDR_ENTERPRISE_FORMAT_OLD 2
 
-static void enterprise_put_svarint(ldr_buf_t *b, int64_t v) {
-    ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
 static void enterprise_put_str(ldr_buf_t *b, const char *s) {
     size_t n = strlen(s);
     ldr_buf_append_varint(b, n);
@@ -164,18 +160,18 @@ void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out) {
     ldr_buf_append_byte(out, LDR_ENTERPRISE_FORMAT);
     enterprise_put_str(out, e->unit);
     enterprise_put_str(out, e->name);
-    enterprise_put_svarint(out, e->ban_until);
+    ldr_buf_append_svarint(out, e->ban_until);
     for (int t = 0; t < LDR_TIER__COUNT; t++) {
         const ldr_tier_rec_t *tr = &e->tiers[t];
         ldr_buf_append_byte(out, (uint8_t)(tr->state | (tr->held ? 4 : 0)));
         if (tr->state == LDR_TIER_STATE_NONE) continue;
-        enterprise_put_svarint(out, tr->batch);
-        enterprise_put_svarint(out, tr->publicity_end);
-        enterprise_put_svarint(out, tr->valid_from);
-        enterprise_put_svarint(out, tr->valid_until);
+        ldr_buf_append_svarint(out, tr->batch);
+        ldr_buf_append_svarint(out, tr->publicity_end);
+        ldr_buf_append_svarint(out, tr->valid_from);
+        ldr_buf_append_svarint(out, tr->valid_until);
         enterprise_put_str(out, tr->policy);
         for (int k = 0; k < LDR_TIMER__COUNT; k++)
-            enterprise_put_svarint(out, tr->timer_due[k]);
+            ldr_buf_append_svarint(out, tr->timer_due[k]);
     }
     ldr_buf_append_varint(out, e->cases_count);
     for (size_t i = 0; i < e->cases_count; i++)
@@ -198,10 +194,7 @@ static int enterprise_get_varint(ldr_rd_t *r, uint64_t *v) {
 }
 
 static int enterprise_get_svarint(ldr_rd_t *r, int64_t *v) {
-    uint64_t u;
-    if (enterprise_get_varint(r, &u)) return -1;
-    *v = (int64_t)((u >> 1) ^ (0 - (u & 1)));
-    return 0;
+    return ldr_buf_read_svarint(&r->p, r->end, v);
 }
 
 static int enterprise_get_str(ldr_rd_t *r, char *dst, size_t size) {
@@ -414,7 +407,7 @@ static void enterprise_history_append(ldr_enterprise_t *e,
     ldr_buf_append_varint(&one, (uint64_t)d->n);
     ldr_buf_append_byte(&one, (uint8_t)d->decision);
     ldr_buf_append_byte(&one, d->has_tier ? (uint8_t)d->tier : 255);
-    enterprise_put_svarint(&one, d->effective_at);
+    ldr_buf_append_svarint(&one, d->effective_at);
     uint8_t flags =
         (uint8_t)((d->has_valid_from ? LDR_H_VALID_FROM : 0) |
                   (d->has_valid_until ? LDR_H_VALID_UNTIL : 0) |
@@ -425,13 +418,13 @@ static void enterprise_history_append(ldr_enterprise_t *e,
                   (d->case_id.len ? LDR_H_CASE : 0) |
                   (d->cause_event_id.len ? LDR_H_CAUSE : 0));
     ldr_buf_append_byte(&one, flags);
-    if (d->has_valid_from) enterprise_put_svarint(&one, d->valid_from);
-    if (d->has_valid_until) enterprise_put_svarint(&one, d->valid_until);
+    if (d->has_valid_from) ldr_buf_append_svarint(&one, d->valid_from);
+    if (d->has_valid_until) ldr_buf_append_svarint(&one, d->valid_until);
     if (d->has_review_deadline)
-        enterprise_put_svarint(&one, d->review_deadline);
-    if (d->has_ban_until) enterprise_put_svarint(&one, d->ban_until);
-    if (d->has_batch) enterprise_put_svarint(&one, d->batch);
-    if (d->has_score) enterprise_put_svarint(&one, d->score);
+        ldr_buf_append_svarint(&one, d->review_deadline);
+    if (d->has_ban_until) ldr_buf_append_svarint(&one, d->ban_until);
+    if (d->has_batch) ldr_buf_append_svarint(&one, d->batch);
+    if (d->has_score) ldr_buf_append_svarint(&one, d->score);
     if (d->case_id.len) enterprise_put_bytes(&one, d->case_id);
     if (d->cause_event_id.len) enterprise_put_bytes(&one, d->cause_event_id);
     /* policy_version: 0 for the oldest entry's, else its length + 1 and
@@ -453,6 +446,9 @@ static void enterprise_history_append(ldr_enterprise_t *e,
     ldr_buf_fini(&one);
 }
 
+static ldr_err_t enterprise_history_at(const ldr_buf_t *history, int count,
+                                       int i, ldr_history_entry_t *out);
+
 void ldr_enterprise_history_add(ldr_enterprise_t *e,
                                 const ldr_history_entry_t *d) {
     if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
@@ -464,12 +460,9 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
         int count = e->history_count;
         ldr_buf_init(&e->history);
         e->history_count = 0;
-        ldr_enterprise_t src = *e;
-        src.history = old;
-        src.history_count = count;
         ldr_history_entry_t h, first;
         for (int i = 1; i < count; i++) {
-            if (ldr_enterprise_history_get(&src, i, &h)) break;
+            if (enterprise_history_at(&old, count, i, &h)) break;
             if (i == 1) first = h;
             enterprise_history_append(e, &h,
                                       i > 1 ? &first.policy_version : NULL);
@@ -569,11 +562,12 @@ static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
     return x.p == x.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
 }
 
-ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
-                                     ldr_history_entry_t *out) {
-    if (i < 0 || i >= e->history_count) return LDR_ERR_INVALID_ARG;
-    ldr_rd_t r = {(const uint8_t *)e->history.data,
-                  (const uint8_t *)e->history.data + e->history.len};
+/* Entry @p i of the @p count entries in @p history. */
+static ldr_err_t enterprise_history_at(const ldr_buf_t *history, int count,
+                                       int i, ldr_history_entry_t *out) {
+    if (i < 0 || i >= count) return LDR_ERR_INVALID_ARG;
+    ldr_rd_t r = {(const uint8_t *)history->data,
+                  (const uint8_t *)history->data + history->len};
     uint64_t size = 0;
     const uint8_t *first = NULL;
     size_t first_size = 0;
@@ -602,4 +596,9 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
     }
     out->policy_version = oldest.policy_version;
     return LDR_OK;
+}
+
+ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
+                                     ldr_history_entry_t *out) {
+    return enterprise_history_at(&e->history, e->history_count, i, out);
 }

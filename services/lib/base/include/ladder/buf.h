@@ -37,6 +37,11 @@ void ldr_buf_append_varint(ldr_buf_t *b, uint64_t v);
 /** Reads an unsigned LEB128 varint at *p, before @p end, and advances *p.
  *  Returns 0, or -1 when it is truncated or longer than 10 bytes. */
 int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+/** Appends @p v zigzag-encoded as a varint (Avro's long): small magnitudes
+ *  of either sign take few bytes. */
+void ldr_buf_append_svarint(ldr_buf_t *b, int64_t v);
+/** Reads what ldr_buf_append_svarint wrote, as ldr_buf_read_varint. */
+int ldr_buf_read_svarint(const uint8_t **p, const uint8_t *end, int64_t *v);
 /** Hands the data over to the caller (free() it); the buffer is left
  *  empty and initialised. Returns "" in fresh storage when empty. */
 char *ldr_buf_steal(ldr_buf_t *b);
