@@ -440,7 +440,7 @@ static void check_move(int partition, bool every_key, bool apart) {
     assert_int_equal(ldr_partition_count(q), every_key ? 3 : 1);
     assert_int_equal(ldr_partition_clock(q),
                      every_key ? T0 + 4 * 365 * DAY + DAY : T0);
-    ldr_enterprise_t *e = ldr_partition_find(q, "91440300MA5F0XYZ1T", 18);
+    const ldr_enterprise_t *e = ldr_partition_find(q, "91440300MA5F0XYZ1T", 18);
     assert_non_null(e);
     assert_string_equal(e->name, "深圳新材料股份有限公司");
     assert_int_equal(e->tiers[LDR_TIER_INNOVATIVE].state,

@@ -212,7 +212,7 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     assert_int_equal(next, 3);
     assert_int_equal(ldr_partition_count(q), 2);
     assert_int_equal(ldr_partition_clock(q), t + 8 * DAY);
-    ldr_enterprise_t *e = ldr_partition_find(q, "91440300MA5F0XYZ1T", 18);
+    const ldr_enterprise_t *e = ldr_partition_find(q, "91440300MA5F0XYZ1T", 18);
     assert_non_null(e);
     assert_int_equal(e->tiers[0].state, LDR_TIER_STATE_DESIGNATED);
     assert_string_equal(e->name, "深圳新材料股份有限公司");

@@ -962,16 +962,10 @@ static bool store_is_notice(ldr_decision_type_t t) {
 /* The states of the changed enterprises: a count, then USCC and blob. */
 static void store_args_states(ldr_args_t *a, const ldr_store_batch_t *b) {
     store_args_i64(a, (int64_t)b->dirty_count);
-    ldr_buf_t blob;
-    ldr_buf_init(&blob);
     for (size_t i = 0; i < b->dirty_count; i++) {
-        const ldr_enterprise_t *e = b->dirty[i].e;
-        store_args_str(a, e->uscc);
-        ldr_buf_reset(&blob);
-        ldr_enterprise_encode(e, &blob);
-        store_args_add(a, blob.data, blob.len);
+        store_args_str(a, b->dirty[i].e->uscc);
+        store_args_add(a, b->dirty[i].state, b->dirty[i].state_len);
     }
-    ldr_buf_fini(&blob);
 }
 
 /* The step's two timer lists (additions, removals) stay empty: each

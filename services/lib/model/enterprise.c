@@ -326,8 +326,8 @@ static int enterprise_history_convert(ldr_enterprise_t *e, const uint8_t *p,
 }
 
 /* The decision history, every entry checked: 0, or -1 when corrupt. */
-static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e,
-                                  int format) {
+static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e, int format,
+                                  bool check) {
     uint64_t hcount, hlen;
     if (enterprise_get_varint(r, &hcount) ||
         hcount > LDR_ENTERPRISE_HISTORY_MAX ||
@@ -343,15 +343,15 @@ static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e,
     r->p += hlen;
     e->history_count = (int)hcount;
     /* Every entry must read back: check them now, not when the API asks. */
-    for (int i = 0; i < e->history_count; i++) {
+    for (int i = 0; check && i < e->history_count; i++) {
         ldr_history_entry_t h;
         if (ldr_enterprise_history_get(e, i, &h)) return -1;
     }
     return 0;
 }
 
-ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
-                                size_t len) {
+static ldr_err_t enterprise_decode(ldr_enterprise_t *e, const void *data,
+                                   size_t len, bool check) {
     ldr_rd_t r = {data, (const uint8_t *)data + len};
     enterprise_decode_reset(e);
     int format;
@@ -359,7 +359,7 @@ ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         if (enterprise_get_tier(&r, &e->tiers[t])) goto bad;
     if (enterprise_get_cases_events(&r, e) ||
-        enterprise_get_history(&r, e, format))
+        enterprise_get_history(&r, e, format, check))
         goto bad;
     if (r.p != r.end) goto bad;
     return LDR_OK;
@@ -372,6 +372,16 @@ bad:
     ldr_enterprise_set_name(e, NULL, 0);
     e->ban_until = 0;
     return LDR_ERR_DECODE_FAILED;
+}
+
+ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
+                                size_t len) {
+    return enterprise_decode(e, data, len, true);
+}
+
+ldr_err_t ldr_enterprise_decode_own(ldr_enterprise_t *e, const void *data,
+                                    size_t len) {
+    return enterprise_decode(e, data, len, false);
 }
 
 /* ---- decision history ---------------------------------------------------- */

@@ -614,48 +614,191 @@ void ldr_machine_fire(const ldr_policies_t *policies, ldr_enterprise_t *e,
 /* ---- partition
  * ------------------------------------------------------------------ */
 
+/* A partition keeps each enterprise in its encoded form
+ * (ldr_enterprise_encode: about 260 B, against some 800 B for a decoded
+ * ldr_enterprise_t with its heap parts), so that a worker owning a large
+ * share of the register stays small. An enterprise is decoded when a step
+ * touches it, into a "hot" copy from a small pool, and encoded back when
+ * the dirty list is taken; the store writes those same bytes. */
+
+/* One enterprise: its USCC and encoded state side by side in the
+ * partition's chunks, @c blob = USCC length (1 byte), USCC, state (@c len
+ * bytes); NULL for an enterprise created by this batch and never encoded
+ * yet. */
+typedef struct ldr_ent_rec {
+    uint8_t *blob;
+    uint32_t len;
+    uint32_t hot; /* 1 + its index in the hot list, or 0 */
+} ldr_ent_rec_t;
+
+/* The states are packed into chunks rather than allocated one by one: a
+ * state of some 280 bytes took a 320-byte allocation. A state rewritten
+ * larger moves to the end of the last chunk, and the space it left counts
+ * as garbage until the chunks are packed again. */
+typedef struct ldr_chunk {
+    uint8_t *mem;
+    size_t size, used;
+} ldr_chunk_t;
+
+#define MACHINE_CHUNK (64 * 1024)
+
 typedef struct ldr_timer_entry {
     int64_t due;
-    ldr_enterprise_t *e;
+    uint32_t rec;
     uint8_t tier;
     uint8_t kind;
 } ldr_timer_entry_t;
 
+/* A decoded enterprise a step touched, with what it was before. */
+typedef struct ldr_hot {
+    ldr_enterprise_t *e;
+    uint32_t rec;
+    char unit_before[LDR_ENTERPRISE_UNIT_MAX];
+    ldr_tier_state_t state_before[LDR_TIER__COUNT];
+} ldr_hot_t;
+
+/* Decoded enterprises kept for reuse (their arrays with them): enough for
+ * a batch of a few hundred messages, without holding a large one's. */
+#define MACHINE_POOL_MAX 256
+
 struct ldr_partition {
     const ldr_policies_t *policies;
     int64_t clock;
-    ldr_enterprise_t **slots; /* open addressing by USCC */
+    ldr_ent_rec_t *recs; /* dense, in insertion order */
+    uint32_t count;
+    uint32_t recs_cap;
+    uint32_t *slots; /* open addressing by USCC: 1 + record index, 0 free */
     size_t cap;
-    size_t count;
+    ldr_chunk_t *chunks;
+    size_t nchunks, chunks_cap;
+    size_t live, garbage; /* bytes of the chunks in use, and left */
     ldr_timer_entry_t *heap;
     size_t heap_len;
     size_t heap_cap;
-    ldr_partition_dirty_t *dirty;
-    size_t dirty_len;
-    size_t dirty_cap;
-    ldr_partition_dirty_t *handed; /* the list given out last */
-    size_t handed_cap;
+    /* touched since the last take: decoded, possibly changed */
+    ldr_hot_t *hot;
+    size_t hot_len, hot_cap;
+    /* the list given out by the last take, released by the next step */
+    ldr_partition_dirty_t *handed;
+    size_t handed_len, handed_cap;
+    ldr_enterprise_t **pool;
+    size_t pool_len;
+    ldr_enterprise_t peek; /* ldr_partition_find's and _each's copy */
+    ldr_buf_t enc;         /* an encoding in progress */
 };
+
+static const uint8_t *machine_rec_uscc(const ldr_ent_rec_t *r, size_t *len) {
+    *len = r->blob[0];
+    return r->blob + 1;
+}
+
+/* Bytes a blob of a @p ulen-byte USCC and a @p len-byte state takes. */
+static size_t machine_footprint(size_t ulen, size_t len) {
+    return (1 + ulen + len + 7) & ~(size_t)7;
+}
+
+static size_t machine_rec_footprint(const ldr_ent_rec_t *r) {
+    return machine_footprint(r->blob[0], r->len);
+}
+
+/* @p n bytes at the end of the last of @p *chunks, or of a new one. */
+static uint8_t *machine_chunk_alloc(ldr_chunk_t **chunks, size_t *nchunks,
+                                    size_t *cap, size_t n) {
+    ldr_chunk_t *c = *nchunks ? &(*chunks)[*nchunks - 1] : NULL;
+    if (!c || c->size - c->used < n) {
+        if (*nchunks == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *chunks = ldr_realloc(*chunks, *cap * sizeof(**chunks));
+        }
+        c = &(*chunks)[(*nchunks)++];
+        c->size = n > MACHINE_CHUNK ? n : MACHINE_CHUNK;
+        c->mem = ldr_malloc(c->size);
+        c->used = 0;
+    }
+    uint8_t *at = c->mem + c->used;
+    c->used += n;
+    return at;
+}
+
+/* Stores @p len bytes of state for record @p r, whose USCC is @p uscc:
+ * in place when it fits in what the record had. */
+static void machine_rec_store(ldr_partition_t *p, ldr_ent_rec_t *r,
+                              const char *uscc, size_t ulen, const void *state,
+                              size_t len) {
+    size_t need = machine_footprint(ulen, len);
+    size_t had = r->blob ? machine_rec_footprint(r) : 0;
+    if (had < need) {
+        r->blob =
+            machine_chunk_alloc(&p->chunks, &p->nchunks, &p->chunks_cap, need);
+        r->blob[0] = (uint8_t)ulen;
+        memcpy(r->blob + 1, uscc, ulen);
+        p->garbage += had;
+    } else {
+        p->garbage += had - need;
+    }
+    p->live += need;
+    p->live -= had;
+    memcpy(r->blob + 1 + ulen, state, len);
+    r->len = (uint32_t)len;
+}
+
+/* Packs the states into new chunks once a fifth of the old is garbage.
+ * Nothing may point into the chunks: not while a take's list is out. */
+static void machine_pack(ldr_partition_t *p) {
+    if (p->garbage < MACHINE_CHUNK || p->garbage * 4 < p->live) return;
+    ldr_chunk_t *chunks = NULL;
+    size_t n = 0, cap = 0;
+    for (uint32_t i = 0; i < p->count; i++) {
+        ldr_ent_rec_t *r = &p->recs[i];
+        if (!r->blob) continue;
+        size_t fp = machine_rec_footprint(r);
+        uint8_t *to = machine_chunk_alloc(&chunks, &n, &cap, fp);
+        memcpy(to, r->blob, fp);
+        r->blob = to;
+    }
+    for (size_t i = 0; i < p->nchunks; i++)
+        free(p->chunks[i].mem);
+    free(p->chunks);
+    p->chunks = chunks;
+    p->nchunks = n;
+    p->chunks_cap = cap;
+    p->garbage = 0;
+}
 
 ldr_partition_t *ldr_partition_new(const ldr_policies_t *policies) {
     ldr_partition_t *p = ldr_calloc(1, sizeof(*p));
     p->policies = policies;
     p->cap = 1024;
     p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
+    ldr_enterprise_init(&p->peek, "", 0);
+    ldr_buf_init(&p->enc);
     return p;
+}
+
+static void machine_free_enterprise(ldr_enterprise_t *e) {
+    ldr_enterprise_fini(e);
+    free(e);
 }
 
 void ldr_partition_destroy(ldr_partition_t *p) {
     if (!p) return;
-    for (size_t i = 0; i < p->cap; i++)
-        if (p->slots[i]) {
-            ldr_enterprise_fini(p->slots[i]);
-            free(p->slots[i]);
-        }
+    for (size_t i = 0; i < p->nchunks; i++)
+        free(p->chunks[i].mem);
+    free(p->chunks);
+    for (size_t i = 0; i < p->hot_len; i++)
+        machine_free_enterprise(p->hot[i].e);
+    for (size_t i = 0; i < p->handed_len; i++)
+        machine_free_enterprise((ldr_enterprise_t *)p->handed[i].e);
+    for (size_t i = 0; i < p->pool_len; i++)
+        machine_free_enterprise(p->pool[i]);
+    free(p->recs);
     free(p->slots);
     free(p->heap);
-    free(p->dirty);
+    free(p->hot);
     free(p->handed);
+    free(p->pool);
+    ldr_enterprise_fini(&p->peek);
+    ldr_buf_fini(&p->enc);
     free(p);
 }
 
@@ -666,57 +809,190 @@ size_t ldr_partition_count(const ldr_partition_t *p) {
     return p->count;
 }
 
-void ldr_partition_each(const ldr_partition_t *p,
-                        void (*fn)(void *opaque, const ldr_enterprise_t *e),
-                        void *opaque) {
-    for (size_t i = 0; i < p->cap; i++)
-        if (p->slots[i]) fn(opaque, p->slots[i]);
+/* Decodes record @p r into @p e (initialised). Only what this partition
+ * encoded is ever there, so a failure is a bug, not bad input. */
+static void machine_decode(const ldr_ent_rec_t *r, ldr_enterprise_t *e) {
+    size_t ulen;
+    const uint8_t *uscc = machine_rec_uscc(r, &ulen);
+    memset(e->uscc, 0, sizeof(e->uscc));
+    memcpy(e->uscc, uscc, ulen);
+    if (ldr_enterprise_decode_own(e, r->blob + 1 + ulen, r->len) != LDR_OK)
+        abort();
 }
 
+/* Record @p i as an enterprise: its hot copy, or a decoding of it into
+ * the partition's peek copy (valid until the next call). */
+static const ldr_enterprise_t *machine_view(ldr_partition_t *p, uint32_t i) {
+    const ldr_ent_rec_t *r = &p->recs[i];
+    if (r->hot) return p->hot[r->hot - 1].e;
+    machine_decode(r, &p->peek);
+    return &p->peek;
+}
+
+void ldr_partition_each(ldr_partition_t *p,
+                        void (*fn)(void *opaque, const ldr_enterprise_t *e),
+                        void *opaque) {
+    for (uint32_t i = 0; i < p->count; i++)
+        fn(opaque, machine_view(p, i));
+}
+
+static bool machine_rec_is(const ldr_ent_rec_t *r, const char *uscc,
+                           size_t len) {
+    return r->blob[0] == len && memcmp(r->blob + 1, uscc, len) == 0;
+}
+
+/* The slot of @p uscc: the one holding it, or the free one it would take.
+ * Records of this batch not encoded yet have no blob: their USCC is in
+ * their hot copy. */
 static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
                            size_t len) {
     size_t i = (size_t)ldr_enterprise_event_hash(uscc, len) & (p->cap - 1);
-    /* uscc[len] == '\0' is the length check, without a strlen per probe */
-    while (p->slots[i] && (len >= sizeof(p->slots[i]->uscc) ||
-                           memcmp(p->slots[i]->uscc, uscc, len) != 0 ||
-                           p->slots[i]->uscc[len] != '\0'))
+    while (p->slots[i]) {
+        const ldr_ent_rec_t *r = &p->recs[p->slots[i] - 1];
+        if (r->blob ? machine_rec_is(r, uscc, len)
+                    : strlen(p->hot[r->hot - 1].e->uscc) == len &&
+                          memcmp(p->hot[r->hot - 1].e->uscc, uscc, len) == 0)
+            break;
         i = (i + 1) & (p->cap - 1);
+    }
     return i;
 }
 
-ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
-                                     size_t len) {
-    return p->slots[machine_slot(p, uscc, len)];
+const ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
+                                           size_t len) {
+    if (len > 18) return NULL;
+    uint32_t s = p->slots[machine_slot(p, uscc, len)];
+    return s ? machine_view(p, s - 1) : NULL;
 }
 
-static ldr_enterprise_t *machine_partition_get(ldr_partition_t *p,
-                                               ldr_str_t uscc) {
-    size_t i = machine_slot(p, uscc.ptr, uscc.len);
-    if (p->slots[i]) return p->slots[i];
-    if ((p->count + 1) * 10 > p->cap * 7) {
-        ldr_enterprise_t **old = p->slots;
-        size_t old_cap = p->cap;
-        p->cap *= 2;
-        p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
-        for (size_t j = 0; j < old_cap; j++)
-            if (old[j])
-                p->slots[machine_slot(p, old[j]->uscc, strlen(old[j]->uscc))] =
-                    old[j];
-        free(old);
-        i = machine_slot(p, uscc.ptr, uscc.len);
-    }
+/* A decoded enterprise from the pool, initialised. */
+static ldr_enterprise_t *machine_pool_get(ldr_partition_t *p) {
+    if (p->pool_len) return p->pool[--p->pool_len];
     ldr_enterprise_t *e = ldr_malloc(sizeof(*e));
-    ldr_enterprise_init(e, uscc.ptr, uscc.len);
-    p->slots[i] = e;
-    p->count++;
+    ldr_enterprise_init(e, "", 0);
     return e;
 }
 
+static void machine_pool_put(ldr_partition_t *p, ldr_enterprise_t *e) {
+    if (p->pool_len == MACHINE_POOL_MAX) {
+        machine_free_enterprise(e);
+        return;
+    }
+    if (!p->pool) p->pool = ldr_malloc(MACHINE_POOL_MAX * sizeof(*p->pool));
+    p->pool[p->pool_len++] = e;
+}
+
+/* Record @p i decoded for change: its hot copy, made on first touch with
+ * its units and states as last taken (the store moves the counters from
+ * them). */
+static ldr_enterprise_t *machine_touch(ldr_partition_t *p, uint32_t i) {
+    ldr_ent_rec_t *r = &p->recs[i];
+    if (r->hot) return p->hot[r->hot - 1].e;
+    if (p->hot_len == p->hot_cap) {
+        p->hot_cap = p->hot_cap ? p->hot_cap * 2 : 64;
+        p->hot = ldr_realloc(p->hot, p->hot_cap * sizeof(*p->hot));
+    }
+    ldr_hot_t *h = &p->hot[p->hot_len++];
+    h->e = machine_pool_get(p);
+    h->rec = i;
+    machine_decode(r, h->e);
+    memcpy(h->unit_before, h->e->unit, sizeof(h->unit_before));
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        h->state_before[t] = h->e->tiers[t].state;
+    r->hot = (uint32_t)p->hot_len;
+    return h->e;
+}
+
+/* Undoes the touch of the last hot copy (@p i's), which changed nothing. */
+static void machine_untouch(ldr_partition_t *p, uint32_t i) {
+    p->recs[i].hot = 0;
+    machine_pool_put(p, p->hot[--p->hot_len].e);
+}
+
+static void machine_grow(ldr_partition_t *p) {
+    uint32_t *old = p->slots;
+    size_t old_cap = p->cap;
+    p->cap *= 2;
+    p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
+    for (size_t j = 0; j < old_cap; j++)
+        if (old[j]) {
+            const ldr_ent_rec_t *r = &p->recs[old[j] - 1];
+            size_t ulen;
+            const char *u;
+            if (r->blob) {
+                u = (const char *)machine_rec_uscc(r, &ulen);
+            } else {
+                u = p->hot[r->hot - 1].e->uscc;
+                ulen = strlen(u);
+            }
+            p->slots[machine_slot(p, u, ulen)] = old[j];
+        }
+    free(old);
+}
+
+/* The record of @p uscc, created (and touched) when new; *@p fresh tells
+ * which. */
+static uint32_t machine_rec_get(ldr_partition_t *p, ldr_str_t uscc,
+                                bool *fresh) {
+    size_t len = uscc.len > 18 ? 18 : uscc.len;
+    size_t i = machine_slot(p, uscc.ptr, len);
+    *fresh = !p->slots[i];
+    if (p->slots[i]) return p->slots[i] - 1;
+    if ((p->count + 1) * 10 > p->cap * 7) {
+        machine_grow(p);
+        i = machine_slot(p, uscc.ptr, len);
+    }
+    if (p->count == p->recs_cap) {
+        p->recs_cap = p->recs_cap ? p->recs_cap + p->recs_cap / 2 : 256;
+        p->recs = ldr_realloc(p->recs, p->recs_cap * sizeof(*p->recs));
+    }
+    uint32_t n = p->count++;
+    p->recs[n] = (ldr_ent_rec_t){NULL, 0, 0};
+    p->slots[i] = n + 1;
+    /* a new enterprise: hot from the start, as if decoded from nothing */
+    if (p->hot_len == p->hot_cap) {
+        p->hot_cap = p->hot_cap ? p->hot_cap * 2 : 64;
+        p->hot = ldr_realloc(p->hot, p->hot_cap * sizeof(*p->hot));
+    }
+    ldr_hot_t *h = &p->hot[p->hot_len++];
+    h->e = machine_pool_get(p);
+    ldr_enterprise_fini(h->e);
+    ldr_enterprise_init(h->e, uscc.ptr, len);
+    h->rec = n;
+    h->unit_before[0] = '\0';
+    for (int t = 0; t < LDR_TIER__COUNT; t++)
+        h->state_before[t] = LDR_TIER_STATE_NONE;
+    p->recs[n].hot = (uint32_t)p->hot_len;
+    return n;
+}
+
+static int machine_uscc_cmp(const ldr_partition_t *p, uint32_t a, uint32_t b) {
+    if (a == b) return 0;
+    const ldr_ent_rec_t *ra = &p->recs[a], *rb = &p->recs[b];
+    size_t la, lb;
+    const char *ua, *ub;
+    if (ra->blob) {
+        ua = (const char *)machine_rec_uscc(ra, &la);
+    } else {
+        ua = p->hot[ra->hot - 1].e->uscc;
+        la = strlen(ua);
+    }
+    if (rb->blob) {
+        ub = (const char *)machine_rec_uscc(rb, &lb);
+    } else {
+        ub = p->hot[rb->hot - 1].e->uscc;
+        lb = strlen(ub);
+    }
+    int c = memcmp(ua, ub, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
 /* Timer order: (due, USCC, tier in ladder order, kind). */
-static int machine_timer_less(const ldr_timer_entry_t *a,
+static int machine_timer_less(const ldr_partition_t *p,
+                              const ldr_timer_entry_t *a,
                               const ldr_timer_entry_t *b) {
     if (a->due != b->due) return a->due < b->due;
-    int c = strcmp(a->e->uscc, b->e->uscc);
+    int c = machine_uscc_cmp(p, a->rec, b->rec);
     if (c) return c < 0;
     if (a->tier != b->tier) return a->tier < b->tier;
     return a->kind < b->kind;
@@ -730,7 +1006,7 @@ static void machine_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
     size_t i = p->heap_len++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!machine_timer_less(&t, &p->heap[parent])) break;
+        if (!machine_timer_less(p, &t, &p->heap[parent])) break;
         p->heap[i] = p->heap[parent];
         i = parent;
     }
@@ -744,11 +1020,11 @@ static ldr_timer_entry_t machine_heap_pop(ldr_partition_t *p) {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         const ldr_timer_entry_t *best = &last;
-        if (l < p->heap_len && machine_timer_less(&p->heap[l], best)) {
+        if (l < p->heap_len && machine_timer_less(p, &p->heap[l], best)) {
             m = l;
             best = &p->heap[l];
         }
-        if (r < p->heap_len && machine_timer_less(&p->heap[r], best)) m = r;
+        if (r < p->heap_len && machine_timer_less(p, &p->heap[r], best)) m = r;
         if (m == i) break;
         p->heap[i] = p->heap[m];
         i = m;
@@ -757,16 +1033,18 @@ static ldr_timer_entry_t machine_heap_pop(ldr_partition_t *p) {
     return top;
 }
 
-/* Indexes the timers an enterprise set or replaced since @p before. */
+/* Indexes the timers enterprise @p e (record @p rec) set or replaced
+ * since @p before. */
 static void
-machine_index_timers(ldr_partition_t *p, ldr_enterprise_t *e,
+machine_index_timers(ldr_partition_t *p, uint32_t rec,
+                     const ldr_enterprise_t *e,
                      const int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         for (int k = 0; k < LDR_TIMER__COUNT; k++) {
             int64_t due = e->tiers[t].timer_due[k];
             if (due && due != before[t][k])
                 machine_heap_push(
-                    p, (ldr_timer_entry_t){due, e, (uint8_t)t, (uint8_t)k});
+                    p, (ldr_timer_entry_t){due, rec, (uint8_t)t, (uint8_t)k});
         }
 }
 
@@ -777,43 +1055,41 @@ static void machine_snapshot(const ldr_enterprise_t *e,
             out[t][k] = e->tiers[t].timer_due[k];
 }
 
-/* Records an enterprise as changed in this batch, with its state as of
- * the last commit. The list is short (one batch) and scanned linearly. */
-static void machine_mark_dirty(ldr_partition_t *p, ldr_enterprise_t *e) {
-    if (e->dirty) return;
-    e->dirty = true;
-    if (p->dirty_len == p->dirty_cap) {
-        p->dirty_cap = p->dirty_cap ? p->dirty_cap * 2 : 64;
-        p->dirty = ldr_realloc(p->dirty, p->dirty_cap * sizeof(*p->dirty));
-    }
-    ldr_partition_dirty_t *d = &p->dirty[p->dirty_len++];
-    d->e = e;
-    memcpy(d->unit_before, e->unit, sizeof(d->unit_before));
-    for (int t = 0; t < LDR_TIER__COUNT; t++)
-        d->state_before[t] = e->tiers[t].state;
+/* Gives the hot copies handed out by the last take back to the pool;
+ * with that list gone, the chunks may be packed. */
+static void machine_release(ldr_partition_t *p) {
+    for (size_t i = 0; i < p->handed_len; i++)
+        machine_pool_put(p, (ldr_enterprise_t *)p->handed[i].e);
+    p->handed_len = 0;
+    machine_pack(p);
 }
 
 const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
                                                       size_t *count) {
-    /* Swap the lists: the caller reads one while the next batch fills the
-     * other. */
-    ldr_partition_dirty_t *out = p->dirty;
-    size_t out_cap = p->dirty_cap;
-    *count = p->dirty_len;
-    for (size_t i = 0; i < p->dirty_len; i++)
-        out[i].e->dirty = false;
-    p->dirty = p->handed;
-    p->dirty_cap = p->handed_cap;
-    p->dirty_len = 0;
-    p->handed = out;
-    p->handed_cap = out_cap;
-    return out;
-}
-
-void ldr_partition_discard_dirty(ldr_partition_t *p) {
-    for (size_t i = 0; i < p->dirty_len; i++)
-        p->dirty[i].e->dirty = false;
-    p->dirty_len = 0;
+    machine_release(p);
+    if (p->handed_cap < p->hot_len) {
+        p->handed_cap = p->hot_len;
+        p->handed = ldr_realloc(p->handed, p->handed_cap * sizeof(*p->handed));
+    }
+    for (size_t i = 0; i < p->hot_len; i++) {
+        ldr_hot_t *h = &p->hot[i];
+        ldr_ent_rec_t *r = &p->recs[h->rec];
+        ldr_buf_reset(&p->enc);
+        ldr_enterprise_encode(h->e, &p->enc);
+        machine_rec_store(p, r, h->e->uscc, strlen(h->e->uscc), p->enc.data,
+                          p->enc.len);
+        r->hot = 0;
+        ldr_partition_dirty_t *d = &p->handed[i];
+        d->e = h->e;
+        d->state = r->blob + 1 + r->blob[0];
+        d->state_len = r->len;
+        memcpy(d->unit_before, h->unit_before, sizeof(d->unit_before));
+        memcpy(d->state_before, h->state_before, sizeof(d->state_before));
+    }
+    p->handed_len = p->hot_len;
+    p->hot_len = 0;
+    *count = p->handed_len;
+    return p->handed;
 }
 
 void ldr_partition_set_clock(ldr_partition_t *p, int64_t clock) {
@@ -821,37 +1097,35 @@ void ldr_partition_set_clock(ldr_partition_t *p, int64_t clock) {
 }
 
 void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
+    machine_release(p);
     size_t len = strlen(e->uscc);
-    ldr_enterprise_t *old = ldr_partition_find(p, e->uscc, len);
-    if (old) {
-        /* Stale heap entries of the old one are skipped when popped,
-         * since they no longer point at a live enterprise; rebuild. */
-        ldr_enterprise_fini(old);
-        *old = *e;
-        free(e);
-        e = old;
+    bool fresh;
+    uint32_t rec = machine_rec_get(p, ldr_str(e->uscc), &fresh);
+    if (!fresh) {
+        /* Entries of the old one would point at the new: drop them. */
         size_t w = 0;
         for (size_t i = 0; i < p->heap_len; i++)
-            if (p->heap[i].e != e) p->heap[w++] = p->heap[i];
-        p->heap_len = w;
-        /* Re-heapify after the removal. */
+            if (p->heap[i].rec != rec) p->heap[w++] = p->heap[i];
         ldr_timer_entry_t *all = p->heap;
-        size_t n = p->heap_len;
+        size_t n = w;
         p->heap = NULL;
         p->heap_len = p->heap_cap = 0;
         for (size_t i = 0; i < n; i++)
             machine_heap_push(p, all[i]);
         free(all);
-    } else {
-        ldr_enterprise_t *slot = machine_partition_get(p, ldr_str(e->uscc));
-        ldr_enterprise_fini(slot);
-        *slot = *e;
-        free(e);
-        e = slot;
     }
+    ldr_ent_rec_t *r = &p->recs[rec];
+    ldr_buf_reset(&p->enc);
+    ldr_enterprise_encode(e, &p->enc);
+    machine_rec_store(p, r, e->uscc, len, p->enc.data, p->enc.len);
+    if (fresh)
+        machine_untouch(p, rec); /* made hot by its creation */
+    else if (r->hot)
+        machine_decode(r, p->hot[r->hot - 1].e); /* follows the insert */
     int64_t none[LDR_TIER__COUNT][LDR_TIMER__COUNT];
     memset(none, 0, sizeof(none));
-    machine_index_timers(p, e, none);
+    machine_index_timers(p, rec, e, none);
+    machine_free_enterprise(e);
 }
 
 static int64_t machine_msg_time(const ldr_record_t *m) {
@@ -868,6 +1142,7 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
                              const ldr_machine_cause_t *cause,
                              ldr_machine_out_t *out) {
     if (msg->kind == LDR_RECORD_DECISION) return LDR_ERR_INVALID_ARG;
+    machine_release(p);
     int64_t t = machine_msg_time(msg);
     if (t > p->clock) p->clock = t;
     int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT];
@@ -875,18 +1150,25 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
      * set while firing join the same loop. */
     while (p->heap_len && p->heap[0].due <= p->clock) {
         ldr_timer_entry_t te = machine_heap_pop(p);
-        if (te.e->tiers[te.tier].timer_due[te.kind] != te.due) continue;
-        machine_mark_dirty(p, te.e);
-        machine_snapshot(te.e, before);
-        ldr_machine_fire(p->policies, te.e, (ldr_tier_t)te.tier,
+        bool was_hot = p->recs[te.rec].hot != 0;
+        ldr_enterprise_t *e = machine_touch(p, te.rec);
+        if (e->tiers[te.tier].timer_due[te.kind] != te.due) {
+            /* replaced or dropped since it was indexed */
+            if (!was_hot) machine_untouch(p, te.rec);
+            continue;
+        }
+        machine_snapshot(e, before);
+        ldr_machine_fire(p->policies, e, (ldr_tier_t)te.tier,
                          (ldr_timer_kind_t)te.kind, te.due, cause, out);
-        machine_index_timers(p, te.e, before);
+        machine_index_timers(p, te.rec, e, before);
     }
     if (msg->kind == LDR_RECORD_CLOCK_TICK) return LDR_OK;
-    ldr_enterprise_t *e = machine_partition_get(p, machine_msg_uscc(msg));
-    machine_mark_dirty(p, e);
+    ldr_str_t uscc = machine_msg_uscc(msg);
+    bool fresh;
+    uint32_t rec = machine_rec_get(p, uscc, &fresh);
+    ldr_enterprise_t *e = machine_touch(p, rec);
     machine_snapshot(e, before);
     ldr_err_t err = ldr_machine_apply(p->policies, e, msg, cause, out);
-    machine_index_timers(p, e, before);
+    machine_index_timers(p, rec, e, before);
     return err;
 }

@@ -70,9 +70,6 @@ typedef struct ldr_enterprise {
      * compact form of ldr_enterprise_history_add(). */
     ldr_buf_t history;
     int history_count;
-    /* Not stored: set while the enterprise is on its partition's list of
-     * changed enterprises (machine.c), so marking it again costs nothing. */
-    bool dirty;
 } ldr_enterprise_t;
 
 /** Initialises an empty enterprise (every tier NONE). */
@@ -154,5 +151,11 @@ void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out);
  *  @p e then emptied. */
 ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
                                 size_t len);
+
+/** ldr_enterprise_decode for what this process encoded itself (a
+ *  partition's own copy of a state): the same checks, but the history's
+ *  entries are not read one by one. */
+ldr_err_t ldr_enterprise_decode_own(ldr_enterprise_t *e, const void *data,
+                                    size_t len);
 
 #endif

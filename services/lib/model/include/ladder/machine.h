@@ -13,7 +13,8 @@
  *  - per partition: ldr_partition_step() moves the clock, fires every timer
  *    due at or before it in (due, USCC, tier, kind) order, including timers
  *    set while firing, and then applies the message. The partition owns its
- *    enterprises and a heap of their timers.
+ *    enterprises, each in its encoded form (decoded while a batch changes
+ *    it), and a heap of their timers.
  *
  * Timers are identified by (USCC, tier, kind) and held in the enterprise's
  * tier record (due 0 = not set), so an enterprise's state says everything;
@@ -117,14 +118,16 @@ typedef struct ldr_partition ldr_partition_t;
 ldr_partition_t *ldr_partition_new(const ldr_policies_t *policies);
 void ldr_partition_destroy(ldr_partition_t *p);
 int64_t ldr_partition_clock(const ldr_partition_t *p);
-/** The enterprise with this USCC, or NULL. */
-ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
-                                     size_t len);
+/** The enterprise with this USCC, or NULL. The partition keeps its
+ *  enterprises encoded: what this returns is a decoded copy, valid until
+ *  the next call on the partition. */
+const ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
+                                           size_t len);
 size_t ldr_partition_count(const ldr_partition_t *p);
 /** Calls @p fn once for every enterprise of the partition, in no
- *  particular order (a replay's final tally). @p fn must not step the
- *  partition. */
-void ldr_partition_each(const ldr_partition_t *p,
+ *  particular order (a replay's final tally), with a decoded copy valid
+ *  during the call. @p fn must not call into the same partition. */
+void ldr_partition_each(ldr_partition_t *p,
                         void (*fn)(void *opaque, const ldr_enterprise_t *e),
                         void *opaque);
 
@@ -138,23 +141,25 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
 
 /* ---- what the store needs --------------------------------------------- */
 
-/** An enterprise a step changed, with what it was at the last
- *  ldr_partition_take_dirty(): the store writes it and moves the
- *  per-(unit, tier, state) counters from the old to the new. */
+/** An enterprise the steps since the last ldr_partition_take_dirty()
+ *  touched, with what it was at that take: the store writes its state and
+ *  moves the per-(unit, tier, state) counters from the old to the new. */
 typedef struct ldr_partition_dirty {
-    ldr_enterprise_t *e;
+    const ldr_enterprise_t *e;
+    /* its encoded state (ldr_enterprise_encode), which the partition now
+     * keeps */
+    const uint8_t *state;
+    size_t state_len;
     /* as it was at its first change in the batch, i.e. as last stored */
     char unit_before[LDR_ENTERPRISE_UNIT_MAX];
     ldr_tier_state_t state_before[LDR_TIER__COUNT];
 } ldr_partition_dirty_t;
 
-/** The enterprises changed since the last call, in first-touched order;
- *  valid until the next step. The list is emptied for the next batch. */
+/** The enterprises touched since the last call, in first-touched order,
+ *  encoded again into the partition; the list, its enterprises and their
+ *  states stay valid until the next call on the partition. */
 const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
                                                       size_t *count);
-/** Forgets the dirty list without handing it out (a batch that will be
- *  replayed from the store). */
-void ldr_partition_discard_dirty(ldr_partition_t *p);
 
 /** Adds an enterprise read from the store (the partition takes it over,
  *  heap-allocated with malloc) and indexes its timers. Replaces an
