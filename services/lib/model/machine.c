@@ -742,10 +742,10 @@ static void machine_rec_store(ldr_partition_t *p, ldr_ent_rec_t *r,
     r->len = (uint32_t)len;
 }
 
-/* Packs the states into new chunks once a fifth of the old is garbage.
+/* Packs the states into new chunks once a ninth of the old is garbage.
  * Nothing may point into the chunks: not while a take's list is out. */
 static void machine_pack(ldr_partition_t *p) {
-    if (p->garbage < MACHINE_CHUNK || p->garbage * 4 < p->live) return;
+    if (p->garbage < MACHINE_CHUNK || p->garbage * 8 < p->live) return;
     ldr_chunk_t *chunks = NULL;
     size_t n = 0, cap = 0;
     for (uint32_t i = 0; i < p->count; i++) {
@@ -1000,7 +1000,7 @@ static int machine_timer_less(const ldr_partition_t *p,
 
 static void machine_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
     if (p->heap_len == p->heap_cap) {
-        p->heap_cap = p->heap_cap ? p->heap_cap * 2 : 256;
+        p->heap_cap = p->heap_cap ? p->heap_cap + p->heap_cap / 2 : 256;
         p->heap = ldr_realloc(p->heap, p->heap_cap * sizeof(*p->heap));
     }
     size_t i = p->heap_len++;
