@@ -426,22 +426,15 @@ static int bn_died(bn_proc_t *proc, char *err, size_t n) {
 }
 
 /* utime + stime of a process, in seconds; -1 when unreadable. */
+/* CPU time of process @p pid, every thread included, in seconds; -1 when
+ * unreadable. Its CPU-time clock counts in nanoseconds: /proc/PID/stat's
+ * clock ticks (10 ms) left the steady window of a small run at 0. */
 static double bn_proc_cpu_s(pid_t pid) {
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = 0;
-    char *p = strrchr(buf, ')');
-    if (!p) return -1;
-    /* fields after the command: 3 state ... 14 utime 15 stime */
-    unsigned long long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-               &ut, &st) != 2)
+    clockid_t clock;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &clock) || clock_gettime(clock, &ts))
         return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* VmHWM of a process in KiB; 0 when unreadable. */
