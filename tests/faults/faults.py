@@ -1214,7 +1214,7 @@ def scenario_poison(run, rng, info, ref_decisions, ref_state):
         names = sorted(ent)
         out = subprocess.run(
             [os.path.join(TESTS_BIN, "faults_ent"), pfile],
-            input="".join("%d %s\n" % (p, ent[u]) for u in names),
+            input="".join("%d %s %s\n" % (p, u, ent[u]) for u in names),
             capture_output=True, text=True)
         if out.returncode != 0:
             raise Failure("faults_ent: " + out.stderr)

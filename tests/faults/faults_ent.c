@@ -5,11 +5,11 @@
  * the message that caused each one (ladder/enterprise.h). Poison messages
  * among the log's rows shift those offsets, so a state decided from the
  * poisoned log differs from the clean reference's only there. This reads
- * "PARTITION HEX" lines (a state as ldr:{pN}:ent holds it, hex-encoded) on
- * stdin, maps every history offset o of partition p to o minus the poison
- * messages of p before o, and writes the re-encoded state, hex, one line
- * each. Everything else in the state is decoded and encoded unchanged, so
- * any other difference still shows.
+ * "PARTITION USCC HEX" lines (a state as ldr:{pN}:ent holds it under that
+ * USCC, hex-encoded) on stdin, maps every history offset o of partition p to o
+ * minus the poison messages of p before o, and writes the re-encoded state,
+ * hex, one line each. Everything else in the state is decoded and encoded
+ * unchanged, so any other difference still shows.
  *
  * Usage: faults_ent POISON_OFFSETS < states; POISON_OFFSETS holds
  * "PARTITION OFFSET" lines. Exit status 0, 1 for a malformed state. */
@@ -67,19 +67,21 @@ int main(int argc, char **argv) {
     ldr_buf_init(&out);
     int rc = 0;
     while (fgets(line, sizeof(line), stdin)) {
-        char *hex = strchr(line, ' ');
-        if (!hex || sscanf(line, "%d", &p) != 1 || p < 0 ||
+        char uscc[19];
+        int at = 0;
+        if (sscanf(line, "%d %18s %n", &p, uscc, &at) != 2 || !at || p < 0 ||
             p >= MAX_PARTITIONS) {
             rc = 1;
             break;
         }
-        hex++;
+        /* the USCC matters: a history's first cause is written against it */
+        char *hex = line + at;
         size_t len = strcspn(hex, "\r\n") / 2;
         for (size_t i = 0; i < len; i++)
             sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
         ldr_enterprise_t e, src;
-        ldr_enterprise_init(&e, "X", 1);
-        ldr_enterprise_init(&src, "X", 1);
+        ldr_enterprise_init(&e, uscc, strlen(uscc));
+        ldr_enterprise_init(&src, uscc, strlen(uscc));
         if (ldr_enterprise_decode(&e, bytes, len) ||
             ldr_enterprise_decode(&src, bytes, len)) {
             fprintf(stderr, "faults_ent: a state does not decode\n");

@@ -1,7 +1,9 @@
 /* test_enterprise.c -- an enterprise's compact encoding: the decision
- * history's policy versions written once for the entries that repeat the
- * oldest entry's, through the 20-entry cap and policy changes, and the
- * states the version before stored (format 2), which still decode. */
+ * history's entries written against the entry before (times as
+ * differences, causes as the prefix they share, policy versions once),
+ * every field read back as it was added, through the 20-entry cap and
+ * policy changes; the states earlier versions stored (formats 2 and 3),
+ * which still decode; and truncated states, which never do. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +30,20 @@ static const char format2_hex[] =
     "011439313332303530374c30504537324d384e572d32096d6969742d32303232"
     "00248b2400010190ede3acf1641390ede3acf16490fdff9db26a0c096d696974"
     "2d3230323200";
+
+/* The same enterprise as format 3 stored it (times and causes spelled
+ * out, a policy version repeated as "the oldest entry's"). */
+static const char format3_hex[] =
+    "030233322ae5b8b8e5b79ee9809ae7bf94e4bfa1e681afe68a80e69cafe882a1"
+    "e4bbbde69c89e99990e585ace58fb800020aa08edaebc962a08edaebc962a08e"
+    "a9af8b68096d6969742d3230323200a08ed08fbe67a08ea9af8b68020c90ede3"
+    "acf16490ede3acf16490fdff9db26a096d6969742d323032320090fda6fee469"
+    "90fdff9db26a000002b8dd828ffae9ff66afac8984fe8688cc048f012fea1702"
+    "0000a0fef5aac562b00ab4011439313332303530374c30504537324d384e572d"
+    "310a6d6969742d32303232001bff17000100a08edaebc96213a08edaebc962a0"
+    "8ea9af8b680a000026f42300000190ddffebec64b00cb2011439313332303530"
+    "374c30504537324d384e572d3200001b8b2400010190ede3acf1641390ede3ac"
+    "f16490fdff9db26a0c0000";
 
 static size_t unhex(const char *hex, uint8_t *out) {
     size_t n = strlen(hex) / 2;
@@ -80,7 +96,8 @@ static void test_enterprise_reads_format_2(void **state) {
     ldr_buf_t b;
     ldr_buf_init(&b);
     ldr_enterprise_encode(&e, &b);
-    assert_int_equal((uint8_t)b.data[0], 3);
+    assert_int_equal((uint8_t)b.data[0], 4);
+    print_message("format 2: %zu bytes, format 4: %zu\n", len, b.len);
     assert_true(b.len + (size_t)(e.history_count - 1) * 9 <= len);
     ldr_enterprise_t again;
     ldr_enterprise_init(&again, "91320507L0PE72M8NW", 18);
@@ -89,6 +106,158 @@ static void test_enterprise_reads_format_2(void **state) {
     assert_string_equal(again.name, e.name);
     ldr_buf_fini(&b);
     ldr_enterprise_fini(&again);
+    ldr_enterprise_fini(&e);
+}
+
+static void test_enterprise_reads_format_3(void **state) {
+    (void)state;
+    uint8_t blob2[sizeof(format2_hex) / 2], blob3[sizeof(format3_hex) / 2];
+    size_t len2 = unhex(format2_hex, blob2), len3 = unhex(format3_hex, blob3);
+    assert_int_equal(blob3[0], 3);
+    ldr_enterprise_t from2, from3;
+    ldr_enterprise_init(&from2, "91320507L0PE72M8NW", 18);
+    ldr_enterprise_init(&from3, "91320507L0PE72M8NW", 18);
+    assert_int_equal(ldr_enterprise_decode(&from2, blob2, len2), LDR_OK);
+    assert_int_equal(ldr_enterprise_decode(&from3, blob3, len3), LDR_OK);
+    expect_same_history(&from2, &from3);
+    ldr_history_entry_t h;
+    assert_int_equal(ldr_enterprise_history_get(&from3, 2, &h), LDR_OK);
+    assert_int_equal(h.offset, 4596);
+    assert_true(ldr_str_eq(h.cause_event_id, "91320507L0PE72M8NW-2"));
+    assert_true(ldr_str_eq(h.policy_version, "miit-2022"));
+    /* the same state in this format, and smaller */
+    ldr_buf_t a, b;
+    ldr_buf_init(&a);
+    ldr_buf_init(&b);
+    ldr_enterprise_encode(&from2, &a);
+    ldr_enterprise_encode(&from3, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    print_message("format 3: %zu bytes, format 4: %zu\n", len3, b.len);
+    assert_true(b.len + 30 <= len3);
+    ldr_buf_fini(&a);
+    ldr_buf_fini(&b);
+    ldr_enterprise_fini(&from2);
+    ldr_enterprise_fini(&from3);
+}
+
+/* Each field of an entry reads back as it was added, whatever the entry
+ * before it: times earlier and later, whole seconds or not, far apart;
+ * causes sharing all, some or none of the cause before (or of the USCC),
+ * as long as the contract allows; the policy version changing back and
+ * forth. Then every truncation of the encoded state is refused. */
+static void test_enterprise_history_fields_round_trip(void **state) {
+    (void)state;
+    char long_id[129];
+    memset(long_id, 'x', 128);
+    long_id[128] = '\0';
+    static const struct {
+        int64_t offset, effective_at, valid_from, valid_until;
+        const char *cause, *policy, *case_id;
+    } rows[] = {
+        {7, 1654041600000LL, 1654041600000LL, 1748736000000LL,
+         "91440300MA5F0XYZ1T-1", "miit-2022", NULL},
+        {9, 1654041600001LL, -1, 1654041599999LL, "91440300MA5F0XYZ1T-12",
+         "miit-2022", "SZ-1"},
+        {9, 1554041600000LL, 1, -5, "91440300MA5F0XYZ1T", "miit-2025", NULL},
+        {1000000007, 4102444800123LL, -1, -1, NULL, "miit-2022", NULL},
+        {3, -86400000LL, 0, 4102444800000LL, "a", "", NULL},
+        {3, 0, -1, -1, NULL, "miit-2025", "c"},
+        {12, 1, 2, 3, "LONG", "miit-2025", NULL},
+        {12, 1, 2, 3, "LONG", "miit-2025", NULL},
+        {13, 1234567, -1, -1, "b", "miit-2022", NULL},
+    };
+    enum { N = sizeof(rows) / sizeof(rows[0]) };
+    ldr_enterprise_t e;
+    ldr_enterprise_init(&e, "91440300MA5F0XYZ1T", 18);
+    for (int i = 0; i < N; i++) {
+        ldr_history_entry_t h;
+        memset(&h, 0, sizeof(h));
+        h.offset = rows[i].offset;
+        h.n = i % 3;
+        h.decision = LDR_DECISION_DESIGNATED;
+        h.has_tier = i % 2;
+        h.tier = LDR_TIER_SPECIALIZED;
+        h.effective_at = rows[i].effective_at;
+        h.has_valid_from = rows[i].valid_from != -1;
+        h.valid_from = rows[i].valid_from;
+        h.has_valid_until = rows[i].valid_until != -1;
+        h.valid_until = rows[i].valid_until;
+        h.has_score = true;
+        h.score = -i;
+        if (rows[i].case_id) h.case_id = ldr_str(rows[i].case_id);
+        if (rows[i].cause)
+            h.cause_event_id = ldr_str(
+                strcmp(rows[i].cause, "LONG") ? rows[i].cause : long_id);
+        h.policy_version = ldr_str(rows[i].policy);
+        h.reasons_count = 1;
+        h.reasons[0] = ldr_str("IN.SCORE");
+        ldr_enterprise_history_add(&e, &h);
+    }
+    ldr_buf_t b;
+    ldr_buf_init(&b);
+    ldr_enterprise_encode(&e, &b);
+    ldr_enterprise_t copy;
+    ldr_enterprise_init(&copy, e.uscc, 18);
+    assert_int_equal(ldr_enterprise_decode(&copy, b.data, b.len), LDR_OK);
+    const ldr_enterprise_t *both[] = {&e, &copy};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(both[k]->history_count, N);
+        for (int i = 0; i < N; i++) {
+            ldr_history_entry_t g;
+            assert_int_equal(ldr_enterprise_history_get(both[k], i, &g),
+                             LDR_OK);
+            assert_int_equal(g.offset, rows[i].offset);
+            assert_int_equal(g.n, i % 3);
+            assert_int_equal(g.has_tier, i % 2);
+            assert_true(g.effective_at == rows[i].effective_at);
+            assert_int_equal(g.has_valid_from, rows[i].valid_from != -1);
+            if (g.has_valid_from)
+                assert_true(g.valid_from == rows[i].valid_from);
+            assert_int_equal(g.has_valid_until, rows[i].valid_until != -1);
+            if (g.has_valid_until)
+                assert_true(g.valid_until == rows[i].valid_until);
+            assert_int_equal(g.score, -i);
+            const char *cause = !rows[i].cause                  ? ""
+                                : strcmp(rows[i].cause, "LONG") ? rows[i].cause
+                                                                : long_id;
+            assert_int_equal(g.cause_event_id.len, strlen(cause));
+            assert_memory_equal(g.cause_event_id.ptr, cause, strlen(cause));
+            assert_true(ldr_str_eq(g.policy_version, rows[i].policy));
+            assert_true(
+                ldr_str_eq(g.case_id, rows[i].case_id ? rows[i].case_id : ""));
+            assert_true(g.reasons_count == 1 &&
+                        ldr_str_eq(g.reasons[0], "IN.SCORE"));
+        }
+    }
+    /* a state cut short anywhere does not decode */
+    for (size_t cut = 0; cut < b.len; cut++) {
+        ldr_enterprise_t t;
+        ldr_enterprise_init(&t, e.uscc, 18);
+        assert_int_equal(ldr_enterprise_decode(&t, b.data, cut),
+                         LDR_ERR_DECODE_FAILED);
+        ldr_enterprise_fini(&t);
+    }
+    /* times beyond +-2^60 ms are kept at that bound, and still decode */
+    ldr_enterprise_t x;
+    ldr_enterprise_init(&x, e.uscc, 18);
+    ldr_history_entry_t h;
+    memset(&h, 0, sizeof(h));
+    h.effective_at = INT64_MAX;
+    h.has_valid_until = true;
+    h.valid_until = INT64_MIN;
+    ldr_enterprise_history_add(&x, &h);
+    ldr_buf_reset(&b);
+    ldr_enterprise_encode(&x, &b);
+    ldr_enterprise_fini(&x);
+    ldr_enterprise_init(&x, e.uscc, 18);
+    assert_int_equal(ldr_enterprise_decode(&x, b.data, b.len), LDR_OK);
+    assert_int_equal(ldr_enterprise_history_get(&x, 0, &h), LDR_OK);
+    assert_true(h.effective_at == (int64_t)1 << 60);
+    assert_true(h.valid_until == -((int64_t)1 << 60));
+    ldr_enterprise_fini(&x);
+    ldr_buf_fini(&b);
+    ldr_enterprise_fini(&copy);
     ldr_enterprise_fini(&e);
 }
 
@@ -143,6 +312,8 @@ static void test_enterprise_history_policies_through_the_cap(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enterprise_reads_format_2),
+        cmocka_unit_test(test_enterprise_reads_format_3),
+        cmocka_unit_test(test_enterprise_history_fields_round_trip),
         cmocka_unit_test(test_enterprise_history_policies_through_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

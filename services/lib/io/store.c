@@ -1278,6 +1278,10 @@ static ldr_err_t store_count_timers(ldr_store_t *s, int partition,
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         redisReply *kv = r->element[1];
         for (size_t i = 0; i + 1 < kv->elements && !err; i += 2) {
+            /* the USCC first: a history is read against it */
+            memset(e.uscc, 0, sizeof(e.uscc));
+            memcpy(e.uscc, kv->element[i]->str,
+                   kv->element[i]->len < 18 ? kv->element[i]->len : 18);
             if (ldr_enterprise_decode(&e, kv->element[i + 1]->str,
                                       kv->element[i + 1]->len))
                 err = ldr_err_set(errstr, n, LDR_ERR_DECODE_FAILED,

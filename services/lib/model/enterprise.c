@@ -143,12 +143,18 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i) {
 
 /* ---- compact encoding -------------------------------------------------- */
 
-/* 3: a history entry's policy_version may say "the same as the oldest
- * entry's" in one byte (most of an enterprise's decisions are under one
- * policy version); 2, read and converted on decode: each entry spells its
- * policy_version out. */
-#define LDR_ENTERPRISE_FORMAT     3
-#define LDR_ENTERPRISE_FORMAT_OLD 2
+/* 4: a history entry writes its times as differences (its offset and
+ * effective time from the entry before's, its other times from its
+ * effective time, in seconds when they are whole), its cause event id as
+ * the length of the prefix it shares with the cause before (for the
+ * first, with the enterprise's USCC) and the rest, and its policy version
+ * in one byte when it is the entry before's. Read and converted on decode:
+ * 3, whose entries spell out their times and causes and may repeat the
+ * oldest entry's policy version in one byte; 2, whose entries spell out
+ * their policy version too. */
+#define LDR_ENTERPRISE_FORMAT    4
+#define LDR_ENTERPRISE_FORMAT_V3 3
+#define LDR_ENTERPRISE_FORMAT_V2 2
 
 static void enterprise_put_str(ldr_buf_t *b, const char *s) {
     size_t n = strlen(s);
@@ -237,7 +243,8 @@ static int enterprise_get_head(ldr_rd_t *r, ldr_enterprise_t *e, int *format) {
     if (r->p >= r->end) return -1;
     *format = *r->p++;
     if (*format != LDR_ENTERPRISE_FORMAT &&
-        *format != LDR_ENTERPRISE_FORMAT_OLD)
+        *format != LDR_ENTERPRISE_FORMAT_V3 &&
+        *format != LDR_ENTERPRISE_FORMAT_V2)
         return -1;
     uint64_t name_len;
     if (enterprise_get_str(r, e->unit, sizeof(e->unit)) ||
@@ -301,31 +308,38 @@ static int enterprise_get_cases_events(ldr_rd_t *r, ldr_enterprise_t *e) {
     return 0;
 }
 
-static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
-                                          int format, ldr_history_entry_t *out,
-                                          bool *same_policy);
+static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
+                                              int format,
+                                              ldr_history_entry_t *out,
+                                              bool *same_policy);
+static ldr_err_t enterprise_history_check(const ldr_enterprise_t *e);
 
-/* Entries of the format before, each spelling its policy_version out,
- * added again in this format. 0, or -1 when one does not read. */
+/* Entries of the formats before (2, 3), added again in this one. 0, or -1
+ * when one does not read. */
 static int enterprise_history_convert(ldr_enterprise_t *e, const uint8_t *p,
-                                      size_t len, uint64_t count) {
+                                      size_t len, uint64_t count, int format) {
     ldr_rd_t r = {p, p + len};
+    ldr_str_t oldest = {"", 0};
     for (uint64_t i = 0; i < count; i++) {
         uint64_t size;
         ldr_history_entry_t h;
         bool same;
         if (enterprise_get_varint(&r, &size) ||
             size > (uint64_t)(r.end - r.p) ||
-            enterprise_history_parse(r.p, (size_t)size,
-                                     LDR_ENTERPRISE_FORMAT_OLD, &h, &same))
+            enterprise_history_parse_old(r.p, (size_t)size, format, &h,
+                                         &same) ||
+            (same && i == 0))
             return -1;
         r.p += size;
+        if (i == 0) oldest = h.policy_version;
+        if (same) h.policy_version = oldest;
         ldr_enterprise_history_add(e, &h);
     }
     return r.p == r.end ? 0 : -1;
 }
 
-/* The decision history, every entry checked: 0, or -1 when corrupt. */
+/* The decision history, every entry checked when @p check: 0, or -1 when
+ * corrupt. */
 static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e, int format,
                                   bool check) {
     uint64_t hcount, hlen;
@@ -333,21 +347,17 @@ static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e, int format,
         hcount > LDR_ENTERPRISE_HISTORY_MAX ||
         enterprise_get_varint(r, &hlen) || hlen > (uint64_t)(r->end - r->p))
         return -1;
-    if (format == LDR_ENTERPRISE_FORMAT_OLD) {
+    if (format != LDR_ENTERPRISE_FORMAT) {
         const uint8_t *p = r->p;
         r->p += hlen;
-        return enterprise_history_convert(e, p, (size_t)hlen, hcount);
+        return enterprise_history_convert(e, p, (size_t)hlen, hcount, format);
     }
     ldr_buf_append(&e->history, r->p, (size_t)hlen);
     ldr_buf_shrink(&e->history);
     r->p += hlen;
     e->history_count = (int)hcount;
     /* Every entry must read back: check them now, not when the API asks. */
-    for (int i = 0; check && i < e->history_count; i++) {
-        ldr_history_entry_t h;
-        if (ldr_enterprise_history_get(e, i, &h)) return -1;
-    }
-    return 0;
+    return check && enterprise_history_check(e) ? -1 : 0;
 }
 
 static ldr_err_t enterprise_decode(ldr_enterprise_t *e, const void *data,
@@ -386,9 +396,15 @@ ldr_err_t ldr_enterprise_decode_own(ldr_enterprise_t *e, const void *data,
 
 /* ---- decision history ---------------------------------------------------- */
 
-/* Entry layout: varint size of the rest, then offset, n, type, tier (255:
- * none), effective_at, a flags byte, the optional values it announces,
- * policy version, reasons count and reasons. */
+/* Entry layout (format 4): varint size of the rest, then the offset's
+ * difference from the entry before's, n, type, tier (255: none), the
+ * effective time (a time, below, from the entry before's), a flags byte,
+ * the optional values it announces (times from the effective time), the
+ * cause event id (the length of the prefix it shares with the cause
+ * before, then the rest), the policy version (0: the entry before's, else
+ * its length + 1 and its bytes), the reasons count and reasons. Before
+ * the first entry: offset 0, time 0, the enterprise's USCC as the cause,
+ * no policy version. */
 enum {
     LDR_H_VALID_FROM = 1,
     LDR_H_VALID_UNTIL = 2,
@@ -400,24 +416,80 @@ enum {
     LDR_H_CAUSE = 128,
 };
 
+/* A history's times stay within +-2^60 ms, so that their differences
+ * never overflow. */
+#define LDR_H_TIME_MAX ((int64_t)1 << 60)
+
+static bool enterprise_time_ok(int64_t v) {
+    return v <= LDR_H_TIME_MAX && v >= -LDR_H_TIME_MAX;
+}
+
+/* What an entry is written against: the entry before it. */
+typedef struct ldr_hctx {
+    int64_t offset, effective_at;
+    char cause[LDR_ENTERPRISE_ID_MAX];
+    size_t cause_len;
+    ldr_str_t policy;
+} ldr_hctx_t;
+
+static void enterprise_hctx_init(ldr_hctx_t *c, const char *uscc) {
+    c->offset = c->effective_at = 0;
+    c->cause_len = strlen(uscc);
+    memcpy(c->cause, uscc, c->cause_len);
+    c->policy = (ldr_str_t){"", 0};
+}
+
+static int64_t enterprise_time_clamp(int64_t v) {
+    return v > LDR_H_TIME_MAX    ? LDR_H_TIME_MAX
+           : v < -LDR_H_TIME_MAX ? -LDR_H_TIME_MAX
+                                 : v;
+}
+
+/* A time @p v as its difference from @p base: in seconds, doubled, when
+ * whole; else in milliseconds, doubled, plus one. A time beyond the
+ * bound (validated input never comes near) is kept at the bound. */
+static void enterprise_put_time(ldr_buf_t *b, int64_t v, int64_t base) {
+    int64_t d = enterprise_time_clamp(v) - enterprise_time_clamp(base);
+    ldr_buf_append_svarint(b, d % 1000 == 0 ? d / 1000 * 2 : d * 2 + 1);
+}
+
+static int enterprise_get_time(ldr_rd_t *r, int64_t base, int64_t *v) {
+    int64_t z;
+    if (enterprise_get_svarint(r, &z)) return -1;
+    /* a difference of two times within the bound is within twice it */
+    const int64_t dmax = 2 * LDR_H_TIME_MAX;
+    int64_t d;
+    if (z % 2 == 0) {
+        if (z / 2 > dmax / 1000 || z / 2 < -dmax / 1000) return -1;
+        d = z / 2 * 1000;
+    } else {
+        d = (z - 1) / 2;
+        if (d > dmax || d < -dmax) return -1;
+    }
+    *v = base + d;
+    return enterprise_time_ok(*v) ? 0 : -1;
+}
+
 static void enterprise_put_bytes(ldr_buf_t *b, ldr_str_t s) {
     ldr_buf_append_varint(b, s.len);
     ldr_buf_append(b, s.ptr, s.len);
 }
 
-/* Appends entry @p d in this format; @p oldest is the policy_version of
- * the history's first entry (when there is one), which @p d's may repeat
- * in one byte. */
-static void enterprise_history_append(ldr_enterprise_t *e,
-                                      const ldr_history_entry_t *d,
-                                      const ldr_str_t *oldest) {
+static bool enterprise_same(ldr_str_t a, ldr_str_t b) {
+    return a.len == b.len && (!a.len || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* Appends entry @p d to @p history, written against @p c, which then
+ * describes @p d. */
+static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
+                                      const ldr_history_entry_t *d) {
     ldr_buf_t one;
     ldr_buf_init(&one);
-    ldr_buf_append_varint(&one, (uint64_t)d->offset);
+    ldr_buf_append_svarint(&one, d->offset - c->offset);
     ldr_buf_append_varint(&one, (uint64_t)d->n);
     ldr_buf_append_byte(&one, (uint8_t)d->decision);
     ldr_buf_append_byte(&one, d->has_tier ? (uint8_t)d->tier : 255);
-    ldr_buf_append_svarint(&one, d->effective_at);
+    enterprise_put_time(&one, d->effective_at, c->effective_at);
     uint8_t flags =
         (uint8_t)((d->has_valid_from ? LDR_H_VALID_FROM : 0) |
                   (d->has_valid_until ? LDR_H_VALID_UNTIL : 0) |
@@ -428,20 +500,32 @@ static void enterprise_history_append(ldr_enterprise_t *e,
                   (d->case_id.len ? LDR_H_CASE : 0) |
                   (d->cause_event_id.len ? LDR_H_CAUSE : 0));
     ldr_buf_append_byte(&one, flags);
-    if (d->has_valid_from) ldr_buf_append_svarint(&one, d->valid_from);
-    if (d->has_valid_until) ldr_buf_append_svarint(&one, d->valid_until);
+    if (d->has_valid_from)
+        enterprise_put_time(&one, d->valid_from, d->effective_at);
+    if (d->has_valid_until)
+        enterprise_put_time(&one, d->valid_until, d->effective_at);
     if (d->has_review_deadline)
-        ldr_buf_append_svarint(&one, d->review_deadline);
-    if (d->has_ban_until) ldr_buf_append_svarint(&one, d->ban_until);
+        enterprise_put_time(&one, d->review_deadline, d->effective_at);
+    if (d->has_ban_until)
+        enterprise_put_time(&one, d->ban_until, d->effective_at);
     if (d->has_batch) ldr_buf_append_svarint(&one, d->batch);
     if (d->has_score) ldr_buf_append_svarint(&one, d->score);
     if (d->case_id.len) enterprise_put_bytes(&one, d->case_id);
-    if (d->cause_event_id.len) enterprise_put_bytes(&one, d->cause_event_id);
-    /* policy_version: 0 for the oldest entry's, else its length + 1 and
-     * its bytes */
-    if (oldest && oldest->len == d->policy_version.len &&
-        (!oldest->len ||
-         memcmp(oldest->ptr, d->policy_version.ptr, oldest->len) == 0)) {
+    if (d->cause_event_id.len) {
+        size_t len = d->cause_event_id.len < LDR_ENTERPRISE_ID_MAX - 1
+                         ? d->cause_event_id.len
+                         : LDR_ENTERPRISE_ID_MAX - 1;
+        size_t k = 0;
+        while (k < len && k < c->cause_len &&
+               d->cause_event_id.ptr[k] == c->cause[k])
+            k++;
+        ldr_buf_append_varint(&one, k);
+        enterprise_put_bytes(&one,
+                             (ldr_str_t){d->cause_event_id.ptr + k, len - k});
+        memcpy(c->cause, d->cause_event_id.ptr, len);
+        c->cause_len = len;
+    }
+    if (enterprise_same(d->policy_version, c->policy)) {
         ldr_buf_append_varint(&one, 0);
     } else {
         ldr_buf_append_varint(&one, d->policy_version.len + 1);
@@ -450,40 +534,12 @@ static void enterprise_history_append(ldr_enterprise_t *e,
     ldr_buf_append_varint(&one, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
         enterprise_put_bytes(&one, d->reasons[i]);
-    ldr_buf_append_varint(&e->history, one.len);
-    ldr_buf_append(&e->history, one.data, one.len);
-    e->history_count++;
+    ldr_buf_append_varint(history, one.len);
+    ldr_buf_append(history, one.data, one.len);
     ldr_buf_fini(&one);
-}
-
-static ldr_err_t enterprise_history_at(const ldr_buf_t *history, int count,
-                                       int i, ldr_history_entry_t *out);
-
-void ldr_enterprise_history_add(ldr_enterprise_t *e,
-                                const ldr_history_entry_t *d) {
-    if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
-        /* Drop the oldest: the others are written again, since those that
-         * said "the oldest entry's policy" meant the one dropped. Only an
-         * enterprise with LDR_ENTERPRISE_HISTORY_MAX decisions gets here,
-         * once per decision from then on. */
-        ldr_buf_t old = e->history;
-        int count = e->history_count;
-        ldr_buf_init(&e->history);
-        e->history_count = 0;
-        ldr_history_entry_t h, first;
-        for (int i = 1; i < count; i++) {
-            if (enterprise_history_at(&old, count, i, &h)) break;
-            if (i == 1) first = h;
-            enterprise_history_append(e, &h,
-                                      i > 1 ? &first.policy_version : NULL);
-        }
-        ldr_buf_fini(&old);
-    }
-    ldr_history_entry_t first;
-    bool has_first =
-        e->history_count > 0 && ldr_enterprise_history_get(e, 0, &first) == 0;
-    enterprise_history_append(e, d, has_first ? &first.policy_version : NULL);
-    ldr_buf_shrink(&e->history); /* thousands of these stay cached */
+    c->offset = d->offset;
+    c->effective_at = enterprise_time_clamp(d->effective_at);
+    c->policy = d->policy_version;
 }
 
 static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
@@ -496,18 +552,181 @@ static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
     return 0;
 }
 
-/* Reads one entry of @p size bytes at @p p, written in @p format; with
- * this format, *@p same_policy says that its policy_version is the oldest
- * entry's (out->policy_version is then empty). */
-static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
-                                          int format, ldr_history_entry_t *out,
-                                          bool *same_policy) {
+/* Reads the next entry of @p r (format 4) against @p c, which then
+ * describes it. Its strings point into the history, but its cause into
+ * its own cause_buf. */
+static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
+                                         ldr_history_entry_t *out) {
+    uint64_t size;
+    if (enterprise_get_varint(r, &size) || size > (uint64_t)(r->end - r->p))
+        return LDR_ERR_DECODE_FAILED;
+    ldr_rd_t x = {r->p, r->p + size};
+    r->p += size;
+    memset(out, 0, offsetof(ldr_history_entry_t, cause_buf));
+    int64_t doff;
+    uint64_t n, cnt;
+    if (enterprise_get_svarint(&x, &doff) || enterprise_get_varint(&x, &n) ||
+        n > INT32_MAX || x.end - x.p < 2 || !enterprise_time_ok(doff) ||
+        c->offset + doff < 0 || c->offset + doff > LDR_H_TIME_MAX)
+        return LDR_ERR_DECODE_FAILED;
+    out->offset = c->offset + doff;
+    out->n = (int)n;
+    uint8_t type = *x.p++, tier = *x.p++;
+    if (type >= LDR_DECISION__COUNT || (tier >= LDR_TIER__COUNT && tier != 255))
+        return LDR_ERR_DECODE_FAILED;
+    out->decision = (ldr_decision_type_t)type;
+    out->has_tier = tier != 255;
+    out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
+    if (enterprise_get_time(&x, c->effective_at, &out->effective_at) ||
+        x.p >= x.end)
+        return LDR_ERR_DECODE_FAILED;
+    uint8_t flags = *x.p++;
+#define LDR_H_OPT(bit, has, field)                                             \
+    if (flags & (bit)) {                                                       \
+        if (enterprise_get_time(&x, out->effective_at, &out->field))           \
+            return LDR_ERR_DECODE_FAILED;                                      \
+        out->has = true;                                                       \
+    }
+    LDR_H_OPT(LDR_H_VALID_FROM, has_valid_from, valid_from)
+    LDR_H_OPT(LDR_H_VALID_UNTIL, has_valid_until, valid_until)
+    LDR_H_OPT(LDR_H_REVIEW_DEADLINE, has_review_deadline, review_deadline)
+    LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
+#undef LDR_H_OPT
+    int64_t v;
+    if (flags & LDR_H_BATCH) {
+        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
+            return LDR_ERR_DECODE_FAILED;
+        out->has_batch = true;
+        out->batch = (int32_t)v;
+    }
+    if (flags & LDR_H_SCORE) {
+        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
+            return LDR_ERR_DECODE_FAILED;
+        out->has_score = true;
+        out->score = (int32_t)v;
+    }
+    if ((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id))
+        return LDR_ERR_DECODE_FAILED;
+    if (flags & LDR_H_CAUSE) {
+        uint64_t k;
+        ldr_str_t rest;
+        if (enterprise_get_varint(&x, &k) || k > c->cause_len ||
+            enterprise_get_view(&x, &rest) ||
+            k + rest.len > LDR_ENTERPRISE_ID_MAX - 1 || k + rest.len == 0)
+            return LDR_ERR_DECODE_FAILED;
+        memcpy(c->cause + k, rest.ptr, rest.len);
+        c->cause_len = (size_t)k + rest.len;
+        memcpy(out->cause_buf, c->cause, c->cause_len);
+        out->cause_buf[c->cause_len] = '\0';
+        out->cause_event_id = (ldr_str_t){out->cause_buf, c->cause_len};
+    }
+    uint64_t k;
+    if (enterprise_get_varint(&x, &k) || k > (uint64_t)(x.end - x.p) + 1)
+        return LDR_ERR_DECODE_FAILED;
+    if (k == 0) {
+        out->policy_version = c->policy;
+    } else {
+        out->policy_version = (ldr_str_t){(const char *)x.p, (size_t)k - 1};
+        x.p += k - 1;
+    }
+    if (enterprise_get_varint(&x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
+        return LDR_ERR_DECODE_FAILED;
+    out->reasons_count = (size_t)cnt;
+    for (size_t i = 0; i < out->reasons_count; i++)
+        if (enterprise_get_view(&x, &out->reasons[i]))
+            return LDR_ERR_DECODE_FAILED;
+    if (x.p != x.end) return LDR_ERR_DECODE_FAILED;
+    c->offset = out->offset;
+    c->effective_at = out->effective_at;
+    c->policy = out->policy_version;
+    return LDR_OK;
+}
+
+/* Entry @p i of the @p count entries of @p history, the history of the
+ * enterprise @p uscc, read from the first; into @p ctx (when not NULL),
+ * what an entry after it is written against. */
+static ldr_err_t enterprise_history_at(const ldr_buf_t *history, int count,
+                                       const char *uscc, int i,
+                                       ldr_history_entry_t *out,
+                                       ldr_hctx_t *ctx) {
+    if (i < 0 || i >= count) return LDR_ERR_INVALID_ARG;
+    ldr_rd_t r = {(const uint8_t *)history->data,
+                  (const uint8_t *)history->data + history->len};
+    ldr_hctx_t c;
+    enterprise_hctx_init(&c, uscc);
+    for (int k = 0; k <= i; k++)
+        if (enterprise_history_next(&r, &c, out)) {
+            memset(out, 0, sizeof(*out));
+            return LDR_ERR_DECODE_FAILED;
+        }
+    if (ctx) *ctx = c;
+    return LDR_OK;
+}
+
+/* Every entry reads, and nothing follows the last. */
+static ldr_err_t enterprise_history_check(const ldr_enterprise_t *e) {
+    ldr_rd_t r = {(const uint8_t *)e->history.data,
+                  (const uint8_t *)e->history.data + e->history.len};
+    ldr_hctx_t c;
+    enterprise_hctx_init(&c, e->uscc);
+    ldr_history_entry_t h;
+    for (int k = 0; k < e->history_count; k++)
+        if (enterprise_history_next(&r, &c, &h)) return LDR_ERR_DECODE_FAILED;
+    return r.p == r.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
+}
+
+void ldr_enterprise_history_add(ldr_enterprise_t *e,
+                                const ldr_history_entry_t *d) {
+    ldr_hctx_t c;
+    enterprise_hctx_init(&c, e->uscc);
+    /* the history before a drop: the context's policy version may point
+     * into it until @p d is written */
+    ldr_buf_t old;
+    ldr_buf_init(&old);
+    if (e->history_count == LDR_ENTERPRISE_HISTORY_MAX) {
+        /* Drop the oldest: the others are written again, against a new
+         * first entry. Only an enterprise with LDR_ENTERPRISE_HISTORY_MAX
+         * decisions gets here, once per decision from then on. */
+        old = e->history;
+        int count = e->history_count;
+        ldr_buf_init(&e->history);
+        e->history_count = 0;
+        ldr_rd_t r = {(const uint8_t *)old.data,
+                      (const uint8_t *)old.data + old.len};
+        ldr_hctx_t oc;
+        enterprise_hctx_init(&oc, e->uscc);
+        ldr_history_entry_t h;
+        for (int i = 0; i < count; i++) {
+            if (enterprise_history_next(&r, &oc, &h)) break;
+            if (i == 0) continue;
+            enterprise_history_append(&e->history, &c, &h);
+            e->history_count++;
+        }
+    } else if (e->history_count > 0) {
+        ldr_history_entry_t last;
+        if (enterprise_history_at(&e->history, e->history_count, e->uscc,
+                                  e->history_count - 1, &last, &c))
+            enterprise_hctx_init(&c, e->uscc);
+    }
+    enterprise_history_append(&e->history, &c, d);
+    e->history_count++;
+    ldr_buf_fini(&old);
+    ldr_buf_shrink(&e->history);
+}
+
+/* Reads one entry of @p size bytes at @p p, written in format 2 or 3;
+ * with format 3, *@p same_policy says that its policy_version is the
+ * oldest entry's (out->policy_version is then empty). */
+static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
+                                              int format,
+                                              ldr_history_entry_t *out,
+                                              bool *same_policy) {
     ldr_rd_t x = {p, p + size};
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, offsetof(ldr_history_entry_t, cause_buf));
     *same_policy = false;
     uint64_t off, n, cnt;
     if (enterprise_get_varint(&x, &off) || enterprise_get_varint(&x, &n) ||
-        x.end - x.p < 2)
+        off > (uint64_t)LDR_H_TIME_MAX || n > INT32_MAX || x.end - x.p < 2)
         return LDR_ERR_DECODE_FAILED;
     out->offset = (int64_t)off;
     out->n = (int)n;
@@ -517,13 +736,15 @@ static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
     out->decision = (ldr_decision_type_t)type;
     out->has_tier = tier != 255;
     out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
-    if (enterprise_get_svarint(&x, &out->effective_at) || x.p >= x.end)
+    if (enterprise_get_svarint(&x, &out->effective_at) ||
+        !enterprise_time_ok(out->effective_at) || x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
     uint8_t flags = *x.p++;
     int64_t v;
 #define LDR_H_OPT(bit, has, field)                                             \
     if (flags & (bit)) {                                                       \
-        if (enterprise_get_svarint(&x, &v)) return LDR_ERR_DECODE_FAILED;      \
+        if (enterprise_get_svarint(&x, &v) || !enterprise_time_ok(v))          \
+            return LDR_ERR_DECODE_FAILED;                                      \
         out->has = true;                                                       \
         out->field = v;                                                        \
     }
@@ -548,7 +769,7 @@ static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
         ((flags & LDR_H_CAUSE) &&
          enterprise_get_view(&x, &out->cause_event_id)))
         return LDR_ERR_DECODE_FAILED;
-    if (format == LDR_ENTERPRISE_FORMAT_OLD) {
+    if (format == LDR_ENTERPRISE_FORMAT_V2) {
         if (enterprise_get_view(&x, &out->policy_version))
             return LDR_ERR_DECODE_FAILED;
     } else {
@@ -572,43 +793,8 @@ static ldr_err_t enterprise_history_parse(const uint8_t *p, size_t size,
     return x.p == x.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
 }
 
-/* Entry @p i of the @p count entries in @p history. */
-static ldr_err_t enterprise_history_at(const ldr_buf_t *history, int count,
-                                       int i, ldr_history_entry_t *out) {
-    if (i < 0 || i >= count) return LDR_ERR_INVALID_ARG;
-    ldr_rd_t r = {(const uint8_t *)history->data,
-                  (const uint8_t *)history->data + history->len};
-    uint64_t size = 0;
-    const uint8_t *first = NULL;
-    size_t first_size = 0;
-    for (int k = 0; k <= i; k++) {
-        if (enterprise_get_varint(&r, &size) || size > (uint64_t)(r.end - r.p))
-            return LDR_ERR_DECODE_FAILED;
-        if (k == 0) {
-            first = r.p;
-            first_size = (size_t)size;
-        }
-        if (k < i) r.p += size;
-    }
-    bool same;
-    ldr_err_t rc = enterprise_history_parse(r.p, (size_t)size,
-                                            LDR_ENTERPRISE_FORMAT, out, &same);
-    if (rc || !same) return rc;
-    /* the oldest entry's policy_version, which the oldest spells out */
-    ldr_history_entry_t oldest;
-    bool again;
-    if (i == 0 ||
-        enterprise_history_parse(first, first_size, LDR_ENTERPRISE_FORMAT,
-                                 &oldest, &again) ||
-        again) {
-        memset(out, 0, sizeof(*out));
-        return LDR_ERR_DECODE_FAILED;
-    }
-    out->policy_version = oldest.policy_version;
-    return LDR_OK;
-}
-
 ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
                                      ldr_history_entry_t *out) {
-    return enterprise_history_at(&e->history, e->history_count, i, out);
+    return enterprise_history_at(&e->history, e->history_count, e->uscc, i, out,
+                                 NULL);
 }

@@ -110,7 +110,8 @@ void ldr_enterprise_case_remove(ldr_enterprise_t *e, int i);
  *  give are not kept: the decision id and cause come from (partition,
  *  offset, n), the name and unit are the enterprise's, and decided_at (the
  *  only field that is not deterministic) is not kept at all. Strings point
- *  into the history and stay valid until it changes. */
+ *  into the history and stay valid until it changes, but cause_event_id,
+ *  which points into the entry itself. */
 typedef struct ldr_history_entry {
     int64_t offset; /* of the message that caused it */
     int n;          /* its place among that message's decisions */
@@ -127,6 +128,10 @@ typedef struct ldr_history_entry {
     ldr_str_t policy_version;
     size_t reasons_count;
     ldr_str_t reasons[LDR_DECISION_REASONS_MAX];
+    /* where a read entry's cause_event_id is spelled out (the history
+     * keeps only what it does not share with the cause before); last, and
+     * not cleared between reads */
+    char cause_buf[LDR_ENTERPRISE_ID_MAX];
 } ldr_history_entry_t;
 
 /** Appends a decision, dropping the oldest beyond the maximum. */
@@ -144,9 +149,10 @@ ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
 void ldr_enterprise_encode(const ldr_enterprise_t *e, ldr_buf_t *out);
 
 /** Decodes what ldr_enterprise_encode wrote into @p e, which must be
- *  initialised (its USCC is kept; its arrays are reused), and what the
- *  version before wrote (format 2, whose history entries each spell out
- *  their policy version; converted). Every length is checked against the
+ *  initialised with the USCC the state is stored under (kept; the history
+ *  is written against it, so another one misreads the first cause or
+ *  fails; its arrays are reused), and what earlier versions wrote
+ *  (formats 2 and 3; converted). Every length is checked against the
  *  bytes that remain: LDR_ERR_DECODE_FAILED on anything malformed, with
  *  @p e then emptied. */
 ldr_err_t ldr_enterprise_decode(ldr_enterprise_t *e, const void *data,
