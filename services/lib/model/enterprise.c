@@ -552,6 +552,26 @@ static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
     return 0;
 }
 
+/* An entry's batch and score, when @p flags announce them (every format):
+ * 0, or -1 when one does not read or is out of range. */
+static int enterprise_get_batch_score(ldr_rd_t *x, uint8_t flags,
+                                      ldr_history_entry_t *out) {
+    int64_t v;
+    if (flags & LDR_H_BATCH) {
+        if (enterprise_get_svarint(x, &v) || v < INT32_MIN || v > INT32_MAX)
+            return -1;
+        out->has_batch = true;
+        out->batch = (int32_t)v;
+    }
+    if (flags & LDR_H_SCORE) {
+        if (enterprise_get_svarint(x, &v) || v < INT32_MIN || v > INT32_MAX)
+            return -1;
+        out->has_score = true;
+        out->score = (int32_t)v;
+    }
+    return 0;
+}
+
 /* Reads the next entry of @p r (format 4) against @p c, which then
  * describes it. Its strings point into the history, but its cause into
  * its own cause_buf. */
@@ -592,19 +612,8 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
     LDR_H_OPT(LDR_H_REVIEW_DEADLINE, has_review_deadline, review_deadline)
     LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
 #undef LDR_H_OPT
-    int64_t v;
-    if (flags & LDR_H_BATCH) {
-        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
-            return LDR_ERR_DECODE_FAILED;
-        out->has_batch = true;
-        out->batch = (int32_t)v;
-    }
-    if (flags & LDR_H_SCORE) {
-        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
-            return LDR_ERR_DECODE_FAILED;
-        out->has_score = true;
-        out->score = (int32_t)v;
-    }
+    if (enterprise_get_batch_score(&x, flags, out))
+        return LDR_ERR_DECODE_FAILED;
     if ((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id))
         return LDR_ERR_DECODE_FAILED;
     if (flags & LDR_H_CAUSE) {
@@ -753,18 +762,8 @@ static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
     LDR_H_OPT(LDR_H_REVIEW_DEADLINE, has_review_deadline, review_deadline)
     LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
 #undef LDR_H_OPT
-    if (flags & LDR_H_BATCH) {
-        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
-            return LDR_ERR_DECODE_FAILED;
-        out->has_batch = true;
-        out->batch = (int32_t)v;
-    }
-    if (flags & LDR_H_SCORE) {
-        if (enterprise_get_svarint(&x, &v) || v < INT32_MIN || v > INT32_MAX)
-            return LDR_ERR_DECODE_FAILED;
-        out->has_score = true;
-        out->score = (int32_t)v;
-    }
+    if (enterprise_get_batch_score(&x, flags, out))
+        return LDR_ERR_DECODE_FAILED;
     if (((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id)) ||
         ((flags & LDR_H_CAUSE) &&
          enterprise_get_view(&x, &out->cause_event_id)))
