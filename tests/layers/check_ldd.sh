@@ -20,7 +20,10 @@ for t in "${model[@]}"; do
     echo "ok: $(basename "$t") loads none of librdkafka, hiredis, avro, libmicrohttpd"
   fi
 done
-if ! ldd "$control" | grep -q librdkafka; then
+# ldd's output first: with pipefail, grep -q closing the pipe early could
+# fail ldd with SIGPIPE and this check with it.
+control_libs=$(ldd "$control")
+if ! grep -q librdkafka <<<"$control_libs"; then
   echo "FAIL: the control $(basename "$control") does not load librdkafka: ldd shows nothing this check could catch" >&2
   rc=1
 fi
