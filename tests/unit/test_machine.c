@@ -508,6 +508,26 @@ static void test_machine_timers_fire_in_due_then_uscc_order(void **s) {
     world_fini(&w);
 }
 
+/* Two timers of one enterprise due at the same instant fire in tier
+ * order, whichever was set later: the specialized application's publicity
+ * ends the moment the innovative designation's review window opens. */
+static void test_machine_same_instant_timers_fire_in_tier_order(void **s) {
+    (void)s;
+    world_t w;
+    world_init(&w);
+    int64_t t = T("2022-03-01T00:00:00Z");
+    designate_innovative(&w, U1, t);
+    int64_t opens = T("2025-03-08T00:00:00Z") - 120 * DAY;
+    apply(&w, U1, LDR_TIER_SPECIALIZED, 2, opens - 7 * DAY, 1, "sp");
+    next(&w, LDR_DECISION_PUBLICITY_STARTED, LDR_TIER_SPECIALIZED,
+         opens - 7 * DAY);
+    tick(&w, opens);
+    next(&w, LDR_DECISION_REVIEW_DUE, LDR_TIER_INNOVATIVE, opens);
+    next(&w, LDR_DECISION_DESIGNATED, LDR_TIER_SPECIALIZED, opens);
+    no_more(&w);
+    world_fini(&w);
+}
+
 static void test_machine_clock_never_moves_back_and_late_events(void **s) {
     (void)s;
     world_t w;
@@ -929,6 +949,7 @@ int main(void) {
         cmocka_unit_test(test_machine_review_failure_revokes),
         cmocka_unit_test(test_machine_no_review_revokes_specialized),
         cmocka_unit_test(test_machine_timers_fire_in_due_then_uscc_order),
+        cmocka_unit_test(test_machine_same_instant_timers_fire_in_tier_order),
         cmocka_unit_test(test_machine_clock_never_moves_back_and_late_events),
         cmocka_unit_test(test_machine_duplicate_event_ids_yield_nothing),
         cmocka_unit_test(test_machine_several_events_in_one_batch_and_ids),

@@ -642,11 +642,16 @@ typedef struct ldr_chunk {
 
 #define MACHINE_CHUNK (64 * 1024)
 
+/* The heap holds one entry per enterprise with a timer: its earliest
+ * timer's due time. Popped, the entry fires that one timer (the first by
+ * tier and kind among those due then) and goes back with the next
+ * earliest, so timers fire in (due, USCC, tier, kind) order as if each had
+ * its own entry, with half the entries. An entry whose due time is no
+ * longer its enterprise's earliest (a timer replaced or dropped since) is
+ * skipped when popped: an entry with the right one was pushed then. */
 typedef struct ldr_timer_entry {
     int64_t due;
     uint32_t rec;
-    uint8_t tier;
-    uint8_t kind;
 } ldr_timer_entry_t;
 
 /* A decoded enterprise a step touched, with what it was before. */
@@ -987,15 +992,12 @@ static int machine_uscc_cmp(const ldr_partition_t *p, uint32_t a, uint32_t b) {
     return c ? c : (la > lb) - (la < lb);
 }
 
-/* Timer order: (due, USCC, tier in ladder order, kind). */
+/* Entry order: (due, USCC); an enterprise picks (tier, kind) itself. */
 static int machine_timer_less(const ldr_partition_t *p,
                               const ldr_timer_entry_t *a,
                               const ldr_timer_entry_t *b) {
     if (a->due != b->due) return a->due < b->due;
-    int c = machine_uscc_cmp(p, a->rec, b->rec);
-    if (c) return c < 0;
-    if (a->tier != b->tier) return a->tier < b->tier;
-    return a->kind < b->kind;
+    return machine_uscc_cmp(p, a->rec, b->rec) < 0;
 }
 
 static void machine_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
@@ -1033,26 +1035,32 @@ static ldr_timer_entry_t machine_heap_pop(ldr_partition_t *p) {
     return top;
 }
 
-/* Indexes the timers enterprise @p e (record @p rec) set or replaced
- * since @p before. */
-static void
-machine_index_timers(ldr_partition_t *p, uint32_t rec,
-                     const ldr_enterprise_t *e,
-                     const int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
+/* The earliest timer of @p e, the first by tier and kind among those due
+ * then: its due time (0: none), tier and kind. */
+static int64_t machine_first_timer(const ldr_enterprise_t *e, int *tier,
+                                   int *kind) {
+    int64_t first = 0;
+    *tier = *kind = 0;
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         for (int k = 0; k < LDR_TIMER__COUNT; k++) {
             int64_t due = e->tiers[t].timer_due[k];
-            if (due && due != before[t][k])
-                machine_heap_push(
-                    p, (ldr_timer_entry_t){due, rec, (uint8_t)t, (uint8_t)k});
+            if (due && (!first || due < first)) {
+                first = due;
+                *tier = t;
+                *kind = k;
+            }
         }
+    return first;
 }
 
-static void machine_snapshot(const ldr_enterprise_t *e,
-                             int64_t out[LDR_TIER__COUNT][LDR_TIMER__COUNT]) {
-    for (int t = 0; t < LDR_TIER__COUNT; t++)
-        for (int k = 0; k < LDR_TIMER__COUNT; k++)
-            out[t][k] = e->tiers[t].timer_due[k];
+/* Indexes enterprise @p e (record @p rec) when its earliest timer is not
+ * @p before any more (0: it had none, or its entry was just popped). */
+static void machine_index(ldr_partition_t *p, uint32_t rec,
+                          const ldr_enterprise_t *e, int64_t before) {
+    int tier, kind;
+    int64_t first = machine_first_timer(e, &tier, &kind);
+    if (first && first != before)
+        machine_heap_push(p, (ldr_timer_entry_t){first, rec});
 }
 
 /* Gives the hot copies handed out by the last take back to the pool;
@@ -1122,9 +1130,7 @@ void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
         machine_untouch(p, rec); /* made hot by its creation */
     else if (r->hot)
         machine_decode(r, p->hot[r->hot - 1].e); /* follows the insert */
-    int64_t none[LDR_TIER__COUNT][LDR_TIMER__COUNT];
-    memset(none, 0, sizeof(none));
-    machine_index_timers(p, rec, e, none);
+    machine_index(p, rec, e, 0);
     machine_free_enterprise(e);
 }
 
@@ -1145,30 +1151,30 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
     machine_release(p);
     int64_t t = machine_msg_time(msg);
     if (t > p->clock) p->clock = t;
-    int64_t before[LDR_TIER__COUNT][LDR_TIMER__COUNT];
     /* Every timer due at or before the clock fires first, in order; timers
      * set while firing join the same loop. */
     while (p->heap_len && p->heap[0].due <= p->clock) {
         ldr_timer_entry_t te = machine_heap_pop(p);
         bool was_hot = p->recs[te.rec].hot != 0;
         ldr_enterprise_t *e = machine_touch(p, te.rec);
-        if (e->tiers[te.tier].timer_due[te.kind] != te.due) {
+        int tier, kind;
+        if (machine_first_timer(e, &tier, &kind) != te.due) {
             /* replaced or dropped since it was indexed */
             if (!was_hot) machine_untouch(p, te.rec);
             continue;
         }
-        machine_snapshot(e, before);
-        ldr_machine_fire(p->policies, e, (ldr_tier_t)te.tier,
-                         (ldr_timer_kind_t)te.kind, te.due, cause, out);
-        machine_index_timers(p, te.rec, e, before);
+        ldr_machine_fire(p->policies, e, (ldr_tier_t)tier,
+                         (ldr_timer_kind_t)kind, te.due, cause, out);
+        machine_index(p, te.rec, e, 0);
     }
     if (msg->kind == LDR_RECORD_CLOCK_TICK) return LDR_OK;
     ldr_str_t uscc = machine_msg_uscc(msg);
     bool fresh;
     uint32_t rec = machine_rec_get(p, uscc, &fresh);
     ldr_enterprise_t *e = machine_touch(p, rec);
-    machine_snapshot(e, before);
+    int tier, kind;
+    int64_t before = machine_first_timer(e, &tier, &kind);
     ldr_err_t err = ldr_machine_apply(p->policies, e, msg, cause, out);
-    machine_index_timers(p, rec, e, before);
+    machine_index(p, rec, e, before);
     return err;
 }
