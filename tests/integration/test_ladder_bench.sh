@@ -61,6 +61,16 @@ done
 v=$(value "rate last 10 % / first 10 %")
 [ "$v" = n/a ] || /usr/bin/python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$v" 2>/dev/null \
   || fail "the flatness row has neither a positive value nor n/a: '$v'"
+# The work and the costs of the first and the last tenth: the same polls,
+# so n/a too.
+for row in "decisions per event (first 10 %)" "decisions per event (last 10 %)" \
+           "worker CPU per event (first 10 %)" "worker CPU per event (last 10 %)" \
+           "Redis CPU per event (first 10 %)" "Redis CPU per event (last 10 %)"; do
+  c=$(value "$row")
+  [ -n "$c" ] || fail "row '$row' is missing"
+  [ "$c" = n/a ] || /usr/bin/python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$c" 2>/dev/null \
+    || fail "row '$row' has neither a positive value nor n/a: '$c'"
+done
 echo "ok - the table has every row, each with a positive value (ceilings included; flatness: $v)"
 grep -Eq "^sustained rate \(worker\).*(met|MISSED)$" "$work/table.txt" || fail "the sustained rate has no met/MISSED verdict"
 grep -Eq "^restart to first decision.*session.timeout.ms 6000" "$work/table.txt" \

@@ -209,6 +209,13 @@ typedef struct bn {
      * the rate of the first 10 % */
     uint64_t flat_n10, flat_n90;
     double flat_t10, flat_t90, flat_ratio;
+    /* worker and Redis CPU (s) at the 10 % and 90 % marks and at the end:
+     * the cost per event of the first and the last tenth */
+    double flat_wcpu10, flat_wcpu90, flat_rcpu10, flat_rcpu90, redis_cpu_end;
+    /* decisions produced (the decisions topic's high watermarks) at the
+     * first stored decision, the two marks and the end: the work per
+     * event of each tenth, which the feed's mix changes */
+    uint64_t dec_first, dec10, dec90, dec_end;
     double mem_bytes, baseline_mem;
     /* MEMORY USAGE of the store's keys after the backlog, by key type
      * (the name after the hash tag), over every partition */
@@ -902,6 +909,15 @@ static uint64_t bn_sum(const int64_t *v, int n) {
     return s;
 }
 
+/* Decisions produced so far; 0 when the watermarks cannot be read. */
+static uint64_t bn_decisions(bn_t *b) {
+    int64_t hi[BN_MAX_PARTITIONS];
+    char err[256];
+    return bn_watermarks(b, b->decisions_topic, NULL, hi, err, sizeof(err))
+               ? 0
+               : bn_sum(hi, b->partitions);
+}
+
 /* Fails when the cluster evicted any input message: a figure over fewer
  * messages than it says would be wrong. */
 static int bn_check_retained(bn_t *b, char *err, size_t n) {
@@ -1208,16 +1224,23 @@ static int bn_wait_stored(bn_t *b, const int64_t *target, uint64_t from,
                 b->worker_cpu_first = bn_workers_cpu(b);
                 b->redis_cpu_first = bn_redis_cpu(b);
                 b->stored_first = sum;
+                b->dec_first = bn_decisions(b);
             }
         }
         if (b->sample_first && first_s && *first_s >= 0) {
             if (!b->flat_n10 && sum - from >= (total - from) / 10) {
                 b->flat_n10 = sum;
                 b->flat_t10 = now;
+                b->flat_wcpu10 = bn_workers_cpu(b);
+                b->flat_rcpu10 = bn_redis_cpu(b);
+                b->dec10 = bn_decisions(b);
             }
             if (!b->flat_n90 && sum - from >= (total - from) / 10 * 9) {
                 b->flat_n90 = sum;
                 b->flat_t90 = now;
+                b->flat_wcpu90 = bn_workers_cpu(b);
+                b->flat_rcpu90 = bn_redis_cpu(b);
+                b->dec90 = bn_decisions(b);
             }
         }
         if (done) {
@@ -1294,7 +1317,9 @@ static int bn_phase_sustained(bn_t *b, int64_t *hwm, char *err, size_t n) {
     uint64_t own1 = b->own_commands;
     double cmd1 = bn_info(b, "stats", "total_commands_processed");
     b->redis_commands = cmd1 - cmd0 - (double)(own1 - own0) - 1;
-    b->redis_cpu_s = bn_redis_cpu(b) - cpu0;
+    b->redis_cpu_end = bn_redis_cpu(b);
+    b->dec_end = bn_decisions(b);
+    b->redis_cpu_s = b->redis_cpu_end - cpu0;
     b->redis_cpu_win_s = b->redis_cpu_s - (b->redis_cpu_first - cpu0);
     bn_slowlog_read(b, 0); /* before MEMORY USAGE, itself slow */
     b->mem_bytes = bn_info(b, "memory", "used_memory");
@@ -1836,6 +1861,22 @@ static void bn_report(bn_t *b) {
     bool lat = b->lat_samples > 0;
     double w_us = b->worker_cpu_win_s * per_win;
     double r_us = b->redis_cpu_win_s * per_win;
+    /* the same costs over the first and the last tenth of the backlog: is
+     * a falling rate the worker's cost or Redis's? */
+    double n10 = (double)b->flat_n10 - (double)b->stored_first;
+    double n90 = (double)b->messages - (double)b->flat_n90;
+    bool tenths = b->flat_n10 && b->flat_n90 && n10 > 0 && n90 > 0;
+    double w10 =
+        tenths ? (b->flat_wcpu10 - b->worker_cpu_first) * 1e6 / n10 : NAN;
+    double w90 = tenths ? (b->worker_cpu_s - b->flat_wcpu90) * 1e6 / n90 : NAN;
+    double rc10 =
+        tenths ? (b->flat_rcpu10 - b->redis_cpu_first) * 1e6 / n10 : NAN;
+    double rc90 =
+        tenths ? (b->redis_cpu_end - b->flat_rcpu90) * 1e6 / n90 : NAN;
+    bool decs = tenths && b->dec_first && b->dec10 >= b->dec_first &&
+                b->dec_end >= b->dec90;
+    double d10 = decs ? (double)(b->dec10 - b->dec_first) / n10 : NAN;
+    double d90 = decs ? (double)(b->dec_end - b->dec90) / n90 : NAN;
     bn_row_t rows[] = {
         {"sustained_events_per_s", "sustained rate (worker)", b->rate_worker,
          "events/s", 0, tgt_rate, b->rate_worker >= TARGET_RATE},
@@ -1861,6 +1902,18 @@ static void bn_report(bn_t *b) {
         {"redis_cpu_us_per_event", "Redis CPU per event (steady)", r_us, "us",
          2, "<= 4 us (AOF rewrite child included)",
          bn_met(!isnan(r_us), r_us <= TARGET_REDIS_US)},
+        {"decisions_per_event_first_10pct", "decisions per event (first 10 %)",
+         d10, "", 2, NULL, -1},
+        {"decisions_per_event_last_10pct", "decisions per event (last 10 %)",
+         d90, "", 2, NULL, -1},
+        {"worker_cpu_us_per_event_first_10pct",
+         "worker CPU per event (first 10 %)", w10, "us", 2, NULL, -1},
+        {"worker_cpu_us_per_event_last_10pct",
+         "worker CPU per event (last 10 %)", w90, "us", 2, NULL, -1},
+        {"redis_cpu_us_per_event_first_10pct",
+         "Redis CPU per event (first 10 %)", rc10, "us", 2, NULL, -1},
+        {"redis_cpu_us_per_event_last_10pct", "Redis CPU per event (last 10 %)",
+         rc90, "us", 2, NULL, -1},
         {"worker_cpu_us_per_event_all", "worker CPU per event (whole run)",
          b->worker_cpu_s * per, "us", 2, NULL, -1},
         {"redis_cpu_us_per_event_all", "Redis CPU per event (whole run)",
