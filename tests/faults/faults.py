@@ -1070,6 +1070,10 @@ def scenario_workers(run, rng, total):
             w = run.start_worker()
             ws.append(w)
             done.append("added %s at %d" % (w["name"], s))
+            # Until it owns a partition: a kill that picked it before its
+            # first rebalance ended (5 to 11 s on the embedded cluster)
+            # would leave a worker that never took part.
+            run.wait_log(w, "resuming at offset", timeout=60)
         say("    " + done[-1])
     feeder.join()
     if feeder.error:
