@@ -14,11 +14,12 @@
  *    due at or before it in (due, USCC, tier, kind) order, including timers
  *    set while firing, and then applies the message. The partition owns its
  *    enterprises, each in its encoded form (decoded while a batch changes
- *    it), and a heap of their timers.
+ *    it), and a heap of the enterprises with timers.
  *
  * Timers are identified by (USCC, tier, kind) and held in the enterprise's
  * tier record (due 0 = not set), so an enterprise's state says everything;
- * the partition's heap is an index over them whose stale entries (a timer
+ * the partition's heap is an index over them, one entry per enterprise
+ * keyed by its earliest timer, whose stale entries (an earliest timer
  * replaced or dropped since) are skipped when popped.
  *
  * Strings in decisions are copied into the decision, so the output stays
