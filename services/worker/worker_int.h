@@ -2,7 +2,8 @@
  *
  * DESIGN: the worker is one program split by concern (main.c: start-up
  * and shutdown; loop.c: the batch loop; publish.c: what goes to Kafka;
- * partitions.c: what the group assigns; ticks.c: lag and clock ticks;
+ * partitions.c: taking and dropping partitions; group.c: the consumer
+ * group and its rebalances; ticks.c: lag and clock ticks;
  * metrics.c: the Prometheus families), with calls pointing one way: main
  * starts the loop, the loop drives the others. They share one wk_t, owned by
  * main() and touched only by the loop's thread (the rebalance and delivery
@@ -301,11 +302,8 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
 void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                           int64_t src_ts_ms);
 
-/* ---- partitions.c: what the group assigns ------------------------------ */
+/* ---- partitions.c: taking and dropping partitions ----------------------- */
 
-/* The group's consumer, its rebalances handled by @p w. NULL with @p err
- * set on error; the caller closes and destroys it. */
-rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n);
 /* Claims a partition, loads its state and resends its pending outbox. */
 ldr_err_t wk_take(wk_t *w, int partition);
 void wk_drop(wk_t *w, int partition);
@@ -318,6 +316,12 @@ void wk_seek(wk_t *w, int partition);
  * hand, reloads, seeks to the stored offset; takes it down (@p why) when
  * Redis does not answer. */
 void wk_retake(wk_t *w, int partition, const char *why);
+
+/* ---- group.c: the consumer group and its rebalances --------------------- */
+
+/* The group's consumer, its rebalances handled by @p w. NULL with @p err
+ * set on error; the caller closes and destroys it. */
+rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n);
 /* The consumer's rebalance callback (@p opaque: the wk_t); main.c calls
  * it too, for the rebalance events of the group's leave. */
 void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
