@@ -692,11 +692,6 @@ struct ldr_partition {
     ldr_buf_t enc;         /* an encoding in progress */
 };
 
-static const uint8_t *machine_rec_uscc(const ldr_ent_rec_t *r, size_t *len) {
-    *len = r->blob[0];
-    return r->blob + 1;
-}
-
 /* Bytes a blob of a @p ulen-byte USCC and a @p len-byte state takes. */
 static size_t machine_footprint(size_t ulen, size_t len) {
     return (1 + ulen + len + 7) & ~(size_t)7;
@@ -817,10 +812,9 @@ size_t ldr_partition_count(const ldr_partition_t *p) {
 /* Decodes record @p r into @p e (initialised). Only what this partition
  * encoded is ever there, so a failure is a bug, not bad input. */
 static void machine_decode(const ldr_ent_rec_t *r, ldr_enterprise_t *e) {
-    size_t ulen;
-    const uint8_t *uscc = machine_rec_uscc(r, &ulen);
+    size_t ulen = r->blob[0];
     memset(e->uscc, 0, sizeof(e->uscc));
-    memcpy(e->uscc, uscc, ulen);
+    memcpy(e->uscc, r->blob + 1, ulen);
     if (ldr_enterprise_decode_own(e, r->blob + 1 + ulen, r->len) != LDR_OK)
         abort();
 }
@@ -841,23 +835,28 @@ void ldr_partition_each(ldr_partition_t *p,
         fn(opaque, machine_view(p, i));
 }
 
-static bool machine_rec_is(const ldr_ent_rec_t *r, const char *uscc,
-                           size_t len) {
-    return r->blob[0] == len && memcmp(r->blob + 1, uscc, len) == 0;
+/* The USCC of record @p i: in its blob, or in its hot copy while it has
+ * none (an enterprise this batch created and no take encoded yet). */
+static const char *machine_key(const ldr_partition_t *p, uint32_t i,
+                               size_t *len) {
+    const ldr_ent_rec_t *r = &p->recs[i];
+    if (r->blob) {
+        *len = r->blob[0];
+        return (const char *)r->blob + 1;
+    }
+    const char *u = p->hot[r->hot - 1].e->uscc;
+    *len = strlen(u);
+    return u;
 }
 
-/* The slot of @p uscc: the one holding it, or the free one it would take.
- * Records of this batch not encoded yet have no blob: their USCC is in
- * their hot copy. */
+/* The slot of @p uscc: the one holding it, or the free one it would take. */
 static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
                            size_t len) {
     size_t i = (size_t)ldr_enterprise_event_hash(uscc, len) & (p->cap - 1);
     while (p->slots[i]) {
-        const ldr_ent_rec_t *r = &p->recs[p->slots[i] - 1];
-        if (r->blob ? machine_rec_is(r, uscc, len)
-                    : strlen(p->hot[r->hot - 1].e->uscc) == len &&
-                          memcmp(p->hot[r->hot - 1].e->uscc, uscc, len) == 0)
-            break;
+        size_t klen;
+        const char *key = machine_key(p, p->slots[i] - 1, &klen);
+        if (klen == len && memcmp(key, uscc, len) == 0) break;
         i = (i + 1) & (p->cap - 1);
     }
     return i;
@@ -887,12 +886,9 @@ static void machine_pool_put(ldr_partition_t *p, ldr_enterprise_t *e) {
     p->pool[p->pool_len++] = e;
 }
 
-/* Record @p i decoded for change: its hot copy, made on first touch with
- * its units and states as last taken (the store moves the counters from
- * them). */
-static ldr_enterprise_t *machine_touch(ldr_partition_t *p, uint32_t i) {
-    ldr_ent_rec_t *r = &p->recs[i];
-    if (r->hot) return p->hot[r->hot - 1].e;
+/* Makes record @p i hot: a decoded copy from the pool, which the caller
+ * fills, at the end of the hot list. */
+static ldr_hot_t *machine_hot_push(ldr_partition_t *p, uint32_t i) {
     if (p->hot_len == p->hot_cap) {
         p->hot_cap = p->hot_cap ? p->hot_cap * 2 : 64;
         p->hot = ldr_realloc(p->hot, p->hot_cap * sizeof(*p->hot));
@@ -900,11 +896,21 @@ static ldr_enterprise_t *machine_touch(ldr_partition_t *p, uint32_t i) {
     ldr_hot_t *h = &p->hot[p->hot_len++];
     h->e = machine_pool_get(p);
     h->rec = i;
+    p->recs[i].hot = (uint32_t)p->hot_len;
+    return h;
+}
+
+/* Record @p i decoded for change: its hot copy, made on first touch with
+ * its units and states as last taken (the store moves the counters from
+ * them). */
+static ldr_enterprise_t *machine_touch(ldr_partition_t *p, uint32_t i) {
+    ldr_ent_rec_t *r = &p->recs[i];
+    if (r->hot) return p->hot[r->hot - 1].e;
+    ldr_hot_t *h = machine_hot_push(p, i);
     machine_decode(r, h->e);
     memcpy(h->unit_before, h->e->unit, sizeof(h->unit_before));
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         h->state_before[t] = h->e->tiers[t].state;
-    r->hot = (uint32_t)p->hot_len;
     return h->e;
 }
 
@@ -921,15 +927,8 @@ static void machine_grow(ldr_partition_t *p) {
     p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
     for (size_t j = 0; j < old_cap; j++)
         if (old[j]) {
-            const ldr_ent_rec_t *r = &p->recs[old[j] - 1];
             size_t ulen;
-            const char *u;
-            if (r->blob) {
-                u = (const char *)machine_rec_uscc(r, &ulen);
-            } else {
-                u = p->hot[r->hot - 1].e->uscc;
-                ulen = strlen(u);
-            }
+            const char *u = machine_key(p, old[j] - 1, &ulen);
             p->slots[machine_slot(p, u, ulen)] = old[j];
         }
     free(old);
@@ -955,39 +954,19 @@ static uint32_t machine_rec_get(ldr_partition_t *p, ldr_str_t uscc,
     p->recs[n] = (ldr_ent_rec_t){NULL, 0, 0};
     p->slots[i] = n + 1;
     /* a new enterprise: hot from the start, as if decoded from nothing */
-    if (p->hot_len == p->hot_cap) {
-        p->hot_cap = p->hot_cap ? p->hot_cap * 2 : 64;
-        p->hot = ldr_realloc(p->hot, p->hot_cap * sizeof(*p->hot));
-    }
-    ldr_hot_t *h = &p->hot[p->hot_len++];
-    h->e = machine_pool_get(p);
+    ldr_hot_t *h = machine_hot_push(p, n);
     ldr_enterprise_fini(h->e);
     ldr_enterprise_init(h->e, uscc.ptr, len);
-    h->rec = n;
     h->unit_before[0] = '\0';
     for (int t = 0; t < LDR_TIER__COUNT; t++)
         h->state_before[t] = LDR_TIER_STATE_NONE;
-    p->recs[n].hot = (uint32_t)p->hot_len;
     return n;
 }
 
 static int machine_uscc_cmp(const ldr_partition_t *p, uint32_t a, uint32_t b) {
     if (a == b) return 0;
-    const ldr_ent_rec_t *ra = &p->recs[a], *rb = &p->recs[b];
     size_t la, lb;
-    const char *ua, *ub;
-    if (ra->blob) {
-        ua = (const char *)machine_rec_uscc(ra, &la);
-    } else {
-        ua = p->hot[ra->hot - 1].e->uscc;
-        la = strlen(ua);
-    }
-    if (rb->blob) {
-        ub = (const char *)machine_rec_uscc(rb, &lb);
-    } else {
-        ub = p->hot[rb->hot - 1].e->uscc;
-        lb = strlen(ub);
-    }
+    const char *ua = machine_key(p, a, &la), *ub = machine_key(p, b, &lb);
     int c = memcmp(ua, ub, la < lb ? la : lb);
     return c ? c : (la > lb) - (la < lb);
 }
