@@ -552,11 +552,32 @@ static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
     return 0;
 }
 
-/* An entry's batch and score, when @p flags announce them (every format):
- * 0, or -1 when one does not read or is out of range. */
-static int enterprise_get_batch_score(ldr_rd_t *x, uint8_t flags,
-                                      ldr_history_entry_t *out) {
+/* An entry's optional values, those @p flags announce, in every format:
+ * its times (from its effective time when @p relative, format 4; else
+ * spelled out), batch and score. 0, or -1 when one does not read or is
+ * out of range. */
+static int enterprise_get_optional(ldr_rd_t *x, uint8_t flags, bool relative,
+                                   ldr_history_entry_t *out) {
+    struct {
+        uint8_t bit;
+        bool *has;
+        int64_t *v;
+    } times[] = {
+        {LDR_H_VALID_FROM, &out->has_valid_from, &out->valid_from},
+        {LDR_H_VALID_UNTIL, &out->has_valid_until, &out->valid_until},
+        {LDR_H_REVIEW_DEADLINE, &out->has_review_deadline,
+         &out->review_deadline},
+        {LDR_H_BAN_UNTIL, &out->has_ban_until, &out->ban_until},
+    };
     int64_t v;
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        if (!(flags & times[i].bit)) continue;
+        if (relative ? enterprise_get_time(x, out->effective_at, &v)
+                     : enterprise_get_svarint(x, &v) || !enterprise_time_ok(v))
+            return -1;
+        *times[i].has = true;
+        *times[i].v = v;
+    }
     if (flags & LDR_H_BATCH) {
         if (enterprise_get_svarint(x, &v) || v < INT32_MIN || v > INT32_MAX)
             return -1;
@@ -601,18 +622,7 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
         x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
     uint8_t flags = *x.p++;
-#define LDR_H_OPT(bit, has, field)                                             \
-    if (flags & (bit)) {                                                       \
-        if (enterprise_get_time(&x, out->effective_at, &out->field))           \
-            return LDR_ERR_DECODE_FAILED;                                      \
-        out->has = true;                                                       \
-    }
-    LDR_H_OPT(LDR_H_VALID_FROM, has_valid_from, valid_from)
-    LDR_H_OPT(LDR_H_VALID_UNTIL, has_valid_until, valid_until)
-    LDR_H_OPT(LDR_H_REVIEW_DEADLINE, has_review_deadline, review_deadline)
-    LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
-#undef LDR_H_OPT
-    if (enterprise_get_batch_score(&x, flags, out))
+    if (enterprise_get_optional(&x, flags, true, out))
         return LDR_ERR_DECODE_FAILED;
     if ((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id))
         return LDR_ERR_DECODE_FAILED;
@@ -749,20 +759,7 @@ static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
         !enterprise_time_ok(out->effective_at) || x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
     uint8_t flags = *x.p++;
-    int64_t v;
-#define LDR_H_OPT(bit, has, field)                                             \
-    if (flags & (bit)) {                                                       \
-        if (enterprise_get_svarint(&x, &v) || !enterprise_time_ok(v))          \
-            return LDR_ERR_DECODE_FAILED;                                      \
-        out->has = true;                                                       \
-        out->field = v;                                                        \
-    }
-    LDR_H_OPT(LDR_H_VALID_FROM, has_valid_from, valid_from)
-    LDR_H_OPT(LDR_H_VALID_UNTIL, has_valid_until, valid_until)
-    LDR_H_OPT(LDR_H_REVIEW_DEADLINE, has_review_deadline, review_deadline)
-    LDR_H_OPT(LDR_H_BAN_UNTIL, has_ban_until, ban_until)
-#undef LDR_H_OPT
-    if (enterprise_get_batch_score(&x, flags, out))
+    if (enterprise_get_optional(&x, flags, false, out))
         return LDR_ERR_DECODE_FAILED;
     if (((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id)) ||
         ((flags & LDR_H_CAUSE) &&
