@@ -552,6 +552,19 @@ static int enterprise_get_view(ldr_rd_t *r, ldr_str_t *out) {
     return 0;
 }
 
+/* An entry's decision type and tier (255: none), one byte each, in every
+ * format: 0, or -1 when out of range or missing. */
+static int enterprise_get_type_tier(ldr_rd_t *x, ldr_history_entry_t *out) {
+    if (x->end - x->p < 2) return -1;
+    uint8_t type = *x->p++, tier = *x->p++;
+    if (type >= LDR_DECISION__COUNT || (tier >= LDR_TIER__COUNT && tier != 255))
+        return -1;
+    out->decision = (ldr_decision_type_t)type;
+    out->has_tier = tier != 255;
+    out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
+    return 0;
+}
+
 /* An entry's optional values, those @p flags announce, in every format:
  * its times (from its effective time when @p relative, format 4; else
  * spelled out), batch and score. 0, or -1 when one does not read or is
@@ -607,17 +620,12 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
     int64_t doff;
     uint64_t n, cnt;
     if (enterprise_get_svarint(&x, &doff) || enterprise_get_varint(&x, &n) ||
-        n > INT32_MAX || x.end - x.p < 2 || !enterprise_time_ok(doff) ||
-        c->offset + doff < 0 || c->offset + doff > LDR_H_TIME_MAX)
+        n > INT32_MAX || !enterprise_time_ok(doff) || c->offset + doff < 0 ||
+        c->offset + doff > LDR_H_TIME_MAX)
         return LDR_ERR_DECODE_FAILED;
     out->offset = c->offset + doff;
     out->n = (int)n;
-    uint8_t type = *x.p++, tier = *x.p++;
-    if (type >= LDR_DECISION__COUNT || (tier >= LDR_TIER__COUNT && tier != 255))
-        return LDR_ERR_DECODE_FAILED;
-    out->decision = (ldr_decision_type_t)type;
-    out->has_tier = tier != 255;
-    out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
+    if (enterprise_get_type_tier(&x, out)) return LDR_ERR_DECODE_FAILED;
     if (enterprise_get_time(&x, c->effective_at, &out->effective_at) ||
         x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
@@ -745,16 +753,11 @@ static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
     *same_policy = false;
     uint64_t off, n, cnt;
     if (enterprise_get_varint(&x, &off) || enterprise_get_varint(&x, &n) ||
-        off > (uint64_t)LDR_H_TIME_MAX || n > INT32_MAX || x.end - x.p < 2)
+        off > (uint64_t)LDR_H_TIME_MAX || n > INT32_MAX)
         return LDR_ERR_DECODE_FAILED;
     out->offset = (int64_t)off;
     out->n = (int)n;
-    uint8_t type = *x.p++, tier = *x.p++;
-    if (type >= LDR_DECISION__COUNT || (tier >= LDR_TIER__COUNT && tier != 255))
-        return LDR_ERR_DECODE_FAILED;
-    out->decision = (ldr_decision_type_t)type;
-    out->has_tier = tier != 255;
-    out->tier = out->has_tier ? (ldr_tier_t)tier : LDR_TIER_INNOVATIVE;
+    if (enterprise_get_type_tier(&x, out)) return LDR_ERR_DECODE_FAILED;
     if (enterprise_get_svarint(&x, &out->effective_at) ||
         !enterprise_time_ok(out->effective_at) || x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
