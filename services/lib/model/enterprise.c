@@ -565,6 +565,30 @@ static int enterprise_get_type_tier(ldr_rd_t *x, ldr_history_entry_t *out) {
     return 0;
 }
 
+/* An entry's policy version (formats 3 and 4): 0 for "the same as" the
+ * entry it refers to (*@p same set, @p out empty), else its length + 1
+ * and its bytes. 0, or -1 when it does not read. */
+static int enterprise_get_policy(ldr_rd_t *x, ldr_str_t *out, bool *same) {
+    uint64_t k;
+    if (enterprise_get_varint(x, &k) || k > (uint64_t)(x->end - x->p) + 1)
+        return -1;
+    *same = k == 0;
+    *out = (ldr_str_t){k ? (const char *)x->p : "", k ? (size_t)k - 1 : 0};
+    if (k) x->p += k - 1;
+    return 0;
+}
+
+/* An entry's reasons, a count then each string, in every format. */
+static int enterprise_get_reasons(ldr_rd_t *x, ldr_history_entry_t *out) {
+    uint64_t cnt;
+    if (enterprise_get_varint(x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
+        return -1;
+    out->reasons_count = (size_t)cnt;
+    for (size_t i = 0; i < out->reasons_count; i++)
+        if (enterprise_get_view(x, &out->reasons[i])) return -1;
+    return 0;
+}
+
 /* An entry's optional values, those @p flags announce, in every format:
  * its times (from its effective time when @p relative, format 4; else
  * spelled out), batch and score. 0, or -1 when one does not read or is
@@ -618,7 +642,7 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
     r->p += size;
     memset(out, 0, offsetof(ldr_history_entry_t, cause_buf));
     int64_t doff;
-    uint64_t n, cnt;
+    uint64_t n;
     if (enterprise_get_svarint(&x, &doff) || enterprise_get_varint(&x, &n) ||
         n > INT32_MAX || !enterprise_time_ok(doff) || c->offset + doff < 0 ||
         c->offset + doff > LDR_H_TIME_MAX)
@@ -647,22 +671,11 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
         out->cause_buf[c->cause_len] = '\0';
         out->cause_event_id = (ldr_str_t){out->cause_buf, c->cause_len};
     }
-    uint64_t k;
-    if (enterprise_get_varint(&x, &k) || k > (uint64_t)(x.end - x.p) + 1)
+    bool same;
+    if (enterprise_get_policy(&x, &out->policy_version, &same) ||
+        enterprise_get_reasons(&x, out) || x.p != x.end)
         return LDR_ERR_DECODE_FAILED;
-    if (k == 0) {
-        out->policy_version = c->policy;
-    } else {
-        out->policy_version = (ldr_str_t){(const char *)x.p, (size_t)k - 1};
-        x.p += k - 1;
-    }
-    if (enterprise_get_varint(&x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
-        return LDR_ERR_DECODE_FAILED;
-    out->reasons_count = (size_t)cnt;
-    for (size_t i = 0; i < out->reasons_count; i++)
-        if (enterprise_get_view(&x, &out->reasons[i]))
-            return LDR_ERR_DECODE_FAILED;
-    if (x.p != x.end) return LDR_ERR_DECODE_FAILED;
+    if (same) out->policy_version = c->policy;
     c->offset = out->offset;
     c->effective_at = out->effective_at;
     c->policy = out->policy_version;
@@ -751,7 +764,7 @@ static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
     ldr_rd_t x = {p, p + size};
     memset(out, 0, offsetof(ldr_history_entry_t, cause_buf));
     *same_policy = false;
-    uint64_t off, n, cnt;
+    uint64_t off, n;
     if (enterprise_get_varint(&x, &off) || enterprise_get_varint(&x, &n) ||
         off > (uint64_t)LDR_H_TIME_MAX || n > INT32_MAX)
         return LDR_ERR_DECODE_FAILED;
@@ -772,24 +785,12 @@ static ldr_err_t enterprise_history_parse_old(const uint8_t *p, size_t size,
         if (enterprise_get_view(&x, &out->policy_version))
             return LDR_ERR_DECODE_FAILED;
     } else {
-        uint64_t k;
-        if (enterprise_get_varint(&x, &k) || k > (uint64_t)(x.end - x.p) + 1)
+        if (enterprise_get_policy(&x, &out->policy_version, same_policy))
             return LDR_ERR_DECODE_FAILED;
-        if (k == 0) {
-            *same_policy = true;
-            out->policy_version = (ldr_str_t){"", 0};
-        } else {
-            out->policy_version = (ldr_str_t){(const char *)x.p, (size_t)k - 1};
-            x.p += k - 1;
-        }
     }
-    if (enterprise_get_varint(&x, &cnt) || cnt > LDR_DECISION_REASONS_MAX)
-        return LDR_ERR_DECODE_FAILED;
-    out->reasons_count = (size_t)cnt;
-    for (size_t k = 0; k < out->reasons_count; k++)
-        if (enterprise_get_view(&x, &out->reasons[k]))
-            return LDR_ERR_DECODE_FAILED;
-    return x.p == x.end ? LDR_OK : LDR_ERR_DECODE_FAILED;
+    return enterprise_get_reasons(&x, out) || x.p != x.end
+               ? LDR_ERR_DECODE_FAILED
+               : LDR_OK;
 }
 
 ldr_err_t ldr_enterprise_history_get(const ldr_enterprise_t *e, int i,
