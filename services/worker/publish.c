@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ladder/alloc.h"
 #include "ladder/clock.h"
 #include "ladder/kafka.h"
 #include "ladder/log.h"
@@ -336,9 +337,13 @@ void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
 rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
     /* Decisions are keyed by USCC with the same partitioner as the input
      * (ldr_kafka_conf_new sets it), so an enterprise's decisions stay in
-     * one partition, in order, for every kind of consumer. */
-    rd_kafka_conf_t *conf =
-        ldr_kafka_conf_new(w->cfg, LDR_KAFKA_PRODUCER, NULL, 0, err, n);
+     * one partition, in order, for every kind of consumer. A step's
+     * decisions are produced at once: no need to linger (kafka.h). */
+    static const ldr_kafka_prop_t defaults[] = {
+        {"linger.ms", LDR_KAFKA_STEP_LINGER_MS},
+    };
+    rd_kafka_conf_t *conf = ldr_kafka_conf_new(
+        w->cfg, LDR_KAFKA_PRODUCER, defaults, LDR_ARRAY_SIZE(defaults), err, n);
     if (!conf) return NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, wk_dr_cb);
     rd_kafka_conf_set_opaque(conf, w);

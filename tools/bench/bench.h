@@ -24,6 +24,15 @@
 #include "ladder/config.h"
 #include "ladder/kafka.h"
 
+/* fetch.wait.max.ms of every consumer of the bench and of its workers.
+ * The embedded cluster holds a fetch that finds nothing new for the whole
+ * wait, even when messages arrive meanwhile (a broker answers as soon as
+ * fetch.min.bytes is there), so the wait is a floor under every message's
+ * latency; at 10 ms it was a third of the latency phase's median. A fetch
+ * at the end of a partition walks none of its message sets, so a short
+ * wait costs the cluster little. */
+#define BN_FETCH_WAIT_MS "2"
+
 /** A producer or consumer with the worker's settings, from
  *  ldr_kafka_conf_new() (producer: the contract's partitioner and
  *  idempotence, linger.ms 20, batch.num.messages 10000; consumer: no auto

@@ -100,7 +100,8 @@ typedef struct bn_reader {
 
 static int bn_reader_open(bn_reader_t *rd, const bn_ceiling_args_t *a,
                           char *errstr, size_t n) {
-    static const ldr_kafka_prop_t extra[] = {{"fetch.wait.max.ms", "10"}};
+    static const ldr_kafka_prop_t extra[] = {
+        {"fetch.wait.max.ms", BN_FETCH_WAIT_MS}};
     memset(rd, 0, sizeof(*rd));
     rd->a = a;
     rd->first_s = -1;
@@ -188,7 +189,10 @@ int bn_ceiling_passthrough(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
     int rc = -1, failed = 0;
     memset(r, 0, sizeof(*r));
     if (bn_reader_open(&rd, a, errstr, n)) goto out;
-    prod = bn_kafka_new(a->cfg, RD_KAFKA_PRODUCER, NULL, 0, bn_pt_dr, &counts,
+    /* the worker's decisions producer's linger (kafka.h) */
+    static const ldr_kafka_prop_t pt[] = {
+        {"linger.ms", LDR_KAFKA_STEP_LINGER_MS}};
+    prod = bn_kafka_new(a->cfg, RD_KAFKA_PRODUCER, pt, 1, bn_pt_dr, &counts,
                         errstr, n);
     if (!prod) goto out;
     double last_seen_s = ldr_clock_mono_s();

@@ -1118,7 +1118,8 @@ static int bn_start_worker(bn_t *b, int i, char *err, size_t n) {
     snprintf(env[1], sizeof(env[1]), "LADDER_REDIS_URL=%s", b->redis_url);
     snprintf(env[2], sizeof(env[2]), "LADDER_HTTP_LISTEN=127.0.0.1:%d",
              w->http_port);
-    snprintf(env[3], sizeof(env[3]), "LADDER_KAFKA_FETCH_WAIT_MAX_MS=10");
+    snprintf(env[3], sizeof(env[3]), "LADDER_KAFKA_FETCH_WAIT_MAX_MS=%s",
+             BN_FETCH_WAIT_MS);
     snprintf(env[4], sizeof(env[4]), "LADDER_KAFKA_SESSION_TIMEOUT_MS=%s",
              BN_SESSION_TIMEOUT_MS);
     char *envp[] = {env[0], env[1], env[2], env[3], env[4], NULL};
@@ -1365,7 +1366,8 @@ static int bn_phase_ceilings(bn_t *b, const int64_t *hwm, char *err, size_t n) {
 
 /* A consumer of the decisions topic from its current end. */
 static rd_kafka_t *bn_decisions_consumer(bn_t *b, char *err, size_t n) {
-    static const ldr_kafka_prop_t extra[] = {{"fetch.wait.max.ms", "5"}};
+    static const ldr_kafka_prop_t extra[] = {
+        {"fetch.wait.max.ms", BN_FETCH_WAIT_MS}};
     int64_t hi[BN_MAX_PARTITIONS];
     if (bn_watermarks(b, b->decisions_topic, NULL, hi, err, n)) return NULL;
     rd_kafka_t *rk =
@@ -1747,7 +1749,9 @@ static void bn_report_json(const bn_t *b, const bn_row_t *rows, size_t nrows) {
         "offered_rate", b->offered_rate, "restart_backlog",
         (json_int_t)b->restart_backlog, "script_pipeline",
         (json_int_t)BN_SCRIPT_PIPELINE, "redis", "AOF on, appendfsync everysec",
-        "worker_kafka", "fetch.wait.max.ms=10, session.timeout.ms=6000",
+        "worker_kafka",
+        "fetch.wait.max.ms=" BN_FETCH_WAIT_MS
+        ", session.timeout.ms=" BN_SESSION_TIMEOUT_MS,
         "redis_masters", b->masters);
     /* where the partitions' keys live: one entry per master */
     json_t *pl = json_array();
@@ -1795,7 +1799,8 @@ static void bn_report_table(const bn_t *b, const bn_row_t *rows, size_t nrows) {
     printf("  %llu events (%llu input messages: ticks go to every "
            "partition), %d partitions, %d worker(s),\n"
            "  Redis AOF on with appendfsync everysec, worker kafka "
-           "fetch.wait.max.ms=10 session.timeout.ms=6000;\n"
+           "fetch.wait.max.ms=" BN_FETCH_WAIT_MS
+           " session.timeout.ms=" BN_SESSION_TIMEOUT_MS ";\n"
            "  latency: %llu input messages offered at %.0f events/s "
            "(asked %.0f) for %d s, %llu decisions timed;\n"
            "  restart: SIGKILL with %llu input messages left; %llu "
@@ -2171,12 +2176,15 @@ static int bn_run(bn_t *b, char *err, size_t n) {
     int64_t hwm[BN_MAX_PARTITIONS];
     if (bn_phase_sustained(b, hwm, err, n)) return -1;
     if (bn_phase_ceilings(b, hwm, err, n)) return -1;
-    /* The live producer: a short linger, so that the latency phase's
-     * messages are not held back. */
-    static const ldr_kafka_prop_t live[] = {{"linger.ms", "5"}};
+    /* The live producer sends as ladder-feed does (ladder's producer
+     * defaults: linger.ms 20). Each message's latency counts from its send
+     * time, linger included. A shorter linger stored a few messages per
+     * set, and the cluster's walk of a partition's sets on every fetch
+     * grew with each second of the phase until it took most of a core
+     * (PITFALLS.md; docs/BENCHMARKS.md). */
     rd_kafka_destroy(b->prod);
     b->prod =
-        bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, live, 1, bn_dr, b, err, n);
+        bn_kafka_new(b->cfg, RD_KAFKA_PRODUCER, NULL, 0, bn_dr, b, err, n);
     if (!b->prod) return -1;
     if (bn_phase_latency(b, err, n)) return -1;
     if (bn_phase_restart(b, err, n)) return -1;

@@ -51,6 +51,17 @@ typedef enum ldr_kafka_role {
  *  than being overridden. librdkafka's log lines go through ladder's logger.
  *  NULL on error with one line in @p errstr; on success the caller owns the
  *  configuration (rd_kafka_new() takes it, or rd_kafka_conf_destroy()). */
+/** The linger of a producer that sends in whole batches of its own: the
+ *  worker produces a step's decisions at once, keyed like the input (so
+ *  into the input partition's decisions partition), and the message set is
+ *  whole before the first millisecond is out. A longer linger would only
+ *  hold each decision back: with 20 ms, the decisions of the bench's
+ *  latency phase spent 23 ms of their 36 ms median between the worker and
+ *  the consumer (docs/BENCHMARKS.md). Callers pass it as {"linger.ms",
+ *  LDR_KAFKA_STEP_LINGER_MS} in @p defaults of ldr_kafka_conf_new(), so a
+ *  kafka.linger.ms key still wins. */
+#define LDR_KAFKA_STEP_LINGER_MS "2"
+
 rd_kafka_conf_t *ldr_kafka_conf_new(const ldr_config_t *cfg,
                                     ldr_kafka_role_t role,
                                     const ldr_kafka_prop_t *defaults,
