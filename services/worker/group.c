@@ -57,12 +57,18 @@ rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n) {
     /* Offsets are stored by hand once Redis took a batch (wk_finish) and
      * committed by librdkafka in the background: a hint for lag
      * monitoring only. The prefetch is a few loops' worth, not
-     * librdkafka's 64 MiB. */
+     * librdkafka's 64 MiB, and so is one fetch: a response is kept whole
+     * until the last of its messages is destroyed, and with the default
+     * 50 MiB a broker's response took a whole message set of every one of
+     * its partitions (about 1 MiB each from a well-batched producer) at
+     * once. 8 MiB took 30-40 MB off the worker's RSS in ladder-bench at
+     * the same rate (docs/BENCHMARKS.md). */
     static const ldr_kafka_prop_t defaults[] = {
         {"enable.auto.commit", "true"},
         {"enable.auto.offset.store", "false"},
         {"auto.commit.interval.ms", "1000"},
         {"queued.max.messages.kbytes", "16384"},
+        {"fetch.max.bytes", "8388608"},
     };
     rd_kafka_conf_t *conf = ldr_kafka_conf_new(
         w->cfg, LDR_KAFKA_CONSUMER, defaults, LDR_ARRAY_SIZE(defaults), err, n);

@@ -51,6 +51,16 @@
 
 #ifdef LADDER_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
+/* jemalloc's options, read at its start. A page freed stays "dirty"
+ * (resident, for reuse) for dirty_decay_ms, then "muzzy" (MADV_FREE:
+ * still counted in RSS until the kernel wants it) for muzzy_decay_ms. With
+ * the defaults (10 s each) a worker's RSS ran 90-100 MB above the memory
+ * it used; returned after 1 s, straight to the kernel, and by jemalloc's
+ * own thread (so an idle worker returns it too), RSS fell from 346-377 to
+ * 291 MB in ladder-bench with the same CPU per event (docs/BENCHMARKS.md).
+ * LADDER_SANITIZE builds do not link jemalloc and have no such symbol. */
+const char *malloc_conf =
+    "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 #endif
 
 #include <limits.h>
