@@ -447,6 +447,23 @@ int bn_ceiling_script(const bn_ceiling_args_t *a, bn_ceiling_result_t *r,
     r->rate = r->seconds > 0 ? (double)r->messages / r->seconds : 0;
     r->redis_cpu_s = cpu1 - cpu0;
     r->redis_commands = cmd1 - cmd0;
+    /* Its keys go: the phases after it measure ladder's data alone (a
+     * rewrite copies every key, and a fork maps them). */
+    for (int p = 0; p < a->partitions; p++) {
+        redisContext *c = ldr_cluster_master(cl, master[p], errstr, n);
+        if (!c) goto out;
+        redisReply *rep = redisCommand(c,
+                                       "UNLINK bench:{p%d}:ent "
+                                       "bench:{p%d}:decisions bench:{p%d}:meta",
+                                       p, p, p);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, n, "script per event: UNLINK: %s",
+                     rep ? rep->str : c->errstr);
+            if (rep) freeReplyObject(rep);
+            goto out;
+        }
+        freeReplyObject(rep);
+    }
     rc = 0;
 out:
     bn_reader_close(&rd);
