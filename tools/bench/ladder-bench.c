@@ -37,7 +37,8 @@
  *     stop.
  *  3. The ceilings read the same backlog (offsets 0 to the high watermarks
  *     of phase 2) with the workers stopped, so nothing competes with them.
- *  4. New workers start; once they are ready, the next rows are produced at
+ *  4. Every master's AOF is rewritten first (bn_compact_aof). New workers
+ *     start; once they are ready, the next rows are produced at
  *     --rate for --latency-seconds, each message stamped by Kafka with its
  *     send time (CreateTime). A decision's latency runs from the timestamp
  *     of its cause (its `cause` field: topic/partition/offset) to its
