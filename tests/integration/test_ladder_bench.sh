@@ -9,7 +9,7 @@
 # directory; a bad option, or a backlog that --partitions cannot hold, is
 # exit 2. A short run on a 3-master Redis Cluster (--redis-cluster 3)
 # reports where the partitions live and positive costs, summed over the
-# masters.
+# masters, and the fork of the rewrites it forced.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 events=20000
@@ -128,6 +128,9 @@ for k in ("sustained_events_per_s", "ratio_to_passthrough",
           "restart_to_first_decision_s"):
     assert fig[k]["target"] and isinstance(fig[k]["met"], bool), (k, fig[k])
 assert run["aof_rewrites_forced"] == 3, run
+# the forced rewrites forked: their fork time is a figure of its own
+fork = fig["aof_rewrite_fork_ms"]
+assert fork["value"] and fork["value"] > 0 and fork["unit"] == "ms", fork
 types = {m["type"]: m for m in d["memory_by_key_type"]}
 assert types["ent"]["keys"] == run["partitions"] and types["ent"]["bytes"] > 0, types
 print("# partitions per master: " + " ".join(str(m["partitions"]) for m in pl))
