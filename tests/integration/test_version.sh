@@ -63,6 +63,27 @@ want="ladder_build_info{version=\"$version\",commit=\"$commit\",program=\"ladder
 page=$(curl -s "$url/metrics")
 grep -qxF "$want" <<<"$page" \
   || fail "no [$want] on /metrics: $(curl -s "$url/metrics" | grep build_info)"
-kill -TERM "$worker"; wait "$worker" || true
 ok "/metrics: $want"
+# The process figures, against what /proc and ps say of the same worker:
+# RSS within a factor of two, the start within 3 s, the open descriptors
+# within 3, the CPU counter present.
+fig() { awk -v n="$1" "\$1 == n {print \$2}" <<<"$page"; }
+page=$(curl -s "$url/metrics")
+rss=$(fig process_resident_memory_bytes)
+vmrss=$(awk "/^VmRSS:/ {print \$2 * 1024}" "/proc/$worker/status")
+[ -n "$rss" ] && awk -v a="$rss" -v b="$vmrss" "BEGIN {exit !(a > b / 2 && a < b * 2)}" \
+  || fail "process_resident_memory_bytes [$rss] against VmRSS $vmrss"
+start=$(fig process_start_time_seconds)
+began=$(( $(date +%s) - $(ps -o etimes= -p "$worker") ))
+[ -n "$start" ] && awk -v a="$start" -v b="$began" "BEGIN {d = a - b; exit !(d > -3 && d < 3)}" \
+  || fail "process_start_time_seconds [$start] against $began"
+fds=$(fig process_open_fds)
+open=$(ls "/proc/$worker/fd" | wc -l)
+[ -n "$fds" ] && awk -v a="$fds" -v b="$open" "BEGIN {d = a - b; exit !(d > -3 && d < 3)}" \
+  || fail "process_open_fds [$fds] against $open"
+cpu=$(fig process_cpu_seconds_total)
+[ -n "$cpu" ] && [ -n "$(fig process_max_fds)" ] \
+  || fail "no process_cpu_seconds_total or process_max_fds on /metrics"
+kill -TERM "$worker"; wait "$worker" || true
+ok "/metrics: process_resident_memory_bytes $rss, process_start_time_seconds, process_open_fds $fds, process_cpu_seconds_total $cpu"
 ' "$src" "$bin"

@@ -18,7 +18,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <unistd.h>
 
@@ -37,6 +39,11 @@ struct ldr_svc {
     ldr_config_t *cfg;
     ldr_metrics_t *metrics;
     ldr_metric_t *ready_gauge; /* ladder_ready */
+    /* the process figures Prometheus's client libraries export, read from
+     * /proc at each scrape (svc_process_refresh) */
+    ldr_metric_t *proc_rss, *proc_vsize, *proc_cpu, *proc_start, *proc_fds,
+        *proc_max_fds;
+    double proc_cpu_seen; /* CPU seconds already added to proc_cpu */
     ldr_http_t *http;
     atomic_llong heartbeat_ms; /* last time round the loop (monotonic) */
     atomic_bool running;
@@ -206,6 +213,23 @@ ldr_svc_t *ldr_svc_new(const ldr_svc_spec_t *spec, int argc, char **argv,
         build,
         LDR_METRICS_LABELS(ldr_version(), ldr_version_commit(), spec->program),
         1);
+    svc->proc_rss =
+        ldr_metrics_gauge(svc->metrics, "process_resident_memory_bytes",
+                          "Resident memory size in bytes.", NULL);
+    svc->proc_vsize =
+        ldr_metrics_gauge(svc->metrics, "process_virtual_memory_bytes",
+                          "Virtual memory size in bytes.", NULL);
+    svc->proc_cpu = ldr_metrics_counter(
+        svc->metrics, "process_cpu_seconds_total",
+        "Total user and system CPU time spent in seconds.", NULL);
+    svc->proc_start = ldr_metrics_gauge(
+        svc->metrics, "process_start_time_seconds",
+        "Start time of the process since unix epoch in seconds.", NULL);
+    svc->proc_fds = ldr_metrics_gauge(svc->metrics, "process_open_fds",
+                                      "Number of open file descriptors.", NULL);
+    svc->proc_max_fds =
+        ldr_metrics_gauge(svc->metrics, "process_max_fds",
+                          "Maximum number of open file descriptors.", NULL);
     svc->http = ldr_http_new();
     pthread_mutex_init(&svc->health_lock, NULL);
     atomic_store(&svc->running, true);
@@ -289,7 +313,68 @@ static void svc_readyz_cb(void *opaque, ldr_http_response_t *res) {
     pthread_mutex_unlock(&svc->health_lock);
 }
 
+/* The boot time (/proc/stat btime), in seconds since the epoch; 0 when
+ * it cannot be read. */
+static long long svc_boot_time(void) {
+    FILE *f = fopen("/proc/stat", "r");
+    char line[256];
+    long long btime = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "btime %lld", &btime) == 1) break;
+    fclose(f);
+    return btime;
+}
+
+/* Sets the process gauges from /proc/self/stat (fields 14-15 utime and
+ * stime, 22 starttime in clock ticks since boot, 23 vsize in bytes, 24
+ * rss in pages, counted after the ")" that ends the command name, which
+ * may hold spaces) and the entries of /proc/self/fd. A figure /proc does
+ * not give is left as it was. */
+static void svc_process_refresh(ldr_svc_t *svc) {
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime, stime, start, vsize;
+    long long rss;
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    if (p && ticks > 0 && page > 0 &&
+        sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d "
+               "%*d %*d %*d %*d %*d %llu %llu %lld",
+               &utime, &stime, &start, &vsize, &rss) == 5) {
+        ldr_metrics_set(svc->proc_rss, NULL, (double)rss * (double)page);
+        ldr_metrics_set(svc->proc_vsize, NULL, (double)vsize);
+        long long boot = svc_boot_time();
+        if (boot > 0)
+            ldr_metrics_set(svc->proc_start, NULL,
+                            (double)boot + (double)start / (double)ticks);
+        double cpu = (double)(utime + stime) / (double)ticks;
+        pthread_mutex_lock(&svc->health_lock);
+        if (cpu > svc->proc_cpu_seen) {
+            ldr_metrics_add(svc->proc_cpu, NULL, cpu - svc->proc_cpu_seen);
+            svc->proc_cpu_seen = cpu;
+        }
+        pthread_mutex_unlock(&svc->health_lock);
+    }
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        int fds = 0;
+        for (struct dirent *de; (de = readdir(d)) != NULL;)
+            if (de->d_name[0] != '.') fds++;
+        closedir(d);
+        ldr_metrics_set(svc->proc_fds, NULL, fds - 1); /* less the DIR's */
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        ldr_metrics_set(svc->proc_max_fds, NULL, (double)rl.rlim_cur);
+}
+
 void ldr_svc_metrics_page(ldr_svc_t *svc, ldr_http_response_t *res) {
+    svc_process_refresh(svc);
     res->content_type = LDR_METRICS_CONTENT_TYPE;
     ldr_metrics_render(svc->metrics, &res->body);
 }
