@@ -1366,7 +1366,13 @@ ldr_err_t ldr_config_write_reference(FILE *out) {
                 "project version, the commit it was built from, and the "
                 "librdkafka, hiredis and Avro-C versions, one per line, and "
                 "exits 0; the services' /metrics pages carry "
-                "`ladder_build_info{version,commit,program} 1`.");
+                "`ladder_build_info{version,commit,program} 1`, and the "
+                "process figures that Prometheus's client libraries export, "
+                "read from `/proc` at each scrape: "
+                "`process_resident_memory_bytes`, "
+                "`process_virtual_memory_bytes`, "
+                "`process_cpu_seconds_total`, `process_start_time_seconds`, "
+                "`process_open_fds` and `process_max_fds`.");
     fputs("\n## Kafka client properties\n\n", out);
     config_wrap(out, "",
                 "Keys starting with `kafka.` go to librdkafka unchanged, "

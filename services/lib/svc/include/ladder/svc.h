@@ -7,7 +7,8 @@
  *     (ldr_svc_new(); the tools call ldr_svc_version() themselves);
  *   - what the program is: ldr_svc_version() prints the version, the
  *     commit and the library versions, and every /metrics page carries
- *     ladder_build_info{version,commit,program} 1;
+ *     ladder_build_info{version,commit,program} 1 and the process_*
+ *     figures of Prometheus's clients (read from /proc at each scrape);
  *   - the configuration: the file, then the LADDER_* variables, then
  *     log.level, log.format and log.timestamps, with one line on stderr and
  * exit status 2 for any error (ldr_svc_config_load(), also for the command-line
