@@ -976,16 +976,27 @@ static int bn_stored(bn_t *b, int64_t *next, char *err, size_t n) {
     return rc;
 }
 
-/* A numeric INFO field summed over every master. */
-static double bn_info(bn_t *b, const char *section, const char *field) {
-    double sum = 0, v;
+/* A numeric INFO field over every master: their sum, or with @p max the
+ * largest (NAN when no master gave it). */
+static double bn_info_fold(bn_t *b, const char *section, const char *field,
+                           bool max) {
+    double acc = max ? NAN : 0, v;
     char e[256];
     for (int i = 0; i < ldr_cluster_masters(b->cl); i++) {
         redisContext *c = ldr_cluster_master(b->cl, i, e, sizeof(e));
         b->own_commands++;
-        if (c && bn_redis_info(c, section, field, &v) == 0) sum += v;
+        if (!c || bn_redis_info(c, section, field, &v) != 0) continue;
+        if (!max)
+            acc += v;
+        else if (isnan(acc) || v > acc)
+            acc = v;
     }
-    return sum;
+    return acc;
+}
+
+/* A numeric INFO field summed over every master. */
+static double bn_info(bn_t *b, const char *section, const char *field) {
+    return bn_info_fold(b, section, field, false);
 }
 
 /* Redis CPU so far: the servers' and their children's (the AOF rewrite's
@@ -1051,7 +1062,7 @@ static void bn_slowlog_reset(bn_t *b) {
 /* The longest command every master's SLOWLOG holds (µs), and how many
  * took longer than BN_SLOW_US, into phase @p ph's figures. The bench's
  * own commands do not count: its BGREWRITEAOF lasts as long as the fork,
- * which has a figure of its own (bn_fork_read). */
+ * which has a figure of its own (fork_ms). */
 static void bn_slowlog_read(bn_t *b, int ph) {
     char e[256], longest[64] = "none";
     b->slow_max_us[ph] = 0;
@@ -1091,21 +1102,6 @@ static void bn_slowlog_read(bn_t *b, int ph) {
     bn_say(b, "%s: %llu Redis commands over %d ms, the longest %.1f ms (%s)",
            ph ? "latency" : "sustained", (unsigned long long)b->slow_over[ph],
            BN_SLOW_US / 1000, b->slow_max_us[ph] / 1000, longest);
-}
-
-/* The fork of the last rewrite (the latency phase's), the longest over the
- * masters, into b->fork_ms. */
-static void bn_fork_read(bn_t *b) {
-    char e[256];
-    double v;
-    b->fork_ms = NAN;
-    for (int i = 0; i < ldr_cluster_masters(b->cl); i++) {
-        redisContext *c = ldr_cluster_master(b->cl, i, e, sizeof(e));
-        b->own_commands++;
-        if (c && bn_redis_info(c, "stats", "latest_fork_usec", &v) == 0 &&
-            (isnan(b->fork_ms) || v / 1000 > b->fork_ms))
-            b->fork_ms = v / 1000;
-    }
 }
 
 /* Rewrites every master's AOF and waits for the rewrites to end (up to
@@ -1702,7 +1698,8 @@ static int bn_phase_latency(bn_t *b, char *err, size_t n) {
     }
     b->track = false;
     bn_slowlog_read(b, 1);
-    bn_fork_read(b);
+    /* the fork of the phase's rewrite, the longest over the masters */
+    b->fork_ms = bn_info_fold(b, "stats", "latest_fork_usec", true) / 1000;
     bn_lat_figures(b, &L);
     rc = 0;
 out:

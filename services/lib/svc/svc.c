@@ -9,6 +9,7 @@
 #include "ladder/svc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,7 +19,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <dirent.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -43,7 +43,6 @@ struct ldr_svc {
      * /proc at each scrape (svc_process_refresh) */
     ldr_metric_t *proc_rss, *proc_vsize, *proc_cpu, *proc_start, *proc_fds,
         *proc_max_fds;
-    double proc_cpu_seen; /* CPU seconds already added to proc_cpu */
     ldr_http_t *http;
     atomic_llong heartbeat_ms; /* last time round the loop (monotonic) */
     atomic_bool running;
@@ -348,16 +347,18 @@ static void svc_process_refresh(ldr_svc_t *svc) {
                &utime, &stime, &start, &vsize, &rss) == 5) {
         ldr_metrics_set(svc->proc_rss, NULL, (double)rss * (double)page);
         ldr_metrics_set(svc->proc_vsize, NULL, (double)vsize);
-        long long boot = svc_boot_time();
+        /* the start does not move: /proc/stat is read until it is known */
+        long long boot =
+            ldr_metrics_value(svc->proc_start, NULL) > 0 ? 0 : svc_boot_time();
         if (boot > 0)
             ldr_metrics_set(svc->proc_start, NULL,
                             (double)boot + (double)start / (double)ticks);
+        /* a counter only adds: what it lacks of the total, one scrape at a
+         * time (the lock keeps two scrapes from adding it twice) */
         double cpu = (double)(utime + stime) / (double)ticks;
         pthread_mutex_lock(&svc->health_lock);
-        if (cpu > svc->proc_cpu_seen) {
-            ldr_metrics_add(svc->proc_cpu, NULL, cpu - svc->proc_cpu_seen);
-            svc->proc_cpu_seen = cpu;
-        }
+        double seen = ldr_metrics_value(svc->proc_cpu, NULL);
+        if (cpu > seen) ldr_metrics_add(svc->proc_cpu, NULL, cpu - seen);
         pthread_mutex_unlock(&svc->health_lock);
     }
     DIR *d = opendir("/proc/self/fd");

@@ -41,16 +41,6 @@ typedef enum ldr_kafka_role {
     LDR_KAFKA_CONSUMER,      /* group.id from the group.id key when set */
 } ldr_kafka_role_t;
 
-/** A librdkafka configuration for a client of @p role, built in one order
- *  for every program: client.id = the program's name; ladder's defaults for
- *  the role (producers: linger.ms 20, batch.num.messages 10000; consumers:
- *  auto.offset.reset earliest, the range assignor); the caller's
- *  @p defaults; every kafka.* key of @p cfg; and last, for producers, what
- *  the contract requires (enable.idempotence, the murmur2_random
- *  partitioner), which a kafka.* key asking otherwise makes an error rather
- *  than being overridden. librdkafka's log lines go through ladder's logger.
- *  NULL on error with one line in @p errstr; on success the caller owns the
- *  configuration (rd_kafka_new() takes it, or rd_kafka_conf_destroy()). */
 /** The linger of a producer that sends in whole batches of its own: the
  *  worker produces a step's decisions at once, keyed like the input (so
  *  into the input partition's decisions partition), and the message set is
@@ -62,6 +52,16 @@ typedef enum ldr_kafka_role {
  *  kafka.linger.ms key still wins. */
 #define LDR_KAFKA_STEP_LINGER_MS "2"
 
+/** A librdkafka configuration for a client of @p role, built in one order
+ *  for every program: client.id = the program's name; ladder's defaults for
+ *  the role (producers: linger.ms 20, batch.num.messages 10000; consumers:
+ *  auto.offset.reset earliest, the range assignor); the caller's
+ *  @p defaults; every kafka.* key of @p cfg; and last, for producers, what
+ *  the contract requires (enable.idempotence, the murmur2_random
+ *  partitioner), which a kafka.* key asking otherwise makes an error rather
+ *  than being overridden. librdkafka's log lines go through ladder's logger.
+ *  NULL on error with one line in @p errstr; on success the caller owns the
+ *  configuration (rd_kafka_new() takes it, or rd_kafka_conf_destroy()). */
 rd_kafka_conf_t *ldr_kafka_conf_new(const ldr_config_t *cfg,
                                     ldr_kafka_role_t role,
                                     const ldr_kafka_prop_t *defaults,
