@@ -508,6 +508,142 @@ static void test_machine_timers_fire_in_due_then_uscc_order(void **s) {
     world_fini(&w);
 }
 
+/* Every timer decision of @p w came from the first message whose time
+ * reached its due time: @p times[o] is message o's (non-decreasing). */
+static void fired_on_time(const world_t *w, const int64_t *times) {
+    for (size_t i = 0; i < w->out.count; i++) {
+        const ldr_machine_decision_t *d = &w->out.v[i];
+        if (d->has_cause_event_id) continue;
+        assert_true(d->offset >= 0 && d->offset < w->offset);
+        assert_true(times[d->offset] >= d->effective_at);
+        if (d->offset > 0) assert_true(times[d->offset - 1] < d->effective_at);
+    }
+}
+
+/* Timers fire in (due, USCC) order, each at the first message that
+ * reaches it, whether the clock creeps or leaps: with a tick every 5
+ * days, and with none but the applications and one tick 12 years on
+ * (past everything the partition keeps in order ahead of the clock).
+ * 1,500 enterprises apply over 600 days, many at the same instant; every
+ * one is designated, reviewed and expires, and both worlds fire the same
+ * timers in the same order. */
+static void
+test_machine_many_timers_fire_in_order_whatever_the_ticks(void **s) {
+    (void)s;
+    enum { N = 1500, DAYS = 600, STEPS = 4000 };
+    world_t creep, leap;
+    world_init(&creep);
+    world_init(&leap);
+    int64_t *times[2] = {calloc(STEPS, sizeof(int64_t)),
+                         calloc(STEPS, sizeof(int64_t))};
+    int64_t t0 = T("2022-03-01T00:00:00Z");
+    int64_t end = t0 + 12 * 366 * DAY;
+    world_t *ws[] = {&creep, &leap};
+    for (int k = 0; k < 2; k++) {
+        world_t *w = ws[k];
+        int64_t next_tick = t0;
+        for (int day = 0; day < DAYS; day++)
+            for (int i = day; i < N; i += DAYS) {
+                int64_t t = t0 + day * DAY + (i % 3) * 3600000LL;
+                while (w == &creep && next_tick <= t) {
+                    tick(w, next_tick);
+                    times[k][w->offset - 1] = next_tick;
+                    next_tick += 5 * DAY;
+                }
+                char uscc[19], id[16];
+                snprintf(uscc, sizeof(uscc), "9135020000%08d", (i * 7919) % N);
+                snprintf(id, sizeof(id), "e%d", i);
+                apply(w, uscc, LDR_TIER_INNOVATIVE, 1, t, 1, id);
+                times[k][w->offset - 1] = t;
+            }
+        while (w == &creep && next_tick <= end) {
+            tick(w, next_tick);
+            times[k][w->offset - 1] = next_tick;
+            next_tick += 5 * DAY;
+        }
+        tick(w, end);
+        times[k][w->offset - 1] = end;
+        assert_true(w->offset <= STEPS);
+        fired_on_time(w, times[k]);
+    }
+    size_t timers = 0, designated = 0;
+    const ldr_machine_decision_t *prev = NULL;
+    for (size_t i = 0, j = 0;; i++, j++) {
+        while (i < creep.out.count && creep.out.v[i].has_cause_event_id)
+            i++;
+        while (j < leap.out.count && leap.out.v[j].has_cause_event_id)
+            j++;
+        if (i == creep.out.count || j == leap.out.count) {
+            assert_int_equal(i, creep.out.count);
+            assert_int_equal(j, leap.out.count);
+            break;
+        }
+        const ldr_machine_decision_t *a = &creep.out.v[i], *b = &leap.out.v[j];
+        assert_int_equal(a->decision, b->decision);
+        assert_string_equal(a->uscc, b->uscc);
+        assert_int_equal(a->tier, b->tier);
+        assert_int_equal(a->effective_at, b->effective_at);
+        if (prev)
+            assert_true(prev->effective_at < a->effective_at ||
+                        (prev->effective_at == a->effective_at &&
+                         strcmp(prev->uscc, a->uscc) <= 0));
+        prev = a;
+        timers++;
+        designated += a->decision == LDR_DECISION_DESIGNATED;
+    }
+    /* designated, review due and expired, for each */
+    assert_int_equal(designated, N);
+    assert_int_equal(timers, 3 * N);
+    free(times[0]);
+    free(times[1]);
+    world_fini(&creep);
+    world_fini(&leap);
+}
+
+/* A partition reloaded with a clock decades behind its timers (further
+ * ahead than the partition keeps in order) fires them all the same, each
+ * at the first tick that reaches it, as the partition they came from. */
+static void test_machine_timers_far_beyond_the_clock_fire_on_time(void **s) {
+    (void)s;
+    world_t a, b;
+    world_init(&a);
+    world_init(&b);
+    int64_t t = T("2022-03-01T00:00:00Z");
+    designate_innovative(&a, U1, t);
+    size_t n;
+    const ldr_partition_dirty_t *d = ldr_partition_take_dirty(a.p, &n);
+    assert_int_equal(n, 1);
+    ldr_buf_t buf;
+    ldr_buf_init(&buf);
+    ldr_enterprise_encode(d[0].e, &buf);
+    ldr_enterprise_t *e = malloc(sizeof(*e));
+    ldr_enterprise_init(e, U1, 18);
+    assert_int_equal(ldr_enterprise_decode(e, buf.data, buf.len), LDR_OK);
+    ldr_buf_fini(&buf);
+    ldr_partition_insert(b.p, e);
+    ldr_partition_set_clock(b.p, T("1975-01-01T00:00:00Z"));
+    int64_t times[64];
+    for (int year = 1977; year <= 2027; year += 2) {
+        char when[32];
+        snprintf(when, sizeof(when), "%d-01-01T00:00:00Z", year);
+        tick(&b, T(when));
+        times[b.offset - 1] = T(when);
+    }
+    tick(&a, T("2027-01-01T00:00:00Z"));
+    fired_on_time(&b, times);
+    size_t before = a.out.count - 2; /* the review window, the expiry */
+    assert_int_equal(b.out.count, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(a.out.v[before + i].decision, b.out.v[i].decision);
+        assert_int_equal(a.out.v[before + i].effective_at,
+                         b.out.v[i].effective_at);
+    }
+    assert_int_equal(b.out.v[0].decision, LDR_DECISION_REVIEW_DUE);
+    assert_int_equal(b.out.v[1].decision, LDR_DECISION_EXPIRED);
+    world_fini(&a);
+    world_fini(&b);
+}
+
 /* Two timers of one enterprise due at the same instant fire in tier
  * order, whichever was set later: the specialized application's publicity
  * ends the moment the innovative designation's review window opens. */
@@ -949,6 +1085,9 @@ int main(void) {
         cmocka_unit_test(test_machine_review_failure_revokes),
         cmocka_unit_test(test_machine_no_review_revokes_specialized),
         cmocka_unit_test(test_machine_timers_fire_in_due_then_uscc_order),
+        cmocka_unit_test(
+            test_machine_many_timers_fire_in_order_whatever_the_ticks),
+        cmocka_unit_test(test_machine_timers_far_beyond_the_clock_fire_on_time),
         cmocka_unit_test(test_machine_same_instant_timers_fire_in_tier_order),
         cmocka_unit_test(test_machine_clock_never_moves_back_and_late_events),
         cmocka_unit_test(test_machine_duplicate_event_ids_yield_nothing),

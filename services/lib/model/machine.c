@@ -654,6 +654,23 @@ typedef struct ldr_timer_entry {
     uint32_t rec;
 } ldr_timer_entry_t;
 
+/* Only the entries due before the horizon are in the heap; the others
+ * wait, unordered, in a wheel of buckets of 2^MACHINE_WHEEL_SHIFT ms
+ * (about 25 days) each, and move into the heap when the clock reaches
+ * their bucket. Most timers are years ahead (validity, review windows),
+ * so the heap holds a few weeks' worth and stays in the cache: with every
+ * timer in it, the walk down from its root missed the cache at each level
+ * and took a seventh of a replay's time (docs/BENCHMARKS.md). The order
+ * timers fire in does not change: every entry due by the clock is in the
+ * heap when the heap is read. */
+#define MACHINE_WHEEL_SHIFT 31
+#define MACHINE_WHEEL       128 /* buckets: about 8.7 years */
+
+typedef struct machine_bucket {
+    ldr_timer_entry_t *v;
+    size_t len, cap;
+} machine_bucket_t;
+
 /* A decoded enterprise a step touched, with what it was before. */
 typedef struct ldr_hot {
     ldr_enterprise_t *e;
@@ -672,14 +689,23 @@ struct ldr_partition {
     ldr_ent_rec_t *recs; /* dense, in insertion order */
     uint32_t count;
     uint32_t recs_cap;
-    uint32_t *slots; /* open addressing by USCC: 1 + record index, 0 free */
+    uint32_t *slots; /* open addressing by USCC: machine_slot_make(), 0 free */
     size_t cap;
     ldr_chunk_t *chunks;
     size_t nchunks, chunks_cap;
-    size_t live, garbage; /* bytes of the chunks in use, and left */
-    ldr_timer_entry_t *heap;
+    size_t live, garbage;    /* bytes of the chunks in use, and left */
+    ldr_timer_entry_t *heap; /* the entries due before the horizon */
     size_t heap_len;
     size_t heap_cap;
+    /* a multiple of the bucket span, past the clock; INT64_MIN before the
+     * first entry */
+    int64_t horizon;
+    /* bucket number n (due >> MACHINE_WHEEL_SHIFT), from the horizon's
+     * for MACHINE_WHEEL buckets, at wheel[n % MACHINE_WHEEL]; the entries
+     * due later still in far */
+    machine_bucket_t wheel[MACHINE_WHEEL];
+    machine_bucket_t far;
+    size_t waiting; /* entries in the wheel and far */
     /* touched since the last take: decoded, possibly changed */
     ldr_hot_t *hot;
     size_t hot_len, hot_cap;
@@ -770,6 +796,7 @@ ldr_partition_t *ldr_partition_new(const ldr_policies_t *policies) {
     p->policies = policies;
     p->cap = 1024;
     p->slots = ldr_calloc(p->cap, sizeof(*p->slots));
+    p->horizon = INT64_MIN;
     ldr_enterprise_init(&p->peek, "", 0);
     ldr_buf_init(&p->enc);
     return p;
@@ -794,6 +821,9 @@ void ldr_partition_destroy(ldr_partition_t *p) {
     free(p->recs);
     free(p->slots);
     free(p->heap);
+    for (int i = 0; i < MACHINE_WHEEL; i++)
+        free(p->wheel[i].v);
+    free(p->far.v);
     free(p->hot);
     free(p->handed);
     free(p->pool);
@@ -849,14 +879,36 @@ static const char *machine_key(const ldr_partition_t *p, uint32_t i,
     return u;
 }
 
-/* The slot of @p uscc: the one holding it, or the free one it would take. */
+/* A slot holds 1 + the record's index in its low MACHINE_SLOT_BITS bits
+ * and, above them, eight more bits of the USCC's hash: a probe that meets
+ * another enterprise's slot moves on without reading its record and blob
+ * (two cache misses each, with tens of thousands of enterprises in a
+ * partition), and a new enterprise's search for a free slot reads the
+ * slots alone. A partition holds at most MACHINE_RECS_MAX enterprises. */
+#define MACHINE_SLOT_BITS 24
+#define MACHINE_RECS_MAX  ((1u << MACHINE_SLOT_BITS) - 2)
+
+static uint32_t machine_slot_make(uint64_t hash, uint32_t rec) {
+    return (uint32_t)(hash >> 56) << MACHINE_SLOT_BITS | (rec + 1);
+}
+
+static uint32_t machine_slot_rec(uint32_t slot) {
+    return (slot & ((1u << MACHINE_SLOT_BITS) - 1)) - 1;
+}
+
+/* The slot of @p uscc (whose hash is @p hash): the one holding it, or the
+ * free one it would take. */
 static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
-                           size_t len) {
-    size_t i = (size_t)ldr_enterprise_event_hash(uscc, len) & (p->cap - 1);
+                           size_t len, uint64_t hash) {
+    size_t i = (size_t)hash & (p->cap - 1);
+    uint32_t tag = (uint32_t)(hash >> 56);
     while (p->slots[i]) {
-        size_t klen;
-        const char *key = machine_key(p, p->slots[i] - 1, &klen);
-        if (klen == len && memcmp(key, uscc, len) == 0) break;
+        if (p->slots[i] >> MACHINE_SLOT_BITS == tag) {
+            size_t klen;
+            const char *key =
+                machine_key(p, machine_slot_rec(p->slots[i]), &klen);
+            if (klen == len && memcmp(key, uscc, len) == 0) break;
+        }
         i = (i + 1) & (p->cap - 1);
     }
     return i;
@@ -865,8 +917,9 @@ static size_t machine_slot(const ldr_partition_t *p, const char *uscc,
 const ldr_enterprise_t *ldr_partition_find(ldr_partition_t *p, const char *uscc,
                                            size_t len) {
     if (len > 18) return NULL;
-    uint32_t s = p->slots[machine_slot(p, uscc, len)];
-    return s ? machine_view(p, s - 1) : NULL;
+    uint32_t s = p->slots[machine_slot(p, uscc, len,
+                                       ldr_enterprise_event_hash(uscc, len))];
+    return s ? machine_view(p, machine_slot_rec(s)) : NULL;
 }
 
 /* A decoded enterprise from the pool, initialised. */
@@ -928,8 +981,9 @@ static void machine_grow(ldr_partition_t *p) {
     for (size_t j = 0; j < old_cap; j++)
         if (old[j]) {
             size_t ulen;
-            const char *u = machine_key(p, old[j] - 1, &ulen);
-            p->slots[machine_slot(p, u, ulen)] = old[j];
+            const char *u = machine_key(p, machine_slot_rec(old[j]), &ulen);
+            p->slots[machine_slot(p, u, ulen,
+                                  ldr_enterprise_event_hash(u, ulen))] = old[j];
         }
     free(old);
 }
@@ -939,12 +993,18 @@ static void machine_grow(ldr_partition_t *p) {
 static uint32_t machine_rec_get(ldr_partition_t *p, ldr_str_t uscc,
                                 bool *fresh) {
     size_t len = uscc.len > 18 ? 18 : uscc.len;
-    size_t i = machine_slot(p, uscc.ptr, len);
+    uint64_t hash = ldr_enterprise_event_hash(uscc.ptr, len);
+    size_t i = machine_slot(p, uscc.ptr, len, hash);
     *fresh = !p->slots[i];
-    if (p->slots[i]) return p->slots[i] - 1;
+    if (p->slots[i]) return machine_slot_rec(p->slots[i]);
+    if (p->count == MACHINE_RECS_MAX) {
+        fprintf(stderr, "ladder: a partition holds at most %u enterprises\n",
+                MACHINE_RECS_MAX);
+        abort();
+    }
     if ((p->count + 1) * 10 > p->cap * 7) {
         machine_grow(p);
-        i = machine_slot(p, uscc.ptr, len);
+        i = machine_slot(p, uscc.ptr, len, hash);
     }
     if (p->count == p->recs_cap) {
         p->recs_cap = p->recs_cap ? p->recs_cap + p->recs_cap / 2 : 256;
@@ -952,7 +1012,7 @@ static uint32_t machine_rec_get(ldr_partition_t *p, ldr_str_t uscc,
     }
     uint32_t n = p->count++;
     p->recs[n] = (ldr_ent_rec_t){NULL, 0, 0};
-    p->slots[i] = n + 1;
+    p->slots[i] = machine_slot_make(hash, n);
     /* a new enterprise: hot from the start, as if decoded from nothing */
     ldr_hot_t *h = machine_hot_push(p, n);
     ldr_enterprise_fini(h->e);
@@ -979,6 +1039,14 @@ static int machine_timer_less(const ldr_partition_t *p,
     return machine_uscc_cmp(p, a->rec, b->rec) < 0;
 }
 
+/* The heap is 4-ary: an entry's children are its index times four plus
+ * one to four, so a level costs one or two cache lines where a binary
+ * heap's took one for each of twice as many levels. With tens of
+ * thousands of timers in a partition, the walk down from the root missed
+ * the cache at every level and was a seventh of a replay's time
+ * (docs/BENCHMARKS.md). */
+#define MACHINE_HEAP_D 4
+
 static void machine_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
     if (p->heap_len == p->heap_cap) {
         p->heap_cap = p->heap_cap ? p->heap_cap + p->heap_cap / 2 : 256;
@@ -986,7 +1054,7 @@ static void machine_heap_push(ldr_partition_t *p, ldr_timer_entry_t t) {
     }
     size_t i = p->heap_len++;
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / MACHINE_HEAP_D;
         if (!machine_timer_less(p, &t, &p->heap[parent])) break;
         p->heap[i] = p->heap[parent];
         i = parent;
@@ -999,19 +1067,128 @@ static ldr_timer_entry_t machine_heap_pop(ldr_partition_t *p) {
     ldr_timer_entry_t last = p->heap[--p->heap_len];
     size_t i = 0;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const ldr_timer_entry_t *best = &last;
-        if (l < p->heap_len && machine_timer_less(p, &p->heap[l], best)) {
-            m = l;
-            best = &p->heap[l];
-        }
-        if (r < p->heap_len && machine_timer_less(p, &p->heap[r], best)) m = r;
-        if (m == i) break;
+        size_t first = MACHINE_HEAP_D * i + 1;
+        if (first >= p->heap_len) break;
+        size_t end = first + MACHINE_HEAP_D < p->heap_len
+                         ? first + MACHINE_HEAP_D
+                         : p->heap_len;
+        size_t m = first;
+        for (size_t c = first + 1; c < end; c++)
+            if (machine_timer_less(p, &p->heap[c], &p->heap[m])) m = c;
+        if (!machine_timer_less(p, &p->heap[m], &last)) break;
         p->heap[i] = p->heap[m];
         i = m;
     }
     if (p->heap_len) p->heap[i] = last;
     return top;
+}
+
+static void machine_bucket_add(machine_bucket_t *b, ldr_timer_entry_t t) {
+    if (b->len == b->cap) {
+        b->cap = b->cap ? b->cap + b->cap / 2 : 16;
+        b->v = ldr_realloc(b->v, b->cap * sizeof(*b->v));
+    }
+    b->v[b->len++] = t;
+}
+
+/* Beyond this clock (millions of years) the wheel is left alone: the
+ * horizon becomes INT64_MAX and every entry goes to the heap. */
+#define MACHINE_WHEEL_END ((int64_t)1 << 62)
+
+/* The first bucket span's start past @p clock (at least the first). */
+static int64_t machine_horizon_after(int64_t clock) {
+    if (clock < 0) clock = 0;
+    return ((clock >> MACHINE_WHEEL_SHIFT) + 1) *
+           ((int64_t)1 << MACHINE_WHEEL_SHIFT);
+}
+
+/* Files entry @p t: in the heap when it is due before the horizon, else
+ * in its bucket of the wheel, or in far beyond the wheel. */
+static void machine_timer_put(ldr_partition_t *p, ldr_timer_entry_t t) {
+    if (p->horizon == INT64_MIN) p->horizon = machine_horizon_after(p->clock);
+    if (t.due < p->horizon || p->horizon == INT64_MAX) {
+        machine_heap_push(p, t);
+        return;
+    }
+    int64_t n = t.due >> MACHINE_WHEEL_SHIFT;
+    int64_t first = p->horizon >> MACHINE_WHEEL_SHIFT;
+    machine_bucket_add(
+        n - first < MACHINE_WHEEL ? &p->wheel[n % MACHINE_WHEEL] : &p->far, t);
+    p->waiting++;
+}
+
+/* Moves the horizon past the clock, and into the heap every waiting entry
+ * it passes: then every entry due by the clock is in the heap. */
+static void machine_timers_advance(ldr_partition_t *p) {
+    if (p->horizon == INT64_MIN || p->clock < p->horizon) return;
+    int64_t target = p->clock < MACHINE_WHEEL_END
+                         ? machine_horizon_after(p->clock)
+                         : INT64_MAX;
+    if (!p->waiting) {
+        p->horizon = target;
+        return;
+    }
+    int64_t first = p->horizon >> MACHINE_WHEEL_SHIFT;
+    if (target == INT64_MAX ||
+        (target >> MACHINE_WHEEL_SHIFT) - first >= MACHINE_WHEEL) {
+        /* past the whole wheel (a reload before its clock was set, or a
+         * long silence): every waiting entry is filed again */
+        machine_bucket_t all = p->far;
+        p->far = (machine_bucket_t){0};
+        for (int i = 0; i < MACHINE_WHEEL; i++) {
+            machine_bucket_t *b = &p->wheel[i];
+            for (size_t k = 0; k < b->len; k++)
+                machine_bucket_add(&all, b->v[k]);
+            free(b->v);
+            *b = (machine_bucket_t){0};
+        }
+        p->waiting = 0;
+        p->horizon = target;
+        for (size_t k = 0; k < all.len; k++)
+            machine_timer_put(p, all.v[k]);
+        free(all.v);
+        return;
+    }
+    while (p->horizon < target) {
+        machine_bucket_t *b =
+            &p->wheel[(p->horizon >> MACHINE_WHEEL_SHIFT) % MACHINE_WHEEL];
+        for (size_t k = 0; k < b->len; k++)
+            machine_heap_push(p, b->v[k]);
+        p->waiting -= b->len;
+        free(b->v);
+        *b = (machine_bucket_t){0};
+        p->horizon += (int64_t)1 << MACHINE_WHEEL_SHIFT;
+    }
+    if (p->far.len) { /* what the wheel now reaches leaves far */
+        machine_bucket_t far = p->far;
+        p->far = (machine_bucket_t){0};
+        p->waiting -= far.len;
+        for (size_t k = 0; k < far.len; k++)
+            machine_timer_put(p, far.v[k]);
+        free(far.v);
+    }
+}
+
+/* Drops every entry of record @p rec, waiting or in the heap. */
+static void machine_timers_drop(ldr_partition_t *p, uint32_t rec) {
+    size_t w = 0;
+    for (size_t i = 0; i < p->heap_len; i++)
+        if (p->heap[i].rec != rec) p->heap[w++] = p->heap[i];
+    ldr_timer_entry_t *all = p->heap;
+    size_t n = w;
+    p->heap = NULL;
+    p->heap_len = p->heap_cap = 0;
+    for (size_t i = 0; i < n; i++)
+        machine_heap_push(p, all[i]);
+    free(all);
+    for (int i = 0; i <= MACHINE_WHEEL; i++) {
+        machine_bucket_t *b = i < MACHINE_WHEEL ? &p->wheel[i] : &p->far;
+        w = 0;
+        for (size_t k = 0; k < b->len; k++)
+            if (b->v[k].rec != rec) b->v[w++] = b->v[k];
+        p->waiting -= b->len - w;
+        b->len = w;
+    }
 }
 
 /* The earliest timer of @p e, the first by tier and kind among those due
@@ -1039,7 +1216,7 @@ static void machine_index(ldr_partition_t *p, uint32_t rec,
     int tier, kind;
     int64_t first = machine_first_timer(e, &tier, &kind);
     if (first && first != before)
-        machine_heap_push(p, (ldr_timer_entry_t){first, rec});
+        machine_timer_put(p, (ldr_timer_entry_t){first, rec});
 }
 
 /* Gives the hot copies handed out by the last take back to the pool;
@@ -1081,6 +1258,7 @@ const ldr_partition_dirty_t *ldr_partition_take_dirty(ldr_partition_t *p,
 
 void ldr_partition_set_clock(ldr_partition_t *p, int64_t clock) {
     p->clock = clock;
+    machine_timers_advance(p);
 }
 
 void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
@@ -1088,19 +1266,8 @@ void ldr_partition_insert(ldr_partition_t *p, ldr_enterprise_t *e) {
     size_t len = strlen(e->uscc);
     bool fresh;
     uint32_t rec = machine_rec_get(p, ldr_str(e->uscc), &fresh);
-    if (!fresh) {
-        /* Entries of the old one would point at the new: drop them. */
-        size_t w = 0;
-        for (size_t i = 0; i < p->heap_len; i++)
-            if (p->heap[i].rec != rec) p->heap[w++] = p->heap[i];
-        ldr_timer_entry_t *all = p->heap;
-        size_t n = w;
-        p->heap = NULL;
-        p->heap_len = p->heap_cap = 0;
-        for (size_t i = 0; i < n; i++)
-            machine_heap_push(p, all[i]);
-        free(all);
-    }
+    if (!fresh) /* entries of the old one would point at the new */
+        machine_timers_drop(p, rec);
     ldr_ent_rec_t *r = &p->recs[rec];
     ldr_buf_reset(&p->enc);
     ldr_enterprise_encode(e, &p->enc);
@@ -1132,6 +1299,7 @@ ldr_err_t ldr_partition_step(ldr_partition_t *p, const ldr_record_t *msg,
     if (t > p->clock) p->clock = t;
     /* Every timer due at or before the clock fires first, in order; timers
      * set while firing join the same loop. */
+    machine_timers_advance(p);
     while (p->heap_len && p->heap[0].due <= p->clock) {
         ldr_timer_entry_t te = machine_heap_pop(p);
         bool was_hot = p->recs[te.rec].hot != 0;
