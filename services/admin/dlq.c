@@ -357,14 +357,10 @@ static int dlq_open(dlq_t *d) {
                                d->o.partition);
     d->lo = ldr_calloc((size_t)d->parts, sizeof(*d->lo));
     d->hi = ldr_calloc((size_t)d->parts, sizeof(*d->hi));
-    for (int32_t p = 0; p < d->parts; p++) {
-        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-            d->a->rk, d->topic, p, &d->lo[p], &d->hi[p], d->a->timeout_ms);
-        if (kerr) {
-            fprintf(stderr, "ladder-admin dlq: the offsets of %s/%d: %s\n",
-                    d->topic, (int)p, rd_kafka_err2str(kerr));
-            return ADM_EXIT_UNREACHABLE;
-        }
+    if (ldr_kafka_log_bounds(d->a->rk, d->topic, d->parts, d->lo, d->hi,
+                             d->a->timeout_ms, err, sizeof(err))) {
+        fprintf(stderr, "ladder-admin dlq: %s\n", err);
+        return ADM_EXIT_UNREACHABLE;
     }
     for (size_t i = 0; i < d->o.ncoords; i++) {
         const dlq_coord_t *c = &d->o.coords[i];

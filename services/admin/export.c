@@ -349,14 +349,12 @@ static int ex_bounds(ex_run_t *r) {
     r->end = ldr_calloc((size_t)r->parts, sizeof(int64_t));
     r->next = ldr_calloc((size_t)r->parts, sizeof(int64_t));
     r->lost = ldr_calloc((size_t)r->parts, sizeof(int64_t));
+    if (ldr_kafka_log_bounds(r->rk, r->topic, r->parts, r->lo, r->end,
+                             r->a->timeout_ms, r->err, sizeof(r->err))) {
+        fprintf(stderr, "ladder-admin export: %s\n", r->err);
+        return ADM_EXIT_UNREACHABLE;
+    }
     for (int p = 0; p < r->parts; p++) {
-        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-            r->rk, r->topic, p, &r->lo[p], &r->end[p], r->a->timeout_ms);
-        if (kerr) {
-            fprintf(stderr, "ladder-admin export: log bounds of %s/%d: %s\n",
-                    r->topic, p, rd_kafka_err2str(kerr));
-            return ADM_EXIT_UNREACHABLE;
-        }
         r->next[p] = r->lo[p];
         r->lost[p] = r->lo[p]; /* offsets 0 .. lo-1 are gone */
     }

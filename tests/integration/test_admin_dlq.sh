@@ -172,4 +172,20 @@ ok "a pending mark refuses the letter and says how to check; --again replays it 
 s=0; "$A" dlq replay --all --dry-run >"$work/out" 2>&1 || s=$?
 [ "$s" -eq 1 ] && grep -q "^dry run: 6 would be replayed, 4 refused (10 chosen); nothing was sent" "$work/out" || fail "replay --all --dry-run gave $s: $(tail -1 "$work/out")"
 ok "replay --all --dry-run: $(tail -1 "$work/out")"
+
+# ---- brokers that do not answer ----------------------------------------------
+# Brokers 2 and 3 hold every answer back for two minutes, and the command
+# knows only broker 1 at first (so the topic metadata comes back): the log
+# bounds of the partitions that 2 and 3 lead time out with --timeout-ms,
+# and the command says so and exits 3. It used to wait for each of them up
+# to socket.timeout.ms (a minute).
+for b in 2 3; do echo "rtt $b 120000" >"$LADDERTEST_KAFKA_FIFO"; done
+t0=$(date +%s%N); s=0
+LADDER_KAFKA_BOOTSTRAP_SERVERS=${LADDERTEST_BOOTSTRAP%%,*} "$A" --timeout-ms 2000 dlq list >"$work/out" 2>"$work/err" || s=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+for b in 2 3; do echo "rtt $b 0" >"$LADDERTEST_KAFKA_FIFO"; done
+[ "$s" -eq 3 ] && grep -q "^ladder-admin dlq: log starts of ladder.dlq.v1 (4 partitions): Local: Timed out" "$work/err" \
+  || fail "with brokers 2 and 3 silent, dlq list gave $s: $(cat "$work/err")"
+[ "$ms" -lt 15000 ] || fail "with brokers 2 and 3 silent, dlq list took $ms ms (--timeout-ms 2000)"
+ok "with brokers 2 and 3 silent, dlq list gives up after $ms ms (--timeout-ms 2000): $(cat "$work/err")"
 '

@@ -898,16 +898,10 @@ static int bn_produce_rows(bn_t *b, uint64_t rows, const char *what, char *err,
 /* The low and high watermarks of every partition of @p topic. */
 static int bn_watermarks(bn_t *b, const char *topic, int64_t *lo, int64_t *hi,
                          char *err, size_t n) {
-    for (int p = 0; p < b->partitions; p++) {
-        int64_t l = 0, h = 0;
-        rd_kafka_resp_err_t kerr =
-            rd_kafka_query_watermark_offsets(b->prod, topic, p, &l, &h, 10000);
-        if (kerr)
-            return bn_fail(err, n, "watermarks of %s [%d]: %s", topic, p,
-                           rd_kafka_err2str(kerr));
-        if (lo) lo[p] = l;
-        if (hi) hi[p] = h;
-    }
+    char e[512];
+    if (ldr_kafka_log_bounds(b->prod, topic, b->partitions, lo, hi, 10000, e,
+                             sizeof(e)))
+        return bn_fail(err, n, "%s", e);
     return 0;
 }
 

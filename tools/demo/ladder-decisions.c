@@ -111,18 +111,7 @@ bad:
 /* The end (high watermark) of every partition; -1 on error. */
 static int rd_ends(rd_kafka_t *rk, const char *topic, int parts, int64_t *end,
                    char *err, size_t n) {
-    for (int p = 0; p < parts; p++) {
-        int64_t lo, hi;
-        rd_kafka_resp_err_t kerr =
-            rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
-        if (kerr) {
-            snprintf(err, n, "end offset of %s/%d: %s", topic, p,
-                     rd_kafka_err2str(kerr));
-            return -1;
-        }
-        end[p] = hi;
-    }
-    return 0;
+    return ldr_kafka_log_bounds(rk, topic, parts, NULL, end, 10000, err, n);
 }
 
 /* "P:OFFSET,..." into start[]; -1 on a malformed list. */

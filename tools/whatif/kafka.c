@@ -113,16 +113,11 @@ static bool kafka_bounds(wi_kafka_t *k, char *errstr, size_t errstr_size) {
     k->lo = ldr_calloc((size_t)k->parts, sizeof *k->lo);
     k->end = ldr_calloc((size_t)k->parts, sizeof *k->end);
     k->next = ldr_calloc((size_t)k->parts, sizeof *k->next);
-    for (int p = 0; p < k->parts; p++) {
-        rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-            k->rk, k->topic, p, &k->lo[p], &k->end[p], WI_KAFKA_TIMEOUT_MS);
-        if (kerr) {
-            snprintf(errstr, errstr_size, "log bounds of %s/%d: %s", k->topic,
-                     p, rd_kafka_err2str(kerr));
-            return false;
-        }
+    if (ldr_kafka_log_bounds(k->rk, k->topic, k->parts, k->lo, k->end,
+                             WI_KAFKA_TIMEOUT_MS, errstr, errstr_size))
+        return false;
+    for (int p = 0; p < k->parts; p++)
         k->next[p] = k->lo[p];
-    }
     return true;
 }
 

@@ -414,3 +414,42 @@ int ldr_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
     if (md) rd_kafka_metadata_destroy(md);
     return count;
 }
+
+int ldr_kafka_log_bounds(rd_kafka_t *rk, const char *topic, int parts,
+                         int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
+                         size_t n) {
+    int64_t until = ldr_clock_mono_ms() + timeout_ms;
+    int64_t *into[2] = {lo, hi};
+    /* ListOffsets reads a timestamp of -2 as the log start, -1 as its end */
+    const int64_t marker[2] = {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END};
+    for (int b = 0; b < 2; b++) {
+        if (!into[b]) continue;
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(parts);
+        for (int p = 0; p < parts; p++)
+            rd_kafka_topic_partition_list_add(l, topic, p)->offset = marker[b];
+        int64_t left = until - ldr_clock_mono_ms();
+        rd_kafka_resp_err_t kerr =
+            rd_kafka_offsets_for_times(rk, l, left > 0 ? (int)left : 0);
+        for (int i = 0; !kerr && i < l->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &l->elems[i];
+            if (tp->err) {
+                ldr_err_set(errstr, n, LDR_ERR_TRANSIENT, "log %s of %s/%d: %s",
+                            b ? "end" : "start", topic, (int)tp->partition,
+                            rd_kafka_err2str(tp->err));
+                rd_kafka_topic_partition_list_destroy(l);
+                return -1;
+            }
+            into[b][tp->partition] = tp->offset;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (kerr) {
+            ldr_err_set(errstr, n, LDR_ERR_TRANSIENT,
+                        "log %s of %s (%d partitions): %s",
+                        b ? "ends" : "starts", topic, parts,
+                        rd_kafka_err2str(kerr));
+            return -1;
+        }
+    }
+    return 0;
+}

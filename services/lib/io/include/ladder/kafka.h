@@ -150,4 +150,16 @@ int32_t ldr_kafka_partition_for_key(const void *key, size_t len,
 int ldr_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                               char *errstr, size_t n);
 
+/* The log bounds of partitions 0 .. @p parts - 1 of @p topic: into @p lo
+ * the first offset each still holds, into @p hi its high watermark
+ * (either may be NULL), asked of the partitions' leaders, one ListOffsets
+ * request a leader for each bound. Returns within about @p timeout_ms in
+ * all: rd_kafka_query_watermark_offsets() waits for its answer past its
+ * timeout while a broker does not answer (up to socket.timeout.ms, a
+ * minute, for every partition). 0, or -1 with errstr naming the topic,
+ * the partition and the reason. */
+int ldr_kafka_log_bounds(rd_kafka_t *rk, const char *topic, int parts,
+                         int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
+                         size_t n);
+
 #endif
