@@ -176,6 +176,23 @@ static void no_more(world_t *w) {
                  ldr_decision_type_name(w->out.v[w->seen].decision));
 }
 
+/* Inserts into @p to a copy of each of the @p n enterprises of @p d, each
+ * through its encoded form, as a worker reloads a partition. */
+static void insert_copies(world_t *to, const ldr_partition_dirty_t *d,
+                          size_t n) {
+    ldr_buf_t buf;
+    ldr_buf_init(&buf);
+    for (size_t i = 0; i < n; i++) {
+        ldr_buf_reset(&buf);
+        ldr_enterprise_encode(d[i].e, &buf);
+        ldr_enterprise_t *e = malloc(sizeof(*e));
+        ldr_enterprise_init(e, d[i].e->uscc, 18);
+        assert_int_equal(ldr_enterprise_decode(e, buf.data, buf.len), LDR_OK);
+        ldr_partition_insert(to->p, e);
+    }
+    ldr_buf_fini(&buf);
+}
+
 static void reasons(const ldr_machine_decision_t *d, int n, ...) {
     va_list ap;
     va_start(ap, n);
@@ -613,14 +630,7 @@ static void test_machine_timers_far_beyond_the_clock_fire_on_time(void **s) {
     size_t n;
     const ldr_partition_dirty_t *d = ldr_partition_take_dirty(a.p, &n);
     assert_int_equal(n, 1);
-    ldr_buf_t buf;
-    ldr_buf_init(&buf);
-    ldr_enterprise_encode(d[0].e, &buf);
-    ldr_enterprise_t *e = malloc(sizeof(*e));
-    ldr_enterprise_init(e, U1, 18);
-    assert_int_equal(ldr_enterprise_decode(e, buf.data, buf.len), LDR_OK);
-    ldr_buf_fini(&buf);
-    ldr_partition_insert(b.p, e);
+    insert_copies(&b, d, n);
     ldr_partition_set_clock(b.p, T("1975-01-01T00:00:00Z"));
     int64_t times[64];
     for (int year = 1977; year <= 2027; year += 2) {
@@ -881,17 +891,7 @@ static void test_machine_reloaded_partition_decides_the_same(void **s) {
     assert_int_equal(n, 2);
     assert_string_equal(d[0].e->uscc, U1);
     assert_int_equal(d[0].state_before[0], LDR_TIER_STATE_NONE);
-    ldr_buf_t buf;
-    ldr_buf_init(&buf);
-    for (size_t i = 0; i < n; i++) {
-        ldr_buf_reset(&buf);
-        ldr_enterprise_encode(d[i].e, &buf);
-        ldr_enterprise_t *e = malloc(sizeof(*e));
-        ldr_enterprise_init(e, d[i].e->uscc, 18);
-        assert_int_equal(ldr_enterprise_decode(e, buf.data, buf.len), LDR_OK);
-        ldr_partition_insert(b.p, e);
-    }
-    ldr_buf_fini(&buf);
+    insert_copies(&b, d, n);
     ldr_partition_set_clock(b.p, ldr_partition_clock(a.p));
     b.offset = a.offset;
     size_t before = a.out.count;
