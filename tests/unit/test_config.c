@@ -370,6 +370,26 @@ static void test_config_kafka_group_id_refused(void **state) {
     ldr_config_destroy(cfg);
 }
 
+/* An empty broker list is a configuration error wherever it comes from,
+ * not a Kafka that cannot be reached. */
+static void test_config_kafka_empty_bootstrap_refused(void **state) {
+    (void)state;
+    ldr_config_t *cfg = ldr_config_new("ladder-worker");
+    char *envp[] = {"LADDER_KAFKA_BOOTSTRAP_SERVERS=", NULL};
+    assert_int_equal(load_env(cfg, envp), LDR_ERR_CONFIG);
+    assert_contains(errstr, "environment: LADDER_KAFKA_BOOTSTRAP_SERVERS: ");
+    assert_contains(errstr, "empty");
+    assert_int_equal(ldr_config_set(cfg, "kafka.bootstrap.servers", "  ", NULL,
+                                    errstr, sizeof(errstr)),
+                     LDR_ERR_CONFIG);
+    assert_contains(errstr, "command line: kafka.bootstrap.servers: empty");
+    assert_int_equal(ldr_config_set(cfg, "kafka.bootstrap.servers",
+                                    "127.0.0.1:9092", NULL, errstr,
+                                    sizeof(errstr)),
+                     LDR_OK);
+    ldr_config_destroy(cfg);
+}
+
 static void test_config_kafka_passthrough_from_file(void **state) {
     (void)state;
     ldr_config_t *cfg = ldr_config_new("ladder-worker");
@@ -704,6 +724,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_config_bad_number_in_environment),
         cmocka_unit_test(test_config_laddertest_variables_ignored),
         cmocka_unit_test(test_config_kafka_group_id_refused),
+        cmocka_unit_test(test_config_kafka_empty_bootstrap_refused),
         cmocka_unit_test(test_config_kafka_passthrough_from_file),
         cmocka_unit_test(test_config_kafka_passthrough_from_environment),
         cmocka_unit_test(test_config_precedence_env_beats_file),

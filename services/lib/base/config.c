@@ -871,6 +871,14 @@ static ldr_err_t config_stage(struct config_values *batch, const char *key,
                               "%s: not allowed: use group.id (ladder "
                               "decides which programs join a group)",
                               where);
+        else if (strcmp(prop, "bootstrap.servers") == 0 &&
+                 value[strspn(value, " \t")] == '\0')
+            /* librdkafka takes an empty list and then reaches no broker,
+             * which a program would report as Kafka unreachable */
+            err = ldr_err_set(errstr, errstr_size, LDR_ERR_CONFIG,
+                              "%s: empty: the brokers' host:port list "
+                              "(ladder-kafka prints the embedded cluster's)",
+                              where);
     } else {
         const struct config_key *k = config_find_key(key);
         char guess[128];
@@ -1384,7 +1392,8 @@ ldr_err_t ldr_config_write_reference(FILE *out) {
                 "`.`: `LADDER_KAFKA_BOOTSTRAP_SERVERS` sets "
                 "`kafka.bootstrap.servers`. `kafka.bootstrap.servers` has no "
                 "default: a program that needs it says how to start the "
-                "embedded cluster. `kafka.group.id` is refused: use "
+                "embedded cluster, and an empty one is refused as bad "
+                "configuration. `kafka.group.id` is refused: use "
                 "`group.id`.");
     fputs("\n## Keys\n\n| key | type | default |\n|---|---|---|\n", out);
     for (size_t i = 0; i < CONFIG_NKEYS; i++) {
@@ -1440,7 +1449,8 @@ ldr_err_t ldr_config_write_sample(FILE *out) {
                 "Kafka client properties: every kafka.* key goes to "
                 "librdkafka without the prefix. kafka.bootstrap.servers has "
                 "no default: a program that needs it says how to start the "
-                "embedded cluster. kafka.group.id is refused: use group.id.");
+                "embedded cluster, and an empty one is refused as bad "
+                "configuration. kafka.group.id is refused: use group.id.");
     fputs("#kafka.bootstrap.servers = 127.0.0.1:9092\n", out);
     for (size_t i = 0; i < CONFIG_NKEYS; i++) {
         const struct config_key *k = &config_keys[i];
