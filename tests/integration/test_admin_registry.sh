@@ -23,11 +23,8 @@ s=0; "$A" check >"$work/out" 2>&1 || s=$?
 ! grep -q "schema registry" "$work/out" || fail "check printed a registry line without schema.registry.url"
 ok "no schema.registry.url: no registry line"
 
-"$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" --basic-auth "$creds" \
-  >"$work/registry.log" 2>&1 &
-reg=$!
-lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
-url=http://127.0.0.1:$(cat "$work/reg.port")
+lt_start_registry "$work/registry.log" --basic-auth "$creds"
+url=http://127.0.0.1:$reg_port
 export LADDER_SCHEMA_REGISTRY_URL=$url LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=$creds
 
 s=0; "$A" check >"$work/out" 2>&1 || s=$?

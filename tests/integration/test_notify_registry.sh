@@ -21,10 +21,8 @@ cleanup() {
 }
 on_fail() { lt_show_logs 20 "$work/notify.log" "$work/registry.log"; }
 
-"$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" >"$work/registry.log" 2>&1 &
-reg=$!
-lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
-export LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$(cat "$work/reg.port")
+lt_start_registry "$work/registry.log"
+export LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$reg_port
 export LADDER_SCHEMA_REGISTRY_REQUEST_TIMEOUT_MS=300
 
 "$bin/ladder-notify-bench" --count 10 --types REVOKED --prefix reg --out "$work/sent.txt" \

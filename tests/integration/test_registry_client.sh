@@ -30,13 +30,9 @@ printf "subjectAltName=IP:127.0.0.1\n" >san.ext
 openssl x509 -req -in reg.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
   -extfile san.ext -out reg.pem >/dev/null 2>&1 || fail "openssl: certificate"
 start_registry() {
-  rm -f "$work/reg.port"
-  "$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" \
-    --tls-cert "$work/reg.pem" --tls-key "$work/reg.key" --basic-auth ladder:s3cret \
-    >>"$work/registry.log" 2>&1 &
-  reg=$!
-  lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
-  export LADDER_SCHEMA_REGISTRY_URL=https://127.0.0.1:$(cat "$work/reg.port")
+  lt_start_registry "$work/registry.log" --tls-cert "$work/reg.pem" \
+    --tls-key "$work/reg.key" --basic-auth ladder:s3cret
+  export LADDER_SCHEMA_REGISTRY_URL=https://127.0.0.1:$reg_port
 }
 export LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=ladder:s3cret
 export LADDER_SCHEMA_REGISTRY_SSL_CA_LOCATION=$work/ca.pem

@@ -20,11 +20,8 @@ reg=
 on_fail() { lt_show_logs 10 "$work/registry.log" "$work/rt.log" "$work/gen.log" "$work/nb.log" "$work/dec.log"; }
 cleanup() { [ -n "$reg" ] && kill -TERM "$reg" 2>/dev/null; true; }
 creds=ladder:tools-pass
-"$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" --basic-auth "$creds" \
-  >"$work/registry.log" 2>&1 &
-reg=$!
-lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
-export LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$(cat "$work/reg.port")
+lt_start_registry "$work/registry.log" --basic-auth "$creds"
+export LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$reg_port
 export LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=$creds
 rcurl() { curl -sf -u "$creds" "$LADDER_SCHEMA_REGISTRY_URL$1" "${@:2}"; }
 for i in 1 2 3 4 5; do

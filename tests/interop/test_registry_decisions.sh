@@ -41,11 +41,8 @@ cleanup() {
   true
 }
 creds=ladder:interop-pass
-"$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" --basic-auth "$creds" \
-  >"$work/registry.log" 2>&1 &
-reg=$!
-lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
-export LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$(cat "$work/reg.port")
+lt_start_registry "$work/registry.log" --basic-auth "$creds"
+export LADDER_SCHEMA_REGISTRY_URL=http://127.0.0.1:$reg_port
 export LADDER_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=$creds
 rcurl() { curl -sf -u "$creds" "$LADDER_SCHEMA_REGISTRY_URL$1" "${@:2}"; }
 # Filler schemas first, so the registry ids (from 6 on) cannot be the local ones.

@@ -211,6 +211,19 @@ lt_wait_ready() { lt_retry "${2:-200}" "${3:-0.05}" lt__http_200 "$1"; }
 
 lt_wait_file() { lt_retry 100 0.05 test -s "$1"; }
 
+# lt_start_registry LOG [OPTION]...: starts $bin/ladder-registry on a free
+# loopback port with the OPTIONs, its output appended to LOG, and waits
+# for it to listen; sets reg (its pid) and reg_port, or fails.
+lt_start_registry() {
+  local log=$1
+  shift
+  rm -f "$work/reg.port"
+  "$bin/ladder-registry" --listen 127.0.0.1:0 --port-file "$work/reg.port" "$@" >>"$log" 2>&1 &
+  reg=$!
+  lt_wait_file "$work/reg.port" || fail "ladder-registry did not start"
+  reg_port=$(cat "$work/reg.port")
+}
+
 lt_wait_log() { lt_retry "${3:-150}" 0.2 grep -qs -- "$2" "$1"; }
 
 lt_wait_join() { lt_wait_log "$1" "resuming at offset" "${2:-150}"; }
