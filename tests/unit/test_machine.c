@@ -525,6 +525,12 @@ static void test_machine_timers_fire_in_due_then_uscc_order(void **s) {
     world_fini(&w);
 }
 
+/* A tick of @p w at @p t, its time noted in @p times by its offset. */
+static void tick_noted(world_t *w, int64_t *times, int64_t t) {
+    tick(w, t);
+    times[w->offset - 1] = t;
+}
+
 /* Every timer decision of @p w came from the first message whose time
  * reached its due time: @p times[o] is message o's (non-decreasing). */
 static void fired_on_time(const world_t *w, const int64_t *times) {
@@ -562,24 +568,17 @@ test_machine_many_timers_fire_in_order_whatever_the_ticks(void **s) {
         for (int day = 0; day < DAYS; day++)
             for (int i = day; i < N; i += DAYS) {
                 int64_t t = t0 + day * DAY + (i % 3) * 3600000LL;
-                while (w == &creep && next_tick <= t) {
-                    tick(w, next_tick);
-                    times[k][w->offset - 1] = next_tick;
-                    next_tick += 5 * DAY;
-                }
+                for (; w == &creep && next_tick <= t; next_tick += 5 * DAY)
+                    tick_noted(w, times[k], next_tick);
                 char uscc[19], id[16];
                 snprintf(uscc, sizeof(uscc), "9135020000%08d", (i * 7919) % N);
                 snprintf(id, sizeof(id), "e%d", i);
                 apply(w, uscc, LDR_TIER_INNOVATIVE, 1, t, 1, id);
                 times[k][w->offset - 1] = t;
             }
-        while (w == &creep && next_tick <= end) {
-            tick(w, next_tick);
-            times[k][w->offset - 1] = next_tick;
-            next_tick += 5 * DAY;
-        }
-        tick(w, end);
-        times[k][w->offset - 1] = end;
+        for (; w == &creep && next_tick <= end; next_tick += 5 * DAY)
+            tick_noted(w, times[k], next_tick);
+        tick_noted(w, times[k], end);
         assert_true(w->offset <= STEPS);
         fired_on_time(w, times[k]);
     }
@@ -636,8 +635,7 @@ static void test_machine_timers_far_beyond_the_clock_fire_on_time(void **s) {
     for (int year = 1977; year <= 2027; year += 2) {
         char when[32];
         snprintf(when, sizeof(when), "%d-01-01T00:00:00Z", year);
-        tick(&b, T(when));
-        times[b.offset - 1] = T(when);
+        tick_noted(&b, times, T(when));
     }
     tick(&a, T("2027-01-01T00:00:00Z"));
     fired_on_time(&b, times);
