@@ -1,5 +1,5 @@
 /* test_buf.c -- the growable byte buffer: the NUL after the data, which
- * text users rely on, through growth, reset and shrink; varints. */
+ * text users rely on, through growth and reset; varints. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,31 +9,6 @@
 #include <cmocka.h>
 
 #include "ladder/buf.h"
-
-/* A shrunk buffer (an enterprise's history in the worker's cache) is
- * still a string: its NUL is inside the allocation, which ASan checks in
- * the sanitized build, and it grows again from there. */
-static void test_buf_shrink_keeps_the_nul(void **state) {
-    (void)state;
-    ldr_buf_t b;
-    ldr_buf_init(&b);
-    ldr_buf_append_str(&b, "miit-2022");
-    assert_true(b.cap > b.len + 1);
-    ldr_buf_shrink(&b);
-    assert_int_equal(b.len, 9);
-    assert_int_equal(b.cap, b.len + 1);
-    assert_int_equal(b.data[b.len], '\0');
-    assert_string_equal(b.data, "miit-2022");
-    ldr_buf_append_str(&b, "/REVIEW_FAILED");
-    assert_string_equal(b.data, "miit-2022/REVIEW_FAILED");
-    ldr_buf_reset(&b);
-    ldr_buf_shrink(&b); /* empty: gives the allocation back */
-    assert_null(b.data);
-    assert_int_equal(b.cap, 0);
-    ldr_buf_append_byte(&b, 'x');
-    assert_string_equal(b.data, "x");
-    ldr_buf_fini(&b);
-}
 
 static void test_buf_varints_round_trip(void **state) {
     (void)state;
@@ -76,7 +51,6 @@ static void test_buf_varints_round_trip(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_shrink_keeps_the_nul),
         cmocka_unit_test(test_buf_varints_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

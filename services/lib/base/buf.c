@@ -114,17 +114,6 @@ int ldr_buf_read_svarint(const uint8_t **p, const uint8_t *end, int64_t *v) {
     return 0;
 }
 
-void ldr_buf_shrink(ldr_buf_t *b) {
-    if (!b->len) {
-        ldr_buf_fini(b);
-        return;
-    }
-    /* the data and its NUL, which stays inside the allocation */
-    if (b->cap == b->len + 1) return;
-    b->data = ldr_realloc(b->data, b->len + 1);
-    b->cap = b->len + 1;
-}
-
 int ldr_buf_read_file(ldr_buf_t *b, const char *path, size_t max, char *errstr,
                       size_t errstr_size) {
     FILE *f = fopen(path, "rb");

@@ -353,7 +353,6 @@ static int enterprise_get_history(ldr_rd_t *r, ldr_enterprise_t *e, int format,
         return enterprise_history_convert(e, p, (size_t)hlen, hcount, format);
     }
     ldr_buf_append(&e->history, r->p, (size_t)hlen);
-    ldr_buf_shrink(&e->history);
     r->p += hlen;
     e->history_count = (int)hcount;
     /* Every entry must read back: check them now, not when the API asks. */
@@ -751,7 +750,6 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     enterprise_history_append(&e->history, &c, d);
     e->history_count++;
     ldr_buf_fini(&old);
-    ldr_buf_shrink(&e->history);
 }
 
 /* Reads one entry of @p size bytes at @p p, written in format 2 or 3;

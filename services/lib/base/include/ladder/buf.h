@@ -23,10 +23,6 @@ void ldr_buf_fini(ldr_buf_t *b);
 void ldr_buf_reset(ldr_buf_t *b);
 /** Makes room for @p extra more bytes. */
 void ldr_buf_reserve(ldr_buf_t *b, size_t extra);
-/** Gives back the room beyond the length and its NUL (for buffers that
- *  live long and rarely grow, such as an enterprise's history in the
- *  worker's cache); an empty buffer gives back its whole allocation. */
-void ldr_buf_shrink(ldr_buf_t *b);
 void ldr_buf_append(ldr_buf_t *b, const void *data, size_t len);
 void ldr_buf_append_str(ldr_buf_t *b, const char *s);
 void ldr_buf_append_byte(ldr_buf_t *b, uint8_t c);
