@@ -265,6 +265,138 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     ldr_store_destroy(s);
 }
 
+/* Calls of @p cmd Redis has counted since the last CONFIG RESETSTAT. */
+static long long calls(redisContext *c, const char *cmd) {
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    assert_true(r && r->type == REDIS_REPLY_STRING);
+    char want[64];
+    snprintf(want, sizeof(want), "cmdstat_%s:calls=", cmd);
+    const char *at = strstr(r->str, want);
+    long long n = at ? atoll(at + strlen(want)) : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+/* A partition loaded by this store: its steps set each moved counter to
+ * its value in one HSET (a counter back at zero is deleted), starting
+ * from the values the hash held when it was loaded. A hash holding a
+ * field this version does not write is left to the moves (HINCRBY), which
+ * need no reading, and the field is kept. */
+static void test_store_loaded_partition_sets_counter_values(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    /* what earlier owners left: 40 designations, 7 little giants */
+    freeReplyObject(redisCommand(c,
+                                 "HSET %s state:4403:INNOVATIVE:DESIGNATED 40 "
+                                 "lg:1:designated 7",
+                                 k5(LDR_STORE_KEY_COUNTERS)));
+    int64_t epoch, next;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    assert_int_equal(ldr_store_load(s, 5, p, &next, err, sizeof(err)), LDR_OK);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+    freeReplyObject(redisCommand(c, "CONFIG RESETSTAT"));
+    assert_int_equal(commit(s, p, &out, epoch, 0, 2, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:PUBLICITY",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     2);
+    ldr_machine_out_clear(&out);
+    tick(p, &out, 2, t + 8 * DAY); /* both designated */
+    assert_int_equal(commit(s, p, &out, epoch, 2, 3, err), LDR_OK);
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     42);
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:PUBLICITY",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     -999);
+    assert_int_equal(
+        ival(c, "HGET %s lg:1:designated", k5(LDR_STORE_KEY_COUNTERS)), 7);
+    assert_int_equal(calls(c, "hincrby"), 0);
+    assert_true(calls(c, "hdel") >= 1);
+
+    /* A field of another version: the next owner sends moves. */
+    freeReplyObject(
+        redisCommand(c, "HSET %s future:field 1", k5(LDR_STORE_KEY_COUNTERS)));
+    int64_t epoch2;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch2, err, sizeof(err)), LDR_OK);
+    ldr_partition_t *q = ldr_partition_new(policies);
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    ldr_machine_out_clear(&out);
+    tick(q, &out, 3, t + 4 * 365 * DAY); /* both expire */
+    freeReplyObject(redisCommand(c, "CONFIG RESETSTAT"));
+    assert_int_equal(commit(s, q, &out, epoch2, 3, 4, err), LDR_OK);
+    assert_true(calls(c, "hincrby") >= 1);
+    assert_int_equal(ival(c, "HGET %s state:4403:INNOVATIVE:DESIGNATED",
+                          k5(LDR_STORE_KEY_COUNTERS)),
+                     40);
+    assert_int_equal(
+        ival(c, "HGET %s future:field", k5(LDR_STORE_KEY_COUNTERS)), 1);
+
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
+/* A worker of an earlier version that connects during a rolling upgrade
+ * loads its own library over ours, and its ladder_step does not read this
+ * version's steps. The step fails, writing nothing; the next claim loads
+ * our library again, and the partition goes on. */
+static void
+test_store_claim_reloads_the_functions_a_step_failed_in(void **state) {
+    (void)state;
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    redisContext *c = raw();
+    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    int64_t epoch, next;
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    ldr_partition_t *p = ldr_partition_new(policies);
+    assert_int_equal(ldr_store_load(s, 5, p, &next, err, sizeof(err)), LDR_OK);
+    ldr_machine_out_t out;
+    ldr_machine_out_init(&out);
+    int64_t t = 1654041600000LL; /* 2022-06-01 */
+    /* a first step, over the connection that loaded our library */
+    app(p, &out, 0, "91440300MA5F0XYZ1T", "a", t);
+    assert_int_equal(commit(s, p, &out, epoch, 0, 1, err), LDR_OK);
+    static const char old[] =
+        "#!lua name=ladder\n"
+        "redis.register_function('ladder_step', function(keys, args)\n"
+        "  return tonumber(args[5]) + tonumber(args[8 + 2 * args[5]])\n"
+        "end)\n";
+    redisReply *r = redisCommand(c, "FUNCTION LOAD REPLACE %s", old);
+    assert_true(r && r->type == REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    ldr_machine_out_clear(&out);
+    app(p, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+    assert_int_equal(commit(s, p, &out, epoch, 1, 2, err), LDR_ERR_TRANSIENT);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 1);
+
+    ldr_partition_t *q = ldr_partition_new(policies);
+    assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
+    assert_int_equal(ldr_store_load(s, 5, q, &next, err, sizeof(err)), LDR_OK);
+    ldr_machine_out_clear(&out);
+    app(q, &out, 1, "91440300MA5F0XYZ2R", "b", t);
+    assert_int_equal(commit(s, q, &out, epoch, 1, 2, err), LDR_OK);
+    assert_int_equal(ival(c, "HLEN %s", k5(LDR_STORE_KEY_ENT)), 2);
+
+    ldr_machine_out_fini(&out);
+    ldr_partition_destroy(p);
+    ldr_partition_destroy(q);
+    redisFree(c);
+    ldr_store_destroy(s);
+}
+
 /* Everything Redis holds for partition 5 (every key under its tag, DUMPed),
  * as one comparable blob, with its key count. Caller frees. */
 static char *snapshot(redisContext *c, size_t *len, size_t *keys) {
@@ -785,6 +917,9 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_step_fence_cas_and_reload),
+        cmocka_unit_test(test_store_loaded_partition_sets_counter_values),
+        cmocka_unit_test(
+            test_store_claim_reloads_the_functions_a_step_failed_in),
         cmocka_unit_test(test_store_stale_epoch_is_fenced_and_writes_nothing),
         cmocka_unit_test(test_store_claim_moves_the_layout_before_placement),
         cmocka_unit_test(test_store_notice_ids_follow_the_log),

@@ -82,7 +82,8 @@ typedef struct store_counter {
     uint64_t unit; /* the unit's code, up to 7 bytes, zero-padded; 0: lg */
     int32_t a;     /* state: the tier; lg: the batch */
     int32_t b;     /* state: the tier state; lg: the outcome's index */
-    int64_t delta;
+    int64_t delta; /* in a partition's values (ldr_store_t): the value */
+    bool emptied;  /* in a step's table: its value came back to zero */
 } store_counter_t;
 
 typedef struct store_counters {
@@ -113,6 +114,17 @@ struct ldr_store {
     /* a step's counter moves (store_args_counters): like notice, used by
      * the one thread that builds the steps */
     store_counters_t counters;
+    /* Each partition's counters as its steps leave them (delta: the
+     * value), read by ldr_store_load and moved by every step built after
+     * it, so that a step writes each field's value in one HSET rather than
+     * adding to it field by field (store.lua). A partition not loaded, or
+     * whose hash holds a field this version does not know, sends the
+     * moves instead. */
+    store_counters_t *values;
+    bool *values_loaded;
+    size_t nvalues;
+    /* a step's Function failed: the next claim loads ours again */
+    bool functions_stale;
 };
 
 static void store_args_reset(ldr_args_t *a) {
@@ -405,6 +417,8 @@ static void store_settle(ldr_store_t *s, const store_owed_t *o, int node,
                      ldr_redis_error_hint(r->str));
             if (ldr_cluster_reply_kind(r) != LDR_CLUSTER_REPLY_OTHER)
                 ldr_cluster_stale(s->cl);
+            else if (o->op == LDR_STORE_OP_STEP)
+                s->functions_stale = true;
         }
     } else if (((o->op == LDR_STORE_OP_TRIM || o->op == LDR_STORE_OP_BEAT) &&
                 r->type != REDIS_REPLY_INTEGER) ||
@@ -563,6 +577,10 @@ void ldr_store_destroy(ldr_store_t *s) {
     ldr_store_step_free(s->step);
     ldr_buf_fini(&s->notice);
     store_counters_fini(&s->counters);
+    for (size_t i = 0; i < s->nvalues; i++)
+        store_counters_fini(&s->values[i]);
+    free(s->values);
+    free(s->values_loaded);
     free(s->slot);
     for (size_t i = 0; i < s->npipe; i++)
         free(s->pipe[i].q);
@@ -821,6 +839,20 @@ static ldr_err_t store_migrate_cluster(ldr_store_t *s, int partition,
 
 ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
                           char *errstr, size_t n) {
+    if (s->functions_stale) {
+        /* A step failed in the Function itself: a worker of an earlier
+         * version, connecting during a rolling upgrade, may have loaded
+         * its library over ours (every connection loads its own), and
+         * that one does not read this version's steps. */
+        redisReply *r = store_command(s, partition, "FUNCTION LOAD", errstr, n,
+                                      "FUNCTION LOAD REPLACE %b", ldr_store_lua,
+                                      strlen(ldr_store_lua));
+        if (!r) return LDR_ERR_TRANSIENT;
+        if (r->type == REDIS_REPLY_ERROR)
+            return store_fail(s, r, "FUNCTION LOAD", errstr, n);
+        freeReplyObject(r);
+        s->functions_stale = false;
+    }
     ldr_err_t err = ldr_cluster_enabled(s->cl)
                         ? store_migrate_cluster(s, partition, errstr, n)
                         : store_migrate_plain(s, partition, errstr, n);
@@ -858,9 +890,14 @@ static int store_parse_i64(const char *s, int64_t *out) {
     return 0;
 }
 
+static ldr_err_t store_load_counters(ldr_store_t *s, int partition,
+                                     char *errstr, size_t n);
+
 ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                          int64_t *next_offset, char *errstr, size_t n) {
     char meta[64], ent[64];
+    /* its steps send counter moves until the counters are read again */
+    if ((size_t)partition < s->nvalues) s->values_loaded[partition] = false;
     ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
     ldr_store_key(ent, sizeof(ent), partition, LDR_STORE_KEY_ENT);
     redisReply *r = store_command(s, partition, "HMGET meta", errstr, n,
@@ -924,6 +961,8 @@ ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                            "%s: read %zu of %lld enterprises (the slot moved "
                            "while it was read): reading it again",
                            ent, got, want);
+    ldr_err_t rc = store_load_counters(s, partition, errstr, n);
+    if (rc) return rc;
     ldr_partition_set_clock(p, clock);
     *next_offset = next;
     return LDR_OK;
@@ -978,23 +1017,27 @@ static void store_counters_grow(store_counters_t *c) {
     }
 }
 
-static void store_count(store_counters_t *c, uint64_t unit, int32_t a,
-                        int32_t b, int64_t delta) {
+/* The counter (@p unit, @p a, @p b) of @p c, added at 0 when absent. */
+static store_counter_t *store_counter_at(store_counters_t *c, uint64_t unit,
+                                         int32_t a, int32_t b) {
     if (2 * (c->count + 1) > c->nslot) store_counters_grow(c);
     size_t k = store_counter_hash(unit, a, b) & (c->nslot - 1);
     for (; c->slot[k]; k = (k + 1) & (c->nslot - 1)) {
         store_counter_t *v = &c->v[c->slot[k] - 1];
-        if (v->unit == unit && v->a == a && v->b == b) {
-            v->delta += delta;
-            return;
-        }
+        if (v->unit == unit && v->a == a && v->b == b) return v;
     }
     if (c->count == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 128;
         c->v = ldr_realloc(c->v, c->cap * sizeof(*c->v));
     }
-    c->v[c->count] = (store_counter_t){unit, a, b, delta};
+    c->v[c->count] = (store_counter_t){unit, a, b, 0, false};
     c->slot[k] = (uint32_t)++c->count;
+    return &c->v[c->count - 1];
+}
+
+static void store_count(store_counters_t *c, uint64_t unit, int32_t a,
+                        int32_t b, int64_t delta) {
+    store_counter_at(c, unit, a, b)->delta += delta;
 }
 
 /* Empties the table for the next step, keeping its memory. */
@@ -1079,6 +1122,101 @@ static void store_args_timers(ldr_args_t *a) {
     store_args_i64(a, 0);
 }
 
+/* The counter a field names (store_counter_field's inverse): 0, or -1
+ * for a field this version does not write. */
+static int store_counter_parse(const char *f, size_t len, store_counter_t *v) {
+    const char *end = f + len, *c1, *c2;
+    *v = (store_counter_t){0, 0, 0, 0, false};
+    if (len > 5 && memcmp(f, "lg:", 3) == 0) {
+        char num[16];
+        c1 = memchr(f + 3, ':', len - 3);
+        if (!c1 || c1 == f + 3 || (size_t)(c1 - f - 3) >= sizeof(num))
+            return -1;
+        memcpy(num, f + 3, (size_t)(c1 - f - 3));
+        num[c1 - f - 3] = '\0';
+        int64_t batch;
+        if (store_parse_i64(num, &batch) || batch < INT32_MIN ||
+            batch > INT32_MAX)
+            return -1;
+        v->a = (int32_t)batch;
+        for (int i = 0; i < (int)(sizeof(store_lg_outcomes) /
+                                  sizeof(store_lg_outcomes[0]));
+             i++)
+            if ((size_t)(end - c1 - 1) == strlen(store_lg_outcomes[i]) &&
+                memcmp(c1 + 1, store_lg_outcomes[i], (size_t)(end - c1 - 1)) ==
+                    0) {
+                v->b = i;
+                return 0;
+            }
+        return -1;
+    }
+    if (len < 7 || memcmp(f, "state:", 6) != 0) return -1;
+    c1 = memchr(f + 6, ':', len - 6);
+    if (!c1 || c1 == f + 6 || c1 - f - 6 > LDR_ENTERPRISE_UNIT_MAX - 1)
+        return -1;
+    c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
+    if (!c2) return -1;
+    char unit[LDR_ENTERPRISE_UNIT_MAX] = {0};
+    memcpy(unit, f + 6, (size_t)(c1 - f - 6));
+    if (strlen(unit) != (size_t)(c1 - f - 6)) return -1; /* a NUL in it */
+    int tier = ldr_tier_parse(c1 + 1, (size_t)(c2 - c1 - 1));
+    if (tier < 0) return -1;
+    for (int st = LDR_TIER_STATE_NONE + 1; st <= LDR_TIER_STATE_REVIEW_DUE;
+         st++) {
+        const char *name = ldr_tier_state_name((ldr_tier_state_t)st);
+        if ((size_t)(end - c2 - 1) == strlen(name) &&
+            memcmp(c2 + 1, name, (size_t)(end - c2 - 1)) == 0) {
+            v->unit = store_unit_key(unit);
+            v->a = tier;
+            v->b = st;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Reads partition @p partition's counters into s->values (ldr_store_load),
+ * after which its steps write values. A field that does not parse leaves
+ * the partition sending moves, which need no reading. */
+static ldr_err_t store_load_counters(ldr_store_t *s, int partition,
+                                     char *errstr, size_t n) {
+    if ((size_t)partition >= s->nvalues) {
+        size_t m = (size_t)partition + 1;
+        s->values = ldr_realloc(s->values, m * sizeof(*s->values));
+        s->values_loaded =
+            ldr_realloc(s->values_loaded, m * sizeof(*s->values_loaded));
+        memset(s->values + s->nvalues, 0,
+               (m - s->nvalues) * sizeof(*s->values));
+        memset(s->values_loaded + s->nvalues, 0,
+               (m - s->nvalues) * sizeof(*s->values_loaded));
+        s->nvalues = m;
+    }
+    store_counters_t *vs = &s->values[partition];
+    s->values_loaded[partition] = false;
+    store_counters_clear(vs);
+    char key[64];
+    ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_COUNTERS);
+    redisReply *r = store_command(s, partition, "HGETALL counters", errstr, n,
+                                  "HGETALL %s", key);
+    if (!r) return LDR_ERR_TRANSIENT;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return store_fail(s, r, "HGETALL counters", errstr, n);
+    bool known = true;
+    for (size_t i = 0; known && i + 1 < r->elements; i += 2) {
+        store_counter_t v;
+        int64_t value;
+        known =
+            r->element[i]->type == REDIS_REPLY_STRING &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING &&
+            !store_counter_parse(r->element[i]->str, r->element[i]->len, &v) &&
+            !store_parse_i64(r->element[i + 1]->str, &value);
+        if (known) store_counter_at(vs, v.unit, v.a, v.b)->delta = value;
+    }
+    freeReplyObject(r);
+    s->values_loaded[partition] = known;
+    return LDR_OK;
+}
+
 /* Counters: states move from their value at the last commit (a tier
  * whose unit and state are unchanged moves nothing), and the
  * little-giant outcomes per batch. */
@@ -1101,15 +1239,48 @@ static void store_args_counters(ldr_store_t *s, ldr_args_t *a,
         if (outcome < 0 || !b->decisions[i].has_batch) continue;
         store_count(cs, 0, b->decisions[i].batch, outcome, 1);
     }
-    size_t ncount = store_args_placeholder(a), counts = 0;
+    bool values = b->partition >= 0 && (size_t)b->partition < s->nvalues &&
+                  s->values_loaded[b->partition];
+    if (!values) {
+        size_t ncount = store_args_placeholder(a), counts = 0;
+        for (size_t i = 0; i < cs->count; i++) {
+            if (!cs->v[i].delta) continue;
+            char field[64];
+            store_args_add(a, field, store_counter_field(&cs->v[i], field));
+            store_args_i64(a, cs->v[i].delta);
+            counts++;
+        }
+        store_args_fill(a, ncount, (int64_t)counts);
+        return;
+    }
+    /* "=S/D", then S (field, value) pairs to set and D fields back at
+     * zero, to delete: the hash is the same whatever the batch
+     * boundaries were. A moved field's delta becomes its value here. */
+    store_counters_t *vs = &s->values[b->partition];
+    store_args_add(a, "=0000000000/0000000000", 2 * LDR_ARGS_SLOT + 2);
+    size_t slot = a->data.len - 2 - 2 * LDR_ARGS_SLOT - 1, set = 0, del = 0;
     for (size_t i = 0; i < cs->count; i++) {
         if (!cs->v[i].delta) continue;
+        store_counter_t *v =
+            store_counter_at(vs, cs->v[i].unit, cs->v[i].a, cs->v[i].b);
+        v->delta += cs->v[i].delta;
+        if (!v->delta) {
+            cs->v[i].emptied = true;
+            continue;
+        }
+        char field[64];
+        store_args_add(a, field, store_counter_field(v, field));
+        store_args_i64(a, v->delta);
+        set++;
+    }
+    for (size_t i = 0; i < cs->count; i++) {
+        if (!cs->v[i].emptied) continue;
         char field[64];
         store_args_add(a, field, store_counter_field(&cs->v[i], field));
-        store_args_i64(a, cs->v[i].delta);
-        counts++;
+        del++;
     }
-    store_args_fill(a, ncount, (int64_t)counts);
+    store_args_fill(a, slot, (int64_t)set);
+    store_args_fill(a, slot + LDR_ARGS_SLOT + 1, (int64_t)del);
 }
 
 /* The notices to append to the stream: a count, then entry id and the

@@ -22,7 +22,10 @@ ARGV: epoch, first_offset, next_offset, clock,
       n, then n (USCC, state) pairs,
       n, then n (due, member) pairs to add,
       n, then n members to remove,
-      n, then n (field, delta) pairs,
+      the counters: n, then n (field, delta) pairs to add; or "=S/D",
+      then S (field, value) pairs to set and D fields to delete (the
+      worker that read the counters when it took the partition sends
+      their values: one HSET, where the deltas cost a call each),
       outbox payload ("" for none),
       n, then n (entry id, notice) pairs, the notice in its compact
       form (decision.h; JSON text from an earlier version), notices_maxlen.
@@ -66,7 +69,16 @@ local function step(keys, args)
   local states_from, states_to = span(2)
   local add_from, add_to = span(2)
   local del_from, del_to = span(1)
-  local count_from, count_to = span(2)
+  local count_from, count_to, zero_from, zero_to
+  if string.byte(args[i], 1) == 61 then -- "=S/D"
+    local set, del = string.match(args[i], '^=(%d+)/(%d+)$')
+    count_from = i + 1
+    count_to = count_from + 2 * tonumber(set) - 1
+    zero_from, zero_to = count_to + 1, count_to + tonumber(del)
+    i = zero_to + 1
+  else
+    count_from, count_to = span(2)
+  end
   local outbox = args[i]; i = i + 1
   local notice_from, notice_to = span(2)
   local notices_maxlen = args[i]
@@ -78,9 +90,16 @@ local function step(keys, args)
   if add_to >= add_from then bulk('ZADD', keys[3], args, add_from, add_to) end
   -- A counter back at zero is removed, so that the hash is the same
   -- whatever the batch boundaries were.
-  for k = count_from, count_to, 2 do
-    if redis.call('HINCRBY', keys[5], args[k], args[k + 1]) == 0 then
-      redis.call('HDEL', keys[5], args[k])
+  if zero_from then
+    if count_to >= count_from then
+      bulk('HSET', keys[5], args, count_from, count_to)
+    end
+    if zero_to >= zero_from then bulk('HDEL', keys[5], args, zero_from, zero_to) end
+  else
+    for k = count_from, count_to, 2 do
+      if redis.call('HINCRBY', keys[5], args[k], args[k + 1]) == 0 then
+        redis.call('HDEL', keys[5], args[k])
+      end
     end
   end
   -- Entry ids follow the log, so a replay writes the same ids.

@@ -24,7 +24,12 @@
  *                        states' timers); deleted by ldr_store_claim()
  *   ldr:{pN.S}:outbox    stream: one entry per batch, id <next_offset>-0
  *   ldr:{pN.S}:counters  hash: "state:UNIT:TIER:STATE" and
- *                        "lg:BATCH:OUTCOME" -> count
+ *                        "lg:BATCH:OUTCOME" -> count (none at zero); a
+ *                        partition's owner reads them when it loads it
+ *                        and its steps set the values of the fields they
+ *                        move (one HSET, and an HDEL of those back at
+ *                        zero); a step of a store that did not load the
+ *                        partition sends the moves (HINCRBY each)
  *   ldr:{pN.S}:notices   stream, capped: recent REVOKED, CANCELLED, EXPIRED;
  *                        entry id <offset + 1>-<n> of the decision's cause
  *                        (the same ids whatever the batch boundaries),
@@ -135,9 +140,12 @@ ldr_err_t ldr_store_claim(ldr_store_t *s, int partition, int64_t *epoch,
 
 /** Reads the partition's enterprises and clock into @p p (which should be
  *  empty) and its next offset (-1 when nothing was ever stored: start at
- *  the beginning of the log). LDR_ERR_TRANSIENT when the read was not
- *  whole (a reshard moved the slot between two HSCAN slices): @p p then
- *  holds part of the state; load again into an empty one. */
+ *  the beginning of the log), and its counters into @p s, which the steps
+ *  built after it move: like the states, a partition whose steps were
+ *  dropped before they were committed must be loaded again.
+ *  LDR_ERR_TRANSIENT when the read was not whole (a reshard moved the slot
+ *  between two HSCAN slices): @p p then holds part of the state; load
+ *  again into an empty one. */
 ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                          int64_t *next_offset, char *errstr,
                          size_t errstr_size);
