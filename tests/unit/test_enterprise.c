@@ -166,6 +166,11 @@ static void test_enterprise_history_fields_round_trip(void **state) {
         {12, 1, 2, 3, "LONG", "miit-2025", NULL},
         {12, 1, 2, 3, "LONG", "miit-2025", NULL},
         {13, 1234567, -1, -1, "b", "miit-2022", NULL},
+        /* a cause that shares a prefix with an earlier one (and the USCC)
+         * but not with the one just before: written against the latest */
+        {14, 1234567, -1, -1, "91440300MA5F0XYZ1T-3", "miit-2022", NULL},
+        {15, 1234567, -1, -1, "zz-other-cause", "miit-2022", NULL},
+        {16, 1234567, -1, -1, "91440300MA5F0XYZ1T-4", "miit-2022", NULL},
     };
     enum { N = sizeof(rows) / sizeof(rows[0]) };
     ldr_enterprise_t e;

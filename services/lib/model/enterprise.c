@@ -681,6 +681,50 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
     return LDR_OK;
 }
 
+/* Moves @p c past the next entry of @p r (format 4), as
+ * enterprise_history_next does, reading only what the context keeps:
+ * what the next entry is written against, without the entry. */
+static ldr_err_t enterprise_history_skip(ldr_rd_t *r, ldr_hctx_t *c) {
+    uint64_t size, n;
+    int64_t doff, v;
+    if (enterprise_get_varint(r, &size) || size > (uint64_t)(r->end - r->p))
+        return LDR_ERR_DECODE_FAILED;
+    ldr_rd_t x = {r->p, r->p + size};
+    r->p += size;
+    if (enterprise_get_svarint(&x, &doff) || enterprise_get_varint(&x, &n) ||
+        !enterprise_time_ok(doff) || c->offset + doff < 0 ||
+        c->offset + doff > LDR_H_TIME_MAX || x.end - x.p < 2)
+        return LDR_ERR_DECODE_FAILED;
+    x.p += 2; /* the decision type and the tier */
+    int64_t effective_at;
+    if (enterprise_get_time(&x, c->effective_at, &effective_at) || x.p >= x.end)
+        return LDR_ERR_DECODE_FAILED;
+    uint8_t flags = *x.p++;
+    int values = 0; /* the times, batch and score: a varint each */
+    for (uint8_t bit = LDR_H_VALID_FROM; bit <= LDR_H_SCORE; bit <<= 1)
+        values += (flags & bit) != 0;
+    for (int i = 0; i < values; i++)
+        if (enterprise_get_svarint(&x, &v)) return LDR_ERR_DECODE_FAILED;
+    ldr_str_t view;
+    if ((flags & LDR_H_CASE) && enterprise_get_view(&x, &view))
+        return LDR_ERR_DECODE_FAILED;
+    if (flags & LDR_H_CAUSE) {
+        uint64_t k;
+        if (enterprise_get_varint(&x, &k) || k > c->cause_len ||
+            enterprise_get_view(&x, &view) ||
+            k + view.len > LDR_ENTERPRISE_ID_MAX - 1 || k + view.len == 0)
+            return LDR_ERR_DECODE_FAILED;
+        memcpy(c->cause + k, view.ptr, view.len);
+        c->cause_len = (size_t)k + view.len;
+    }
+    bool same;
+    if (enterprise_get_policy(&x, &view, &same)) return LDR_ERR_DECODE_FAILED;
+    c->offset += doff;
+    c->effective_at = effective_at;
+    if (!same) c->policy = view;
+    return LDR_OK;
+}
+
 /* Entry @p i of the @p count entries of @p history, the history of the
  * enterprise @p uscc, read from the first; into @p ctx (when not NULL),
  * what an entry after it is written against. */
@@ -742,10 +786,15 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
             e->history_count++;
         }
     } else if (e->history_count > 0) {
-        ldr_history_entry_t last;
-        if (enterprise_history_at(&e->history, e->history_count, e->uscc,
-                                  e->history_count - 1, &last, &c))
-            enterprise_hctx_init(&c, e->uscc);
+        /* the context of the last entry: every entry is written against
+         * the one before */
+        ldr_rd_t r = {(const uint8_t *)e->history.data,
+                      (const uint8_t *)e->history.data + e->history.len};
+        for (int i = 0; i < e->history_count; i++)
+            if (enterprise_history_skip(&r, &c)) {
+                enterprise_hctx_init(&c, e->uscc);
+                break;
+            }
     }
     enterprise_history_append(&e->history, &c, d);
     e->history_count++;
