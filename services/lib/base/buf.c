@@ -41,19 +41,8 @@ void ldr_buf_reserve(ldr_buf_t *b, size_t extra) {
     b->cap = cap;
 }
 
-void ldr_buf_append(ldr_buf_t *b, const void *data, size_t len) {
-    ldr_buf_reserve(b, len);
-    if (len) memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
 void ldr_buf_append_str(ldr_buf_t *b, const char *s) {
     ldr_buf_append(b, s, strlen(s));
-}
-
-void ldr_buf_append_byte(ldr_buf_t *b, uint8_t c) {
-    ldr_buf_append(b, &c, 1);
 }
 
 void ldr_buf_printf(ldr_buf_t *b, const char *fmt, ...) {
@@ -73,45 +62,6 @@ char *ldr_buf_steal(ldr_buf_t *b) {
     char *p = b->data ? b->data : ldr_strdup("");
     ldr_buf_init(b);
     return p;
-}
-
-void ldr_buf_append_varint(ldr_buf_t *b, uint64_t v) {
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    ldr_buf_append(b, tmp, n);
-}
-
-int ldr_buf_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
-    uint64_t x = 0;
-    const uint8_t *q = *p;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (q >= end) return -1;
-        uint8_t c = *q++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = x;
-            *p = q;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-void ldr_buf_append_svarint(ldr_buf_t *b, int64_t v) {
-    ldr_buf_append_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-int ldr_buf_read_svarint(const uint8_t **p, const uint8_t *end, int64_t *v) {
-    uint64_t u;
-    if (ldr_buf_read_varint(p, end, &u)) return -1;
-    *v = (int64_t)((u >> 1) ^ (0 - (u & 1)));
-    return 0;
 }
 
 int ldr_buf_read_file(ldr_buf_t *b, const char *path, size_t max, char *errstr,
