@@ -265,6 +265,16 @@ static void test_store_step_fence_cas_and_reload(void **state) {
     ldr_store_destroy(s);
 }
 
+/* A store and a plain connection to an emptied Redis. */
+static ldr_store_t *fresh_store(redisContext **c) {
+    char err[512];
+    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
+    if (!s) fail_msg("%s", err);
+    *c = raw();
+    freeReplyObject(redisCommand(*c, "FLUSHALL"));
+    return s;
+}
+
 /* Calls of @p cmd Redis has counted since the last CONFIG RESETSTAT. */
 static long long calls(redisContext *c, const char *cmd) {
     redisReply *r = redisCommand(c, "INFO commandstats");
@@ -285,10 +295,8 @@ static long long calls(redisContext *c, const char *cmd) {
 static void test_store_loaded_partition_sets_counter_values(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
-    if (!s) fail_msg("%s", err);
-    redisContext *c = raw();
-    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    redisContext *c;
+    ldr_store_t *s = fresh_store(&c);
     /* what earlier owners left: 40 designations, 7 little giants */
     freeReplyObject(redisCommand(c,
                                  "HSET %s state:4403:INNOVATIVE:DESIGNATED 40 "
@@ -355,10 +363,8 @@ static void
 test_store_claim_reloads_the_functions_a_step_failed_in(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
-    if (!s) fail_msg("%s", err);
-    redisContext *c = raw();
-    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    redisContext *c;
+    ldr_store_t *s = fresh_store(&c);
     int64_t epoch, next;
     assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
     ldr_partition_t *p = ldr_partition_new(policies);
@@ -436,11 +442,8 @@ static char *snapshot(redisContext *c, size_t *len, size_t *keys) {
 static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
-    if (!s) fail_msg("%s", err);
-    redisContext *c = raw();
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    freeReplyObject(r);
+    redisContext *c;
+    ldr_store_t *s = fresh_store(&c);
     int64_t old_epoch, new_epoch;
     assert_int_equal(ldr_store_claim(s, 5, &old_epoch, err, sizeof(err)),
                      LDR_OK);
@@ -509,11 +512,8 @@ static void test_store_stale_epoch_is_fenced_and_writes_nothing(void **state) {
 static void test_store_claim_moves_the_layout_before_placement(void **state) {
     (void)state;
     char err[512];
-    ldr_store_t *s = ldr_store_new(url, NULL, NULL, 2000, err, sizeof(err));
-    if (!s) fail_msg("%s", err);
-    redisContext *c = raw();
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    freeReplyObject(r);
+    redisContext *c;
+    ldr_store_t *s = fresh_store(&c);
     int64_t epoch;
     assert_int_equal(ldr_store_claim(s, 5, &epoch, err, sizeof(err)), LDR_OK);
     ldr_partition_t *p = ldr_partition_new(policies);
@@ -561,7 +561,7 @@ static void test_store_claim_moves_the_layout_before_placement(void **state) {
     free(got);
     assert_int_equal(ival(c, "HINCRBY %s epoch 1", k5(LDR_STORE_KEY_META)),
                      epoch2);
-    r = redisCommand(c, "KEYS ldr:{p5}:*");
+    redisReply *r = redisCommand(c, "KEYS ldr:{p5}:*");
     assert_true(r && r->type == REDIS_REPLY_ARRAY);
     assert_int_equal(r->elements, 0);
     freeReplyObject(r);

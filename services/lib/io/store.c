@@ -120,8 +120,10 @@ struct ldr_store {
      * adding to it field by field (store.lua). A partition not loaded, or
      * whose hash holds a field this version does not know, sends the
      * moves instead. */
-    store_counters_t *values;
-    bool *values_loaded;
+    struct {
+        store_counters_t counters;
+        bool loaded;
+    } * values;
     size_t nvalues;
     /* a step's Function failed: the next claim loads ours again */
     bool functions_stale;
@@ -578,9 +580,8 @@ void ldr_store_destroy(ldr_store_t *s) {
     ldr_buf_fini(&s->notice);
     store_counters_fini(&s->counters);
     for (size_t i = 0; i < s->nvalues; i++)
-        store_counters_fini(&s->values[i]);
+        store_counters_fini(&s->values[i].counters);
     free(s->values);
-    free(s->values_loaded);
     free(s->slot);
     for (size_t i = 0; i < s->npipe; i++)
         free(s->pipe[i].q);
@@ -897,7 +898,7 @@ ldr_err_t ldr_store_load(ldr_store_t *s, int partition, ldr_partition_t *p,
                          int64_t *next_offset, char *errstr, size_t n) {
     char meta[64], ent[64];
     /* its steps send counter moves until the counters are read again */
-    if ((size_t)partition < s->nvalues) s->values_loaded[partition] = false;
+    if ((size_t)partition < s->nvalues) s->values[partition].loaded = false;
     ldr_store_key(meta, sizeof(meta), partition, LDR_STORE_KEY_META);
     ldr_store_key(ent, sizeof(ent), partition, LDR_STORE_KEY_ENT);
     redisReply *r = store_command(s, partition, "HMGET meta", errstr, n,
@@ -1183,16 +1184,12 @@ static ldr_err_t store_load_counters(ldr_store_t *s, int partition,
     if ((size_t)partition >= s->nvalues) {
         size_t m = (size_t)partition + 1;
         s->values = ldr_realloc(s->values, m * sizeof(*s->values));
-        s->values_loaded =
-            ldr_realloc(s->values_loaded, m * sizeof(*s->values_loaded));
         memset(s->values + s->nvalues, 0,
                (m - s->nvalues) * sizeof(*s->values));
-        memset(s->values_loaded + s->nvalues, 0,
-               (m - s->nvalues) * sizeof(*s->values_loaded));
         s->nvalues = m;
     }
-    store_counters_t *vs = &s->values[partition];
-    s->values_loaded[partition] = false;
+    store_counters_t *vs = &s->values[partition].counters;
+    s->values[partition].loaded = false;
     store_counters_clear(vs);
     char key[64];
     ldr_store_key(key, sizeof(key), partition, LDR_STORE_KEY_COUNTERS);
@@ -1213,7 +1210,7 @@ static ldr_err_t store_load_counters(ldr_store_t *s, int partition,
         if (known) store_counter_at(vs, v.unit, v.a, v.b)->delta = value;
     }
     freeReplyObject(r);
-    s->values_loaded[partition] = known;
+    s->values[partition].loaded = known;
     return LDR_OK;
 }
 
@@ -1240,7 +1237,7 @@ static void store_args_counters(ldr_store_t *s, ldr_args_t *a,
         store_count(cs, 0, b->decisions[i].batch, outcome, 1);
     }
     bool values = b->partition >= 0 && (size_t)b->partition < s->nvalues &&
-                  s->values_loaded[b->partition];
+                  s->values[b->partition].loaded;
     if (!values) {
         size_t ncount = store_args_placeholder(a), counts = 0;
         for (size_t i = 0; i < cs->count; i++) {
@@ -1256,7 +1253,7 @@ static void store_args_counters(ldr_store_t *s, ldr_args_t *a,
     /* "=S/D", then S (field, value) pairs to set and D fields back at
      * zero, to delete: the hash is the same whatever the batch
      * boundaries were. A moved field's delta becomes its value here. */
-    store_counters_t *vs = &s->values[b->partition];
+    store_counters_t *vs = &s->values[b->partition].counters;
     store_args_add(a, "=0000000000/0000000000", 2 * LDR_ARGS_SLOT + 2);
     size_t slot = a->data.len - 2 - 2 * LDR_ARGS_SLOT - 1, set = 0, del = 0;
     for (size_t i = 0; i < cs->count; i++) {

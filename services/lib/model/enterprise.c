@@ -629,6 +629,36 @@ static int enterprise_get_optional(ldr_rd_t *x, uint8_t flags, bool relative,
     return 0;
 }
 
+/* An entry's offset (a difference from @p c's) and its place among its
+ * message's decisions (format 4): 0, or -1 when out of range. */
+static int enterprise_get_offset_n(ldr_rd_t *x, const ldr_hctx_t *c,
+                                   int64_t *offset, int *n) {
+    int64_t doff;
+    uint64_t k;
+    if (enterprise_get_svarint(x, &doff) || enterprise_get_varint(x, &k) ||
+        k > INT32_MAX || !enterprise_time_ok(doff) || c->offset + doff < 0 ||
+        c->offset + doff > LDR_H_TIME_MAX)
+        return -1;
+    *offset = c->offset + doff;
+    *n = (int)k;
+    return 0;
+}
+
+/* An entry's cause event id (format 4): the length of the prefix it
+ * shares with @p c's cause, then the rest, which @p c then holds. 0, or
+ * -1 when it does not read. */
+static int enterprise_get_cause(ldr_rd_t *x, ldr_hctx_t *c) {
+    uint64_t k;
+    ldr_str_t rest;
+    if (enterprise_get_varint(x, &k) || k > c->cause_len ||
+        enterprise_get_view(x, &rest) ||
+        k + rest.len > LDR_ENTERPRISE_ID_MAX - 1 || k + rest.len == 0)
+        return -1;
+    memcpy(c->cause + k, rest.ptr, rest.len);
+    c->cause_len = (size_t)k + rest.len;
+    return 0;
+}
+
 /* Reads the next entry of @p r (format 4) against @p c, which then
  * describes it. Its strings point into the history, but its cause into
  * its own cause_buf. */
@@ -640,15 +670,9 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
     ldr_rd_t x = {r->p, r->p + size};
     r->p += size;
     memset(out, 0, offsetof(ldr_history_entry_t, cause_buf));
-    int64_t doff;
-    uint64_t n;
-    if (enterprise_get_svarint(&x, &doff) || enterprise_get_varint(&x, &n) ||
-        n > INT32_MAX || !enterprise_time_ok(doff) || c->offset + doff < 0 ||
-        c->offset + doff > LDR_H_TIME_MAX)
+    if (enterprise_get_offset_n(&x, c, &out->offset, &out->n) ||
+        enterprise_get_type_tier(&x, out))
         return LDR_ERR_DECODE_FAILED;
-    out->offset = c->offset + doff;
-    out->n = (int)n;
-    if (enterprise_get_type_tier(&x, out)) return LDR_ERR_DECODE_FAILED;
     if (enterprise_get_time(&x, c->effective_at, &out->effective_at) ||
         x.p >= x.end)
         return LDR_ERR_DECODE_FAILED;
@@ -658,14 +682,7 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
     if ((flags & LDR_H_CASE) && enterprise_get_view(&x, &out->case_id))
         return LDR_ERR_DECODE_FAILED;
     if (flags & LDR_H_CAUSE) {
-        uint64_t k;
-        ldr_str_t rest;
-        if (enterprise_get_varint(&x, &k) || k > c->cause_len ||
-            enterprise_get_view(&x, &rest) ||
-            k + rest.len > LDR_ENTERPRISE_ID_MAX - 1 || k + rest.len == 0)
-            return LDR_ERR_DECODE_FAILED;
-        memcpy(c->cause + k, rest.ptr, rest.len);
-        c->cause_len = (size_t)k + rest.len;
+        if (enterprise_get_cause(&x, c)) return LDR_ERR_DECODE_FAILED;
         memcpy(out->cause_buf, c->cause, c->cause_len);
         out->cause_buf[c->cause_len] = '\0';
         out->cause_event_id = (ldr_str_t){out->cause_buf, c->cause_len};
@@ -685,15 +702,14 @@ static ldr_err_t enterprise_history_next(ldr_rd_t *r, ldr_hctx_t *c,
  * enterprise_history_next does, reading only what the context keeps:
  * what the next entry is written against, without the entry. */
 static ldr_err_t enterprise_history_skip(ldr_rd_t *r, ldr_hctx_t *c) {
-    uint64_t size, n;
-    int64_t doff, v;
+    uint64_t size;
+    int64_t offset, v;
+    int n;
     if (enterprise_get_varint(r, &size) || size > (uint64_t)(r->end - r->p))
         return LDR_ERR_DECODE_FAILED;
     ldr_rd_t x = {r->p, r->p + size};
     r->p += size;
-    if (enterprise_get_svarint(&x, &doff) || enterprise_get_varint(&x, &n) ||
-        !enterprise_time_ok(doff) || c->offset + doff < 0 ||
-        c->offset + doff > LDR_H_TIME_MAX || x.end - x.p < 2)
+    if (enterprise_get_offset_n(&x, c, &offset, &n) || x.end - x.p < 2)
         return LDR_ERR_DECODE_FAILED;
     x.p += 2; /* the decision type and the tier */
     int64_t effective_at;
@@ -708,18 +724,11 @@ static ldr_err_t enterprise_history_skip(ldr_rd_t *r, ldr_hctx_t *c) {
     ldr_str_t view;
     if ((flags & LDR_H_CASE) && enterprise_get_view(&x, &view))
         return LDR_ERR_DECODE_FAILED;
-    if (flags & LDR_H_CAUSE) {
-        uint64_t k;
-        if (enterprise_get_varint(&x, &k) || k > c->cause_len ||
-            enterprise_get_view(&x, &view) ||
-            k + view.len > LDR_ENTERPRISE_ID_MAX - 1 || k + view.len == 0)
-            return LDR_ERR_DECODE_FAILED;
-        memcpy(c->cause + k, view.ptr, view.len);
-        c->cause_len = (size_t)k + view.len;
-    }
+    if ((flags & LDR_H_CAUSE) && enterprise_get_cause(&x, c))
+        return LDR_ERR_DECODE_FAILED;
     bool same;
     if (enterprise_get_policy(&x, &view, &same)) return LDR_ERR_DECODE_FAILED;
-    c->offset += doff;
+    c->offset = offset;
     c->effective_at = effective_at;
     if (!same) c->policy = view;
     return LDR_OK;
