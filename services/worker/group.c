@@ -25,7 +25,6 @@ void wk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
             int pn = parts->elems[i].partition;
             if (pn < 0 || pn >= WK_MAX_PARTITIONS) continue;
-            wk_intake_open(w, pn);
             ldr_svc_heartbeat(w->svc);
             if (wk_take(w, pn) != LDR_OK) {
                 unreached[pn] = true;
@@ -63,14 +62,12 @@ rd_kafka_t *wk_consumer_new(wk_t *w, char *err, size_t n) {
      * 50 MiB a broker's response took a whole message set of every one of
      * its partitions (about 1 MiB each from a well-batched producer) at
      * once. 8 MiB took 30-40 MB off the worker's RSS in ladder-bench at
-     * the same rate (docs/BENCHMARKS.md). Each partition has its own
-     * queue (wk_intake_open), so queued.max.messages.kbytes bounds each
-     * one: a partition fetches again once it holds less than that. */
+     * the same rate (docs/BENCHMARKS.md). */
     static const ldr_kafka_prop_t defaults[] = {
         {"enable.auto.commit", "true"},
         {"enable.auto.offset.store", "false"},
         {"auto.commit.interval.ms", "1000"},
-        {"queued.max.messages.kbytes", "512"},
+        {"queued.max.messages.kbytes", "16384"},
         {"fetch.max.bytes", "8388608"},
     };
     rd_kafka_conf_t *conf = ldr_kafka_conf_new(

@@ -4,11 +4,7 @@
  * and readiness; say when clock ticks are due.
  *
  * DESIGN: one thread does all of it, so the per-partition state, the
- * metrics the loop writes and the delivery bookkeeping need no lock.
- * Each partition's messages come from its own queue, read while it has
- * fewer than a step in hand (wk_gather): from the group's one queue, the
- * message sets of a few partitions filled the hand, and the others stood
- * still until those were done. A
+ * metrics the loop writes and the delivery bookkeeping need no lock. A
  * batch is decided and its decisions and dead letters produced at once
  * (wk_prepare); once Kafka acknowledged every one of them, its state
  * changes and next offset go to Redis in one epoch-fenced step
@@ -32,7 +28,6 @@
  * nothing. */
 #include "worker_int.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,77 +519,37 @@ static void wk_beat(wk_t *w) {
     }
 }
 
-/* Puts message @p km, fetched, in its partition's hand, or drops it (an
- * error, or a partition not owned or down). Returns whether it kept it. */
-static bool wk_keep(wk_t *w, rd_kafka_message_t *km) {
-    if (km->err) {
-        if (km->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            LDR_LOG_WARN("consume: %s", rd_kafka_message_errstr(km));
-        rd_kafka_message_destroy(km);
-        return false;
-    }
-    if (km->partition < 0 || km->partition >= WK_MAX_PARTITIONS ||
-        !w->part[km->partition].owned || w->part[km->partition].down) {
-        rd_kafka_message_destroy(km);
-        return false;
-    }
-    wk_part_t *p = &w->part[km->partition];
-    if (p->nmsgs == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : WK_PART_IN_HAND;
-        p->msgs = realloc(p->msgs, p->cap * sizeof(*p->msgs));
-        if (!p->msgs) abort();
-    }
-    p->msgs[p->nmsgs++] = km;
-    return true;
-}
-
-/* Serves the group's queue: rebalances and errors, and the messages of a
- * partition that has no queue of its own (at most a batch of them).
- * Returns the messages it kept. */
-static size_t wk_serve_group(wk_t *w) {
-    size_t n = 0, seen = 0;
-    rd_kafka_message_t *km;
-    while (seen++ < WK_BATCH_MAX &&
-           (km = rd_kafka_consumer_poll(w->consumer, 0)))
-        n += wk_keep(w, km);
-    return n;
-}
-
-/* Reads the queue of every owned partition with fewer than a step in
- * hand, up to WK_PART_IN_HAND. Returns the messages it kept. */
-static size_t wk_take_in(wk_t *w) {
-    rd_kafka_message_t *got[WK_PART_IN_HAND];
-    size_t n = 0;
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++) {
-        wk_part_t *p = &w->part[pn];
-        if (!p->queue || !p->owned || p->down || p->nmsgs >= WK_STEP_MAX)
-            continue;
-        ssize_t k = rd_kafka_consume_batch_queue(p->queue, 0, got,
-                                                 WK_PART_IN_HAND - p->nmsgs);
-        for (ssize_t i = 0; i < k; i++)
-            n += wk_keep(w, got[i]);
-    }
-    return n;
-}
-
-/* Empties the wake-up pipe (a byte per queue that had something new). */
-static void wk_wake_clear(wk_t *w) {
-    char b[64];
-    while (read(w->wake[0], b, sizeof(b)) > 0)
-        ;
-}
-
-/* Takes in what the group's queue and the partitions' queues hold,
- * waiting up to @p wait_ms for something when nothing has come. */
+/* Gathers a batch: polls until the queue runs dry or the batch is full
+ * (waiting up to @p wait_ms for the first message), and hands each message
+ * to its partition's batch in hand. */
 static void wk_gather(wk_t *w, int wait_ms) {
-    if (wait_ms) wk_wake_clear(w);
-    if (wk_serve_group(w) + wk_take_in(w) || !wait_ms) return;
-    /* A queue that gets something from here on writes to the pipe (its
-     * reader cleared its flag above). */
-    struct pollfd pfd = {.fd = w->wake[0], .events = POLLIN};
-    if (poll(&pfd, 1, wait_ms) <= 0) return;
-    wk_serve_group(w);
-    wk_take_in(w);
+    size_t n = 0, in_hand = 0;
+    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
+        in_hand += w->part[pn].nmsgs;
+    if (in_hand >= WK_IN_HAND_MAX) return; /* the steps take them first */
+    for (;;) {
+        rd_kafka_message_t *km =
+            rd_kafka_consumer_poll(w->consumer, n ? 0 : wait_ms);
+        if (!km) break;
+        if (km->err) {
+            if (km->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                LDR_LOG_WARN("consume: %s", rd_kafka_message_errstr(km));
+            rd_kafka_message_destroy(km);
+            continue;
+        }
+        if (km->partition < 0 || km->partition >= WK_MAX_PARTITIONS ||
+            !w->part[km->partition].owned || w->part[km->partition].down) {
+            rd_kafka_message_destroy(km);
+            continue;
+        }
+        wk_part_t *p = &w->part[km->partition];
+        if (p->nmsgs == p->cap) {
+            p->cap = p->cap ? p->cap * 2 : 256;
+            p->msgs = realloc(p->msgs, p->cap * sizeof(*p->msgs));
+        }
+        p->msgs[p->nmsgs++] = km;
+        if (++n >= WK_BATCH_MAX) break;
+    }
 }
 
 void wk_run(wk_t *w) {

@@ -63,12 +63,9 @@ const char *malloc_conf =
     "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 #endif
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "ladder/alloc.h"
@@ -170,13 +167,6 @@ static const char *wk_allocator(void) {
 /* Joins the consumer group: from here on partitions move to this worker. */
 static ldr_err_t wk_subscribe(wk_t *w, char *err, size_t n) {
     rd_kafka_poll_set_consumer(w->consumer);
-    if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-        snprintf(err, n, "a wake-up pipe: %s", strerror(errno));
-        w->wake[0] = w->wake[1] = -1;
-        return LDR_ERR_IO;
-    }
-    w->group_queue = rd_kafka_queue_get_consumer(w->consumer);
-    rd_kafka_queue_io_event_enable(w->group_queue, w->wake[1], "g", 1);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, w->input_topic,
                                       RD_KAFKA_PARTITION_UA);
@@ -252,11 +242,6 @@ static void wk_report_left(wk_t *w) {
  * destroying it would wait for its group requests in flight, up to
  * session.timeout.ms (docs/RELIABILITY.md). */
 static bool wk_close_consumer(wk_t *w) {
-    if (w->group_queue) {
-        rd_kafka_queue_io_event_enable(w->group_queue, -1, NULL, 0);
-        rd_kafka_queue_destroy(w->group_queue);
-        w->group_queue = NULL;
-    }
     rd_kafka_queue_t *q = rd_kafka_queue_new(w->consumer);
     rd_kafka_error_t *e = rd_kafka_consumer_close_queue(w->consumer, q);
     bool closed = false;
@@ -278,9 +263,6 @@ static bool wk_close_consumer(wk_t *w) {
         }
     }
     rd_kafka_queue_destroy(q);
-    /* the partitions' queues, of any partition the revocation left */
-    for (int pn = 0; pn < WK_MAX_PARTITIONS; pn++)
-        wk_intake_close(w, pn);
     if (!closed) {
         LDR_LOG_WARN("stopping without Kafka's answer to leaving the group "
                      "(shutdown.timeout.ms ran out): its partitions move "
@@ -317,10 +299,6 @@ static bool wk_shutdown(wk_t *w) {
                                     RD_KAFKA_PURGE_F_NON_BLOCKING);
     rd_kafka_poll(w->producer, 0);
     bool closed = wk_close_consumer(w);
-    if (closed && w->wake[0] >= 0) { /* nothing writes to it any more */
-        close(w->wake[0]);
-        close(w->wake[1]);
-    }
     rd_kafka_destroy(w->producer);
     LDR_LOG_INFO(
         "stopped: %llu events, %llu decisions, %llu dead letters committed, "
@@ -369,7 +347,6 @@ int main(int argc, char **argv) {
     static wk_t w; /* large: partition table */
     char err[1024];
     int exit_code;
-    w.wake[0] = w.wake[1] = -1;
     if (!(w.svc = ldr_svc_new(&spec, argc, argv, &exit_code))) return exit_code;
     w.cfg = ldr_svc_config(w.svc);
     w.shutdown_timeout_ms = ldr_config_get_int(w.cfg, "shutdown.timeout.ms");

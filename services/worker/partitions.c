@@ -32,35 +32,8 @@ void wk_drop_batches(wk_t *w, int partition) {
     p->generation++;
 }
 
-void wk_intake_open(wk_t *w, int partition) {
-    wk_part_t *p = &w->part[partition];
-    if (p->queue) return;
-    p->queue =
-        rd_kafka_queue_get_partition(w->consumer, w->input_topic, partition);
-    if (!p->queue) {
-        LDR_LOG_WARN("partition %d: no queue of its own; its messages come "
-                     "through the group's queue",
-                     partition);
-        return;
-    }
-    /* Not forwarded to the group's queue: librdkafka keeps it so from now
-     * on (a forward the application set is not replaced when fetching
-     * starts), and bounds it by queued.max.messages.kbytes alone. */
-    rd_kafka_queue_forward(p->queue, NULL);
-    rd_kafka_queue_io_event_enable(p->queue, w->wake[1], "p", 1);
-}
-
-void wk_intake_close(wk_t *w, int partition) {
-    wk_part_t *p = &w->part[partition];
-    if (!p->queue) return;
-    rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
-    rd_kafka_queue_destroy(p->queue);
-    p->queue = NULL;
-}
-
 void wk_drop(wk_t *w, int partition) {
     wk_part_t *p = &w->part[partition];
-    wk_intake_close(w, partition);
     wk_destroy_msgs(p->msgs, &p->nmsgs);
     wk_drop_batches(w, partition);
     ldr_partition_destroy(p->state);

@@ -42,11 +42,9 @@
  * for tens of milliseconds (ladder-bench's "longest Redis command"). The
  * rest of a partition's messages wait for its next round. */
 #define WK_STEP_MAX 256
-/* Messages of one partition taken out of its own queue and not yet in a
- * batch: two steps' worth, refilled once fewer than a step are left. The
- * rest wait in librdkafka's queue of the partition, which fetches no more
- * for it beyond queued.max.messages.kbytes (group.c). */
-#define WK_PART_IN_HAND (2 * WK_STEP_MAX)
+/* Messages fetched and not yet in a step, over every partition, above
+ * which the loop fetches no more until steps have taken some. */
+#define WK_IN_HAND_MAX (4 * WK_BATCH_MAX)
 /* Decisions' room the worker keeps between batches (see wk_prepare). */
 #define WK_KEEP_DECISIONS 256
 /* Batches of one partition on their way at once: decided and published,
@@ -118,9 +116,6 @@ typedef struct wk_part {
                             starts there */
     int64_t decided;     /* the offset the next batch decided starts at */
     ldr_partition_t *state;
-    /* its own queue of fetched messages (wk_intake_open); NULL: its
-     * messages come through the group's queue */
-    rd_kafka_queue_t *queue;
     /* messages fetched and not yet in a batch sent */
     rd_kafka_message_t **msgs;
     size_t nmsgs;
@@ -175,12 +170,6 @@ typedef struct wk {
     ldr_validator_t *validator;
     ldr_store_t *store;
     rd_kafka_t *consumer;
-    /* the group's queue (rebalances, errors): rd_kafka_consumer_poll's */
-    rd_kafka_queue_t *group_queue;
-    /* a non-blocking pipe librdkafka writes a byte to when a partition's
-     * queue or the group's has something new: the loop waits on wake[0]
-     * when it has nothing else to do */
-    int wake[2];
     rd_kafka_t *producer;
     const char *input_topic;
     const char *decisions_topic;
@@ -318,15 +307,6 @@ void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
 /* Claims a partition, loads its state and resends its pending outbox. */
 ldr_err_t wk_take(wk_t *w, int partition);
 void wk_drop(wk_t *w, int partition);
-/* Gives input partition @p partition its own queue, which the loop reads
- * when the partition has room (wk_gather), so that every partition
- * advances, not only the few whose message sets came first in the group's
- * one queue. Called before the partition is assigned, so that no message
- * of it goes to the group's queue. */
-void wk_intake_open(wk_t *w, int partition);
-/* Gives its queue back to librdkafka (wk_drop; at the latest before the
- * consumer is destroyed). */
-void wk_intake_close(wk_t *w, int partition);
 /* Forgets every batch of @p partition on its way (not committed: the
  * partition is taken again or left, and its next owner decides them
  * again); the answers their sent steps are owed are counted as stale. */
