@@ -9,7 +9,8 @@
 # directory; a bad option, or a backlog that --partitions cannot hold, is
 # exit 2. A short run on a 3-master Redis Cluster (--redis-cluster 3)
 # reports where the partitions live and positive costs, summed over the
-# masters, and the fork of the rewrites it forced.
+# masters, and the fork of the rewrites it forced. The sustained phase is
+# shown tenth by tenth, in the table and in the JSON.
 . "$(dirname "$0")/../support/lib.sh"
 lt_init
 events=20000
@@ -95,6 +96,27 @@ assert ent[0] >= 1 and ent[1] > 0, ent
 assert rows["meta"][0] == ent[0], rows
 PY
 echo "ok - MEMORY USAGE by key type is shown for every key type of the store"
+# The sustained phase by tenth: ten rows, 1 to 10; a tenth that was timed
+# has events, a positive rate and costs, and the tenths hold no more
+# events than the backlog's input messages.
+awk '/^The sustained phase by tenth/ { on = 1; next } on && NF == 7 && $1 != "tenth" { print }' "$work/table.txt" >"$work/tenths.txt"
+messages=$(sed -n 's/^  [0-9]* events (\([0-9]*\) input messages.*/\1/p' "$work/table.txt")
+/usr/bin/python3 - "$work/tenths.txt" "$messages" <<'PY' || fail "the tenths table is not as expected: $(cat "$work/tenths.txt")"
+import math, sys
+rows = [l.split() for l in open(sys.argv[1])]
+assert [int(r[0]) for r in rows] == list(range(1, 11)), rows
+total = 0
+for r in rows:
+    events, rate, wus, rus = (float("nan" if x == "n/a" else x) for x in r[1:5])
+    if math.isnan(events):
+        continue
+    assert events > 0, r
+    total += events
+    if not math.isnan(rate):
+        assert rate > 0 and wus > 0 and rus >= 0, r
+assert 0 < total <= int(sys.argv[2]), (total, sys.argv[2])
+PY
+echo "ok - the sustained phase is shown tenth by tenth ($(awk '$2 != "n/a" { s += $2 } END { print s + 0 }' "$work/tenths.txt") of $messages messages timed)"
 grep -q "sustained:" "$work/err.log" && grep -q "ceiling: passthrough" "$work/err.log" \
   && grep -q "latency:" "$work/err.log" && grep -q "restart:" "$work/err.log" \
   || fail "progress on stderr does not name every phase"
@@ -131,6 +153,12 @@ assert run["aof_rewrites_forced"] == 3, run
 # the forced rewrites forked: their fork time is a figure of its own
 fork = fig["aof_rewrite_fork_ms"]
 assert fork["value"] and fork["value"] > 0 and fork["unit"] == "ms", fork
+tenths = d["sustained_by_tenth"]
+assert [t["tenth"] for t in tenths] == list(range(1, 11)), tenths
+assert sum(t["events"] or 0 for t in tenths) <= run["input_messages"], tenths
+for t in tenths:
+    assert t["events"] is None or t["events"] > 0, t
+    assert t["events_per_s"] is None or t["events_per_s"] > 0, t
 types = {m["type"]: m for m in d["memory_by_key_type"]}
 assert types["ent"]["keys"] == run["partitions"] and types["ent"]["bytes"] > 0, types
 print("# partitions per master: " + " ".join(str(m["partitions"]) for m in pl))

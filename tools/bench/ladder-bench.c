@@ -105,6 +105,8 @@ extern char **environ;
 #define BN_POLL_MS            20
 #define BN_PASSTHROUGH_TOPIC  "ladder.bench.passthrough"
 #define BN_SESSION_TIMEOUT_MS "6000"
+/* the sustained phase's marks: its start and the end of each tenth */
+#define BN_MARKS 11
 /* What a worker may have decided and published beyond what Redis has
  * stored, a partition (its WK_INFLIGHT batches of at most WK_STEP_MAX
  * messages, services/worker/worker_int.h). */
@@ -138,6 +140,14 @@ static void bn_on_signal(int sig) {
     (void)sig;
     bn_stop = 1;
 }
+
+/* The sustained phase at one moment: messages stored, decisions produced
+ * (the decisions topic's high watermarks), the time, the workers' and
+ * Redis's CPU (s) and the forks Redis has started (its AOF rewrites). */
+typedef struct bn_mark {
+    uint64_t stored, decisions;
+    double t, worker_cpu, redis_cpu, forks;
+} bn_mark_t;
 
 typedef struct bn_proc {
     pid_t pid; /* 0: not running */
@@ -207,21 +217,14 @@ typedef struct bn {
     double worker_cpu_s, redis_cpu_s, redis_commands;
     /* the same, from the first stored decision on (the steady window) */
     bool sample_first;
-    double worker_cpu_first, redis_cpu_first;
-    uint64_t stored_first;
     double worker_cpu_win_s, redis_cpu_win_s;
-    /* flatness: the stored count and the time at the first poll past 10 %
-     * and past 90 % of the backlog, and the rate of the last 10 % over
-     * the rate of the first 10 % */
-    uint64_t flat_n10, flat_n90;
-    double flat_t10, flat_t90, flat_ratio;
-    /* worker and Redis CPU (s) at the 10 % and 90 % marks and at the end:
-     * the cost per event of the first and the last tenth */
-    double flat_wcpu10, flat_wcpu90, flat_rcpu10, flat_rcpu90, redis_cpu_end;
-    /* decisions produced (the decisions topic's high watermarks) at the
-     * first stored decision, the two marks and the end: the work per
-     * event of each tenth, which the feed's mix changes */
-    uint64_t dec_first, dec10, dec90, dec_end;
+    /* The sustained phase sampled at the first poll that found a message
+     * stored (mark 0), at the first past each tenth of the backlog (1-9)
+     * and at the end (10): tenth k lies between marks k - 1 and k. The
+     * rate of the last tenth over the first's is the flatness. */
+    bn_mark_t mark[BN_MARKS];
+    int nmarks;
+    double flat_ratio;
     double mem_bytes, baseline_mem;
     /* MEMORY USAGE of the store's keys after the backlog, by key type
      * (the name after the hash tag), over every partition */
@@ -1259,6 +1262,50 @@ static double bn_workers_cpu(bn_t *b) {
     return s;
 }
 
+/* Takes the sustained phase's next mark: @p stored messages at @p now. */
+static void bn_mark(bn_t *b, uint64_t stored, double now) {
+    if (b->nmarks >= BN_MARKS) return;
+    bn_mark_t *m = &b->mark[b->nmarks++];
+    m->stored = stored;
+    m->t = now;
+    m->decisions = bn_decisions(b);
+    m->worker_cpu = bn_workers_cpu(b);
+    m->redis_cpu = bn_redis_cpu(b);
+    m->forks = bn_info(b, "stats", "total_forks");
+}
+
+/* One tenth of the sustained phase: its rate, the workers' and Redis's
+ * CPU per event, the decisions per event and the AOF rewrites started. */
+typedef struct bn_tenth {
+    double events, rate, worker_us, redis_us, decisions, rewrites;
+} bn_tenth_t;
+
+/* Tenth @p k (1-10), between marks k - 1 and k; NAN where nothing was
+ * stored in it or no time passed (one poll past two marks). A worker
+ * publishes a batch's decisions before Redis stores the batch, so the
+ * decisions counted at a mark run ahead of the stored messages by what is
+ * in flight: up to BN_AHEAD_BATCHES batches of BN_AHEAD_BATCH messages a
+ * partition, whichever worker owns it. A tenth no larger than that has
+ * no decisions per event (in a small run the last tenth's decisions were
+ * all out at the 90 % mark); a larger one's is off by at most that share
+ * of it. */
+static bn_tenth_t bn_tenth(const bn_t *b, int k) {
+    bn_tenth_t r = {NAN, NAN, NAN, NAN, NAN, NAN};
+    if (k < 1 || k >= b->nmarks) return r;
+    const bn_mark_t *a = &b->mark[k - 1], *z = &b->mark[k];
+    if (z->stored <= a->stored) return r;
+    double ev = (double)(z->stored - a->stored);
+    double ahead = (double)BN_AHEAD_BATCHES * BN_AHEAD_BATCH * b->partitions;
+    r.events = ev;
+    r.rate = z->t > a->t ? ev / (z->t - a->t) : NAN;
+    r.worker_us = (z->worker_cpu - a->worker_cpu) * 1e6 / ev;
+    r.redis_us = (z->redis_cpu - a->redis_cpu) * 1e6 / ev;
+    if (ev > ahead && a->decisions && z->decisions >= a->decisions)
+        r.decisions = (double)(z->decisions - a->decisions) / ev;
+    r.rewrites = z->forks - a->forks;
+    return r;
+}
+
 /* Polls the stored next offsets until every partition's reaches
  * @p target. *first_s (when not NULL) gets the time the sum first moved
  * past @p from; *last_s the time all were reached. */
@@ -1281,31 +1328,13 @@ static int bn_wait_stored(bn_t *b, const int64_t *target, uint64_t from,
         }
         if (first_s && *first_s < 0 && sum > from) {
             *first_s = now;
-            if (b->sample_first) {
-                /* CPU so far is start-up, group join and the first
-                 * batches: the steady window starts here */
-                b->worker_cpu_first = bn_workers_cpu(b);
-                b->redis_cpu_first = bn_redis_cpu(b);
-                b->stored_first = sum;
-                b->dec_first = bn_decisions(b);
-            }
+            /* CPU so far is start-up, group join and the first batches:
+             * the steady window starts here */
+            if (b->sample_first) bn_mark(b, sum, now);
         }
-        if (b->sample_first && first_s && *first_s >= 0) {
-            if (!b->flat_n10 && sum - from >= (total - from) / 10) {
-                b->flat_n10 = sum;
-                b->flat_t10 = now;
-                b->flat_wcpu10 = bn_workers_cpu(b);
-                b->flat_rcpu10 = bn_redis_cpu(b);
-                b->dec10 = bn_decisions(b);
-            }
-            if (!b->flat_n90 && sum - from >= (total - from) / 10 * 9) {
-                b->flat_n90 = sum;
-                b->flat_t90 = now;
-                b->flat_wcpu90 = bn_workers_cpu(b);
-                b->flat_rcpu90 = bn_redis_cpu(b);
-                b->dec90 = bn_decisions(b);
-            }
-        }
+        while (b->sample_first && b->nmarks > 0 && b->nmarks < BN_MARKS - 1 &&
+               sum - from >= (total - from) / 10 * (uint64_t)b->nmarks)
+            bn_mark(b, sum, now);
         if (done) {
             if (last_s) *last_s = now;
             return 0;
@@ -1375,28 +1404,24 @@ static int bn_phase_sustained(bn_t *b, int64_t *hwm, char *err, size_t n) {
     b->rate_worker = b->last_s > b->first_s
                          ? (double)b->messages / (b->last_s - b->first_s)
                          : 0;
-    b->worker_cpu_s = bn_workers_cpu(b);
-    b->worker_cpu_win_s = b->worker_cpu_s - b->worker_cpu_first;
     uint64_t own1 = b->own_commands;
     double cmd1 = bn_info(b, "stats", "total_commands_processed");
     b->redis_commands = cmd1 - cmd0 - (double)(own1 - own0) - 1;
-    b->redis_cpu_end = bn_redis_cpu(b);
-    b->dec_end = bn_decisions(b);
-    b->redis_cpu_s = b->redis_cpu_end - cpu0;
-    b->redis_cpu_win_s = b->redis_cpu_s - (b->redis_cpu_first - cpu0);
+    if (b->nmarks < BN_MARKS - 1)
+        return bn_fail(err, n,
+                       "sustained: the backlog was stored before a "
+                       "tenth of it could be timed");
+    bn_mark(b, b->messages, b->last_s);
+    const bn_mark_t *first = &b->mark[0], *end = &b->mark[BN_MARKS - 1];
+    b->worker_cpu_s = end->worker_cpu;
+    b->worker_cpu_win_s = end->worker_cpu - first->worker_cpu;
+    b->redis_cpu_s = end->redis_cpu - cpu0;
+    b->redis_cpu_win_s = end->redis_cpu - first->redis_cpu;
     bn_slowlog_read(b, 0); /* before MEMORY USAGE, itself slow */
     b->mem_bytes = bn_info(b, "memory", "used_memory");
     b->enterprises = bn_enterprises(b);
     bn_key_memory(b);
-    double r10 = b->flat_t10 > b->first_s && b->flat_n10 > b->stored_first
-                     ? (double)(b->flat_n10 - b->stored_first) /
-                           (b->flat_t10 - b->first_s)
-                     : NAN;
-    double r90 =
-        b->last_s > b->flat_t90 && b->messages > b->flat_n90
-            ? (double)(b->messages - b->flat_n90) / (b->last_s - b->flat_t90)
-            : NAN;
-    b->flat_ratio = r90 / r10;
+    b->flat_ratio = bn_tenth(b, 10).rate / bn_tenth(b, 1).rate;
     double kb = bn_workers_hwm_kb(b);
     if (kb > b->rss_kb) b->rss_kb = kb;
     bn_say(b, "sustained: %llu messages in %.2f s, %.0f events/s",
@@ -1840,6 +1865,27 @@ static void bn_report_json(const bn_t *b, const bn_row_t *rows, size_t nrows) {
                                                       (double)b->enterprises)
                                           : json_null()));
     json_object_set_new(o, "memory_by_key_type", mem);
+    /* the sustained phase tenth by tenth */
+    json_t *tenths = json_array();
+    for (int k = 1; k < BN_MARKS; k++) {
+        bn_tenth_t t = bn_tenth(b, k);
+        double v[] = {t.rate, t.worker_us, t.redis_us, t.decisions};
+        const char *name[] = {"events_per_s", "worker_cpu_us_per_event",
+                              "redis_cpu_us_per_event", "decisions_per_event"};
+        json_t *row = json_pack("{s:i}", "tenth", k);
+        json_object_set_new(
+            row, "events",
+            isnan(t.events) ? json_null() : json_integer((json_int_t)t.events));
+        for (size_t i = 0; i < LDR_ARRAY_SIZE(v); i++)
+            json_object_set_new(row, name[i],
+                                isnan(v[i]) ? json_null() : json_real(v[i]));
+        json_object_set_new(row, "aof_rewrites_started",
+                            isnan(t.rewrites)
+                                ? json_null()
+                                : json_integer((json_int_t)t.rewrites));
+        json_array_append_new(tenths, row);
+    }
+    json_object_set_new(o, "sustained_by_tenth", tenths);
     json_t *fig = json_object();
     for (size_t i = 0; i < nrows; i++) {
         json_t *r = json_object();
@@ -1910,6 +1956,23 @@ static void bn_report_table(const bn_t *b, const bn_row_t *rows, size_t nrows) {
         printf("%-12s %6d %14.0f %22.1f\n", b->key_type[t], b->key_count[t],
                b->key_bytes[t],
                b->enterprises ? b->key_bytes[t] / (double)b->enterprises : NAN);
+    printf("\nThe sustained phase by tenth of the backlog (AOF rewrites: "
+           "started in it):\n");
+    printf("%5s %10s %10s %12s %12s %13s %9s\n", "tenth", "events", "events/s",
+           "worker us/ev", "Redis us/ev", "decisions/ev", "rewrites");
+    for (int k = 1; k < BN_MARKS; k++) {
+        bn_tenth_t t = bn_tenth(b, k);
+        double v[] = {t.events,   t.rate,      t.worker_us,
+                      t.redis_us, t.decisions, t.rewrites};
+        int width[] = {10, 10, 12, 12, 13, 9}, decimals[] = {0, 0, 2, 2, 2, 0};
+        printf("%5d", k);
+        for (size_t i = 0; i < LDR_ARRAY_SIZE(v); i++)
+            if (isnan(v[i]))
+                printf(" %*s", width[i], "n/a");
+            else
+                printf(" %*.*f", width[i], decimals[i], v[i]);
+        printf("\n");
+    }
     fflush(stdout);
 }
 
@@ -1927,35 +1990,17 @@ static void bn_report(bn_t *b) {
     double ratio_pt = b->pt.rate > 0 ? b->rate_worker / b->pt.rate : NAN;
     double ratio_sc = b->sc.rate > 0 ? b->rate_worker / b->sc.rate : NAN;
     double per = b->messages ? 1e6 / (double)b->messages : NAN;
-    uint64_t win = b->messages - b->stored_first;
+    uint64_t win = b->nmarks ? b->messages - b->mark[0].stored : 0;
     double per_win = win ? 1e6 / (double)win : NAN;
     bool lat = b->lat_samples > 0;
     double w_us = b->worker_cpu_win_s * per_win;
     double r_us = b->redis_cpu_win_s * per_win;
     /* the same costs over the first and the last tenth of the backlog: is
      * a falling rate the worker's cost or Redis's? */
-    double n10 = (double)b->flat_n10 - (double)b->stored_first;
-    double n90 = (double)b->messages - (double)b->flat_n90;
-    bool tenths = b->flat_n10 && b->flat_n90 && n10 > 0 && n90 > 0;
-    double w10 =
-        tenths ? (b->flat_wcpu10 - b->worker_cpu_first) * 1e6 / n10 : NAN;
-    double w90 = tenths ? (b->worker_cpu_s - b->flat_wcpu90) * 1e6 / n90 : NAN;
-    double rc10 =
-        tenths ? (b->flat_rcpu10 - b->redis_cpu_first) * 1e6 / n10 : NAN;
-    double rc90 =
-        tenths ? (b->redis_cpu_end - b->flat_rcpu90) * 1e6 / n90 : NAN;
-    /* A worker publishes a batch's decisions before Redis stores the
-     * batch, so the decisions counted at a mark run ahead of the stored
-     * messages by what is in flight: up to BN_AHEAD_BATCHES batches of
-     * BN_AHEAD_BATCH messages a partition, whichever worker owns it. A
-     * tenth no larger than that is n/a (in a small run the last tenth's
-     * decisions were all out at the 90 % mark); a larger one's figure is
-     * off by at most that share of it. */
-    double ahead = (double)BN_AHEAD_BATCHES * BN_AHEAD_BATCH * b->partitions;
-    bool decs = tenths && n10 > ahead && n90 > ahead && b->dec_first &&
-                b->dec10 >= b->dec_first && b->dec_end >= b->dec90;
-    double d10 = decs ? (double)(b->dec10 - b->dec_first) / n10 : NAN;
-    double d90 = decs ? (double)(b->dec_end - b->dec90) / n90 : NAN;
+    bn_tenth_t t1 = bn_tenth(b, 1), t10 = bn_tenth(b, 10);
+    double w10 = t1.worker_us, w90 = t10.worker_us;
+    double rc10 = t1.redis_us, rc90 = t10.redis_us;
+    double d10 = t1.decisions, d90 = t10.decisions;
     bn_row_t rows[] = {
         {"sustained_events_per_s", "sustained rate (worker)", b->rate_worker,
          "events/s", 0, tgt_rate, b->rate_worker >= TARGET_RATE},
