@@ -133,8 +133,7 @@ static ldr_err_t wk_load(wk_t *w, char *err, size_t n) {
 /* Creates the Kafka clients, reads the input topic's partition count and
  * tells the store. The group is joined later (wk_subscribe). */
 static ldr_err_t wk_kafka(wk_t *w, char *err, size_t n) {
-    w->producer = wk_producer_new(w, err, n);
-    if (w->producer) w->consumer = wk_consumer_new(w, err, n);
+    if (wk_producer_open(w, err, n)) w->consumer = wk_consumer_new(w, err, n);
     if (!w->consumer) return LDR_ERR_CONFIG;
     w->partitions =
         ldr_kafka_partition_count(w->producer, w->input_topic, 10000, err, n);
@@ -299,7 +298,7 @@ static bool wk_shutdown(wk_t *w) {
                                     RD_KAFKA_PURGE_F_NON_BLOCKING);
     rd_kafka_poll(w->producer, 0);
     bool closed = wk_close_consumer(w);
-    rd_kafka_destroy(w->producer);
+    wk_producer_close(w);
     LDR_LOG_INFO(
         "stopped: %llu events, %llu decisions, %llu dead letters committed, "
         "%llu fenced batches, %llu ticks written, %llu producers "

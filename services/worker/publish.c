@@ -174,11 +174,11 @@ static void wk_produce(wk_t *w, int partition, bool batch, int64_t id,
             batch, id,        src_ts && index < nsrc ? src_ts[index] : -1};
         index++;
         (*left)++;
-        const char *topic =
-            m.topic == LDR_OUTBOX_DLQ ? w->dlq_topic : w->decisions_topic;
+        rd_kafka_topic_t *rkt =
+            m.topic == LDR_OUTBOX_DLQ ? w->dlq_rkt : w->decisions_rkt;
         for (;;) {
             rd_kafka_resp_err_t kerr = rd_kafka_producev(
-                w->producer, RD_KAFKA_V_TOPIC(topic),
+                w->producer, RD_KAFKA_V_RKT(rkt),
                 RD_KAFKA_V_KEY(m.key, m.key ? m.key_len : 0),
                 RD_KAFKA_V_VALUE((void *)m.value, m.value_len),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -334,7 +334,9 @@ void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
 
 /* ---- the producer ------------------------------------------------------- */
 
-rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
+/* Creates the producer and its handles of the decisions and dead-letter
+ * topics into @p w; false, with @p err, when it cannot. */
+bool wk_producer_open(wk_t *w, char *err, size_t n) {
     /* Decisions are keyed by USCC with the same partitioner as the input
      * (ldr_kafka_conf_new sets it), so an enterprise's decisions stay in
      * one partition, in order, for every kind of consumer. A step's
@@ -344,12 +346,34 @@ rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n) {
     };
     rd_kafka_conf_t *conf = ldr_kafka_conf_new(
         w->cfg, LDR_KAFKA_PRODUCER, defaults, LDR_ARRAY_SIZE(defaults), err, n);
-    if (!conf) return NULL;
+    if (!conf) return false;
     rd_kafka_conf_set_dr_msg_cb(conf, wk_dr_cb);
     rd_kafka_conf_set_opaque(conf, w);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
-    if (!rk) rd_kafka_conf_destroy(conf); /* still ours on failure */
-    return rk;
+    w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
+    if (!w->producer) {
+        rd_kafka_conf_destroy(conf); /* still ours on failure */
+        return false;
+    }
+    w->decisions_rkt =
+        rd_kafka_topic_new(w->producer, w->decisions_topic, NULL);
+    w->dlq_rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
+    if (!w->decisions_rkt || !w->dlq_rkt) {
+        snprintf(err, n, "producer: topic %s or %s: %s", w->decisions_topic,
+                 w->dlq_topic, rd_kafka_err2str(rd_kafka_last_error()));
+        wk_producer_close(w);
+        return false;
+    }
+    return true;
+}
+
+/* Destroys the producer and its topic handles (these first, as librdkafka
+ * asks). */
+void wk_producer_close(wk_t *w) {
+    if (w->decisions_rkt) rd_kafka_topic_destroy(w->decisions_rkt);
+    if (w->dlq_rkt) rd_kafka_topic_destroy(w->dlq_rkt);
+    w->decisions_rkt = w->dlq_rkt = NULL;
+    if (w->producer) rd_kafka_destroy(w->producer);
+    w->producer = NULL;
 }
 
 /* An idempotent producer can fail fatally (librdkafka 2.0.2 raises a
@@ -369,9 +393,9 @@ bool wk_check_producer(wk_t *w) {
     rd_kafka_purge(w->producer,
                    RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_flush(w->producer, 1000);
-    rd_kafka_destroy(w->producer);
+    wk_producer_close(w);
     char err[512];
-    while (!(w->producer = wk_producer_new(w, err, sizeof(err)))) {
+    while (!wk_producer_open(w, err, sizeof(err))) {
         LDR_LOG_ERROR("producer: %s; retrying", err);
         ldr_clock_sleep_ms(1000);
         if (ldr_svc_stopping()) exit(2);

@@ -174,6 +174,10 @@ typedef struct wk {
     const char *input_topic;
     const char *decisions_topic;
     const char *dlq_topic;
+    /* the producer's handles of those two topics: given to producev, where
+     * a topic's name cost a lookup of the producer's topics, under its
+     * lock, for every message (wk_producer_open) */
+    rd_kafka_topic_t *decisions_rkt, *dlq_rkt;
     int partitions; /* of the input topic */
     wk_part_t part[WK_MAX_PARTITIONS];
     wk_batch_t *cur; /* the batch being decided or counted */
@@ -276,7 +280,8 @@ void wk_drain(wk_t *w, int64_t until_ms);
 
 /* A producer of decisions, dead letters and ticks whose delivery reports
  * go to @p w. NULL with @p err set on error; rd_kafka_destroy() frees it. */
-rd_kafka_t *wk_producer_new(wk_t *w, char *err, size_t n);
+bool wk_producer_open(wk_t *w, char *err, size_t n);
+void wk_producer_close(wk_t *w);
 /* Recreates the producer after a fatal error and re-sends the stored
  * outboxes of the partitions with no batch to decide again; true when it
  * did, and the caller then takes those partitions again (wk_retake). */
