@@ -52,16 +52,10 @@ static size_t machine_digits(char *out, int64_t v);
 
 static size_t machine_seq_of(const ldr_machine_out_t *out,
                              const ldr_machine_cause_t *c) {
-    char prefix[48];
-    size_t len = machine_digits(prefix, c->partition);
-    prefix[len++] = '-';
-    len += machine_digits(prefix + len, c->offset);
-    prefix[len++] = '-';
     size_t n = 0;
     for (size_t i = out->count; i > 0; i--) {
         const ldr_machine_decision_t *d = &out->v[i - 1];
-        if (d->offset != c->offset || strncmp(d->decision_id, prefix, len) != 0)
-            break;
+        if (d->offset != c->offset || d->partition != c->partition) break;
         n++;
     }
     return n;
@@ -105,13 +99,20 @@ static ldr_machine_decision_t *machine_emit(ldr_step_t *s,
     }
     ldr_machine_decision_t *d = &out->v[out->count++];
     memset(d, 0, sizeof(*d));
-    char tmp[320];
-    size_t n = machine_digits(tmp, s->cause->partition);
+    /* the partition and the offset in decimal, once for both strings */
+    char part[24], off[24], tmp[320];
+    size_t pl = machine_digits(part, s->cause->partition);
+    size_t ol = machine_digits(off, s->cause->offset);
+    size_t n = 0;
+    memcpy(tmp, part, pl);
+    n += pl;
     tmp[n++] = '-';
-    n += machine_digits(tmp + n, s->cause->offset);
+    memcpy(tmp + n, off, ol);
+    n += ol;
     tmp[n++] = '-';
     n += machine_digits(tmp + n, (int64_t)seq);
     machine_set_str(d->decision_id, sizeof(d->decision_id), tmp, n);
+    d->partition = s->cause->partition;
     d->offset = s->cause->offset;
     d->n = (int)seq;
     memcpy(d->uscc, e->uscc, sizeof(d->uscc));
@@ -125,9 +126,11 @@ static ldr_machine_decision_t *machine_emit(ldr_step_t *s,
     memcpy(tmp, topic, tl);
     n = tl;
     tmp[n++] = '/';
-    n += machine_digits(tmp + n, s->cause->partition);
+    memcpy(tmp + n, part, pl);
+    n += pl;
     tmp[n++] = '/';
-    n += machine_digits(tmp + n, s->cause->offset);
+    memcpy(tmp + n, off, ol);
+    n += ol;
     machine_set_str(d->cause, sizeof(d->cause), tmp, n);
     if (s->event_id) {
         d->has_cause_event_id = true;

@@ -42,8 +42,9 @@
 /** One decision, owning its strings. */
 typedef struct ldr_machine_decision {
     char decision_id[96];
-    int64_t offset; /* of the causing message; decision_id's second part */
-    int n;          /* its place among that message's decisions */
+    int32_t partition; /* of the causing message; decision_id's first part */
+    int64_t offset;    /* of the causing message; decision_id's second part */
+    int n;             /* its place among that message's decisions */
     char uscc[19];
     char enterprise_name[LDR_ENTERPRISE_NAME_MAX];
     char reporting_unit[LDR_ENTERPRISE_UNIT_MAX];
