@@ -245,21 +245,39 @@ size_t ldr_time_format(int64_t ms, char *buf, size_t size) {
     int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60),
         ss = (int)(rem / 1000 % 60), mss = (int)(rem % 1000);
     if (y >= 0 && y <= 9999) {
-        /* The common case by hand: snprintf cost 3,500 instructions a
-         * timestamp, and every JSON decision holds several. Truncated and
-         * measured as snprintf would. */
-        int v[7] = {(int)y, m, d, hh, mm, ss, mss};
-        static const int width[7] = {4, 2, 2, 2, 2, 2, 3};
-        static const char after[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
-        char tmp[25], *o = tmp;
-        for (int i = 0; i < 7; i++) {
-            for (int k = width[i] - 1; k >= 0; k--) {
-                o[k] = (char)('0' + v[i] % 10);
-                v[i] /= 10;
-            }
-            o += width[i];
-            *o++ = after[i];
-        }
+        /* The common case by hand, two digits at a time from a table:
+         * snprintf cost 3,500 instructions a timestamp, a digit loop 530,
+         * and every decision the worker produces carries one (its
+         * CloudEvents time). Truncated and measured as snprintf would. */
+        static const char d2[] = "00010203040506070809"
+                                 "10111213141516171819"
+                                 "20212223242526272829"
+                                 "30313233343536373839"
+                                 "40414243444546474849"
+                                 "50515253545556575859"
+                                 "60616263646566676869"
+                                 "70717273747576777879"
+                                 "80818283848586878889"
+                                 "90919293949596979899";
+        char tmp[25];
+#define LDR_TIME_PUT2(at, v) memcpy(tmp + (at), d2 + 2 * (v), 2)
+        LDR_TIME_PUT2(0, (int)y / 100);
+        LDR_TIME_PUT2(2, (int)y % 100);
+        tmp[4] = '-';
+        LDR_TIME_PUT2(5, m);
+        tmp[7] = '-';
+        LDR_TIME_PUT2(8, d);
+        tmp[10] = 'T';
+        LDR_TIME_PUT2(11, hh);
+        tmp[13] = ':';
+        LDR_TIME_PUT2(14, mm);
+        tmp[16] = ':';
+        LDR_TIME_PUT2(17, ss);
+        tmp[19] = '.';
+        tmp[20] = (char)('0' + mss / 100);
+        LDR_TIME_PUT2(21, mss % 100);
+        tmp[23] = 'Z';
+#undef LDR_TIME_PUT2
         if (size) {
             size_t c = size - 1 < 24 ? size - 1 : 24;
             memcpy(buf, tmp, c);
