@@ -482,13 +482,21 @@ static bool enterprise_same(ldr_str_t a, ldr_str_t b) {
  * describes @p d. */
 static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
                                       const ldr_history_entry_t *d) {
-    ldr_buf_t one;
-    ldr_buf_init(&one);
-    ldr_buf_append_svarint(&one, d->offset - c->offset);
-    ldr_buf_append_varint(&one, (uint64_t)d->n);
-    ldr_buf_append_byte(&one, (uint8_t)d->decision);
-    ldr_buf_append_byte(&one, d->has_tier ? (uint8_t)d->tier : 255);
-    enterprise_put_time(&one, d->effective_at, c->effective_at);
+    /* The entry is written in place after a one-byte length, which is
+     * right for every entry under 128 bytes; a longer one is moved up to
+     * make room for its length. (Written into a buffer of its own and
+     * copied, each entry cost three allocations.) @p c's policy version
+     * may point into @p history, so it is compared before anything is
+     * appended (an append may move the buffer). */
+    bool same_policy = enterprise_same(d->policy_version, c->policy);
+    size_t start = history->len;
+    ldr_buf_append_byte(history, 0);
+    ldr_buf_t *one = history;
+    ldr_buf_append_svarint(one, d->offset - c->offset);
+    ldr_buf_append_varint(one, (uint64_t)d->n);
+    ldr_buf_append_byte(one, (uint8_t)d->decision);
+    ldr_buf_append_byte(one, d->has_tier ? (uint8_t)d->tier : 255);
+    enterprise_put_time(one, d->effective_at, c->effective_at);
     uint8_t flags =
         (uint8_t)((d->has_valid_from ? LDR_H_VALID_FROM : 0) |
                   (d->has_valid_until ? LDR_H_VALID_UNTIL : 0) |
@@ -498,18 +506,18 @@ static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
                   (d->has_score ? LDR_H_SCORE : 0) |
                   (d->case_id.len ? LDR_H_CASE : 0) |
                   (d->cause_event_id.len ? LDR_H_CAUSE : 0));
-    ldr_buf_append_byte(&one, flags);
+    ldr_buf_append_byte(one, flags);
     if (d->has_valid_from)
-        enterprise_put_time(&one, d->valid_from, d->effective_at);
+        enterprise_put_time(one, d->valid_from, d->effective_at);
     if (d->has_valid_until)
-        enterprise_put_time(&one, d->valid_until, d->effective_at);
+        enterprise_put_time(one, d->valid_until, d->effective_at);
     if (d->has_review_deadline)
-        enterprise_put_time(&one, d->review_deadline, d->effective_at);
+        enterprise_put_time(one, d->review_deadline, d->effective_at);
     if (d->has_ban_until)
-        enterprise_put_time(&one, d->ban_until, d->effective_at);
-    if (d->has_batch) ldr_buf_append_svarint(&one, d->batch);
-    if (d->has_score) ldr_buf_append_svarint(&one, d->score);
-    if (d->case_id.len) enterprise_put_bytes(&one, d->case_id);
+        enterprise_put_time(one, d->ban_until, d->effective_at);
+    if (d->has_batch) ldr_buf_append_svarint(one, d->batch);
+    if (d->has_score) ldr_buf_append_svarint(one, d->score);
+    if (d->case_id.len) enterprise_put_bytes(one, d->case_id);
     if (d->cause_event_id.len) {
         size_t len = d->cause_event_id.len < LDR_ENTERPRISE_ID_MAX - 1
                          ? d->cause_event_id.len
@@ -518,24 +526,35 @@ static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
         while (k < len && k < c->cause_len &&
                d->cause_event_id.ptr[k] == c->cause[k])
             k++;
-        ldr_buf_append_varint(&one, k);
-        enterprise_put_bytes(&one,
+        ldr_buf_append_varint(one, k);
+        enterprise_put_bytes(one,
                              (ldr_str_t){d->cause_event_id.ptr + k, len - k});
         memcpy(c->cause, d->cause_event_id.ptr, len);
         c->cause_len = len;
     }
-    if (enterprise_same(d->policy_version, c->policy)) {
-        ldr_buf_append_varint(&one, 0);
+    if (same_policy) {
+        ldr_buf_append_varint(one, 0);
     } else {
-        ldr_buf_append_varint(&one, d->policy_version.len + 1);
-        ldr_buf_append(&one, d->policy_version.ptr, d->policy_version.len);
+        ldr_buf_append_varint(one, d->policy_version.len + 1);
+        ldr_buf_append(one, d->policy_version.ptr, d->policy_version.len);
     }
-    ldr_buf_append_varint(&one, d->reasons_count);
+    ldr_buf_append_varint(one, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
-        enterprise_put_bytes(&one, d->reasons[i]);
-    ldr_buf_append_varint(history, one.len);
-    ldr_buf_append(history, one.data, one.len);
-    ldr_buf_fini(&one);
+        enterprise_put_bytes(one, d->reasons[i]);
+    size_t len = history->len - start - 1;
+    if (len < 0x80) {
+        history->data[start] = (char)len;
+    } else {
+        uint8_t v[10];
+        size_t k = 0;
+        for (uint64_t x = len; x; x >>= 7)
+            v[k++] = (uint8_t)((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+        ldr_buf_reserve(history, k - 1);
+        memmove(history->data + start + k, history->data + start + 1, len);
+        memcpy(history->data + start, v, k);
+        history->len += k - 1;
+        history->data[history->len] = '\0';
+    }
     c->offset = d->offset;
     c->effective_at = enterprise_time_clamp(d->effective_at);
     c->policy = d->policy_version;
