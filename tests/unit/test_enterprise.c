@@ -266,6 +266,59 @@ static void test_enterprise_history_fields_round_trip(void **state) {
     ldr_enterprise_fini(&e);
 }
 
+/* An entry is written against the one before: after an add, the next is
+ * written against what that add kept; after a decode, against what a read
+ * of the history finds. Both must write the same bytes, through policy
+ * changes, causes with and without a shared prefix, timers (no cause)
+ * and the drop of the oldest entry past the cap. */
+static void
+test_enterprise_history_add_after_decode_writes_the_same(void **state) {
+    (void)state;
+    static const char *policies[] = {"miit-2022", "miit-2022", "miit-2025",
+                                     "miit-2025", "",          "miit-2022"};
+    static const char *causes[] = {"91440300MA5F0XYZ1T-1", NULL,
+                                   "91440300MA5F0XYZ1T-12", "other-7",
+                                   "91440300MA5F0XYZ1T-13"};
+    ldr_enterprise_t kept;
+    ldr_enterprise_init(&kept, "91440300MA5F0XYZ1T", 18);
+    ldr_buf_t a, b;
+    ldr_buf_init(&a);
+    ldr_buf_init(&b);
+    for (int i = 0; i < 2 * LDR_ENTERPRISE_HISTORY_MAX + 3; i++) {
+        ldr_history_entry_t h;
+        memset(&h, 0, sizeof(h));
+        h.offset = 100 + 7 * i;
+        h.n = i % 2;
+        h.decision = LDR_DECISION_RENEWED;
+        h.effective_at = INT64_C(1654041600000) + (int64_t)i * 86400123;
+        h.has_valid_until = i % 3 == 0;
+        h.valid_until = h.effective_at + INT64_C(94608000000);
+        const char *cause = causes[i % 5];
+        if (cause) h.cause_event_id = ldr_str(cause);
+        h.policy_version = ldr_str(policies[i % 6]);
+        /* the same entry, to the enterprise that kept its context and to a
+         * fresh decode of what it held before */
+        ldr_buf_reset(&a);
+        ldr_enterprise_encode(&kept, &a);
+        ldr_enterprise_t fresh;
+        ldr_enterprise_init(&fresh, kept.uscc, 18);
+        assert_int_equal(ldr_enterprise_decode(&fresh, a.data, a.len), LDR_OK);
+        ldr_enterprise_history_add(&kept, &h);
+        ldr_enterprise_history_add(&fresh, &h);
+        ldr_buf_reset(&a);
+        ldr_buf_reset(&b);
+        ldr_enterprise_encode(&kept, &a);
+        ldr_enterprise_encode(&fresh, &b);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        ldr_enterprise_fini(&fresh);
+    }
+    assert_int_equal(kept.history_count, LDR_ENTERPRISE_HISTORY_MAX);
+    ldr_buf_fini(&a);
+    ldr_buf_fini(&b);
+    ldr_enterprise_fini(&kept);
+}
+
 /* 30 decisions under three policy versions in runs (A x8, B x10, A x12):
  * the last 20 keep theirs, whichever entry is the oldest after each drop,
  * in memory and through the encoding. */
@@ -320,6 +373,8 @@ int main(void) {
         cmocka_unit_test(test_enterprise_reads_format_3),
         cmocka_unit_test(test_enterprise_history_fields_round_trip),
         cmocka_unit_test(test_enterprise_history_policies_through_the_cap),
+        cmocka_unit_test(
+            test_enterprise_history_add_after_decode_writes_the_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

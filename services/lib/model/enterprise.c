@@ -813,6 +813,13 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
             enterprise_history_append(&e->history, &c, &h);
             e->history_count++;
         }
+    } else if (e->hctx_valid) {
+        /* the context the last add left */
+        c.offset = e->hctx_offset;
+        c.effective_at = e->hctx_effective_at;
+        c.cause_len = e->hctx_cause_len;
+        memcpy(c.cause, e->hctx_cause, c.cause_len);
+        c.policy = (ldr_str_t){e->hctx_policy, e->hctx_policy_len};
     } else if (e->history_count > 0) {
         /* the context of the last entry: every entry is written against
          * the one before */
@@ -826,6 +833,17 @@ void ldr_enterprise_history_add(ldr_enterprise_t *e,
     }
     enterprise_history_append(&e->history, &c, d);
     e->history_count++;
+    /* kept for the next add: c's policy version is @p d's, which lives
+     * elsewhere, so its bytes are copied */
+    e->hctx_valid = c.policy.len < sizeof(e->hctx_policy);
+    if (e->hctx_valid) {
+        e->hctx_offset = c.offset;
+        e->hctx_effective_at = c.effective_at;
+        e->hctx_cause_len = c.cause_len;
+        memcpy(e->hctx_cause, c.cause, c.cause_len);
+        if (c.policy.len) memcpy(e->hctx_policy, c.policy.ptr, c.policy.len);
+        e->hctx_policy_len = c.policy.len;
+    }
     ldr_buf_fini(&old);
 }
 

@@ -70,6 +70,16 @@ typedef struct ldr_enterprise {
      * compact form of ldr_enterprise_history_add(). */
     ldr_buf_t history;
     int history_count;
+    /* What the next history entry is written against (the last entry's
+     * offset, effective time, cause and policy version), kept by
+     * ldr_enterprise_history_add so that the next one need not read the
+     * whole history again; valid only when hctx_valid (init and decode
+     * clear it). */
+    bool hctx_valid;
+    int64_t hctx_offset, hctx_effective_at;
+    size_t hctx_cause_len, hctx_policy_len;
+    char hctx_cause[LDR_ENTERPRISE_ID_MAX];
+    char hctx_policy[LDR_ENTERPRISE_POLICY_MAX];
 } ldr_enterprise_t;
 
 /** Initialises an empty enterprise (every tier NONE). */
