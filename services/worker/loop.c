@@ -208,7 +208,6 @@ static void wk_prepare(wk_t *w, int pn) {
     ldr_machine_out_clear(&w->out);
     ldr_buf_reset(&w->payload);
     memset(&bt->tally, 0, sizeof(bt->tally));
-    w->nsrc = 0;
     size_t k = p->nmsgs < WK_STEP_MAX ? p->nmsgs : WK_STEP_MAX;
     for (size_t i = 0; i < k; i++)
         if (wk_decide(w, p, pn, p->msgs[i], now) == LDR_ERR_TRANSIENT) {
@@ -239,7 +238,7 @@ static void wk_prepare(wk_t *w, int pn) {
     wk_hand_over(p, bt, k);
     p->nbatch++;
     p->decided = bt->next;
-    if (w->payload.len) {
+    if (w->payload.len || w->out.count) {
         wk_publish_batch(w, pn, bt);
     } else { /* nothing to wait for */
         bt->publishing = true;

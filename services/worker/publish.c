@@ -1,9 +1,10 @@
 /* publish.c -- what ladder-worker sends to Kafka: decisions, dead letters,
  * clock ticks, the producer.
  *
- * DESIGN: a batch's outgoing messages are built here (wk_dead_letter and
- * wk_decision_messages, in the outbox encoding) while the batch is
- * decided, and produced before its state is committed: the loop sends the
+ * DESIGN: a batch's outgoing messages are noted here while the batch is
+ * decided (wk_dead_letter, in the outbox encoding; wk_decision_messages,
+ * the decisions' times) and produced before its state is committed (the
+ * decisions encoded then, from the machine's list): the loop sends the
  * batch's step to Redis only once every one of its messages was
  * acknowledged (docs/RELIABILITY.md). Each produced message carries a tag
  * naming its partition; the delivery reports (served on the loop's thread,
@@ -146,57 +147,59 @@ void wk_trim_answered(wk_t *w, int partition, bool ok) {
     p->trim_inflight = false;
 }
 
-/* Produces every message of @p payload (the outbox encoding) for
- * partition @p partition, each tagged with @p id and @p batch. @p src_ts,
- * when not NULL, holds the input message time of each message. Counts
- * each message produced up in *@p left (the delivery reports count it
- * down, maybe while this runs: a full queue is served by polling), and
- * sets *@p failed when one could not be produced. */
-static void wk_produce(wk_t *w, int partition, bool batch, int64_t id,
-                       const void *payload, size_t len, const int64_t *src_ts,
-                       size_t nsrc, int *left, bool *failed) {
+/* Produces message @p m for partition @p partition, tagged with @p id,
+ * @p batch and @p src_ts (its input message time, -1: none). Counts it up
+ * in *@p left (the delivery reports count it down, maybe while this runs:
+ * a full queue is served by polling), and sets *@p failed when it could
+ * not be produced. */
+static void wk_produce_msg(wk_t *w, int partition, bool batch, int64_t id,
+                           const ldr_outbox_msg_t *m, int64_t src_ts, int *left,
+                           bool *failed) {
     wk_part_t *p = &w->part[partition];
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m->headers_count);
+    for (size_t i = 0; i < m->headers_count; i++)
+        rd_kafka_header_add(hdrs, m->headers[i].name,
+                            (ssize_t)m->headers[i].name_len,
+                            m->headers[i].value, (ssize_t)m->headers[i].len);
+    wk_tag_t *tag = malloc(sizeof(*tag));
+    if (!tag) abort();
+    *tag = (wk_tag_t){w, partition, p->generation, batch, id, src_ts};
+    (*left)++;
+    rd_kafka_topic_t *rkt =
+        m->topic == LDR_OUTBOX_DLQ ? w->dlq_rkt : w->decisions_rkt;
+    for (;;) {
+        rd_kafka_resp_err_t kerr = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_RKT(rkt),
+            RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
+            RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+            RD_KAFKA_V_OPAQUE(tag), RD_KAFKA_V_END);
+        if (!kerr) return;
+        if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(w->producer, 50);
+            continue;
+        }
+        LDR_LOG_ERROR("produce: %s", rd_kafka_err2str(kerr));
+        rd_kafka_headers_destroy(hdrs);
+        free(tag);
+        (*left)--;
+        *failed = true;
+        return;
+    }
+}
+
+/* Produces every message of @p payload (the outbox encoding) for
+ * partition @p partition, each tagged with @p id and @p batch, as
+ * wk_produce_msg. */
+static void wk_produce(wk_t *w, int partition, bool batch, int64_t id,
+                       const void *payload, size_t len, int *left,
+                       bool *failed) {
     ldr_outbox_reader_t r;
     ldr_outbox_reader_init(&r, payload, len);
     ldr_outbox_msg_t m;
     ldr_err_t err;
-    size_t index = 0;
-    while ((err = ldr_outbox_next(&r, &m)) == LDR_OK) {
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m.headers_count);
-        for (size_t i = 0; i < m.headers_count; i++)
-            rd_kafka_header_add(hdrs, m.headers[i].name,
-                                (ssize_t)m.headers[i].name_len,
-                                m.headers[i].value, (ssize_t)m.headers[i].len);
-        wk_tag_t *tag = malloc(sizeof(*tag));
-        if (!tag) abort();
-        *tag = (wk_tag_t){
-            w,     partition, p->generation,
-            batch, id,        src_ts && index < nsrc ? src_ts[index] : -1};
-        index++;
-        (*left)++;
-        rd_kafka_topic_t *rkt =
-            m.topic == LDR_OUTBOX_DLQ ? w->dlq_rkt : w->decisions_rkt;
-        for (;;) {
-            rd_kafka_resp_err_t kerr = rd_kafka_producev(
-                w->producer, RD_KAFKA_V_RKT(rkt),
-                RD_KAFKA_V_KEY(m.key, m.key ? m.key_len : 0),
-                RD_KAFKA_V_VALUE((void *)m.value, m.value_len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(tag),
-                RD_KAFKA_V_END);
-            if (!kerr) break;
-            if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rd_kafka_poll(w->producer, 50);
-                continue;
-            }
-            LDR_LOG_ERROR("produce: %s", rd_kafka_err2str(kerr));
-            rd_kafka_headers_destroy(hdrs);
-            free(tag);
-            (*left)--;
-            *failed = true;
-            break;
-        }
-    }
+    while ((err = ldr_outbox_next(&r, &m)) == LDR_OK)
+        wk_produce_msg(w, partition, batch, id, &m, -1, left, failed);
     if (err != LDR_ERR_INVALID_ARG) {
         LDR_LOG_ERROR("partition %d: outgoing messages %lld are corrupt",
                       partition, (long long)id);
@@ -204,12 +207,64 @@ static void wk_produce(wk_t *w, int partition, bool batch, int64_t id,
     }
 }
 
+static void wk_header(ldr_outbox_msg_t *m, const char *name,
+                      const char *value) {
+    ldr_outbox_header_t *h = &m->headers[m->headers_count++];
+    h->name = name;
+    h->name_len = strlen(name);
+    h->value = value;
+    h->len = strlen(value);
+}
+
+/* Produces decision w->out.v[@p i] of the batch in hand for partition
+ * @p partition, as part of batch @p bt. */
+static void wk_produce_decision(wk_t *w, int partition, wk_batch_t *bt,
+                                size_t i) {
+    const ldr_machine_decision_t *d = &w->out.v[i];
+    ldr_record_t rec;
+    ldr_machine_decision_record(d, &rec);
+    rec.u.decision.decided_at = w->decided_at;
+    const void *bytes;
+    size_t len;
+    char err[512];
+    if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
+        /* The machine only makes decisions the schema can carry. */
+        LDR_LOG_ERROR("decision %s: %s", d->decision_id, err);
+        abort();
+    }
+    /* Concatenated by hand: two snprintf calls per decision were a few
+     * percent of the worker's instructions. */
+    char type[64] = "ladder.decision.", source[32] = "ladder/";
+    char when[LDR_TIME_FORMAT_SIZE];
+    strncat(type, ldr_decision_type_name(d->decision),
+            sizeof(type) - sizeof("ladder.decision."));
+    strncat(source, d->reporting_unit, sizeof(source) - sizeof("ladder/"));
+    ldr_time_format(d->effective_at, when, sizeof(when));
+    ldr_outbox_msg_t m = {0};
+    m.topic = LDR_OUTBOX_DECISIONS;
+    m.partition = -1;
+    m.key = d->uscc;
+    m.key_len = strlen(d->uscc);
+    m.value = bytes;
+    m.value_len = len;
+    wk_header(&m, "ce_specversion", "1.0");
+    wk_header(&m, "ce_id", d->decision_id);
+    wk_header(&m, "ce_type", type);
+    wk_header(&m, "ce_source", source);
+    wk_header(&m, "ce_time", when);
+    wk_header(&m, "content-type", "application/avro");
+    wk_produce_msg(w, partition, true, bt->next, &m, w->src_ts[i], &bt->unacked,
+                   &bt->failed);
+}
+
 void wk_publish_batch(wk_t *w, int partition, wk_batch_t *bt) {
     bt->publishing = true;
     bt->failed = false;
     bt->unacked = 0;
+    for (size_t i = 0; i < w->out.count; i++)
+        wk_produce_decision(w, partition, bt, i);
     wk_produce(w, partition, true, bt->next, w->payload.data, w->payload.len,
-               w->src_ts, w->nsrc, &bt->unacked, &bt->failed);
+               &bt->unacked, &bt->failed);
     if (bt->failed && !bt->why) bt->why = RD_KAFKA_RESP_ERR__FAIL;
 }
 
@@ -233,8 +288,8 @@ void wk_publish(wk_t *w, int partition, int64_t id, const void *payload,
     p->pending_id[slot] = id;
     p->pending_left[slot] = 0;
     p->pending_failed[slot] = false;
-    wk_produce(w, partition, false, id, payload, len, NULL, 0,
-               &p->pending_left[slot], &p->pending_failed[slot]);
+    wk_produce(w, partition, false, id, payload, len, &p->pending_left[slot],
+               &p->pending_failed[slot]);
 }
 
 void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len) {
@@ -243,25 +298,6 @@ void wk_publish_cb(void *opaque, int64_t id, const void *payload, size_t len) {
 }
 
 /* ---- building a batch's outgoing messages -------------------------------- */
-
-/* Notes the input time of the message just appended to the batch. */
-static void wk_src_ts(wk_t *w, int64_t ts_ms) {
-    if (w->nsrc == w->src_cap) {
-        w->src_cap = w->src_cap ? w->src_cap * 2 : 256;
-        w->src_ts = realloc(w->src_ts, w->src_cap * sizeof(*w->src_ts));
-        if (!w->src_ts) abort();
-    }
-    w->src_ts[w->nsrc++] = ts_ms;
-}
-
-static void wk_header(ldr_outbox_msg_t *m, const char *name,
-                      const char *value) {
-    ldr_outbox_header_t *h = &m->headers[m->headers_count++];
-    h->name = name;
-    h->name_len = strlen(name);
-    h->value = value;
-    h->len = strlen(value);
-}
 
 void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                     ldr_err_t code, const char *why) {
@@ -281,7 +317,6 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
     wk_header(&m, "ladder.source.partition", part);
     wk_header(&m, "ladder.source.offset", off);
     ldr_outbox_append(&w->payload, &m);
-    wk_src_ts(w, -1);
     w->cur->tally.events[kind][WK_DEAD_LETTER]++;
     if (-code > 0 && -code < WK_CODES) w->cur->tally.dead_letters[-code]++;
     LDR_LOG_DEBUG("dead letter %s/%d/%lld: %s: %s", w->input_topic,
@@ -291,43 +326,15 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
 
 void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                           int64_t src_ts_ms) {
-    for (size_t i = from; i < w->out.count; i++) {
-        ldr_record_t rec;
-        ldr_machine_decision_record(&w->out.v[i], &rec);
-        rec.u.decision.decided_at = decided_at;
-        const void *bytes;
-        size_t len;
-        char err[512];
-        if (ldr_codec_encode(w->codec, &rec, &bytes, &len, err, sizeof(err))) {
-            /* The machine only makes decisions the schema can carry. */
-            LDR_LOG_ERROR("decision %s: %s", w->out.v[i].decision_id, err);
-            abort();
-        }
-        /* Concatenated by hand: two snprintf calls per decision were a
-         * few percent of the worker's instructions. */
-        char type[64] = "ladder.decision.", source[32] = "ladder/";
-        char when[LDR_TIME_FORMAT_SIZE];
-        strncat(type, ldr_decision_type_name(w->out.v[i].decision),
-                sizeof(type) - sizeof("ladder.decision."));
-        strncat(source, w->out.v[i].reporting_unit,
-                sizeof(source) - sizeof("ladder/"));
-        ldr_time_format(w->out.v[i].effective_at, when, sizeof(when));
-        ldr_outbox_msg_t m = {0};
-        m.topic = LDR_OUTBOX_DECISIONS;
-        m.partition = -1;
-        m.key = w->out.v[i].uscc;
-        m.key_len = strlen(w->out.v[i].uscc);
-        m.value = bytes;
-        m.value_len = len;
-        wk_header(&m, "ce_specversion", "1.0");
-        wk_header(&m, "ce_id", w->out.v[i].decision_id);
-        wk_header(&m, "ce_type", type);
-        wk_header(&m, "ce_source", source);
-        wk_header(&m, "ce_time", when);
-        wk_header(&m, "content-type", "application/avro");
-        ldr_outbox_append(&w->payload, &m);
-        wk_src_ts(w, src_ts_ms);
+    if (w->out.count > w->src_cap) {
+        w->src_cap =
+            w->out.count > 2 * w->src_cap ? w->out.count : 2 * w->src_cap;
+        w->src_ts = realloc(w->src_ts, w->src_cap * sizeof(*w->src_ts));
+        if (!w->src_ts) abort();
     }
+    for (size_t i = from; i < w->out.count; i++)
+        w->src_ts[i] = src_ts_ms;
+    w->decided_at = decided_at;
 }
 
 /* ---- clock ticks --------------------------------------------------------- */

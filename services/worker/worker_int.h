@@ -184,14 +184,16 @@ typedef struct wk {
     /* the decisions of the batch being decided: produced and built into
      * its step at once, so one list serves every batch */
     ldr_machine_out_t out;
-    /* their outgoing messages, in the outbox encoding, produced as soon
-     * as the batch is decided (a batch Kafka refuses is decided again
-     * from the stored offset, not produced again from here) */
+    /* Their outgoing messages, produced as soon as the batch is decided
+     * (a batch Kafka refuses is decided again from the stored offset, not
+     * produced again from here): the decisions straight from out, each
+     * with the input message timestamp (ms, -1: none) of the message that
+     * caused it, the start of its latency, and decided_at; the dead
+     * letters in the outbox encoding. */
+    int64_t *src_ts; /* by decision, as out.v */
+    size_t src_cap;
+    int64_t decided_at;
     ldr_buf_t payload;
-    /* the input message timestamp (ms, -1: none) of each message of the
-     * payload, in order: the start of a decision's latency */
-    int64_t *src_ts;
-    size_t nsrc, src_cap;
     int ndown;      /* owned partitions that are down */
     uint64_t round; /* loop rounds */
     int round_owed; /* steps this round sent and not yet answered */
@@ -303,7 +305,8 @@ void wk_trim_answered(wk_t *w, int partition, bool ok);
 /* Appends a dead letter for @p km to the batch in hand (w->cur). */
 void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                     ldr_err_t code, const char *why);
-/* Appends the messages of decisions w->out.v[@p from..] to w->cur. */
+/* Notes the input time and decision time of decisions w->out.v[@p from..],
+ * which wk_publish_batch produces. */
 void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
                           int64_t src_ts_ms);
 
