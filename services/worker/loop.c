@@ -149,8 +149,8 @@ static ldr_err_t wk_decide(wk_t *w, wk_part_t *p, int pn,
     }
     rd_kafka_timestamp_type_t ts_type;
     int64_t ts = rd_kafka_message_timestamp(km, &ts_type);
-    wk_decision_messages(w, before, now,
-                         ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
+    wk_note_decisions(w, before, now,
+                      ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
     w->cur->tally.events[kind][w->out.duplicates > duplicates ? WK_DUPLICATE
                                                               : WK_APPLIED]++;
     return LDR_OK;

@@ -2,7 +2,7 @@
  * clock ticks, the producer.
  *
  * DESIGN: a batch's outgoing messages are noted here while the batch is
- * decided (wk_dead_letter, in the outbox encoding; wk_decision_messages,
+ * decided (wk_dead_letter, in the outbox encoding; wk_note_decisions,
  * the decisions' times) and produced before its state is committed (the
  * decisions encoded then, from the machine's list): the loop sends the
  * batch's step to Redis only once every one of its messages was
@@ -324,8 +324,8 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                   why);
 }
 
-void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
-                          int64_t src_ts_ms) {
+void wk_note_decisions(wk_t *w, size_t from, int64_t decided_at,
+                       int64_t src_ts_ms) {
     if (w->out.count > w->src_cap) {
         w->src_cap =
             w->out.count > 2 * w->src_cap ? w->out.count : 2 * w->src_cap;

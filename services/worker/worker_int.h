@@ -280,8 +280,9 @@ void wk_drain(wk_t *w, int64_t until_ms);
 
 /* ---- publish.c: what goes to Kafka ------------------------------------ */
 
-/* A producer of decisions, dead letters and ticks whose delivery reports
- * go to @p w. NULL with @p err set on error; rd_kafka_destroy() frees it. */
+/* Creates w->producer (decisions, dead letters and ticks, its delivery
+ * reports to @p w) and its handles of the decisions and dead-letter
+ * topics; false with @p err set on error. wk_producer_close frees them. */
 bool wk_producer_open(wk_t *w, char *err, size_t n);
 void wk_producer_close(wk_t *w);
 /* Recreates the producer after a fatal error and re-sends the stored
@@ -307,8 +308,8 @@ void wk_dead_letter(wk_t *w, const rd_kafka_message_t *km, int kind,
                     ldr_err_t code, const char *why);
 /* Notes the input time and decision time of decisions w->out.v[@p from..],
  * which wk_publish_batch produces. */
-void wk_decision_messages(wk_t *w, size_t from, int64_t decided_at,
-                          int64_t src_ts_ms);
+void wk_note_decisions(wk_t *w, size_t from, int64_t decided_at,
+                       int64_t src_ts_ms);
 
 /* ---- partitions.c: taking and dropping partitions ----------------------- */
 

@@ -1266,6 +1266,10 @@ static double bn_workers_cpu(bn_t *b) {
 static void bn_mark(bn_t *b, uint64_t stored, double now) {
     if (b->nmarks >= BN_MARKS) return;
     bn_mark_t *m = &b->mark[b->nmarks++];
+    if (m > b->mark && m[-1].t == now && m[-1].stored == stored) {
+        *m = m[-1]; /* one poll past several marks: sampled once */
+        return;
+    }
     m->stored = stored;
     m->t = now;
     m->decisions = bn_decisions(b);

@@ -491,12 +491,11 @@ static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
     bool same_policy = enterprise_same(d->policy_version, c->policy);
     size_t start = history->len;
     ldr_buf_append_byte(history, 0);
-    ldr_buf_t *one = history;
-    ldr_buf_append_svarint(one, d->offset - c->offset);
-    ldr_buf_append_varint(one, (uint64_t)d->n);
-    ldr_buf_append_byte(one, (uint8_t)d->decision);
-    ldr_buf_append_byte(one, d->has_tier ? (uint8_t)d->tier : 255);
-    enterprise_put_time(one, d->effective_at, c->effective_at);
+    ldr_buf_append_svarint(history, d->offset - c->offset);
+    ldr_buf_append_varint(history, (uint64_t)d->n);
+    ldr_buf_append_byte(history, (uint8_t)d->decision);
+    ldr_buf_append_byte(history, d->has_tier ? (uint8_t)d->tier : 255);
+    enterprise_put_time(history, d->effective_at, c->effective_at);
     uint8_t flags =
         (uint8_t)((d->has_valid_from ? LDR_H_VALID_FROM : 0) |
                   (d->has_valid_until ? LDR_H_VALID_UNTIL : 0) |
@@ -506,18 +505,18 @@ static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
                   (d->has_score ? LDR_H_SCORE : 0) |
                   (d->case_id.len ? LDR_H_CASE : 0) |
                   (d->cause_event_id.len ? LDR_H_CAUSE : 0));
-    ldr_buf_append_byte(one, flags);
+    ldr_buf_append_byte(history, flags);
     if (d->has_valid_from)
-        enterprise_put_time(one, d->valid_from, d->effective_at);
+        enterprise_put_time(history, d->valid_from, d->effective_at);
     if (d->has_valid_until)
-        enterprise_put_time(one, d->valid_until, d->effective_at);
+        enterprise_put_time(history, d->valid_until, d->effective_at);
     if (d->has_review_deadline)
-        enterprise_put_time(one, d->review_deadline, d->effective_at);
+        enterprise_put_time(history, d->review_deadline, d->effective_at);
     if (d->has_ban_until)
-        enterprise_put_time(one, d->ban_until, d->effective_at);
-    if (d->has_batch) ldr_buf_append_svarint(one, d->batch);
-    if (d->has_score) ldr_buf_append_svarint(one, d->score);
-    if (d->case_id.len) enterprise_put_bytes(one, d->case_id);
+        enterprise_put_time(history, d->ban_until, d->effective_at);
+    if (d->has_batch) ldr_buf_append_svarint(history, d->batch);
+    if (d->has_score) ldr_buf_append_svarint(history, d->score);
+    if (d->case_id.len) enterprise_put_bytes(history, d->case_id);
     if (d->cause_event_id.len) {
         size_t len = d->cause_event_id.len < LDR_ENTERPRISE_ID_MAX - 1
                          ? d->cause_event_id.len
@@ -526,33 +525,34 @@ static void enterprise_history_append(ldr_buf_t *history, ldr_hctx_t *c,
         while (k < len && k < c->cause_len &&
                d->cause_event_id.ptr[k] == c->cause[k])
             k++;
-        ldr_buf_append_varint(one, k);
-        enterprise_put_bytes(one,
+        ldr_buf_append_varint(history, k);
+        enterprise_put_bytes(history,
                              (ldr_str_t){d->cause_event_id.ptr + k, len - k});
         memcpy(c->cause, d->cause_event_id.ptr, len);
         c->cause_len = len;
     }
     if (same_policy) {
-        ldr_buf_append_varint(one, 0);
+        ldr_buf_append_varint(history, 0);
     } else {
-        ldr_buf_append_varint(one, d->policy_version.len + 1);
-        ldr_buf_append(one, d->policy_version.ptr, d->policy_version.len);
+        ldr_buf_append_varint(history, d->policy_version.len + 1);
+        ldr_buf_append(history, d->policy_version.ptr, d->policy_version.len);
     }
-    ldr_buf_append_varint(one, d->reasons_count);
+    ldr_buf_append_varint(history, d->reasons_count);
     for (size_t i = 0; i < d->reasons_count; i++)
-        enterprise_put_bytes(one, d->reasons[i]);
+        enterprise_put_bytes(history, d->reasons[i]);
     size_t len = history->len - start - 1;
     if (len < 0x80) {
         history->data[start] = (char)len;
     } else {
+        /* rare: the length's varint, written at the end, then rotated
+         * into place before the entry */
+        ldr_buf_append_varint(history, len);
+        size_t k = history->len - start - 1 - len;
         uint8_t v[10];
-        size_t k = 0;
-        for (uint64_t x = len; x; x >>= 7)
-            v[k++] = (uint8_t)((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
-        ldr_buf_reserve(history, k - 1);
+        memcpy(v, history->data + history->len - k, k);
         memmove(history->data + start + k, history->data + start + 1, len);
         memcpy(history->data + start, v, k);
-        history->len += k - 1;
+        history->len -= 1;
         history->data[history->len] = '\0';
     }
     c->offset = d->offset;
